@@ -1,0 +1,2 @@
+//! Criterion benchmarks for the vision pipeline (written with the pipeline).
+fn main() {}

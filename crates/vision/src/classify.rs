@@ -1,0 +1,86 @@
+//! The attention decision: thresholds in [`Params`] and [`classify`], which turns the face
+//! measurements into `focused` and a [`Reason`].
+//!
+//! Order of the checks: no face, then looking away, then eyes closed. Looking away wins over
+//! eyes closed because eyes cast down at a phone or a desk read as nearly closed lids.
+
+use crate::{FaceObservation, Reason};
+
+/// Every threshold of the pipeline, with defaults chosen from measurements on the fixture
+/// and evaluation photos (see `docs/vision.md` for the figures behind each).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// Minimum BlazeFace score for a detection. MediaPipe uses 0.5.
+    pub min_detection_score: f32,
+    /// IoU above which detections are merged.
+    pub nms_iou: f32,
+    /// Minimum landmark-model presence score to accept a face.
+    pub min_presence: f32,
+    /// While tracking, the presence score the previous frame's crop must keep to skip the
+    /// detector on the next frame.
+    pub min_tracking_presence: f32,
+    /// The landmark crop is this many times the face box (MediaPipe: 1.5).
+    pub roi_scale: f32,
+    /// If nothing is found, look again with this much margin (fraction of the longer side,
+    /// each edge) around the frame: tight face crops have no room for the detector's anchors.
+    pub retry_margin: f32,
+    /// Largest |yaw| still facing the screen, degrees.
+    pub max_yaw_deg: f32,
+    /// Largest upward pitch still facing the screen, degrees.
+    pub max_pitch_up_deg: f32,
+    /// Largest downward pitch still facing the screen, degrees (as a positive number).
+    pub max_pitch_down_deg: f32,
+    /// Largest |gaze yaw| (head plus eyes) still on the screen, degrees. Only used when the
+    /// eyes are visible.
+    pub max_gaze_yaw_deg: f32,
+    /// An eye counts as closed when its blink score is at least this...
+    pub closed_blink: f32,
+    /// ...or its eye aspect ratio is below this.
+    pub closed_ear: f32,
+    /// Eyes are "not visible" (dark glasses) when the eye openings are darker than this
+    /// fraction of the surrounding skin.
+    pub min_eye_brightness_ratio: f32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            min_detection_score: 0.5,
+            nms_iou: 0.3,
+            min_presence: 0.5,
+            min_tracking_presence: 0.7,
+            roi_scale: 1.5,
+            retry_margin: 0.4,
+            max_yaw_deg: 30.0,
+            max_pitch_up_deg: 25.0,
+            max_pitch_down_deg: 25.0,
+            max_gaze_yaw_deg: 45.0,
+            closed_blink: 0.5,
+            closed_ear: 0.12,
+            min_eye_brightness_ratio: 0.45,
+        }
+    }
+}
+
+/// Decides focus from a face observation (or its absence).
+pub fn classify(face: Option<&FaceObservation>, params: &Params) -> (bool, Option<Reason>) {
+    let Some(face) = face else {
+        return (false, Some(Reason::NoFace));
+    };
+    let pose = &face.head_pose;
+    let head_away = pose.yaw_deg.abs() > params.max_yaw_deg
+        || pose.pitch_deg > params.max_pitch_up_deg
+        || pose.pitch_deg < -params.max_pitch_down_deg;
+    let gaze_away = face.eyes_visible && face.gaze.yaw_deg.abs() > params.max_gaze_yaw_deg;
+    if head_away || gaze_away {
+        return (false, Some(Reason::LookingAway));
+    }
+    let closed = |blink: f32, ear: f32| blink >= params.closed_blink || ear < params.closed_ear;
+    let eyes_closed = face.eyes_visible
+        && closed(face.blink.left, face.eye_openness.left)
+        && closed(face.blink.right, face.eye_openness.right);
+    if eyes_closed {
+        return (false, Some(Reason::EyesClosed));
+    }
+    (true, None)
+}

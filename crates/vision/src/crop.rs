@@ -1,0 +1,179 @@
+//! Rotated square crops: the region of interest around a face, turned so the eyes are level,
+//! resampled to the landmark model's input.
+//!
+//! A [`Roi`] lives in image pixels. Crop coordinates `(u, v)` in `[0, size)` map to
+//! `centre + side * R(angle) * (u/size - 1/2, v/size - 1/2)`, where `angle` is the direction
+//! of the crop's x axis in the image (y down, radians).
+
+use image::RgbImage;
+
+use crate::{Error, detect::resize_rgb};
+
+/// A rotated square region of an image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Roi {
+    pub center: [f32; 2],
+    /// Side length in image pixels.
+    pub side: f32,
+    /// Direction of the crop's x axis in the image (radians, y down: positive turns clockwise
+    /// on screen).
+    pub angle: f32,
+}
+
+impl Roi {
+    /// A square of `scale` times the longer side of `bbox`, centred on it, with its x axis
+    /// along the line from `from` to `to` (the subject's right eye to left eye).
+    pub fn around(bbox: [f32; 4], from: [f32; 2], to: [f32; 2], scale: f32) -> Self {
+        let center = [(bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0];
+        let side = (bbox[2] - bbox[0]).max(bbox[3] - bbox[1]) * scale;
+        let angle = (to[1] - from[1]).atan2(to[0] - from[0]);
+        Self {
+            center,
+            side,
+            angle,
+        }
+    }
+
+    /// Maps a point of a `size`-pixel crop back to image pixels.
+    pub fn to_image(&self, u: f32, v: f32, size: f32) -> [f32; 2] {
+        let a = (u / size - 0.5) * self.side;
+        let b = (v / size - 0.5) * self.side;
+        let (s, c) = self.angle.sin_cos();
+        [
+            self.center[0] + a * c - b * s,
+            self.center[1] + a * s + b * c,
+        ]
+    }
+
+    /// Whether the ROI is usable on an image of this size: positive, finite, and overlapping it.
+    pub fn is_valid_for(&self, width: u32, height: u32) -> bool {
+        let finite = self.center.iter().all(|v| v.is_finite()) && self.side.is_finite() && self.angle.is_finite();
+        finite
+            && self.side >= 8.0
+            && self.center[0] > -self.side / 2.0
+            && self.center[1] > -self.side / 2.0
+            && self.center[0] < width as f32 + self.side / 2.0
+            && self.center[1] < height as f32 + self.side / 2.0
+    }
+}
+
+/// Samples `roi` from `image` into a `size` x `size` NHWC RGB tensor in [0, 1]; outside the
+/// image is black. Large downscales first shrink the image with an area-aware filter so the
+/// bilinear sampling does not alias.
+pub fn crop_rotated(image: &RgbImage, roi: &Roi, size: usize) -> Result<Vec<f32>, Error> {
+    let ratio = roi.side / size as f32;
+    if ratio > 2.0 {
+        let f = ratio / 1.25;
+        let (w, h) = image.dimensions();
+        let nw = ((w as f32 / f).round() as u32).max(1);
+        let nh = ((h as f32 / f).round() as u32).max(1);
+        let data = resize_rgb(image, nw, nh)?;
+        let small = RgbImage::from_raw(nw, nh, data)
+            .ok_or_else(|| Error::Decode("resize produced a wrong buffer".into()))?;
+        let (fx, fy) = (nw as f32 / w as f32, nh as f32 / h as f32);
+        let scaled = Roi {
+            center: [roi.center[0] * fx, roi.center[1] * fy],
+            side: roi.side * (fx + fy) / 2.0,
+            angle: roi.angle,
+        };
+        return Ok(sample(&small, &scaled, size));
+    }
+    Ok(sample(image, roi, size))
+}
+
+fn sample(image: &RgbImage, roi: &Roi, size: usize) -> Vec<f32> {
+    let (w, h) = image.dimensions();
+    let (w, h) = (w as i64, h as i64);
+    let raw = image.as_raw();
+    let mut out = vec![0.0f32; size * size * 3];
+    let step = roi.side / size as f32;
+    let (s, c) = roi.angle.sin_cos();
+    // Image position of crop pixel centre (u + 0.5, v + 0.5), advanced incrementally.
+    let origin = roi.to_image(0.5, 0.5, size as f32);
+    let (du, dv) = ([c * step, s * step], [-s * step, c * step]);
+    const K: f32 = 1.0 / 255.0;
+    for v in 0..size {
+        let mut x = origin[0] + dv[0] * v as f32 - 0.5;
+        let mut y = origin[1] + dv[1] * v as f32 - 0.5;
+        let row = &mut out[v * size * 3..(v + 1) * size * 3];
+        for px in row.chunks_exact_mut(3) {
+            let (x0, y0) = (x.floor(), y.floor());
+            let (fx, fy) = (x - x0, y - y0);
+            let (xi, yi) = (x0 as i64, y0 as i64);
+            let mut acc = [0.0f32; 3];
+            for (dy, wy) in [(0, 1.0 - fy), (1, fy)] {
+                let yy = yi + dy;
+                if yy < 0 || yy >= h {
+                    continue;
+                }
+                for (dx, wx) in [(0, 1.0 - fx), (1, fx)] {
+                    let xx = xi + dx;
+                    if xx < 0 || xx >= w {
+                        continue;
+                    }
+                    let i = ((yy * w + xx) * 3) as usize;
+                    let wgt = wx * wy;
+                    acc[0] += wgt * raw[i] as f32;
+                    acc[1] += wgt * raw[i + 1] as f32;
+                    acc[2] += wgt * raw[i + 2] as f32;
+                }
+            }
+            px[0] = acc[0] * K;
+            px[1] = acc[1] * K;
+            px[2] = acc[2] * K;
+            x += du[0];
+            y += du[1];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unrotated_crop_copies_pixels() {
+        let img = RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 7]));
+        let roi = Roi {
+            center: [32.0, 32.0],
+            side: 64.0,
+            angle: 0.0,
+        };
+        let t = crop_rotated(&img, &roi, 64).expect("crop");
+        let at = |u: usize, v: usize, ch: usize| t[(v * 64 + u) * 3 + ch] * 255.0;
+        assert!((at(10, 20, 0) - 40.0).abs() < 1e-3);
+        assert!((at(10, 20, 1) - 80.0).abs() < 1e-3);
+        assert!((at(10, 20, 2) - 7.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn rotated_crop_turns_the_image() {
+        // With the crop's x axis pointing down the image (90 degrees), crop (u, v) reads
+        // image (W - 1 - v, u) for a full-image square.
+        let img = RgbImage::from_fn(32, 32, |x, y| image::Rgb([x as u8, y as u8, 0]));
+        let roi = Roi {
+            center: [16.0, 16.0],
+            side: 32.0,
+            angle: std::f32::consts::FRAC_PI_2,
+        };
+        let t = crop_rotated(&img, &roi, 32).expect("crop");
+        let (u, v) = (5usize, 9usize);
+        let r = t[(v * 32 + u) * 3] * 255.0;
+        let g = t[(v * 32 + u) * 3 + 1] * 255.0;
+        assert!((r - (31 - v) as f32).abs() < 0.01, "r={r}");
+        assert!((g - u as f32).abs() < 0.01, "g={g}");
+        let p = roi.to_image(u as f32 + 0.5, v as f32 + 0.5, 32.0);
+        assert!((p[0] - (31.5 - v as f32)).abs() < 1e-4 && (p[1] - (u as f32 + 0.5)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn roi_around_eyes_is_level_for_level_eyes() {
+        let roi = Roi::around([10.0, 20.0, 110.0, 100.0], [40.0, 50.0], [80.0, 50.0], 1.5);
+        assert_eq!(roi.center, [60.0, 60.0]);
+        assert_eq!(roi.side, 150.0);
+        assert_eq!(roi.angle, 0.0);
+        assert!(roi.is_valid_for(200, 200));
+        assert!(!roi.is_valid_for(0, 0) || roi.center[0] < 75.0);
+    }
+}

@@ -1,0 +1,257 @@
+//! Face detection with BlazeFace short-range (MediaPipe's `face_detector.tflite`).
+//!
+//! Input: the frame letterboxed into 128x128 (aspect kept, zero padding), NHWC, RGB in
+//! [-1, 1]. Output: 896 anchors x 16 regressors (box centre offset, size, 6 keypoints, in
+//! input pixels relative to the anchor centre) and 896 score logits. Anchors follow
+//! MediaPipe's SSD anchor options for this model: strides 8, 16, 16, 16, two anchors per
+//! cell on the first layer and six on the merged 16-stride layers, fixed unit size.
+
+use fast_image_resize as fr;
+use image::RgbImage;
+
+use crate::{Error, engine::Network};
+
+/// Side of the detector's square input, in pixels.
+pub const INPUT_SIZE: usize = 128;
+const NUM_ANCHORS: usize = 896;
+const NUM_COORDS: usize = 16;
+
+/// One detected face, in image pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detection {
+    /// Sigmoid score in [0, 1].
+    pub score: f32,
+    /// `[x0, y0, x1, y1]`.
+    pub bbox: [f32; 4],
+    /// Right eye, left eye (the subject's), nose tip, mouth, right ear, left ear: `(x, y)`.
+    pub keypoints: [[f32; 2]; 6],
+}
+
+impl Detection {
+    pub fn right_eye(&self) -> [f32; 2] {
+        self.keypoints[0]
+    }
+    pub fn left_eye(&self) -> [f32; 2] {
+        self.keypoints[1]
+    }
+}
+
+/// Anchor centres in normalised [0, 1] input coordinates.
+fn anchors() -> Vec<[f32; 2]> {
+    let mut out = Vec::with_capacity(NUM_ANCHORS);
+    for (stride, per_cell) in [(8usize, 2usize), (16, 6)] {
+        let grid = INPUT_SIZE / stride;
+        for y in 0..grid {
+            for x in 0..grid {
+                let c = [(x as f32 + 0.5) / grid as f32, (y as f32 + 0.5) / grid as f32];
+                out.extend(std::iter::repeat_n(c, per_cell));
+            }
+        }
+    }
+    out
+}
+
+/// Letterboxing of a frame into the square detector input.
+#[derive(Debug, Clone, Copy)]
+struct Letterbox {
+    /// Input pixels per image pixel.
+    scale: f32,
+    pad_x: f32,
+    pad_y: f32,
+}
+
+impl Letterbox {
+    fn to_image(self, x: f32, y: f32) -> [f32; 2] {
+        [(x - self.pad_x) / self.scale, (y - self.pad_y) / self.scale]
+    }
+}
+
+/// The detector and its anchors.
+#[derive(Debug)]
+pub struct FaceDetector {
+    network: Box<dyn Network>,
+    anchors: Vec<[f32; 2]>,
+    output_names: [String; 2],
+}
+
+impl FaceDetector {
+    /// `regressors` and `scores` are the ONNX output names.
+    pub fn new(network: Box<dyn Network>, regressors: &str, scores: &str) -> Self {
+        Self {
+            network,
+            anchors: anchors(),
+            output_names: [regressors.to_owned(), scores.to_owned()],
+        }
+    }
+
+    /// Detects faces scoring at least `min_score`, strongest first, after non-maximum
+    /// suppression at IoU `nms_iou`.
+    pub fn detect_faces(
+        &self,
+        image: &RgbImage,
+        min_score: f32,
+        nms_iou: f32,
+    ) -> Result<Vec<Detection>, Error> {
+        let (input, letterbox) = letterbox_input(image)?;
+        let names = [self.output_names[0].as_str(), self.output_names[1].as_str()];
+        let outputs = self
+            .network
+            .run(&input, &[1, INPUT_SIZE, INPUT_SIZE, 3], &names)?;
+        let [regressors, scores] = [&outputs[0], &outputs[1]];
+        if regressors.data.len() != NUM_ANCHORS * NUM_COORDS || scores.data.len() != NUM_ANCHORS {
+            return Err(Error::Model(format!(
+                "face detector output shapes {:?} and {:?}",
+                regressors.shape, scores.shape
+            )));
+        }
+        let mut found = Vec::new();
+        for (i, anchor) in self.anchors.iter().enumerate() {
+            let score = sigmoid(scores.data[i].clamp(-100.0, 100.0));
+            if score < min_score {
+                continue;
+            }
+            let r = &regressors.data[i * NUM_COORDS..(i + 1) * NUM_COORDS];
+            let s = INPUT_SIZE as f32;
+            let cx = r[0] + anchor[0] * s;
+            let cy = r[1] + anchor[1] * s;
+            let (w, h) = (r[2], r[3]);
+            let p0 = letterbox.to_image(cx - w / 2.0, cy - h / 2.0);
+            let p1 = letterbox.to_image(cx + w / 2.0, cy + h / 2.0);
+            let mut keypoints = [[0.0; 2]; 6];
+            for (k, kp) in keypoints.iter_mut().enumerate() {
+                *kp = letterbox.to_image(r[4 + 2 * k] + anchor[0] * s, r[5 + 2 * k] + anchor[1] * s);
+            }
+            found.push(Detection {
+                score,
+                bbox: [p0[0], p0[1], p1[0], p1[1]],
+                keypoints,
+            });
+        }
+        Ok(weighted_nms(found, nms_iou))
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Resizes `image` to fit 128x128 with its aspect kept, centres it on a zero (-1 after
+/// normalisation) background, and returns NHWC RGB in [-1, 1].
+fn letterbox_input(image: &RgbImage) -> Result<(Vec<f32>, Letterbox), Error> {
+    let (w, h) = image.dimensions();
+    let scale = INPUT_SIZE as f32 / w.max(h) as f32;
+    let rw = ((w as f32 * scale).round() as u32).clamp(1, INPUT_SIZE as u32);
+    let rh = ((h as f32 * scale).round() as u32).clamp(1, INPUT_SIZE as u32);
+    let resized = resize_rgb(image, rw, rh)?;
+    let pad_x = (INPUT_SIZE as u32 - rw) / 2;
+    let pad_y = (INPUT_SIZE as u32 - rh) / 2;
+    let mut input = vec![-1.0f32; INPUT_SIZE * INPUT_SIZE * 3];
+    for y in 0..rh as usize {
+        let src = &resized[y * rw as usize * 3..(y + 1) * rw as usize * 3];
+        let row = (y + pad_y as usize) * INPUT_SIZE + pad_x as usize;
+        for (dst, &v) in input[row * 3..row * 3 + src.len()].iter_mut().zip(src) {
+            *dst = v as f32 * (2.0 / 255.0) - 1.0;
+        }
+    }
+    Ok((
+        input,
+        Letterbox {
+            scale: rw as f32 / w as f32,
+            pad_x: pad_x as f32,
+            pad_y: pad_y as f32,
+        },
+    ))
+}
+
+/// Area-aware resize with `fast_image_resize` (SIMD convolution), returning packed RGB8.
+pub fn resize_rgb(image: &RgbImage, width: u32, height: u32) -> Result<Vec<u8>, Error> {
+    let (w, h) = image.dimensions();
+    let src = fr::images::ImageRef::new(w, h, image.as_raw(), fr::PixelType::U8x3)
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| Error::Decode(e.to_string()))?;
+    Ok(dst.into_vec())
+}
+
+fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let ix = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let iy = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = ix * iy;
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    let union = area(a) + area(b) - inter;
+    if union <= 0.0 { 0.0 } else { inter / union }
+}
+
+/// MediaPipe's weighted NMS: overlapping detections are merged into a score-weighted
+/// average (boxes and keypoints), which steadies the box from frame to frame.
+fn weighted_nms(mut detections: Vec<Detection>, iou_threshold: f32) -> Vec<Detection> {
+    detections.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut out = Vec::new();
+    while let Some(best) = detections.first().copied() {
+        let (cluster, rest): (Vec<_>, Vec<_>) = detections
+            .into_iter()
+            .partition(|d| iou(&d.bbox, &best.bbox) >= iou_threshold);
+        detections = rest;
+        let total: f32 = cluster.iter().map(|d| d.score).sum();
+        let mut merged = best;
+        merged.bbox = [0.0; 4];
+        merged.keypoints = [[0.0; 2]; 6];
+        for d in &cluster {
+            let w = d.score / total;
+            for (m, v) in merged.bbox.iter_mut().zip(d.bbox) {
+                *m += w * v;
+            }
+            for (m, v) in merged.keypoints.iter_mut().zip(d.keypoints) {
+                m[0] += w * v[0];
+                m[1] += w * v[1];
+            }
+        }
+        out.push(merged);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_match_blazeface_short_range() {
+        let a = anchors();
+        assert_eq!(a.len(), NUM_ANCHORS);
+        assert_eq!(a[0], [0.5 / 16.0, 0.5 / 16.0]);
+        assert_eq!(a[1], a[0]);
+        assert_eq!(a[512], [0.5 / 8.0, 0.5 / 8.0]);
+        assert_eq!(a[895], [7.5 / 8.0, 7.5 / 8.0]);
+    }
+
+    #[test]
+    fn nms_merges_overlaps_and_keeps_separate_faces() {
+        let d = |score, x0: f32| Detection {
+            score,
+            bbox: [x0, 0.0, x0 + 10.0, 10.0],
+            keypoints: [[x0, 0.0]; 6],
+        };
+        let out = weighted_nms(vec![d(0.9, 0.0), d(0.6, 1.0), d(0.8, 50.0)], 0.3);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].score, 0.9);
+        // Weighted towards the stronger box: 0.9*0 + 0.6*1 over 1.5.
+        assert!((out[0].bbox[0] - 0.4).abs() < 1e-5);
+        assert_eq!(out[1].bbox[0], 50.0);
+    }
+
+    #[test]
+    fn letterbox_maps_back_to_image_pixels() {
+        let img = RgbImage::new(640, 480);
+        let (input, lb) = letterbox_input(&img).expect("letterbox");
+        assert_eq!(input.len(), INPUT_SIZE * INPUT_SIZE * 3);
+        assert_eq!(lb.pad_x, 0.0);
+        assert_eq!(lb.pad_y, 16.0);
+        let p = lb.to_image(64.0, 64.0);
+        assert!((p[0] - 320.0).abs() < 1e-3 && (p[1] - 240.0).abs() < 1e-3);
+    }
+}

@@ -1,0 +1,108 @@
+//! Inference behind a small trait, so that a second engine (e.g. ONNX Runtime through `ort`)
+//! can be added without touching the pipeline.
+//!
+//! The pipeline only needs "run this network on one `f32` tensor and give me its outputs by
+//! name". [`RtenEngine`] does that with `rten`, a pure-Rust runtime that reads `.onnx` directly.
+
+use std::sync::Arc;
+
+use rten::{Model, RunOptions, ThreadPool};
+use rten_tensor::{Tensor, prelude::*};
+
+use crate::Error;
+
+/// A dense `f32` tensor: row-major data and its shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorF32 {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// One loaded network with a single `f32` input.
+pub trait Network: Send + Sync + std::fmt::Debug {
+    /// Runs the network on `input` (whose shape must match the model's input) and returns the
+    /// requested outputs, in the order of `outputs` (ONNX output names).
+    fn run(&self, input: &[f32], shape: &[usize], outputs: &[&str]) -> Result<Vec<TensorF32>, Error>;
+}
+
+/// Something that turns ONNX bytes into runnable [`Network`]s.
+pub trait InferenceEngine: std::fmt::Debug {
+    fn load(&self, name: &str, onnx: &'static [u8]) -> Result<Box<dyn Network>, Error>;
+}
+
+/// The `rten` engine. `threads` sets the size of its thread pool per network run; `None`
+/// uses rten's global pool (one thread per physical core). The web server runs many
+/// sessions side by side and does best with one thread per inference.
+#[derive(Debug, Clone, Default)]
+pub struct RtenEngine {
+    threads: Option<usize>,
+}
+
+impl RtenEngine {
+    pub fn new(threads: Option<usize>) -> Self {
+        Self { threads }
+    }
+}
+
+impl InferenceEngine for RtenEngine {
+    fn load(&self, name: &str, onnx: &'static [u8]) -> Result<Box<dyn Network>, Error> {
+        let model = Model::load_static_slice(onnx)
+            .map_err(|e| Error::Model(format!("loading {name}: {e}")))?;
+        let pool = self.threads.map(|n| Arc::new(ThreadPool::with_num_threads(n)));
+        Ok(Box::new(RtenNetwork {
+            name: name.to_owned(),
+            model,
+            pool,
+        }))
+    }
+}
+
+struct RtenNetwork {
+    name: String,
+    model: Model,
+    pool: Option<Arc<ThreadPool>>,
+}
+
+impl std::fmt::Debug for RtenNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtenNetwork").field("name", &self.name).finish()
+    }
+}
+
+impl Network for RtenNetwork {
+    fn run(&self, input: &[f32], shape: &[usize], outputs: &[&str]) -> Result<Vec<TensorF32>, Error> {
+        let err = |what: String| Error::Model(format!("{}: {what}", self.name));
+        let input_id = *self
+            .model
+            .input_ids()
+            .first()
+            .ok_or_else(|| err("model has no input".into()))?;
+        let output_ids = outputs
+            .iter()
+            .map(|o| {
+                self.model
+                    .find_node(o)
+                    .ok_or_else(|| err(format!("no output named {o}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let tensor = Tensor::from_data(shape, input.to_vec());
+        let opts = self
+            .pool
+            .as_ref()
+            .map(|pool| RunOptions::default().with_thread_pool(Some(pool.clone())));
+        let values = self
+            .model
+            .run(vec![(input_id, tensor.into())], &output_ids, opts)
+            .map_err(|e| err(e.to_string()))?;
+        values
+            .into_iter()
+            .map(|v| {
+                let t: Tensor<f32> = v.try_into().map_err(|e| err(format!("{e:?}")))?;
+                Ok(TensorF32 {
+                    shape: t.shape().to_vec(),
+                    data: t.to_vec(),
+                })
+            })
+            .collect()
+    }
+}

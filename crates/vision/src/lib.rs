@@ -1,0 +1,41 @@
+//! Focus Sentry's vision core: one webcam frame in, an attention verdict out.
+//!
+//! Pure and synchronous: bytes in, a [`FrameAnalysis`] out. No async, no I/O, no logging of
+//! frames. Models come in already loaded (by default compiled into the library, see
+//! [`ModelBytes::embedded`]).
+//!
+//! # Layout
+//! - [`analysis`]: the result types ([`FrameAnalysis`], [`FaceObservation`], [`Reason`]).
+//! - [`decode`]: JPEG/PNG bytes to RGB, with size limits checked before allocating.
+//! - [`engine`]: the [`engine::InferenceEngine`] trait and its `rten` implementation.
+//! - [`detect`]: BlazeFace short-range face detection (anchors, decoding, NMS).
+//! - [`crop`]: rotated, eyes-level face crops by affine resampling.
+//! - [`landmarks`]: the 478-point face mesh (with irises) and face-presence score.
+//! - [`blendshapes`]: eye-blink scores from MediaPipe's blendshape model.
+//! - [`eyes`]: eye aspect ratio and eye visibility.
+//! - [`pose`]: head pose by weighted Procrustes fit to the canonical face.
+//! - [`gaze`]: iris position relative to the eye corners.
+//! - [`classify`]: thresholds ([`Params`]) and the focused / reason decision.
+//! - [`pipeline`]: the stateless [`FaceAnalyzer`] and the stateful [`FaceTracker`].
+
+pub mod analysis;
+pub mod blendshapes;
+pub mod classify;
+pub mod crop;
+pub mod decode;
+pub mod detect;
+pub mod engine;
+pub mod error;
+pub mod eyes;
+pub mod gaze;
+pub mod landmarks;
+pub mod models;
+pub mod pipeline;
+pub mod pose;
+
+pub use analysis::{EyePair, FaceObservation, FrameAnalysis, Gaze, HeadPose, Reason};
+pub use classify::Params;
+pub use decode::DecodeLimits;
+pub use error::Error;
+pub use models::ModelBytes;
+pub use pipeline::{FaceAnalyzer, FaceTracker};
