@@ -1,2 +1,107 @@
-//! Criterion benchmarks for the vision pipeline (written with the pipeline).
-fn main() {}
+//! Criterion benchmarks of the vision pipeline's hot paths, one inference thread, on a
+//! 640x480 JPEG webcam-like frame made from a fixture photo. Figures go in the README.
+//!
+//! Run: `cargo bench -p focus-vision --bench pipeline`.
+
+use std::{hint::black_box, io::Cursor, sync::Arc};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use focus_vision::{
+    FaceAnalyzer, FaceTracker, ModelBytes, Params,
+    crop::Roi,
+    decode::{DecodeLimits, decode_image},
+    detect::FaceDetector,
+    engine::{InferenceEngine, RtenEngine},
+    landmarks::LandmarkModel,
+    models::CanonicalFace,
+    pose::fit_head_pose,
+};
+use image::RgbImage;
+
+const PHOTO: &[u8] =
+    include_bytes!("../../../tests/fixtures/faces/attentive/att10_pexels_woman_f330.jpg");
+
+/// The 640x360 fixture centred on a 640x480 grey frame, encoded as a quality-85 JPEG like
+/// the browser sends.
+fn webcam_frame() -> Vec<u8> {
+    let photo = decode_image(PHOTO, &DecodeLimits::default()).expect("fixture decodes");
+    let mut frame = RgbImage::from_pixel(640, 480, image::Rgb([90, 90, 90]));
+    image::imageops::overlay(&mut frame, &photo, 0, 60);
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut out), 85);
+    frame.write_with_encoder(encoder).expect("encode");
+    out
+}
+
+fn benches(c: &mut Criterion) {
+    let engine = RtenEngine::new(Some(1));
+    let models = ModelBytes::embedded();
+    let analyzer =
+        Arc::new(FaceAnalyzer::new(&models, &engine, Params::default()).expect("models load"));
+    let jpeg = webcam_frame();
+    let image = decode_image(&jpeg, &DecodeLimits::default()).expect("frame decodes");
+
+    c.bench_function("decode_jpeg_640x480", |b| {
+        b.iter(|| decode_image(black_box(&jpeg), &DecodeLimits::default()).expect("decode"))
+    });
+
+    let detector = FaceDetector::new(
+        engine
+            .load("face_detector", models.face_detector)
+            .expect("load"),
+        "regressors",
+        "classificators",
+    );
+    c.bench_function("detect_faces", |b| {
+        b.iter(|| {
+            detector
+                .detect_faces(black_box(&image), 0.5, 0.3)
+                .expect("detect")
+        })
+    });
+    let face = detector.detect_faces(&image, 0.5, 0.3).expect("detect")[0];
+    let roi = Roi::around(face.bbox, face.right_eye(), face.left_eye(), 1.5);
+
+    let landmarks = LandmarkModel::new(
+        engine
+            .load("face_landmarks_detector", models.face_landmarks)
+            .expect("load"),
+        "Identity",
+        "Identity_1",
+    );
+    c.bench_function("detect_landmarks", |b| {
+        b.iter(|| {
+            landmarks
+                .detect_landmarks(black_box(&image), &roi)
+                .expect("landmarks")
+        })
+    });
+    let mesh = landmarks.detect_landmarks(&image, &roi).expect("landmarks");
+
+    let canonical = CanonicalFace::from_json(models.canonical_face_json).expect("canonical");
+    c.bench_function("fit_head_pose", |b| {
+        b.iter(|| fit_head_pose(black_box(&mesh.points), &canonical).expect("fit"))
+    });
+
+    c.bench_function("frame_cold", |b| {
+        b.iter(|| analyzer.analyze_bytes(black_box(&jpeg)).expect("analyze"))
+    });
+
+    let mut tracker = FaceTracker::new(analyzer.clone());
+    tracker.analyze_bytes(&jpeg).expect("first frame");
+    c.bench_function("frame_tracked", |b| {
+        b.iter(|| tracker.analyze_bytes(black_box(&jpeg)).expect("analyze"))
+    });
+    let (frames, tracked) = tracker.counts();
+    assert!(
+        tracked + 1 >= frames,
+        "tracking fell back to the detector: {tracked}/{frames}"
+    );
+}
+
+criterion_group! {
+    name = pipeline;
+    config = Criterion::default().sample_size(30);
+    targets = benches
+}
+criterion_main!(pipeline);

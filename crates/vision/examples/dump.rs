@@ -16,7 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "{}",
                 serde_json::json!({"file": path, "focused": a.focused, "reason": a.reason, "face": a.face, "ms": ms})
             ),
-            Err(e) => println!("{}", serde_json::json!({"file": path, "error": e.to_string()})),
+            Err(e) => println!(
+                "{}",
+                serde_json::json!({"file": path, "error": e.to_string()})
+            ),
         }
     }
     Ok(())

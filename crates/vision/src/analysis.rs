@@ -42,8 +42,8 @@ pub struct EyePair {
 /// Conventions (those of the AFLW2000-3D labels used for evaluation):
 /// - `yaw_deg > 0`: face turned toward image-left (the subject's right),
 /// - `pitch_deg > 0`: head tilted up,
-/// - `roll_deg > 0`: the line from the subject's right eye to left eye turns
-///   counter-clockwise on screen (see [`crate::pose`]).
+/// - `roll_deg > 0`: the head tilts clockwise on screen (the line from the subject's right
+///   eye to their left eye turns clockwise; see [`crate::pose`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct HeadPose {
     pub yaw_deg: f32,
@@ -57,12 +57,16 @@ pub struct HeadPose {
 /// `vertical`: -1 at the upper lid, +1 at the lower lid, 0 centred.
 /// `yaw_deg`/`pitch_deg`: the gaze direction in the camera frame (head pose plus the eye
 /// rotation estimated from the iris offset), same sign conventions as [`HeadPose`].
+/// `look_down`/`look_up`: MediaPipe's `eyeLookDown*`/`eyeLookUp*` blendshape scores, mean of
+/// both eyes, in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Gaze {
     pub horizontal: f32,
     pub vertical: f32,
     pub yaw_deg: f32,
     pub pitch_deg: f32,
+    pub look_down: f32,
+    pub look_up: f32,
 }
 
 /// Everything measured about the face in a frame.

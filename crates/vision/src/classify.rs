@@ -33,9 +33,9 @@ pub struct Params {
     /// Largest |gaze yaw| (head plus eyes) still on the screen, degrees. Only used when the
     /// eyes are visible.
     pub max_gaze_yaw_deg: f32,
-    /// An eye counts as closed when its blink score is at least this...
+    /// The eyes count as closed when the mean of the two blink scores is at least this...
     pub closed_blink: f32,
-    /// ...or its eye aspect ratio is below this.
+    /// ...or the mean eye aspect ratio is below this.
     pub closed_ear: f32,
     /// Eyes are "not visible" (dark glasses) when the eye openings are darker than this
     /// fraction of the surrounding skin.
@@ -51,13 +51,13 @@ impl Default for Params {
             min_tracking_presence: 0.7,
             roi_scale: 1.5,
             retry_margin: 0.4,
-            max_yaw_deg: 30.0,
-            max_pitch_up_deg: 25.0,
-            max_pitch_down_deg: 25.0,
-            max_gaze_yaw_deg: 45.0,
+            max_yaw_deg: 25.0,
+            max_pitch_up_deg: 20.0,
+            max_pitch_down_deg: 28.0,
+            max_gaze_yaw_deg: 40.0,
             closed_blink: 0.5,
             closed_ear: 0.12,
-            min_eye_brightness_ratio: 0.45,
+            min_eye_brightness_ratio: 0.15,
         }
     }
 }
@@ -75,10 +75,10 @@ pub fn classify(face: Option<&FaceObservation>, params: &Params) -> (bool, Optio
     if head_away || gaze_away {
         return (false, Some(Reason::LookingAway));
     }
-    let closed = |blink: f32, ear: f32| blink >= params.closed_blink || ear < params.closed_ear;
+    let mean = |p: &crate::EyePair| (p.left + p.right) / 2.0;
     let eyes_closed = face.eyes_visible
-        && closed(face.blink.left, face.eye_openness.left)
-        && closed(face.blink.right, face.eye_openness.right);
+        && (mean(&face.blink) >= params.closed_blink
+            || mean(&face.eye_openness) < params.closed_ear);
     if eyes_closed {
         return (false, Some(Reason::EyesClosed));
     }

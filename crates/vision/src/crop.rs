@@ -47,7 +47,9 @@ impl Roi {
 
     /// Whether the ROI is usable on an image of this size: positive, finite, and overlapping it.
     pub fn is_valid_for(&self, width: u32, height: u32) -> bool {
-        let finite = self.center.iter().all(|v| v.is_finite()) && self.side.is_finite() && self.angle.is_finite();
+        let finite = self.center.iter().all(|v| v.is_finite())
+            && self.side.is_finite()
+            && self.angle.is_finite();
         finite
             && self.side >= 8.0
             && self.center[0] > -self.side / 2.0

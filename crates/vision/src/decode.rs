@@ -55,6 +55,13 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Err
             limit: limits.max_bytes,
         });
     }
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        // The JPEG decoder fills a truncated scan with grey and carries on; a frame cut
+        // short in transit must not be judged as if it were whole.
+        return Err(Error::Decode(
+            "the JPEG is truncated (no end-of-image marker after the image data)".into(),
+        ));
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = Limits::default();
     decoder_limits.max_image_width = Some(limits.max_side);
@@ -70,9 +77,20 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Err
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(e, limits))?;
+    let mut img =
+        image::DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(e, limits))?;
     img.apply_orientation(orientation);
     Ok(img.into_rgb8())
+}
+
+/// Whether an end-of-image marker (FF D9) follows the last start-of-scan (FF DA).
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    let last_eoi = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]);
+    match (last_sos, last_eoi) {
+        (Some(sos), Some(eoi)) => eoi > sos,
+        _ => false,
+    }
 }
 
 fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), Error> {
@@ -111,7 +129,9 @@ mod tests {
     use super::*;
 
     fn encode_jpeg(w: u32, h: u32) -> Vec<u8> {
-        let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
         let mut out = Vec::new();
         img.write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg)
             .expect("encode");
@@ -146,7 +166,10 @@ mod tests {
         ));
         let jpeg = encode_jpeg(64, 48);
         let truncated = &jpeg[..jpeg.len() / 3];
-        assert!(matches!(decode_image(truncated, &limits), Err(Error::Decode(_))));
+        assert!(matches!(
+            decode_image(truncated, &limits),
+            Err(Error::Decode(_))
+        ));
     }
 
     #[test]
@@ -154,7 +177,11 @@ mod tests {
         let jpeg = encode_jpeg(1, 1);
         assert!(matches!(
             decode_image(&jpeg, &DecodeLimits::default()),
-            Err(Error::TooSmall { width: 1, height: 1, .. })
+            Err(Error::TooSmall {
+                width: 1,
+                height: 1,
+                ..
+            })
         ));
     }
 

@@ -43,7 +43,10 @@ fn anchors() -> Vec<[f32; 2]> {
         let grid = INPUT_SIZE / stride;
         for y in 0..grid {
             for x in 0..grid {
-                let c = [(x as f32 + 0.5) / grid as f32, (y as f32 + 0.5) / grid as f32];
+                let c = [
+                    (x as f32 + 0.5) / grid as f32,
+                    (y as f32 + 0.5) / grid as f32,
+                ];
                 out.extend(std::iter::repeat_n(c, per_cell));
             }
         }
@@ -119,7 +122,8 @@ impl FaceDetector {
             let p1 = letterbox.to_image(cx + w / 2.0, cy + h / 2.0);
             let mut keypoints = [[0.0; 2]; 6];
             for (k, kp) in keypoints.iter_mut().enumerate() {
-                *kp = letterbox.to_image(r[4 + 2 * k] + anchor[0] * s, r[5 + 2 * k] + anchor[1] * s);
+                *kp =
+                    letterbox.to_image(r[4 + 2 * k] + anchor[0] * s, r[5 + 2 * k] + anchor[1] * s);
             }
             found.push(Detection {
                 score,
@@ -169,8 +173,8 @@ pub fn resize_rgb(image: &RgbImage, width: u32, height: u32) -> Result<Vec<u8>, 
     let src = fr::images::ImageRef::new(w, h, image.as_raw(), fr::PixelType::U8x3)
         .map_err(|e| Error::Decode(e.to_string()))?;
     let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
-    let options = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| Error::Decode(e.to_string()))?;

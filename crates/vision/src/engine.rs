@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use rten::{Model, RunOptions, ThreadPool};
+use rten::{ModelOptions, RunOptions, ThreadPool};
 use rten_tensor::{Tensor, prelude::*};
 
 use crate::Error;
@@ -22,7 +22,12 @@ pub struct TensorF32 {
 pub trait Network: Send + Sync + std::fmt::Debug {
     /// Runs the network on `input` (whose shape must match the model's input) and returns the
     /// requested outputs, in the order of `outputs` (ONNX output names).
-    fn run(&self, input: &[f32], shape: &[usize], outputs: &[&str]) -> Result<Vec<TensorF32>, Error>;
+    fn run(
+        &self,
+        input: &[f32],
+        shape: &[usize],
+        outputs: &[&str],
+    ) -> Result<Vec<TensorF32>, Error>;
 }
 
 /// Something that turns ONNX bytes into runnable [`Network`]s.
@@ -46,9 +51,14 @@ impl RtenEngine {
 
 impl InferenceEngine for RtenEngine {
     fn load(&self, name: &str, onnx: &'static [u8]) -> Result<Box<dyn Network>, Error> {
-        let model = Model::load_static_slice(onnx)
+        // Prepacked weights cost a little memory and load time and save ~10% per run.
+        let model = ModelOptions::with_all_ops()
+            .prepack_weights(true)
+            .load_static_slice(onnx)
             .map_err(|e| Error::Model(format!("loading {name}: {e}")))?;
-        let pool = self.threads.map(|n| Arc::new(ThreadPool::with_num_threads(n)));
+        let pool = self
+            .threads
+            .map(|n| Arc::new(ThreadPool::with_num_threads(n)));
         Ok(Box::new(RtenNetwork {
             name: name.to_owned(),
             model,
@@ -59,18 +69,25 @@ impl InferenceEngine for RtenEngine {
 
 struct RtenNetwork {
     name: String,
-    model: Model,
+    model: rten::Model,
     pool: Option<Arc<ThreadPool>>,
 }
 
 impl std::fmt::Debug for RtenNetwork {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RtenNetwork").field("name", &self.name).finish()
+        f.debug_struct("RtenNetwork")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
 impl Network for RtenNetwork {
-    fn run(&self, input: &[f32], shape: &[usize], outputs: &[&str]) -> Result<Vec<TensorF32>, Error> {
+    fn run(
+        &self,
+        input: &[f32],
+        shape: &[usize],
+        outputs: &[&str],
+    ) -> Result<Vec<TensorF32>, Error> {
         let err = |what: String| Error::Model(format!("{}: {what}", self.name));
         let input_id = *self
             .model

@@ -20,8 +20,14 @@ pub enum Error {
         max_pixels: u64,
     },
     /// The image is too small to hold a face.
-    #[error("the image is {width}x{height} pixels, too small to analyse (at least {min_side} px a side)")]
-    TooSmall { width: u32, height: u32, min_side: u32 },
+    #[error(
+        "the image is {width}x{height} pixels, too small to analyse (at least {min_side} px a side)"
+    )]
+    TooSmall {
+        width: u32,
+        height: u32,
+        min_side: u32,
+    },
     /// The bytes claim a supported format but do not decode (truncated or corrupt).
     #[error("the image could not be decoded: {0}")]
     Decode(String),

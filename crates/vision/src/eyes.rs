@@ -34,7 +34,11 @@ fn aspect_ratio(points: &[[f32; 3]], eye: &EyeIndices) -> f32 {
     if width <= f32::EPSILON {
         return 0.0;
     }
-    let gap: f32 = eye.lids.iter().map(|&(u, l)| dist(points[u], points[l])).sum();
+    let gap: f32 = eye
+        .lids
+        .iter()
+        .map(|&(u, l)| dist(points[u], points[l]))
+        .sum();
     gap / (3.0 * width)
 }
 

@@ -6,7 +6,7 @@
 //! approximation (iris at a corner ~ 45 degrees), good enough to catch eyes turned well
 //! away, which is what the classifier uses it for.
 
-use crate::{Gaze, HeadPose};
+use crate::{Gaze, HeadPose, blendshapes::EyeScores};
 
 const RIGHT_IRIS: usize = 468;
 const LEFT_IRIS: usize = 473;
@@ -27,15 +27,12 @@ fn iris_offset(points: &[[f32; 3]], iris: usize, a: usize, b: usize) -> (f32, f3
     let t = (rel[0] * ax[0] + rel[1] * ax[1]) / len2;
     // Normal pointing down the image when the eye axis points right.
     let n = (rel[1] * ax[0] - rel[0] * ax[1]) / len2;
-    let mid_n = {
-        // Reference: the midpoint between the two lids' centres, on the same normal.
-        0.0
-    };
-    (2.0 * t - 1.0, n - mid_n)
+    (2.0 * t - 1.0, n)
 }
 
-/// Estimates where the eyes look, from the landmarks (image pixels) and the head pose.
-pub fn estimate_gaze(points: &[[f32; 3]], head: &HeadPose) -> Gaze {
+/// Estimates where the eyes look, from the landmarks (image pixels), the head pose and the
+/// eye blendshape scores.
+pub fn estimate_gaze(points: &[[f32; 3]], head: &HeadPose, eyes: &EyeScores) -> Gaze {
     // Image-left corner first: for the subject's right eye that is the outer corner.
     let (rh, rv) = iris_offset(points, RIGHT_IRIS, 33, 133);
     let (lh, lv) = iris_offset(points, LEFT_IRIS, 362, 263);
@@ -47,5 +44,7 @@ pub fn estimate_gaze(points: &[[f32; 3]], head: &HeadPose) -> Gaze {
         // Iris toward image-left = eyes turned toward image-left = positive yaw.
         yaw_deg: head.yaw_deg - horizontal * DEG_PER_OFFSET,
         pitch_deg: head.pitch_deg - vertical * DEG_PER_OFFSET * 2.0,
+        look_down: (eyes.look_down.left + eyes.look_down.right) / 2.0,
+        look_up: (eyes.look_up.left + eyes.look_up.right) / 2.0,
     }
 }

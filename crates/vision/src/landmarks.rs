@@ -30,10 +30,16 @@ pub struct FaceLandmarks {
 impl FaceLandmarks {
     /// Axis-aligned bounding box of the mesh, `[x0, y0, x1, y1]`.
     pub fn bbox(&self) -> [f32; 4] {
-        self.points.iter().fold(
-            [f32::MAX, f32::MAX, f32::MIN, f32::MIN],
-            |b, p| [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])],
-        )
+        self.points
+            .iter()
+            .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, p| {
+                [
+                    b[0].min(p[0]),
+                    b[1].min(p[1]),
+                    b[2].max(p[0]),
+                    b[3].max(p[1]),
+                ]
+            })
     }
 
     /// The region to crop for the next frame of a stream: the mesh's box scaled by `scale`,

@@ -52,11 +52,19 @@ impl FaceAnalyzer {
     /// its global thread pool.
     #[cfg(feature = "embedded-models")]
     pub fn embedded() -> Result<Self, Error> {
-        Self::new(&ModelBytes::embedded(), &RtenEngine::default(), Params::default())
+        Self::new(
+            &ModelBytes::embedded(),
+            &RtenEngine::default(),
+            Params::default(),
+        )
     }
 
     /// Loads the models with `engine`.
-    pub fn new(models: &ModelBytes, engine: &dyn InferenceEngine, params: Params) -> Result<Self, Error> {
+    pub fn new(
+        models: &ModelBytes,
+        engine: &dyn InferenceEngine,
+        params: Params,
+    ) -> Result<Self, Error> {
         let spec = BlendshapeSpec::from_json(models.blendshapes_subset_json)?;
         Ok(Self {
             detector: FaceDetector::new(
@@ -146,32 +154,58 @@ impl FaceAnalyzer {
     }
 
     fn detect_and_mesh(&self, image: &RgbImage) -> Result<Option<FaceLandmarks>, Error> {
-        let detections =
-            self.detector
-                .detect_faces(image, self.params.min_detection_score, self.params.nms_iou)?;
+        let detections = self.detector.detect_faces(
+            image,
+            self.params.min_detection_score,
+            self.params.nms_iou,
+        )?;
         // The user is the largest face in their own webcam.
-        let Some(best) = detections.iter().max_by(|a, b| area(&a.bbox).total_cmp(&area(&b.bbox))) else {
+        let Some(best) = detections
+            .iter()
+            .max_by(|a, b| area(&a.bbox).total_cmp(&area(&b.bbox)))
+        else {
             return Ok(None);
         };
-        let roi = Roi::around(best.bbox, best.right_eye(), best.left_eye(), self.params.roi_scale);
+        let roi = Roi::around(
+            best.bbox,
+            best.right_eye(),
+            best.left_eye(),
+            self.params.roi_scale,
+        );
         let landmarks = self.landmarks.detect_landmarks(image, &roi)?;
-        Ok(Some(landmarks))
+        if landmarks.presence >= self.params.min_presence {
+            return Ok(Some(landmarks));
+        }
+        // In profile the two eye keypoints nearly coincide and their angle is noise, which
+        // can turn the crop upside down. Try once more with the crop upright.
+        let upright = Roi { angle: 0.0, ..roi };
+        let retry = self.landmarks.detect_landmarks(image, &upright)?;
+        Ok(Some(if retry.presence > landmarks.presence {
+            retry
+        } else {
+            landmarks
+        }))
     }
 
-    fn observe(&self, image: &RgbImage, landmarks: &FaceLandmarks) -> Result<FaceObservation, Error> {
+    fn observe(
+        &self,
+        image: &RgbImage,
+        landmarks: &FaceLandmarks,
+    ) -> Result<FaceObservation, Error> {
         let points = &landmarks.points;
-        let blink = self.blendshapes.estimate_blinks(landmarks)?;
+        let eyes = self.blendshapes.estimate_eyes(landmarks)?;
         let eye_openness = eye_aspect_ratios(points);
-        let eyes_visible = eye_brightness_ratio(image, points) >= self.params.min_eye_brightness_ratio;
+        let eyes_visible =
+            eye_brightness_ratio(image, points) >= self.params.min_eye_brightness_ratio;
         let head_pose = fit_head_pose(points, &self.canonical)
             .map(|f| f.angles())
             .ok_or_else(|| Error::Model("head pose fit failed".into()))?;
-        let gaze = estimate_gaze(points, &head_pose);
+        let gaze = estimate_gaze(points, &head_pose, &eyes);
         Ok(FaceObservation {
             score: landmarks.presence,
             bbox: landmarks.bbox(),
             eye_openness,
-            blink,
+            blink: eyes.blink,
             head_pose,
             gaze,
             eyes_visible,

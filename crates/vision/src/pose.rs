@@ -7,8 +7,8 @@
 //! Angles (degrees), as in the AFLW2000-3D labels:
 //! - yaw > 0: the face turns toward image-left (the subject's right);
 //! - pitch > 0: the head tilts up;
-//! - roll > 0: the line from the subject's right eye to their left eye turns
-//!   counter-clockwise on screen.
+//! - roll > 0: the head tilts clockwise on screen (the line from the subject's right eye to
+//!   their left eye turns clockwise).
 
 use nalgebra::{Matrix3, Vector3};
 
@@ -38,7 +38,7 @@ impl PoseFit {
         let world_up = Vector3::y();
         let right_flat = world_up.cross(&forward);
         let up_flat = forward.cross(&right_flat);
-        let roll = across.dot(&up_flat).atan2(across.dot(&right_flat));
+        let roll = -across.dot(&up_flat).atan2(across.dot(&right_flat));
         HeadPose {
             yaw_deg: yaw.to_degrees(),
             pitch_deg: pitch.to_degrees(),
@@ -50,7 +50,7 @@ impl PoseFit {
 /// Fits the canonical face to `landmarks` (image pixels, `(x, y, z)`, y down, z smaller
 /// nearer the camera) with the canonical Procrustes weights.
 pub fn fit_head_pose(landmarks: &[[f32; 3]], canonical: &CanonicalFace) -> Option<PoseFit> {
-    let pairs: Vec<(Vector3<f32>, Vector3<f32>, f32)> = canonical
+    let pairs: Vec<Pair> = canonical
         .procrustes_weights
         .iter()
         .filter_map(|&(i, w)| {
@@ -66,13 +66,16 @@ pub fn fit_head_pose(landmarks: &[[f32; 3]], canonical: &CanonicalFace) -> Optio
     weighted_procrustes(&pairs)
 }
 
+/// A source point, its target and the pair's weight.
+type Pair = (Vector3<f32>, Vector3<f32>, f32);
+
 /// Least-squares similarity transform taking each source point onto its target.
-fn weighted_procrustes(pairs: &[(Vector3<f32>, Vector3<f32>, f32)]) -> Option<PoseFit> {
+fn weighted_procrustes(pairs: &[Pair]) -> Option<PoseFit> {
     let total: f32 = pairs.iter().map(|p| p.2).sum();
     if pairs.len() < 3 || total <= 0.0 {
         return None;
     }
-    let mean = |f: fn(&(Vector3<f32>, Vector3<f32>, f32)) -> Vector3<f32>| {
+    let mean = |f: fn(&Pair) -> Vector3<f32>| {
         pairs.iter().map(|p| f(p) * p.2).sum::<Vector3<f32>>() / total
     };
     let src_mean = mean(|p| p.0);
@@ -150,10 +153,16 @@ mod tests {
         assert!(yaw.pitch_deg.abs() < 1e-3 && yaw.roll_deg.abs() < 1e-3);
         // Nose up: pitch > 0.
         let pitch = fit(Rotation3::from_axis_angle(&Vector3::x_axis(), -0.3)).angles();
-        assert!((pitch.pitch_deg - 0.3f32.to_degrees()).abs() < 1e-3, "{pitch:?}");
-        // Counter-clockwise on screen about the view axis: roll > 0.
-        let roll = fit(Rotation3::from_axis_angle(&Vector3::z_axis(), 0.35)).angles();
-        assert!((roll.roll_deg - 0.35f32.to_degrees()).abs() < 1e-3, "{roll:?}");
+        assert!(
+            (pitch.pitch_deg - 0.3f32.to_degrees()).abs() < 1e-3,
+            "{pitch:?}"
+        );
+        // Clockwise on screen about the view axis (negative about +z, y up): roll > 0.
+        let roll = fit(Rotation3::from_axis_angle(&Vector3::z_axis(), -0.35)).angles();
+        assert!(
+            (roll.roll_deg - 0.35f32.to_degrees()).abs() < 1e-3,
+            "{roll:?}"
+        );
         assert!(roll.yaw_deg.abs() < 1e-3);
     }
 }
