@@ -1,0 +1,91 @@
+//! The numbers the clock reports: [`Snapshot`] for the live page, [`Summary`] at the end.
+
+use serde::{Deserialize, Serialize};
+
+use crate::attention::Reason;
+
+/// Live numbers as of one instant, for the session page.
+///
+/// `focused_ms + unfocused_ms` is the time since the session started; each of
+/// `focused_ms`, `unfocused_ms`, `breaks` and `longest_focus_ms` never decreases from one
+/// snapshot to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The debounced state is focused.
+    pub focused: bool,
+    /// Why not, when not focused.
+    pub reason: Option<Reason>,
+    /// The current drift has reached the alert threshold (cleared on refocus).
+    pub alert: bool,
+    /// Time focused so far, including the open stretch.
+    pub focused_ms: u64,
+    /// Time unfocused so far, including the open stretch.
+    pub unfocused_ms: u64,
+    /// Breaks so far (alerts fired), including the current drift if it is one.
+    pub breaks: u32,
+    /// `focused_ms / (focused_ms + unfocused_ms) * 100`, truncated to one decimal place,
+    /// in `[0, 100]`; `0.0` when no time has passed. See [`focus_percent`].
+    pub focus_percent: f64,
+    /// Longest focused stretch so far, including the open one.
+    pub longest_focus_ms: u64,
+    /// Length of the current drift (0 when focused).
+    pub drift_ms: u64,
+}
+
+/// The final numbers of a session, from [`FocusClock::finish`](crate::FocusClock::finish).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Session length: finish time minus start time. Equals `focused_ms + unfocused_ms`.
+    pub total_ms: u64,
+    /// Time focused.
+    pub focused_ms: u64,
+    /// Time unfocused (every reason, no-signal included).
+    pub unfocused_ms: u64,
+    /// Number of breaks (drifts that reached the alert threshold).
+    pub breaks: u32,
+    /// As [`Snapshot::focus_percent`].
+    pub focus_percent: f64,
+    /// Longest focused stretch.
+    pub longest_focus_ms: u64,
+}
+
+/// `focused_ms / (focused_ms + unfocused_ms) * 100`, truncated (not rounded) to one decimal
+/// place, so `100.0` means no unfocused time at all and `0.0` no focused time (or no time).
+///
+/// Computed in integers, so the live page and the stored summary agree to the digit.
+pub fn focus_percent(focused_ms: u64, unfocused_ms: u64) -> f64 {
+    let total = u128::from(focused_ms) + u128::from(unfocused_ms);
+    if total == 0 {
+        return 0.0;
+    }
+    // Per mille, truncated: at most 1000, so the conversion to f64 is exact.
+    let per_mille = u128::from(focused_ms) * 1000 / total;
+    let per_mille = u32::try_from(per_mille).unwrap_or(1000);
+    f64::from(per_mille) / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn focus_percent_table() {
+        let cases: [(u64, u64, f64); 8] = [
+            (0, 0, 0.0),
+            (0, 5, 0.0),
+            (5, 0, 100.0),
+            (1, 1, 50.0),
+            (2, 1, 66.6),     // 66.67 truncates, does not round up
+            (9_999, 1, 99.9), // 99.99 stays below 100: there was unfocused time
+            (1, 9_999, 0.0),
+            (u64::MAX, u64::MAX, 50.0), // no overflow
+        ];
+        for (focused, unfocused, want) in cases {
+            assert_eq!(
+                focus_percent(focused, unfocused),
+                want,
+                "focus_percent({focused}, {unfocused})"
+            );
+        }
+    }
+}
