@@ -1,0 +1,276 @@
+//! CSV export of every session, one row each, for spreadsheets.
+//!
+//! Format: RFC 4180 (comma separated, CRLF line ends, fields containing a
+//! comma, quote, CR or LF are quoted with inner quotes doubled), a header
+//! row, sessions oldest first. Times are RFC 3339 UTC to the second
+//! (`2024-05-01T09:30:00Z`); durations are seconds with up to three decimals;
+//! `focus_percent` has one decimal; `email_status` / `sms_status` are the
+//! delivery status (`pending`, `sent`, `failed`) or empty when no summary
+//! was queued on that channel.
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use crate::model::{DeliveryStatus, Session};
+use crate::sessions::{SESSION_COLUMNS, session_from_row};
+use crate::{Result, Store};
+
+/// Column names of the export, in order.
+pub const CSV_HEADER: [&str; 13] = [
+    "id",
+    "started_at",
+    "planned_minutes",
+    "status",
+    "ended_early",
+    "total_s",
+    "focused_s",
+    "unfocused_s",
+    "breaks",
+    "focus_percent",
+    "longest_focus_s",
+    "email_status",
+    "sms_status",
+];
+
+impl Store {
+    /// Writes all sessions as CSV to `writer`. The rows are read in one
+    /// snapshot before writing starts, so a slow writer never holds up the
+    /// database.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`](crate::Error::Io) if writing fails.
+    pub fn export_csv<W: Write>(&self, mut writer: W) -> Result<()> {
+        let rows = self.export_rows()?;
+        write_record(&mut writer, CSV_HEADER.iter().copied())?;
+        for (session, email, sms) in &rows {
+            let fields = csv_row(session, *email, *sms);
+            write_record(&mut writer, fields.iter().map(String::as_str))?;
+        }
+        writer.flush()?;
+        Ok(())
+    }
+
+    /// All sessions as a CSV document; see [`Store::export_csv`].
+    pub fn sessions_csv(&self) -> Result<String> {
+        let mut out = Vec::new();
+        self.export_csv(&mut out)?;
+        // Every field is built from UTF-8 strings.
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn export_rows(
+        &self,
+    ) -> Result<Vec<(Session, Option<DeliveryStatus>, Option<DeliveryStatus>)>> {
+        let rows = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS}, \
+                 (SELECT d.status FROM deliveries d \
+                  WHERE d.session_id = sessions.id AND d.channel = 'email') AS email_status, \
+                 (SELECT d.status FROM deliveries d \
+                  WHERE d.session_id = sessions.id AND d.channel = 'sms') AS sms_status \
+                 FROM sessions ORDER BY started_at_ms, id"
+            ))?
+            .query_map([], |row| {
+                Ok((
+                    session_from_row(row)?,
+                    row.get("email_status")?,
+                    row.get("sms_status")?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
+
+fn csv_row(
+    s: &Session,
+    email: Option<DeliveryStatus>,
+    sms: Option<DeliveryStatus>,
+) -> [String; 13] {
+    let status = |d: Option<DeliveryStatus>| d.map(|d| d.as_str().to_owned()).unwrap_or_default();
+    [
+        s.id.to_string(),
+        rfc3339_utc(s.started_at_ms),
+        minutes(s.planned_duration_s),
+        s.status.as_str().to_owned(),
+        s.ended_early.to_string(),
+        seconds(s.totals.total_ms),
+        seconds(s.totals.focused_ms),
+        seconds(s.totals.unfocused_ms),
+        s.totals.breaks.to_string(),
+        format!("{:.1}", s.totals.focus_percent()),
+        seconds(s.totals.longest_focus_ms),
+        status(email),
+        status(sms),
+    ]
+}
+
+/// Writes one CSV record and its CRLF.
+fn write_record<'a>(
+    w: &mut impl Write,
+    fields: impl Iterator<Item = &'a str>,
+) -> std::io::Result<()> {
+    for (i, field) in fields.enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        w.write_all(csv_field(field).as_bytes())?;
+    }
+    w.write_all(b"\r\n")
+}
+
+/// Quotes a field if it contains a separator, a quote or a line break
+/// (RFC 4180), doubling inner quotes.
+fn csv_field(field: &str) -> Cow<'_, str> {
+    if field.contains([',', '"', '\r', '\n']) {
+        Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(field)
+    }
+}
+
+/// Milliseconds as seconds with up to three decimals, exactly: 1500 -> "1.5".
+fn seconds(ms: u64) -> String {
+    trim_fraction(format!("{}.{:03}", ms / 1000, ms % 1000))
+}
+
+/// Seconds as minutes with up to two decimals: 1500 -> "25", 90 -> "1.5".
+fn minutes(s: u32) -> String {
+    trim_fraction(format!("{:.2}", f64::from(s) / 60.0))
+}
+
+fn trim_fraction(mut number: String) -> String {
+    if number.contains('.') {
+        let kept = number.trim_end_matches('0').trim_end_matches('.').len();
+        number.truncate(kept);
+    }
+    number
+}
+
+/// Unix milliseconds as an RFC 3339 UTC timestamp to the second, rounding
+/// down (`1970-01-01T00:00:00Z` for 0). Valid for years 0 to 9999.
+fn rfc3339_utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, secs_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs_of_day / 3600,
+        secs_of_day % 3600 / 60,
+        secs_of_day % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
+/// Howard Hinnant's `civil_from_days`
+/// (<https://howardhinnant.github.io/date_algorithms.html>).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1, [0, 365]
+    let mp = (5 * doy + 2) / 153; // month from March, [0, 11]
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Channel, Outcome, SessionStatus, Totals};
+    use crate::sessions::tests::new_session;
+
+    #[test]
+    fn fields_with_commas_quotes_and_newlines_are_quoted() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field(""), "");
+
+        let mut out = Vec::new();
+        write_record(&mut out, ["1", "Smith, \"Ada\"", "x"].into_iter()).unwrap();
+        assert_eq!(out, b"1,\"Smith, \"\"Ada\"\"\",x\r\n");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_700_000_000_999), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339_utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn numbers_are_trimmed() {
+        assert_eq!(seconds(0), "0");
+        assert_eq!(seconds(1_500), "1.5");
+        assert_eq!(seconds(61_001), "61.001");
+        assert_eq!(minutes(1_500), "25");
+        assert_eq!(minutes(90), "1.5");
+        assert_eq!(minutes(100), "1.67");
+    }
+
+    #[test]
+    fn export_has_a_header_and_one_row_per_session_oldest_first() {
+        let store = Store::open_in_memory().unwrap();
+        let first = store
+            .create_session(&new_session(1_700_000_000_000))
+            .unwrap();
+        let totals = Totals {
+            total_ms: 600_000,
+            focused_ms: 450_500,
+            unfocused_ms: 149_500,
+            breaks: 2,
+            longest_focus_ms: 200_000,
+        };
+        store
+            .finish_session(
+                first.id,
+                &totals,
+                1_700_000_600_000,
+                true,
+                SessionStatus::Completed,
+            )
+            .unwrap();
+        let email = store
+            .enqueue_delivery(
+                first.id,
+                Channel::Email,
+                "ada@example.com",
+                1_700_000_600_000,
+            )
+            .unwrap();
+        store
+            .record_attempt(email.id, Outcome::Sent, 1_700_000_601_000)
+            .unwrap();
+        let second = store
+            .create_session(&new_session(1_700_000_900_000))
+            .unwrap();
+
+        let csv = store.sessions_csv().unwrap();
+        let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+        assert_eq!(
+            lines,
+            vec![
+                "id,started_at,planned_minutes,status,ended_early,total_s,focused_s,\
+                 unfocused_s,breaks,focus_percent,longest_focus_s,email_status,sms_status",
+                &format!(
+                    "{},2023-11-14T22:13:20Z,25,completed,true,600,450.5,149.5,2,75.1,200,sent,",
+                    first.id
+                ),
+                &format!(
+                    "{},2023-11-14T22:28:20Z,25,running,false,0,0,0,0,0.0,0,,",
+                    second.id
+                ),
+            ]
+        );
+        assert!(csv.ends_with("\r\n"));
+    }
+}

@@ -1,0 +1,373 @@
+//! Domain types: what the rest of the app reads from and writes to the store.
+//!
+//! Times are `i64` unix milliseconds (UTC), fields ending in `_ms`; durations
+//! are milliseconds (`_ms`) or seconds (`_s`). Enumerations serialize as
+//! snake_case strings, the same text that is stored in the database.
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Declares a fieldless enum stored as TEXT, with `as_str`, `Display` and the
+/// rusqlite conversions. Unknown text read back from the database becomes a
+/// conversion error (never a panic).
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// The snake_case name, as stored and serialized.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let text = value.as_str()?;
+                Self::parse(text).ok_or_else(|| {
+                    FromSqlError::Other(
+                        format!(concat!("unknown ", stringify!($name), " {:?}"), text).into(),
+                    )
+                })
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// How the page alerts the user when attention drifts.
+    AlertMode {
+        /// A visible banner only.
+        Banner => "banner",
+        /// A sound only.
+        Sound => "sound",
+        /// Banner and sound.
+        Both => "both",
+    }
+}
+
+text_enum! {
+    /// Lifecycle of a session.
+    SessionStatus {
+        /// Measuring now (or the app stopped without finishing it; see
+        /// [`Store::close_interrupted`](crate::Store::close_interrupted)).
+        Running => "running",
+        /// Ended normally: the planned time ran out or the user stopped it.
+        Completed => "completed",
+        /// Cut off: the app stopped or crashed while the session ran.
+        Interrupted => "interrupted",
+    }
+}
+
+text_enum! {
+    /// Kind of a timeline stretch.
+    EventKind {
+        /// The user was looking at the screen.
+        Focused => "focused",
+        /// The user was not; `reason` says why.
+        Unfocused => "unfocused",
+        /// A break the user took on purpose.
+        Break => "break",
+    }
+}
+
+text_enum! {
+    /// Where a summary is sent.
+    Channel {
+        /// An email to the session's address.
+        Email => "email",
+        /// A text message to the session's phone number.
+        Sms => "sms",
+    }
+}
+
+text_enum! {
+    /// State of a summary delivery.
+    DeliveryStatus {
+        /// Waiting to be sent, or waiting for a retry.
+        Pending => "pending",
+        /// Accepted by the mail server / SMS provider.
+        Sent => "sent",
+        /// Gave up; can be re-enqueued for another try.
+        Failed => "failed",
+    }
+}
+
+/// Settings chosen when a session starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSession {
+    /// When the session started (unix ms, UTC).
+    pub started_at_ms: i64,
+    /// How long the user planned to work, in seconds.
+    pub planned_duration_s: u32,
+    /// How long attention may drift before an alert, in milliseconds.
+    pub alert_threshold_ms: u32,
+    /// How the alert is shown.
+    pub alert_mode: AlertMode,
+    /// Address for the email summary, if given.
+    pub email: Option<String>,
+    /// Phone number (E.164) for the SMS summary, if given.
+    pub phone: Option<String>,
+    /// Whether to email the summary at the end.
+    pub send_email: bool,
+    /// Whether to text the summary at the end.
+    pub send_sms: bool,
+}
+
+/// Running totals of a session, in milliseconds.
+///
+/// `total_ms` is the measured time and the denominator of
+/// [`focus_percent`](Totals::focus_percent); the clock is expected to keep
+/// `focused_ms + unfocused_ms <= total_ms` and `longest_focus_ms <= focused_ms`.
+/// The store does not reject totals that break this (they are the user's
+/// data), it only clamps the percentage.
+///
+/// Serializes with an extra `focus_percent` field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct Totals {
+    /// Measured time of the session.
+    pub total_ms: u64,
+    /// Time spent looking at the screen.
+    pub focused_ms: u64,
+    /// Time spent looking away, eyes closed, or out of frame.
+    pub unfocused_ms: u64,
+    /// Number of breaks taken.
+    pub breaks: u32,
+    /// Longest unbroken focused stretch.
+    pub longest_focus_ms: u64,
+}
+
+impl Totals {
+    /// Share of the measured time spent focused, in percent, in `[0, 100]`.
+    /// `0.0` when nothing was measured (`total_ms == 0`).
+    pub fn focus_percent(&self) -> f64 {
+        if self.total_ms == 0 {
+            return 0.0;
+        }
+        // Both values are far below 2^53 ms (285 000 years), so the
+        // conversion to f64 is exact.
+        let percent = self.focused_ms.min(self.total_ms) as f64 * 100.0 / self.total_ms as f64;
+        percent.clamp(0.0, 100.0)
+    }
+}
+
+impl Serialize for Totals {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Totals", 6)?;
+        s.serialize_field("total_ms", &self.total_ms)?;
+        s.serialize_field("focused_ms", &self.focused_ms)?;
+        s.serialize_field("unfocused_ms", &self.unfocused_ms)?;
+        s.serialize_field("breaks", &self.breaks)?;
+        s.serialize_field("longest_focus_ms", &self.longest_focus_ms)?;
+        s.serialize_field("focus_percent", &self.focus_percent())?;
+        s.end()
+    }
+}
+
+/// A stored session: its settings, state and totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Row id; never reused after deletion.
+    pub id: i64,
+    /// When the session started (unix ms, UTC).
+    pub started_at_ms: i64,
+    /// Planned length, in seconds.
+    pub planned_duration_s: u32,
+    /// Drift allowed before an alert, in milliseconds.
+    pub alert_threshold_ms: u32,
+    /// How the alert is shown.
+    pub alert_mode: AlertMode,
+    /// Address for the email summary, if given.
+    pub email: Option<String>,
+    /// Phone number for the SMS summary, if given.
+    pub phone: Option<String>,
+    /// Whether to email the summary.
+    pub send_email: bool,
+    /// Whether to text the summary.
+    pub send_sms: bool,
+    /// Planned end: `started_at_ms + planned_duration_s * 1000`.
+    pub ends_at_ms: i64,
+    /// Running, completed or interrupted.
+    pub status: SessionStatus,
+    /// When it ended; `None` while running.
+    pub ended_at_ms: Option<i64>,
+    /// Whether it ended before the planned end.
+    pub ended_early: bool,
+    /// Last write to the session (creation, totals save or finish).
+    pub updated_at_ms: i64,
+    /// Totals as last saved.
+    pub totals: Totals,
+}
+
+impl Session {
+    /// Whether the session has ended (completed or interrupted).
+    pub fn is_finished(&self) -> bool {
+        self.status != SessionStatus::Running
+    }
+}
+
+/// A timeline stretch to append to a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// Focused, unfocused or break.
+    pub kind: EventKind,
+    /// Why attention was lost, for unfocused stretches: `no_face`,
+    /// `eyes_closed`, `looking_away` or `no_signal`.
+    pub reason: Option<String>,
+    /// Start of the stretch (unix ms).
+    pub start_ms: i64,
+    /// End of the stretch (unix ms), `>= start_ms`.
+    pub end_ms: i64,
+}
+
+/// A stored timeline stretch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Row id.
+    pub id: i64,
+    /// The session it belongs to.
+    pub session_id: i64,
+    /// Focused, unfocused or break.
+    pub kind: EventKind,
+    /// Why attention was lost, if known.
+    pub reason: Option<String>,
+    /// Start (unix ms).
+    pub start_ms: i64,
+    /// End (unix ms).
+    pub end_ms: i64,
+}
+
+/// A summary to send (or sent) by email or SMS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Row id.
+    pub id: i64,
+    /// The session summarised.
+    pub session_id: i64,
+    /// Email or SMS.
+    pub channel: Channel,
+    /// Email address or phone number.
+    pub destination: String,
+    /// Pending, sent or failed.
+    pub status: DeliveryStatus,
+    /// Attempts made so far (reset when a failed delivery is re-enqueued).
+    pub attempts: u32,
+    /// Error of the last failed attempt; cleared when an attempt succeeds.
+    pub last_error: Option<String>,
+    /// When to try next (unix ms); `Some` exactly when pending.
+    pub next_attempt_at_ms: Option<i64>,
+    /// Last change to the row (unix ms).
+    pub updated_at_ms: i64,
+}
+
+/// Result of one attempt to send a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sent: the delivery is done.
+    Sent,
+    /// Failed for now: try again at the given time (unix ms); the error is kept.
+    RetryAt(i64, String),
+    /// Failed for good (bad address, retries used up).
+    Failed(String),
+}
+
+/// Figures over finished sessions; see [`Store::stats`](crate::Store::stats).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Finished sessions with measured time.
+    pub sessions: u32,
+    /// Mean of the sessions' focus percentages (each session weighs the
+    /// same); `None` when there are no sessions.
+    pub average_focus_percent: Option<f64>,
+    /// Focused time summed over the sessions, in milliseconds.
+    pub total_focused_ms: u64,
+    /// `(session id, focus percent)` of the best session, if any qualifies.
+    pub best_session: Option<(i64, f64)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn focus_percent_is_share_of_total_and_clamped() {
+        let t = Totals {
+            total_ms: 200_000,
+            focused_ms: 150_000,
+            unfocused_ms: 50_000,
+            breaks: 1,
+            longest_focus_ms: 90_000,
+        };
+        assert_eq!(t.focus_percent(), 75.0);
+        assert_eq!(Totals::default().focus_percent(), 0.0);
+        let inconsistent = Totals {
+            total_ms: 1_000,
+            focused_ms: 5_000,
+            ..Totals::default()
+        };
+        assert_eq!(inconsistent.focus_percent(), 100.0);
+    }
+
+    #[test]
+    fn enums_serialize_as_snake_case_and_totals_carry_percent() {
+        assert_eq!(
+            serde_json::to_string(&SessionStatus::Interrupted).unwrap(),
+            "\"interrupted\""
+        );
+        assert_eq!(
+            serde_json::to_string(&EventKind::Break).unwrap(),
+            "\"break\""
+        );
+        assert_eq!(
+            serde_json::from_str::<AlertMode>("\"both\"").unwrap(),
+            AlertMode::Both
+        );
+        let t = Totals {
+            total_ms: 4_000,
+            focused_ms: 1_000,
+            ..Totals::default()
+        };
+        let json = serde_json::to_value(t).unwrap();
+        assert_eq!(json["focus_percent"], 25.0);
+        assert_eq!(json["focused_ms"], 1_000);
+        // The extra field does not stop it from being read back.
+        assert_eq!(serde_json::from_value::<Totals>(json).unwrap(), t);
+    }
+
+    #[test]
+    fn text_round_trips_and_unknown_text_is_rejected() {
+        for c in [Channel::Email, Channel::Sms] {
+            assert_eq!(Channel::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(DeliveryStatus::parse("Sent"), None);
+        let err = SessionStatus::column_result(ValueRef::Text(b"paused")).unwrap_err();
+        assert!(err.to_string().contains("paused"), "{err}");
+    }
+}
