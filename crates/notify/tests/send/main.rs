@@ -1,0 +1,28 @@
+//! Sends real emails and SMS to the local test servers in `tests/support/`
+//! and checks what arrives and how failures are classified.
+
+#[path = "../support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+mod email;
+mod sms;
+
+use focus_notify::SummaryMessage;
+
+/// A typical 25-minute session.
+fn summary() -> SummaryMessage {
+    SummaryMessage {
+        session_id: 42,
+        started_at_local: "2026-11-25 09:30".to_owned(),
+        planned_minutes: 25,
+        total_s: 1_450,
+        focused_s: 1_262,
+        unfocused_s: 188,
+        breaks: 2,
+        focus_percent: 87.03,
+        longest_focus_s: 750,
+        ended_early: false,
+        link: "http://127.0.0.1:8080/history/42".to_owned(),
+    }
+}
