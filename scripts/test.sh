@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The one test command (README "Test"): formatting, lints, every Rust test, the vision
+# accuracy gate on ../shared/eval/faces when that research-only folder exists, and the
+# end-to-end browser tests when their tools are installed (.ci/run installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test (workspace)"
+cargo test --workspace
+
+EVAL_DIR="${FOCUS_EVAL_DIR:-../shared/eval/faces}"
+if [ -d "$EVAL_DIR" ]; then
+  step "vision accuracy on $EVAL_DIR (read in place; >= 90% correct, pose MAE <= 8 deg)"
+  cargo run --quiet -- eval "$EVAL_DIR" --min-accuracy 0.9 --max-pose-mae-deg 8
+else
+  step "skipping the accuracy gate: $EVAL_DIR not found"
+fi
+
+step "vision accuracy on the committed fixtures (>= 95% correct)"
+cargo run --quiet -- eval tests/fixtures/faces --min-accuracy 0.95
+
+if [ -f e2e/package.json ]; then
+  if [ -x /usr/bin/chromium ] && command -v ffmpeg >/dev/null && [ -d e2e/node_modules ]; then
+    step "end-to-end tests in headless Chromium"
+    (cd e2e && npm test)
+  elif [ "${CI:-}" = "true" ]; then
+    echo "end-to-end tools missing (chromium, ffmpeg or e2e/node_modules): run .ci/run" >&2
+    exit 1
+  else
+    step "skipping end-to-end tests: install chromium, ffmpeg and run 'npm ci' in e2e/ (see README)"
+  fi
+fi

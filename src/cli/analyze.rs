@@ -1,0 +1,116 @@
+//! `focus-sentry analyze PHOTO...`: one JSON line (or a table row) per image.
+
+use std::{
+    io::{self, Write},
+    path::PathBuf,
+    time::Instant,
+};
+
+use anyhow::Context;
+use focus_vision::{FaceAnalyzer, FrameAnalysis};
+use serde_json::json;
+
+use super::{AnalyzeArgs, is_image};
+
+/// Expands folders into their images (sorted), keeps files as given.
+fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut images: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("cannot read folder {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_image(p))
+                .collect();
+            images.sort();
+            out.extend(images);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The JSON line for one analysed image.
+fn to_json(file: &str, analysis: &FrameAnalysis, ms: f32) -> serde_json::Value {
+    json!({
+        "file": file,
+        "focused": analysis.focused,
+        "reason": analysis.reason,
+        "face": analysis.face.as_ref().map(|f| json!({
+            "score": f.score,
+            "box": f.bbox,
+            "eye_openness": f.eye_openness,
+            "blink": f.blink,
+            "head_pose": f.head_pose,
+            "gaze": f.gaze,
+            "eyes_visible": f.eyes_visible,
+        })),
+        "ms": (ms * 100.0).round() / 100.0,
+    })
+}
+
+fn pretty_row(file: &str, analysis: &FrameAnalysis, ms: f32) -> String {
+    let verdict = if analysis.focused {
+        "focused".to_owned()
+    } else {
+        analysis.reason.map_or("unfocused", |r| r.as_str()).to_owned()
+    };
+    match &analysis.face {
+        Some(f) => format!(
+            "{file:<44} {verdict:<13} {:>5.2} {:>5.2}/{:<5.2} {:>4.2}/{:<4.2} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {ms:>6.1}",
+            f.score,
+            f.eye_openness.left,
+            f.eye_openness.right,
+            f.blink.left,
+            f.blink.right,
+            f.head_pose.yaw_deg,
+            f.head_pose.pitch_deg,
+            f.head_pose.roll_deg,
+            f.gaze.yaw_deg,
+        ),
+        None => format!("{file:<44} {verdict:<13} {:>5} {:>11} {:>9} {:>6} {:>6} {:>6} {:>6} {ms:>6.1}", "-", "-", "-", "-", "-", "-", "-"),
+    }
+}
+
+/// Runs `focus-sentry analyze`. Every file is attempted; the exit status is non-zero at the
+/// end if any could not be analysed.
+pub fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
+    let files = expand(&args.paths)?;
+    let analyzer = FaceAnalyzer::embedded().context("cannot load the vision models")?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    if args.pretty {
+        writeln!(
+            out,
+            "{:<44} {:<13} {:>5} {:>11} {:>9} {:>6} {:>6} {:>6} {:>6} {:>6}",
+            "file", "verdict", "score", "EAR l/r", "blink l/r", "yaw", "pitch", "roll", "gaze", "ms"
+        )?;
+    }
+    let mut failed = 0usize;
+    for path in &files {
+        let name = path.display().to_string();
+        let started = Instant::now();
+        let result = std::fs::read(path)
+            .map_err(|e| format!("cannot read the file: {e}"))
+            .and_then(|bytes| analyzer.analyze_bytes(&bytes).map_err(|e| e.to_string()));
+        let ms = started.elapsed().as_secs_f32() * 1000.0;
+        match result {
+            Ok(analysis) if args.pretty => writeln!(out, "{}", pretty_row(&name, &analysis, ms))?,
+            Ok(analysis) => writeln!(out, "{}", to_json(&name, &analysis, ms))?,
+            Err(error) => {
+                failed += 1;
+                if args.pretty {
+                    writeln!(out, "{name:<44} error: {error}")?;
+                } else {
+                    writeln!(out, "{}", json!({"file": name, "error": error}))?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} files could not be analysed", files.len());
+    }
+    Ok(())
+}
