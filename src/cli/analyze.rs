@@ -31,30 +31,54 @@ fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// The JSON line for one analysed image.
+/// The JSON line for one analysed image. Structs are serialised directly so `f32` values
+/// print at `f32` precision.
 fn to_json(file: &str, analysis: &FrameAnalysis, ms: f32) -> serde_json::Value {
-    json!({
-        "file": file,
-        "focused": analysis.focused,
-        "reason": analysis.reason,
-        "face": analysis.face.as_ref().map(|f| json!({
-            "score": f.score,
-            "box": f.bbox,
-            "eye_openness": f.eye_openness,
-            "blink": f.blink,
-            "head_pose": f.head_pose,
-            "gaze": f.gaze,
-            "eyes_visible": f.eyes_visible,
-        })),
-        "ms": (ms * 100.0).round() / 100.0,
-    })
+    #[derive(serde::Serialize)]
+    struct Face<'a> {
+        score: f32,
+        #[serde(rename = "box")]
+        bbox: [f32; 4],
+        eye_openness: &'a focus_vision::EyePair,
+        blink: &'a focus_vision::EyePair,
+        head_pose: &'a focus_vision::HeadPose,
+        gaze: &'a focus_vision::Gaze,
+        eyes_visible: bool,
+    }
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        file: &'a str,
+        focused: bool,
+        reason: Option<focus_vision::Reason>,
+        face: Option<Face<'a>>,
+        ms: f32,
+    }
+    let line = Line {
+        file,
+        focused: analysis.focused,
+        reason: analysis.reason,
+        face: analysis.face.as_ref().map(|f| Face {
+            score: f.score,
+            bbox: f.bbox.map(|v| v.round()),
+            eye_openness: &f.eye_openness,
+            blink: &f.blink,
+            head_pose: &f.head_pose,
+            gaze: &f.gaze,
+            eyes_visible: f.eyes_visible,
+        }),
+        ms: (ms * 100.0).round() / 100.0,
+    };
+    serde_json::to_value(line).unwrap_or_else(|e| json!({"file": file, "error": e.to_string()}))
 }
 
 fn pretty_row(file: &str, analysis: &FrameAnalysis, ms: f32) -> String {
     let verdict = if analysis.focused {
         "focused".to_owned()
     } else {
-        analysis.reason.map_or("unfocused", |r| r.as_str()).to_owned()
+        analysis
+            .reason
+            .map_or("unfocused", |r| r.as_str())
+            .to_owned()
     };
     match &analysis.face {
         Some(f) => format!(
@@ -69,7 +93,10 @@ fn pretty_row(file: &str, analysis: &FrameAnalysis, ms: f32) -> String {
             f.head_pose.roll_deg,
             f.gaze.yaw_deg,
         ),
-        None => format!("{file:<44} {verdict:<13} {:>5} {:>11} {:>9} {:>6} {:>6} {:>6} {:>6} {ms:>6.1}", "-", "-", "-", "-", "-", "-", "-"),
+        None => format!(
+            "{file:<44} {verdict:<13} {:>5} {:>11} {:>9} {:>6} {:>6} {:>6} {:>6} {ms:>6.1}",
+            "-", "-", "-", "-", "-", "-", "-"
+        ),
     }
 }
 
@@ -84,7 +111,16 @@ pub fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
         writeln!(
             out,
             "{:<44} {:<13} {:>5} {:>11} {:>9} {:>6} {:>6} {:>6} {:>6} {:>6}",
-            "file", "verdict", "score", "EAR l/r", "blink l/r", "yaw", "pitch", "roll", "gaze", "ms"
+            "file",
+            "verdict",
+            "score",
+            "EAR l/r",
+            "blink l/r",
+            "yaw",
+            "pitch",
+            "roll",
+            "gaze",
+            "ms"
         )?;
     }
     let mut failed = 0usize;

@@ -63,7 +63,10 @@ fn read_samples(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Sample>> {
         let cols = columns(lines.next().unwrap_or_default(), '\t');
         let (Some(&file_col), Some(&class_col)) = (cols.get("file"), cols.get("expected_class"))
         else {
-            bail!("{}: needs `file` and `expected_class` columns", manifest.display());
+            bail!(
+                "{}: needs `file` and `expected_class` columns",
+                manifest.display()
+            );
         };
         for line in lines.filter(|l| !l.trim().is_empty()) {
             let fields: Vec<&str> = line.split('\t').collect();
@@ -79,10 +82,11 @@ fn read_samples(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Sample>> {
     }
     let mut pose_files = Vec::new();
     find_named(dir, "poses.csv", &mut pose_files)?;
-    for poses in pose_files
-        .iter()
-        .filter(|p| p.parent().and_then(|d| d.file_name()).is_some_and(|n| n == "with_pose"))
-    {
+    for poses in pose_files.iter().filter(|p| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .is_some_and(|n| n == "with_pose")
+    }) {
         let base = poses.parent().unwrap_or(dir);
         let text = std::fs::read_to_string(poses)
             .with_context(|| format!("cannot read {}", poses.display()))?;
@@ -93,7 +97,12 @@ fn read_samples(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Sample>> {
                 .copied()
                 .with_context(|| format!("{}: no `{name}` column", poses.display()))
         };
-        let (f, y, p, r) = (col("file")?, col("yaw_deg")?, col("pitch_deg")?, col("roll_deg")?);
+        let (f, y, p, r) = (
+            col("file")?,
+            col("yaw_deg")?,
+            col("pitch_deg")?,
+            col("roll_deg")?,
+        );
         let class_col = cols.get("expected_class").copied();
         for line in lines.filter(|l| !l.trim().is_empty()) {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -111,7 +120,10 @@ fn read_samples(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Sample>> {
                 pitch_deg: num(p)?,
                 roll_deg: num(r)?,
             });
-            if let Some(class) = class_col.and_then(|c| fields.get(c)).filter(|c| CLASSES.contains(c)) {
+            if let Some(class) = class_col
+                .and_then(|c| fields.get(c))
+                .filter(|c| CLASSES.contains(c))
+            {
                 sample.class.get_or_insert_with(|| (*class).to_owned());
             }
         }
@@ -127,7 +139,11 @@ struct Tally {
 
 impl Tally {
     fn accuracy(&self) -> f64 {
-        if self.total == 0 { 0.0 } else { self.correct as f64 / self.total as f64 }
+        if self.total == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
     }
 }
 
@@ -138,12 +154,17 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         bail!("no labelled images found under {}", args.dir.display());
     }
     let analyzer = FaceAnalyzer::embedded().context("cannot load the vision models")?;
-    let mut per_class: BTreeMap<&str, Tally> = CLASSES.iter().map(|c| (*c, Tally::default())).collect();
+    let mut per_class: BTreeMap<&str, Tally> =
+        CLASSES.iter().map(|c| (*c, Tally::default())).collect();
     let mut overall = Tally::default();
     let (mut pose_err, mut pose_n, mut pose_missed) = ([0.0f64; 3], 0usize, 0usize);
     let mut wrong = Vec::new();
     for (path, sample) in &samples {
-        let rel = path.strip_prefix(&args.dir).unwrap_or(path).display().to_string();
+        let rel = path
+            .strip_prefix(&args.dir)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let analysis = std::fs::read(path)
             .map_err(anyhow::Error::from)
             .and_then(|b| analyzer.analyze_bytes(&b).map_err(anyhow::Error::from));
@@ -173,7 +194,10 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
                 wrong.push(format!("{rel}: expected {class}, got {verdict}"));
             }
             if args.verbose {
-                println!("{} {rel:<50} {class:<12} {verdict}", if ok { "ok " } else { "BAD" });
+                println!(
+                    "{} {rel:<50} {class:<12} {verdict}",
+                    if ok { "ok " } else { "BAD" }
+                );
             }
         }
         if let Some(truth) = sample.pose {
@@ -190,11 +214,25 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
         }
     }
 
-    println!("{:<12} {:>6} {:>8} {:>9}", "class", "images", "correct", "accuracy");
+    println!(
+        "{:<12} {:>6} {:>8} {:>9}",
+        "class", "images", "correct", "accuracy"
+    );
     for (class, t) in per_class.iter().filter(|(_, t)| t.total > 0) {
-        println!("{class:<12} {:>6} {:>8} {:>8.1}%", t.total, t.correct, t.accuracy() * 100.0);
+        println!(
+            "{class:<12} {:>6} {:>8} {:>8.1}%",
+            t.total,
+            t.correct,
+            t.accuracy() * 100.0
+        );
     }
-    println!("{:<12} {:>6} {:>8} {:>8.1}%", "overall", overall.total, overall.correct, overall.accuracy() * 100.0);
+    println!(
+        "{:<12} {:>6} {:>8} {:>8.1}%",
+        "overall",
+        overall.total,
+        overall.correct,
+        overall.accuracy() * 100.0
+    );
     let mut mae = None;
     if pose_n > 0 {
         let n = pose_n as f64;
@@ -204,7 +242,11 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
             m[0],
             m[1],
             m[2],
-            if pose_missed > 0 { format!(" ({pose_missed} with no face found, not counted)") } else { String::new() }
+            if pose_missed > 0 {
+                format!(" ({pose_missed} with no face found, not counted)")
+            } else {
+                String::new()
+            }
         );
         mae = Some(m);
     }
@@ -217,12 +259,20 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     if let Some(min) = args.min_accuracy
         && overall.accuracy() < min
     {
-        bail!("accuracy {:.1}% is below the required {:.1}%", overall.accuracy() * 100.0, min * 100.0);
+        bail!(
+            "accuracy {:.1}% is below the required {:.1}%",
+            overall.accuracy() * 100.0,
+            min * 100.0
+        );
     }
     if let (Some(max), Some(m)) = (args.max_pose_mae_deg, mae)
         && (m[0] > max || m[1] > max)
     {
-        bail!("head pose MAE (yaw {:.1}, pitch {:.1}) exceeds {max:.1} degrees", m[0], m[1]);
+        bail!(
+            "head pose MAE (yaw {:.1}, pitch {:.1}) exceeds {max:.1} degrees",
+            m[0],
+            m[1]
+        );
     }
     Ok(())
 }

@@ -1,0 +1,142 @@
+//! The offline tools as a user runs them: `focus-sentry analyze` and `focus-sentry eval`,
+//! through the real binary.
+
+use std::{path::PathBuf, process::Command};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/faces")
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
+#[test]
+fn analyze_prints_one_json_line_per_image_and_fails_at_the_end_on_a_bad_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("broken.jpg");
+    std::fs::write(&bad, b"\xFF\xD8\xFF\xE0 this is not really a jpeg").expect("write");
+    let out = bin()
+        .arg("analyze")
+        .arg(fixtures().join("attentive/att01_skimage_astronaut.jpg"))
+        .arg(&bad)
+        .arg(fixtures().join("eyes_closed"))
+        .output()
+        .expect("runs");
+    assert!(
+        !out.status.success(),
+        "a bad file makes the exit status non-zero"
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 4, "every file is reported, the bad one too");
+
+    let first = &lines[0];
+    assert_eq!(first["focused"], true);
+    assert_eq!(first["reason"], serde_json::Value::Null);
+    let face = &first["face"];
+    for key in ["score", "box", "eye_openness", "blink", "head_pose", "gaze"] {
+        assert!(!face[key].is_null(), "face.{key} present");
+    }
+    assert_eq!(face["box"].as_array().map(Vec::len), Some(4));
+    assert!(face["head_pose"]["yaw_deg"].as_f64().expect("yaw").abs() < 10.0);
+    assert!(first["ms"].as_f64().expect("ms") > 0.0);
+
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .expect("error text")
+            .contains("truncated")
+    );
+    // The folder's images, sorted, both eyes closed.
+    for line in &lines[2..] {
+        assert_eq!(line["focused"], false);
+        assert_eq!(line["reason"], "eyes_closed");
+    }
+}
+
+#[test]
+fn analyze_pretty_prints_a_table() {
+    let out = bin()
+        .args(["analyze", "--pretty"])
+        .arg(fixtures().join("no_face/nof04_skimage_cat.jpg"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert!(lines.next().expect("header").starts_with("file"));
+    assert!(lines.next().expect("row").contains("no_face"));
+}
+
+#[test]
+fn eval_reports_accuracy_and_enforces_the_minimum() {
+    let out = bin()
+        .arg("eval")
+        .arg(fixtures())
+        .args(["--min-accuracy", "0.95"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("overall"), "{text}");
+
+    // A manifest that labels a closed-eyes photo attentive: accuracy 0%, the gate fails.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(
+        fixtures().join("eyes_closed/ecl19_pexels_woman_f025.jpg"),
+        dir.path().join("x.jpg"),
+    )
+    .expect("copy");
+    std::fs::write(
+        dir.path().join("MANIFEST.tsv"),
+        "file\texpected_class\nx.jpg\tattentive\n",
+    )
+    .expect("manifest");
+    let out = bin()
+        .arg("eval")
+        .arg(dir.path())
+        .args(["--min-accuracy", "0.9"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("attentive") && text.contains("0.0%"),
+        "{text}"
+    );
+}
+
+#[test]
+fn eval_measures_head_pose_error_from_poses_csv() {
+    // Ground truth written from the pipeline's own convention for a frontal face.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pose_dir = dir.path().join("with_pose");
+    std::fs::create_dir(&pose_dir).expect("mkdir");
+    std::fs::copy(
+        fixtures().join("attentive/att01_skimage_astronaut.jpg"),
+        pose_dir.join("a.jpg"),
+    )
+    .expect("copy");
+    std::fs::write(
+        pose_dir.join("poses.csv"),
+        "file,yaw_deg,pitch_deg,roll_deg,expected_class\na.jpg,40.0,0.0,0.0,attentive\n",
+    )
+    .expect("csv");
+    let out = bin()
+        .arg("eval")
+        .arg(dir.path())
+        .args(["--max-pose-mae-deg", "8"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The astronaut faces the camera: a labelled yaw of 40 is ~40 degrees off.
+    assert!(text.contains("head pose MAE over 1 faces"), "{text}");
+    assert!(!out.status.success(), "MAE above 8 degrees fails: {text}");
+}
