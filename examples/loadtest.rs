@@ -1,0 +1,316 @@
+//! Load benchmark: how many live sessions can one server keep at 5 frames per second with
+//! replies under 200 ms at the 99th percentile?
+//!
+//! ```text
+//! cargo run --release --example loadtest -- [--max-sessions 32] [--step-seconds 10] [--budget-seconds 240]
+//! ```
+//!
+//! Starts the real app in this process on 127.0.0.1:0 with a temporary database and the
+//! embedded models, then runs steps of N concurrent sessions (1, 2, 3, 4, 6, 8, 12, 16, ...).
+//! Each simulated page streams a real webcam-sized JPEG the way the browser does: one frame
+//! in flight, the next one 200 ms after the previous was sent (at once if the reply came
+//! later). Each step reports reply latency percentiles, the frame rate achieved, CPU use
+//! (from /proc/self/stat: server and clients together, the clients' share is small) and
+//! memory (VmHWM/VmRSS from /proc/self/status). It stops at the first step over 200 ms p99
+//! (or under 90 % of the target frame rate), at `--max-sessions`, or when the time budget
+//! runs out, and prints the largest N that kept up. Traffic stays on loopback.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use focus_sentry::App;
+use focus_sentry::config::Config;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Largest number of concurrent sessions to try.
+    #[arg(long, default_value_t = 32)]
+    max_sessions: usize,
+    /// Length of each step, seconds.
+    #[arg(long, default_value_t = 10)]
+    step_seconds: u64,
+    /// Stop after this long in total, seconds.
+    #[arg(long, default_value_t = 240)]
+    budget_seconds: u64,
+    /// p99 reply latency that counts as keeping up, milliseconds.
+    #[arg(long, default_value_t = 200)]
+    p99_limit_ms: u64,
+    /// The frame to send (a webcam-sized JPEG).
+    #[arg(
+        long,
+        default_value = "tests/fixtures/faces/attentive/att10_pexels_woman_f330.jpg"
+    )]
+    photo: PathBuf,
+}
+
+const FRAME_INTERVAL: Duration = Duration::from_millis(200);
+
+#[derive(Debug, Default)]
+struct StepResult {
+    sessions: usize,
+    latencies_ms: Vec<f64>,
+    errors: usize,
+    seconds: f64,
+    cpu_percent: f64,
+    vm_hwm_kb: u64,
+    vm_rss_kb: u64,
+}
+
+impl StepResult {
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_ms.is_empty() {
+            return f64::INFINITY;
+        }
+        let mut sorted = self.latencies_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+
+    fn fps_per_session(&self) -> f64 {
+        self.latencies_ms.len() as f64 / self.seconds / self.sessions as f64
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let photo = std::fs::read(&args.photo)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.photo.display()))?;
+    let dir = tempfile::tempdir()?;
+    let config = Config::for_database(dir.path().join("loadtest.db"));
+    let app = App::build(config).await?;
+    let base = format!("http://{}", app.address());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stop_rx.await;
+    }));
+    focus_notify::install_crypto_provider();
+    let client = reqwest::Client::new();
+
+    println!(
+        "loadtest: {} cores, frame {} bytes, {} s per step, p99 limit {} ms",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        photo.len(),
+        args.step_seconds,
+        args.p99_limit_ms
+    );
+    println!(
+        "{:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>10}",
+        "sessions",
+        "replies",
+        "fps/sess",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "cpu %",
+        "VmHWM MB",
+        "VmRSS MB"
+    );
+
+    let started = Instant::now();
+    let budget = Duration::from_secs(args.budget_seconds);
+    let mut best: Option<StepResult> = None;
+    let mut failed_at: Option<usize> = None;
+    for n in steps(args.max_sessions) {
+        if started.elapsed() + Duration::from_secs(args.step_seconds + 2) > budget {
+            println!("time budget reached");
+            break;
+        }
+        let result = run_step(
+            &client,
+            &base,
+            &photo,
+            n,
+            Duration::from_secs(args.step_seconds),
+        )
+        .await?;
+        let p99 = result.percentile(99.0);
+        println!(
+            "{:>8} {:>8} {:>9.2} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.0} {:>10.1} {:>10.1}",
+            n,
+            result.latencies_ms.len(),
+            result.fps_per_session(),
+            result.percentile(50.0),
+            result.percentile(95.0),
+            p99,
+            result.percentile(100.0),
+            result.cpu_percent,
+            result.vm_hwm_kb as f64 / 1024.0,
+            result.vm_rss_kb as f64 / 1024.0,
+        );
+        let keeps_up = p99 <= args.p99_limit_ms as f64
+            && result.fps_per_session() >= 0.9 * (1000.0 / FRAME_INTERVAL.as_millis() as f64)
+            && result.errors == 0;
+        if keeps_up {
+            best = Some(result);
+        } else {
+            failed_at = Some(n);
+            break;
+        }
+    }
+
+    match &best {
+        Some(r) => println!(
+            "\nlargest N keeping p99 <= {} ms at 5 frames/s: {} sessions (p99 {:.1} ms, CPU {:.0} %, VmHWM {:.1} MB){}",
+            args.p99_limit_ms,
+            r.sessions,
+            r.percentile(99.0),
+            r.cpu_percent,
+            r.vm_hwm_kb as f64 / 1024.0,
+            failed_at.map_or(String::new(), |n| format!("; {n} did not keep up")),
+        ),
+        None => println!(
+            "\nnot even one session kept p99 <= {} ms",
+            args.p99_limit_ms
+        ),
+    }
+
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    Ok(())
+}
+
+/// 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, ... up to `max`.
+fn steps(max: usize) -> Vec<usize> {
+    let mut out = vec![1, 2, 3];
+    let mut n = 4;
+    while n <= max {
+        out.push(n);
+        out.push(n * 3 / 2);
+        n *= 2;
+    }
+    out.retain(|&n| n <= max);
+    out.dedup();
+    out
+}
+
+async fn run_step(
+    client: &reqwest::Client,
+    base: &str,
+    photo: &[u8],
+    sessions: usize,
+    length: Duration,
+) -> anyhow::Result<StepResult> {
+    let mut ids = Vec::with_capacity(sessions);
+    for _ in 0..sessions {
+        let session: Value = client
+            .post(format!("{base}/api/sessions"))
+            .json(&json!({"duration_minutes": 60, "alert_threshold_s": 10, "alert_mode": "banner"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        ids.push(
+            session["id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no session id in {session}"))?,
+        );
+    }
+    let cpu_before = cpu_seconds();
+    let wall = Instant::now();
+    let deadline = tokio::time::Instant::now() + length;
+    let mut tasks = Vec::new();
+    for &id in &ids {
+        let url = format!("{}/api/sessions/{id}/live", base.replacen("http", "ws", 1));
+        let frame = photo.to_vec();
+        tasks.push(tokio::spawn(async move {
+            stream_session(url, frame, deadline).await
+        }));
+    }
+    let mut result = StepResult {
+        sessions,
+        ..StepResult::default()
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await??;
+        result.latencies_ms.extend(latencies);
+        result.errors += errors;
+    }
+    result.seconds = wall.elapsed().as_secs_f64();
+    result.cpu_percent = (cpu_seconds() - cpu_before) / result.seconds * 100.0;
+    (result.vm_hwm_kb, result.vm_rss_kb) = memory_kb();
+    for id in ids {
+        client
+            .post(format!("{base}/api/sessions/{id}/end"))
+            .send()
+            .await?;
+    }
+    Ok(result)
+}
+
+/// One simulated page: a frame, wait for its reply, the next 200 ms after the previous send.
+async fn stream_session(
+    url: String,
+    frame: Vec<u8>,
+    deadline: tokio::time::Instant,
+) -> anyhow::Result<(Vec<f64>, usize)> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    while tokio::time::Instant::now() < deadline {
+        let sent = tokio::time::Instant::now();
+        ws.send(Message::Binary(frame.clone().into())).await?;
+        loop {
+            let Some(message) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await?
+            else {
+                anyhow::bail!("the server closed the stream");
+            };
+            if let Message::Text(text) = message? {
+                let reply: Value = serde_json::from_str(&text)?;
+                if reply["source"] == "frame" {
+                    if reply.get("error").is_some() {
+                        errors += 1;
+                    }
+                    break;
+                }
+            }
+        }
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep_until(sent + FRAME_INTERVAL).await;
+    }
+    let _ = ws.close(None).await;
+    Ok((latencies, errors))
+}
+
+/// User + system CPU time of this process, seconds (/proc/self/stat fields 14 and 15, in
+/// clock ticks of 1/100 s, the value on every Linux this runs on).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The command name (field 2) may contain spaces; the fields after it are plain.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // `after` starts at field 3, so field 14 is index 11.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
+}
+
+/// (VmHWM, VmRSS) in kB from /proc/self/status.
+fn memory_kb() -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}

@@ -1,0 +1,44 @@
+//! Focus Sentry: a local web app that watches the webcam and measures screen attention in
+//! real time.
+//!
+//! The browser streams JPEG frames over a WebSocket; each frame goes through the vision core
+//! ([`focus_vision`]), its verdict drives the session's focus clock ([`focus_clock`]), the
+//! running totals and the timeline are saved as the session goes ([`focus_store`]), and at the
+//! end a summary is shown, saved and handed to the notifier ([`focus_notify`]).
+//!
+//! This crate is the web server and the command line around those libraries. It contains no
+//! vision and no SQL: it wires them together.
+//!
+//! # Layout
+//! - [`config`]: command-line flags, environment variables and `.env`, read once into a
+//!   validated [`config::Config`].
+//! - [`startup`]: [`startup::App`]: opens the database, loads the models, binds the listener,
+//!   serves until Ctrl-C/SIGTERM and saves the sessions in flight on the way out.
+//! - [`web`]: the axum router: JSON API, the live WebSocket, pages, embedded assets,
+//!   Origin checks and security headers.
+//! - [`session`]: live sessions: the focus clock of each, its ticker, periodic saving, the
+//!   planned end, and the [`session::Sessions`] registry.
+//! - [`db`]: an async facade over the synchronous store (every call runs in
+//!   `spawn_blocking`).
+//! - [`vision`]: the shared face analyser and a bounded pool of inference slots.
+//! - [`notifier`]: the hook called when a session ends (queues email/SMS deliveries).
+//! - [`time`]: the server's source of wall-clock time, injectable for tests.
+//! - [`error`]: [`error::AppError`], the one error type handlers return, and its mapping to
+//!   HTTP responses.
+//! - [`cli`]: the `analyze` and `eval` subcommands.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod notifier;
+pub mod session;
+pub mod startup;
+pub mod time;
+pub mod vision;
+pub mod web;
+
+pub use config::Config;
+pub use startup::App;

@@ -1,0 +1,62 @@
+//! The hook called once when a session ends: it queues the summary for email and/or SMS.
+//!
+//! Queuing is a row per channel in the store's delivery table (idempotent per session and
+//! channel, so ending twice never sends twice). Sending them, with retries, is the job of a
+//! background worker that reads the queue; until it exists the deliveries stay `pending`
+//! and survive restarts, so nothing asked for is lost.
+
+use focus_store::{Channel, Session};
+
+use crate::db::Db;
+use crate::error::error_chain;
+
+/// Called by the session registry when a session has ended and its final totals are saved.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    db: Db,
+}
+
+impl Notifier {
+    pub fn new(db: Db) -> Self {
+        Notifier { db }
+    }
+
+    /// Queues the summaries the session asked for. Failures are logged, not returned: the
+    /// session has ended either way, and the user's page shows the summary regardless.
+    pub async fn session_ended(&self, session: &Session, now_ms: i64) {
+        let mut wanted = Vec::new();
+        if session.send_email {
+            if let Some(email) = &session.email {
+                wanted.push((Channel::Email, email.clone()));
+            }
+        }
+        if session.send_sms {
+            if let Some(phone) = &session.phone {
+                wanted.push((Channel::Sms, phone.clone()));
+            }
+        }
+        if wanted.is_empty() {
+            return;
+        }
+        let id = session.id;
+        let result = self
+            .db
+            .call(move |store| {
+                wanted
+                    .iter()
+                    .map(|(channel, to)| store.enqueue_delivery(id, *channel, to, now_ms))
+                    .collect::<focus_store::Result<Vec<_>>>()
+            })
+            .await;
+        match result {
+            Ok(queued) => tracing::info!(
+                session = id,
+                deliveries = queued.len(),
+                "summary queued for delivery"
+            ),
+            Err(e) => {
+                tracing::error!(session = id, error = %error_chain(&e), "could not queue the summary")
+            }
+        }
+    }
+}

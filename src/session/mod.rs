@@ -1,0 +1,558 @@
+//! Live sessions: each open session's focus clock, its ticker, periodic saving and its end.
+//!
+//! [`Sessions`] is the registry of open sessions (the server's source of truth while they
+//! run; the database has their last saved state). For each one:
+//!
+//! - frames observed by the WebSocket handler go through [`LiveSession::observe`], which
+//!   feeds the verdict to the [`FocusClock`] at the server's time;
+//! - a ticker task ticks the clock every [`Timing::tick_interval`] (so "no signal" time and
+//!   alerts happen with no frames), saves the totals and the closed stretches every
+//!   [`Timing::save_interval`], and ends the session at its planned time;
+//! - [`Sessions::end`] finishes the clock, writes the final totals and timeline, tells the
+//!   connected page (`ended` watch channel), hands the session to the [`Notifier`] and
+//!   removes it from the registry. Ending is idempotent: later calls return the same summary.
+//!
+//! Writes of one session are serialised by its `persist` lock, so a periodic save can never
+//! land after the final one.
+
+pub mod summary;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use focus_clock::{Attention, ClockParams, FocusClock, FocusEvent, Reason, Snapshot};
+use focus_store::{EventKind, NewEvent, NewSession, Session, SessionStatus, Totals};
+use focus_vision::FrameAnalysis;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::config::Timing;
+use crate::db::{Db, DbError};
+use crate::error::{AppError, error_chain};
+use crate::notifier::Notifier;
+use crate::time::TimeSource;
+use crate::vision::{SessionTracker, Vision};
+
+pub use summary::SessionSummary;
+
+/// Why a session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndKind {
+    /// The planned time ran out (the ticker ends it at exactly its planned end).
+    Planned,
+    /// The user ended it (`POST /api/sessions/{id}/end`).
+    Requested,
+    /// The server is shutting down: saved as interrupted.
+    Shutdown,
+}
+
+/// The registry of open sessions. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    live: Mutex<HashMap<i64, Arc<LiveSession>>>,
+    db: Db,
+    vision: Vision,
+    time: Arc<dyn TimeSource>,
+    notifier: Notifier,
+    timing: Timing,
+    closing: AtomicBool,
+}
+
+impl Sessions {
+    pub fn new(
+        db: Db,
+        vision: Vision,
+        time: Arc<dyn TimeSource>,
+        notifier: Notifier,
+        timing: Timing,
+    ) -> Self {
+        Sessions {
+            inner: Arc::new(Inner {
+                live: Mutex::new(HashMap::new()),
+                db,
+                vision,
+                time,
+                notifier,
+                timing,
+                closing: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The server's current time, ms since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.time.now_ms()
+    }
+
+    /// The shared vision pipeline.
+    pub fn vision(&self) -> &Vision {
+        &self.inner.vision
+    }
+
+    fn live_map(&self) -> MutexGuard<'_, HashMap<i64, Arc<LiveSession>>> {
+        // The map is only ever inserted into or removed from; a panic elsewhere cannot
+        // leave it half-updated.
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a session: saves it, starts its clock and its ticker.
+    pub async fn start(&self, new: NewSession) -> Result<Session, AppError> {
+        if self.inner.closing.load(Ordering::SeqCst) {
+            return Err(AppError::ShuttingDown);
+        }
+        let session = self.inner.db.call(move |s| s.create_session(&new)).await?;
+        let live = Arc::new(LiveSession::new(
+            &session,
+            self.inner.vision.tracker(),
+            Arc::clone(&self.inner.time),
+        ));
+        self.live_map().insert(session.id, Arc::clone(&live));
+        tracing::info!(
+            session = session.id,
+            planned_s = session.planned_duration_s,
+            "session started"
+        );
+        tokio::spawn(run_ticker(self.clone(), Arc::clone(&live)));
+        // Shutdown may have begun between the check above and the insert: then it may have
+        // missed this session, so end it here (ending twice is harmless).
+        if self.inner.closing.load(Ordering::SeqCst) {
+            self.end_live(&live, EndKind::Shutdown).await?;
+            return Err(AppError::ShuttingDown);
+        }
+        Ok(session)
+    }
+
+    /// The open session with this id, if it is running.
+    pub fn live(&self, id: i64) -> Option<Arc<LiveSession>> {
+        self.live_map().get(&id).cloned()
+    }
+
+    /// Number of open sessions.
+    pub fn live_count(&self) -> usize {
+        self.live_map().len()
+    }
+
+    /// Ends a session and returns its summary. For a session that has already ended,
+    /// returns the stored summary unchanged.
+    pub async fn end(&self, id: i64, kind: EndKind) -> Result<SessionSummary, AppError> {
+        if let Some(live) = self.live(id) {
+            return self.end_live(&live, kind).await;
+        }
+        let session = match self.inner.db.call(move |s| s.get_session(id)).await {
+            Err(DbError::NotFound) => return Err(AppError::SessionNotFound(id.to_string())),
+            other => other?,
+        };
+        if session.is_finished() {
+            return Ok(SessionSummary::from_session(&session));
+        }
+        // Running in the database but not here: its clock is gone (a start that failed
+        // half-way). Close it with what was saved, as crash recovery would.
+        let totals = session.totals;
+        let ended_at = session.updated_at_ms;
+        let session = self
+            .inner
+            .db
+            .call(move |s| {
+                s.finish_session(id, &totals, ended_at, true, SessionStatus::Interrupted)
+            })
+            .await?;
+        Ok(SessionSummary::from_session(&session))
+    }
+
+    async fn end_live(
+        &self,
+        live: &Arc<LiveSession>,
+        kind: EndKind,
+    ) -> Result<SessionSummary, AppError> {
+        let _persist = live.persist.lock().await;
+        if let Some(summary) = live.ended_summary() {
+            return Ok(summary);
+        }
+        let now = self.now_ms();
+        let end_at = match kind {
+            EndKind::Planned => live.ends_at_ms,
+            EndKind::Requested | EndKind::Shutdown => now.min(live.ends_at_ms),
+        };
+        let (status, ended_early) = match kind {
+            EndKind::Planned => (SessionStatus::Completed, false),
+            EndKind::Requested => (SessionStatus::Completed, end_at < live.ends_at_ms),
+            EndKind::Shutdown => (SessionStatus::Interrupted, end_at < live.ends_at_ms),
+        };
+        let (clock_summary, events) = {
+            let mut state = live.lock_state();
+            let (summary, events) = state.clock.finish(to_clock_ms(end_at));
+            let mut pending = std::mem::take(&mut state.unsaved);
+            pending.extend(events.iter().filter_map(timeline_record));
+            (summary, pending)
+        };
+        // The clock never ends before a time it has already seen, so take its end.
+        let ended_at_ms = live
+            .started_at_ms
+            .saturating_add(to_db_ms(clock_summary.total_ms));
+        let totals = Totals {
+            total_ms: clock_summary.total_ms,
+            focused_ms: clock_summary.focused_ms,
+            unfocused_ms: clock_summary.unfocused_ms,
+            breaks: clock_summary.breaks,
+            longest_focus_ms: clock_summary.longest_focus_ms,
+        };
+        let id = live.id;
+        let saved = self
+            .inner
+            .db
+            .call(move |s| {
+                // The timeline is best effort: losing it must not lose the totals.
+                if let Err(e) = s.append_events(id, &events) {
+                    tracing::error!(session = id, error = %error_chain(&e), "could not save the last stretches");
+                }
+                s.finish_session(id, &totals, ended_at_ms, ended_early, status)
+            })
+            .await;
+        let summary = match &saved {
+            Ok(session) => SessionSummary::from_session(session),
+            Err(e) => {
+                // The user still gets their summary; the row stays `running` with the last
+                // saved totals and is closed as interrupted at the next start.
+                tracing::error!(session = id, error = %error_chain(e), "could not save the end of the session");
+                SessionSummary::from_totals(id, &totals, ended_early, status)
+            }
+        };
+        live.ended.send_replace(Some(summary.clone()));
+        self.live_map().remove(&id);
+        tracing::info!(
+            session = id,
+            ?kind,
+            total_ms = totals.total_ms,
+            focus_percent = summary.focus_percent,
+            "session ended"
+        );
+        if let Ok(session) = saved {
+            let notifier = self.inner.notifier.clone();
+            let now = self.now_ms();
+            tokio::spawn(async move { notifier.session_ended(&session, now).await });
+        }
+        Ok(summary)
+    }
+
+    /// Saves the running totals and the stretches closed since the last save.
+    async fn save(&self, live: &LiveSession) {
+        let _persist = live.persist.lock().await;
+        let now = self.now_ms();
+        let (totals, events) = {
+            let mut state = live.lock_state();
+            if live.ended.borrow().is_some() {
+                return;
+            }
+            let at = state.advance(now, live.ends_at_ms);
+            let snapshot = state.clock.snapshot(at);
+            state.last_saved_ms = now;
+            (totals_of(&snapshot), std::mem::take(&mut state.unsaved))
+        };
+        let id = live.id;
+        let batch = events.clone();
+        let result = self
+            .inner
+            .db
+            .call(move |s| {
+                s.save_totals(id, &totals, now)?;
+                if !batch.is_empty() {
+                    s.append_events(id, &batch)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(session = id, error = %error_chain(&e), "could not save the session; will retry");
+            // Keep the unsaved stretches for the next try (the totals are recomputed).
+            let mut state = live.lock_state();
+            let later = std::mem::replace(&mut state.unsaved, events);
+            state.unsaved.extend(later);
+        }
+    }
+
+    /// Ends every open session as interrupted, saving their totals, and refuses new ones.
+    /// Connected pages are told the session ended, and their sockets close.
+    pub async fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
+        let open: Vec<Arc<LiveSession>> = self.live_map().values().cloned().collect();
+        for live in open {
+            if let Err(e) = self.end_live(&live, EndKind::Shutdown).await {
+                tracing::error!(session = live.id, error = %error_chain(&e), "could not save the session at shutdown");
+            }
+        }
+    }
+}
+
+/// Ticks one session's clock until it ends; saves periodically; ends it at the planned time.
+async fn run_ticker(sessions: Sessions, live: Arc<LiveSession>) {
+    let timing = sessions.inner.timing.clone();
+    let mut interval = tokio::time::interval(timing.tick_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ended = live.ended.subscribe();
+    let save_every_ms = i64::try_from(timing.save_interval.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = ended.changed() => break,
+        }
+        if ended.borrow().is_some() {
+            break;
+        }
+        let now = sessions.now_ms();
+        if now >= live.ends_at_ms {
+            if let Err(e) = sessions.end_live(&live, EndKind::Planned).await {
+                tracing::error!(session = live.id, error = %error_chain(&e), "could not end the session at its planned time");
+            }
+            break;
+        }
+        let save_due = {
+            let mut state = live.lock_state();
+            state.advance(now, live.ends_at_ms);
+            now.saturating_sub(state.last_saved_ms) >= save_every_ms
+        };
+        live.ticks.send_modify(|n| *n = n.wrapping_add(1));
+        if save_due {
+            sessions.save(&live).await;
+        }
+    }
+}
+
+/// One open session.
+#[derive(Debug)]
+pub struct LiveSession {
+    pub id: i64,
+    pub started_at_ms: i64,
+    pub ends_at_ms: i64,
+    state: Mutex<ClockState>,
+    /// Serialises this session's database writes (periodic saves and the final one).
+    persist: tokio::sync::Mutex<()>,
+    tracker: SessionTracker,
+    time: Arc<dyn TimeSource>,
+    /// `Some(summary)` once the session has ended.
+    ended: watch::Sender<Option<SessionSummary>>,
+    /// Bumped on every clock tick, so idle sockets can push the state.
+    ticks: watch::Sender<u64>,
+    /// Bumped when a page connects: an older connection of the same session stops, so
+    /// there is only ever one stream (and one frame in flight) per session.
+    connections: watch::Sender<u64>,
+}
+
+#[derive(Debug)]
+struct ClockState {
+    clock: FocusClock,
+    /// Latest time given to the clock; the clock never goes back.
+    clock_ms: u64,
+    /// Closed stretches and breaks not yet written.
+    unsaved: Vec<NewEvent>,
+    last_saved_ms: i64,
+}
+
+impl ClockState {
+    /// Ticks the clock to `now` (capped at the planned end) and queues what it closed.
+    /// Returns the time used.
+    fn advance(&mut self, now_ms: i64, ends_at_ms: i64) -> u64 {
+        let at = to_clock_ms(now_ms.min(ends_at_ms)).max(self.clock_ms);
+        self.clock_ms = at;
+        let events = self.clock.tick(at);
+        self.unsaved
+            .extend(events.iter().filter_map(timeline_record));
+        at
+    }
+}
+
+impl LiveSession {
+    fn new(session: &Session, tracker: SessionTracker, time: Arc<dyn TimeSource>) -> Self {
+        let params = ClockParams {
+            alert_threshold_ms: u64::from(session.alert_threshold_ms),
+            ..ClockParams::default()
+        };
+        let start = to_clock_ms(session.started_at_ms);
+        LiveSession {
+            id: session.id,
+            started_at_ms: session.started_at_ms,
+            ends_at_ms: session.ends_at_ms,
+            state: Mutex::new(ClockState {
+                clock: FocusClock::new(params, start),
+                clock_ms: start,
+                unsaved: Vec::new(),
+                last_saved_ms: session.started_at_ms,
+            }),
+            persist: tokio::sync::Mutex::new(()),
+            tracker,
+            time,
+            ended: watch::Sender::new(None),
+            ticks: watch::Sender::new(0),
+            connections: watch::Sender::new(0),
+        }
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, ClockState> {
+        // Every update of the state is a few field writes after the clock call returns; a
+        // panic inside the clock would leave the previous consistent state.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// This session's face tracker.
+    pub fn tracker(&self) -> &SessionTracker {
+        &self.tracker
+    }
+
+    /// The summary, once the session has ended.
+    pub fn ended_summary(&self) -> Option<SessionSummary> {
+        self.ended.borrow().clone()
+    }
+
+    /// Resolves when the session ends (at once if it has).
+    pub fn subscribe_ended(&self) -> watch::Receiver<Option<SessionSummary>> {
+        self.ended.subscribe()
+    }
+
+    /// Changes on every clock tick.
+    pub fn subscribe_ticks(&self) -> watch::Receiver<u64> {
+        self.ticks.subscribe()
+    }
+
+    /// Registers a new connection of the page and returns its number and a receiver that
+    /// changes when a newer connection replaces it.
+    pub fn connect(&self) -> (u64, watch::Receiver<u64>) {
+        let mut generation = 0;
+        self.connections.send_modify(|n| {
+            *n = n.wrapping_add(1);
+            generation = *n;
+        });
+        (generation, self.connections.subscribe())
+    }
+
+    /// Feeds one frame's verdict to the clock at the server's current time and returns the
+    /// live state, or the summary if the session has ended.
+    pub fn observe(&self, analysis: &FrameAnalysis) -> Result<LiveState, SessionSummary> {
+        let mut state = self.lock_state();
+        if let Some(summary) = self.ended_summary() {
+            return Err(summary);
+        }
+        let now = self.time.now_ms();
+        let at = to_clock_ms(now.min(self.ends_at_ms)).max(state.clock_ms);
+        state.clock_ms = at;
+        let events = state.clock.observe(attention_of(analysis), at);
+        state
+            .unsaved
+            .extend(events.iter().filter_map(timeline_record));
+        Ok(self.to_live_state(&state.clock.snapshot(at), now))
+    }
+
+    /// The live state now, without a frame.
+    pub fn current(&self) -> Result<LiveState, SessionSummary> {
+        let state = self.lock_state();
+        if let Some(summary) = self.ended_summary() {
+            return Err(summary);
+        }
+        let now = self.time.now_ms();
+        let at = to_clock_ms(now.min(self.ends_at_ms)).max(state.clock_ms);
+        Ok(self.to_live_state(&state.clock.snapshot(at), now))
+    }
+
+    fn to_live_state(&self, snapshot: &Snapshot, now_ms: i64) -> LiveState {
+        LiveState {
+            focused: snapshot.focused,
+            reason: snapshot.reason,
+            alert: snapshot.alert,
+            focused_ms: snapshot.focused_ms,
+            unfocused_ms: snapshot.unfocused_ms,
+            breaks: snapshot.breaks,
+            focus_percent: snapshot.focus_percent,
+            longest_focus_ms: snapshot.longest_focus_ms,
+            drift_ms: snapshot.drift_ms,
+            remaining_ms: u64::try_from(self.ends_at_ms.saturating_sub(now_ms)).unwrap_or(0),
+        }
+    }
+}
+
+/// The clock's numbers as the live page gets them (the `live` WebSocket reply, less the
+/// per-frame fields).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveState {
+    /// The debounced state is focused.
+    pub focused: bool,
+    /// Why not, when not focused.
+    pub reason: Option<Reason>,
+    /// Unfocused for at least the alert threshold (clears when focus returns).
+    pub alert: bool,
+    pub focused_ms: u64,
+    pub unfocused_ms: u64,
+    /// Breaks so far: drifts that reached the alert threshold.
+    pub breaks: u32,
+    /// Focused share of the elapsed time, 0-100, one decimal (truncated).
+    pub focus_percent: f64,
+    pub longest_focus_ms: u64,
+    /// Length of the current drift, 0 when focused.
+    pub drift_ms: u64,
+    /// Time to the planned end.
+    pub remaining_ms: u64,
+}
+
+/// A frame's verdict as the clock reads it.
+pub fn attention_of(analysis: &FrameAnalysis) -> Attention {
+    if analysis.focused {
+        return Attention::Focused;
+    }
+    Attention::Unfocused(match analysis.reason {
+        Some(focus_vision::Reason::EyesClosed) => Reason::EyesClosed,
+        Some(focus_vision::Reason::LookingAway) => Reason::LookingAway,
+        // An unfocused verdict without a reason should not happen; with no face to go on,
+        // "no face" is the honest reading.
+        Some(focus_vision::Reason::NoFace) | None => Reason::NoFace,
+    })
+}
+
+/// The timeline row for a clock event, if it is one the history keeps.
+fn timeline_record(event: &FocusEvent) -> Option<NewEvent> {
+    match event {
+        FocusEvent::StretchClosed(stretch) => Some(NewEvent {
+            kind: if stretch.attention.is_focused() {
+                EventKind::Focused
+            } else {
+                EventKind::Unfocused
+            },
+            reason: stretch.attention.reason().map(|r| r.as_str().to_owned()),
+            start_ms: to_db_ms(stretch.start_ms),
+            end_ms: to_db_ms(stretch.end_ms),
+        }),
+        FocusEvent::BreakClosed(brk) => Some(NewEvent {
+            kind: EventKind::Break,
+            reason: Some(brk.reason.as_str().to_owned()),
+            start_ms: to_db_ms(brk.start_ms),
+            end_ms: to_db_ms(brk.end_ms),
+        }),
+        _ => None,
+    }
+}
+
+fn totals_of(snapshot: &Snapshot) -> Totals {
+    Totals {
+        total_ms: snapshot.focused_ms.saturating_add(snapshot.unfocused_ms),
+        focused_ms: snapshot.focused_ms,
+        unfocused_ms: snapshot.unfocused_ms,
+        breaks: snapshot.breaks,
+        longest_focus_ms: snapshot.longest_focus_ms,
+    }
+}
+
+/// Server time (i64 ms since the epoch) to the clock's u64 ms. Times before 1970 do not
+/// occur; they clamp to 0.
+fn to_clock_ms(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0)
+}
+
+/// The clock's u64 ms back to the store's i64.
+fn to_db_ms(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,91 @@
+//! [`SessionSummary`]: the end-of-session numbers as the API returns them.
+//!
+//! Built from the stored totals, so the summary sent live at the planned end, the answer to
+//! `POST /end`, and a second `POST /end` later are the same to the digit.
+
+use focus_store::{Session, SessionStatus, Totals};
+use serde::Serialize;
+
+/// The summary of an ended session. Durations are seconds, rounded to 0.1 s.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionSummary {
+    pub id: i64,
+    /// Measured time: from the start to the end (planned or early).
+    pub total_seconds: f64,
+    pub focused_seconds: f64,
+    pub unfocused_seconds: f64,
+    /// Drifts that lasted at least the alert threshold.
+    pub breaks_count: u32,
+    /// Focused share of the total, 0-100, one decimal (truncated, as on the live page).
+    pub focus_percent: f64,
+    /// Longest focused stretch.
+    pub longest_focus_seconds: f64,
+    /// Ended before its planned time (by the user, or cut off).
+    pub ended_early: bool,
+    /// `completed`, or `interrupted` when the server stopped during the session.
+    pub status: SessionStatus,
+}
+
+impl SessionSummary {
+    /// The summary of a stored session (its totals as last saved).
+    pub fn from_session(session: &Session) -> Self {
+        Self::from_totals(
+            session.id,
+            &session.totals,
+            session.ended_early,
+            session.status,
+        )
+    }
+
+    /// The summary from totals.
+    pub fn from_totals(id: i64, totals: &Totals, ended_early: bool, status: SessionStatus) -> Self {
+        SessionSummary {
+            id,
+            total_seconds: seconds(totals.total_ms),
+            focused_seconds: seconds(totals.focused_ms),
+            unfocused_seconds: seconds(totals.unfocused_ms),
+            breaks_count: totals.breaks,
+            focus_percent: focus_percent(totals),
+            longest_focus_seconds: seconds(totals.longest_focus_ms),
+            ended_early,
+            status,
+        }
+    }
+}
+
+/// Focus percent as the live page shows it (the clock's rule: truncated to one decimal),
+/// over the measured time.
+pub fn focus_percent(totals: &Totals) -> f64 {
+    focus_clock::focus_percent(
+        totals.focused_ms,
+        totals.total_ms.saturating_sub(totals.focused_ms),
+    )
+}
+
+/// Milliseconds to seconds, rounded to a tenth.
+pub fn seconds(ms: u64) -> f64 {
+    // Below 2^53 ms the conversion is exact; sessions last at most 10 hours.
+    (ms as f64 / 100.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_rounds_to_tenths_and_truncates_percent() {
+        let totals = Totals {
+            total_ms: 3_000,
+            focused_ms: 2_000,
+            unfocused_ms: 1_000,
+            breaks: 1,
+            longest_focus_ms: 1_949,
+        };
+        let s = SessionSummary::from_totals(7, &totals, true, SessionStatus::Completed);
+        assert_eq!(s.total_seconds, 3.0);
+        assert_eq!(s.longest_focus_seconds, 1.9);
+        assert_eq!(s.focus_percent, 66.6);
+        assert_eq!(s.breaks_count, 1);
+        assert!(s.ended_early);
+    }
+}

@@ -1,0 +1,255 @@
+//! Building and running the server: open (and migrate) the database, close the sessions a
+//! crash left open, load the models, bind the listener, serve until Ctrl-C/SIGTERM, then end
+//! the sessions in flight (saved as interrupted) before exiting.
+//!
+//! Tests build the same [`App`] on `127.0.0.1:0` with a temporary database, and may inject a
+//! [`TimeSource`] and a pre-loaded [`Vision`] through [`AppBuilder`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::db::{Db, DbError};
+use crate::error::error_chain;
+use crate::notifier::Notifier;
+use crate::session::Sessions;
+use crate::time::{SystemTimeSource, TimeSource};
+use crate::vision::Vision;
+use crate::web::{AppState, router};
+
+/// Why the server could not start. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database file is unusable (the store's message names the path and the fix).
+    #[error(transparent)]
+    Database(focus_store::Error),
+    /// Crash recovery failed on an otherwise readable database.
+    #[error("could not close the sessions left open by the last run")]
+    Recovery(#[source] DbError),
+    /// The embedded models did not load: a broken build.
+    #[error("the face models compiled into this program could not be loaded")]
+    Models(#[source] focus_vision::Error),
+    /// The address is taken or not ours.
+    #[error(
+        "cannot listen on {address}: {source} (is another copy running? choose another port with --port or FOCUS_PORT)"
+    )]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("start-up task failed")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Options for building an [`App`] beyond its [`Config`].
+#[derive(Debug)]
+pub struct AppBuilder {
+    config: Config,
+    time: Arc<dyn TimeSource>,
+    vision: Option<Vision>,
+}
+
+impl AppBuilder {
+    /// Uses `time` instead of the system clock.
+    pub fn time(mut self, time: Arc<dyn TimeSource>) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// Uses an already loaded vision pipeline (tests share one across apps).
+    pub fn vision(mut self, vision: Vision) -> Self {
+        self.vision = Some(vision);
+        self
+    }
+
+    /// Opens the database, recovers, loads the models and binds the listener.
+    pub async fn build(self) -> Result<App, StartupError> {
+        let AppBuilder {
+            config,
+            time,
+            vision,
+        } = self;
+        // One TLS provider for the notifiers' SMTP and HTTPS clients (idempotent).
+        focus_notify::install_crypto_provider();
+        for problem in &config.notify.problems {
+            tracing::warn!("notification setting ignored: {problem}");
+        }
+
+        let db = Db::open(config.db_path.clone())
+            .await
+            .map_err(StartupError::Database)?;
+        let now = time.now_ms();
+        let closed = db
+            .call(move |s| s.close_interrupted(now))
+            .await
+            .map_err(StartupError::Recovery)?;
+        if !closed.is_empty() {
+            tracing::warn!(
+                sessions = ?closed,
+                "closed sessions left open by the last run as interrupted, with their saved totals"
+            );
+        }
+
+        let vision = match vision {
+            Some(vision) => vision,
+            None => {
+                let slots = config.limits.max_concurrent_inference;
+                tokio::task::spawn_blocking(move || Vision::load_embedded(slots))
+                    .await?
+                    .map_err(StartupError::Models)?
+            }
+        };
+
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    address: config.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: config.listen,
+            source,
+        })?;
+
+        let sessions = Sessions::new(
+            db.clone(),
+            vision,
+            time,
+            Notifier::new(db.clone()),
+            config.timing.clone(),
+        );
+        let grace = config.timing.shutdown_grace;
+        let db_path = config.db_path.clone();
+        let state = AppState {
+            sessions: sessions.clone(),
+            db,
+            config: Arc::new(config),
+        };
+        Ok(App {
+            listener,
+            router: router(state),
+            sessions,
+            address,
+            grace,
+            db_path,
+        })
+    }
+}
+
+/// A built server, bound and ready to serve.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    sessions: Sessions,
+    address: SocketAddr,
+    grace: Duration,
+    db_path: PathBuf,
+}
+
+impl App {
+    /// Options beyond the configuration (time source, shared models).
+    pub fn builder(config: Config) -> AppBuilder {
+        AppBuilder {
+            config,
+            time: Arc::new(SystemTimeSource),
+            vision: None,
+        }
+    }
+
+    /// Builds the app with the system clock and the embedded models.
+    pub async fn build(config: Config) -> Result<App, StartupError> {
+        App::builder(config).build().await
+    }
+
+    /// The address actually bound (the port is chosen by the OS when configured as 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The live session registry.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then saves the open sessions and exits.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` resolves, then ends every open session (saved as interrupted,
+    /// pages told), stops accepting connections and waits up to the grace period for open
+    /// ones to finish.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(
+            "Focus Sentry listening on http://{} (database {})",
+            self.address,
+            self.db_path.display()
+        );
+        let sessions = self.sessions.clone();
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            stop.await;
+            tracing::info!(
+                open_sessions = sessions.live_count(),
+                "shutting down: saving open sessions"
+            );
+            sessions.shutdown().await;
+            let _ = stopping_tx.send(());
+        };
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown);
+        let grace = self.grace;
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = serve => result?,
+            () = deadline => tracing::warn!("connections still open after {grace:?}; exiting anyway"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %error_chain(&e), "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %error_chain(&e), "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,379 @@
+//! The JSON API handlers (the WebSocket is in [`super::live`]). Bodies are documented in
+//! `docs/api.md`.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use focus_store::{AlertMode, Delivery, Event, EventKind, Session, SessionStatus, Stats, Totals};
+use serde::{Deserialize, Serialize};
+
+use super::validate::{SessionForm, validate_session_form};
+use super::{AppState, SessionId};
+use crate::db::DbError;
+use crate::error::AppError;
+use crate::session::summary::{focus_percent, seconds};
+use crate::session::{EndKind, SessionSummary};
+
+/// Widest frame the page sends, in pixels (it scales the camera image down to this).
+pub const MAX_FRAME_WIDTH: u32 = 640;
+/// Frames per second the page aims for when the server keeps up.
+pub const TARGET_FPS: u32 = 5;
+
+/// `GET /api/config`: what the page needs before showing the form.
+pub async fn config(State(state): State<AppState>) -> Json<ConfigView> {
+    let limits = &state.config.limits;
+    Json(ConfigView {
+        email_configured: state.config.notify.email.is_some(),
+        sms_configured: state.config.notify.sms.is_some(),
+        alert_modes: ["banner", "sound", "both"],
+        limits: LimitsView {
+            duration_minutes: Range {
+                min: limits.duration_minutes.0,
+                max: limits.duration_minutes.1,
+            },
+            alert_threshold_s: Range {
+                min: limits.alert_threshold_s.0,
+                max: limits.alert_threshold_s.1,
+            },
+            max_frame_bytes: limits.max_frame_bytes,
+            max_frame_width: MAX_FRAME_WIDTH,
+            target_fps: TARGET_FPS,
+        },
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfigView {
+    /// Summaries can be emailed (SMTP is configured).
+    pub email_configured: bool,
+    /// Summaries can be texted (Twilio is configured).
+    pub sms_configured: bool,
+    pub alert_modes: [&'static str; 3],
+    pub limits: LimitsView,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LimitsView {
+    pub duration_minutes: Range,
+    pub alert_threshold_s: Range,
+    pub max_frame_bytes: usize,
+    pub max_frame_width: u32,
+    pub target_fps: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Range {
+    pub min: f64,
+    pub max: f64,
+}
+
+/// `POST /api/sessions`: validates the form and starts a session. 201 with the session.
+pub async fn create_session(
+    State(state): State<AppState>,
+    body: Result<Json<SessionForm>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(form) = body?;
+    let new = validate_session_form(&form, &state.config.limits, state.sessions.now_ms())?;
+    let session = state.sessions.start(new).await?;
+    let location = format!("/api/sessions/{}", session.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(SessionView::from(&session)),
+    )
+        .into_response())
+}
+
+/// Query of `GET /api/sessions`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// Only sessions started in the last `days` days; all when absent.
+    days: Option<String>,
+}
+
+/// `GET /api/sessions?days=N`: sessions newest first, and the figures over the range.
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<SessionList>, AppError> {
+    let Query(query) = query?;
+    let days = match query.days.as_deref().map(str::trim) {
+        None | Some("") | Some("all") => None,
+        Some(text) => match text.parse::<u32>() {
+            Ok(days @ 1..=36_500) => Some(days),
+            _ => {
+                return Err(AppError::BadRequest(
+                    "days must be a whole number of days from 1 to 36500, or absent for all".into(),
+                ));
+            }
+        },
+    };
+    let since_ms = days.map(|d| state.sessions.now_ms() - i64::from(d) * 86_400_000);
+    let (sessions, stats) = state
+        .db
+        .call(move |s| Ok((s.list_sessions(since_ms)?, s.stats(since_ms)?)))
+        .await?;
+    let best_session = stats
+        .best_session
+        .and_then(|(id, _)| sessions.iter().find(|s| s.id == id).map(SessionView::from));
+    Ok(Json(SessionList {
+        days,
+        since_ms,
+        stats: StatsView::new(&stats, best_session),
+        sessions: sessions.iter().map(SessionView::from).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionList {
+    pub days: Option<u32>,
+    pub since_ms: Option<i64>,
+    pub stats: StatsView,
+    pub sessions: Vec<SessionView>,
+}
+
+/// Figures over the finished sessions of a range.
+#[derive(Debug, Serialize)]
+pub struct StatsView {
+    /// Finished sessions that measured some time.
+    pub sessions: u32,
+    /// Mean of their focus percentages (each session counts once), one decimal.
+    pub average_focus_percent: Option<f64>,
+    pub total_focused_ms: u64,
+    pub total_focused_seconds: f64,
+    /// The best session at least a minute long, if any.
+    pub best_session: Option<SessionView>,
+}
+
+impl StatsView {
+    fn new(stats: &Stats, best_session: Option<SessionView>) -> Self {
+        StatsView {
+            sessions: stats.sessions,
+            average_focus_percent: stats
+                .average_focus_percent
+                .map(|p| (p * 10.0).round() / 10.0),
+            total_focused_ms: stats.total_focused_ms,
+            total_focused_seconds: seconds(stats.total_focused_ms),
+            best_session,
+        }
+    }
+}
+
+/// `GET /api/sessions/{id}`: the session with its timeline and summary deliveries.
+pub async fn get_session(
+    State(state): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<Json<SessionDetail>, AppError> {
+    let (session, events, deliveries) = state
+        .db
+        .call(move |s| {
+            Ok((
+                s.get_session(id)?,
+                s.session_events(id)?,
+                s.deliveries_for(id)?,
+            ))
+        })
+        .await
+        .map_err(|e| not_found_as(e, id))?;
+    Ok(Json(SessionDetail {
+        session: SessionView::from(&session),
+        events: events.iter().map(EventView::from).collect(),
+        deliveries: deliveries.iter().map(DeliveryView::from).collect(),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub session: SessionView,
+    pub events: Vec<EventView>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// `POST /api/sessions/{id}/end`: ends the session (if it runs) and returns its summary.
+pub async fn end_session(
+    State(state): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<Json<SessionSummary>, AppError> {
+    Ok(Json(state.sessions.end(id, EndKind::Requested).await?))
+}
+
+/// `DELETE /api/sessions/{id}`: deletes a session, its timeline and its deliveries. A
+/// running session is ended first. 204.
+pub async fn delete_session(
+    State(state): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<StatusCode, AppError> {
+    if state.sessions.live(id).is_some() {
+        state.sessions.end(id, EndKind::Requested).await?;
+    }
+    state
+        .db
+        .call(move |s| s.delete_session(id))
+        .await
+        .map_err(|e| not_found_as(e, id))?;
+    tracing::info!(session = id, "session deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/sessions.csv`: every session, oldest first, as a CSV download.
+pub async fn export_csv(State(state): State<AppState>) -> Result<Response, AppError> {
+    let csv = state.db.call(|s| s.sessions_csv()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"focus-sentry-sessions.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+fn not_found_as(error: DbError, id: i64) -> AppError {
+    match error {
+        DbError::NotFound => AppError::SessionNotFound(id.to_string()),
+        other => other.into(),
+    }
+}
+
+/// A session as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub id: i64,
+    /// `running`, `completed` or `interrupted`.
+    pub status: SessionStatus,
+    pub started_at_ms: i64,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// The planned end.
+    pub ends_at_ms: i64,
+    pub ends_at: String,
+    pub ended_at_ms: Option<i64>,
+    pub duration_minutes: f64,
+    pub planned_duration_s: u32,
+    pub alert_threshold_s: f64,
+    pub alert_mode: AlertMode,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub send_email: bool,
+    pub send_sms: bool,
+    pub ended_early: bool,
+    /// Totals as last saved (every few seconds while it runs; final once ended).
+    pub totals: TotalsView,
+    /// The summary, once ended.
+    pub summary: Option<SessionSummary>,
+    /// The WebSocket to stream frames to, while it runs.
+    pub live_url: Option<String>,
+}
+
+impl From<&Session> for SessionView {
+    fn from(s: &Session) -> Self {
+        let running = s.status == SessionStatus::Running;
+        SessionView {
+            id: s.id,
+            status: s.status,
+            started_at_ms: s.started_at_ms,
+            started_at: rfc3339(s.started_at_ms),
+            ends_at_ms: s.ends_at_ms,
+            ends_at: rfc3339(s.ends_at_ms),
+            ended_at_ms: s.ended_at_ms,
+            duration_minutes: f64::from(s.planned_duration_s) / 60.0,
+            planned_duration_s: s.planned_duration_s,
+            alert_threshold_s: f64::from(s.alert_threshold_ms) / 1000.0,
+            alert_mode: s.alert_mode,
+            email: s.email.clone(),
+            phone: s.phone.clone(),
+            send_email: s.send_email,
+            send_sms: s.send_sms,
+            ended_early: s.ended_early,
+            totals: TotalsView::from(&s.totals),
+            summary: (!running).then(|| SessionSummary::from_session(s)),
+            live_url: running.then(|| format!("/api/sessions/{}/live", s.id)),
+        }
+    }
+}
+
+/// Running or final totals, in milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct TotalsView {
+    pub total_ms: u64,
+    pub focused_ms: u64,
+    pub unfocused_ms: u64,
+    pub breaks: u32,
+    pub longest_focus_ms: u64,
+    pub focus_percent: f64,
+}
+
+impl From<&Totals> for TotalsView {
+    fn from(t: &Totals) -> Self {
+        TotalsView {
+            total_ms: t.total_ms,
+            focused_ms: t.focused_ms,
+            unfocused_ms: t.unfocused_ms,
+            breaks: t.breaks,
+            longest_focus_ms: t.longest_focus_ms,
+            focus_percent: focus_percent(t),
+        }
+    }
+}
+
+/// One stretch of the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    /// `focused`, `unfocused` or `break` (a drift that reached the alert threshold; it
+    /// overlaps the unfocused stretches it spans).
+    pub kind: EventKind,
+    /// For unfocused stretches and breaks: `no_face`, `eyes_closed`, `looking_away`,
+    /// `no_signal`.
+    pub reason: Option<String>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub duration_ms: i64,
+}
+
+impl From<&Event> for EventView {
+    fn from(e: &Event) -> Self {
+        EventView {
+            kind: e.kind,
+            reason: e.reason.clone(),
+            start_ms: e.start_ms,
+            end_ms: e.end_ms,
+            duration_ms: e.end_ms.saturating_sub(e.start_ms),
+        }
+    }
+}
+
+/// A queued or sent summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    pub channel: focus_store::Channel,
+    pub destination: String,
+    pub status: focus_store::DeliveryStatus,
+    pub attempts: u32,
+}
+
+impl From<&Delivery> for DeliveryView {
+    fn from(d: &Delivery) -> Self {
+        DeliveryView {
+            channel: d.channel,
+            destination: d.destination.clone(),
+            status: d.status,
+            attempts: d.attempts,
+        }
+    }
+}
+
+/// Unix ms to RFC 3339 UTC with milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(time).to_string()
+}

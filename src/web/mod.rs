@@ -1,0 +1,106 @@
+//! The web layer: axum routes, the live WebSocket, pages and assets, error mapping.
+//!
+//! It calls the session registry and the store facade; it contains no vision and no SQL.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `GET /`, `GET /history` | the pages |
+//! | `GET /assets/{name}` | scripts, styles, icon |
+//! | `GET /api/config` | what the page needs: limits, which notifications are set up |
+//! | `POST /api/sessions`, `GET /api/sessions?days=N` | start a session; list with stats |
+//! | `GET /api/sessions.csv` | every session as CSV |
+//! | `GET`/`DELETE /api/sessions/{id}` | one session with its timeline; delete it |
+//! | `POST /api/sessions/{id}/end` | end it, get the summary (idempotent) |
+//! | `GET /api/sessions/{id}/live` | the WebSocket: JPEG frames in, live state out |
+//!
+//! `docs/api.md` documents the bodies.
+
+pub mod api;
+pub mod assets;
+pub mod live;
+pub mod security;
+pub mod validate;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::middleware;
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::session::Sessions;
+
+/// What every handler can reach. Cheap to clone (all `Arc`s inside).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub sessions: Sessions,
+    pub db: Db,
+    pub config: Arc<Config>,
+}
+
+/// The whole app's routes, with the security layers.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.limits.max_body_bytes;
+    let loopback_only = state.config.listen.ip().is_loopback();
+    Router::new()
+        .route("/", get(assets::index_page))
+        .route("/history", get(assets::history_page))
+        .route("/assets/{name}", get(assets::asset))
+        .route("/api/config", get(api::config))
+        .route(
+            "/api/sessions",
+            post(api::create_session).get(api::list_sessions),
+        )
+        .route("/api/sessions.csv", get(api::export_csv))
+        .route(
+            "/api/sessions/{id}",
+            get(api::get_session).delete(api::delete_session),
+        )
+        .route("/api/sessions/{id}/end", post(api::end_session))
+        .route("/api/sessions/{id}/live", get(live::upgrade))
+        .fallback(|| async { AppError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(middleware::from_fn(security::check_origin))
+        .layer(middleware::from_fn_with_state(
+            loopback_only,
+            security::check_host,
+        ))
+        .layer(middleware::from_fn(security::security_headers))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A session id from the path: a positive integer. Anything else is a 400 in JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await?;
+        match raw.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(SessionId(id)),
+            _ => Err(AppError::BadRequest(format!(
+                "'{}' is not a session id (ids are positive whole numbers)",
+                truncate(&raw, 40)
+            ))),
+        }
+    }
+}
+
+/// At most `max` characters of `text`, for echoing client input in an error.
+fn truncate(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}

@@ -1,0 +1,530 @@
+//! The HTTP API without frames: configuration, validation (422), unknown and malformed ids
+//! (404/400), the Origin check (403), ending twice, history, delete, CSV, limits, headers,
+//! pages, and a clean shutdown that saves the sessions in flight.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn form() -> Value {
+    json!({"duration_minutes": 25, "alert_threshold_s": 10, "alert_mode": "banner",
+           "send_email": false, "send_sms": false})
+}
+
+fn with(key: &str, value: Value) -> Value {
+    let mut body = form();
+    body[key] = value;
+    body
+}
+
+#[tokio::test]
+async fn config_says_what_the_page_needs() {
+    let app = spawn_app().await;
+    let (status, body) = app.get_json("/api/config").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["email_configured"], false);
+    assert_eq!(body["sms_configured"], false);
+    assert_eq!(body["limits"]["duration_minutes"]["min"], 1.0);
+    assert_eq!(body["limits"]["duration_minutes"]["max"], 600.0);
+    assert_eq!(body["limits"]["alert_threshold_s"]["min"], 0.5);
+    assert_eq!(body["limits"]["max_frame_bytes"], 2 * 1024 * 1024);
+    assert_eq!(body["alert_modes"], json!(["banner", "sound", "both"]));
+}
+
+#[tokio::test]
+async fn creating_a_session_returns_201_with_its_end() {
+    let app = spawn_app().await;
+    let (status, body) = app.post_json("/api/sessions", &form()).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().expect("id");
+    assert!(id > 0);
+    assert_eq!(body["status"], "running");
+    assert_eq!(
+        body["ends_at_ms"].as_i64().unwrap() - body["started_at_ms"].as_i64().unwrap(),
+        25 * 60 * 1000
+    );
+    assert!(body["ends_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(body["alert_mode"], "banner");
+    assert_eq!(body["alert_threshold_s"], 10.0);
+    assert_eq!(body["live_url"], format!("/api/sessions/{id}/live"));
+}
+
+#[tokio::test]
+async fn invalid_form_values_are_422_naming_the_field() {
+    let app = spawn_app().await;
+    let cases = [
+        (with("duration_minutes", json!(0)), "duration_minutes"),
+        (with("duration_minutes", json!(601)), "duration_minutes"),
+        (with("duration_minutes", json!("soon")), "duration_minutes"),
+        (with("alert_threshold_s", json!(0.2)), "alert_threshold_s"),
+        (with("alert_threshold_s", json!(601)), "alert_threshold_s"),
+        (with("alert_mode", json!("popup")), "alert_mode"),
+        (with("email", json!("someone@")), "email"),
+        (with("phone", json!("555-0123")), "phone"),
+        (with("send_email", json!(true)), "email"),
+        (with("send_sms", json!(true)), "phone"),
+    ];
+    for (body, field) in cases {
+        let (status, reply) = app.post_json("/api/sessions", &body).await;
+        assert_eq!(status, 422, "{body} -> {reply}");
+        assert_eq!(reply["field"], field, "{body} -> {reply}");
+        assert!(reply["error"].is_string(), "{reply}");
+        assert!(
+            !reply["detail"].as_str().unwrap_or("").is_empty(),
+            "{reply}"
+        );
+    }
+    // Nothing was created.
+    let (_, list) = app.get_json("/api/sessions").await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn valid_contacts_are_kept() {
+    let app = spawn_app().await;
+    let mut body = form();
+    body["email"] = json!("me@example.com");
+    body["send_email"] = json!(true);
+    body["phone"] = json!("+1 415 555 0123");
+    body["send_sms"] = json!(true);
+    let (status, reply) = app.post_json("/api/sessions", &body).await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(reply["email"], "me@example.com");
+    assert_eq!(reply["phone"], "+14155550123");
+    // Ending queues the summaries.
+    let id = reply["id"].as_i64().unwrap();
+    let (status, _) = app.post_empty(&format!("/api/sessions/{id}/end")).await;
+    assert_eq!(status, 200);
+    let mut deliveries = Value::Null;
+    for _ in 0..50 {
+        let (_, detail) = app.get_json(&format!("/api/sessions/{id}")).await;
+        deliveries = detail["deliveries"].clone();
+        if deliveries.as_array().is_some_and(|d| d.len() == 2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let channels: Vec<&str> = deliveries
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| d["channel"].as_str().unwrap())
+        .collect();
+    assert!(
+        channels.contains(&"email") && channels.contains(&"sms"),
+        "{deliveries}"
+    );
+    assert!(
+        deliveries
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "pending")
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_json_400() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/api/sessions"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = spawn_app().await;
+    let mut body = form();
+    body["padding"] = json!("x".repeat(200 * 1024));
+    let (status, reply) = app.post_json("/api/sessions", &body).await;
+    assert_eq!(status, 413, "{reply}");
+    assert!(reply["error"].is_string());
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_ids() {
+    let app = spawn_app().await;
+    for path in ["/api/sessions/999", "/api/sessions/999/live"] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    let (status, body) = app.post_empty("/api/sessions/999/end").await;
+    assert_eq!(status, 404, "{body}");
+    let response = app
+        .client
+        .delete(app.url("/api/sessions/999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    for path in [
+        "/api/sessions/abc",
+        "/api/sessions/-1",
+        "/api/sessions/1.5/live",
+    ] {
+        let (status, body) = app.get_json(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["detail"].is_string(), "{path}: {body}");
+    }
+    let (status, body) = app.get_json("/api/nothing-here").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"].is_string());
+
+    let (status, body) = app.get_json("/api/sessions?days=abc").await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn cross_site_requests_are_refused() {
+    let app = spawn_app().await;
+    let evil = "http://evil.example";
+    let response = app
+        .client
+        .post(app.url("/api/sessions"))
+        .header("Origin", evil)
+        .json(&form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+
+    // Same host and port: allowed.
+    let response = app
+        .client
+        .post(app.url("/api/sessions"))
+        .header("Origin", format!("http://{}", app.host()))
+        .json(&form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let session: Value = response.json().await.unwrap();
+    let id = session["id"].as_i64().unwrap();
+
+    // Ending and deleting from another site: refused.
+    for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
+        let path = if method == reqwest::Method::POST {
+            format!("/api/sessions/{id}/end")
+        } else {
+            format!("/api/sessions/{id}")
+        };
+        let response = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .header("Origin", evil)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403, "{method} {path}");
+    }
+
+    // The camera stream from another site: refused at the handshake.
+    assert_eq!(
+        app.connect_live_with_origin(id, evil).await.err(),
+        Some(403)
+    );
+    // Another port on the same host is another site too.
+    assert_eq!(
+        app.connect_live_with_origin(id, "http://127.0.0.1:1")
+            .await
+            .err(),
+        Some(403)
+    );
+    let own = format!("http://{}", app.host());
+    assert!(app.connect_live_with_origin(id, &own).await.is_ok());
+
+    // The session is still running: nothing above changed it.
+    let (_, detail) = app.get_json(&format!("/api/sessions/{id}")).await;
+    assert_eq!(detail["status"], "running");
+}
+
+#[tokio::test]
+async fn ending_twice_returns_the_same_summary() {
+    let app = spawn_app().await;
+    let session = app.start_session(10.0, 5.0).await;
+    let id = session["id"].as_i64().unwrap();
+    app.time.advance_ms(1_500);
+    let (status, first) = app.post_empty(&format!("/api/sessions/{id}/end")).await;
+    assert_eq!(status, 200, "{first}");
+    for key in [
+        "id",
+        "total_seconds",
+        "focused_seconds",
+        "unfocused_seconds",
+        "breaks_count",
+        "focus_percent",
+        "longest_focus_seconds",
+        "ended_early",
+    ] {
+        assert!(first.get(key).is_some(), "summary lacks {key}: {first}");
+    }
+    assert_eq!(first["id"], id);
+    assert_eq!(first["ended_early"], true);
+    assert!(first["total_seconds"].as_f64().unwrap() >= 1.5, "{first}");
+    let (status, second) = app.post_empty(&format!("/api/sessions/{id}/end")).await;
+    assert_eq!(status, 200);
+    assert_eq!(first, second);
+
+    // An ended session takes no more frames: the live socket is refused.
+    let (status, body) = app.get_json(&format!("/api/sessions/{id}/live")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"], "session ended");
+}
+
+#[tokio::test]
+async fn history_lists_newest_first_with_stats_and_deletes() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let s = app.start_session(5.0, 2.0).await;
+        let id = s["id"].as_i64().unwrap();
+        app.time.advance_ms(90_000);
+        let (status, _) = app.post_empty(&format!("/api/sessions/{id}/end")).await;
+        assert_eq!(status, 200);
+        ids.push(id);
+    }
+    let (status, list) = app.get_json("/api/sessions?days=7").await;
+    assert_eq!(status, 200, "{list}");
+    let listed: Vec<i64> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(listed, newest_first);
+    assert_eq!(list["days"], 7);
+    assert_eq!(list["stats"]["sessions"], 3);
+    assert!(list["stats"]["average_focus_percent"].is_number(), "{list}");
+    assert!(list["stats"]["best_session"]["id"].is_i64(), "{list}");
+    for s in list["sessions"].as_array().unwrap() {
+        assert_eq!(s["status"], "completed");
+        assert_eq!(s["ended_early"], true);
+        assert!(s["totals"]["total_ms"].as_u64().unwrap() >= 90_000);
+        assert!(s["summary"]["focus_percent"].is_number());
+    }
+    let (_, all) = app.get_json("/api/sessions").await;
+    assert_eq!(all["days"], Value::Null);
+    assert_eq!(all["sessions"].as_array().unwrap().len(), 3);
+
+    // CSV export: a header and one row per session.
+    let response = app.get("/api/sessions.csv").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let csv = response.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(csv.starts_with("id,"));
+
+    // Delete one.
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/sessions/{}", ids[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let (status, _) = app.get_json(&format!("/api/sessions/{}", ids[0])).await;
+    assert_eq!(status, 404);
+    let (_, list) = app.get_json("/api/sessions").await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn deleting_a_running_session_ends_it_first() {
+    let app = spawn_app().await;
+    let s = app.start_session(5.0, 2.0).await;
+    let id = s["id"].as_i64().unwrap();
+    let mut ws = app.connect_live(id).await;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/sessions/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let summary = expect_ended(&mut ws).await;
+    assert_eq!(summary["id"], id);
+    assert_eq!(expect_close(&mut ws).await, 1000);
+}
+
+#[tokio::test]
+async fn pages_and_assets_are_served_with_security_headers() {
+    let app = spawn_app().await;
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/history", "text/html"),
+        ("/assets/app.css", "text/css"),
+        ("/assets/live.js", "text/javascript"),
+        ("/assets/history.js", "text/javascript"),
+        ("/assets/common.js", "text/javascript"),
+        ("/assets/favicon.svg", "image/svg+xml"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let headers = response.headers();
+        assert!(
+            headers["content-type"].to_str().unwrap().starts_with(kind),
+            "{path}"
+        );
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers.contains_key("etag"));
+    }
+    let response = app.get("/assets/nope.js").await;
+    assert_eq!(response.status(), 404);
+    let response = app.get("/assets/index.html").await;
+    assert_eq!(response.status(), 404);
+
+    // A repeat request with the ETag is a 304.
+    let first = app.get("/assets/app.css").await;
+    let etag = first.headers()["etag"].clone();
+    let second = app
+        .client
+        .get(app.url("/assets/app.css"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 304);
+
+    // API answers are not cached.
+    let response = app.get("/api/sessions").await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn totals_are_saved_while_a_session_runs() {
+    let app = spawn_app().await;
+    let s = app.start_session(5.0, 1.0).await;
+    let id = s["id"].as_i64().unwrap();
+    app.time.advance_ms(4_000);
+    // Saved every 300 ms in tests; no frames, so the time is "no signal" after 2 s.
+    let mut saved = Value::Null;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (_, detail) = app.get_json(&format!("/api/sessions/{id}")).await;
+        saved = detail;
+        if saved["totals"]["total_ms"].as_u64().unwrap_or(0) >= 4_000
+            && !saved["events"].as_array().unwrap().is_empty()
+        {
+            break;
+        }
+    }
+    assert!(
+        saved["totals"]["total_ms"].as_u64().unwrap() >= 4_000,
+        "{saved}"
+    );
+    assert!(
+        saved["totals"]["unfocused_ms"].as_u64().unwrap() >= 1_500,
+        "{saved}"
+    );
+    let events = saved["events"].as_array().unwrap();
+    assert_eq!(events[0]["kind"], "focused", "{saved}");
+}
+
+#[tokio::test]
+async fn the_planned_end_happens_without_frames() {
+    let app = spawn_app().await;
+    let s = app.start_session(1.0, 0.5).await;
+    let id = s["id"].as_i64().unwrap();
+    let mut ws = app.connect_live(id).await;
+    // The first message is the current state, sent at once.
+    let hello = next_json(&mut ws).await;
+    assert_eq!(hello["source"], "tick", "{hello}");
+    assert!(hello["remaining_ms"].as_u64().unwrap() > 50_000, "{hello}");
+    app.time.advance_ms(61_000);
+    let summary = expect_ended(&mut ws).await;
+    assert_eq!(summary["id"], id);
+    assert_eq!(summary["ended_early"], false);
+    assert_eq!(summary["status"], "completed");
+    assert_eq!(summary["total_seconds"], 60.0);
+    assert_eq!(expect_close(&mut ws).await, 1000);
+    // The stored summary is the same.
+    let (_, again) = app.post_empty(&format!("/api/sessions/{id}/end")).await;
+    assert_eq!(again, summary);
+}
+
+#[tokio::test]
+async fn shutdown_saves_sessions_in_flight_as_interrupted() {
+    let mut app = spawn_app().await;
+    let s = app.start_session(30.0, 5.0).await;
+    let id = s["id"].as_i64().unwrap();
+    let mut ws = app.connect_live(id).await;
+    let _ = next_json(&mut ws).await;
+    app.time.advance_ms(5_000);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.shutdown().await;
+    // The page was told, and the socket closed cleanly.
+    let summary = expect_ended(&mut ws).await;
+    assert_eq!(summary["status"], "interrupted");
+    assert_eq!(expect_close(&mut ws).await, 1000);
+
+    // Start again on the same database: the session is there, interrupted, with its time.
+    let app = spawn_app_with(test_config(&app.db_path)).await;
+    let (status, detail) = app.get_json(&format!("/api/sessions/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["status"], "interrupted");
+    assert_eq!(detail["ended_early"], true);
+    assert!(
+        detail["totals"]["total_ms"].as_u64().unwrap() >= 5_000,
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn requests_for_other_host_names_are_refused() {
+    // DNS rebinding: evil.example resolving to 127.0.0.1 must not reach the app.
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/api/sessions"))
+        .header("Host", "evil.example:8000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
+    let response = app
+        .client
+        .get(app.url("/api/sessions"))
+        .header("Host", "localhost:8000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}

@@ -1,0 +1,175 @@
+//! The real binary as a child process: crash recovery (SIGKILL mid-session, then start again
+//! on the same database) and clear start-up errors for an unusable database.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{ATTENTIVE, fixture, http_client, send_frame};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Starts `focus-sentry serve --port 0 --db <db>` and returns it with its base URL, read
+/// from the "listening on" log line.
+async fn start_server(db: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
+        .args(["serve", "--host", "127.0.0.1", "--port", "0", "--db"])
+        .arg(db)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .expect("the server listens within 60 s");
+    // Keep draining the log so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, address)
+}
+
+#[tokio::test]
+async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("focus.db");
+    let client = http_client();
+
+    let (mut server, base) = start_server(&db).await;
+    let session: Value = client
+        .post(format!("{base}/api/sessions"))
+        .json(
+            &json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
+                      "send_email": false, "send_sms": false}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = session["id"].as_i64().expect("session id");
+
+    let ws_url = format!("{}/api/sessions/{id}/live", base.replacen("http", "ws", 1));
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let photo = fixture(ATTENTIVE);
+    for _ in 0..3 {
+        let reply = send_frame(&mut ws, &photo).await;
+        assert_eq!(reply["focused"], true, "{reply}");
+    }
+
+    // Wait for a periodic save (every 2 s by default) with some measured time.
+    let mut saved = Value::Null;
+    for _ in 0..80 {
+        let _ = send_frame(&mut ws, &photo).await;
+        saved = client
+            .get(format!("{base}/api/sessions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if saved["totals"]["focused_ms"].as_u64().unwrap_or(0) >= 1_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let saved_focused = saved["totals"]["focused_ms"].as_u64().unwrap();
+    assert!(saved_focused >= 1_000, "{saved}");
+
+    // Crash: SIGKILL, no shutdown path at all.
+    server.kill().await.unwrap();
+    drop(ws);
+
+    let (_server, base) = start_server(&db).await;
+    let recovered: Value = client
+        .get(format!("{base}/api/sessions/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recovered["status"], "interrupted", "{recovered}");
+    assert_eq!(recovered["ended_early"], true);
+    assert!(recovered["ended_at_ms"].is_i64(), "{recovered}");
+    let totals = &recovered["totals"];
+    assert!(
+        totals["focused_ms"].as_u64().unwrap() >= saved_focused,
+        "{recovered}"
+    );
+    assert!(totals["total_ms"].as_u64().unwrap() >= totals["focused_ms"].as_u64().unwrap());
+    assert_eq!(recovered["summary"]["status"], "interrupted");
+
+    // Its live stream is gone, and ending it returns the recovered summary.
+    let status = client
+        .get(format!("{base}/api/sessions/{id}/live"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+    let summary: Value = client
+        .post(format!("{base}/api/sessions/{id}/end"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary, recovered["summary"]);
+}
+
+/// Runs the binary on `db` and returns (exit success, stderr).
+async fn run_to_exit(db: &Path) -> (bool, String) {
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
+            .args(["--port", "0", "--db"])
+            .arg(db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("exits within 60 s")
+    .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_unusable_database_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
+    let (ok, stderr) = run_to_exit(&garbage).await;
+    assert!(!ok);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("cannot open the database"), "{stderr}");
+    assert!(stderr.contains("garbage.db"), "{stderr}");
+
+    let (ok, stderr) = run_to_exit(dir.path()).await;
+    assert!(!ok);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("folder"), "{stderr}");
+}
