@@ -35,9 +35,12 @@ pub trait InferenceEngine: std::fmt::Debug {
     fn load(&self, name: &str, onnx: &'static [u8]) -> Result<Box<dyn Network>, Error>;
 }
 
-/// The `rten` engine. `threads` sets the size of its thread pool per network run; `None`
-/// uses rten's global pool (one thread per physical core). The web server runs many
-/// sessions side by side and does best with one thread per inference.
+/// The `rten` engine.
+///
+/// `threads: None` runs every network on rten's global pool (one thread per physical core):
+/// the fastest single frame. `Some(n)` gives each calling thread its own pool of `n`
+/// threads, so concurrent callers never queue behind each other on a shared pool: the web
+/// server runs one frame per core side by side, each with `Some(1)`.
 #[derive(Debug, Clone, Default)]
 pub struct RtenEngine {
     threads: Option<usize>,
@@ -49,6 +52,25 @@ impl RtenEngine {
     }
 }
 
+thread_local! {
+    /// Per-calling-thread pools by size, for [`RtenEngine`] with `Some(n)` threads.
+    static LOCAL_POOLS: std::cell::RefCell<Vec<(usize, Arc<ThreadPool>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// This thread's own pool of `n` threads, created on first use.
+fn local_pool(n: usize) -> Arc<ThreadPool> {
+    LOCAL_POOLS.with(|pools| {
+        let mut pools = pools.borrow_mut();
+        if let Some((_, pool)) = pools.iter().find(|(size, _)| *size == n) {
+            return pool.clone();
+        }
+        let pool = Arc::new(ThreadPool::with_num_threads(n));
+        pools.push((n, pool.clone()));
+        pool
+    })
+}
+
 impl InferenceEngine for RtenEngine {
     fn load(&self, name: &str, onnx: &'static [u8]) -> Result<Box<dyn Network>, Error> {
         // Prepacked weights cost a little memory and load time and save ~10% per run.
@@ -56,13 +78,10 @@ impl InferenceEngine for RtenEngine {
             .prepack_weights(true)
             .load_static_slice(onnx)
             .map_err(|e| Error::Model(format!("loading {name}: {e}")))?;
-        let pool = self
-            .threads
-            .map(|n| Arc::new(ThreadPool::with_num_threads(n)));
         Ok(Box::new(RtenNetwork {
             name: name.to_owned(),
             model,
-            pool,
+            threads: self.threads,
         }))
     }
 }
@@ -70,7 +89,7 @@ impl InferenceEngine for RtenEngine {
 struct RtenNetwork {
     name: String,
     model: rten::Model,
-    pool: Option<Arc<ThreadPool>>,
+    threads: Option<usize>,
 }
 
 impl std::fmt::Debug for RtenNetwork {
@@ -104,9 +123,8 @@ impl Network for RtenNetwork {
             .collect::<Result<Vec<_>, _>>()?;
         let tensor = Tensor::from_data(shape, input.to_vec());
         let opts = self
-            .pool
-            .as_ref()
-            .map(|pool| RunOptions::default().with_thread_pool(Some(pool.clone())));
+            .threads
+            .map(|n| RunOptions::default().with_thread_pool(Some(local_pool(n.max(1)))));
         let values = self
             .model
             .run(vec![(input_id, tensor.into())], &output_ids, opts)
