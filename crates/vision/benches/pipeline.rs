@@ -8,12 +8,13 @@ use std::{hint::black_box, io::Cursor, sync::Arc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use focus_vision::{
     FaceAnalyzer, FaceTracker, ModelBytes, Params,
+    blendshapes::BlendshapeModel,
     crop::Roi,
     decode::{DecodeLimits, decode_image},
     detect::FaceDetector,
     engine::{InferenceEngine, RtenEngine},
     landmarks::LandmarkModel,
-    models::CanonicalFace,
+    models::{BlendshapeSpec, CanonicalFace},
     pose::fit_head_pose,
 };
 use image::RgbImage;
@@ -77,6 +78,27 @@ fn benches(c: &mut Criterion) {
         })
     });
     let mesh = landmarks.detect_landmarks(&image, &roi).expect("landmarks");
+
+    c.bench_function("crop_rotated_256", |b| {
+        b.iter(|| focus_vision::crop::crop_rotated(black_box(&image), &roi, 256).expect("crop"))
+    });
+
+    let spec = BlendshapeSpec::from_json(models.blendshapes_subset_json).expect("spec");
+    let blendshapes = BlendshapeModel::new(
+        engine
+            .load("face_blendshapes", models.face_blendshapes)
+            .expect("load"),
+        "StatefulPartitionedCall:0",
+        &spec,
+    )
+    .expect("blendshapes");
+    c.bench_function("estimate_eyes_blendshapes", |b| {
+        b.iter(|| {
+            blendshapes
+                .estimate_eyes(black_box(&mesh))
+                .expect("blendshapes")
+        })
+    });
 
     let canonical = CanonicalFace::from_json(models.canonical_face_json).expect("canonical");
     c.bench_function("fit_head_pose", |b| {
