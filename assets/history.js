@@ -3,10 +3,12 @@
 
 import {
   $, api, el, svg, show, formatDateTime, formatDate, formatTime, formatDuration,
-  formatPercent, reasonText,
+  formatPercent, reasonText, deliveryList, deliveriesSettled, deliveriesText,
 } from "./common.js";
 
-const state = { days: "30", data: null, detailId: null };
+const DELIVERY_POLL_MS = 1500; // while a shown summary is still being sent
+
+const state = { days: "30", data: null, detailId: null, deliveryTimer: null };
 
 // ---------------------------------------------------------------------------------------
 // Notices.
@@ -208,6 +210,7 @@ function renderTable(sessions) {
       el("td", { class: "num", text: String(s.totals.breaks) }),
       el("td", { text: running ? "–" : s.ended_early ? "Yes" : "No" }),
       el("td", { class: `status-${s.status}`, text: statusText(s.status) }),
+      el("td", { class: "deliveries-cell", text: deliveriesText(s.deliveries) }),
       el("td", { class: "actions-cell" },
         el("button", { type: "button", class: "btn small", text: "Details", "aria-label": `Details of the session of ${formatDateTime(s.started_at_ms)}`, onclick: () => openDetail(s.id) }),
         el("button", { type: "button", class: "btn small danger", text: "Delete", "aria-label": `Delete the session of ${formatDateTime(s.started_at_ms)}`, onclick: () => deleteSession(s) }),
@@ -251,14 +254,59 @@ async function openDetail(id) {
   const precise = (s.totals.total_ms || 0) < 3_600_000;
   renderTimeline(s, precise);
   renderDrifts(s.events, precise);
-  const deliveries = s.deliveries || [];
-  $("detail-deliveries").textContent = deliveries.length
-    ? "Summary: " + deliveries.map((d) => `${d.channel === "sms" ? "SMS" : "email"} ${d.status}`).join(", ") + "."
-    : "";
+  renderDeliveries(s);
   const card = $("detail-card");
   show(card);
   card.focus();
   card.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+/** The summaries of the open session; polls while one is still being sent. */
+function renderDeliveries(s) {
+  clearTimeout(state.deliveryTimer);
+  const deliveries = s.deliveries || [];
+  show($("detail-deliveries"), deliveries.length > 0);
+  $("detail-delivery-list").replaceChildren(deliveryList(deliveries, (d, button) => resend(s.id, d, button)));
+  $("detail-delivery-note").textContent = "";
+  if (!deliveriesSettled(deliveries)) {
+    state.deliveryTimer = setTimeout(() => refreshDeliveries(s.id), DELIVERY_POLL_MS);
+  }
+}
+
+async function refreshDeliveries(id) {
+  if (state.detailId !== id) return;
+  let s;
+  try {
+    s = await api(`/api/sessions/${encodeURIComponent(id)}`);
+  } catch (e) {
+    $("detail-delivery-note").textContent = `Could not ask the server how the summary is doing: ${e.message}`;
+    return;
+  }
+  if (state.detailId !== id) return;
+  renderDeliveries(s);
+  if (deliveriesSettled(s.deliveries)) updateRow(s);
+}
+
+/** Brings the table's row of this session up to date (its summary column). */
+function updateRow(s) {
+  const listed = state.data && state.data.sessions.find((x) => x.id === s.id);
+  if (!listed) return;
+  listed.deliveries = s.deliveries;
+  renderTable(state.data.sessions);
+}
+
+async function resend(id, delivery, button) {
+  button.disabled = true;
+  button.textContent = "Sending…";
+  try {
+    await api(delivery.retry_url, { method: "POST" });
+  } catch (e) {
+    button.disabled = false;
+    button.textContent = "Send again";
+    $("detail-delivery-note").textContent = `Could not send it again: ${e.message}`;
+    return;
+  }
+  await refreshDeliveries(id);
 }
 
 function stat(label, value) {
@@ -333,6 +381,7 @@ function renderDrifts(events, precise) {
 
 $("detail-close").addEventListener("click", () => {
   show($("detail-card"), false);
+  clearTimeout(state.deliveryTimer);
   state.detailId = null;
 });
 

@@ -6,8 +6,8 @@
 // 1.25 x the smoothed round trip, never under 200 ms), so a busy server is never flooded.
 
 import {
-  $, api, ApiError, UNREACHABLE, formatClock, formatDuration, formatPercent,
-  formatDateTime, reasonText, show,
+  $, api, ApiError, UNREACHABLE, el, formatClock, formatDuration, formatPercent,
+  formatDateTime, reasonText, show, deliveryList, deliveriesSettled,
 } from "./common.js";
 
 const DEFAULTS_KEY = "focus-sentry.defaults";
@@ -16,6 +16,8 @@ const MIN_INTERVAL_MS = 200; // 5 frames per second at most
 const MAX_INTERVAL_MS = 2000;
 const FRAME_TIMEOUT_MS = 5000; // a reply this late is given up on
 const JPEG_QUALITY = 0.7;
+const DELIVERY_POLL_MS = 1000; // how often the summary card asks how the email/SMS is doing
+const DELIVERY_WATCH_MS = 90_000; // and for how long (the default retries take about 30 s)
 
 const page = {
   config: null,
@@ -37,6 +39,9 @@ const page = {
   frameWidth: 640,
   sentFrames: 0,
   sentSince: performance.now(),
+  deliveryTimer: null,
+  deliveryWatch: null, // { id, until }
+  summaryId: null, // the session whose summary card is shown
 };
 
 const els = {
@@ -117,12 +122,47 @@ function applyConfig(config) {
   els.threshold.min = t.min;
   els.threshold.max = t.max;
   page.frameWidth = w || 640;
-  $("email-hint").textContent = config.email_configured
-    ? "The summary is emailed when the session ends."
-    : "Email is not set up on this server yet: the summary will be queued and sent once it is.";
-  $("phone-hint").textContent = config.sms_configured
-    ? "The summary is texted when the session ends."
-    : "SMS is not set up on this server yet: the summary will be queued and sent once it is.";
+  setChannel({
+    checkbox: els.sendEmail,
+    label: $("send-email-label"),
+    hint: $("email-hint"),
+    configured: config.email_configured,
+    problems: config.email_problems || [],
+    helpUrl: config.email_help_url || "/help/email",
+    name: "Email",
+    onText: "The summary is emailed when the session ends.",
+  });
+  setChannel({
+    checkbox: els.sendSms,
+    label: $("send-sms-label"),
+    hint: $("phone-hint"),
+    configured: config.sms_configured,
+    problems: config.sms_problems || [],
+    helpUrl: config.sms_help_url || "/help/sms",
+    name: "SMS",
+    onText: "The summary is texted when the session ends.",
+  });
+}
+
+/** A channel the server cannot send on: its checkbox is off and disabled, and the hint says
+ * why and links to the setup guide (served by the app). */
+function setChannel({ checkbox, label, hint, configured, problems, helpUrl, name, onText }) {
+  checkbox.disabled = !configured;
+  label.classList.toggle("disabled", !configured);
+  hint.replaceChildren();
+  if (configured) {
+    hint.textContent = onText;
+    return;
+  }
+  checkbox.checked = false;
+  const why = problems.length
+    ? `${name} is off: the server's settings for ${problems.join(", ")} need fixing (its start-up log says what is wrong). `
+    : `${name} is not set up on this server. `;
+  hint.append(
+    why,
+    el("a", { href: helpUrl, target: "_blank", rel: "noopener" }, `How to set up ${name === "SMS" ? "SMS" : "email"}`),
+    ".",
+  );
 }
 
 function loadDefaults() {
@@ -212,6 +252,8 @@ const FIELD_INPUTS = {
   alert_mode: "alert-mode",
   email: "email",
   phone: "phone",
+  send_email: "send-email",
+  send_sms: "send-sms",
 };
 
 function clearErrors() {
@@ -244,6 +286,12 @@ function checkForm(form) {
   if (form.alert_threshold_s == null || !Number.isFinite(form.alert_threshold_s) ||
       form.alert_threshold_s < t.min || form.alert_threshold_s > t.max) {
     return ["alert_threshold_s", `Enter a threshold between ${t.min} and ${t.max} seconds.`];
+  }
+  if (form.send_email && page.config && !page.config.email_configured) {
+    return ["send_email", "Email is not set up on this server; untick \u201cSend email summary\u201d."];
+  }
+  if (form.send_sms && page.config && !page.config.sms_configured) {
+    return ["send_sms", "SMS is not set up on this server; untick \u201cSend SMS summary\u201d."];
   }
   if (form.send_email && !form.email) {
     return ["email", "Enter an email address to receive the summary, or untick \u201cSend email summary\u201d."];
@@ -788,15 +836,74 @@ function renderSummary(s) {
   $("sum-longest").textContent = formatDuration(s.longest_focus_seconds * 1000);
   $("sum-early").textContent = s.ended_early ? "Yes" : "No";
   $("summary-history").href = `/history?session=${encodeURIComponent(s.id)}`;
-  const wants = [];
-  if (page.session && page.session.send_email) wants.push("email");
-  if (page.session && page.session.send_sms) wants.push("SMS");
-  $("summary-delivery").textContent = wants.length
-    ? `The summary is queued for ${wants.join(" and ")}.`
-    : "";
+  watchDeliveries(s.id);
+}
+
+// ---------------------------------------------------------------------------------------
+// The summary by email and SMS: sent in the background after the session ends. The card
+// asks the server how it is going until every channel is sent or failed (or for a while).
+
+function watchDeliveries(id) {
+  clearTimeout(page.deliveryTimer);
+  if (page.summaryId !== id) {
+    // Another session's summary: start from an empty card.
+    show($("summary-delivery"), false);
+    $("summary-delivery-list").replaceChildren();
+  }
+  page.summaryId = id;
+  $("summary-delivery-note").textContent = "";
+  page.deliveryWatch = { id, until: performance.now() + DELIVERY_WATCH_MS };
+  pollDeliveries();
+}
+
+async function pollDeliveries() {
+  const watch = page.deliveryWatch;
+  if (!watch) return;
+  let session;
+  try {
+    session = await api(`/api/sessions/${encodeURIComponent(watch.id)}`);
+  } catch (e) {
+    if (page.deliveryWatch !== watch) return;
+    if (e instanceof ApiError && e.status === 404) return;
+    $("summary-delivery-note").textContent = `Could not ask the server how the summary is doing: ${e.message}`;
+    page.deliveryTimer = setTimeout(pollDeliveries, DELIVERY_POLL_MS * 3);
+    return;
+  }
+  if (page.deliveryWatch !== watch) return;
+  const deliveries = session.deliveries || [];
+  show($("summary-delivery"), deliveries.length > 0);
+  $("summary-delivery-list").replaceChildren(deliveryList(deliveries, resendDelivery));
+  const settled = deliveriesSettled(deliveries);
+  if (settled) {
+    $("summary-delivery-note").textContent = "";
+    page.deliveryWatch = null;
+  } else if (performance.now() < watch.until) {
+    $("summary-delivery-note").textContent = "";
+    page.deliveryTimer = setTimeout(pollDeliveries, DELIVERY_POLL_MS);
+  } else {
+    $("summary-delivery-note").textContent =
+      "Still trying in the background; the history page shows how it ends.";
+    page.deliveryWatch = null;
+  }
+}
+
+async function resendDelivery(delivery, button) {
+  button.disabled = true;
+  button.textContent = "Sending…";
+  try {
+    await api(delivery.retry_url, { method: "POST" });
+  } catch (e) {
+    button.disabled = false;
+    button.textContent = "Send again";
+    $("summary-delivery-note").textContent = `Could not send it again: ${e.message}`;
+    return;
+  }
+  if (page.summaryId != null) watchDeliveries(page.summaryId);
 }
 
 $("again-btn").addEventListener("click", () => {
+  clearTimeout(page.deliveryTimer);
+  page.deliveryWatch = null;
   show(els.summaryCard, false);
   page.session = null;
   page.lastState = null;

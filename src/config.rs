@@ -4,6 +4,12 @@
 //! Only `main` reads the environment: it calls [`Cli::parse_with_dotenv`] and then
 //! [`Config::from_serve_args`]. Everything below takes a [`Config`] value, so tests build one
 //! directly with [`Config::for_database`].
+//!
+//! A setting that is present but unusable never stops the server and never panics: the
+//! feature it belongs to stays off (email, SMS) or falls back to its default
+//! (`FOCUS_PUBLIC_URL`), and the problem is kept in words (which variable, what is wrong) for
+//! [`crate::startup`] to log once. Secrets (the SMTP password, the Twilio token) are
+//! [`focus_notify::Secret`]s, so `Debug` of a [`Config`] prints `[redacted]` for them.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -11,7 +17,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use focus_notify::NotifyConfig;
+use focus_notify::{ConfigProblem, NotifyConfig, RetryPolicy};
+use jiff::tz::TimeZone;
 
 use crate::cli::{AnalyzeArgs, EvalArgs};
 
@@ -88,6 +95,9 @@ fn parse_host(value: &str) -> Result<IpAddr, String> {
         .map_err(|_| format!("'{value}' is not an IP address (e.g. 127.0.0.1 or ::1)"))
 }
 
+/// Name of the variable that sets the base of the links in summaries.
+pub const PUBLIC_URL_VAR: &str = "FOCUS_PUBLIC_URL";
+
 /// Everything the server needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -98,25 +108,81 @@ pub struct Config {
     pub limits: Limits,
     pub timing: Timing,
     /// Email (SMTP) and SMS (Twilio) settings; a channel is `None` when not configured.
+    /// Its own problems are in `notify.problems`.
     pub notify: NotifyConfig,
+    /// `FOCUS_PUBLIC_URL`: the base of the link to the session in summaries, e.g.
+    /// `http://127.0.0.1:8000` (no trailing slash). `None`: derived from the bound address
+    /// (see [`public_base_url`]).
+    pub public_url: Option<String>,
+    /// How summaries are sent in the background.
+    pub delivery: DeliverySettings,
+    /// Settings outside email/SMS that were set but could not be used (the default was
+    /// used instead), in words. Logged once at start-up.
+    pub problems: Vec<SettingProblem>,
+}
+
+/// A setting that is present but unusable, e.g.
+/// `FOCUS_PUBLIC_URL: 'localhost:8000' must start with http:// or https://`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {detail}")]
+pub struct SettingProblem {
+    /// The variable to fix.
+    pub variable: &'static str,
+    /// What is wrong with it and what happens meanwhile.
+    pub detail: String,
 }
 
 impl Config {
-    /// The configuration for `serve`, from its flags plus the notification settings looked up
-    /// by `lookup` (the environment, in `main`). A partly configured channel stays off; its
-    /// problems are in `notify.problems` and are logged at start-up.
+    /// The configuration for `serve`, from its flags plus the settings looked up by `lookup`
+    /// (the environment merged with `.env`, in `main`): notifications, `FOCUS_PUBLIC_URL`,
+    /// and the local time zone for summaries. A partly configured channel stays off; its
+    /// problems are in `notify.problems`, the others in `problems`; startup logs both.
+    ///
+    /// Reads the file named by `FOCUS_SMTP_CA_CERT`, if set (an unreadable one turns email
+    /// off with a problem saying why).
     pub fn from_serve_args(args: &ServeArgs, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut problems = Vec::new();
+        let public_url = lookup(PUBLIC_URL_VAR)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .and_then(|raw| match parse_public_url(&raw) {
+                Ok(url) => Some(url),
+                Err(detail) => {
+                    problems.push(SettingProblem {
+                        variable: PUBLIC_URL_VAR,
+                        detail: format!(
+                            "{detail}; links in summaries use the address the server listens on instead"
+                        ),
+                    });
+                    None
+                }
+            });
+        let mut notify = NotifyConfig::from_lookup(lookup);
+        load_extra_root_cert(&mut notify);
+        let mut delivery = DeliverySettings::default();
+        match TimeZone::try_system() {
+            Ok(zone) => delivery.time_zone = zone,
+            Err(e) => problems.push(SettingProblem {
+                variable: "TZ",
+                detail: format!(
+                    "the local time zone could not be determined ({e}); summaries give times in UTC"
+                ),
+            }),
+        }
         Config {
             listen: SocketAddr::new(args.host, args.port),
             db_path: args.db_path.clone(),
             limits: Limits::default(),
             timing: Timing::default(),
-            notify: NotifyConfig::from_lookup(lookup),
+            notify,
+            public_url,
+            delivery,
+            problems,
         }
     }
 
     /// Defaults for a given database file, listening on `127.0.0.1:0` (any free port) with no
-    /// notifications configured: what tests start from.
+    /// notifications configured and times in UTC: what tests start from.
     pub fn for_database(db_path: impl Into<PathBuf>) -> Self {
         Config {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
@@ -128,6 +194,115 @@ impl Config {
                 sms: None,
                 problems: Vec::new(),
             },
+            public_url: None,
+            delivery: DeliverySettings::default(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// The base of the links in summaries: `FOCUS_PUBLIC_URL` when set, else
+/// `http://{bound address}`. An unspecified bind address (`0.0.0.0`, `::`) is not
+/// something a browser can open, so it becomes loopback (`127.0.0.1`, `[::1]`): the link
+/// then opens on this computer; set `FOCUS_PUBLIC_URL` to reach it from elsewhere.
+pub fn public_base_url(configured: Option<&str>, bound: SocketAddr) -> String {
+    if let Some(url) = configured {
+        return url.to_owned();
+    }
+    let mut address = bound;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        });
+    }
+    format!("http://{address}")
+}
+
+/// Checks `FOCUS_PUBLIC_URL`: an http(s) URL with a host, optionally a path prefix (a
+/// reverse proxy), without query or fragment. Returns it without its trailing slash.
+fn parse_public_url(raw: &str) -> Result<String, String> {
+    let rest = raw
+        .strip_prefix("http://")
+        .or_else(|| raw.strip_prefix("https://"))
+        .ok_or_else(|| {
+            format!("'{raw}' must start with http:// or https://, e.g. http://127.0.0.1:8000")
+        })?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') || host.contains('@') {
+        return Err(format!(
+            "'{raw}' has no host name after the scheme, e.g. http://127.0.0.1:8000"
+        ));
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("'{raw}' contains spaces"));
+    }
+    if raw.contains(['?', '#']) {
+        return Err(format!(
+            "'{raw}' must be a plain base address without ? or #, e.g. http://127.0.0.1:8000"
+        ));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+/// Reads the PEM file named by `FOCUS_SMTP_CA_CERT` into the email config (the notify crate
+/// never touches files). A file that cannot be read or holds no certificate turns email off,
+/// with a problem naming the variable.
+fn load_extra_root_cert(notify: &mut NotifyConfig) {
+    let Some(email) = notify.email.as_mut() else {
+        return;
+    };
+    let Some(path) = email.ca_cert_path.clone() else {
+        return;
+    };
+    if email.extra_root_cert_pem.is_some() {
+        return;
+    }
+    let detail = match std::fs::read(&path) {
+        Ok(pem) if String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") => {
+            email.extra_root_cert_pem = Some(pem);
+            return;
+        }
+        Ok(_) => format!(
+            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ),
+        Err(e) => format!("cannot read {}: {e}", path.display()),
+    };
+    notify.email = None;
+    notify.problems.push(ConfigProblem {
+        channel: focus_notify::Channel::Email,
+        variable: focus_notify::config::vars::SMTP_CA_CERT,
+        detail,
+    });
+}
+
+/// How the background worker sends summaries (see [`crate::delivery`]). Tests shorten
+/// the intervals so retries take milliseconds.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// When to try a failed send again: by default 5 attempts in all, waiting 2 s, 4 s, 8 s
+    /// and 16 s between them; permanent errors are never retried.
+    pub retry: RetryPolicy,
+    /// The worker looks for due deliveries at least this often, even when nothing wakes it
+    /// (it is also woken when a session ends or a re-send is asked for, and when the next
+    /// retry is due). 5 s.
+    pub poll_interval: Duration,
+    /// Summaries sent at the same time, at most. 4.
+    pub max_concurrent: usize,
+    /// The zone the session's start time is given in (its abbreviation is named, e.g.
+    /// "2026-11-25 09:30 CET"). The server's local zone when started by `main`; UTC in
+    /// [`Config::for_database`].
+    pub time_zone: TimeZone,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            retry: RetryPolicy::default(),
+            poll_interval: Duration::from_secs(5),
+            max_concurrent: 4,
+            time_zone: TimeZone::UTC,
         }
     }
 }
@@ -214,6 +389,145 @@ mod tests {
         let args = cli.serve_args().expect("serve");
         assert_eq!(args.port, 9001);
         assert_eq!(args.db_path, PathBuf::from("x.db"));
+    }
+
+    const PASSWORD: &str = "pw-Very-Secret-1234";
+    const TOKEN: &str = "f00dfeedf00dfeedf00dfeedf00dfeed";
+
+    fn lookup_from(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn serve_args() -> ServeArgs {
+        let cli = Cli::try_parse_from(["focus-sentry"]).expect("parses");
+        cli.serve_args().expect("serve").clone()
+    }
+
+    #[test]
+    fn config_debug_never_shows_secrets() {
+        let valid = [
+            ("FOCUS_SMTP_HOST", "smtp.example.com"),
+            ("FOCUS_SMTP_USERNAME", "me@example.com"),
+            ("FOCUS_SMTP_PASSWORD", PASSWORD),
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_AUTH_TOKEN", TOKEN),
+            ("TWILIO_FROM_NUMBER", "+15017122661"),
+        ];
+        let config = Config::from_serve_args(&serve_args(), lookup_from(&valid));
+        assert!(config.notify.email.is_some() && config.notify.sms.is_some());
+        for text in [format!("{config:?}"), format!("{config:#?}")] {
+            assert!(!text.contains(PASSWORD), "{text}");
+            assert!(!text.contains(TOKEN), "{text}");
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+
+        // Broken settings: the problems name the variable, never the secret.
+        let broken = [
+            ("FOCUS_SMTP_HOST", "smtp://smtp.example.com"),
+            ("FOCUS_SMTP_USERNAME", "me@example.com"),
+            ("FOCUS_SMTP_PASSWORD", PASSWORD),
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_AUTH_TOKEN", "f00d feed"),
+            ("TWILIO_FROM_NUMBER", "+15017122661"),
+        ];
+        let config = Config::from_serve_args(&serve_args(), lookup_from(&broken));
+        assert!(config.notify.email.is_none() && config.notify.sms.is_none());
+        let problems: Vec<String> = config
+            .notify
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            problems.iter().any(|p| p.starts_with("FOCUS_SMTP_HOST: ")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("TWILIO_AUTH_TOKEN: ")),
+            "{problems:?}"
+        );
+        let text = format!("{config:?} {problems:?}");
+        assert!(
+            !text.contains(PASSWORD) && !text.contains("f00d feed"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn public_url_is_checked_and_falls_back_to_the_bound_address() {
+        let config = Config::from_serve_args(
+            &serve_args(),
+            lookup_from(&[(PUBLIC_URL_VAR, "https://focus.example.com/app/")]),
+        );
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://focus.example.com/app")
+        );
+        assert!(config.problems.iter().all(|p| p.variable != PUBLIC_URL_VAR));
+
+        for bad in ["localhost:8000", "http://", "http://x/?a=1", "ftp://x"] {
+            let config =
+                Config::from_serve_args(&serve_args(), lookup_from(&[(PUBLIC_URL_VAR, bad)]));
+            assert_eq!(config.public_url, None, "{bad}");
+            let problem = config
+                .problems
+                .iter()
+                .find(|p| p.variable == PUBLIC_URL_VAR)
+                .unwrap_or_else(|| panic!("no problem reported for {bad}"));
+            assert!(
+                problem.to_string().starts_with("FOCUS_PUBLIC_URL: '"),
+                "{problem}"
+            );
+        }
+
+        let bound: SocketAddr = "127.0.0.1:8000".parse().expect("addr");
+        assert_eq!(public_base_url(None, bound), "http://127.0.0.1:8000");
+        let any: SocketAddr = "0.0.0.0:9000".parse().expect("addr");
+        assert_eq!(public_base_url(None, any), "http://127.0.0.1:9000");
+        let any6: SocketAddr = "[::]:9000".parse().expect("addr");
+        assert_eq!(public_base_url(None, any6), "http://[::1]:9000");
+        assert_eq!(
+            public_base_url(Some("http://focus.local"), bound),
+            "http://focus.local"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_ca_certificate_turns_email_off_with_a_reason() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("missing.pem");
+        let not_pem = dir.path().join("not.pem");
+        std::fs::write(&not_pem, "hello").expect("write");
+        let good = dir.path().join("ca.pem");
+        std::fs::write(
+            &good,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        for (path, ok) in [(&missing, false), (&not_pem, false), (&good, true)] {
+            let path_text = path.display().to_string();
+            let vars = [
+                ("FOCUS_SMTP_HOST", "127.0.0.1"),
+                ("FOCUS_EMAIL_FROM", "me@example.com"),
+                ("FOCUS_SMTP_CA_CERT", path_text.as_str()),
+            ];
+            let config = Config::from_serve_args(&serve_args(), lookup_from(&vars));
+            assert_eq!(config.notify.email.is_some(), ok, "{path_text}");
+            if ok {
+                let email = config.notify.email.as_ref().expect("email");
+                assert!(email.extra_root_cert_pem.is_some());
+            } else {
+                let problem = &config.notify.problems[0];
+                assert_eq!(problem.variable, "FOCUS_SMTP_CA_CERT");
+                assert!(problem.detail.contains(&path_text), "{problem}");
+            }
+        }
     }
 
     #[test]

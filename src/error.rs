@@ -34,6 +34,16 @@ pub enum AppError {
     /// gone).
     #[error("session {0} has ended")]
     SessionEnded(i64),
+    /// The session has no summary queued on that channel (404).
+    #[error("session {id} has no {channel} summary")]
+    DeliveryNotFound {
+        id: i64,
+        channel: focus_store::Channel,
+    },
+    /// The request does not fit the current state, e.g. re-sending a summary that was sent
+    /// (409).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// No route here (404).
     #[error("not found")]
     RouteNotFound,
@@ -72,9 +82,11 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::SessionNotFound(_) | AppError::SessionEnded(_) | AppError::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
+            AppError::SessionNotFound(_)
+            | AppError::SessionEnded(_)
+            | AppError::DeliveryNotFound { .. }
+            | AppError::RouteNotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::ForbiddenOrigin | AppError::ForbiddenHost => StatusCode::FORBIDDEN,
             AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
@@ -105,6 +117,12 @@ impl AppError {
                 format!("session {id} has ended and no longer takes frames"),
                 None,
             ),
+            AppError::DeliveryNotFound { id, channel } => (
+                "delivery not found".into(),
+                format!("session {id} has no {channel} summary to send"),
+                None,
+            ),
+            AppError::Conflict(detail) => ("conflict".into(), detail.clone(), None),
             AppError::RouteNotFound => (
                 "not found".into(),
                 "there is nothing at this address".into(),

@@ -14,14 +14,17 @@
 //!   validated [`config::Config`].
 //! - [`startup`]: [`startup::App`]: opens the database, loads the models, binds the listener,
 //!   serves until Ctrl-C/SIGTERM and saves the sessions in flight on the way out.
-//! - [`web`]: the axum router: JSON API, the live WebSocket, pages, embedded assets,
-//!   Origin checks and security headers.
+//! - [`web`]: the axum router: JSON API, the live WebSocket, pages, embedded assets, the
+//!   email/SMS setup guides, Origin checks and security headers.
 //! - [`session`]: live sessions: the focus clock of each, its ticker, periodic saving, the
 //!   planned end, and the [`session::Sessions`] registry.
 //! - [`db`]: an async facade over the synchronous store (every call runs in
 //!   `spawn_blocking`).
 //! - [`vision`]: the shared face analyser and a bounded pool of inference slots.
-//! - [`notifier`]: the hook called when a session ends (queues email/SMS deliveries).
+//! - [`notifier`]: the hook called when a session ends (queues email/SMS deliveries and
+//!   wakes the worker).
+//! - [`delivery`]: the background worker that sends the queued summaries by email and SMS,
+//!   with retries, and records each attempt.
 //! - [`time`]: the server's source of wall-clock time, injectable for tests.
 //! - [`error`]: [`error::AppError`], the one error type handlers return, and its mapping to
 //!   HTTP responses.
@@ -32,6 +35,7 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod error;
 pub mod notifier;
 pub mod session;

@@ -1,28 +1,34 @@
-//! The hook called once when a session ends: it queues the summary for email and/or SMS.
+//! The hook called once when a session ends: it queues the summary for email and/or SMS and
+//! wakes the delivery worker.
 //!
 //! Queuing is a row per channel in the store's delivery table (idempotent per session and
-//! channel, so ending twice never sends twice). Sending them, with retries, is the job of a
-//! background worker that reads the queue; until it exists the deliveries stay `pending`
-//! and survive restarts, so nothing asked for is lost.
+//! channel, so ending twice never sends twice). It is one small write, awaited before the
+//! end of the session is announced, so a page that sees the summary also sees its
+//! deliveries as `pending`. Sending, with retries, is the job of the background worker in
+//! [`crate::delivery`]: ending a session never waits for a mail or SMS server.
 
 use focus_store::{Channel, Session};
 
 use crate::db::Db;
+use crate::delivery::DeliveryHandle;
 use crate::error::error_chain;
 
-/// Called by the session registry when a session has ended and its final totals are saved.
+/// Called by the session registry when a session has ended and its final totals are saved
+/// (and at start-up for the sessions a crash cut off).
 #[derive(Debug, Clone)]
 pub struct Notifier {
     db: Db,
+    delivery: DeliveryHandle,
 }
 
 impl Notifier {
-    pub fn new(db: Db) -> Self {
-        Notifier { db }
+    pub fn new(db: Db, delivery: DeliveryHandle) -> Self {
+        Notifier { db, delivery }
     }
 
-    /// Queues the summaries the session asked for. Failures are logged, not returned: the
-    /// session has ended either way, and the user's page shows the summary regardless.
+    /// Queues the summaries the session asked for and wakes the worker. Failures are
+    /// logged, not returned: the session has ended either way, and the user's page shows
+    /// the summary regardless.
     pub async fn session_ended(&self, session: &Session, now_ms: i64) {
         let mut wanted = Vec::new();
         if session.send_email {
@@ -49,11 +55,14 @@ impl Notifier {
             })
             .await;
         match result {
-            Ok(queued) => tracing::info!(
-                session = id,
-                deliveries = queued.len(),
-                "summary queued for delivery"
-            ),
+            Ok(queued) => {
+                tracing::info!(
+                    session = id,
+                    deliveries = queued.len(),
+                    "summary queued for delivery"
+                );
+                self.delivery.wake();
+            }
             Err(e) => {
                 tracing::error!(session = id, error = %error_chain(&e), "could not queue the summary")
             }

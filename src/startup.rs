@@ -1,6 +1,8 @@
-//! Building and running the server: open (and migrate) the database, close the sessions a
-//! crash left open, load the models, bind the listener, serve until Ctrl-C/SIGTERM, then end
-//! the sessions in flight (saved as interrupted) before exiting.
+//! Building and running the server: report configuration problems, open (and migrate) the
+//! database, close the sessions a crash left open, load the models, bind the listener, start
+//! the delivery worker (which picks up the summaries left pending by the last run), serve
+//! until Ctrl-C/SIGTERM, then end the sessions in flight (saved as interrupted), let the
+//! summaries being sent finish, and exit.
 //!
 //! Tests build the same [`App`] on `127.0.0.1:0` with a temporary database, and may inject a
 //! [`TimeSource`] and a pre-loaded [`Vision`] through [`AppBuilder`].
@@ -14,8 +16,9 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, public_base_url};
 use crate::db::{Db, DbError};
+use crate::delivery::{DeliveryWorker, Senders, help_path};
 use crate::error::error_chain;
 use crate::notifier::Notifier;
 use crate::session::Sessions;
@@ -78,9 +81,7 @@ impl AppBuilder {
         } = self;
         // One TLS provider for the notifiers' SMTP and HTTPS clients (idempotent).
         focus_notify::install_crypto_provider();
-        for problem in &config.notify.problems {
-            tracing::warn!("notification setting ignored: {problem}");
-        }
+        report_settings(&config);
 
         let db = Db::open(config.db_path.clone())
             .await
@@ -119,28 +120,116 @@ impl AppBuilder {
             source,
         })?;
 
-        let sessions = Sessions::new(
+        let (senders, sender_problems) = Senders::from_config(&config.notify);
+        for problem in &sender_problems {
+            tracing::warn!("{problem}");
+        }
+        report_channels(&config, &senders);
+        let link_base = public_base_url(config.public_url.as_deref(), address);
+        let worker = DeliveryWorker::start(
             db.clone(),
-            vision,
-            time,
-            Notifier::new(db.clone()),
-            config.timing.clone(),
+            senders,
+            Arc::clone(&time),
+            &config.delivery,
+            link_base,
+            config.timing.shutdown_grace,
         );
+        let notifier = Notifier::new(db.clone(), worker.handle());
+        // Sessions a crash cut off never reached their end hook: queue the summaries they
+        // asked for now (a session already queued is left as it is).
+        for id in closed {
+            match db.call(move |s| s.get_session(id)).await {
+                Ok(session) => notifier.session_ended(&session, now).await,
+                Err(e) => {
+                    tracing::warn!(session = id, error = %error_chain(&e), "could not queue the summary of an interrupted session")
+                }
+            }
+        }
+
+        let sessions = Sessions::new(db.clone(), vision, time, notifier, config.timing.clone());
         let grace = config.timing.shutdown_grace;
         let db_path = config.db_path.clone();
         let state = AppState {
             sessions: sessions.clone(),
             db,
             config: Arc::new(config),
+            delivery: worker.handle(),
         };
         Ok(App {
             listener,
             router: router(state),
             sessions,
+            delivery: worker,
             address,
             grace,
             db_path,
         })
+    }
+}
+
+/// Logs, once, every setting that is present but unusable, in words: which variable and
+/// what is wrong (never a secret's value). The server starts anyway with that feature off or
+/// at its default.
+fn report_settings(config: &Config) {
+    for problem in &config.notify.problems {
+        let what = match problem.channel {
+            focus_notify::Channel::Email => "email summaries are off",
+            focus_notify::Channel::Sms => "SMS summaries are off",
+        };
+        tracing::warn!("{what}: {problem}");
+    }
+    for problem in &config.problems {
+        tracing::warn!("setting ignored: {problem}");
+    }
+}
+
+/// Says which summary channels are on, and where each one's setup guide is served. Names
+/// servers, never addresses, logins or secrets.
+fn report_channels(config: &Config, senders: &Senders) {
+    use focus_store::Channel;
+    // Off with a warning above (settings present but wrong, or the sender could not be
+    // built), or simply not set up.
+    let why_off = |variables: &str, channel: Channel| {
+        let (configured, notify_channel) = match channel {
+            Channel::Email => (config.notify.email.is_some(), focus_notify::Channel::Email),
+            Channel::Sms => (config.notify.sms.is_some(), focus_notify::Channel::Sms),
+        };
+        let warned = configured
+            || config
+                .notify
+                .problems
+                .iter()
+                .any(|p| p.channel == notify_channel);
+        if warned {
+            format!(
+                "off until the problem above is fixed (guide at {})",
+                help_path(channel)
+            )
+        } else {
+            format!(
+                "off, not set up ({variables}; guide at {})",
+                help_path(channel)
+            )
+        }
+    };
+    match (&config.notify.email, senders.has(Channel::Email)) {
+        (Some(email), true) => tracing::info!(
+            "email summaries: on, through {}:{} ({})",
+            email.host,
+            email.port,
+            email.security
+        ),
+        _ => tracing::info!(
+            "email summaries: {}",
+            why_off("FOCUS_SMTP_HOST, FOCUS_SMTP_USERNAME, ...", Channel::Email)
+        ),
+    }
+    match (&config.notify.sms, senders.has(Channel::Sms)) {
+        (Some(sms), true) => tracing::info!("SMS summaries: on, through {}", sms.api_base),
+        _ => tracing::info!(
+            "SMS summaries: {}",
+            why_off("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, ...", Channel::Sms)
+        ),
     }
 }
 
@@ -150,6 +239,7 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     sessions: Sessions,
+    delivery: DeliveryWorker,
     address: SocketAddr,
     grace: Duration,
     db_path: PathBuf,
@@ -187,7 +277,8 @@ impl App {
 
     /// Serves until `stop` resolves, then ends every open session (saved as interrupted,
     /// pages told), stops accepting connections and waits up to the grace period for open
-    /// ones to finish.
+    /// ones to finish, then stops the delivery worker (sends in progress get the grace
+    /// period too; what is left stays pending for the next start).
     pub async fn run_until(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
@@ -217,12 +308,16 @@ impl App {
                 std::future::pending::<()>().await;
             }
         };
-        tokio::select! {
-            result = serve => result?,
-            () = deadline => tracing::warn!("connections still open after {grace:?}; exiting anyway"),
-        }
+        let served = tokio::select! {
+            result = serve => result,
+            () = deadline => {
+                tracing::warn!("connections still open after {grace:?}; exiting anyway");
+                Ok(())
+            }
+        };
+        self.delivery.stop().await;
         tracing::info!("stopped");
-        Ok(())
+        served
     }
 }
 

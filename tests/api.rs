@@ -64,8 +64,9 @@ async fn invalid_form_values_are_422_naming_the_field() {
         (with("alert_mode", json!("popup")), "alert_mode"),
         (with("email", json!("someone@")), "email"),
         (with("phone", json!("555-0123")), "phone"),
-        (with("send_email", json!(true)), "email"),
-        (with("send_sms", json!(true)), "phone"),
+        // Neither channel is set up on this server: asking for a summary names the box.
+        (with("send_email", json!(true)), "send_email"),
+        (with("send_sms", json!(true)), "send_sms"),
     ];
     for (body, field) in cases {
         let (status, reply) = app.post_json("/api/sessions", &body).await;
@@ -84,7 +85,30 @@ async fn invalid_form_values_are_422_naming_the_field() {
 
 #[tokio::test]
 async fn valid_contacts_are_kept() {
-    let app = spawn_app().await;
+    // Both channels set up, pointing at addresses where nothing listens: the summaries stay
+    // pending (retried later) and the contacts are what this test is about.
+    let app = spawn_app_adjusted(|config| {
+        let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = down.local_addr().unwrap().port();
+        drop(down);
+        config.notify.email = Some(focus_notify::EmailConfig::new(
+            "127.0.0.1",
+            port,
+            "focus@example.com",
+        ));
+        let mut sms = focus_notify::SmsConfig::new(
+            "AC0123456789abcdef0123456789abcdef",
+            "f00dfeedf00dfeedf00dfeedf00dfeed",
+            "+15017122661",
+        );
+        sms.api_base = format!("http://127.0.0.1:{port}");
+        config.notify.sms = Some(sms);
+        config.delivery.retry.base_delay_ms = 60_000;
+    })
+    .await;
+    let (_, config) = app.get_json("/api/config").await;
+    assert_eq!(config["email_configured"], true, "{config}");
+    assert_eq!(config["sms_configured"], true, "{config}");
     let mut body = form();
     body["email"] = json!("me@example.com");
     body["send_email"] = json!(true);

@@ -8,9 +8,10 @@
 //! - a ticker task ticks the clock every [`Timing::tick_interval`] (so "no signal" time and
 //!   alerts happen with no frames), saves the totals and the closed stretches every
 //!   [`Timing::save_interval`], and ends the session at its planned time;
-//! - [`Sessions::end`] finishes the clock, writes the final totals and timeline, tells the
-//!   connected page (`ended` watch channel), hands the session to the [`Notifier`] and
-//!   removes it from the registry. Ending is idempotent: later calls return the same summary.
+//! - [`Sessions::end`] finishes the clock, writes the final totals and timeline, hands the
+//!   session to the [`Notifier`] (which queues its email/SMS and returns; sending happens in
+//!   the background), tells the connected page (`ended` watch channel) and removes it from
+//!   the registry. Ending is idempotent: later calls return the same summary.
 //!
 //! Writes of one session are serialised by its `persist` lock, so a periodic save can never
 //! land after the final one.
@@ -218,7 +219,16 @@ impl Sessions {
             })
             .await;
         let summary = match &saved {
-            Ok(session) => SessionSummary::from_session(session),
+            Ok(session) => {
+                // Queue the email/SMS (one small write; sending happens in the background)
+                // before the end is announced, so whoever sees the summary also sees its
+                // deliveries as pending.
+                self.inner
+                    .notifier
+                    .session_ended(session, self.now_ms())
+                    .await;
+                SessionSummary::from_session(session)
+            }
             Err(e) => {
                 // The user still gets their summary; the row stays `running` with the last
                 // saved totals and is closed as interrupted at the next start.
@@ -235,11 +245,6 @@ impl Sessions {
             focus_percent = summary.focus_percent,
             "session ended"
         );
-        if let Ok(session) = saved {
-            let notifier = self.inner.notifier.clone();
-            let now = self.now_ms();
-            tokio::spawn(async move { notifier.session_ended(&session, now).await });
-        }
         Ok(summary)
     }
 

@@ -4,16 +4,20 @@
 use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use focus_store::{AlertMode, Delivery, Event, EventKind, Session, SessionStatus, Stats, Totals};
+use focus_store::{
+    AlertMode, Channel, Delivery, DeliveryStatus, Event, EventKind, Session, SessionStatus, Stats,
+    Totals,
+};
 use serde::{Deserialize, Serialize};
 
-use super::validate::{SessionForm, validate_session_form};
-use super::{AppState, SessionId};
+use super::validate::{Channels, SessionForm, validate_session_form};
+use super::{AppState, SessionId, parse_session_id, truncate};
 use crate::db::DbError;
+use crate::delivery::help_path;
 use crate::error::AppError;
 use crate::session::summary::{focus_percent, seconds};
 use crate::session::{EndKind, SessionSummary};
@@ -26,9 +30,22 @@ pub const TARGET_FPS: u32 = 5;
 /// `GET /api/config`: what the page needs before showing the form.
 pub async fn config(State(state): State<AppState>) -> Json<ConfigView> {
     let limits = &state.config.limits;
+    let problems = |channel: focus_notify::Channel| {
+        let mut names: Vec<&'static str> = Vec::new();
+        for problem in state.config.notify.problems.iter() {
+            if problem.channel == channel && !names.contains(&problem.variable) {
+                names.push(problem.variable);
+            }
+        }
+        names
+    };
     Json(ConfigView {
-        email_configured: state.config.notify.email.is_some(),
-        sms_configured: state.config.notify.sms.is_some(),
+        email_configured: state.delivery.is_configured(Channel::Email),
+        sms_configured: state.delivery.is_configured(Channel::Sms),
+        email_problems: problems(focus_notify::Channel::Email),
+        sms_problems: problems(focus_notify::Channel::Sms),
+        email_help_url: help_path(Channel::Email),
+        sms_help_url: help_path(Channel::Sms),
         alert_modes: ["banner", "sound", "both"],
         limits: LimitsView {
             duration_minutes: Range {
@@ -53,6 +70,15 @@ pub struct ConfigView {
     pub email_configured: bool,
     /// Summaries can be texted (Twilio is configured).
     pub sms_configured: bool,
+    /// Email variables that are set but wrong (email stays off until they are fixed); the
+    /// server's start-up log says what is wrong with each. Names only, never values.
+    pub email_problems: Vec<&'static str>,
+    /// The same for SMS (`TWILIO_*`).
+    pub sms_problems: Vec<&'static str>,
+    /// The setup guide for email, served by this server.
+    pub email_help_url: &'static str,
+    /// The setup guide for SMS.
+    pub sms_help_url: &'static str,
     pub alert_modes: [&'static str; 3],
     pub limits: LimitsView,
     pub version: &'static str,
@@ -79,7 +105,16 @@ pub async fn create_session(
     body: Result<Json<SessionForm>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let Json(form) = body?;
-    let new = validate_session_form(&form, &state.config.limits, state.sessions.now_ms())?;
+    let channels = Channels {
+        email: state.delivery.is_configured(Channel::Email),
+        sms: state.delivery.is_configured(Channel::Sms),
+    };
+    let new = validate_session_form(
+        &form,
+        &state.config.limits,
+        channels,
+        state.sessions.now_ms(),
+    )?;
     let session = state.sessions.start(new).await?;
     let location = format!("/api/sessions/{}", session.id);
     Ok((
@@ -115,9 +150,15 @@ pub async fn list_sessions(
         },
     };
     let since_ms = days.map(|d| state.sessions.now_ms() - i64::from(d) * 86_400_000);
-    let (sessions, stats) = state
+    let (sessions, stats, deliveries) = state
         .db
-        .call(move |s| Ok((s.list_sessions(since_ms)?, s.stats(since_ms)?)))
+        .call(move |s| {
+            Ok((
+                s.list_sessions(since_ms)?,
+                s.stats(since_ms)?,
+                s.deliveries_since(since_ms)?,
+            ))
+        })
         .await?;
     let best_session = stats
         .best_session
@@ -126,7 +167,17 @@ pub async fn list_sessions(
         days,
         since_ms,
         stats: StatsView::new(&stats, best_session),
-        sessions: sessions.iter().map(SessionView::from).collect(),
+        sessions: sessions
+            .iter()
+            .map(|session| SessionListItem {
+                session: SessionView::from(session),
+                deliveries: deliveries
+                    .iter()
+                    .filter(|d| d.session_id == session.id)
+                    .map(DeliveryView::from)
+                    .collect(),
+            })
+            .collect(),
     }))
 }
 
@@ -135,7 +186,15 @@ pub struct SessionList {
     pub days: Option<u32>,
     pub since_ms: Option<i64>,
     pub stats: StatsView,
-    pub sessions: Vec<SessionView>,
+    pub sessions: Vec<SessionListItem>,
+}
+
+/// A session in the history list: the session and the status of its summaries.
+#[derive(Debug, Serialize)]
+pub struct SessionListItem {
+    #[serde(flatten)]
+    pub session: SessionView,
+    pub deliveries: Vec<DeliveryView>,
 }
 
 /// Figures over the finished sessions of a range.
@@ -202,6 +261,78 @@ pub async fn end_session(
     SessionId(id): SessionId,
 ) -> Result<Json<SessionSummary>, AppError> {
     Ok(Json(state.sessions.end(id, EndKind::Requested).await?))
+}
+
+/// `POST /api/sessions/{id}/deliveries/{channel}/retry`: queues a failed summary again (its
+/// attempts start over) and wakes the worker. 202 with the delivery, now pending; 202
+/// unchanged if it is already pending; 409 if it was sent; 422 if the channel is not set up
+/// on this server; 404 for an unknown session or a session without that summary.
+pub async fn retry_delivery(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<(StatusCode, Json<DeliveryView>), AppError> {
+    let Path((raw_id, raw_channel)) = path?;
+    let id = parse_session_id(&raw_id)?;
+    let channel = match raw_channel.as_str() {
+        "email" => Channel::Email,
+        "sms" => Channel::Sms,
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "'{}' is not a summary channel (email or sms)",
+                truncate(other, 40)
+            )));
+        }
+    };
+    let deliveries = state
+        .db
+        .call(move |s| s.deliveries_for(id))
+        .await
+        .map_err(|e| not_found_as(e, id))?;
+    let delivery = deliveries
+        .into_iter()
+        .find(|d| d.channel == channel)
+        .ok_or(AppError::DeliveryNotFound { id, channel })?;
+    let name = channel_name(channel);
+    match delivery.status {
+        DeliveryStatus::Sent => {
+            return Err(AppError::Conflict(format!(
+                "the {name} summary of session {id} was already sent; a summary is sent only once"
+            )));
+        }
+        DeliveryStatus::Pending => {
+            // Already queued (perhaps being sent now): nothing to reset.
+            state.delivery.wake();
+            return Ok((StatusCode::ACCEPTED, Json(DeliveryView::from(&delivery))));
+        }
+        DeliveryStatus::Failed => {}
+    }
+    if !state.delivery.is_configured(channel) {
+        return Err(AppError::invalid(
+            "channel",
+            format!(
+                "{name} is not set up on this server, so the summary cannot be sent; set it up \
+                 (see {}) and restart Focus Sentry, then send it again",
+                help_path(channel)
+            ),
+        ));
+    }
+    let now = state.sessions.now_ms();
+    let destination = delivery.destination;
+    let queued = state
+        .db
+        .call(move |s| s.enqueue_delivery(id, channel, &destination, now))
+        .await
+        .map_err(|e| not_found_as(e, id))?;
+    tracing::info!(session = id, %channel, "summary queued again on request");
+    state.delivery.wake();
+    Ok((StatusCode::ACCEPTED, Json(DeliveryView::from(&queued))))
+}
+
+fn channel_name(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Sms => "SMS",
+    }
 }
 
 /// `DELETE /api/sessions/{id}`: deletes a session, its timeline and its deliveries. A
@@ -352,13 +483,26 @@ impl From<&Event> for EventView {
     }
 }
 
-/// A queued or sent summary.
+/// A summary queued, sent or given up on, for one channel.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryView {
-    pub channel: focus_store::Channel,
+    /// `email` or `sms`.
+    pub channel: Channel,
+    /// The address or phone number.
     pub destination: String,
-    pub status: focus_store::DeliveryStatus,
+    /// `pending` (queued, being sent or waiting to retry), `sent` or `failed`.
+    pub status: DeliveryStatus,
+    /// Attempts so far (starts over when a failed one is sent again).
     pub attempts: u32,
+    /// Why the last attempt failed, in words: the reason of a `failed` delivery, or the
+    /// error a `pending` one will retry after. `null` once sent.
+    pub last_error: Option<String>,
+    /// When a pending delivery is tried next (unix ms); `null` otherwise.
+    pub next_attempt_at_ms: Option<i64>,
+    /// Last change (unix ms).
+    pub updated_at_ms: i64,
+    /// Where to `POST` to send a failed one again; `null` unless failed.
+    pub retry_url: Option<String>,
 }
 
 impl From<&Delivery> for DeliveryView {
@@ -368,6 +512,21 @@ impl From<&Delivery> for DeliveryView {
             destination: d.destination.clone(),
             status: d.status,
             attempts: d.attempts,
+            // A failed summary queued again keeps its old error until the next attempt;
+            // that error belongs to the previous series of tries, so it is not shown.
+            last_error: if d.status == DeliveryStatus::Pending && d.attempts == 0 {
+                None
+            } else {
+                d.last_error.clone()
+            },
+            next_attempt_at_ms: d.next_attempt_at_ms,
+            updated_at_ms: d.updated_at_ms,
+            retry_url: (d.status == DeliveryStatus::Failed).then(|| {
+                format!(
+                    "/api/sessions/{}/deliveries/{}/retry",
+                    d.session_id, d.channel
+                )
+            }),
         }
     }
 }

@@ -11,12 +11,15 @@
 //! | `GET /api/sessions.csv` | every session as CSV |
 //! | `GET`/`DELETE /api/sessions/{id}` | one session with its timeline; delete it |
 //! | `POST /api/sessions/{id}/end` | end it, get the summary (idempotent) |
+//! | `POST /api/sessions/{id}/deliveries/{channel}/retry` | send a failed summary again |
 //! | `GET /api/sessions/{id}/live` | the WebSocket: JPEG frames in, live state out |
+//! | `GET /help/email`, `GET /help/sms` | the setup guides, rendered from `docs/` |
 //!
 //! `docs/api.md` documents the bodies.
 
 pub mod api;
 pub mod assets;
+pub mod help;
 pub mod live;
 pub mod security;
 pub mod validate;
@@ -32,6 +35,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::delivery::DeliveryHandle;
 use crate::error::AppError;
 use crate::session::Sessions;
 
@@ -41,6 +45,8 @@ pub struct AppState {
     pub sessions: Sessions,
     pub db: Db,
     pub config: Arc<Config>,
+    /// Wakes the delivery worker; says which summary channels are set up.
+    pub delivery: DeliveryHandle,
 }
 
 /// The whole app's routes, with the security layers.
@@ -62,6 +68,11 @@ pub fn router(state: AppState) -> Router {
             get(api::get_session).delete(api::delete_session),
         )
         .route("/api/sessions/{id}/end", post(api::end_session))
+        .route(
+            "/api/sessions/{id}/deliveries/{channel}/retry",
+            post(api::retry_delivery),
+        )
+        .route("/help/{topic}", get(help::guide))
         .route("/api/sessions/{id}/live", get(live::upgrade))
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
@@ -86,13 +97,18 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionId {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let axum::extract::Path(raw) =
             axum::extract::Path::<String>::from_request_parts(parts, state).await?;
-        match raw.parse::<i64>() {
-            Ok(id) if id > 0 => Ok(SessionId(id)),
-            _ => Err(AppError::BadRequest(format!(
-                "'{}' is not a session id (ids are positive whole numbers)",
-                truncate(&raw, 40)
-            ))),
-        }
+        parse_session_id(&raw).map(SessionId)
+    }
+}
+
+/// A session id as written in a path: a positive integer, else a 400 in words.
+pub fn parse_session_id(raw: &str) -> Result<i64, AppError> {
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(AppError::BadRequest(format!(
+            "'{}' is not a session id (ids are positive whole numbers)",
+            truncate(raw, 40)
+        ))),
     }
 }
 

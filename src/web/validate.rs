@@ -24,10 +24,20 @@ pub struct SessionForm {
     pub send_sms: Option<Value>,
 }
 
-/// Validates the form and returns the session to create, started at `now_ms`.
+/// Which summary channels the server can send on (see [`crate::delivery::DeliveryHandle`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channels {
+    pub email: bool,
+    pub sms: bool,
+}
+
+/// Validates the form and returns the session to create, started at `now_ms`. Asking for a
+/// summary on a channel the server cannot send on is refused (naming `send_email` or
+/// `send_sms`) rather than queued for a delivery that could only fail.
 pub fn validate_session_form(
     form: &SessionForm,
     limits: &Limits,
+    channels: Channels,
     now_ms: i64,
 ) -> Result<NewSession, AppError> {
     let (min_minutes, max_minutes) = limits.duration_minutes;
@@ -73,6 +83,20 @@ pub fn validate_session_form(
     }
     let send_email = flag("send_email", form.send_email.as_ref())?;
     let send_sms = flag("send_sms", form.send_sms.as_ref())?;
+    if send_email && !channels.email {
+        return Err(AppError::invalid(
+            "send_email",
+            "email is not set up on this server, so the summary cannot be emailed; untick \
+             \"Send email summary\", or set up email (guide at /help/email) and restart",
+        ));
+    }
+    if send_sms && !channels.sms {
+        return Err(AppError::invalid(
+            "send_sms",
+            "SMS is not set up on this server, so the summary cannot be texted; untick \
+             \"Send SMS summary\", or set up SMS (guide at /help/sms) and restart",
+        ));
+    }
     if send_email && email.is_none() {
         return Err(AppError::invalid(
             "email",
@@ -180,9 +204,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const ALL: Channels = Channels {
+        email: true,
+        sms: true,
+    };
+
     fn check(body: Value) -> Result<NewSession, (String, String)> {
+        check_with(body, ALL)
+    }
+
+    fn check_with(body: Value, channels: Channels) -> Result<NewSession, (String, String)> {
         let form: SessionForm = serde_json::from_value(body).expect("object");
-        validate_session_form(&form, &Limits::default(), 1_000).map_err(|e| match e {
+        validate_session_form(&form, &Limits::default(), channels, 1_000).map_err(|e| match e {
             AppError::Invalid { field, detail } => (field.to_owned(), detail),
             other => (String::new(), other.to_string()),
         })
@@ -232,6 +265,34 @@ mod tests {
             assert_eq!(err.0, field, "{body}: {}", err.1);
             assert!(!err.1.is_empty());
         }
+    }
+
+    #[test]
+    fn summaries_on_channels_that_are_not_set_up_are_refused() {
+        let mut body = base();
+        body["email"] = json!("me@example.com");
+        body["send_email"] = json!(true);
+        body["phone"] = json!("+14155550123");
+        body["send_sms"] = json!(true);
+        let none = Channels {
+            email: false,
+            sms: false,
+        };
+        let err = check_with(body.clone(), none).expect_err("email off");
+        assert_eq!(err.0, "send_email");
+        assert!(err.1.contains("/help/email"), "{}", err.1);
+        let email_only = Channels {
+            email: true,
+            sms: false,
+        };
+        let err = check_with(body.clone(), email_only).expect_err("sms off");
+        assert_eq!(err.0, "send_sms");
+        assert!(err.1.contains("/help/sms"), "{}", err.1);
+        assert!(check_with(body, ALL).is_ok());
+        // Addresses may still be typed while the channel is off, as long as nothing is sent.
+        let mut kept = base();
+        kept["email"] = json!("me@example.com");
+        assert!(check_with(kept, none).is_ok());
     }
 
     #[test]

@@ -71,6 +71,18 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
+/// Starts an app on a fresh temporary database with `adjust` applied to the test config
+/// (notifications, retry timing, ...).
+pub async fn spawn_app_adjusted(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("focus.db");
+    let mut config = test_config(&db_path);
+    adjust(&mut config);
+    let mut app = spawn_app_with(config).await;
+    app._dir = Some(dir);
+    app
+}
+
 pub async fn spawn_app_with(config: Config) -> TestApp {
     let time = ShiftedTime::new();
     let db_path = config.db_path.clone();

@@ -77,10 +77,12 @@ pub fn format_duration(seconds: u64) -> String {
     }
 }
 
-/// "87%", clamped to 0-100; "n/a" when the value is not a number.
+/// "87%", clamped to 0-100 and rounded half up (86.5 -> 87%, as the
+/// pages' `Math.round` does; `{:.0}` alone would round half to even);
+/// "n/a" when the value is not a number.
 fn format_percent(percent: f64) -> String {
     if percent.is_finite() {
-        format!("{:.0}%", percent.clamp(0.0, 100.0))
+        format!("{:.0}%", percent.clamp(0.0, 100.0).round())
     } else {
         "n/a".to_owned()
     }
@@ -324,6 +326,8 @@ mod tests {
     #[test]
     fn percent_is_rounded_and_clamped() {
         assert_eq!(format_percent(87.5), "88%");
+        assert_eq!(format_percent(86.5), "87%");
+        assert_eq!(format_percent(86.4), "86%");
         assert_eq!(format_percent(-3.0), "0%");
         assert_eq!(format_percent(140.0), "100%");
         assert_eq!(format_percent(f64::NAN), "n/a");

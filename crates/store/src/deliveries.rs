@@ -171,6 +171,18 @@ impl Store {
         Ok(delivery)
     }
 
+    /// The deliveries of every session started at or after `since_ms` (all
+    /// sessions when `None`; the same filter as
+    /// [`Store::list_sessions`]), by id: one query for a whole history page.
+    pub fn deliveries_since(&self, since_ms: Option<i64>) -> Result<Vec<Delivery>> {
+        query_deliveries(
+            &self.conn(),
+            "WHERE session_id IN (SELECT id FROM sessions \
+             WHERE ?1 IS NULL OR started_at_ms >= ?1) ORDER BY id",
+            [since_ms],
+        )
+    }
+
     /// The deliveries of a session (at most one per channel), by id.
     ///
     /// # Errors
@@ -318,6 +330,32 @@ mod tests {
             store.deliveries_for(sid + 1),
             Err(Error::NotFound)
         ));
+    }
+
+    #[test]
+    fn deliveries_since_filters_by_session_start() {
+        let store = Store::open_in_memory().unwrap();
+        let old = store.create_session(&new_session(T0)).unwrap().id;
+        let new = store.create_session(&new_session(T0 + 1_000)).unwrap().id;
+        let a = store
+            .enqueue_delivery(old, Channel::Email, "x@y.z", T0)
+            .unwrap();
+        let b = store
+            .enqueue_delivery(new, Channel::Sms, "+15551234567", T0)
+            .unwrap();
+        let c = store
+            .enqueue_delivery(new, Channel::Email, "x@y.z", T0)
+            .unwrap();
+        let ids = |v: Vec<Delivery>| v.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.deliveries_since(None).unwrap()),
+            vec![a.id, b.id, c.id]
+        );
+        assert_eq!(
+            ids(store.deliveries_since(Some(T0 + 1)).unwrap()),
+            vec![b.id, c.id]
+        );
+        assert!(store.deliveries_since(Some(T0 + 5_000)).unwrap().is_empty());
     }
 
     #[test]

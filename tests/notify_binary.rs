@@ -1,0 +1,341 @@
+//! The real binary with email and SMS settings in its environment (as `.env` would give
+//! them), sending through loopback servers:
+//!
+//! - its log never shows a secret or a recipient: run at debug level, it sends a session's
+//!   summary, and everything it wrote to stderr is searched for the SMTP password, the Twilio
+//!   token (and their base64 forms), the recipient's address and phone number;
+//! - broken settings are reported once, by variable, without the value, and it serves anyway;
+//! - a session cut off by a crash (SIGKILL) still gets its summary after the next start.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "../crates/notify/tests/support/mod.rs"]
+#[allow(dead_code)]
+mod notify_support;
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::http_client;
+use notify_support::smtp::{SmtpOptions, SmtpSecurity, SmtpServer};
+use notify_support::twilio::TwilioServer;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const USER: &str = "focus@example.com";
+const PASSWORD: &str = "Smtp-Secret-Password-4321";
+const SID: &str = "AC0123456789abcdef0123456789abcdef";
+const TOKEN: &str = "c0ffeec0ffeec0ffeec0ffeec0ffee42";
+const TO_EMAIL: &str = "private.person@example.org";
+const TO_PHONE: &str = "+14155550199";
+
+/// A running binary whose stderr is collected line by line.
+struct Server {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    async fn start(dir: &Path, env: &[(&str, String)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_focus-sentry"));
+        command
+            .args(["serve", "--host", "127.0.0.1", "--port", "0", "--db"])
+            .arg(dir.join("focus.db"))
+            // No .env of the developer's from the repository: a folder of its own.
+            .current_dir(dir)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the binary starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = tokio::sync::oneshot::channel();
+        let sink = Arc::clone(&log);
+        tokio::spawn(async move {
+            let mut address_tx = Some(address_tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let address = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    if let Some(tx) = address_tx.take() {
+                        let _ = tx.send(address);
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let base = tokio::time::timeout(Duration::from_secs(60), address_rx)
+            .await
+            .expect("the server listens within 60 s")
+            .expect("the server printed its address");
+        Server { child, base, log }
+    }
+
+    /// Stops the server and returns everything it logged.
+    async fn stop(mut self) -> String {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        // Let the reader drain what was left in the pipe.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Everything that must never be in the log.
+fn forbidden() -> Vec<String> {
+    vec![
+        PASSWORD.to_owned(),
+        TOKEN.to_owned(),
+        b64(PASSWORD),
+        // AUTH PLAIN and HTTP basic auth.
+        b64(&format!("\0{USER}\0{PASSWORD}")),
+        b64(&format!("{SID}:{TOKEN}")),
+        TO_EMAIL.to_owned(),
+        TO_PHONE.to_owned(),
+        TO_PHONE.trim_start_matches('+').to_owned(),
+    ]
+}
+
+fn assert_clean(log: &str) {
+    for secret in forbidden() {
+        assert!(
+            !log.contains(&secret),
+            "the log contains {secret:?}:\n{log}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_summary_is_sent_without_a_secret_or_recipient_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(SmtpOptions {
+        security: SmtpSecurity::StartTls,
+        credentials: Some((USER.to_owned(), PASSWORD.to_owned())),
+        ..SmtpOptions::default()
+    })
+    .await;
+    let ca = dir.path().join("smtp-ca.pem");
+    std::fs::write(&ca, smtp.cert_pem()).unwrap();
+    let twilio = TwilioServer::start(SID, TOKEN).await;
+
+    let env = [
+        ("FOCUS_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("FOCUS_SMTP_PORT", smtp.addr.port().to_string()),
+        ("FOCUS_SMTP_USERNAME", USER.to_owned()),
+        ("FOCUS_SMTP_PASSWORD", PASSWORD.to_owned()),
+        ("FOCUS_SMTP_CA_CERT", ca.display().to_string()),
+        ("TWILIO_ACCOUNT_SID", SID.to_owned()),
+        ("TWILIO_AUTH_TOKEN", TOKEN.to_owned()),
+        ("TWILIO_FROM_NUMBER", "+15017122661".to_owned()),
+        ("TWILIO_API_BASE", twilio.base_url()),
+        ("FOCUS_PUBLIC_URL", "http://focus.test:8123/".to_owned()),
+    ];
+    let server = Server::start(dir.path(), &env).await;
+    let client = http_client();
+    let base = server.base.clone();
+
+    let config: Value = client
+        .get(format!("{base}/api/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["email_configured"], true, "{config}");
+    assert_eq!(config["sms_configured"], true, "{config}");
+
+    let session: Value = client
+        .post(format!("{base}/api/sessions"))
+        .json(
+            &json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
+                      "email": TO_EMAIL, "phone": TO_PHONE,
+                      "send_email": true, "send_sms": true}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = session["id"].as_i64().expect("session id");
+    let ended = client
+        .post(format!("{base}/api/sessions/{id}/end"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+
+    let started = Instant::now();
+    let detail = loop {
+        let detail: Value = client
+            .get(format!("{base}/api/sessions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let deliveries = detail["deliveries"].as_array().unwrap();
+        if deliveries.len() == 2 && deliveries.iter().all(|d| d["status"] == "sent") {
+            break detail;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not sent: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(detail["status"], "completed");
+    // FOCUS_PUBLIC_URL is the base of the link in both messages.
+    let link = format!("http://focus.test:8123/history?session={id}");
+    assert!(smtp.messages()[0].decoded().contains(&link));
+    assert!(twilio.requests()[0].field("Body").unwrap().contains(&link));
+
+    let log = server.stop().await;
+    assert!(log.contains("email summaries: on"), "{log}");
+    assert!(log.contains("SMS summaries: on"), "{log}");
+    assert!(log.contains("summary sent"), "{log}");
+    assert_clean(&log);
+}
+
+#[tokio::test]
+async fn broken_settings_are_reported_once_by_name_without_their_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("FOCUS_SMTP_HOST", "smtp://smtp.example.com".to_owned()),
+        ("FOCUS_SMTP_USERNAME", USER.to_owned()),
+        ("FOCUS_SMTP_PASSWORD", PASSWORD.to_owned()),
+        ("TWILIO_ACCOUNT_SID", SID.to_owned()),
+        // A token pasted with a space in it: reported, never echoed.
+        ("TWILIO_AUTH_TOKEN", format!("{TOKEN} x")),
+        ("TWILIO_FROM_NUMBER", "555-0100".to_owned()),
+        ("FOCUS_PUBLIC_URL", "localhost:8000".to_owned()),
+    ];
+    let server = Server::start(dir.path(), &env).await;
+    // It serves anyway, with both channels off.
+    let config: Value = http_client()
+        .get(format!("{}/api/config", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["email_configured"], false, "{config}");
+    assert_eq!(config["sms_configured"], false, "{config}");
+    assert_eq!(config["email_problems"], json!(["FOCUS_SMTP_HOST"]));
+    assert_eq!(
+        config["sms_problems"],
+        json!(["TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"])
+    );
+
+    let log = server.stop().await;
+    for (line, count) in [
+        ("email summaries are off: FOCUS_SMTP_HOST: ", 1),
+        (
+            "SMS summaries are off: TWILIO_AUTH_TOKEN: contains spaces",
+            1,
+        ),
+        ("SMS summaries are off: TWILIO_FROM_NUMBER: '555-0100'", 1),
+        ("setting ignored: FOCUS_PUBLIC_URL: 'localhost:8000'", 1),
+    ] {
+        assert_eq!(
+            log.matches(line).count(),
+            count,
+            "expected {line:?} {count} time(s) in:\n{log}"
+        );
+    }
+    assert!(!log.contains("panicked"), "{log}");
+    assert_clean(&log);
+}
+
+#[tokio::test]
+async fn a_session_cut_off_by_a_crash_still_gets_its_summary_after_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(SmtpOptions {
+        security: SmtpSecurity::StartTls,
+        credentials: Some((USER.to_owned(), PASSWORD.to_owned())),
+        ..SmtpOptions::default()
+    })
+    .await;
+    let ca = dir.path().join("smtp-ca.pem");
+    std::fs::write(&ca, smtp.cert_pem()).unwrap();
+    let env = [
+        ("FOCUS_SMTP_HOST", "127.0.0.1".to_owned()),
+        ("FOCUS_SMTP_PORT", smtp.addr.port().to_string()),
+        ("FOCUS_SMTP_USERNAME", USER.to_owned()),
+        ("FOCUS_SMTP_PASSWORD", PASSWORD.to_owned()),
+        ("FOCUS_SMTP_CA_CERT", ca.display().to_string()),
+    ];
+    let client = http_client();
+
+    let server = Server::start(dir.path(), &env).await;
+    let session: Value = client
+        .post(format!("{}/api/sessions", server.base))
+        .json(
+            &json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
+                      "email": TO_EMAIL, "send_email": true}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = session["id"].as_i64().expect("session id");
+    // SIGKILL: no shutdown path, the session is left running in the database.
+    server.stop().await;
+    assert!(smtp.messages().is_empty());
+
+    let server = Server::start(dir.path(), &env).await;
+    let started = Instant::now();
+    let detail = loop {
+        let detail: Value = client
+            .get(format!("{}/api/sessions/{id}", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if detail["deliveries"][0]["status"] == "sent" {
+            break detail;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not sent: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(detail["status"], "interrupted", "{detail}");
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt_to, vec![TO_EMAIL.to_owned()]);
+    assert!(
+        mails[0]
+            .header("Subject")
+            .unwrap()
+            .ends_with("(ended early)")
+    );
+    let log = server.stop().await;
+    assert_clean(&log);
+}
