@@ -467,39 +467,18 @@ impl LiveSession {
 
     fn to_live_state(&self, snapshot: &Snapshot, now_ms: i64) -> LiveState {
         LiveState {
-            focused: snapshot.focused,
-            reason: snapshot.reason,
-            alert: snapshot.alert,
-            focused_ms: snapshot.focused_ms,
-            unfocused_ms: snapshot.unfocused_ms,
-            breaks: snapshot.breaks,
-            focus_percent: snapshot.focus_percent,
-            longest_focus_ms: snapshot.longest_focus_ms,
-            drift_ms: snapshot.drift_ms,
+            clock: *snapshot,
             remaining_ms: u64::try_from(self.ends_at_ms.saturating_sub(now_ms)).unwrap_or(0),
         }
     }
 }
 
 /// The clock's numbers as the live page gets them (the `live` WebSocket reply, less the
-/// per-frame fields).
+/// per-frame fields): the clock's [`Snapshot`] fields, flattened, plus the time left.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LiveState {
-    /// The debounced state is focused.
-    pub focused: bool,
-    /// Why not, when not focused.
-    pub reason: Option<Reason>,
-    /// Unfocused for at least the alert threshold (clears when focus returns).
-    pub alert: bool,
-    pub focused_ms: u64,
-    pub unfocused_ms: u64,
-    /// Breaks so far: drifts that reached the alert threshold.
-    pub breaks: u32,
-    /// Focused share of the elapsed time, 0-100, one decimal (truncated).
-    pub focus_percent: f64,
-    pub longest_focus_ms: u64,
-    /// Length of the current drift, 0 when focused.
-    pub drift_ms: u64,
+    #[serde(flatten)]
+    pub clock: Snapshot,
     /// Time to the planned end.
     pub remaining_ms: u64,
 }
