@@ -207,6 +207,24 @@ export function deliveryList(deliveries, onRetry) {
 }
 
 /** Shows or hides an element with the `hidden` attribute. */
+/**
+ * Asks the server to send a failed summary again. On failure the button comes back and
+ * `note` says why. Resolves to whether the delivery was queued again.
+ */
+export async function requestResend(delivery, button, note) {
+  button.disabled = true;
+  button.textContent = "Sending…";
+  try {
+    await api(delivery.retry_url, { method: "POST" });
+    return true;
+  } catch (e) {
+    button.disabled = false;
+    button.textContent = "Send again";
+    note.textContent = `Could not send it again: ${e.message}`;
+    return false;
+  }
+}
+
 export function show(node, visible = true) {
   node.hidden = !visible;
 }

@@ -3,7 +3,7 @@
 
 import {
   $, api, el, svg, show, formatDateTime, formatDate, formatTime, formatDuration,
-  formatPercent, reasonText, deliveryList, deliveriesSettled, deliveriesText,
+  formatPercent, reasonText, deliveryList, deliveriesSettled, deliveriesText, requestResend,
 } from "./common.js";
 
 const DELIVERY_POLL_MS = 1500; // while a shown summary is still being sent
@@ -296,17 +296,9 @@ function updateRow(s) {
 }
 
 async function resend(id, delivery, button) {
-  button.disabled = true;
-  button.textContent = "Sending…";
-  try {
-    await api(delivery.retry_url, { method: "POST" });
-  } catch (e) {
-    button.disabled = false;
-    button.textContent = "Send again";
-    $("detail-delivery-note").textContent = `Could not send it again: ${e.message}`;
-    return;
+  if (await requestResend(delivery, button, $("detail-delivery-note"))) {
+    await refreshDeliveries(id);
   }
-  await refreshDeliveries(id);
 }
 
 function stat(label, value) {

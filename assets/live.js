@@ -7,7 +7,7 @@
 
 import {
   $, api, ApiError, UNREACHABLE, el, formatClock, formatDuration, formatPercent,
-  formatDateTime, reasonText, show, deliveryList, deliveriesSettled,
+  formatDateTime, reasonText, show, deliveryList, deliveriesSettled, requestResend,
 } from "./common.js";
 
 const DEFAULTS_KEY = "focus-sentry.defaults";
@@ -888,17 +888,8 @@ async function pollDeliveries() {
 }
 
 async function resendDelivery(delivery, button) {
-  button.disabled = true;
-  button.textContent = "Sending…";
-  try {
-    await api(delivery.retry_url, { method: "POST" });
-  } catch (e) {
-    button.disabled = false;
-    button.textContent = "Send again";
-    $("summary-delivery-note").textContent = `Could not send it again: ${e.message}`;
-    return;
-  }
-  if (page.summaryId != null) watchDeliveries(page.summaryId);
+  const queued = await requestResend(delivery, button, $("summary-delivery-note"));
+  if (queued && page.summaryId != null) watchDeliveries(page.summaryId);
 }
 
 $("again-btn").addEventListener("click", () => {
