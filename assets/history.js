@@ -162,7 +162,9 @@ function renderChart(allSessions) {
   for (let i = 0; i < n; i += step) {
     const at = sessions[i].started_at_ms;
     root.append(svg("text", {
-      class: "axis-label", x: x(i), y: H - m.bottom + 20, "text-anchor": "middle",
+      // The outermost labels hug the plot's edges so they are not clipped.
+      class: "axis-label", x: x(i), y: H - m.bottom + 20,
+      "text-anchor": n > 1 && i === 0 ? "start" : n > 1 && i === n - 1 ? "end" : "middle",
       text: sameDay ? formatTime(at) : formatDate(at),
     }));
   }
