@@ -16,16 +16,21 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace
 
+# The binary `cargo test` just built (feature-unified with the tests): reusing it saves a
+# second build of the dependency graph that `cargo run` would start.
+BIN="${CARGO_TARGET_DIR:-target}/debug/focus-sentry"
+[ -x "$BIN" ] || cargo build --quiet
+
 EVAL_DIR="${FOCUS_EVAL_DIR:-../shared/eval/faces}"
 if [ -d "$EVAL_DIR" ]; then
   step "vision accuracy on $EVAL_DIR (read in place; >= 90% correct, pose MAE <= 8 deg)"
-  cargo run --quiet -- eval "$EVAL_DIR" --min-accuracy 0.9 --max-pose-mae-deg 8
+  "$BIN" eval "$EVAL_DIR" --min-accuracy 0.9 --max-pose-mae-deg 8
 else
   step "skipping the accuracy gate: $EVAL_DIR not found"
 fi
 
 step "vision accuracy on the committed fixtures (>= 95% correct)"
-cargo run --quiet -- eval tests/fixtures/faces --min-accuracy 0.95
+"$BIN" eval tests/fixtures/faces --min-accuracy 0.95
 
 if [ -f e2e/package.json ]; then
   if [ -x /usr/bin/chromium ] && command -v ffmpeg >/dev/null && [ -d e2e/node_modules ]; then
