@@ -511,6 +511,18 @@ async function reconnectNow() {
     page.reconnectTimer = setTimeout(reconnectNow, delay);
     return;
   }
+  if (session.status === "interrupted") {
+    // The server stopped (or crashed) and, on starting again, closed the session at its
+    // last save. Say so: the summary alone would not explain the short totals.
+    finish(session.summary);
+    notify(
+      "The server restarted",
+      "The server stopped while this session was running, so it was closed as interrupted " +
+        "with the totals saved just before. Start another session to carry on.",
+      { kind: "info" },
+    );
+    return;
+  }
   if (session.status !== "running") {
     finish(session.summary);
     return;

@@ -348,13 +348,10 @@ describe("a session from start to history", () => {
     await documentScreenshot(page, "history.png");
   }));
 
-  // Known app bug (reported): the CSV rounds focus_percent to one decimal while the summary,
-  // the live page and the API truncate it (docs/api.md), so 42.86 % is 42.9 in the CSV and
-  // 42.8 everywhere else. It shows only when the second decimal is 5 or more, so this is a
-  // todo (run and reported, not failing the suite) until crates/store/src/export.rs truncates.
+  // One rule everywhere: the CSV, the summary, the live page and the API truncate
+  // focus_percent to one decimal (docs/api.md), so 42.86 % is 42.8 in all of them.
   test("4b. the CSV's focus percent is the summary's (truncated to one decimal)", {
     timeout: 10_000,
-    todo: "app bug: the CSV export rounds focus_percent; the summary and API truncate it",
   }, async () => {
     assert.ok(csvRecord, "scenario 4 read the CSV");
     const session = await server.api(`/api/sessions/${sessionId}`);

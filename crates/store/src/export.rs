@@ -262,7 +262,8 @@ mod tests {
                 "id,started_at,planned_minutes,status,ended_early,total_s,focused_s,\
                  unfocused_s,breaks,focus_percent,longest_focus_s,email_status,sms_status",
                 &format!(
-                    "{},2023-11-14T22:13:20Z,25,completed,true,600,450.5,149.5,2,75.1,200,sent,",
+                    // 450.5 of 600 s is 75.08%: truncated like every other figure, not rounded.
+                    "{},2023-11-14T22:13:20Z,25,completed,true,600,450.5,149.5,2,75.0,200,sent,",
                     first.id
                 ),
                 &format!(

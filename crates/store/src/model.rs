@@ -165,16 +165,13 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Share of the measured time spent focused, in percent, in `[0, 100]`.
-    /// `0.0` when nothing was measured (`total_ms == 0`).
+    /// Share of the measured time spent focused, in percent, in `[0, 100]`, truncated to
+    /// one decimal: the focus clock's rule ([`focus_clock::focus_percent`]), so the live
+    /// page, the summary, the API, stats and the CSV all show the same figure.
+    /// `0.0` when nothing was measured.
     pub fn focus_percent(&self) -> f64 {
-        if self.total_ms == 0 {
-            return 0.0;
-        }
-        // Both values are far below 2^53 ms (285 000 years), so the
-        // conversion to f64 is exact.
-        let percent = self.focused_ms.min(self.total_ms) as f64 * 100.0 / self.total_ms as f64;
-        percent.clamp(0.0, 100.0)
+        let focused = self.focused_ms.min(self.total_ms);
+        focus_clock::focus_percent(focused, self.total_ms - focused)
     }
 }
 
