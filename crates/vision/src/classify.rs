@@ -84,3 +84,95 @@ pub fn classify(face: Option<&FaceObservation>, params: &Params) -> (bool, Optio
     }
     (true, None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EyePair, Gaze, HeadPose};
+
+    fn face(yaw: f32, pitch: f32, blink: f32, ear: f32, eyes_visible: bool) -> FaceObservation {
+        FaceObservation {
+            score: 1.0,
+            bbox: [0.0, 0.0, 100.0, 100.0],
+            eye_openness: EyePair {
+                left: ear,
+                right: ear,
+            },
+            blink: EyePair {
+                left: blink,
+                right: blink,
+            },
+            head_pose: HeadPose {
+                yaw_deg: yaw,
+                pitch_deg: pitch,
+                roll_deg: 0.0,
+            },
+            gaze: Gaze {
+                horizontal: 0.0,
+                vertical: 0.0,
+                yaw_deg: yaw,
+                pitch_deg: pitch,
+                look_down: 0.0,
+                look_up: 0.0,
+            },
+            eyes_visible,
+            landmarks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn decides_in_order_no_face_away_closed() {
+        let p = Params::default();
+        let open = |yaw, pitch| face(yaw, pitch, 0.1, 0.3, true);
+        let cases = [
+            (None, false, Some(Reason::NoFace)),
+            (Some(open(0.0, 0.0)), true, None),
+            (Some(open(24.0, -27.0)), true, None),
+            (Some(open(-26.0, 0.0)), false, Some(Reason::LookingAway)),
+            (Some(open(0.0, 21.0)), false, Some(Reason::LookingAway)),
+            (Some(open(0.0, -29.0)), false, Some(Reason::LookingAway)),
+            (
+                Some(face(0.0, 0.0, 0.8, 0.05, true)),
+                false,
+                Some(Reason::EyesClosed),
+            ),
+            // Head away beats closed-looking eyes (eyes cast down at a desk).
+            (
+                Some(face(0.0, -35.0, 0.8, 0.05, true)),
+                false,
+                Some(Reason::LookingAway),
+            ),
+            // One blink score under the threshold, the mean over it: closed.
+            (
+                Some(face(0.0, 0.0, 0.55, 0.13, true)),
+                false,
+                Some(Reason::EyesClosed),
+            ),
+        ];
+        for (face, focused, reason) in cases {
+            assert_eq!(classify(face.as_ref(), &p), (focused, reason), "{face:?}");
+        }
+    }
+
+    #[test]
+    fn eyes_that_cannot_be_seen_are_not_called_closed() {
+        // Dark glasses: the mesh may read the lenses as shut lids.
+        let sunglasses = face(0.0, 0.0, 0.9, 0.02, false);
+        assert_eq!(
+            classify(Some(&sunglasses), &Params::default()),
+            (true, None)
+        );
+    }
+
+    #[test]
+    fn gaze_far_to_the_side_is_looking_away_only_when_the_eyes_are_seen() {
+        let mut f = face(10.0, 0.0, 0.1, 0.3, true);
+        f.gaze.yaw_deg = 50.0;
+        assert_eq!(
+            classify(Some(&f), &Params::default()),
+            (false, Some(Reason::LookingAway))
+        );
+        f.eyes_visible = false;
+        assert_eq!(classify(Some(&f), &Params::default()), (true, None));
+    }
+}
