@@ -295,10 +295,10 @@ async fn run(
 }
 
 fn log_join(done: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = done {
-        if e.is_panic() {
-            tracing::error!(error = %error_chain(&e), "a summary send task panicked");
-        }
+    if let Err(e) = done
+        && e.is_panic()
+    {
+        tracing::error!(error = %error_chain(&e), "a summary send task panicked");
     }
 }
 

@@ -31,15 +31,15 @@ impl Notifier {
     /// the summary regardless.
     pub async fn session_ended(&self, session: &Session, now_ms: i64) {
         let mut wanted = Vec::new();
-        if session.send_email {
-            if let Some(email) = &session.email {
-                wanted.push((Channel::Email, email.clone()));
-            }
+        if session.send_email
+            && let Some(email) = &session.email
+        {
+            wanted.push((Channel::Email, email.clone()));
         }
-        if session.send_sms {
-            if let Some(phone) = &session.phone {
-                wanted.push((Channel::Sms, phone.clone()));
-            }
+        if session.send_sms
+            && let Some(phone) = &session.phone
+        {
+            wanted.push((Channel::Sms, phone.clone()));
         }
         if wanted.is_empty() {
             return;

@@ -126,10 +126,10 @@ async fn wait_for(
     let started = Instant::now();
     loop {
         let (_, detail) = app.get_json(&format!("/api/sessions/{id}")).await;
-        if let Some(d) = find(&detail, channel) {
-            if done(&d) {
-                return d;
-            }
+        if let Some(d) = find(&detail, channel)
+            && done(&d)
+        {
+            return d;
         }
         assert!(
             started.elapsed() < limit,

@@ -290,48 +290,48 @@ fn inline(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if c == '`' {
-            if let Some(end) = rest[1..].find('`') {
-                out.push_str(&format!("<code>{}</code>", escape(&rest[1..=end])));
-                rest = &rest[end + 2..];
-                continue;
-            }
+        if c == '`'
+            && let Some(end) = rest[1..].find('`')
+        {
+            out.push_str(&format!("<code>{}</code>", escape(&rest[1..=end])));
+            rest = &rest[end + 2..];
+            continue;
         }
-        if let Some(after) = rest.strip_prefix("**") {
-            if let Some(end) = after.find("**") {
-                out.push_str(&format!("<strong>{}</strong>", inline(&after[..end])));
-                rest = &after[end + 2..];
-                continue;
-            }
+        if let Some(after) = rest.strip_prefix("**")
+            && let Some(end) = after.find("**")
+        {
+            out.push_str(&format!("<strong>{}</strong>", inline(&after[..end])));
+            rest = &after[end + 2..];
+            continue;
         }
         if let Some(after) = rest.strip_prefix('*') {
             let opens = after.chars().next().is_some_and(|n| !n.is_whitespace());
-            if let (true, Some(end)) = (opens, after.find('*')) {
-                if end > 0 {
-                    out.push_str(&format!("<em>{}</em>", inline(&after[..end])));
-                    rest = &after[end + 1..];
-                    continue;
-                }
-            }
-        }
-        if let Some(after) = rest.strip_prefix('[') {
-            if let Some((label, target, used)) = link(after) {
-                match safe_target(target) {
-                    Some(href) => out.push_str(&anchor(&href, &inline(label))),
-                    None => out.push_str(&inline(label)),
-                }
-                rest = &after[used..];
+            if let (true, Some(end)) = (opens, after.find('*'))
+                && end > 0
+            {
+                out.push_str(&format!("<em>{}</em>", inline(&after[..end])));
+                rest = &after[end + 1..];
                 continue;
             }
         }
-        if let Some(after) = rest.strip_prefix('<') {
-            if let Some(end) = after.find('>') {
-                let url = &after[..end];
-                if let Some(href) = safe_target(url).filter(|h| h.starts_with("http")) {
-                    out.push_str(&anchor(&href, &escape(url)));
-                    rest = &after[end + 1..];
-                    continue;
-                }
+        if let Some(after) = rest.strip_prefix('[')
+            && let Some((label, target, used)) = link(after)
+        {
+            match safe_target(target) {
+                Some(href) => out.push_str(&anchor(&href, &inline(label))),
+                None => out.push_str(&inline(label)),
+            }
+            rest = &after[used..];
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix('<')
+            && let Some(end) = after.find('>')
+        {
+            let url = &after[..end];
+            if let Some(href) = safe_target(url).filter(|h| h.starts_with("http")) {
+                out.push_str(&anchor(&href, &escape(url)));
+                rest = &after[end + 1..];
+                continue;
             }
         }
         out.push_str(&escape(&rest[..c.len_utf8()]));

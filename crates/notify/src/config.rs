@@ -280,7 +280,27 @@ struct Problems<'a> {
     found: bool,
 }
 
-impl Problems<'_> {
+impl<'a> Problems<'a> {
+    /// The collector for one channel and the list of its variables that are set, or `None`
+    /// when none is: the channel is simply not configured.
+    fn for_channel(
+        get: &impl Fn(&str) -> Option<String>,
+        channel: Channel,
+        names: &[&str],
+        out: &'a mut Vec<ConfigProblem>,
+    ) -> Option<(Self, String)> {
+        let set: Vec<&str> = names.iter().copied().filter(|v| get(v).is_some()).collect();
+        if set.is_empty() {
+            return None;
+        }
+        let problems = Problems {
+            channel,
+            out,
+            found: false,
+        };
+        Some((problems, set.join(", ")))
+    }
+
     fn add(&mut self, variable: &'static str, detail: impl Into<String>) {
         self.found = true;
         self.out.push(ConfigProblem {
@@ -295,20 +315,7 @@ fn parse_email(
     get: &impl Fn(&str) -> Option<String>,
     out: &mut Vec<ConfigProblem>,
 ) -> Option<EmailConfig> {
-    let set: Vec<&str> = vars::EMAIL
-        .iter()
-        .copied()
-        .filter(|v| get(v).is_some())
-        .collect();
-    if set.is_empty() {
-        return None;
-    }
-    let mut problems = Problems {
-        channel: Channel::Email,
-        out,
-        found: false,
-    };
-    let others_set = set.join(", ");
+    let (mut problems, others_set) = Problems::for_channel(get, Channel::Email, &vars::EMAIL, out)?;
 
     let host = match get(vars::SMTP_HOST) {
         None => {
@@ -414,17 +421,17 @@ fn parse_email(
         },
     };
 
-    if let (Some(host), Some(false), Some(_)) = (&host, use_tls, &username) {
-        if !is_loopback_host(host) {
-            problems.add(
-                vars::SMTP_USE_TLS,
-                format!(
-                    "false would send your SMTP password unencrypted to {host}; plain SMTP \
-                     is only allowed to a relay on this machine (localhost). Remove the \
-                     variable or set it to true"
-                ),
-            );
-        }
+    if let (Some(host), Some(false), Some(_)) = (&host, use_tls, &username)
+        && !is_loopback_host(host)
+    {
+        problems.add(
+            vars::SMTP_USE_TLS,
+            format!(
+                "false would send your SMTP password unencrypted to {host}; plain SMTP \
+                 is only allowed to a relay on this machine (localhost). Remove the \
+                 variable or set it to true"
+            ),
+        );
     }
 
     let ca_cert_path = get(vars::SMTP_CA_CERT).map(PathBuf::from);
@@ -454,20 +461,7 @@ fn parse_sms(
     get: &impl Fn(&str) -> Option<String>,
     out: &mut Vec<ConfigProblem>,
 ) -> Option<SmsConfig> {
-    let set: Vec<&str> = vars::SMS
-        .iter()
-        .copied()
-        .filter(|v| get(v).is_some())
-        .collect();
-    if set.is_empty() {
-        return None;
-    }
-    let mut problems = Problems {
-        channel: Channel::Sms,
-        out,
-        found: false,
-    };
-    let others_set = set.join(", ");
+    let (mut problems, others_set) = Problems::for_channel(get, Channel::Sms, &vars::SMS, out)?;
     let missing = |what: &str| {
         format!("not set, but {others_set} is; {what}, or remove the other TWILIO_* variables")
     };

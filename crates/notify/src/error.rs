@@ -97,14 +97,12 @@ pub(crate) fn find_in_chain<'a, T: StdError + 'static>(
         if let Some(found) = e.downcast_ref::<T>() {
             return Some(found);
         }
-        // No let-chains: the workspace's MSRV is 1.85.
         if let Some(inner) = e
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
+            && let Some(found) = find_in_chain::<T>(inner)
         {
-            if let Some(found) = find_in_chain::<T>(inner) {
-                return Some(found);
-            }
+            return Some(found);
         }
         current = e.source();
     }

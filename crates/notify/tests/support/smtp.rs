@@ -98,10 +98,10 @@ impl ReceivedMail {
                 }
                 break;
             }
-            if let Some((n, v)) = line.split_once(':') {
-                if n.eq_ignore_ascii_case(name) {
-                    value = Some(v.trim().to_owned());
-                }
+            if let Some((n, v)) = line.split_once(':')
+                && n.eq_ignore_ascii_case(name)
+            {
+                value = Some(v.trim().to_owned());
             }
         }
         value
