@@ -78,21 +78,34 @@ pub struct ServeArgs {
     #[arg(long, env = "FOCUS_HOST", default_value = "127.0.0.1", value_parser = parse_host)]
     pub host: IpAddr,
     /// TCP port to listen on (0 picks a free one).
-    #[arg(long, env = "FOCUS_PORT", default_value_t = 8000)]
+    #[arg(long, env = "FOCUS_PORT", default_value_t = 8000, value_parser = parse_port)]
     pub port: u16,
     /// SQLite database file, created on first run.
     #[arg(long = "db", env = "FOCUS_DB", default_value = "focus_sentry.db")]
     pub db_path: PathBuf,
 }
 
-/// Accepts an IP address or `localhost`.
+/// Accepts an IP address or `localhost`. The message names the variable as well as the
+/// flag: clap only names the flag, and the value may have come from `FOCUS_HOST` or `.env`.
 fn parse_host(value: &str) -> Result<IpAddr, String> {
     if value.eq_ignore_ascii_case("localhost") {
         return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
-    value
-        .parse()
-        .map_err(|_| format!("'{value}' is not an IP address (e.g. 127.0.0.1 or ::1)"))
+    value.trim().parse().map_err(|_| {
+        format!(
+            "'{value}' is not an IP address (e.g. 127.0.0.1 or ::1); set by --host or FOCUS_HOST"
+        )
+    })
+}
+
+/// Accepts a TCP port number, 0 meaning any free port; the message names the variable too.
+fn parse_port(value: &str) -> Result<u16, String> {
+    value.trim().parse().map_err(|_| {
+        format!(
+            "'{value}' is not a TCP port (a number from 1 to 65535, or 0 for any free one); \
+             set by --port or FOCUS_PORT"
+        )
+    })
 }
 
 /// Name of the variable that sets the base of the links in summaries.

@@ -1,5 +1,5 @@
 //! The real binary as a child process: crash recovery (SIGKILL mid-session, then start again
-//! on the same database) and clear start-up errors for an unusable database.
+//! on the same database) and clear start-up errors for an unusable database or address.
 
 #![allow(clippy::unwrap_used)]
 
@@ -172,4 +172,34 @@ async fn an_unusable_database_is_a_clear_error_not_a_panic() {
     assert!(!ok);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("folder"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_bad_port_or_host_variable_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [("FOCUS_PORT", "80o0"), ("FOCUS_HOST", "my-laptop")] {
+        let output = tokio::time::timeout(
+            Duration::from_secs(60),
+            Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
+                .arg("--db")
+                .arg(dir.path().join("never-created.db"))
+                .env(var, value)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("exits within 60 s")
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{var}={value} is refused");
+        assert!(stderr.contains(var), "{stderr}");
+        assert!(stderr.contains(value), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(
+        !dir.path().join("never-created.db").exists(),
+        "nothing is created before the settings are valid"
+    );
 }
