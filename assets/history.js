@@ -204,7 +204,7 @@ function renderTable(sessions) {
   show($("empty"), sessions.length === 0);
   for (const s of sessions) {
     const running = s.status === "running";
-    const row = el("tr", {},
+    const row = el("tr", { "data-session-id": s.id },
       el("td", { text: formatDateTime(s.started_at_ms) }),
       el("td", { class: "num", text: formatDuration(s.planned_duration_s * 1000) }),
       el("td", { class: "num", text: formatDuration(s.totals.total_ms) }),

@@ -281,6 +281,7 @@ describe("a session from start to history", () => {
     const cells = (await rows.nth(0).locator("td").allInnerTexts()).map((c) => c.trim());
     const newest = list.sessions[0];
     assert.equal(newest.id, sessionId);
+    assert.equal(await rows.nth(0).getAttribute("data-session-id"), String(sessionId), "the newest row is this session");
     assert.equal(cells[1], durationText(newest.planned_duration_s * 1000), "planned");
     assert.equal(cells[2], durationText(newest.totals.total_ms), "total");
     assert.equal(cells[3], percentText(newest.totals.focus_percent), "focus");
@@ -318,7 +319,7 @@ describe("a session from start to history", () => {
     // CSV export: a download with the documented header and this session's row.
     const [download] = await Promise.all([
       page.waitForEvent("download", { timeout: 15_000 }),
-      page.click('a[href="/api/sessions.csv"]'),
+      page.click("#export-csv"),
     ]);
     assert.match(download.suggestedFilename(), /\.csv$/);
     const csv = readFileSync(await withTimeout("the CSV download to finish", download.path(), 15_000), "utf8");
