@@ -49,6 +49,11 @@ struct Args {
     photo: PathBuf,
 }
 
+/// The binary's allocator (see `src/main.rs`): the server runs in this process.
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const FRAME_INTERVAL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Default)]
