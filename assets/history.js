@@ -92,7 +92,7 @@ function renderStats(data) {
   const note = $("kpi-trend");
   note.className = "kpi-note";
   if (trend == null) {
-    note.textContent = "A trend shows after 4 sessions.";
+    note.textContent = "After 4 sessions, this says whether you are improving.";
   } else if (Math.abs(trend) < 3) {
     note.textContent = "Steady: about the same as before.";
   } else if (trend > 0) {
