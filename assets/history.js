@@ -78,7 +78,9 @@ function renderStats(data) {
   $("kpi-average").textContent = formatPercent(stats.average_focus_percent);
   $("kpi-focused").textContent = stats.total_focused_ms ? formatDuration(stats.total_focused_ms) : "–";
   $("kpi-sessions").textContent =
-    stats.sessions === 1 ? "over 1 finished session" : `over ${stats.sessions} finished sessions`;
+    stats.sessions === 0 ? "no finished sessions in this range"
+      : stats.sessions === 1 ? "over 1 finished session"
+      : `over ${stats.sessions} finished sessions`;
   const best = stats.best_session;
   if (best) {
     $("kpi-best").textContent = formatPercent(best.totals.focus_percent);
