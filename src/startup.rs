@@ -38,14 +38,14 @@ pub enum StartupError {
     /// The embedded models did not load: a broken build.
     #[error("the face models compiled into this program could not be loaded")]
     Models(#[source] focus_vision::Error),
-    /// The address is taken or not ours.
+    /// The address is taken or not ours. The OS error is part of the message, not a source,
+    /// so the one-line error chain of `main` does not print it twice.
     #[error(
-        "cannot listen on {address}: {source} (is another copy running? choose another port with --port or FOCUS_PORT)"
+        "cannot listen on {address}: {cause} (is another copy running? choose another port with --port or FOCUS_PORT)"
     )]
     Bind {
         address: SocketAddr,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("start-up task failed")]
     Task(#[from] tokio::task::JoinError),
@@ -111,13 +111,13 @@ impl AppBuilder {
         let listener =
             TcpListener::bind(config.listen)
                 .await
-                .map_err(|source| StartupError::Bind {
+                .map_err(|cause| StartupError::Bind {
                     address: config.listen,
-                    source,
+                    cause,
                 })?;
-        let address = listener.local_addr().map_err(|source| StartupError::Bind {
+        let address = listener.local_addr().map_err(|cause| StartupError::Bind {
             address: config.listen,
-            source,
+            cause,
         })?;
 
         let (senders, sender_problems) = Senders::from_config(&config.notify);

@@ -203,3 +203,45 @@ async fn a_bad_port_or_host_variable_is_named_in_the_error() {
         "nothing is created before the settings are valid"
     );
 }
+
+#[tokio::test]
+async fn a_taken_port_is_a_clear_error_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
+            .args(["--host", "127.0.0.1", "--port", &port, "--db"])
+            .arg(dir.path().join("focus.db"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("exits within 60 s")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("an error line in {stderr}"));
+    assert!(
+        error.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{error}"
+    );
+    assert!(error.contains("--port or FOCUS_PORT"), "{error}");
+    // The OS's reason appears once, not again as a cause after the advice.
+    let os_reason = error
+        .split("cannot listen on ")
+        .nth(1)
+        .and_then(|rest| rest.split(": ").nth(1))
+        .and_then(|rest| rest.split(" (is another").next())
+        .unwrap_or_else(|| panic!("the OS reason in {error}"));
+    assert!(!os_reason.is_empty(), "{error}");
+    assert_eq!(error.matches(os_reason).count(), 1, "{error}");
+    drop(taken);
+}
