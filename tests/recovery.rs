@@ -135,13 +135,16 @@ async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
     assert_eq!(summary, recovered["summary"]);
 }
 
-/// Runs the binary on `db` and returns (exit success, stderr).
-async fn run_to_exit(db: &Path) -> (bool, String) {
+/// Runs the binary with `args` and `--db <db>`, plus the environment `env`, until it exits;
+/// returns (exit success, stderr).
+async fn run_to_exit(db: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let output = tokio::time::timeout(
         Duration::from_secs(60),
         Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
-            .args(["--port", "0", "--db"])
+            .args(args)
+            .arg("--db")
             .arg(db)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -162,13 +165,13 @@ async fn an_unusable_database_is_a_clear_error_not_a_panic() {
 
     let garbage = dir.path().join("garbage.db");
     std::fs::write(&garbage, vec![0x42u8; 8192]).unwrap();
-    let (ok, stderr) = run_to_exit(&garbage).await;
+    let (ok, stderr) = run_to_exit(&garbage, &["--port", "0"], &[]).await;
     assert!(!ok);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("cannot open the database"), "{stderr}");
     assert!(stderr.contains("garbage.db"), "{stderr}");
 
-    let (ok, stderr) = run_to_exit(dir.path()).await;
+    let (ok, stderr) = run_to_exit(dir.path(), &["--port", "0"], &[]).await;
     assert!(!ok);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("folder"), "{stderr}");
@@ -177,29 +180,16 @@ async fn an_unusable_database_is_a_clear_error_not_a_panic() {
 #[tokio::test]
 async fn a_bad_port_or_host_variable_is_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never-created.db");
     for (var, value) in [("FOCUS_PORT", "80o0"), ("FOCUS_HOST", "my-laptop")] {
-        let output = tokio::time::timeout(
-            Duration::from_secs(60),
-            Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
-                .arg("--db")
-                .arg(dir.path().join("never-created.db"))
-                .env(var, value)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .output(),
-        )
-        .await
-        .expect("exits within 60 s")
-        .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{var}={value} is refused");
+        let (ok, stderr) = run_to_exit(&db, &[], &[(var, value)]).await;
+        assert!(!ok, "{var}={value} is refused");
         assert!(stderr.contains(var), "{stderr}");
         assert!(stderr.contains(value), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     assert!(
-        !dir.path().join("never-created.db").exists(),
+        !db.exists(),
         "nothing is created before the settings are valid"
     );
 }
@@ -209,21 +199,9 @@ async fn a_taken_port_is_a_clear_error_said_once() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
-            .args(["--host", "127.0.0.1", "--port", &port, "--db"])
-            .arg(dir.path().join("focus.db"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("exits within 60 s")
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
+    let db = dir.path().join("focus.db");
+    let (ok, stderr) = run_to_exit(&db, &["--host", "127.0.0.1", "--port", &port], &[]).await;
+    assert!(!ok, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let error = stderr
         .lines()
