@@ -288,7 +288,7 @@ impl FocusClock {
             // Past the end of u64, a deadline is never due.
             let signal_lost_at = self
                 .last_frame_ms
-                .checked_add(self.params.no_signal_after_ms)
+                .checked_add(self.no_signal_grace_ms())
                 .filter(|&lost_at| !self.in_gap && lost_at < to_ms);
             // On a tie the alert goes first: the drift reached the threshold before the
             // reason changed to no signal.
@@ -302,6 +302,14 @@ impl FocusClock {
             }
         }
         self.now_ms = self.now_ms.max(to_ms);
+    }
+
+    /// How long after the last frame the signal counts as lost: `no_signal_after_ms`, but
+    /// at least 1 ms. A frame holds its state for at least its own millisecond; with a grace
+    /// of 0, the state a frame set after a gap would last no time at all and the timeline
+    /// would show the gap twice in a row around an empty stretch.
+    fn no_signal_grace_ms(&self) -> u64 {
+        self.params.no_signal_after_ms.max(1)
     }
 
     fn fire_alert(&mut self, at_ms: u64, events: &mut Vec<FocusEvent>) {

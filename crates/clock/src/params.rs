@@ -24,7 +24,8 @@ pub struct ClockParams {
     pub debounce_ms: u64,
     /// When no frame arrives for more than this long (strictly), the time after
     /// `last frame + no_signal_after_ms` is unfocused with [`Reason::NoSignal`].
-    /// Default 2 000 ms.
+    /// Default 2 000 ms. `0` acts as 1 ms: a frame always holds its state for its own
+    /// millisecond.
     ///
     /// [`Reason::NoSignal`]: crate::Reason::NoSignal
     pub no_signal_after_ms: u64,

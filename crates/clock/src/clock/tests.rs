@@ -1011,15 +1011,16 @@ fn extreme_times_and_params_do_not_panic() {
     assert!(run.changes().is_empty());
     assert!(run.alerts().is_empty());
 
-    // All zeros: two frames at one instant flip, every drift is a break at once, and any
-    // gap between frames is no signal.
+    // All zeros: two frames at one instant flip, every drift is a break at once, and a gap
+    // of more than a millisecond between frames is no signal (a zero grace acts as 1 ms, so
+    // the state a frame sets holds for its own millisecond).
     let run = Run::script(
         params(0, 0, 0),
         &[Frame(0, AWAY), Frame(0, AWAY), Tick(0), Frame(10, FOCUSED)],
     );
     assert_eq!(
         run.changes(),
-        vec![(0, AWAY), (0, NO_SIGNAL), (10, FOCUSED)]
+        vec![(0, AWAY), (1, NO_SIGNAL), (10, FOCUSED)]
     );
     assert_eq!(run.alerts(), vec![(0, 0, Reason::LookingAway)]);
     assert_eq!(run.refocuses(), vec![(10, 0, true)]);
@@ -1166,6 +1167,39 @@ fn worked_example_from_the_docs() {
             longest_focus_ms: 2_500,
             drift_ms: 10_000,
         }
+    );
+}
+
+/// Found by the property test: with a grace of 0, the first frame after a gap set a state
+/// that lasted no time, so the timeline showed two `no_signal` stretches in a row around an
+/// empty focused one. The grace is at least 1 ms: each frame's state holds for its own
+/// millisecond, and the timeline alternates.
+#[test]
+fn a_zero_grace_still_lets_a_frame_hold_its_state() {
+    let mut clock = FocusClock::new(params(0, 1, 0), START);
+    let mut events = clock.observe(FOCUSED, 2);
+    let (summary, finish_events) = clock.finish(4);
+    events.extend(finish_events);
+    let stretches: Vec<(u64, u64, Attention)> = events
+        .iter()
+        .filter_map(|e| match *e {
+            FocusEvent::StretchClosed(s) => Some((s.start_ms, s.end_ms, s.attention)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stretches,
+        [
+            (0, 1, FOCUSED),
+            (1, 2, NO_SIGNAL),
+            (2, 3, FOCUSED),
+            (3, 4, NO_SIGNAL)
+        ]
+    );
+    assert_eq!((summary.focused_ms, summary.unfocused_ms), (2, 2));
+    assert_eq!(
+        summary.breaks, 2,
+        "each 1 ms gap is a break at a 0 threshold"
     );
 }
 
