@@ -41,10 +41,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::DeliverySettings;
 use crate::db::{Db, DbError};
 use crate::error::error_chain;
-use crate::session::summary::focus_percent;
-use crate::time::TimeSource;
+use crate::time::{TimeSource, rfc3339};
 
-/// Where the setup guide of each channel is served (see [`crate::web::help`]).
+/// Where the setup guide of each channel is served (by the web layer's `help` module).
 pub fn help_path(channel: Channel) -> &'static str {
     match channel {
         Channel::Email => "/help/email",
@@ -471,7 +470,7 @@ pub fn summary_message(session: &Session, link_base: &str, zone: &TimeZone) -> S
         focused_s: whole_seconds(totals.focused_ms),
         unfocused_s: whole_seconds(totals.unfocused_ms),
         breaks: totals.breaks,
-        focus_percent: focus_percent(totals),
+        focus_percent: totals.focus_percent(),
         longest_focus_s: whole_seconds(totals.longest_focus_ms),
         ended_early: session.ended_early,
         link: format!("{link_base}/history?session={}", session.id),
@@ -491,7 +490,7 @@ pub fn format_start(ms: i64, zone: &TimeZone) -> String {
             .strftime("%Y-%m-%d %H:%M %Z")
             .to_string(),
         // Out of jiff's range (year 10000): not a real session; say it plainly in UTC.
-        Err(_) => crate::web::api::rfc3339(ms),
+        Err(_) => rfc3339(ms),
     }
 }
 

@@ -1,191 +1,12 @@
-//! [`AppError`]: the one error type HTTP handlers return, and its mapping to a status code and
-//! a JSON body `{"error": "...", "detail": "..."}` (plus `"field"` for invalid input).
+//! Error reporting shared by every layer: [`error_chain`] writes an error and its causes on
+//! one log line.
 //!
-//! The cause chain of server-side failures is logged once, here, and never sent to the client:
-//! the body says what went wrong in words a user can act on, not which query failed.
+//! Each layer has its own error type ([`crate::db::DbError`], [`crate::session::SessionError`],
+//! [`crate::vision::AnalyzeError`], [`crate::startup::StartupError`]); only the web layer
+//! turns them into HTTP responses ([`crate::web::error::AppError`]).
 
 use std::error::Error as StdError;
 use std::fmt::Write as _;
-
-use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-
-use crate::db::DbError;
-
-/// Everything a request can fail with.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// A form value is out of range or malformed (422, names the field).
-    #[error("invalid {field}: {detail}")]
-    Invalid { field: &'static str, detail: String },
-    /// The request itself is malformed: bad JSON, bad query string (400).
-    #[error("bad request: {0}")]
-    BadRequest(String),
-    /// The body is larger than allowed (413).
-    #[error("request body too large")]
-    TooLarge,
-    /// No such session (404).
-    #[error("no session with id {0}")]
-    SessionNotFound(String),
-    /// The session exists but has ended, so it cannot take frames (404: the live resource is
-    /// gone).
-    #[error("session {0} has ended")]
-    SessionEnded(i64),
-    /// The session has no summary queued on that channel (404).
-    #[error("session {id} has no {channel} summary")]
-    DeliveryNotFound {
-        id: i64,
-        channel: focus_store::Channel,
-    },
-    /// The request does not fit the current state, e.g. re-sending a summary that was sent
-    /// (409).
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// No route here (404).
-    #[error("not found")]
-    RouteNotFound,
-    /// The route exists but not with this method (405).
-    #[error("method not allowed")]
-    MethodNotAllowed,
-    /// The request came from another site (403).
-    #[error("cross-site request refused")]
-    ForbiddenOrigin,
-    /// The request names a host other than this machine's loopback (403).
-    #[error("request for another host refused")]
-    ForbiddenHost,
-    /// The server is stopping and does not start new sessions (503).
-    #[error("the server is shutting down")]
-    ShuttingDown,
-    /// The database failed (500, or 404 when it says the row is missing).
-    #[error("database error")]
-    Db(#[from] DbError),
-    /// A background task panicked or was cancelled (500).
-    #[error("internal task failed")]
-    Task(#[from] tokio::task::JoinError),
-}
-
-impl AppError {
-    /// Shorthand for a 422 naming `field`.
-    pub fn invalid(field: &'static str, detail: impl Into<String>) -> Self {
-        AppError::Invalid {
-            field,
-            detail: detail.into(),
-        }
-    }
-
-    /// The HTTP status for this error.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::SessionNotFound(_)
-            | AppError::SessionEnded(_)
-            | AppError::DeliveryNotFound { .. }
-            | AppError::RouteNotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::ForbiddenOrigin | AppError::ForbiddenHost => StatusCode::FORBIDDEN,
-            AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Db(DbError::NotFound) => StatusCode::NOT_FOUND,
-            AppError::Db(_) | AppError::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// The body sent to the client: a short `error` and a `detail` in words.
-    fn body(&self) -> ErrorBody {
-        let (error, detail, field) = match self {
-            AppError::Invalid { field, detail } => {
-                (format!("invalid {field}"), detail.clone(), Some(*field))
-            }
-            AppError::BadRequest(detail) => ("bad request".into(), detail.clone(), None),
-            AppError::TooLarge => (
-                "request too large".into(),
-                "the request body is larger than the server accepts".into(),
-                None,
-            ),
-            AppError::SessionNotFound(id) => (
-                "session not found".into(),
-                format!("there is no session with id {id}"),
-                None,
-            ),
-            AppError::SessionEnded(id) => (
-                "session ended".into(),
-                format!("session {id} has ended and no longer takes frames"),
-                None,
-            ),
-            AppError::DeliveryNotFound { id, channel } => (
-                "delivery not found".into(),
-                format!("session {id} has no {channel} summary to send"),
-                None,
-            ),
-            AppError::Conflict(detail) => ("conflict".into(), detail.clone(), None),
-            AppError::RouteNotFound => (
-                "not found".into(),
-                "there is nothing at this address".into(),
-                None,
-            ),
-            AppError::MethodNotAllowed => (
-                "method not allowed".into(),
-                "this address does not take that method".into(),
-                None,
-            ),
-            AppError::ForbiddenOrigin => (
-                "forbidden".into(),
-                "requests from other sites are not allowed".into(),
-                None,
-            ),
-            AppError::ForbiddenHost => (
-                "forbidden".into(),
-                "this server only answers at localhost or 127.0.0.1".into(),
-                None,
-            ),
-            AppError::ShuttingDown => (
-                "unavailable".into(),
-                "the server is shutting down; try again when it is back".into(),
-                None,
-            ),
-            AppError::Db(DbError::NotFound) => (
-                "session not found".into(),
-                "there is no such session".into(),
-                None,
-            ),
-            AppError::Db(_) | AppError::Task(_) => (
-                "internal error".into(),
-                "the server could not complete the request; see its log".into(),
-                None,
-            ),
-        };
-        ErrorBody {
-            error,
-            detail,
-            field,
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    error: String,
-    detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'static str>,
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %error_chain(&self), "request failed");
-        } else {
-            tracing::debug!(error = %self, %status, "request refused");
-        }
-        (status, Json(self.body())).into_response()
-    }
-}
 
 /// `error: cause: cause`, for one log line.
 pub fn error_chain(error: &dyn StdError) -> String {
@@ -198,65 +19,17 @@ pub fn error_chain(error: &dyn StdError) -> String {
     out
 }
 
-impl From<JsonRejection> for AppError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::JsonDataError(e) => AppError::Invalid {
-                field: "body",
-                detail: e.body_text(),
-            },
-            JsonRejection::MissingJsonContentType(_) => AppError::BadRequest(
-                "send the body as JSON (Content-Type: application/json)".into(),
-            ),
-            JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::TooLarge
-            }
-            other => {
-                AppError::BadRequest(format!("the body is not valid JSON: {}", other.body_text()))
-            }
-        }
-    }
-}
-
-impl From<QueryRejection> for AppError {
-    fn from(rejection: QueryRejection) -> Self {
-        AppError::BadRequest(format!("invalid query string: {}", rejection.body_text()))
-    }
-}
-
-impl From<PathRejection> for AppError {
-    fn from(rejection: PathRejection) -> Self {
-        match rejection {
-            PathRejection::FailedToDeserializePathParams(_) => {
-                AppError::BadRequest("the session id must be a positive whole number".into())
-            }
-            other => AppError::BadRequest(other.body_text()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn invalid_names_the_field() {
-        let body = AppError::invalid("email", "not an address").body();
-        assert_eq!(body.field, Some("email"));
-        assert_eq!(body.detail, "not an address");
-        assert_eq!(
-            AppError::invalid("email", "x").status(),
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
-    }
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
 
     #[test]
-    fn internal_errors_do_not_leak() {
-        let err = AppError::Db(DbError::Store(focus_store::Error::Conflict(
-            "disk I/O error at /secret/path".into(),
-        )));
-        let body = err.body();
-        assert!(!body.detail.contains("secret"));
-        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    fn the_chain_is_one_line_with_every_cause() {
+        let error = Outer(std::io::Error::other("inner"));
+        assert_eq!(error_chain(&error), "outer: inner");
     }
 }

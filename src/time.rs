@@ -4,11 +4,14 @@
 //! the page (which formats them in the user's time zone). The source is injectable so tests
 //! can jump ahead ("the planned end has passed") instead of sleeping: [`ShiftedTime`] runs
 //! with the real clock plus an offset the test advances.
+//!
+//! [`rfc3339`] writes such a time for people and for JSON (the API, and summaries whose
+//! time is out of the time zone database's range).
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Where "now" comes from.
 pub trait TimeSource: Send + Sync + Debug {
@@ -60,9 +63,22 @@ impl TimeSource for ShiftedTime {
     }
 }
 
+/// Unix ms to RFC 3339 UTC with milliseconds, e.g. `2026-11-25T09:30:00.000Z`. Times before
+/// 1970 do not occur; they are written as the epoch.
+pub fn rfc3339(ms: i64) -> String {
+    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_is_utc_with_milliseconds() {
+        assert_eq!(rfc3339(1_795_599_000_123), "2026-11-25T09:30:00.123Z");
+        assert_eq!(rfc3339(-5), "1970-01-01T00:00:00.000Z");
+    }
 
     #[test]
     fn shifted_time_moves_forward() {

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use focus_vision::{DecodeLimits, FaceAnalyzer, FaceTracker, FrameAnalysis};
 use tokio::sync::Semaphore;
 
@@ -73,6 +73,9 @@ impl Vision {
 
     /// Analyses one frame of a session's stream on the blocking pool, waiting for a free
     /// inference slot first. The caller keeps at most one frame per session in flight.
+    ///
+    /// `frame` is the encoded image as received (a WebSocket message's payload is a
+    /// [`Bytes`] too, so it moves here without a copy).
     pub async fn analyze(
         &self,
         tracker: &SessionTracker,

@@ -16,6 +16,7 @@
 //! Writes of one session are serialised by its `persist` lock, so a periodic save can never
 //! land after the final one.
 
+mod error;
 pub mod summary;
 
 use std::collections::HashMap;
@@ -30,11 +31,12 @@ use tokio::sync::watch;
 
 use crate::config::Timing;
 use crate::db::{Db, DbError};
-use crate::error::{AppError, error_chain};
+use crate::error::error_chain;
 use crate::notifier::Notifier;
 use crate::time::TimeSource;
 use crate::vision::{SessionTracker, Vision};
 
+pub use error::SessionError;
 pub use summary::SessionSummary;
 
 /// Why a session ends.
@@ -106,9 +108,9 @@ impl Sessions {
     }
 
     /// Starts a session: saves it, starts its clock and its ticker.
-    pub async fn start(&self, new: NewSession) -> Result<Session, AppError> {
+    pub async fn start(&self, new: NewSession) -> Result<Session, SessionError> {
         if self.inner.closing.load(Ordering::SeqCst) {
-            return Err(AppError::ShuttingDown);
+            return Err(SessionError::ShuttingDown);
         }
         let session = self.inner.db.call(move |s| s.create_session(&new)).await?;
         let live = Arc::new(LiveSession::new(
@@ -127,7 +129,7 @@ impl Sessions {
         // missed this session, so end it here (ending twice is harmless).
         if self.inner.closing.load(Ordering::SeqCst) {
             self.end_live(&live, EndKind::Shutdown).await?;
-            return Err(AppError::ShuttingDown);
+            return Err(SessionError::ShuttingDown);
         }
         Ok(session)
     }
@@ -144,12 +146,12 @@ impl Sessions {
 
     /// Ends a session and returns its summary. For a session that has already ended,
     /// returns the stored summary unchanged.
-    pub async fn end(&self, id: i64, kind: EndKind) -> Result<SessionSummary, AppError> {
+    pub async fn end(&self, id: i64, kind: EndKind) -> Result<SessionSummary, SessionError> {
         if let Some(live) = self.live(id) {
             return self.end_live(&live, kind).await;
         }
         let session = match self.inner.db.call(move |s| s.get_session(id)).await {
-            Err(DbError::NotFound) => return Err(AppError::SessionNotFound(id.to_string())),
+            Err(DbError::NotFound) => return Err(SessionError::NotFound(id)),
             other => other?,
         };
         if session.is_finished() {
@@ -173,7 +175,7 @@ impl Sessions {
         &self,
         live: &Arc<LiveSession>,
         kind: EndKind,
-    ) -> Result<SessionSummary, AppError> {
+    ) -> Result<SessionSummary, SessionError> {
         let _persist = live.persist.lock().await;
         if let Some(summary) = live.ended_summary() {
             return Ok(summary);
@@ -362,10 +364,16 @@ struct ClockState {
 }
 
 impl ClockState {
+    /// The clock's time for the server time `now_ms`: capped at the planned end, and never
+    /// before a time the clock has already been given (the clock never goes back).
+    fn clock_time(&self, now_ms: i64, ends_at_ms: i64) -> u64 {
+        to_clock_ms(now_ms.min(ends_at_ms)).max(self.clock_ms)
+    }
+
     /// Ticks the clock to `now` (capped at the planned end) and queues what it closed.
     /// Returns the time used.
     fn advance(&mut self, now_ms: i64, ends_at_ms: i64) -> u64 {
-        let at = to_clock_ms(now_ms.min(ends_at_ms)).max(self.clock_ms);
+        let at = self.clock_time(now_ms, ends_at_ms);
         self.clock_ms = at;
         let events = self.clock.tick(at);
         self.unsaved
@@ -445,7 +453,7 @@ impl LiveSession {
             return Err(summary);
         }
         let now = self.time.now_ms();
-        let at = to_clock_ms(now.min(self.ends_at_ms)).max(state.clock_ms);
+        let at = state.clock_time(now, self.ends_at_ms);
         state.clock_ms = at;
         let events = state.clock.observe(attention_of(analysis), at);
         state
@@ -461,7 +469,7 @@ impl LiveSession {
             return Err(summary);
         }
         let now = self.time.now_ms();
-        let at = to_clock_ms(now.min(self.ends_at_ms)).max(state.clock_ms);
+        let at = state.clock_time(now, self.ends_at_ms);
         Ok(self.to_live_state(&state.clock.snapshot(at), now))
     }
 

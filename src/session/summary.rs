@@ -45,21 +45,12 @@ impl SessionSummary {
             focused_seconds: seconds(totals.focused_ms),
             unfocused_seconds: seconds(totals.unfocused_ms),
             breaks_count: totals.breaks,
-            focus_percent: focus_percent(totals),
+            focus_percent: totals.focus_percent(),
             longest_focus_seconds: seconds(totals.longest_focus_ms),
             ended_early,
             status,
         }
     }
-}
-
-/// Focus percent as the live page shows it (the clock's rule: truncated to one decimal),
-/// over the measured time.
-pub fn focus_percent(totals: &Totals) -> f64 {
-    focus_clock::focus_percent(
-        totals.focused_ms,
-        totals.total_ms.saturating_sub(totals.focused_ms),
-    )
 }
 
 /// Milliseconds to seconds, rounded to a tenth.

@@ -1,8 +1,6 @@
 //! The JSON API handlers (the WebSocket is in [`super::live`]). Bodies are documented in
 //! `docs/api.md`.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -18,9 +16,10 @@ use super::validate::{Channels, SessionForm, validate_session_form};
 use super::{AppState, SessionId, parse_session_id, truncate};
 use crate::db::DbError;
 use crate::delivery::help_path;
-use crate::error::AppError;
-use crate::session::summary::{focus_percent, seconds};
+use crate::session::summary::seconds;
 use crate::session::{EndKind, SessionSummary};
+use crate::time::rfc3339;
+use crate::web::error::AppError;
 
 /// Widest frame the page sends, in pixels (it scales the camera image down to this).
 pub const MAX_FRAME_WIDTH: u32 = 640;
@@ -452,7 +451,7 @@ impl From<&Totals> for TotalsView {
             unfocused_ms: t.unfocused_ms,
             breaks: t.breaks,
             longest_focus_ms: t.longest_focus_ms,
-            focus_percent: focus_percent(t),
+            focus_percent: t.focus_percent(),
         }
     }
 }
@@ -529,10 +528,4 @@ impl From<&Delivery> for DeliveryView {
             }),
         }
     }
-}
-
-/// Unix ms to RFC 3339 UTC with milliseconds.
-pub fn rfc3339(ms: i64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-    humantime::format_rfc3339_millis(time).to_string()
 }

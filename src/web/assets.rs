@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// One embedded file.
 #[derive(Debug)]

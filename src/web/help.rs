@@ -14,7 +14,7 @@ use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// A guide: its route segment, page title and Markdown source.
 #[derive(Debug)]

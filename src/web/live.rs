@@ -34,7 +34,8 @@ use tokio::task::JoinHandle;
 
 use super::{AppState, SessionId};
 use crate::db::DbError;
-use crate::error::{AppError, error_chain};
+use crate::error::error_chain;
+use crate::web::error::AppError;
 use crate::session::{LiveSession, LiveState, SessionSummary};
 use crate::vision::{AnalyzeError, Vision};
 

@@ -1,6 +1,8 @@
 //! The web layer: axum routes, the live WebSocket, pages and assets, error mapping.
 //!
 //! It calls the session registry and the store facade; it contains no vision and no SQL.
+//! It is the only layer that speaks HTTP: the others return their own errors, which
+//! [`error::AppError`] maps to status codes. Nothing outside `web` imports from it.
 //!
 //! | route | what |
 //! | --- | --- |
@@ -19,6 +21,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod error;
 pub mod help;
 pub mod live;
 pub mod security;
@@ -36,8 +39,8 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::db::Db;
 use crate::delivery::DeliveryHandle;
-use crate::error::AppError;
 use crate::session::Sessions;
+use crate::web::error::AppError;
 
 /// What every handler can reach. Cheap to clone (all `Arc`s inside).
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ use axum::http::{Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// Refuses cross-site state-changing requests and WebSocket handshakes with 403.
 pub async fn check_origin(request: Request, next: Next) -> Response {

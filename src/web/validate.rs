@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::Limits;
-use crate::error::AppError;
+use crate::web::error::AppError;
 
 /// The form as sent; see `docs/api.md`.
 #[derive(Debug, Default, Deserialize)]

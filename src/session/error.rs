@@ -1,0 +1,18 @@
+//! [`SessionError`]: what starting or ending a session can fail with. The web layer maps it
+//! to HTTP (`crate::web::error`); the session layer knows nothing of status codes.
+
+use crate::db::DbError;
+
+/// Why a session could not be started or ended.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No session has this id, open or stored.
+    #[error("no session with id {0}")]
+    NotFound(i64),
+    /// The server is stopping and starts no new sessions.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    /// The database failed.
+    #[error("database error")]
+    Db(#[from] DbError),
+}
