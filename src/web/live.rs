@@ -18,6 +18,7 @@
 //!
 //! Frames are never stored or logged.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,9 +36,9 @@ use tokio::task::JoinHandle;
 use super::{AppState, SessionId};
 use crate::db::DbError;
 use crate::error::error_chain;
-use crate::web::error::AppError;
 use crate::session::{LiveSession, LiveState, SessionSummary};
 use crate::vision::{AnalyzeError, Vision};
+use crate::web::error::AppError;
 
 /// Close code sent when a newer connection of the same session takes over.
 pub const CLOSE_REPLACED: u16 = 4001;
@@ -70,7 +71,7 @@ pub async fn upgrade(
         .on_upgrade(move |socket| stream.run(socket)))
 }
 
-/// One connection's state.
+/// One connection's settings: the session it streams and the limits it applies.
 struct Stream {
     live: Arc<LiveSession>,
     vision: Vision,
@@ -79,6 +80,7 @@ struct Stream {
 }
 
 type Sink = SplitSink<WebSocket, Message>;
+type Analysis = Result<FrameAnalysis, AnalyzeError>;
 
 /// How a connection ends.
 enum Finish {
@@ -90,143 +92,190 @@ enum Finish {
     Replaced,
 }
 
-impl Stream {
-    async fn run(self, socket: WebSocket) {
-        let id = self.live.id;
-        let (mut sink, mut incoming) = socket.split();
-        let (generation, mut connections) = self.live.connect();
-        let mut ended = self.live.subscribe_ended();
-        let mut ticks = self.live.subscribe_ticks();
-        tracing::debug!(session = id, generation, "live stream connected");
+/// What a handler says: go on, or end the connection this way.
+type Flow = ControlFlow<Finish>;
 
-        let mut in_flight: Option<JoinHandle<Result<FrameAnalysis, AnalyzeError>>> = None;
-        let mut waiting: Option<Bytes> = None;
-        let mut dropped: u64 = 0;
-        let mut last_sent = Instant::now();
+/// One connection's moving parts: the outgoing half of the socket and the frames in hand.
+struct Connection {
+    sink: Sink,
+    /// The frame being analysed, at most one.
+    in_flight: Option<JoinHandle<Analysis>>,
+    /// The newest frame that arrived while another was analysed; it goes next.
+    waiting: Option<Bytes>,
+    /// Frames replaced in `waiting` by a newer one before they were analysed.
+    dropped: u64,
+    /// When the page was last sent the state (or an answer to a frame).
+    last_sent: Instant,
+}
 
-        // The state at once, so the page has numbers before its first frame is analysed.
-        let mut finish = match self.live.current() {
-            Ok(state) => {
-                if send(&mut sink, &StateReply::tick(state)).await {
-                    None
-                } else {
-                    Some(Finish::Gone)
-                }
-            }
-            Err(summary) => Some(Finish::Ended(summary)),
-        };
-
-        while finish.is_none() {
-            tokio::select! {
-                biased;
-                changed = ended.changed() => {
-                    let summary = ended.borrow().clone();
-                    finish = match (changed, summary) {
-                        (_, Some(summary)) => Some(Finish::Ended(summary)),
-                        // The session is gone without a summary: nothing more to do.
-                        (Err(_), None) => Some(Finish::Gone),
-                        (Ok(()), None) => None,
-                    };
-                }
-                _ = connections.changed() => {
-                    if *connections.borrow() != generation {
-                        finish = Some(Finish::Replaced);
-                    }
-                }
-                result = wait(&mut in_flight) => {
-                    in_flight = None;
-                    let reply = self.reply_to_frame(result);
-                    finish = match reply {
-                        Ok(reply) => (!send(&mut sink, &reply).await).then_some(Finish::Gone),
-                        Err(summary) => {
-                            let refusal = ErrorReply::frame(
-                                "session ended",
-                                "this session has ended; the frame was not counted",
-                            );
-                            let _ = send(&mut sink, &refusal).await;
-                            Some(Finish::Ended(summary))
-                        }
-                    };
-                    last_sent = Instant::now();
-                    if let Some(frame) = waiting.take() {
-                        in_flight = Some(self.start_analysis(frame));
-                    }
-                }
-                message = incoming.next() => {
-                    match message {
-                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => finish = Some(Finish::Gone),
-                        Some(Ok(Message::Binary(frame))) => {
-                            if frame.len() > self.max_frame_bytes {
-                                let reply = ErrorReply::frame(
-                                    "frame too large",
-                                    format!(
-                                        "the frame is {} bytes; the limit is {} bytes (send JPEG frames at most 640 px wide)",
-                                        frame.len(),
-                                        self.max_frame_bytes
-                                    ),
-                                );
-                                if !send(&mut sink, &reply).await {
-                                    finish = Some(Finish::Gone);
-                                }
-                                last_sent = Instant::now();
-                            } else if in_flight.is_some() {
-                                // Newest frame wins: replace the one waiting, if any.
-                                if waiting.replace(frame).is_some() {
-                                    dropped += 1;
-                                }
-                            } else {
-                                in_flight = Some(self.start_analysis(frame));
-                            }
-                        }
-                        Some(Ok(Message::Text(_))) => {
-                            let reply = ErrorReply::frame(
-                                "expected a binary frame",
-                                "send each camera frame as one binary WebSocket message holding a JPEG image",
-                            );
-                            if !send(&mut sink, &reply).await {
-                                finish = Some(Finish::Gone);
-                            }
-                        }
-                        // Pings are answered by the WebSocket layer.
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    }
-                }
-                _ = ticks.changed() => {
-                    if last_sent.elapsed() >= self.idle_push && in_flight.is_none() {
-                        finish = match self.live.current() {
-                            Ok(state) => (!send(&mut sink, &StateReply::tick(state)).await).then_some(Finish::Gone),
-                            Err(summary) => Some(Finish::Ended(summary)),
-                        };
-                        last_sent = Instant::now();
-                    }
-                }
-            }
+impl Connection {
+    /// Sends one JSON message; the connection is gone if that fails.
+    async fn send<T: Serialize>(&mut self, message: &T) -> Flow {
+        if send(&mut self.sink, message).await {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(Finish::Gone)
         }
+    }
 
+    /// Sends the live state unasked (`"source": "tick"`), or ends with the summary.
+    async fn push_state(&mut self, live: &LiveSession) -> Flow {
+        match live.current() {
+            Ok(state) => self.send(&StateReply::tick(state)).await,
+            Err(summary) => ControlFlow::Break(Finish::Ended(summary)),
+        }
+    }
+
+    /// Says goodbye the way `finish` asks.
+    async fn close(&mut self, finish: Finish) {
         match finish {
-            Some(Finish::Ended(summary)) => {
-                let _ = send(&mut sink, &EndedReply::new(summary)).await;
-                close(&mut sink, 1000, "session ended").await;
+            Finish::Ended(summary) => {
+                let _ = send(&mut self.sink, &EndedReply::new(summary)).await;
+                close(&mut self.sink, 1000, "session ended").await;
             }
-            Some(Finish::Replaced) => {
+            Finish::Replaced => {
                 let reply = ErrorReply::other(
                     "replaced",
                     "this session was opened in another window or tab; this one stopped streaming",
                 );
-                let _ = send(&mut sink, &reply).await;
-                close(&mut sink, CLOSE_REPLACED, "replaced by a newer connection").await;
+                let _ = send(&mut self.sink, &reply).await;
+                close(
+                    &mut self.sink,
+                    CLOSE_REPLACED,
+                    "replaced by a newer connection",
+                )
+                .await;
             }
-            Some(Finish::Gone) | None => {}
+            Finish::Gone => {}
         }
-        if let Some(task) = in_flight {
-            // The analysis finishes on its own (it cannot be interrupted); its result is
-            // simply not used.
-            drop(task);
+    }
+}
+
+impl Stream {
+    /// Serves one connection until the page goes, the session ends or a newer connection
+    /// takes over: one handler per event, as axum's WebSocket example reads.
+    async fn run(self, socket: WebSocket) {
+        let id = self.live.id;
+        let (sink, mut incoming) = socket.split();
+        let (generation, mut connections) = self.live.connect();
+        let mut ended = self.live.subscribe_ended();
+        let mut ticks = self.live.subscribe_ticks();
+        tracing::debug!(session = id, generation, "live stream connected");
+        let mut conn = Connection {
+            sink,
+            in_flight: None,
+            waiting: None,
+            dropped: 0,
+            last_sent: Instant::now(),
+        };
+
+        // The state at once, so the page has numbers before its first frame is analysed.
+        let mut flow = conn.push_state(&self.live).await;
+        while flow.is_continue() {
+            flow = tokio::select! {
+                biased;
+                changed = ended.changed() => on_session_change(changed.is_ok(), ended.borrow().clone()),
+                _ = connections.changed() => on_connection(*connections.borrow(), generation),
+                result = wait(&mut conn.in_flight) => self.on_analysed(&mut conn, result).await,
+                message = incoming.next() => self.on_message(&mut conn, message).await,
+                _ = ticks.changed() => self.on_tick(&mut conn).await,
+            };
         }
+        if let ControlFlow::Break(finish) = flow {
+            conn.close(finish).await;
+        }
+        // A frame still being analysed finishes on its own (it cannot be interrupted); its
+        // result is simply not used.
+        drop(conn.in_flight.take());
+        let dropped = conn.dropped;
         tracing::debug!(session = id, generation, dropped, "live stream closed");
     }
 
-    fn start_analysis(&self, frame: Bytes) -> JoinHandle<Result<FrameAnalysis, AnalyzeError>> {
+    /// A frame's analysis finished: answer it, then start the frame that waited, if any.
+    async fn on_analysed(
+        &self,
+        conn: &mut Connection,
+        result: Result<Analysis, tokio::task::JoinError>,
+    ) -> Flow {
+        conn.in_flight = None;
+        let flow = match self.reply_to_frame(result) {
+            Ok(reply) => conn.send(&reply).await,
+            Err(summary) => {
+                let refusal = ErrorReply::frame(
+                    "session ended",
+                    "this session has ended; the frame was not counted",
+                );
+                let _ = conn.send(&refusal).await;
+                ControlFlow::Break(Finish::Ended(summary))
+            }
+        };
+        conn.last_sent = Instant::now();
+        if let Some(frame) = conn.waiting.take() {
+            conn.in_flight = Some(self.start_analysis(frame));
+        }
+        flow
+    }
+
+    /// A message from the page: a frame to analyse (or hold), a mistake to answer, or the
+    /// end of the connection.
+    async fn on_message(
+        &self,
+        conn: &mut Connection,
+        message: Option<Result<Message, axum::Error>>,
+    ) -> Flow {
+        match message {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => ControlFlow::Break(Finish::Gone),
+            Some(Ok(Message::Binary(frame))) => self.on_frame(conn, frame).await,
+            Some(Ok(Message::Text(_))) => {
+                let reply = ErrorReply::frame(
+                    "expected a binary frame",
+                    "send each camera frame as one binary WebSocket message holding a JPEG image",
+                );
+                conn.send(&reply).await
+            }
+            // Pings are answered by the WebSocket layer.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => ControlFlow::Continue(()),
+        }
+    }
+
+    /// A camera frame: refused when too large, else analysed now, or held as the next one
+    /// while another is analysed (newest frame wins).
+    async fn on_frame(&self, conn: &mut Connection, frame: Bytes) -> Flow {
+        if frame.len() > self.max_frame_bytes {
+            let reply = ErrorReply::frame(
+                "frame too large",
+                format!(
+                    "the frame is {} bytes; the limit is {} bytes (send JPEG frames at most 640 px wide)",
+                    frame.len(),
+                    self.max_frame_bytes
+                ),
+            );
+            let flow = conn.send(&reply).await;
+            conn.last_sent = Instant::now();
+            return flow;
+        }
+        if conn.in_flight.is_some() {
+            if conn.waiting.replace(frame).is_some() {
+                conn.dropped += 1;
+            }
+        } else {
+            conn.in_flight = Some(self.start_analysis(frame));
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The session's clock ticked: when the page has heard nothing for a while and no frame
+    /// is being analysed, send it the state anyway.
+    async fn on_tick(&self, conn: &mut Connection) -> Flow {
+        if conn.last_sent.elapsed() < self.idle_push || conn.in_flight.is_some() {
+            return ControlFlow::Continue(());
+        }
+        let flow = conn.push_state(&self.live).await;
+        conn.last_sent = Instant::now();
+        flow
+    }
+
+    fn start_analysis(&self, frame: Bytes) -> JoinHandle<Analysis> {
         let vision = self.vision.clone();
         let tracker = self.live.tracker().clone();
         tokio::spawn(async move { vision.analyze(&tracker, frame).await })
@@ -235,7 +284,7 @@ impl Stream {
     /// The reply to an analysed frame, or the summary if the session ended meanwhile.
     fn reply_to_frame(
         &self,
-        result: Result<Result<FrameAnalysis, AnalyzeError>, tokio::task::JoinError>,
+        result: Result<Analysis, tokio::task::JoinError>,
     ) -> Result<Reply, SessionSummary> {
         let analysis = match result {
             Ok(Ok(analysis)) => analysis,
@@ -262,6 +311,25 @@ impl Stream {
         };
         let state = self.live.observe(&analysis)?;
         Ok(Reply::State(StateReply::frame(state, &analysis)))
+    }
+}
+
+/// The session's end watch changed: `open` is false when the session is gone altogether.
+fn on_session_change(open: bool, summary: Option<SessionSummary>) -> Flow {
+    match (open, summary) {
+        (_, Some(summary)) => ControlFlow::Break(Finish::Ended(summary)),
+        // The session is gone without a summary: nothing more to do.
+        (false, None) => ControlFlow::Break(Finish::Gone),
+        (true, None) => ControlFlow::Continue(()),
+    }
+}
+
+/// A page connected to the session: this connection stops unless it is the newest.
+fn on_connection(newest: u64, generation: u64) -> Flow {
+    if newest == generation {
+        ControlFlow::Continue(())
+    } else {
+        ControlFlow::Break(Finish::Replaced)
     }
 }
 
