@@ -83,68 +83,16 @@ impl AppBuilder {
         focus_notify::install_crypto_provider();
         report_settings(&config);
 
-        let db = Db::open(config.db_path.clone())
-            .await
-            .map_err(StartupError::Database)?;
         let now = time.now_ms();
-        let closed = db
-            .call(move |s| s.close_interrupted(now))
-            .await
-            .map_err(StartupError::Recovery)?;
-        if !closed.is_empty() {
-            tracing::warn!(
-                sessions = ?closed,
-                "closed sessions left open by the last run as interrupted, with their saved totals"
-            );
-        }
-
+        let (db, interrupted) = open_database(&config, now).await?;
         let vision = match vision {
             Some(vision) => vision,
-            None => {
-                let slots = config.limits.max_concurrent_inference;
-                tokio::task::spawn_blocking(move || Vision::load_embedded(slots))
-                    .await?
-                    .map_err(StartupError::Models)?
-            }
+            None => load_models(&config).await?,
         };
-
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|cause| StartupError::Bind {
-                    address: config.listen,
-                    cause,
-                })?;
-        let address = listener.local_addr().map_err(|cause| StartupError::Bind {
-            address: config.listen,
-            cause,
-        })?;
-
-        let (senders, sender_problems) = Senders::from_config(&config.notify);
-        for problem in &sender_problems {
-            tracing::warn!("{problem}");
-        }
-        report_channels(&config, &senders);
-        let link_base = public_base_url(config.public_url.as_deref(), address);
-        let worker = DeliveryWorker::start(
-            db.clone(),
-            senders,
-            Arc::clone(&time),
-            &config.delivery,
-            link_base,
-            config.timing.shutdown_grace,
-        );
-        let notifier = Notifier::new(db.clone(), worker.handle());
-        // Sessions a crash cut off never reached their end hook: queue the summaries they
-        // asked for now (a session already queued is left as it is).
-        for id in closed {
-            match db.call(move |s| s.get_session(id)).await {
-                Ok(session) => notifier.session_ended(&session, now).await,
-                Err(e) => {
-                    tracing::warn!(session = id, error = %error_chain(&e), "could not queue the summary of an interrupted session")
-                }
-            }
-        }
+        let (listener, address) = bind(&config).await?;
+        let delivery = start_delivery(&config, &db, &time, address);
+        let notifier = Notifier::new(db.clone(), delivery.handle());
+        queue_interrupted_summaries(&db, &notifier, interrupted, now).await;
 
         let sessions = Sessions::new(db.clone(), vision, time, notifier, config.timing.clone());
         let grace = config.timing.shutdown_grace;
@@ -153,17 +101,94 @@ impl AppBuilder {
             sessions: sessions.clone(),
             db,
             config: Arc::new(config),
-            delivery: worker.handle(),
+            delivery: delivery.handle(),
         };
         Ok(App {
             listener,
             router: router(state),
             sessions,
-            delivery: worker,
+            delivery,
             address,
             grace,
             db_path,
         })
+    }
+}
+
+/// Opens (creating and migrating) the database and closes the sessions the last run left
+/// open, as interrupted with their saved totals. Returns the ids it closed.
+async fn open_database(config: &Config, now_ms: i64) -> Result<(Db, Vec<i64>), StartupError> {
+    let db = Db::open(config.db_path.clone())
+        .await
+        .map_err(StartupError::Database)?;
+    let closed = db
+        .call(move |s| s.close_interrupted(now_ms))
+        .await
+        .map_err(StartupError::Recovery)?;
+    if !closed.is_empty() {
+        tracing::warn!(
+            sessions = ?closed,
+            "closed sessions left open by the last run as interrupted, with their saved totals"
+        );
+    }
+    Ok((db, closed))
+}
+
+/// Loads the models compiled into the binary, off the async workers (about half a second).
+async fn load_models(config: &Config) -> Result<Vision, StartupError> {
+    let slots = config.limits.max_concurrent_inference;
+    tokio::task::spawn_blocking(move || Vision::load_embedded(slots))
+        .await?
+        .map_err(StartupError::Models)
+}
+
+/// Binds the configured address; returns the listener and the address actually bound (the
+/// OS picks the port when it is 0).
+async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let bind_error = |cause| StartupError::Bind {
+        address: config.listen,
+        cause,
+    };
+    let listener = TcpListener::bind(config.listen).await.map_err(bind_error)?;
+    let address = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, address))
+}
+
+/// Builds the senders of the channels that are set up, says which are on, and starts the
+/// delivery worker (which at once picks up the summaries the last run left pending). The
+/// links in summaries start at `FOCUS_PUBLIC_URL`, or at the bound `address`.
+fn start_delivery(
+    config: &Config,
+    db: &Db,
+    time: &Arc<dyn TimeSource>,
+    address: SocketAddr,
+) -> DeliveryWorker {
+    let (senders, sender_problems) = Senders::from_config(&config.notify);
+    for problem in &sender_problems {
+        tracing::warn!("{problem}");
+    }
+    report_channels(config, &senders);
+    let link_base = public_base_url(config.public_url.as_deref(), address);
+    DeliveryWorker::start(
+        db.clone(),
+        senders,
+        Arc::clone(time),
+        &config.delivery,
+        link_base,
+        config.timing.shutdown_grace,
+    )
+}
+
+/// Sessions a crash cut off never reached their end hook: queues the summaries they asked
+/// for now (a session already queued is left as it is).
+async fn queue_interrupted_summaries(db: &Db, notifier: &Notifier, ids: Vec<i64>, now_ms: i64) {
+    for id in ids {
+        match db.call(move |s| s.get_session(id)).await {
+            Ok(session) => notifier.session_ended(&session, now_ms).await,
+            Err(e) => {
+                tracing::warn!(session = id, error = %error_chain(&e), "could not queue the summary of an interrupted session")
+            }
+        }
     }
 }
 
@@ -263,11 +288,6 @@ impl App {
     /// The address actually bound (the port is chosen by the OS when configured as 0).
     pub fn address(&self) -> SocketAddr {
         self.address
-    }
-
-    /// The live session registry.
-    pub fn sessions(&self) -> &Sessions {
-        &self.sessions
     }
 
     /// Serves until Ctrl-C or SIGTERM, then saves the open sessions and exits.
