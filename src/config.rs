@@ -1,7 +1,8 @@
 //! Configuration: read once at start-up from command-line flags, environment variables and a
 //! `.env` file (in that order of precedence), validated, and handed out as typed structs.
 //!
-//! Only `main` reads the environment: it calls [`Cli::parse_with_dotenv`] and then
+//! Only `main` reads the environment: it calls [`load_dotenv`], parses the command line
+//! ([`crate::cli::Cli`], whose `serve` flags are [`ServeArgs`]) and then
 //! [`Config::from_serve_args`]. Everything below takes a [`Config`] value, so tests build one
 //! directly with [`Config::for_database`].
 //!
@@ -15,59 +16,50 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
 use focus_notify::{ConfigProblem, NotifyConfig, RetryPolicy};
 use jiff::tz::TimeZone;
 
-use crate::cli::{AnalyzeArgs, EvalArgs};
-
-/// The command line: `focus-sentry [serve] [--host H] [--port P] [--db PATH]`, or one of the
-/// offline tools.
-#[derive(Debug, Parser)]
-#[command(
-    name = "focus-sentry",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// Flags for serving when no subcommand is given (`focus-sentry` = `focus-sentry serve`).
-    #[command(flatten)]
-    pub serve: ServeArgs,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Serve the web app (the default when no subcommand is given).
-    Serve(ServeArgs),
-    /// Analyse image files and print the attention verdict of each.
-    Analyze(AnalyzeArgs),
-    /// Evaluate the vision pipeline against labelled photos.
-    Eval(EvalArgs),
-}
-
-impl Cli {
-    /// Loads `.env` (if there is one; variables already set win) and parses the command line.
-    /// Flags win over environment variables.
-    pub fn parse_with_dotenv() -> Self {
-        // A missing .env is the normal case; a malformed one is reported by the caller's
-        // logging once tracing is up, so it is returned rather than printed here.
-        let _ = dotenvy::dotenv();
-        Cli::parse()
+/// Loads `.env` from the working directory (or the nearest parent that has one) into the
+/// environment; variables already set win. Call it before parsing the command line, whose
+/// flags fall back to the environment.
+///
+/// A missing `.env` is the normal case: `None`. A file that cannot be read or parsed is
+/// described in words for the log, without quoting its lines (they may hold a password).
+/// The lines before a malformed one are loaded; it and those after it are not.
+pub fn load_dotenv() -> Option<String> {
+    match dotenvy::dotenv() {
+        Ok(_) => None,
+        Err(e) if e.not_found() => None,
+        Err(e) => Some(describe_dotenv_error(&e)),
     }
+}
 
-    /// The serve flags to use: those of `serve`, or the top-level ones when no subcommand
-    /// was given. `None` for the offline tools.
-    pub fn serve_args(&self) -> Option<&ServeArgs> {
-        match &self.command {
-            None => Some(&self.serve),
-            Some(Command::Serve(args)) => Some(args),
-            Some(_) => None,
+/// What went wrong with `.env`, naming the variable of a malformed line but never its value.
+fn describe_dotenv_error(error: &dotenvy::Error) -> String {
+    match error {
+        dotenvy::Error::LineParse(line, _) => {
+            let name = line
+                .split('=')
+                .next()
+                .map(|name| name.trim().trim_start_matches("export ").trim())
+                .filter(|name| {
+                    !name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                });
+            let which = match name {
+                Some(name) => format!("the line that sets {name}"),
+                None => "a line".to_owned(),
+            };
+            format!(
+                ".env: {which} is not NAME=value (check its quotes and spaces); it and the \
+                 lines after it were ignored"
+            )
         }
+        other => format!(".env could not be read ({other}); its settings were ignored"),
     }
 }
 
@@ -387,22 +379,7 @@ impl Default for Timing {
 mod tests {
     use super::*;
 
-    #[test]
-    fn no_subcommand_means_serve_with_defaults() {
-        let cli = Cli::try_parse_from(["focus-sentry"]).expect("parses");
-        let args = cli.serve_args().expect("serve");
-        assert_eq!(args.port, 8000);
-        assert_eq!(args.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
-    }
-
-    #[test]
-    fn serve_subcommand_takes_flags() {
-        let cli = Cli::try_parse_from(["focus-sentry", "serve", "--port", "9001", "--db", "x.db"])
-            .expect("parses");
-        let args = cli.serve_args().expect("serve");
-        assert_eq!(args.port, 9001);
-        assert_eq!(args.db_path, PathBuf::from("x.db"));
-    }
+    use clap::Parser;
 
     const PASSWORD: &str = "pw-Very-Secret-1234";
     const TOKEN: &str = "f00dfeedf00dfeedf00dfeedf00dfeed";
@@ -415,9 +392,50 @@ mod tests {
         move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
+    /// The serve flags on a command line of their own.
+    #[derive(Debug, Parser)]
+    struct ServeOnly {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    /// The default serve flags (none given).
     fn serve_args() -> ServeArgs {
-        let cli = Cli::try_parse_from(["focus-sentry"]).expect("parses");
-        cli.serve_args().expect("serve").clone()
+        ServeOnly::try_parse_from(["focus-sentry"])
+            .expect("parses")
+            .serve
+    }
+
+    #[test]
+    fn serve_flags_default_to_loopback_port_8000() {
+        let args = serve_args();
+        assert_eq!(args.port, 8000);
+        assert_eq!(args.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let args = ServeOnly::try_parse_from(["focus-sentry", "--port", "9001", "--db", "x.db"])
+            .expect("parses")
+            .serve;
+        assert_eq!(args.port, 9001);
+        assert_eq!(args.db_path, PathBuf::from("x.db"));
+    }
+
+    #[test]
+    fn a_malformed_env_file_is_described_without_its_values() {
+        let text = "FOCUS_SMTP_HOST=smtp.example.com\nFOCUS_SMTP_PASSWORD='pw-Secret 99\nFOCUS_PORT=9000\n";
+        let error = dotenvy::from_read_iter(text.as_bytes())
+            .find_map(Result::err)
+            .expect("the unterminated quote is an error");
+        let problem = describe_dotenv_error(&error);
+        assert!(
+            problem.starts_with(".env: the line that sets FOCUS_SMTP_PASSWORD is not"),
+            "{problem}"
+        );
+        assert!(problem.contains("lines after it were ignored"), "{problem}");
+        assert!(!problem.contains("pw-Secret"), "{problem}");
+
+        let garbage = dotenvy::Error::LineParse("}{ not a setting pw-Secret".into(), 0);
+        let problem = describe_dotenv_error(&garbage);
+        assert!(problem.starts_with(".env: a line is not"), "{problem}");
+        assert!(!problem.contains("pw-Secret"), "{problem}");
     }
 
     #[test]

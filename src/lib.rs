@@ -15,7 +15,8 @@
 //! - [`startup`]: [`startup::App`]: opens the database, loads the models, binds the listener,
 //!   serves until Ctrl-C/SIGTERM and saves the sessions in flight on the way out.
 //! - [`web`]: the axum router: JSON API, the live WebSocket, pages, embedded assets, the
-//!   email/SMS setup guides, Origin checks and security headers.
+//!   email/SMS setup guides, Origin checks and security headers, and
+//!   [`web::error::AppError`], the one place errors become HTTP responses.
 //! - [`session`]: live sessions: the focus clock of each, its ticker, periodic saving, the
 //!   planned end, and the [`session::Sessions`] registry.
 //! - [`db`]: an async facade over the synchronous store (every call runs in
@@ -26,9 +27,13 @@
 //! - [`delivery`]: the background worker that sends the queued summaries by email and SMS,
 //!   with retries, and records each attempt.
 //! - [`time`]: the server's source of wall-clock time, injectable for tests.
-//! - [`error`]: [`error::AppError`], the one error type handlers return, and its mapping to
-//!   HTTP responses.
-//! - [`cli`]: the `analyze` and `eval` subcommands.
+//! - [`error`]: [`error::error_chain`], an error and its causes on one log line.
+//! - [`cli`]: the command line ([`cli::Cli`]) and the offline `analyze` and `eval` tools.
+//!
+//! Dependencies point one way, from the edges to the core: `web` and `cli` use the modules
+//! below them, `startup` wires everything, and `session` -> `notifier` -> `delivery` ->
+//! `db`, `time`, `config`. Nothing imports `web`, `startup` or `cli`. Each layer returns its
+//! own error type; only `web` maps errors to HTTP.
 
 #![forbid(unsafe_code)]
 

@@ -7,8 +7,9 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use focus_sentry::config::{Cli, Command};
-use focus_sentry::{App, Config, cli};
+use clap::Parser;
+use focus_sentry::cli::{self, Cli, Command};
+use focus_sentry::{App, Config, config};
 use tracing_subscriber::EnvFilter;
 
 /// rten allocates every inference run's tensors afresh (megabytes per frame). glibc's malloc
@@ -31,8 +32,13 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
-    let args = Cli::parse_with_dotenv();
+    // `.env` first: the flags fall back to the environment, which it fills in.
+    let dotenv_problem = config::load_dotenv();
+    let args = Cli::parse();
     init_tracing();
+    if let Some(problem) = dotenv_problem {
+        tracing::warn!("{problem}");
+    }
     match args.command {
         Some(Command::Analyze(a)) => return cli::run_analyze(a),
         Some(Command::Eval(a)) => return cli::run_eval(a),

@@ -1,17 +1,61 @@
-//! The offline tools: `focus-sentry analyze` (the verdict for photos) and
-//! `focus-sentry eval` (accuracy and head-pose error on a labelled folder).
+//! The command line ([`Cli`]): `focus-sentry [serve]` runs the web app (its flags are
+//! [`crate::config::ServeArgs`]), and the offline tools: `focus-sentry analyze` (the verdict
+//! for photos) and `focus-sentry eval` (accuracy and head-pose error on a labelled folder).
 //!
-//! Neither needs the server or a tokio runtime; both use the models compiled into the binary.
+//! Neither tool needs the server or a tokio runtime; both use the models compiled into the
+//! binary.
 
 mod analyze;
 mod eval;
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, Parser, Subcommand};
 
 pub use analyze::run_analyze;
 pub use eval::run_eval;
+
+use crate::config::ServeArgs;
+
+/// The command line: `focus-sentry [serve] [--host H] [--port P] [--db PATH]`, or one of the
+/// offline tools.
+#[derive(Debug, Parser)]
+#[command(
+    name = "focus-sentry",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags for serving when no subcommand is given (`focus-sentry` = `focus-sentry serve`).
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Analyse image files and print the attention verdict of each.
+    Analyze(AnalyzeArgs),
+    /// Evaluate the vision pipeline against labelled photos.
+    Eval(EvalArgs),
+}
+
+impl Cli {
+    /// The serve flags to use: those of `serve`, or the top-level ones when no subcommand
+    /// was given. `None` for the offline tools.
+    pub fn serve_args(&self) -> Option<&ServeArgs> {
+        match &self.command {
+            None => Some(&self.serve),
+            Some(Command::Serve(args)) => Some(args),
+            Some(_) => None,
+        }
+    }
+}
 
 /// Arguments of `focus-sentry analyze`.
 #[derive(Debug, Clone, Args)]
@@ -46,4 +90,34 @@ fn is_image(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+
+    #[test]
+    fn no_subcommand_means_serve_with_defaults() {
+        let cli = Cli::try_parse_from(["focus-sentry"]).expect("parses");
+        let args = cli.serve_args().expect("serve");
+        assert_eq!(args.port, 8000);
+        assert_eq!(args.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+
+    #[test]
+    fn serve_subcommand_takes_flags() {
+        let cli = Cli::try_parse_from(["focus-sentry", "serve", "--port", "9001", "--db", "x.db"])
+            .expect("parses");
+        let args = cli.serve_args().expect("serve");
+        assert_eq!(args.port, 9001);
+        assert_eq!(args.db_path, PathBuf::from("x.db"));
+    }
+
+    #[test]
+    fn the_tools_have_no_serve_flags() {
+        let cli = Cli::try_parse_from(["focus-sentry", "analyze", "a.jpg"]).expect("parses");
+        assert!(cli.serve_args().is_none());
+    }
 }
