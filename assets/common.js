@@ -1,5 +1,7 @@
 // Shared helpers for the pages: API calls with errors in words, formatting, and DOM
-// building that only ever puts data in with textContent (never innerHTML).
+// building that only ever puts data in with textContent (never innerHTML). The shared
+// components are beside it: notice.js (errors in words) and deliveries.js (the summary's
+// email/SMS status and its poller).
 
 /** An API failure with a message fit to show the user. */
 export class ApiError extends Error {
@@ -144,87 +146,7 @@ function append(node, children) {
   }
 }
 
-/** The channels' names as the pages write them. */
-export const CHANNEL_NAMES = { email: "Email", sms: "SMS" };
-
-/** True when no summary is still pending (every channel sent or failed). */
-export function deliveriesSettled(deliveries) {
-  return (deliveries || []).every((d) => d.status !== "pending");
-}
-
-/** "Email sent, SMS failed": one line for a table cell; "–" when none was asked for. */
-export function deliveriesText(deliveries) {
-  if (!deliveries || deliveries.length === 0) return "–";
-  const words = { pending: "pending", sent: "sent", failed: "failed" };
-  return deliveries
-    .map((d) => `${CHANNEL_NAMES[d.channel] || d.channel} ${words[d.status] || d.status}`)
-    .join(", ");
-}
-
-/**
- * The summaries of a session, one item per channel: sending, waiting to retry (with the
- * error), sent, or not sent with the reason and a "Send again" button that calls
- * `onRetry(delivery, button)`.
- */
-export function deliveryList(deliveries, onRetry) {
-  const list = el("ul", { class: "deliveries" });
-  for (const d of deliveries || []) {
-    const name = CHANNEL_NAMES[d.channel] || d.channel;
-    let status;
-    let kind;
-    let detail = null;
-    if (d.status === "sent") {
-      status = "sent";
-      kind = "ok";
-    } else if (d.status === "failed") {
-      status = "not sent";
-      kind = "bad";
-      detail = d.last_error;
-    } else if (!d.attempts) {
-      status = "sending…";
-      kind = "pending";
-    } else {
-      const when = d.next_attempt_at_ms ? ` at ${formatTime(d.next_attempt_at_ms, true)}` : "";
-      status = `not sent yet, trying again${when}`;
-      kind = "warn";
-      detail = d.last_error;
-    }
-    list.append(el("li", { class: `delivery ${kind}`, "data-channel": d.channel, "data-status": d.status },
-      el("span", { class: "delivery-line" },
-        `${name} to `, el("span", { class: "destination", text: d.destination }), ": ",
-        el("strong", { class: "delivery-state", text: status })),
-      detail ? el("span", { class: "delivery-error", text: detail }) : null,
-      d.status === "failed" && d.retry_url && onRetry
-        ? el("button", {
-          type: "button", class: "btn small", text: "Send again",
-          "aria-label": `Send the ${name === "SMS" ? "SMS" : "email"} summary again`,
-          onclick: (event) => onRetry(d, event.currentTarget),
-        })
-        : null,
-    ));
-  }
-  return list;
-}
-
 /** Shows or hides an element with the `hidden` attribute. */
-/**
- * Asks the server to send a failed summary again. On failure the button comes back and
- * `note` says why. Resolves to whether the delivery was queued again.
- */
-export async function requestResend(delivery, button, note) {
-  button.disabled = true;
-  button.textContent = "Sending…";
-  try {
-    await api(delivery.retry_url, { method: "POST" });
-    return true;
-  } catch (e) {
-    button.disabled = false;
-    button.textContent = "Send again";
-    note.textContent = `Could not send it again: ${e.message}`;
-    return false;
-  }
-}
-
 export function show(node, visible = true) {
   node.hidden = !visible;
 }

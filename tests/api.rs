@@ -408,9 +408,11 @@ async fn pages_and_assets_are_served_with_security_headers() {
         ("/", "text/html"),
         ("/history", "text/html"),
         ("/assets/app.css", "text/css"),
-        ("/assets/live.js", "text/javascript"),
-        ("/assets/history.js", "text/javascript"),
+        ("/assets/live/main.js", "text/javascript"),
+        ("/assets/live/stream.js", "text/javascript"),
+        ("/assets/history/main.js", "text/javascript"),
         ("/assets/common.js", "text/javascript"),
+        ("/assets/notice.js", "text/javascript"),
         ("/assets/favicon.svg", "image/svg+xml"),
     ] {
         let response = app.get(path).await;
@@ -431,6 +433,8 @@ async fn pages_and_assets_are_served_with_security_headers() {
     let response = app.get("/assets/nope.js").await;
     assert_eq!(response.status(), 404);
     let response = app.get("/assets/index.html").await;
+    assert_eq!(response.status(), 404);
+    let response = app.get("/assets/pages/session.html").await;
     assert_eq!(response.status(), 404);
 
     // A repeat request with the ETag is a 304.

@@ -1,12 +1,14 @@
 //! The setup guides for email and SMS, served as pages (`GET /help/email`, `GET /help/sms`).
 //!
 //! The user runs the binary, not a checkout of the repository, so the guides in `docs/` are
-//! compiled in (`include_str!`) and turned into HTML here, once, by a small Markdown reader
-//! that knows what the guides use: headings (with GitHub-style ids, so `#other-providers`
-//! links work), paragraphs, ordered and unordered lists, fenced code, tables, and inline
-//! code, bold, italics, links and `<https://…>` autolinks. Every piece of text is
-//! HTML-escaped; link targets are kept only when they are `http(s)://` URLs or `#anchors`
-//! (anything else shows as plain text), so the pages stay safe whatever the Markdown says.
+//! compiled in (`include_str!`), parsed once by pulldown-cmark (CommonMark with GitHub's
+//! tables) and written out as HTML in the page chrome (`pages.rs`). The writer here adds what
+//! the guides need on top of plain CommonMark: GitHub-style heading ids (so `#other-providers`
+//! links work), tables in a scrolling wrapper with column headers, and a soft line break as a
+//! space. It keeps the pages safe whatever the Markdown says: every piece of text, and any raw
+//! HTML in the source, is HTML-escaped, and link targets are kept only when they are
+//! `http(s)://` URLs or `#anchors` (anything else shows as its plain text); external links get
+//! `rel="noreferrer noopener"`.
 
 use std::sync::OnceLock;
 
@@ -14,6 +16,9 @@ use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
+
+use super::pages::{self, Page};
 use crate::web::error::AppError;
 
 /// A guide: its route segment, page title and Markdown source.
@@ -62,121 +67,221 @@ pub async fn guide(Path(topic): Path<String>) -> Result<Response, AppError> {
         .into_response())
 }
 
-/// The whole page: the app's header, the guide, and a way back.
+/// The whole page: the app's chrome, the guide, and a way back.
 fn page(guide: &Guide) -> String {
-    format!(
-        r##"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Focus Sentry · {title}</title>
-<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/assets/app.css">
-</head>
-<body>
-<a class="skip-link" href="#main">Skip to content</a>
-<header class="topbar">
-  <div class="topbar-inner">
-    <a class="brand" href="/">Focus <span>Sentry</span></a>
-    <nav aria-label="Pages">
-      <a href="/">Current session</a>
-      <a href="/history">History</a>
-    </nav>
-  </div>
-</header>
-<main id="main">
-<article class="card guide">
-<p class="muted small">Settings go in the <code>.env</code> file in the folder you start Focus Sentry from (or in its environment); restart Focus Sentry after changing them. <a href="/">Back to the session page</a>.</p>
-{body}</article>
-</main>
-<footer>This guide ships with Focus Sentry and is also in <code>docs/</code> of its source.</footer>
-</body>
-</html>
-"##,
-        title = escape(guide.title),
-        body = markdown_to_html(guide.markdown),
-    )
+    let main = format!(
+        "<article class=\"card guide\">\n\
+         <p class=\"muted small\">Settings go in the <code>.env</code> file in the folder you start \
+         Focus Sentry from (or in its environment); restart Focus Sentry after changing them. \
+         <a href=\"/\">Back to the session page</a>.</p>\n{}</article>\n",
+        markdown_to_html(guide.markdown)
+    );
+    pages::render(&Page {
+        title: guide.title,
+        current: None,
+        script: None,
+        notice: false,
+        main: &main,
+        footer: "This guide ships with Focus Sentry and is also in <code>docs/</code> of its source.",
+    })
 }
 
-/// Renders the Markdown subset described in the module docs.
+/// Renders a guide's Markdown as described in the module docs.
 pub fn markdown_to_html(markdown: &str) -> String {
-    let lines: Vec<&str> = markdown.lines().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        let trimmed = line.trim();
-        if trimmed.is_empty() {
-            i += 1;
-            continue;
-        }
-        if let Some(info) = trimmed.strip_prefix("```") {
-            let mut code = Vec::new();
-            i += 1;
-            while i < lines.len() && !lines[i].trim_start().starts_with("```") {
-                code.push(lines[i]);
-                i += 1;
-            }
-            i += 1; // the closing fence
-            let class = info.trim();
-            let class = if class.is_empty() || !class.chars().all(|c| c.is_ascii_alphanumeric()) {
-                String::new()
-            } else {
-                format!(" class=\"language-{class}\"")
-            };
-            out.push_str(&format!(
-                "<pre><code{class}>{}</code></pre>\n",
-                escape(&code.join("\n"))
-            ));
-            continue;
-        }
-        if let Some((level, text)) = heading(trimmed) {
-            out.push_str(&format!(
-                "<h{level} id=\"{}\">{}</h{level}>\n",
-                slug(text),
-                inline(text)
-            ));
-            i += 1;
-            continue;
-        }
-        if trimmed.starts_with('|') && lines.get(i + 1).is_some_and(|l| is_table_rule(l)) {
-            i = table(&lines, i, &mut out);
-            continue;
-        }
-        if list_item(line).is_some() {
-            i = list(&lines, i, &mut out);
-            continue;
-        }
-        // A paragraph: up to a blank line or the start of another block.
-        let mut text = vec![trimmed];
-        i += 1;
-        while i < lines.len() {
-            let next = lines[i].trim();
-            if next.is_empty()
-                || next.starts_with("```")
-                || heading(next).is_some()
-                || list_item(lines[i]).is_some()
-                || next.starts_with('|')
-            {
-                break;
-            }
-            text.push(next);
-            i += 1;
-        }
-        out.push_str(&format!("<p>{}</p>\n", inline(&text.join(" "))));
+    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES);
+    let mut writer = Writer::default();
+    for event in parser {
+        writer.event(event);
     }
-    out
+    writer.out
 }
 
-fn heading(line: &str) -> Option<(usize, &str)> {
-    let level = line.chars().take_while(|c| *c == '#').count();
-    if !(1..=6).contains(&level) {
-        return None;
+/// Writes HTML for pulldown-cmark's events. Only what the guides use is styled; anything
+/// else degrades to its escaped text.
+#[derive(Debug, Default)]
+struct Writer {
+    out: String,
+    /// Inside a heading: its level and the HTML and plain text so far (the id is made
+    /// from the text, so the heading is written at its end).
+    heading: Option<(u8, String, String)>,
+    /// Inside a fenced or indented code block: its text so far.
+    code: Option<String>,
+    /// Inside the table's header row (cells are `<th scope="col">`).
+    table_head: bool,
+    /// For each open link: its closing tag ("" for a link not kept).
+    links: Vec<&'static str>,
+    /// For each open list item: whether a paragraph was written in it yet. An item's first
+    /// paragraph is its text, without `<p>` (as in a tight list); later ones are wrapped.
+    items: Vec<bool>,
+    /// For each open paragraph: whether it was wrapped in `<p>`.
+    paragraphs: Vec<bool>,
+}
+
+impl Writer {
+    fn push(&mut self, html: &str) {
+        match &mut self.heading {
+            Some((_, heading_html, _)) => heading_html.push_str(html),
+            None => self.out.push_str(html),
+        }
     }
-    line[level..]
-        .strip_prefix(' ')
-        .map(|text| (level, text.trim()))
+
+    fn text(&mut self, text: &str) {
+        if let Some(code) = &mut self.code {
+            code.push_str(text);
+            return;
+        }
+        if let Some((_, _, plain)) = &mut self.heading {
+            plain.push_str(text);
+        }
+        self.push(&escape(text));
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::Start(tag) => self.start(tag),
+            Event::End(tag) => self.end(tag),
+            Event::Text(text) => self.text(&text),
+            Event::Code(code) => {
+                if let Some((_, _, plain)) = &mut self.heading {
+                    plain.push_str(&code);
+                }
+                self.push(&format!("<code>{}</code>", escape(&code)));
+            }
+            // Raw HTML in a guide is shown as text, never passed through.
+            Event::Html(html) | Event::InlineHtml(html) => self.text(&html),
+            Event::SoftBreak => self.text(" "),
+            Event::HardBreak => self.push("<br>\n"),
+            Event::Rule => self.push("<hr>\n"),
+            _ => {}
+        }
+    }
+
+    fn start(&mut self, tag: Tag<'_>) {
+        match tag {
+            Tag::Paragraph => {
+                let wrapped = match self.items.last_mut() {
+                    Some(seen) => std::mem::replace(seen, true),
+                    None => true,
+                };
+                if wrapped {
+                    self.push("<p>");
+                }
+                self.paragraphs.push(wrapped);
+            }
+            Tag::Heading { level, .. } => {
+                self.heading = Some((level as u8, String::new(), String::new()));
+            }
+            Tag::CodeBlock(kind) => {
+                let class = match kind {
+                    CodeBlockKind::Fenced(info) => language_class(&info),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                self.push(&format!("<pre><code{class}>"));
+                self.code = Some(String::new());
+            }
+            Tag::List(start) => match start {
+                Some(1) => self.push("<ol>\n"),
+                Some(n) => self.push(&format!("<ol start=\"{n}\">\n")),
+                None => self.push("<ul>\n"),
+            },
+            Tag::Item => {
+                self.items.push(false);
+                self.push("<li>");
+            }
+            Tag::Table(_) => self.push("<div class=\"table-wrap\"><table>\n"),
+            Tag::TableHead => {
+                self.table_head = true;
+                self.push("<thead><tr>");
+            }
+            Tag::TableRow => self.push("<tr>"),
+            Tag::TableCell => self.push(if self.table_head {
+                "<th scope=\"col\">"
+            } else {
+                "<td>"
+            }),
+            Tag::Emphasis => self.push("<em>"),
+            Tag::Strong => self.push("<strong>"),
+            Tag::Link {
+                link_type,
+                dest_url,
+                ..
+            } => self.open_link(link_type, &dest_url),
+            _ => {}
+        }
+    }
+
+    fn end(&mut self, tag: TagEnd) {
+        match tag {
+            TagEnd::Paragraph => {
+                if self.paragraphs.pop().unwrap_or(true) {
+                    self.push("</p>\n");
+                }
+            }
+            TagEnd::Heading(_) => {
+                if let Some((level, html, plain)) = self.heading.take() {
+                    self.push(&format!(
+                        "<h{level} id=\"{}\">{html}</h{level}>\n",
+                        slug(&plain)
+                    ));
+                }
+            }
+            TagEnd::CodeBlock => {
+                let code = self.code.take().unwrap_or_default();
+                self.push(&escape(code.trim_end_matches('\n')));
+                self.push("</code></pre>\n");
+            }
+            TagEnd::List(ordered) => {
+                self.push(if ordered { "</ol>\n" } else { "</ul>\n" });
+            }
+            TagEnd::Item => {
+                self.items.pop();
+                self.push("</li>\n");
+            }
+            TagEnd::Table => self.push("</tbody>\n</table></div>\n"),
+            TagEnd::TableHead => {
+                self.table_head = false;
+                self.push("</tr></thead>\n<tbody>\n");
+            }
+            TagEnd::TableRow => self.push("</tr>\n"),
+            TagEnd::TableCell => self.push(if self.table_head { "</th>" } else { "</td>" }),
+            TagEnd::Emphasis => self.push("</em>"),
+            TagEnd::Strong => self.push("</strong>"),
+            TagEnd::Link => {
+                let close = self.links.pop().unwrap_or("");
+                self.push(close);
+            }
+            _ => {}
+        }
+    }
+
+    fn open_link(&mut self, link_type: LinkType, target: &CowStr<'_>) {
+        let href = safe_target(target)
+            .filter(|href| link_type != LinkType::Autolink || href.starts_with("http"));
+        match href {
+            Some(href) if href.starts_with('#') => {
+                self.push(&format!("<a href=\"{}\">", escape(&href)));
+                self.links.push("</a>");
+            }
+            Some(href) => {
+                self.push(&format!(
+                    "<a href=\"{}\" rel=\"noreferrer noopener\">",
+                    escape(&href)
+                ));
+                self.links.push("</a>");
+            }
+            None => self.links.push(""),
+        }
+    }
+}
+
+/// ` class="language-sh"` for a fence's info string of letters and digits, else nothing.
+fn language_class(info: &str) -> String {
+    let language = info.split_whitespace().next().unwrap_or("");
+    if language.is_empty() || !language.chars().all(|c| c.is_ascii_alphanumeric()) {
+        String::new()
+    } else {
+        format!(" class=\"language-{language}\"")
+    }
 }
 
 /// GitHub's heading ids: lower case, letters, digits, `-` and `_` kept, spaces to `-`.
@@ -191,168 +296,6 @@ fn slug(text: &str) -> String {
         .collect()
 }
 
-/// `ordered` and the item's text, if the line starts a list item (`- x`, `* x`, `1. x`).
-fn list_item(line: &str) -> Option<(bool, u32, &str)> {
-    let line = line.trim_start();
-    if let Some(rest) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")) {
-        return Some((false, 1, rest));
-    }
-    let digits = line.chars().take_while(char::is_ascii_digit).count();
-    if digits == 0 || digits > 3 {
-        return None;
-    }
-    let number = line[..digits].parse().ok()?;
-    line[digits..]
-        .strip_prefix(". ")
-        .map(|rest| (true, number, rest))
-}
-
-/// A list: items and their indented continuation lines. A blank line ends it unless the
-/// next line is another item of the same kind. Returns the index after it.
-fn list(lines: &[&str], mut i: usize, out: &mut String) -> usize {
-    let Some((ordered, start, _)) = list_item(lines[i]) else {
-        return i + 1;
-    };
-    let tag = if ordered { "ol" } else { "ul" };
-    if ordered && start != 1 {
-        out.push_str(&format!("<ol start=\"{start}\">\n"));
-    } else {
-        out.push_str(&format!("<{tag}>\n"));
-    }
-    while i < lines.len() {
-        let Some((kind, _, first)) = list_item(lines[i]) else {
-            break;
-        };
-        if kind != ordered {
-            break;
-        }
-        let mut text = vec![first.trim()];
-        i += 1;
-        while i < lines.len() {
-            let next = lines[i];
-            if next.trim().is_empty() || list_item(next).is_some() || !next.starts_with(' ') {
-                break;
-            }
-            text.push(next.trim());
-            i += 1;
-        }
-        out.push_str(&format!("<li>{}</li>\n", inline(&text.join(" "))));
-        // A blank line between two items of the same list does not end it.
-        let mut j = i;
-        while j < lines.len() && lines[j].trim().is_empty() {
-            j += 1;
-        }
-        match lines.get(j).and_then(|l| list_item(l)) {
-            Some((kind, _, _)) if kind == ordered && j > i => i = j,
-            _ => {}
-        }
-    }
-    out.push_str(&format!("</{tag}>\n"));
-    i
-}
-
-fn is_table_rule(line: &str) -> bool {
-    let line = line.trim();
-    line.starts_with('|')
-        && line.contains('-')
-        && line.chars().all(|c| matches!(c, '|' | '-' | ':' | ' '))
-}
-
-fn cells(line: &str) -> Vec<&str> {
-    let line = line.trim();
-    let line = line.strip_prefix('|').unwrap_or(line);
-    let line = line.strip_suffix('|').unwrap_or(line);
-    line.split('|').map(str::trim).collect()
-}
-
-/// A table: header row, rule, body rows up to the first line that is not a row.
-fn table(lines: &[&str], mut i: usize, out: &mut String) -> usize {
-    out.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
-    for cell in cells(lines[i]) {
-        out.push_str(&format!("<th scope=\"col\">{}</th>", inline(cell)));
-    }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    i += 2;
-    while i < lines.len() && lines[i].trim().starts_with('|') {
-        out.push_str("<tr>");
-        for cell in cells(lines[i]) {
-            out.push_str(&format!("<td>{}</td>", inline(cell)));
-        }
-        out.push_str("</tr>\n");
-        i += 1;
-    }
-    out.push_str("</tbody>\n</table></div>\n");
-    i
-}
-
-/// Inline Markdown: `code`, **bold**, *italics*, [text](target), <https://autolink>.
-fn inline(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if c == '`'
-            && let Some(end) = rest[1..].find('`')
-        {
-            out.push_str(&format!("<code>{}</code>", escape(&rest[1..=end])));
-            rest = &rest[end + 2..];
-            continue;
-        }
-        if let Some(after) = rest.strip_prefix("**")
-            && let Some(end) = after.find("**")
-        {
-            out.push_str(&format!("<strong>{}</strong>", inline(&after[..end])));
-            rest = &after[end + 2..];
-            continue;
-        }
-        if let Some(after) = rest.strip_prefix('*') {
-            let opens = after.chars().next().is_some_and(|n| !n.is_whitespace());
-            if let (true, Some(end)) = (opens, after.find('*'))
-                && end > 0
-            {
-                out.push_str(&format!("<em>{}</em>", inline(&after[..end])));
-                rest = &after[end + 1..];
-                continue;
-            }
-        }
-        if let Some(after) = rest.strip_prefix('[')
-            && let Some((label, target, used)) = link(after)
-        {
-            match safe_target(target) {
-                Some(href) => out.push_str(&anchor(&href, &inline(label))),
-                None => out.push_str(&inline(label)),
-            }
-            rest = &after[used..];
-            continue;
-        }
-        if let Some(after) = rest.strip_prefix('<')
-            && let Some(end) = after.find('>')
-        {
-            let url = &after[..end];
-            if let Some(href) = safe_target(url).filter(|h| h.starts_with("http")) {
-                out.push_str(&anchor(&href, &escape(url)));
-                rest = &after[end + 1..];
-                continue;
-            }
-        }
-        out.push_str(&escape(&rest[..c.len_utf8()]));
-        rest = &rest[c.len_utf8()..];
-    }
-    out
-}
-
-/// `text](target)` after the `[`: the label, the target and the bytes used.
-fn link(after_bracket: &str) -> Option<(&str, &str, usize)> {
-    let close = after_bracket.find("](")?;
-    let label = &after_bracket[..close];
-    if label.contains('[') {
-        return None;
-    }
-    let target_start = close + 2;
-    let target_len = after_bracket[target_start..].find(')')?;
-    let target = &after_bracket[target_start..target_start + target_len];
-    Some((label, target, target_start + target_len + 1))
-}
-
 /// Link targets kept: `http(s)://` URLs without spaces, and `#anchors`.
 fn safe_target(target: &str) -> Option<String> {
     let target = target.trim();
@@ -363,17 +306,6 @@ fn safe_target(target: &str) -> Option<String> {
     ok.then(|| target.to_owned())
 }
 
-fn anchor(href: &str, label_html: &str) -> String {
-    if href.starts_with('#') {
-        format!("<a href=\"{}\">{label_html}</a>", escape(href))
-    } else {
-        format!(
-            "<a href=\"{}\" rel=\"noreferrer noopener\">{label_html}</a>",
-            escape(href)
-        )
-    }
-}
-
 /// Escapes text for element content and quoted attributes.
 fn escape(text: &str) -> String {
     focus_notify::message::escape_html(text)
@@ -382,6 +314,15 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One paragraph of inline Markdown, without its `<p>`.
+    fn inline(text: &str) -> String {
+        let html = markdown_to_html(text);
+        let inner = html
+            .strip_prefix("<p>")
+            .and_then(|h| h.strip_suffix("</p>\n"));
+        inner.map(str::to_owned).unwrap_or(html)
+    }
 
     #[test]
     fn blocks_render() {

@@ -7,7 +7,7 @@
 //! | route | what |
 //! | --- | --- |
 //! | `GET /`, `GET /history` | the pages |
-//! | `GET /assets/{name}` | scripts, styles, icon |
+//! | `GET /assets/{*path}` | scripts (ES modules), styles, icon |
 //! | `GET /api/config` | what the page needs: limits, which notifications are set up |
 //! | `POST /api/sessions`, `GET /api/sessions?days=N` | start a session; list with stats |
 //! | `GET /api/sessions.csv` | every session as CSV |
@@ -24,6 +24,7 @@ pub mod assets;
 pub mod error;
 pub mod help;
 pub mod live;
+pub mod pages;
 pub mod security;
 pub mod validate;
 
@@ -59,7 +60,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(assets::index_page))
         .route("/history", get(assets::history_page))
-        .route("/assets/{name}", get(assets::asset))
+        .route("/assets/{*path}", get(assets::asset))
         .route("/api/config", get(api::config))
         .route(
             "/api/sessions",

@@ -1,29 +1,25 @@
-// The history page: range filter, figures, the focus-percent trend chart (SVG drawn here, no
-// library), the session table, a session's timeline, delete, and CSV export.
+// The history page: range filter, figures, the session table, a session's details (its
+// timeline, drifts and summary status), delete, and CSV export. The SVG pictures are drawn by
+// chart.js.
 
 import {
-  $, api, el, svg, show, formatDateTime, formatDate, formatTime, formatDuration,
-  formatPercent, reasonText, deliveryList, deliveriesSettled, deliveriesText, requestResend,
-} from "./common.js";
+  $, api, el, show, formatDateTime, formatDuration, formatPercent, formatTime, reasonText,
+} from "../common.js";
+import { DeliveryWatch, deliveriesSettled, deliveriesText } from "../deliveries.js";
+import { clearNotice, notify } from "../notice.js";
+import { renderChart, renderTimeline } from "./chart.js";
 
-const DELIVERY_POLL_MS = 1500; // while a shown summary is still being sent
+const state = { days: "30", data: null, detailId: null };
 
-const state = { days: "30", data: null, detailId: null, deliveryTimer: null };
-
-// ---------------------------------------------------------------------------------------
-// Notices.
-
-let noticeAction = null;
-function notify(title, text, action) {
-  $("notice-title").textContent = title;
-  $("notice-text").textContent = text;
-  noticeAction = action || null;
-  show($("notice-action"), Boolean(action));
-  show($("notice"));
-}
-$("notice-action").addEventListener("click", () => {
-  show($("notice"), false);
-  if (noticeAction) noticeAction();
+/** The open session's summary status, kept current while a channel is pending. */
+const deliveries = new DeliveryWatch({
+  box: "detail-deliveries",
+  list: "detail-delivery-list",
+  note: "detail-delivery-note",
+  later: "Still trying in the background; open this session again later to see how it ends.",
+  onUpdate: (s) => {
+    if (deliveriesSettled(s.deliveries)) updateRow(s);
+  },
 });
 
 // ---------------------------------------------------------------------------------------
@@ -54,13 +50,13 @@ async function load() {
   try {
     data = await api(`/api/sessions${query}`);
   } catch (e) {
-    notify("Could not load your history", e.message, load);
+    notify("Could not load your history", e.message, { action: load });
     return;
   }
-  show($("notice"), false);
+  clearNotice();
   state.data = data;
   renderStats(data);
-  renderChart(data.sessions);
+  renderChart(measured(data.sessions), openDetail);
   renderTable(data.sessions);
 }
 
@@ -115,85 +111,6 @@ function trendOf(sessions) {
 }
 
 // ---------------------------------------------------------------------------------------
-// The trend chart: one point per finished session, oldest to newest, evenly spaced, with a
-// moving average. Points are keyboard-focusable and open the session.
-
-function renderChart(allSessions) {
-  const sessions = measured(allSessions);
-  const box = $("chart");
-  box.replaceChildren();
-  const W = 820;
-  const H = 280;
-  const m = { top: 16, right: 20, bottom: 42, left: 48 };
-  const iw = W - m.left - m.right;
-  const ih = H - m.top - m.bottom;
-  const root = svg("svg", {
-    viewBox: `0 0 ${W} ${H}`,
-    role: "img",
-    "aria-labelledby": "chart-title chart-caption",
-  });
-  root.append(svg("title", { id: "chart-title", text: "Focus percent per session, oldest to newest" }));
-  const y = (p) => m.top + ih - (p / 100) * ih;
-  for (const tick of [0, 25, 50, 75, 100]) {
-    root.append(
-      svg("line", { class: "grid-line", x1: m.left, x2: W - m.right, y1: y(tick), y2: y(tick) }),
-      svg("text", { class: "axis-label", x: m.left - 8, y: y(tick) + 4, "text-anchor": "end", text: `${tick}%` }),
-    );
-  }
-  if (sessions.length === 0) {
-    root.append(svg("text", { class: "empty", x: W / 2, y: H / 2, "text-anchor": "middle", text: "No finished sessions in this range yet." }));
-    box.append(root);
-    $("chart-caption").textContent = "No finished sessions in this range.";
-    return;
-  }
-  const n = sessions.length;
-  const x = (i) => (n === 1 ? m.left + iw / 2 : m.left + (i / (n - 1)) * iw);
-  const points = sessions.map((s, i) => [x(i), y(s.totals.focus_percent)]);
-  if (n > 1) {
-    root.append(svg("polyline", { class: "series", points: points.map((p) => p.join(",")).join(" ") }));
-    const avg = sessions.map((_, i) => {
-      const window = sessions.slice(Math.max(0, i - 4), i + 1);
-      return [x(i), y(window.reduce((sum, s) => sum + s.totals.focus_percent, 0) / window.length)];
-    });
-    root.append(svg("polyline", { class: "trend", points: avg.map((p) => p.join(",")).join(" ") }));
-  }
-  // Labels: at most about 8, spread evenly; times of day when all fall within a day.
-  const sameDay = sessions[n - 1].started_at_ms - sessions[0].started_at_ms < 86_400_000 &&
-    formatDate(sessions[0].started_at_ms) === formatDate(sessions[n - 1].started_at_ms);
-  const step = Math.max(1, Math.ceil(n / 8));
-  for (let i = 0; i < n; i += step) {
-    const at = sessions[i].started_at_ms;
-    root.append(svg("text", {
-      // The outermost labels hug the plot's edges so they are not clipped.
-      class: "axis-label", x: x(i), y: H - m.bottom + 20,
-      "text-anchor": n > 1 && i === 0 ? "start" : n > 1 && i === n - 1 ? "end" : "middle",
-      text: sameDay ? formatTime(at) : formatDate(at),
-    }));
-  }
-  sessions.forEach((s, i) => {
-    const label = `${formatDateTime(s.started_at_ms)}: ${formatPercent(s.totals.focus_percent)} focused over ${formatDuration(s.totals.total_ms)}. Open details.`;
-    const point = svg("circle", {
-      class: "point", cx: points[i][0], cy: points[i][1], r: 5.5, tabindex: 0, role: "button",
-      "aria-label": label,
-      onclick: () => openDetail(s.id),
-      onkeydown: (e) => {
-        if (e.key === "Enter" || e.key === " ") {
-          e.preventDefault();
-          openDetail(s.id);
-        }
-      },
-    }, svg("title", { text: label }));
-    root.append(point);
-  });
-  box.append(root);
-  const first = sessions[0];
-  const last = sessions[n - 1];
-  $("chart-caption").textContent =
-    `${n} finished session${n === 1 ? "" : "s"} from ${formatDateTime(first.started_at_ms)} to ${formatDateTime(last.started_at_ms)}; ` +
-    `the latest was ${formatPercent(last.totals.focus_percent)} focused.`;
-}
-
-// ---------------------------------------------------------------------------------------
 // The table.
 
 function percentClass(p) {
@@ -236,7 +153,7 @@ async function openDetail(id) {
   try {
     s = await api(`/api/sessions/${encodeURIComponent(id)}`);
   } catch (e) {
-    notify("Could not open the session", e.message, () => openDetail(id));
+    notify("Could not open the session", e.message, { action: () => openDetail(id) });
     return;
   }
   state.detailId = s.id;
@@ -258,37 +175,11 @@ async function openDetail(id) {
   const precise = (s.totals.total_ms || 0) < 3_600_000;
   renderTimeline(s, precise);
   renderDrifts(s.events, precise);
-  renderDeliveries(s);
+  deliveries.watch(s.id, s);
   const card = $("detail-card");
   show(card);
   card.focus();
   card.scrollIntoView({ behavior: "smooth", block: "start" });
-}
-
-/** The summaries of the open session; polls while one is still being sent. */
-function renderDeliveries(s) {
-  clearTimeout(state.deliveryTimer);
-  const deliveries = s.deliveries || [];
-  show($("detail-deliveries"), deliveries.length > 0);
-  $("detail-delivery-list").replaceChildren(deliveryList(deliveries, (d, button) => resend(s.id, d, button)));
-  $("detail-delivery-note").textContent = "";
-  if (!deliveriesSettled(deliveries)) {
-    state.deliveryTimer = setTimeout(() => refreshDeliveries(s.id), DELIVERY_POLL_MS);
-  }
-}
-
-async function refreshDeliveries(id) {
-  if (state.detailId !== id) return;
-  let s;
-  try {
-    s = await api(`/api/sessions/${encodeURIComponent(id)}`);
-  } catch (e) {
-    $("detail-delivery-note").textContent = `Could not ask the server how the summary is doing: ${e.message}`;
-    return;
-  }
-  if (state.detailId !== id) return;
-  renderDeliveries(s);
-  if (deliveriesSettled(s.deliveries)) updateRow(s);
 }
 
 /** Brings the table's row of this session up to date (its summary column). */
@@ -299,59 +190,8 @@ function updateRow(s) {
   renderTable(state.data.sessions);
 }
 
-async function resend(id, delivery, button) {
-  if (await requestResend(delivery, button, $("detail-delivery-note"))) {
-    await refreshDeliveries(id);
-  }
-}
-
 function stat(label, value) {
   return el("div", {}, el("dt", { text: label }), el("dd", { text: value }));
-}
-
-function renderTimeline(s, precise) {
-  const box = $("timeline");
-  box.replaceChildren();
-  const stretches = s.events.filter((e) => e.kind !== "break");
-  const breaks = s.events.filter((e) => e.kind === "break");
-  if (stretches.length === 0) {
-    box.append(el("p", { class: "muted", text: "No timeline was saved for this session (it ended before its first stretch closed)." }));
-    return;
-  }
-  const start = Math.min(s.started_at_ms, ...stretches.map((e) => e.start_ms));
-  const end = Math.max(s.ended_at_ms || 0, ...s.events.map((e) => e.end_ms));
-  const span = Math.max(1, end - start);
-  const W = 820;
-  const left = 8;
-  const iw = W - 2 * left;
-  const x = (ms) => left + ((ms - start) / span) * iw;
-  const root = svg("svg", { viewBox: `0 0 ${W} 92`, role: "img", "aria-label": timelineLabel(s, stretches, breaks) });
-  for (const e of stretches) {
-    const cls = e.kind === "focused" ? "focused" : e.reason || "unfocused";
-    const what = e.kind === "focused" ? "Focused" : reasonText(e.reason);
-    root.append(svg("rect", {
-      class: cls, x: x(e.start_ms), y: 8, width: Math.max(0.8, x(e.end_ms) - x(e.start_ms)), height: 40,
-    }, svg("title", { text: `${what}: ${formatTime(e.start_ms, precise)} to ${formatTime(e.end_ms, precise)} (${formatDuration(e.duration_ms)})` })));
-  }
-  for (const b of breaks) {
-    root.append(svg("rect", {
-      class: "break", x: x(b.start_ms), y: 54, width: Math.max(2, x(b.end_ms) - x(b.start_ms)), height: 8, rx: 3,
-    }, svg("title", { text: `Break, ${reasonText(b.reason).toLowerCase()}: ${formatDuration(b.duration_ms)}` })));
-  }
-  const ticks = 4;
-  for (let i = 0; i <= ticks; i++) {
-    const ms = start + (span * i) / ticks;
-    root.append(svg("text", {
-      class: "axis-label", x: x(ms), y: 84, "text-anchor": i === 0 ? "start" : i === ticks ? "end" : "middle",
-      text: formatTime(ms, precise),
-    }));
-  }
-  box.append(root);
-}
-
-function timelineLabel(s, stretches, breaks) {
-  const unfocused = stretches.filter((e) => e.kind !== "focused").length;
-  return `Timeline: ${stretches.length} stretches, ${unfocused} of them unfocused, and ${breaks.length} break${breaks.length === 1 ? "" : "s"}. The table below lists the unfocused stretches.`;
 }
 
 function renderDrifts(events, precise) {
@@ -377,7 +217,7 @@ function renderDrifts(events, precise) {
 
 $("detail-close").addEventListener("click", () => {
   show($("detail-card"), false);
-  clearTimeout(state.deliveryTimer);
+  deliveries.stop();
   state.detailId = null;
 });
 
@@ -393,7 +233,7 @@ async function deleteSession(s) {
   try {
     await api(`/api/sessions/${encodeURIComponent(s.id)}`, { method: "DELETE" });
   } catch (e) {
-    notify("Could not delete the session", e.message, () => deleteSession(s));
+    notify("Could not delete the session", e.message, { action: () => deleteSession(s) });
     return;
   }
   if (state.detailId === s.id) {

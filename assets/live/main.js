@@ -1,0 +1,247 @@
+// The live session page: wires the form, the camera, the stream, the view, the alerts and
+// the summary together, and owns the one piece of page state they share: which session is
+// shown and whether it is over. Each concern keeps its own state in its module:
+//
+// | module | concern |
+// | --- | --- |
+// | settings.js | the form, its checks, the saved defaults |
+// | camera.js | the webcam and its errors in words |
+// | stream.js | the WebSocket, frame sending and pacing, reconnecting |
+// | view.js | the indicator, timers, countdown, face box, connection pill |
+// | alerts.js | banner, sound, desktop notification |
+// | summary.js | the end-of-session card and its email/SMS status |
+//
+// Data reaches the page only through textContent.
+
+import { $, api, ApiError, formatDateTime, formatDuration, show } from "../common.js";
+import { clearNotice, notify } from "../notice.js";
+import { clearAlert, handleAlert, prepareAudio, requestNotifications, startAlerts } from "./alerts.js";
+import { onCameraEnded, startCamera, stopCamera } from "./camera.js";
+import {
+  applyConfig, checkForm, clearErrors, loadDefaults, maxFrameWidth, readForm, showFieldError,
+  showFormError, storeDefaults,
+} from "./settings.js";
+import { sendSoon, startStream, stopStream } from "./stream.js";
+import { hideSummary, showSummary } from "./summary.js";
+import { renderState, startView, stopView } from "./view.js";
+
+const ACTIVE_KEY = "focus-sentry.active-session";
+
+const page = {
+  session: null, // the session as created (id, ends_at_ms, alert_mode, ...)
+  ended: false,
+};
+
+const els = {
+  form: $("session-form"),
+  startBtn: $("start-btn"),
+  setupCard: $("setup-card"),
+  liveCard: $("live-card"),
+  resumeCard: $("resume-card"),
+  endBtn: $("end-btn"),
+};
+
+// ---------------------------------------------------------------------------------------
+// Start-up: the server's limits, saved defaults, a session left running.
+
+async function init() {
+  loadDefaults();
+  let config;
+  try {
+    config = await api("/api/config");
+  } catch (e) {
+    notify("Server unreachable", e.message, { action: init });
+    return;
+  }
+  clearNotice();
+  applyConfig(config);
+  await checkRunningSession();
+}
+
+async function checkRunningSession() {
+  const id = sessionStorage.getItem(ACTIVE_KEY);
+  if (!id) return;
+  let session;
+  try {
+    session = await api(`/api/sessions/${encodeURIComponent(id)}`);
+  } catch {
+    sessionStorage.removeItem(ACTIVE_KEY);
+    return;
+  }
+  if (session.status !== "running") {
+    sessionStorage.removeItem(ACTIVE_KEY);
+    return;
+  }
+  page.session = session;
+  $("resume-text").textContent =
+    `Started ${formatDateTime(session.started_at_ms)}, planned for ${formatDuration(session.planned_duration_s * 1000)}. ` +
+    "It keeps counting on the server (time without camera counts as \u201cno camera signal\u201d). Resume it, or end it now.";
+  show(els.resumeCard);
+  show(els.setupCard, false);
+  $("resume-btn").focus();
+}
+
+$("resume-btn").addEventListener("click", async () => {
+  show(els.resumeCard, false);
+  prepareAudio(page.session.alert_mode);
+  await requestNotifications();
+  if (!(await cameraReady(() => startCamera().then((p) => !p && page.session && !page.ended && enterLive())))) {
+    show(els.resumeCard);
+    return;
+  }
+  enterLive();
+});
+
+$("resume-end").addEventListener("click", async () => {
+  show(els.resumeCard, false);
+  await endSession();
+});
+
+// ---------------------------------------------------------------------------------------
+// Starting a session.
+
+els.form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors();
+  clearNotice();
+  const form = readForm();
+  const problem = checkForm(form);
+  if (problem) {
+    showFieldError(...problem);
+    return;
+  }
+  els.startBtn.disabled = true;
+  els.startBtn.textContent = "Starting…";
+  try {
+    // In the click's user gesture: audio and notifications need one.
+    prepareAudio(form.alert_mode);
+    await requestNotifications();
+    if (!(await cameraReady(() => els.startBtn.click()))) return;
+    let session;
+    try {
+      session = await api("/api/sessions", { method: "POST", body: form });
+    } catch (e) {
+      stopCamera();
+      if (e instanceof ApiError && e.status === 422 && e.field) showFieldError(e.field, e.message);
+      else if (e instanceof ApiError && e.network) notify("Server unreachable", e.message, { action: () => els.startBtn.click() });
+      else showFormError(e.message);
+      return;
+    }
+    storeDefaults(form);
+    page.session = session;
+    sessionStorage.setItem(ACTIVE_KEY, String(session.id));
+    enterLive();
+  } finally {
+    els.startBtn.disabled = false;
+    els.startBtn.textContent = "Start focus session";
+  }
+});
+
+/** Starts the camera; if it cannot start, says why, with `retry` where trying again can help. */
+async function cameraReady(retry) {
+  const problem = await startCamera();
+  if (!problem) return true;
+  notify(problem.title, problem.text, { action: problem.retry ? retry : null });
+  return false;
+}
+
+onCameraEnded(() => {
+  if (page.ended || !page.session) return;
+  notify(
+    "The camera stopped",
+    "The camera was disconnected or taken by another application. The session goes on, counting this time as \u201cno camera signal\u201d. Reconnect it and try again.",
+    { action: () => startCamera().then((p) => !p && sendSoon()) },
+  );
+});
+
+// ---------------------------------------------------------------------------------------
+// The live view.
+
+function enterLive() {
+  page.ended = false;
+  show(els.setupCard, false);
+  hideSummary();
+  show(els.resumeCard, false);
+  show(els.liveCard);
+  startAlerts(page.session.alert_mode);
+  startView(page.session);
+  startStream(page.session, {
+    frameWidth: maxFrameWidth(),
+    hooks: {
+      onState: (msg) => {
+        renderState(msg);
+        handleAlert(msg);
+      },
+      onEnded: (summary) => finish(summary),
+      onStopped: sessionStopped,
+      onGone: (text) => finish(null, text),
+    },
+  });
+  els.endBtn.focus();
+}
+
+/** The session ended while the page was not connected. */
+function sessionStopped(session) {
+  finish(session.summary);
+  if (session.status === "interrupted") {
+    // The server stopped (or crashed) and, on starting again, closed the session at its
+    // last save. Say so: the summary alone would not explain the short totals.
+    notify(
+      "The server restarted",
+      "The server stopped while this session was running, so it was closed as interrupted " +
+        "with the totals saved just before. Start another session to carry on.",
+      { kind: "info" },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Ending.
+
+els.endBtn.addEventListener("click", () => endSession());
+
+async function endSession() {
+  if (!page.session) return;
+  els.endBtn.disabled = true;
+  try {
+    const summary = await api(`/api/sessions/${page.session.id}/end`, { method: "POST" });
+    finish(summary);
+  } catch (e) {
+    notify("Could not end the session", e.message, { action: endSession });
+  } finally {
+    els.endBtn.disabled = false;
+  }
+}
+
+function finish(summary, message) {
+  if (page.ended && !summary) return;
+  page.ended = true;
+  stopStream();
+  stopView();
+  stopCamera();
+  clearNotice();
+  clearAlert();
+  sessionStorage.removeItem(ACTIVE_KEY);
+  show(els.liveCard, false);
+  show(els.resumeCard, false);
+  if (!summary) {
+    notify("Session over", message || "The session ended.", { action: null, kind: "info" });
+    show(els.setupCard);
+    return;
+  }
+  showSummary(summary, page.session);
+}
+
+$("again-btn").addEventListener("click", () => {
+  hideSummary();
+  page.session = null;
+  show(els.setupCard);
+  $("duration").focus();
+});
+
+window.addEventListener("pagehide", () => {
+  // Leave the session running on the server (it can be resumed); just stop the camera.
+  stopCamera();
+});
+
+init();

@@ -1,0 +1,136 @@
+// The live view: the indicator (green, red, with the reason in words), the face box over
+// the video, the focused / unfocused timers, the countdown and the connection pill. It shows
+// what the server's live state messages say; it never decides anything itself.
+
+import { $, formatClock, formatDateTime, formatDuration, formatPercent, reasonText } from "../common.js";
+
+const state = {
+  session: null, // the session shown (planned length, end time)
+  lastState: null, // the last live state message
+  lastStateAt: 0, // when it arrived (performance.now())
+  countdownTimer: null,
+};
+
+const els = {
+  indicator: $("indicator"),
+  videoWrap: $("video-wrap"),
+  overlay: $("overlay"),
+  stateText: $("state-text"),
+  reasonText: $("reason-text"),
+  connStatus: $("conn-status"),
+};
+
+/** Shows `session` from its start: no verdict yet, clocks at zero, the countdown running. */
+export function startView(session) {
+  state.session = session;
+  state.lastState = null;
+  $("live-subtitle").textContent =
+    `Planned ${formatDuration(session.planned_duration_s * 1000)}, ending at ${formatDateTime(session.ends_at_ms)}. ` +
+    `Alert after ${session.alert_threshold_s} s away (${alertModeText(session.alert_mode)}).`;
+  renderIdle();
+  clearInterval(state.countdownTimer);
+  state.countdownTimer = setInterval(renderCountdown, 250);
+}
+
+/** Stops the countdown (the session is over). */
+export function stopView() {
+  clearInterval(state.countdownTimer);
+  state.countdownTimer = null;
+  state.session = null;
+  state.lastState = null;
+}
+
+function alertModeText(mode) {
+  return { banner: "banner", sound: "sound", both: "banner and sound" }[mode] || mode;
+}
+
+function renderIdle() {
+  els.indicator.className = "indicator";
+  els.videoWrap.className = "video-wrap";
+  els.stateText.textContent = "Starting…";
+  els.reasonText.textContent = "Waiting for the first camera frame.";
+  for (const id of ["stat-focused", "stat-unfocused"]) $(id).textContent = "0:00";
+  $("stat-breaks").textContent = "0";
+  $("stat-percent").textContent = "–";
+  $("frame-warning").textContent = "";
+  clearOverlay();
+}
+
+/** Shows a live state message of the server (docs/api.md, the live WebSocket). */
+export function renderState(msg) {
+  state.lastState = msg;
+  state.lastStateAt = performance.now();
+  const focused = Boolean(msg.focused);
+  const cls = focused ? "is-focused" : "is-unfocused";
+  els.indicator.className = `indicator ${cls}`;
+  els.videoWrap.className = `video-wrap ${cls}`;
+  els.stateText.textContent = focused ? "Focused" : "Not focused";
+  els.reasonText.textContent = focused
+    ? "Eyes on the screen."
+    : `${reasonText(msg.reason)}${msg.drift_ms ? ` for ${formatDuration(msg.drift_ms)}` : ""}.`;
+  $("stat-focused").textContent = formatClock(msg.focused_ms);
+  $("stat-unfocused").textContent = formatClock(msg.unfocused_ms);
+  $("stat-breaks").textContent = String(msg.breaks);
+  $("stat-percent").textContent = formatPercent(msg.focus_percent);
+  renderCountdown();
+  if (msg.source === "frame") drawFace(msg.face, focused);
+  else if (!msg.face && msg.reason === "no_signal") clearOverlay();
+}
+
+/** Says why the last frame could not be used (empty text clears it). */
+export function showFrameWarning(text) {
+  $("frame-warning").textContent = text;
+}
+
+/** The frame rate and round trip line under the video. */
+export function showNetStats(text) {
+  $("net-stats").textContent = text;
+}
+
+/** The connection pill: `kind` "ok", "warn", "bad" or "" (neutral). */
+export function setConnection(text, kind) {
+  els.connStatus.textContent = text;
+  els.connStatus.className = kind ? `pill ${kind}` : "pill";
+}
+
+function renderCountdown() {
+  const { session } = state;
+  if (!session) return;
+  let remaining;
+  if (state.lastState) {
+    remaining = state.lastState.remaining_ms - (performance.now() - state.lastStateAt);
+  } else {
+    remaining = session.ends_at_ms - Date.now();
+  }
+  remaining = Math.max(0, remaining);
+  $("stat-remaining").textContent = formatClock(remaining);
+  const planned = session.planned_duration_s * 1000;
+  const done = planned > 0 ? Math.min(1, Math.max(0, 1 - remaining / planned)) : 0;
+  $("progress-bar").style.width = `${(done * 100).toFixed(1)}%`;
+}
+
+function clearOverlay() {
+  const ctx = els.overlay.getContext("2d");
+  ctx.clearRect(0, 0, els.overlay.width, els.overlay.height);
+}
+
+/** Draws the face box from the frame's pixel coordinates onto the overlay. */
+function drawFace(face, focused) {
+  const canvas = els.overlay;
+  const rect = canvas.getBoundingClientRect();
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(rect.width * dpr);
+  canvas.height = Math.round(rect.height * dpr);
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  if (!face || !face.box || !face.image_width || !face.image_height) return;
+  // The video is shown with object-fit: contain; map frame pixels the same way.
+  const scale = Math.min(canvas.width / face.image_width, canvas.height / face.image_height);
+  const offX = (canvas.width - face.image_width * scale) / 2;
+  const offY = (canvas.height - face.image_height * scale) / 2;
+  const [x0, y0, x1, y1] = face.box;
+  ctx.lineWidth = 3 * dpr;
+  ctx.strokeStyle = focused ? "#34d399" : "#f87171";
+  ctx.setLineDash(focused ? [] : [10 * dpr, 6 * dpr]);
+  ctx.strokeRect(offX + x0 * scale, offY + y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale);
+}
