@@ -213,9 +213,8 @@ impl Writer {
     fn end(&mut self, tag: TagEnd) {
         match tag {
             TagEnd::Paragraph => {
-                if self.paragraphs.pop().unwrap_or(true) {
-                    self.push("</p>\n");
-                }
+                let wrapped = self.paragraphs.pop().unwrap_or(true);
+                self.push(if wrapped { "</p>\n" } else { "" });
             }
             TagEnd::Heading(_) => {
                 if let Some((level, html, plain)) = self.heading.take() {
