@@ -3,7 +3,8 @@
 // session asked; a desktop notification as well when the tab is hidden and the user allowed
 // notifications.
 
-import { $, formatDuration, reasonText, show } from "../common.js";
+import { $, reasonText, show } from "../common.js";
+import { driftText } from "./view.js";
 
 const state = {
   mode: "banner", // the session's alert_mode
@@ -46,7 +47,7 @@ export function clearAlert() {
 }
 
 function alertText(msg) {
-  return `Eyes back on the screen: ${reasonText(msg.reason).toLowerCase()} for ${formatDuration(msg.drift_ms || 0)}.`;
+  return `Eyes back on the screen: ${reasonText(msg.reason).toLowerCase()} for ${driftText(msg.drift_ms)}.`;
 }
 
 /** Follows a live state message: alerts on the rising edge, updates, clears on refocus. */

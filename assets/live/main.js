@@ -23,7 +23,7 @@ import {
 } from "./settings.js";
 import { sendSoon, startStream, stopStream } from "./stream.js";
 import { hideSummary, showSummary } from "./summary.js";
-import { renderState, startView, stopView } from "./view.js";
+import { renderNoConnection, renderState, startView, stopView } from "./view.js";
 
 const ACTIVE_KEY = "focus-sentry.active-session";
 
@@ -175,9 +175,18 @@ function enterLive() {
       onEnded: (summary) => finish(summary),
       onStopped: sessionStopped,
       onGone: (text) => finish(null, text),
+      onSilent: showNoConnection,
     },
   });
-  els.endBtn.focus();
+  askToEnd(false, { refocus: false });
+  // Not the End button: a second Enter must not end the session just started.
+  $("live-title").focus();
+}
+
+/** The server stopped answering: nothing shown is current any more. */
+function showNoConnection(silentMs) {
+  clearAlert();
+  renderNoConnection(silentMs);
 }
 
 /** The session ended while the page was not connected. */
@@ -198,7 +207,26 @@ function sessionStopped(session) {
 // ---------------------------------------------------------------------------------------
 // Ending.
 
-els.endBtn.addEventListener("click", () => endSession());
+// No single key press ends a session: End asks first, with "Keep going" focused, so a
+// second Enter keeps the session; Escape keeps it too.
+els.endBtn.addEventListener("click", () => askToEnd(true));
+$("end-cancel").addEventListener("click", () => askToEnd(false));
+$("end-confirm-btn").addEventListener("click", () => {
+  askToEnd(false, { refocus: false });
+  endSession();
+});
+$("end-confirm").addEventListener("keydown", (event) => {
+  if (event.key === "Escape") askToEnd(false);
+});
+
+/** Shows or withdraws the question "End this session now?". */
+function askToEnd(asking, { refocus = true } = {}) {
+  show($("end-actions"), !asking);
+  show($("end-confirm"), asking);
+  if (!refocus) return;
+  if (asking) $("end-cancel").focus();
+  else els.endBtn.focus();
+}
 
 async function endSession() {
   if (!page.session) return;

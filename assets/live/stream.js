@@ -1,6 +1,10 @@
 // The frame stream: the session's WebSocket, camera frames sent as JPEG, the server's live
 // state messages handed on, and reconnecting with backoff when the connection drops.
 //
+// Silence: the server sends a state message at least every second. When the socket drops,
+// or nothing arrives for 3 s, the page says "No connection" at once (hooks.onSilent) rather
+// than go on showing the last verdict as if it were live.
+//
 // Pacing: one frame in flight at a time. Each reply gives the round trip; the page aims for
 // 5 frames per second and slows down when the server takes longer (the interval is 1.25 x
 // the smoothed round trip, never under 200 ms), so a busy server is never flooded.
@@ -15,10 +19,12 @@ const MAX_INTERVAL_MS = 2000;
 const FRAME_TIMEOUT_MS = 5000; // a reply this late is given up on
 const JPEG_QUALITY = 0.7;
 const STATS_EVERY_MS = 3000;
+const SILENCE_MS = 3000; // no message this long: no connection
+const WATCHDOG_MS = 500;
 
 const state = {
   session: null, // the session streamed ({ id, ... }); null when not streaming
-  hooks: null, // { onState(msg), onEnded(summary), onStopped(session), onGone(text) }
+  hooks: null, // { onState(msg), onEnded(summary), onStopped(session), onGone(text), onSilent(ms) }
   frameWidth: 640,
   ws: null,
   inFlight: null, // { sentAt } of the frame awaiting its reply
@@ -29,6 +35,10 @@ const state = {
   reconnectAttempts: 0,
   sentFrames: 0,
   sentSince: performance.now(),
+  lastMessageAt: 0, // performance.now() of the last message on the open socket
+  silent: false, // "No connection" is shown
+  handedOver: false, // another window took the stream over (close code 4001)
+  watchdog: null,
 };
 
 const capture = document.createElement("canvas");
@@ -37,18 +47,39 @@ const capture = document.createElement("canvas");
  * Streams the camera to `session` until `stopStream()`. `hooks`: `onState(msg)` for each live
  * state; `onEnded(summary)` when the server ends the session; `onStopped(session)` when,
  * after a lost connection, the session turns out to have ended meanwhile (`session` as
- * `GET /api/sessions/{id}` gives it); `onGone(text)` when it no longer exists.
+ * `GET /api/sessions/{id}` gives it); `onGone(text)` when it no longer exists;
+ * `onSilent(ms)` when the connection drops or the server says nothing for 3 s (`ms`: how
+ * long it has been silent; called again as it goes on; null when another window took the
+ * stream over).
  */
 export function startStream(session, { frameWidth, hooks }) {
   state.session = session;
   state.hooks = hooks;
   state.frameWidth = frameWidth || 640;
+  state.silent = false;
+  state.lastMessageAt = performance.now();
+  clearInterval(state.watchdog);
+  state.watchdog = setInterval(checkSilence, WATCHDOG_MS);
+  document.addEventListener("visibilitychange", checkSilence);
   connect();
+}
+
+/** Says "No connection" once the server has been silent too long (or the socket is gone). */
+function checkSilence() {
+  if (!state.session || state.handedOver) return;
+  const silentMs = performance.now() - state.lastMessageAt;
+  const dropped = !state.ws || state.ws.readyState >= WebSocket.CLOSING;
+  if (dropped || silentMs >= SILENCE_MS) {
+    state.silent = true;
+    state.hooks.onSilent(silentMs);
+  }
 }
 
 /** Closes the socket and stops every timer (the session is over). */
 export function stopStream() {
   state.session = null;
+  clearInterval(state.watchdog);
+  document.removeEventListener("visibilitychange", checkSilence);
   clearTimeout(state.frameTimer);
   clearTimeout(state.reconnectTimer);
   if (state.ws) {
@@ -71,6 +102,7 @@ function connect() {
   ws.binaryType = "arraybuffer";
   state.ws = ws;
   state.inFlight = null;
+  state.handedOver = false;
   setConnection("Connecting…", "");
 
   ws.addEventListener("open", () => {
@@ -83,6 +115,8 @@ function connect() {
   });
 
   ws.addEventListener("message", (event) => {
+    if (state.ws !== ws) return;
+    state.lastMessageAt = performance.now();
     if (typeof event.data !== "string") return;
     let msg;
     try {
@@ -100,6 +134,8 @@ function connect() {
     clearTimeout(state.frameTimer);
     if (!state.session) return;
     if (event.code === 4001) {
+      state.handedOver = true;
+      state.hooks.onSilent(null);
       setConnection("Paused", "warn");
       notify(
         "Streaming from another window",
@@ -108,6 +144,7 @@ function connect() {
       );
       return;
     }
+    checkSilence();
     scheduleReconnect();
   });
 }

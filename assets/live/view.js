@@ -40,6 +40,14 @@ export function stopView() {
   state.lastState = null;
 }
 
+/**
+ * A drift's length as the reason says it: whole seconds counted down like the timers
+ * (formatClock), so "for 2 s" never stands beside "Unfocused 0:01".
+ */
+export function driftText(ms) {
+  return formatDuration(Math.floor((ms || 0) / 1000) * 1000);
+}
+
 function alertModeText(mode) {
   return { banner: "banner", sound: "sound", both: "banner and sound" }[mode] || mode;
 }
@@ -67,7 +75,7 @@ export function renderState(msg) {
   els.stateText.textContent = focused ? "Focused" : "Not focused";
   els.reasonText.textContent = focused
     ? "Eyes on the screen."
-    : `${reasonText(msg.reason)}${msg.drift_ms ? ` for ${formatDuration(msg.drift_ms)}` : ""}.`;
+    : `${reasonText(msg.reason)}${msg.drift_ms >= 1000 ? ` for ${driftText(msg.drift_ms)}` : ""}.`;
   $("stat-focused").textContent = formatClock(msg.focused_ms);
   $("stat-unfocused").textContent = formatClock(msg.unfocused_ms);
   $("stat-breaks").textContent = String(msg.breaks);
@@ -75,6 +83,25 @@ export function renderState(msg) {
   renderCountdown();
   if (msg.source === "frame") drawFace(msg.face, focused);
   else if (!msg.face && msg.reason === "no_signal") clearOverlay();
+}
+
+/**
+ * The server is not answering: a grey indicator that says so, and the timers held where the
+ * server last put them (they move again with its next message).
+ */
+export function renderNoConnection(silentMs) {
+  els.indicator.className = "indicator is-offline";
+  els.videoWrap.className = "video-wrap";
+  clearOverlay();
+  if (silentMs == null) {
+    els.stateText.textContent = "Not streaming here";
+    els.reasonText.textContent = "Another window sends the camera for this session.";
+    return;
+  }
+  els.stateText.textContent = "No connection";
+  els.reasonText.textContent = silentMs >= 3000
+    ? `No answer from the server for ${Math.floor(silentMs / 1000)} s; the timers wait for it.`
+    : "The connection to the server dropped; the timers wait for it.";
 }
 
 /** Says why the last frame could not be used (empty text clears it). */

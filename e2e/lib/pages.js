@@ -26,6 +26,7 @@ export async function readLive(page) {
       breaks: $("stat-breaks").textContent.trim(),
       percent: $("stat-percent").textContent.trim(),
       netStats: $("net-stats").textContent.trim(),
+      focusedElement: document.activeElement ? document.activeElement.id : null,
     };
   });
 }
@@ -96,4 +97,16 @@ export function recordLiveMessages(page) {
     });
   });
   return messages;
+}
+
+/**
+ * Ends the running session early as a person does: End, then the confirmation. Checks that
+ * End asks first with "Keep going" focused (so a second Enter keeps the session).
+ */
+export async function endEarly(page) {
+  await page.click("#end-btn");
+  await page.locator("#end-confirm").waitFor({ state: "visible", timeout: 5_000 });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "end-cancel",
+    "the question focuses 'Keep going'");
+  await page.click("#end-confirm-btn");
 }

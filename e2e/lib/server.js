@@ -187,7 +187,19 @@ export class FocusServer {
     }
   }
 
+  /** SIGSTOP: the process hangs (its sockets stay open, nothing is answered). */
+  freeze() {
+    if (!this.child) throw new Error("the server is not running");
+    this.child.kill("SIGSTOP");
+  }
+
+  /** SIGCONT after `freeze()`. */
+  thaw() {
+    if (this.child) this.child.kill("SIGCONT");
+  }
+
   async cleanup() {
+    this.thaw();
     await this.stop();
     removeTempDir(this.dir);
   }

@@ -16,7 +16,8 @@ import { launchBrowser } from "../lib/browser.js";
 import { makeClip } from "../lib/clips.js";
 import { STILLS } from "../lib/env.js";
 import {
-  clockSeconds, fillSessionForm, readLive, recordLiveMessages, startSession, waitForConfig,
+  clockSeconds, colourOf, endEarly, fillSessionForm, readLive, recordLiveMessages, startSession,
+  waitForConfig,
 } from "../lib/pages.js";
 import { startProxy } from "../lib/proxy.js";
 import { FocusServer } from "../lib/server.js";
@@ -123,7 +124,7 @@ describe("losing the server mid-session", () => {
     // The clock ran on the server meanwhile; the outage counts as no camera signal, never
     // as focused time the page did not see.
     assert.ok(clockSeconds(after.focused) + clockSeconds(after.unfocused) > clockSeconds(before.focused) + clockSeconds(before.unfocused));
-    await page.click("#end-btn");
+    await endEarly(page);
     await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
     const session = await server.api(`/api/sessions/${id}`);
     assert.equal(session.status, "completed");
@@ -132,11 +133,50 @@ describe("losing the server mid-session", () => {
       "the outage is in the timeline as no camera signal");
   }));
 
+  test("6d. the server hangs: 'No connection' in grey within 3 s of its last answer, live again when it answers", { timeout: 120_000 }, () => evidence("server-frozen", async () => {
+    const id = await startStreaming(server.url);
+    server.freeze();
+    const frozeAt = Date.now();
+    let shown;
+    let held;
+    try {
+      shown = await eventually("'No connection' while the server hangs", async () => {
+        const live = await readLive(page);
+        assert.equal(live.state, "No connection");
+        assert.equal(colourOf(live.dot), "neutral", `dot colour ${live.dot}`);
+        assert.equal(live.bannerVisible, false);
+        return { live, at: Date.now() };
+      }, { timeout: 10_000, interval: 100 });
+      await new Promise((r) => setTimeout(r, 1_500));
+      held = await readLive(page);
+    } finally {
+      server.thaw();
+    }
+    // 3 s of silence, the page's 0.5 s check, this test's 0.1 s poll and a frame's slack.
+    assert.ok(shown.at - frozeAt <= 4_500, `'No connection' came ${shown.at - frozeAt} ms after the server hung`);
+    assert.equal(held.state, "No connection", "it stays while the server hangs");
+    assert.deepEqual([held.focused, held.unfocused], [shown.live.focused, shown.live.unfocused],
+      "the timers stop while there is no connection");
+    await expectContinued(id, Date.now());
+    await endEarly(page);
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
+  }));
+
   let killedId = null;
 
   test("6b. the server is killed: the page says it lost the connection and keeps trying", { timeout: 120_000 }, () => evidence("server-killed", async () => {
     killedId = await startStreaming(server.url);
     await server.kill();
+    const killedAt = Date.now();
+    // The socket drops with the process: grey "No connection" at once, not the last verdict.
+    const grey = await eventually("'No connection' after the kill", async () => {
+      const live = await readLive(page);
+      assert.equal(live.state, "No connection");
+      assert.equal(colourOf(live.dot), "neutral", `dot colour ${live.dot}`);
+      assert.equal(live.bannerVisible, false);
+      return Date.now();
+    }, { timeout: 5_000, interval: 100 });
+    assert.ok(grey - killedAt <= 3_000, `'No connection' came ${grey - killedAt} ms after the kill`);
     await expectLost();
     // The first retry finds nobody: the page says the server cannot be reached, and when
     // it will try again.

@@ -22,7 +22,7 @@ import { makeClip } from "../lib/clips.js";
 import { FACE_VIDEO, HAVE_FACE_VIDEO, STILLS } from "../lib/env.js";
 import { CSV_COLUMNS, durationText, percentText, REASON_WORDS } from "../lib/format.js";
 import {
-  clockSeconds, colourOf, fillSessionForm, readLive, recordLiveMessages, startSession,
+  clockSeconds, colourOf, endEarly, fillSessionForm, readLive, recordLiveMessages, startSession,
   waitForConfig,
 } from "../lib/pages.js";
 import { FocusServer } from "../lib/server.js";
@@ -102,7 +102,27 @@ describe("a session from start to history", () => {
     await fillSessionForm(page, chosen);
     // Defaults are saved when a session starts with "Save these settings" ticked.
     const id = await startSession(page);
-    await page.click("#end-btn");
+
+    // Enter started it; Enter again (and again) must not end it. Focus is not on End, and
+    // End asks first with "Keep going" focused.
+    const afterStart = await readLive(page);
+    assert.notEqual(afterStart.focusedElement, "end-btn", "focus does not land on End after Start");
+    await page.keyboard.press("Enter");
+    await page.focus("#end-btn");
+    await page.keyboard.press("Enter");
+    await page.locator("#end-confirm").waitFor({ state: "visible", timeout: 5_000 });
+    assert.equal((await readLive(page)).focusedElement, "end-cancel");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.isVisible("#end-confirm"), false, "Keep going withdraws the question");
+    assert.equal(await page.isVisible("#end-btn"), true);
+    await page.focus("#end-btn");
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Escape");
+    assert.equal(await page.isVisible("#end-confirm"), false, "Escape withdraws the question");
+    assert.equal((await server.api(`/api/sessions/${id}`)).status, "running", "no key press ended the session");
+    assert.equal(await page.isVisible("#live-card"), true);
+
+    await endEarly(page);
     await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
     const session = await server.api(`/api/sessions/${id}`);
     assert.equal(session.planned_duration_s, 120);
@@ -211,7 +231,7 @@ describe("a session from start to history", () => {
 
   test("3. ending early shows a summary with the server's numbers", { timeout: 60_000 }, () => evidence("summary", async () => {
     assert.ok(sessionId, "scenario 2 started a session");
-    await page.click("#end-btn");
+    await endEarly(page);
     await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
     const session = await server.api(`/api/sessions/${sessionId}`);
     const s = session.summary;

@@ -86,7 +86,7 @@ static PAGES: &[PageSpec] = &[
         nav: Nav::Session,
         script: "live/main.js",
         main: include_str!("../../assets/pages/session.html"),
-        footer: "Focus Sentry runs entirely on this computer. Keyboard: Tab moves between controls; Enter starts or ends a session.",
+        footer: "Focus Sentry runs entirely on this computer. Keyboard: Tab moves between controls; Enter starts a session; ending early asks first (Escape keeps going).",
     },
     PageSpec {
         name: "history",
