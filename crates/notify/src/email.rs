@@ -22,7 +22,8 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::{is_loopback_host, parse_mailbox};
+use crate::address::check_mailbox;
+use crate::config::is_loopback_host;
 use crate::error::{certificate_problem, chain_message, has_io_kind};
 use crate::{EmailConfig, RenderedEmail, SendError, SmtpSecurity, SummaryMessage, render_email};
 
@@ -62,7 +63,7 @@ impl EmailSender {
     pub fn new(config: EmailConfig) -> Result<Self, SendError> {
         crate::install_crypto_provider();
 
-        parse_mailbox(&config.from)
+        check_mailbox(&config.from)
             .map_err(|why| SendError::permanent(format!("sender address: {why}")))?;
         let mut from: Mailbox = config.from.parse().map_err(|_| {
             SendError::permanent(format!("sender address '{}' is not valid", config.from))

@@ -14,8 +14,9 @@
 //!
 //! - [`config`]: [`NotifyConfig::from_lookup`] parses `FOCUS_SMTP_*`,
 //!   `FOCUS_EMAIL_FROM` and `TWILIO_*` through a lookup closure (this crate
-//!   never reads the environment), plus [`validate_email`] and
-//!   [`validate_e164`] for the settings form.
+//!   never reads the environment).
+//! - [`address`]: [`validate_email`] and [`validate_e164`], shared by the
+//!   configuration and the app's settings form.
 //! - [`message`]: [`render_email`] and [`render_sms`], pure.
 //! - [`email`]: [`EmailSender`], SMTP with STARTTLS / implicit TLS / plain.
 //! - [`sms`]: [`SmsSender`], `POST …/Accounts/{sid}/Messages.json`.
@@ -30,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod address;
 pub mod config;
 pub mod email;
 pub mod error;
@@ -39,10 +41,8 @@ pub mod secret;
 pub mod sms;
 pub mod tls;
 
-pub use config::{
-    Channel, ConfigProblem, EmailConfig, NotifyConfig, SmsConfig, SmtpSecurity, validate_e164,
-    validate_email,
-};
+pub use address::{validate_e164, validate_email};
+pub use config::{Channel, ConfigProblem, EmailConfig, NotifyConfig, SmsConfig, SmtpSecurity};
 pub use email::EmailSender;
 pub use error::{ErrorKind, SendError};
 pub use message::{RenderedEmail, SummaryMessage, format_duration, render_email, render_sms};
