@@ -15,7 +15,7 @@ export function renderChart(sessions, open) {
   box.replaceChildren();
   const W = 820;
   const H = 280;
-  const m = { top: 16, right: 20, bottom: 42, left: 48 };
+  const m = { top: 16, right: 20, bottom: 58, left: 64 };
   const iw = W - m.left - m.right;
   const ih = H - m.top - m.bottom;
   const root = svg("svg", {
@@ -48,19 +48,35 @@ export function renderChart(sessions, open) {
     });
     root.append(svg("polyline", { class: "trend", points: avg.map((p) => p.join(",")).join(" ") }));
   }
-  // Labels: at most about 8, spread evenly; times of day when all fall within a day.
+  // Labels: at most about 8, spread evenly; times of day when all fall within a day. A label
+  // that would repeat its neighbour's text (two sessions in the same minute or day) is left
+  // out: each label names one place on the axis.
   const sameDay = sessions[n - 1].started_at_ms - sessions[0].started_at_ms < 86_400_000 &&
     formatDate(sessions[0].started_at_ms) === formatDate(sessions[n - 1].started_at_ms);
   const step = Math.max(1, Math.ceil(n / 8));
+  const written = new Set();
   for (let i = 0; i < n; i += step) {
     const at = sessions[i].started_at_ms;
+    const text = sameDay ? formatTime(at) : formatDate(at);
+    if (written.has(text)) continue;
+    written.add(text);
     root.append(svg("text", {
       // The outermost labels hug the plot's edges so they are not clipped.
-      class: "axis-label", x: x(i), y: H - m.bottom + 20,
+      class: "axis-label x-label", x: x(i), y: H - m.bottom + 20,
       "text-anchor": n > 1 && i === 0 ? "start" : n > 1 && i === n - 1 ? "end" : "middle",
-      text: sameDay ? formatTime(at) : formatDate(at),
+      text,
     }));
   }
+  root.append(
+    svg("text", {
+      class: "axis-title", x: m.left + iw / 2, y: H - 8, "text-anchor": "middle",
+      text: sameDay ? "Session start (time of day)" : "Session start (date)",
+    }),
+    svg("text", {
+      class: "axis-title", x: 0, y: 0, "text-anchor": "middle",
+      transform: `translate(16 ${m.top + ih / 2}) rotate(-90)`, text: "Focus (%)",
+    }),
+  );
   sessions.forEach((s, i) => {
     const label = `${formatDateTime(s.started_at_ms)}: ${formatPercent(s.totals.focus_percent)} focused over ${formatDuration(s.totals.total_ms)}. Open details.`;
     const point = svg("circle", {

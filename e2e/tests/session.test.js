@@ -363,6 +363,35 @@ describe("a session from start to history", () => {
     assert.equal(record.email_status, "sent");
     assert.equal(record.sms_status, "sent");
 
+    // The chart's axes say what they measure, and no x label repeats another.
+    const titles = await page.locator("#chart svg text.axis-title").allTextContents();
+    assert.ok(titles.includes("Focus (%)"), `axis titles ${JSON.stringify(titles)}`);
+    assert.ok(titles.some((t) => /^Session start \((time of day|date)\)$/.test(t)), `axis titles ${JSON.stringify(titles)}`);
+    const xLabels = await page.locator("#chart svg text.x-label").allTextContents();
+    assert.ok(xLabels.length >= 1, "the x axis is labelled");
+    assert.equal(new Set(xLabels).size, xLabels.length, `x labels repeat: ${JSON.stringify(xLabels)}`);
+
+    // At a phone's width (390 px) neither page scrolls sideways, and the history's cards
+    // keep to the column (a wide table scrolls inside its card).
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const path of ["/history", "/"]) {
+        await page.goto(`${server.url}${path}`);
+        await page.locator("main .card:not([hidden])").first().waitFor({ timeout: 10_000 });
+        if (path === "/history") await page.locator("#sessions-body tr").first().waitFor({ timeout: 10_000 });
+        const widths = await page.evaluate(() => ({
+          page: document.documentElement.scrollWidth,
+          view: document.documentElement.clientWidth,
+          cards: [...document.querySelectorAll("main > *")].filter((n) => !n.hidden)
+            .map((n) => Math.round(n.getBoundingClientRect().right)),
+        }));
+        assert.ok(widths.page <= widths.view, `${path} at 390 px is ${widths.page} px wide`);
+        for (const right of widths.cards) assert.ok(right <= widths.view, `${path}: a card ends at ${right} px`);
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+
     // The picture for the README: the page as it opens, figures and chart first.
     await page.goto(`${server.url}/history`);
     await page.locator("#chart svg circle.point").first().waitFor({ timeout: 10_000 });
