@@ -62,6 +62,42 @@ fn analyze_prints_one_json_line_per_image_and_fails_at_the_end_on_a_bad_file() {
 }
 
 #[test]
+fn analyze_stream_tracks_the_face_from_frame_to_frame() {
+    let face = fixtures().join("attentive/att10_pexels_woman_f330.jpg");
+    let cat = fixtures().join("no_face/nof04_skimage_cat.jpg");
+    let out = bin()
+        .args(["analyze", "--stream"])
+        .args([&face, &face, &cat, &face, &face])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let lines = json_lines(&out.stdout);
+    let tracked: Vec<_> = lines.iter().map(|l| l["tracked"].as_bool()).collect();
+    // The second frame reuses the first one's face; the cat loses it, so the next face is
+    // found by the detector again and tracked from then on.
+    let expected = [false, true, false, false, true].map(Some);
+    assert_eq!(tracked, expected);
+    for (i, line) in lines.iter().enumerate() {
+        let focused = i != 2;
+        assert_eq!(line["focused"], focused, "frame {i}: {line}");
+        assert!(line["ms"].as_f64().expect("ms") > 0.0);
+    }
+    assert_eq!(lines[2]["reason"], "no_face");
+
+    // Without --stream every photo stands alone and no line says "tracked".
+    let out = bin()
+        .arg("analyze")
+        .args([&face, &face])
+        .output()
+        .expect("runs");
+    assert!(
+        json_lines(&out.stdout)
+            .iter()
+            .all(|l| l.get("tracked").is_none())
+    );
+}
+
+#[test]
 fn analyze_pretty_prints_a_table() {
     let out = bin()
         .args(["analyze", "--pretty"])

@@ -1,13 +1,19 @@
 //! `focus-sentry analyze PHOTO...`: one JSON line (or a table row) per image.
+//!
+//! Each image is analysed on its own (detector first, as for a single photo), or with
+//! `--stream` as the consecutive frames of one webcam stream through a [`FaceTracker`], as a
+//! live session does. `ms` is the time from the file's bytes to the verdict (decode
+//! included, reading the file not), so a stream shows what a tracked frame costs.
 
 use std::{
     io::{self, Write},
     path::PathBuf,
+    sync::Arc,
     time::Instant,
 };
 
 use anyhow::Context;
-use focus_vision::{FaceAnalyzer, FrameAnalysis};
+use focus_vision::{FaceAnalyzer, FaceTracker, FrameAnalysis};
 use serde_json::json;
 
 use super::{AnalyzeArgs, is_image};
@@ -31,9 +37,59 @@ fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// How the files are analysed.
+enum Mode {
+    /// Each photo on its own.
+    Stills(Arc<FaceAnalyzer>),
+    /// The files as one stream, in order.
+    Stream(FaceTracker),
+}
+
+/// One analysed frame.
+struct Frame {
+    analysis: FrameAnalysis,
+    /// In a stream, whether the face came from the previous frame's crop (the detector did
+    /// not run); `None` for stills.
+    tracked: Option<bool>,
+    ms: f32,
+}
+
+impl Mode {
+    fn new(stream: bool) -> anyhow::Result<Self> {
+        let analyzer = Arc::new(FaceAnalyzer::embedded().context("cannot load the vision models")?);
+        Ok(if stream {
+            Mode::Stream(FaceTracker::new(analyzer))
+        } else {
+            Mode::Stills(analyzer)
+        })
+    }
+
+    fn analyze(&mut self, bytes: &[u8]) -> Result<Frame, focus_vision::Error> {
+        let started = Instant::now();
+        let (analysis, tracked) = match self {
+            Mode::Stills(analyzer) => (analyzer.analyze_bytes(bytes)?, None),
+            Mode::Stream(tracker) => {
+                let (_, tracked_before) = tracker.counts();
+                let analysis = tracker.analyze_bytes(bytes)?;
+                (analysis, Some(tracker.counts().1 > tracked_before))
+            }
+        };
+        Ok(Frame {
+            analysis,
+            tracked,
+            ms: started.elapsed().as_secs_f32() * 1000.0,
+        })
+    }
+}
+
 /// The JSON line for one analysed image. Structs are serialised directly so `f32` values
 /// print at `f32` precision.
-fn to_json(file: &str, analysis: &FrameAnalysis, ms: f32) -> serde_json::Value {
+fn to_json(file: &str, frame: &Frame) -> serde_json::Value {
+    let Frame {
+        analysis,
+        tracked,
+        ms,
+    } = frame;
     #[derive(serde::Serialize)]
     struct Face<'a> {
         score: f32,
@@ -51,6 +107,8 @@ fn to_json(file: &str, analysis: &FrameAnalysis, ms: f32) -> serde_json::Value {
         focused: bool,
         reason: Option<focus_vision::Reason>,
         face: Option<Face<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tracked: Option<bool>,
         ms: f32,
     }
     let line = Line {
@@ -66,12 +124,22 @@ fn to_json(file: &str, analysis: &FrameAnalysis, ms: f32) -> serde_json::Value {
             gaze: &f.gaze,
             eyes_visible: f.eyes_visible,
         }),
+        tracked: *tracked,
         ms: (ms * 100.0).round() / 100.0,
     };
     serde_json::to_value(line).unwrap_or_else(|e| json!({"file": file, "error": e.to_string()}))
 }
 
-fn pretty_row(file: &str, analysis: &FrameAnalysis, ms: f32) -> String {
+fn pretty_row(file: &str, frame: &Frame) -> String {
+    let Frame {
+        analysis,
+        tracked,
+        ms,
+    } = frame;
+    let tracked = match tracked {
+        Some(true) => " tracked",
+        Some(false) | None => "",
+    };
     let verdict = if analysis.focused {
         "focused".to_owned()
     } else {
@@ -82,7 +150,7 @@ fn pretty_row(file: &str, analysis: &FrameAnalysis, ms: f32) -> String {
     };
     match &analysis.face {
         Some(f) => format!(
-            "{file:<44} {verdict:<13} {:>5.2} {:>5.2}/{:<5.2} {:>4.2}/{:<4.2} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {ms:>6.1}",
+            "{file:<44} {verdict:<13} {:>5.2} {:>5.2}/{:<5.2} {:>4.2}/{:<4.2} {:>6.1} {:>6.1} {:>6.1} {:>6.1} {ms:>6.1}{tracked}",
             f.score,
             f.eye_openness.left,
             f.eye_openness.right,
@@ -94,7 +162,7 @@ fn pretty_row(file: &str, analysis: &FrameAnalysis, ms: f32) -> String {
             f.gaze.yaw_deg,
         ),
         None => format!(
-            "{file:<44} {verdict:<13} {:>5} {:>11} {:>9} {:>6} {:>6} {:>6} {:>6} {ms:>6.1}",
+            "{file:<44} {verdict:<13} {:>5} {:>11} {:>9} {:>6} {:>6} {:>6} {:>6} {ms:>6.1}{tracked}",
             "-", "-", "-", "-", "-", "-", "-"
         ),
     }
@@ -104,7 +172,7 @@ fn pretty_row(file: &str, analysis: &FrameAnalysis, ms: f32) -> String {
 /// end if any could not be analysed.
 pub fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     let files = expand(&args.paths)?;
-    let analyzer = FaceAnalyzer::embedded().context("cannot load the vision models")?;
+    let mut mode = Mode::new(args.stream)?;
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if args.pretty {
@@ -126,14 +194,12 @@ pub fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     let mut failed = 0usize;
     for path in &files {
         let name = path.display().to_string();
-        let started = Instant::now();
         let result = std::fs::read(path)
             .map_err(|e| format!("cannot read the file: {e}"))
-            .and_then(|bytes| analyzer.analyze_bytes(&bytes).map_err(|e| e.to_string()));
-        let ms = started.elapsed().as_secs_f32() * 1000.0;
+            .and_then(|bytes| mode.analyze(&bytes).map_err(|e| e.to_string()));
         match result {
-            Ok(analysis) if args.pretty => writeln!(out, "{}", pretty_row(&name, &analysis, ms))?,
-            Ok(analysis) => writeln!(out, "{}", to_json(&name, &analysis, ms))?,
+            Ok(frame) if args.pretty => writeln!(out, "{}", pretty_row(&name, &frame))?,
+            Ok(frame) => writeln!(out, "{}", to_json(&name, &frame))?,
             Err(error) => {
                 failed += 1;
                 if args.pretty {

@@ -1,6 +1,7 @@
 //! The command line ([`Cli`]): `focus-sentry [serve]` runs the web app (its flags are
 //! [`crate::config::ServeArgs`]), and the offline tools: `focus-sentry analyze` (the verdict
-//! for photos) and `focus-sentry eval` (accuracy and head-pose error on a labelled folder).
+//! for photos, or for the frames of one stream with `--stream`) and `focus-sentry eval`
+//! (accuracy and head-pose error on a labelled folder).
 //!
 //! Neither tool needs the server or a tokio runtime; both use the models compiled into the
 //! binary.
@@ -66,6 +67,11 @@ pub struct AnalyzeArgs {
     /// Print a readable table instead of one JSON object per line.
     #[arg(long)]
     pub pretty: bool,
+    /// Treat the files, in the order given (a folder's images sorted by name), as the frames
+    /// of one webcam stream: each frame's face is tracked from the previous one, and the
+    /// detector runs only when tracking loses it, as in a live session.
+    #[arg(long)]
+    pub stream: bool,
 }
 
 /// Arguments of `focus-sentry eval`.

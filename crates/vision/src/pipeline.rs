@@ -45,6 +45,8 @@ pub struct FaceAnalyzer {
 #[derive(Debug, Clone)]
 struct Found {
     landmarks: FaceLandmarks,
+    /// The landmarks came from the prior crop: the detector did not run.
+    tracked: bool,
 }
 
 impl FaceAnalyzer {
@@ -115,22 +117,25 @@ impl FaceAnalyzer {
         image: &RgbImage,
         prior: Option<&Roi>,
     ) -> Result<(FrameAnalysis, Option<Found>), Error> {
-        let landmarks = match prior {
+        let (landmarks, tracked) = match prior {
             Some(roi) => {
                 let tracked = self.landmarks.detect_landmarks(image, roi)?;
                 if tracked.presence >= self.params.min_tracking_presence {
-                    Some(tracked)
+                    (Some(tracked), true)
                 } else {
-                    self.find_face(image)?
+                    (self.find_face(image)?, false)
                 }
             }
-            None => self.find_face(image)?,
+            None => (self.find_face(image)?, false),
         };
         let Some(landmarks) = landmarks.filter(|l| l.presence >= self.params.min_presence) else {
             return Ok((self.verdict(image, None), None));
         };
         let face = self.observe(image, &landmarks)?;
-        Ok((self.verdict(image, Some(face)), Some(Found { landmarks })))
+        Ok((
+            self.verdict(image, Some(face)),
+            Some(Found { landmarks, tracked }),
+        ))
     }
 
     /// Detector, then landmarks on the strongest face; with a margin retry for tight crops.
@@ -244,7 +249,8 @@ fn pad_replicate(image: &RgbImage, margin: u32) -> RgbImage {
 pub struct FaceTracker {
     analyzer: Arc<FaceAnalyzer>,
     previous: Option<Roi>,
-    /// Frames analysed, and of those, how many skipped the detector.
+    /// Frames analysed, and of those, how many found the face in the previous frame's crop
+    /// (the detector did not run).
     frames: u64,
     tracked_frames: u64,
 }
@@ -271,16 +277,11 @@ impl FaceTracker {
         let prior = self.previous.filter(|roi| roi.is_valid_for(w, h));
         let (analysis, found) = self.analyzer.analyze_with_prior(image, prior.as_ref())?;
         self.frames += 1;
-        if prior.is_some() && found.is_some() {
+        if found.as_ref().is_some_and(|f| f.tracked) {
             self.tracked_frames += 1;
         }
         self.previous = found.map(|f| f.landmarks.next_roi(self.analyzer.params.roi_scale));
         Ok(analysis)
-    }
-
-    /// Forgets the tracked face: the next frame runs the detector.
-    pub fn reset(&mut self) {
-        self.previous = None;
     }
 
     /// Whether the next frame will try the tracked crop before the detector.
@@ -288,7 +289,8 @@ impl FaceTracker {
         self.previous.is_some()
     }
 
-    /// `(frames analysed, frames that reused the previous crop)`.
+    /// `(frames analysed, frames whose face was found in the previous frame's crop without
+    /// running the detector)`.
     pub fn counts(&self) -> (u64, u64) {
         (self.frames, self.tracked_frames)
     }
