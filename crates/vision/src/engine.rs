@@ -1,8 +1,8 @@
-//! Inference behind a small trait, so that a second engine (e.g. ONNX Runtime through `ort`)
-//! can be added without touching the pipeline.
-//!
-//! The pipeline only needs "run this network on one `f32` tensor and give me its outputs by
-//! name". [`RtenEngine`] does that with `rten`, a pure-Rust runtime that reads `.onnx` directly.
+//! Inference behind a small trait: the pipeline only needs "run this network on one `f32`
+//! tensor and give me its outputs by name". [`RtenEngine`] does that with `rten`, a pure-Rust
+//! runtime that reads `.onnx` directly. Another engine plugs in without touching the
+//! pipeline; the tests' fake engine (`tests/fake_engine.rs`) answers with chosen outputs to
+//! check the pipeline's logic, such as when the tracker runs the detector.
 
 use std::sync::Arc;
 
@@ -38,9 +38,10 @@ pub trait InferenceEngine: std::fmt::Debug {
 /// The `rten` engine.
 ///
 /// `threads: None` runs every network on rten's global pool (one thread per physical core):
-/// the fastest single frame. `Some(n)` gives each calling thread its own pool of `n`
-/// threads, so concurrent callers never queue behind each other on a shared pool: the web
-/// server runs one frame per core side by side, each with `Some(1)`.
+/// the fastest single frame, and what [`crate::FaceAnalyzer::embedded`] uses (so the CLI and
+/// the web server do). `Some(n)` gives each calling thread its own pool of `n` threads, so
+/// concurrent callers never queue behind each other on a shared pool; the benches use
+/// `Some(1)` to measure one core.
 #[derive(Debug, Clone, Default)]
 pub struct RtenEngine {
     threads: Option<usize>,
