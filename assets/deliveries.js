@@ -9,15 +9,15 @@
 // channel still pending, the note says it goes on in the background. The history page used
 // to poll every 1.5 s with no end and to stop at the first failed request; a bounded watch
 // that survives a blip is the better of the two.
+//
+// Channel names are the server's (`channel_title` "Email"/"SMS", `channel_name` inside a
+// sentence), so the pages and the emails, logs and errors write them the same way.
 
 import { $, api, ApiError, el, formatTime, show } from "./common.js";
 
 const POLL_MS = 1000;
 const RETRY_MS = 3000;
 const WATCH_MS = 90_000;
-
-/** The channels' names as the pages write them. */
-export const CHANNEL_NAMES = { email: "Email", sms: "SMS" };
 
 /** True when no summary is still pending (every channel sent or failed). */
 export function deliveriesSettled(deliveries) {
@@ -29,7 +29,7 @@ export function deliveriesText(deliveries) {
   if (!deliveries || deliveries.length === 0) return "–";
   const words = { pending: "pending", sent: "sent", failed: "failed" };
   return deliveries
-    .map((d) => `${CHANNEL_NAMES[d.channel] || d.channel} ${words[d.status] || d.status}`)
+    .map((d) => `${d.channel_title} ${words[d.status] || d.status}`)
     .join(", ");
 }
 
@@ -41,7 +41,6 @@ export function deliveriesText(deliveries) {
 export function deliveryList(deliveries, onRetry) {
   const list = el("ul", { class: "deliveries" });
   for (const d of deliveries || []) {
-    const name = CHANNEL_NAMES[d.channel] || d.channel;
     let status;
     let kind;
     let detail = null;
@@ -63,13 +62,13 @@ export function deliveryList(deliveries, onRetry) {
     }
     list.append(el("li", { class: `delivery ${kind}`, "data-channel": d.channel, "data-status": d.status },
       el("span", { class: "delivery-line" },
-        `${name} to `, el("span", { class: "destination", text: d.destination }), ": ",
+        `${d.channel_title} to `, el("span", { class: "destination", text: d.destination }), ": ",
         el("strong", { class: "delivery-state", text: status })),
       detail ? el("span", { class: "delivery-error", text: detail }) : null,
       d.status === "failed" && d.retry_url && onRetry
         ? el("button", {
           type: "button", class: "btn small", text: "Send again",
-          "aria-label": `Send the ${name === "SMS" ? "SMS" : "email"} summary again`,
+          "aria-label": `Send the ${d.channel_name} summary again`,
           onclick: (event) => onRetry(d, event.currentTarget),
         })
         : null,

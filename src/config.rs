@@ -276,7 +276,7 @@ fn load_extra_root_cert(notify: &mut NotifyConfig) {
     };
     notify.email = None;
     notify.problems.push(ConfigProblem {
-        channel: focus_notify::Channel::Email,
+        channel: focus_types::Channel::Email,
         variable: focus_notify::config::vars::SMTP_CA_CERT,
         detail,
     });

@@ -7,7 +7,8 @@
 //! deliveries as `pending`. Sending, with retries, is the job of the background worker in
 //! [`crate::delivery`]: ending a session never waits for a mail or SMS server.
 
-use focus_store::{Channel, Session};
+use focus_store::Session;
+use focus_types::Channel;
 
 use crate::db::Db;
 use crate::delivery::DeliveryHandle;

@@ -14,11 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use focus_types::Channel;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, public_base_url};
 use crate::db::{Db, DbError};
-use crate::delivery::{DeliveryWorker, Senders, help_path};
+use crate::delivery::{DeliveryWorker, Senders};
 use crate::error::error_chain;
 use crate::notifier::Notifier;
 use crate::session::Sessions;
@@ -197,11 +198,8 @@ async fn queue_interrupted_summaries(db: &Db, notifier: &Notifier, ids: Vec<i64>
 /// at its default.
 fn report_settings(config: &Config) {
     for problem in &config.notify.problems {
-        let what = match problem.channel {
-            focus_notify::Channel::Email => "email summaries are off",
-            focus_notify::Channel::Sms => "SMS summaries are off",
-        };
-        tracing::warn!("{what}: {problem}");
+        let channel = problem.channel.name();
+        tracing::warn!("{channel} summaries are off: {problem}");
     }
     for problem in &config.problems {
         tracing::warn!("setting ignored: {problem}");
@@ -211,30 +209,19 @@ fn report_settings(config: &Config) {
 /// Says which summary channels are on, and where each one's setup guide is served. Names
 /// servers, never addresses, logins or secrets.
 fn report_channels(config: &Config, senders: &Senders) {
-    use focus_store::Channel;
     // Off with a warning above (settings present but wrong, or the sender could not be
     // built), or simply not set up.
     let why_off = |variables: &str, channel: Channel| {
-        let (configured, notify_channel) = match channel {
-            Channel::Email => (config.notify.email.is_some(), focus_notify::Channel::Email),
-            Channel::Sms => (config.notify.sms.is_some(), focus_notify::Channel::Sms),
+        let configured = match channel {
+            Channel::Email => config.notify.email.is_some(),
+            Channel::Sms => config.notify.sms.is_some(),
         };
-        let warned = configured
-            || config
-                .notify
-                .problems
-                .iter()
-                .any(|p| p.channel == notify_channel);
+        let warned = configured || config.notify.problems.iter().any(|p| p.channel == channel);
+        let guide = channel.help_path();
         if warned {
-            format!(
-                "off until the problem above is fixed (guide at {})",
-                help_path(channel)
-            )
+            format!("off until the problem above is fixed (guide at {guide})")
         } else {
-            format!(
-                "off, not set up ({variables}; guide at {})",
-                help_path(channel)
-            )
+            format!("off, not set up ({variables}; guide at {guide})")
         }
     };
     match (&config.notify.email, senders.has(Channel::Email)) {

@@ -141,6 +141,19 @@ async fn valid_contacts_are_kept() {
         channels.contains(&"email") && channels.contains(&"sms"),
         "{deliveries}"
     );
+    // The pages write the channels with the server's names.
+    for d in deliveries.as_array().unwrap() {
+        let (name, title) = if d["channel"] == "email" {
+            ("email", "Email")
+        } else {
+            ("SMS", "SMS")
+        };
+        assert_eq!(
+            (d["channel_name"].as_str(), d["channel_title"].as_str()),
+            (Some(name), Some(title)),
+            "{d}"
+        );
+    }
     assert!(
         deliveries
             .as_array()

@@ -7,15 +7,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use focus_store::{
-    AlertMode, Channel, Delivery, DeliveryStatus, Event, EventKind, Session, SessionStatus, Stats,
-    Totals,
+    AlertMode, Delivery, DeliveryStatus, Event, EventKind, Session, SessionStatus, Stats, Totals,
 };
+use focus_types::Channel;
 use serde::{Deserialize, Serialize};
 
 use super::validate::{Channels, SessionForm, validate_session_form};
 use super::{AppState, SessionId, parse_session_id, truncate};
 use crate::db::DbError;
-use crate::delivery::help_path;
 use crate::session::summary::seconds;
 use crate::session::{EndKind, SessionSummary};
 use crate::time::rfc3339;
@@ -29,7 +28,7 @@ pub const TARGET_FPS: u32 = 5;
 /// `GET /api/config`: what the page needs before showing the form.
 pub async fn config(State(state): State<AppState>) -> Json<ConfigView> {
     let limits = &state.config.limits;
-    let problems = |channel: focus_notify::Channel| {
+    let problems = |channel: Channel| {
         let mut names: Vec<&'static str> = Vec::new();
         for problem in state.config.notify.problems.iter() {
             if problem.channel == channel && !names.contains(&problem.variable) {
@@ -41,10 +40,10 @@ pub async fn config(State(state): State<AppState>) -> Json<ConfigView> {
     Json(ConfigView {
         email_configured: state.delivery.is_configured(Channel::Email),
         sms_configured: state.delivery.is_configured(Channel::Sms),
-        email_problems: problems(focus_notify::Channel::Email),
-        sms_problems: problems(focus_notify::Channel::Sms),
-        email_help_url: help_path(Channel::Email),
-        sms_help_url: help_path(Channel::Sms),
+        email_problems: problems(Channel::Email),
+        sms_problems: problems(Channel::Sms),
+        email_help_url: Channel::Email.help_path(),
+        sms_help_url: Channel::Sms.help_path(),
         alert_modes: ["banner", "sound", "both"],
         limits: LimitsView {
             duration_minutes: Range {
@@ -272,16 +271,12 @@ pub async fn retry_delivery(
 ) -> Result<(StatusCode, Json<DeliveryView>), AppError> {
     let Path((raw_id, raw_channel)) = path?;
     let id = parse_session_id(&raw_id)?;
-    let channel = match raw_channel.as_str() {
-        "email" => Channel::Email,
-        "sms" => Channel::Sms,
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "'{}' is not a summary channel (email or sms)",
-                truncate(other, 40)
-            )));
-        }
-    };
+    let channel: Channel = raw_channel.parse().map_err(|_| {
+        AppError::BadRequest(format!(
+            "'{}' is not a summary channel (email or sms)",
+            truncate(&raw_channel, 40)
+        ))
+    })?;
     let deliveries = state
         .db
         .call(move |s| s.deliveries_for(id))
@@ -291,7 +286,7 @@ pub async fn retry_delivery(
         .into_iter()
         .find(|d| d.channel == channel)
         .ok_or(AppError::DeliveryNotFound { id, channel })?;
-    let name = channel_name(channel);
+    let name = channel.name();
     match delivery.status {
         DeliveryStatus::Sent => {
             return Err(AppError::Conflict(format!(
@@ -311,7 +306,7 @@ pub async fn retry_delivery(
             format!(
                 "{name} is not set up on this server, so the summary cannot be sent; set it up \
                  (see {}) and restart Focus Sentry, then send it again",
-                help_path(channel)
+                channel.help_path()
             ),
         ));
     }
@@ -325,13 +320,6 @@ pub async fn retry_delivery(
     tracing::info!(session = id, %channel, "summary queued again on request");
     state.delivery.wake();
     Ok((StatusCode::ACCEPTED, Json(DeliveryView::from(&queued))))
-}
-
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Email => "email",
-        Channel::Sms => "SMS",
-    }
 }
 
 /// `DELETE /api/sessions/{id}`: deletes a session, its timeline and its deliveries. A
@@ -487,6 +475,10 @@ impl From<&Event> for EventView {
 pub struct DeliveryView {
     /// `email` or `sms`.
     pub channel: Channel,
+    /// The channel as a sentence writes it: "email", "SMS".
+    pub channel_name: &'static str,
+    /// The channel at the start of a sentence or as a label: "Email", "SMS".
+    pub channel_title: &'static str,
     /// The address or phone number.
     pub destination: String,
     /// `pending` (queued, being sent or waiting to retry), `sent` or `failed`.
@@ -508,6 +500,8 @@ impl From<&Delivery> for DeliveryView {
     fn from(d: &Delivery) -> Self {
         DeliveryView {
             channel: d.channel,
+            channel_name: d.channel.name(),
+            channel_title: d.channel.title(),
             destination: d.destination.clone(),
             status: d.status,
             attempts: d.attempts,

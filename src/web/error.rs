@@ -39,7 +39,7 @@ pub enum AppError {
     #[error("session {id} has no {channel} summary")]
     DeliveryNotFound {
         id: i64,
-        channel: focus_store::Channel,
+        channel: focus_types::Channel,
     },
     /// The request does not fit the current state, e.g. re-sending a summary that was sent
     /// (409).

@@ -21,13 +21,23 @@ fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
         id: row.get("id")?,
         session_id: row.get("session_id")?,
-        channel: row.get("channel")?,
+        channel: channel_column(row)?,
         destination: row.get("destination")?,
         status: row.get("status")?,
         attempts: row.get("attempts")?,
         last_error: row.get("last_error")?,
         next_attempt_at_ms: row.get("next_attempt_at_ms")?,
         updated_at_ms: row.get("updated_at_ms")?,
+    })
+}
+
+/// The `channel` column, stored as [`Channel::as_str`]'s text. Unknown text is a
+/// conversion error, never a panic.
+fn channel_column(row: &Row<'_>) -> rusqlite::Result<Channel> {
+    let text: String = row.get("channel")?;
+    text.parse().map_err(|e| {
+        let index = row.as_ref().column_index("channel").unwrap_or_default();
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
@@ -95,10 +105,10 @@ impl Store {
              updated_at_ms = excluded.updated_at_ms \
              WHERE deliveries.status = 'failed'",
         )?
-        .execute(params![session_id, channel, destination, now_ms])?;
+        .execute(params![session_id, channel.as_str(), destination, now_ms])?;
         let id: i64 = tx
             .prepare_cached("SELECT id FROM deliveries WHERE session_id = ?1 AND channel = ?2")?
-            .query_row(params![session_id, channel], |row| row.get(0))?;
+            .query_row(params![session_id, channel.as_str()], |row| row.get(0))?;
         let delivery = load_delivery(&tx, id)?;
         tx.commit()?;
         Ok(delivery)
@@ -206,6 +216,16 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let id = store.create_session(&new_session(T0)).unwrap().id;
         (store, id)
+    }
+
+    #[test]
+    fn channel_text_reads_back_and_unknown_text_is_an_error() {
+        let store = Store::open_in_memory().unwrap();
+        let conn = store.conn();
+        let read = |sql: &str| conn.query_row(sql, [], channel_column);
+        assert_eq!(read("SELECT 'sms' AS channel").unwrap(), Channel::Sms);
+        let err = read("SELECT 'fax' AS channel").unwrap_err();
+        assert!(err.to_string().contains("\"fax\""), "{err}");
     }
 
     #[test]

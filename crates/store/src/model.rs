@@ -8,6 +8,10 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
+/// Where a summary is sent: one type for the whole app, stored as its
+/// [`as_str`](Channel::as_str) text.
+pub use focus_types::Channel;
+
 /// Declares a fieldless enum stored as TEXT, with `as_str`, `Display` and the
 /// rusqlite conversions. Unknown text read back from the database becomes a
 /// conversion error (never a panic).
@@ -93,18 +97,9 @@ text_enum! {
         Focused => "focused",
         /// The user was not; `reason` says why.
         Unfocused => "unfocused",
-        /// A break the user took on purpose.
+        /// A drift that reached the alert threshold (the alert fired); it
+        /// overlaps the unfocused stretches it spans.
         Break => "break",
-    }
-}
-
-text_enum! {
-    /// Where a summary is sent.
-    Channel {
-        /// An email to the session's address.
-        Email => "email",
-        /// A text message to the session's phone number.
-        Sms => "sms",
     }
 }
 
@@ -158,7 +153,7 @@ pub struct Totals {
     pub focused_ms: u64,
     /// Time spent looking away, eyes closed, or out of frame.
     pub unfocused_ms: u64,
-    /// Number of breaks taken.
+    /// Number of breaks: drifts that reached the alert threshold.
     pub breaks: u32,
     /// Longest unbroken focused stretch.
     pub longest_focus_ms: u64,
@@ -360,8 +355,12 @@ mod tests {
 
     #[test]
     fn text_round_trips_and_unknown_text_is_rejected() {
-        for c in [Channel::Email, Channel::Sms] {
-            assert_eq!(Channel::parse(c.as_str()), Some(c));
+        for s in [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Sent,
+            DeliveryStatus::Failed,
+        ] {
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(DeliveryStatus::parse("Sent"), None);
         let err = SessionStatus::column_result(ValueRef::Text(b"paused")).unwrap_err();

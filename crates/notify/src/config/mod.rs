@@ -221,14 +221,8 @@ impl SmsConfig {
     }
 }
 
-/// Which notifier a [`ConfigProblem`] belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Channel {
-    /// Email over SMTP.
-    Email,
-    /// SMS through Twilio.
-    Sms,
-}
+/// Which notifier a [`ConfigProblem`] belongs to: the app's one channel type.
+pub use focus_types::Channel;
 
 /// One thing wrong with the configuration, e.g.
 /// `FOCUS_SMTP_PORT: 'abc' is not a port number (1-65535; usually 587 or 465)`.

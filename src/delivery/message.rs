@@ -1,0 +1,137 @@
+//! The summary of an ended session as the email and the SMS say it: [`summary_message`]
+//! builds the notifier's [`SummaryMessage`] from the stored session, with the start time in
+//! the server's time zone.
+
+use focus_notify::SummaryMessage;
+use focus_store::Session;
+use jiff::tz::TimeZone;
+
+use crate::time::rfc3339;
+
+/// The summary of an ended session as the email and the SMS show it.
+///
+/// Durations are whole seconds rounded to the nearest (as the pages show them), the focus
+/// percent is the summary's (the page's rule), the start time is given in `zone` with the
+/// zone's abbreviation ("2026-11-25 09:30 CET"), and the link opens the session on the
+/// history page: `{link_base}/history?session={id}`.
+pub(super) fn summary_message(
+    session: &Session,
+    link_base: &str,
+    zone: &TimeZone,
+) -> SummaryMessage {
+    let totals = &session.totals;
+    SummaryMessage {
+        session_id: session.id,
+        started_at_local: format_start(session.started_at_ms, zone),
+        planned_minutes: session.planned_duration_s.saturating_add(30) / 60,
+        total_s: whole_seconds(totals.total_ms),
+        focused_s: whole_seconds(totals.focused_ms),
+        unfocused_s: whole_seconds(totals.unfocused_ms),
+        breaks: totals.breaks,
+        focus_percent: totals.focus_percent(),
+        longest_focus_s: whole_seconds(totals.longest_focus_ms),
+        ended_early: session.ended_early,
+        link: format!("{link_base}/history?session={}", session.id),
+    }
+}
+
+fn whole_seconds(ms: u64) -> u64 {
+    ms.saturating_add(500) / 1000
+}
+
+/// "2026-11-25 09:30 CET": minutes are enough in a subject line; the zone is named so the
+/// time is never ambiguous.
+fn format_start(ms: i64, zone: &TimeZone) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(at) => at
+            .to_zoned_datetime(zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        // Out of jiff's range (year 10000): not a real session; say it plainly in UTC.
+        Err(_) => rfc3339(ms),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use focus_store::{AlertMode, SessionStatus, Totals};
+
+    fn session() -> Session {
+        Session {
+            id: 42,
+            // 2026-11-25 09:30:00 UTC
+            started_at_ms: 1_795_599_000_000,
+            planned_duration_s: 1_500,
+            alert_threshold_ms: 10_000,
+            alert_mode: AlertMode::Both,
+            email: Some("me@example.com".into()),
+            phone: None,
+            send_email: true,
+            send_sms: false,
+            ends_at_ms: 1_795_600_500_000,
+            status: SessionStatus::Completed,
+            ended_at_ms: Some(1_795_600_450_000),
+            ended_early: true,
+            updated_at_ms: 1_795_600_450_000,
+            totals: Totals {
+                total_ms: 1_450_000,
+                focused_ms: 1_261_600,
+                unfocused_ms: 188_400,
+                breaks: 2,
+                longest_focus_ms: 749_500,
+            },
+        }
+    }
+
+    #[test]
+    fn summary_message_carries_the_session_numbers() {
+        let msg = summary_message(&session(), "http://127.0.0.1:8000", &TimeZone::UTC);
+        assert_eq!(msg.session_id, 42);
+        assert_eq!(msg.started_at_local, "2026-11-25 09:30 UTC");
+        assert_eq!(msg.planned_minutes, 25);
+        assert_eq!(
+            (
+                msg.total_s,
+                msg.focused_s,
+                msg.unfocused_s,
+                msg.longest_focus_s
+            ),
+            (1_450, 1_262, 188, 750)
+        );
+        assert_eq!(msg.breaks, 2);
+        assert_eq!(msg.focus_percent, 87.0);
+        assert!(msg.ended_early);
+        assert_eq!(msg.link, "http://127.0.0.1:8000/history?session=42");
+    }
+
+    #[test]
+    fn the_sms_guide_shows_what_is_really_sent() {
+        let mut msg = summary_message(
+            &Session {
+                ended_early: false,
+                ..session()
+            },
+            "http://127.0.0.1:8000",
+            &TimeZone::UTC,
+        );
+        msg.started_at_local = "2026-11-25 09:30 CET".into();
+        let sms = focus_notify::render_sms(&msg);
+        let guide = include_str!("../../docs/sms_setup.md");
+        assert!(
+            guide.contains(&sms),
+            "docs/sms_setup.md should show:\n{sms}"
+        );
+    }
+
+    #[test]
+    fn start_time_names_its_zone() {
+        let zone = TimeZone::fixed(jiff::tz::offset(1));
+        let text = format_start(1_795_599_000_000, &zone);
+        assert!(text.starts_with("2026-11-25 10:30 "), "{text}");
+        assert_eq!(
+            format_start(1_795_599_000_000, &TimeZone::UTC),
+            "2026-11-25 09:30 UTC"
+        );
+    }
+}
