@@ -1,17 +1,13 @@
 //! Session summaries by email and SMS, end to end: the real app on `127.0.0.1:0` with a
 //! temporary database sends to real servers on loopback (an ESMTP server with STARTTLS and
 //! AUTH, and an HTTP server shaped like Twilio's Messages API, from
-//! `crates/notify/tests/support`), and the statuses are read back through the API.
+//! `focus-test-support`), and the statuses are read back through the API.
 //!
 //! Retries are configured in milliseconds (`fast_retries`), so every failure path runs in
 //! a second or two. In every case the session and its summary must stay as they were when
 //! the session ended.
 
 #![allow(clippy::unwrap_used)]
-
-#[path = "../crates/notify/tests/support/mod.rs"]
-#[allow(dead_code)]
-mod notify_support;
 
 mod common;
 
@@ -22,9 +18,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use focus_notify::{EmailConfig, RetryPolicy, Secret, SmsConfig, SmtpSecurity, format_duration};
 use focus_sentry::config::Config;
-use notify_support::smtp::{SmtpOptions, SmtpSecurity as ServerSecurity, SmtpServer};
-use notify_support::twilio::{TwilioServer, error_body};
-use notify_support::unused_local_addr;
+use focus_test_support::smtp::{SmtpOptions, SmtpSecurity as ServerSecurity, SmtpServer};
+use focus_test_support::twilio::{TwilioServer, error_body};
+use focus_test_support::unused_local_addr;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 

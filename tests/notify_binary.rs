@@ -9,24 +9,16 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../crates/notify/tests/support/mod.rs"]
-#[allow(dead_code)]
-mod notify_support;
-
 mod common;
 
-use std::path::Path;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use common::http_client;
-use notify_support::smtp::{SmtpOptions, SmtpSecurity, SmtpServer};
-use notify_support::twilio::TwilioServer;
+use focus_test_support::binary::Server;
+use focus_test_support::smtp::{SmtpOptions, SmtpSecurity, SmtpServer};
+use focus_test_support::twilio::TwilioServer;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const USER: &str = "focus@example.com";
 const PASSWORD: &str = "Smtp-Secret-Password-4321";
@@ -35,65 +27,8 @@ const TOKEN: &str = "c0ffeec0ffeec0ffeec0ffeec0ffee42";
 const TO_EMAIL: &str = "private.person@example.org";
 const TO_PHONE: &str = "+14155550199";
 
-/// A running binary whose stderr is collected line by line.
-struct Server {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    async fn start(dir: &Path, env: &[(&str, String)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_focus-sentry"));
-        command
-            .args(["serve", "--host", "127.0.0.1", "--port", "0", "--db"])
-            .arg(dir.join("focus.db"))
-            // No .env of the developer's from the repository: a folder of its own.
-            .current_dir(dir)
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("the binary starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = tokio::sync::oneshot::channel();
-        let sink = Arc::clone(&log);
-        tokio::spawn(async move {
-            let mut address_tx = Some(address_tx);
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let address = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    if let Some(tx) = address_tx.take() {
-                        let _ = tx.send(address);
-                    }
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let base = tokio::time::timeout(Duration::from_secs(60), address_rx)
-            .await
-            .expect("the server listens within 60 s")
-            .expect("the server printed its address");
-        Server { child, base, log }
-    }
-
-    /// Stops the server and returns everything it logged.
-    async fn stop(mut self) -> String {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
-        // Let the reader drain what was left in the pipe.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        self.log.lock().unwrap().join("\n")
-    }
-}
+/// The binary under test.
+const BINARY: &str = env!("CARGO_BIN_EXE_focus-sentry");
 
 fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
@@ -148,7 +83,7 @@ async fn a_summary_is_sent_without_a_secret_or_recipient_in_the_log() {
         ("TWILIO_API_BASE", twilio.base_url()),
         ("FOCUS_PUBLIC_URL", "http://focus.test:8123/".to_owned()),
     ];
-    let server = Server::start(dir.path(), &env).await;
+    let server = Server::start(BINARY, dir.path(), &env).await;
     let client = http_client();
     let base = server.base.clone();
 
@@ -230,7 +165,7 @@ async fn broken_settings_are_reported_once_by_name_without_their_values() {
         ("TWILIO_FROM_NUMBER", "555-0100".to_owned()),
         ("FOCUS_PUBLIC_URL", "localhost:8000".to_owned()),
     ];
-    let server = Server::start(dir.path(), &env).await;
+    let server = Server::start(BINARY, dir.path(), &env).await;
     // It serves anyway, with both channels off.
     let config: Value = http_client()
         .get(format!("{}/api/config", server.base))
@@ -288,7 +223,7 @@ async fn a_session_cut_off_by_a_crash_still_gets_its_summary_after_the_next_star
     ];
     let client = http_client();
 
-    let server = Server::start(dir.path(), &env).await;
+    let server = Server::start(BINARY, dir.path(), &env).await;
     let session: Value = client
         .post(format!("{}/api/sessions", server.base))
         .json(
@@ -306,7 +241,7 @@ async fn a_session_cut_off_by_a_crash_still_gets_its_summary_after_the_next_star
     server.stop().await;
     assert!(smtp.messages().is_empty());
 
-    let server = Server::start(dir.path(), &env).await;
+    let server = Server::start(BINARY, dir.path(), &env).await;
     let started = Instant::now();
     let detail = loop {
         let detail: Value = client

@@ -10,46 +10,20 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{ATTENTIVE, fixture, http_client, send_frame};
+use focus_test_support::binary::Server;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-/// Starts `focus-sentry serve --port 0 --db <db>` and returns it with its base URL, read
-/// from the "listening on" log line.
-async fn start_server(db: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
-        .args(["serve", "--host", "127.0.0.1", "--port", "0", "--db"])
-        .arg(db)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let address = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server listens within 60 s");
-    // Keep draining the log so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
-}
+/// The binary under test.
+const BINARY: &str = env!("CARGO_BIN_EXE_focus-sentry");
 
 #[tokio::test]
 async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("focus.db");
     let client = http_client();
 
-    let (mut server, base) = start_server(&db).await;
+    let mut server = Server::start(BINARY, dir.path(), &[]).await;
+    let base = server.base.clone();
     let session: Value = client
         .post(format!("{base}/api/sessions"))
         .json(
@@ -93,10 +67,11 @@ async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
     assert!(saved_focused >= 1_000, "{saved}");
 
     // Crash: SIGKILL, no shutdown path at all.
-    server.kill().await.unwrap();
+    server.kill().await;
     drop(ws);
 
-    let (_server, base) = start_server(&db).await;
+    let server = Server::start(BINARY, dir.path(), &[]).await;
+    let base = server.base.clone();
     let recovered: Value = client
         .get(format!("{base}/api/sessions/{id}"))
         .send()
@@ -140,7 +115,7 @@ async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
 async fn run_to_exit(db: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let output = tokio::time::timeout(
         Duration::from_secs(60),
-        Command::new(env!("CARGO_BIN_EXE_focus-sentry"))
+        Command::new(BINARY)
             .args(args)
             .arg("--db")
             .arg(db)

@@ -27,7 +27,8 @@
 //!   lettre and reqwest.
 //!
 //! Test servers (an ESMTP server with STARTTLS and AUTH, a Twilio-shaped
-//! HTTP server) live in `tests/support/` for reuse by the app's tests.
+//! HTTP server) live in the `focus-test-support` dev-dependency
+//! (crates/test-support), shared with the app's tests.
 
 #![forbid(unsafe_code)]
 

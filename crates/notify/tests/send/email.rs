@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use focus_notify::{EmailConfig, EmailSender, ErrorKind, Secret, SmtpSecurity};
 
 use crate::summary;
-use crate::support::smtp::{SmtpOptions, SmtpSecurity as ServerSecurity, SmtpServer};
-use crate::support::unused_local_addr;
+use focus_test_support::smtp::{SmtpOptions, SmtpSecurity as ServerSecurity, SmtpServer};
+use focus_test_support::unused_local_addr;
 
 const USER: &str = "focus@example.com";
 const PASSWORD: &str = "wxyzabcdwxyzabcd-secret";

@@ -1,9 +1,5 @@
-//! Sends real emails and SMS to the local test servers in `tests/support/`
-//! and checks what arrives and how failures are classified.
-
-#[path = "../support/mod.rs"]
-#[allow(dead_code)]
-mod support;
+//! Sends real emails and SMS to the local test servers of `focus-test-support`
+//! (crates/test-support) and checks what arrives and how failures are classified.
 
 mod email;
 mod sms;

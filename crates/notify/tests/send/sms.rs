@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use focus_notify::{ErrorKind, RetryPolicy, SmsConfig, SmsSender, render_sms};
 
 use crate::summary;
-use crate::support::twilio::{TwilioServer, error_body};
-use crate::support::unused_local_addr;
+use focus_test_support::twilio::{TwilioServer, error_body};
+use focus_test_support::unused_local_addr;
 
 const SID: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "f00dfeedf00dfeedf00dfeedf00dfeed";

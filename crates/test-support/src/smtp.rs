@@ -13,7 +13,7 @@
 //! `421 4.3.2 Try again later`), [`SmtpOptions::echo_auth_on_failure`] (a
 //! sloppy server that quotes the client's AUTH line back in its 535).
 //! A server that is down is simply not started: see
-//! [`super::unused_local_addr`].
+//! [`crate::unused_local_addr`].
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use super::tls::TestCert;
+use crate::tls::TestCert;
 
 /// How the server protects connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,6 +138,14 @@ pub struct SmtpServer {
     cert: Arc<TestCert>,
     received: Arc<Mutex<Vec<ReceivedMail>>>,
     task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SmtpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Drop for SmtpServer {

@@ -70,6 +70,14 @@ pub struct TwilioServer {
     task: JoinHandle<()>,
 }
 
+impl std::fmt::Debug for TwilioServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for TwilioServer {
     fn drop(&mut self) {
         self.task.abort();

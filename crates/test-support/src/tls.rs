@@ -19,6 +19,13 @@ pub struct TestCert {
     key_der: Vec<u8>,
 }
 
+impl std::fmt::Debug for TestCert {
+    /// Without the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCert").finish_non_exhaustive()
+    }
+}
+
 impl TestCert {
     /// Generates a certificate valid for `127.0.0.1` and `localhost`.
     pub fn generate() -> Self {
