@@ -225,26 +225,35 @@ pub fn public_base_url(configured: Option<&str>, bound: SocketAddr) -> String {
 }
 
 /// Checks `FOCUS_PUBLIC_URL`: an http(s) URL with a host, optionally a path prefix (a
-/// reverse proxy), without query or fragment. Returns it without its trailing slash.
+/// reverse proxy), without user name, password, query or fragment. Returns it without its
+/// trailing slash. The messages show the value with any `user:password@` part redacted: it
+/// is logged.
 fn parse_public_url(raw: &str) -> Result<String, String> {
+    let shown = focus_notify::redact_url_userinfo(raw);
     let rest = raw
         .strip_prefix("http://")
         .or_else(|| raw.strip_prefix("https://"))
         .ok_or_else(|| {
-            format!("'{raw}' must start with http:// or https://, e.g. http://127.0.0.1:8000")
+            format!("'{shown}' must start with http:// or https://, e.g. http://127.0.0.1:8000")
         })?;
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() || host.starts_with(':') || host.contains('@') {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
         return Err(format!(
-            "'{raw}' has no host name after the scheme, e.g. http://127.0.0.1:8000"
+            "'{shown}' holds a user name or password; the link goes into every summary, so \
+             give the address alone, e.g. http://127.0.0.1:8000"
+        ));
+    }
+    if authority.is_empty() || authority.starts_with(':') {
+        return Err(format!(
+            "'{shown}' has no host name after the scheme, e.g. http://127.0.0.1:8000"
         ));
     }
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("'{raw}' contains spaces"));
+        return Err(format!("'{shown}' contains spaces"));
     }
     if raw.contains(['?', '#']) {
         return Err(format!(
-            "'{raw}' must be a plain base address without ? or #, e.g. http://127.0.0.1:8000"
+            "'{shown}' must be a plain base address without ? or #, e.g. http://127.0.0.1:8000"
         ));
     }
     Ok(raw.trim_end_matches('/').to_owned())
@@ -502,7 +511,13 @@ mod tests {
         );
         assert!(config.problems.iter().all(|p| p.variable != PUBLIC_URL_VAR));
 
-        for bad in ["localhost:8000", "http://", "http://x/?a=1", "ftp://x"] {
+        for bad in [
+            "localhost:8000",
+            "http://",
+            "http://x/?a=1",
+            "ftp://x",
+            "http://user:pass@x",
+        ] {
             let config =
                 Config::from_serve_args(&serve_args(), lookup_from(&[(PUBLIC_URL_VAR, bad)]));
             assert_eq!(config.public_url, None, "{bad}");
@@ -515,6 +530,23 @@ mod tests {
                 problem.to_string().starts_with("FOCUS_PUBLIC_URL: '"),
                 "{problem}"
             );
+        }
+
+        // A URL with credentials is refused, and the problem (which is logged) does not
+        // repeat them, whatever else is wrong with the value.
+        for with_credentials in [
+            "http://admin:hunter22@focus.example.com",
+            "http://admin:hunter22@focus.example.com/?x=1",
+            "http://admin:hunter22@ focus",
+        ] {
+            let config = Config::from_serve_args(
+                &serve_args(),
+                lookup_from(&[(PUBLIC_URL_VAR, with_credentials)]),
+            );
+            assert_eq!(config.public_url, None);
+            let text = format!("{:?}", config.problems);
+            assert!(!text.contains("hunter22"), "{text}");
+            assert!(text.contains("[redacted]@"), "{text}");
         }
 
         let bound: SocketAddr = "127.0.0.1:8000".parse().expect("addr");

@@ -237,7 +237,10 @@ fn report_channels(config: &Config, senders: &Senders) {
         ),
     }
     match (&config.notify.sms, senders.has(Channel::Sms)) {
-        (Some(sms), true) => tracing::info!("SMS summaries: on, through {}", sms.api_base),
+        (Some(sms), true) => tracing::info!(
+            "SMS summaries: on, through {}",
+            focus_notify::redact_url_userinfo(&sms.api_base)
+        ),
         _ => tracing::info!(
             "SMS summaries: {}",
             why_off("TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, ...", Channel::Sms)

@@ -274,3 +274,128 @@ async fn a_session_cut_off_by_a_crash_still_gets_its_summary_after_the_next_star
     let log = server.stop().await;
     assert_clean(&log);
 }
+
+/// A Twilio endpoint that echoes the request's credentials back in its error (as a
+/// misconfigured proxy or a debugging endpoint does): the reason stored for the failed SMS,
+/// shown by the API, and the log hold neither the token nor base64 of `SID:token` nor its
+/// URL-encoded form.
+#[tokio::test]
+async fn credentials_echoed_by_the_sms_endpoint_are_neither_stored_nor_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let twilio = TwilioServer::start(SID, TOKEN).await;
+    let basic = b64(&format!("{SID}:{TOKEN}"));
+    twilio.respond_next(
+        400,
+        format!(
+            r#"{{"code": 20001, "message": "Bad request. You sent Authorization: Basic {basic}; token%3D{TOKEN}", "status": 400}}"#
+        ),
+    );
+    let env = [
+        ("TWILIO_ACCOUNT_SID", SID.to_owned()),
+        ("TWILIO_AUTH_TOKEN", TOKEN.to_owned()),
+        ("TWILIO_FROM_NUMBER", "+15017122661".to_owned()),
+        ("TWILIO_API_BASE", twilio.base_url()),
+    ];
+    let server = Server::start(dir.path(), &env).await;
+    let client = http_client();
+    let base = server.base.clone();
+    let session: Value = client
+        .post(format!("{base}/api/sessions"))
+        .json(
+            &json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
+                      "phone": TO_PHONE, "send_sms": true}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = session["id"].as_i64().expect("session id");
+    let ended = client
+        .post(format!("{base}/api/sessions/{id}/end"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+
+    let started = Instant::now();
+    let delivery = loop {
+        let detail: Value = client
+            .get(format!("{base}/api/sessions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if detail["deliveries"][0]["status"] == "failed" {
+            break detail["deliveries"][0].clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not failed: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let reason = delivery["last_error"]
+        .as_str()
+        .expect("a reason")
+        .to_owned();
+    assert!(reason.contains("HTTP 400"), "{reason}");
+    assert!(reason.contains("Basic [redacted]"), "{reason}");
+    let listed = client
+        .get(format!("{base}/api/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let log = server.stop().await;
+    for text in [&reason, &listed, &log] {
+        assert!(!text.contains(&basic), "{text}");
+        assert!(!text.contains(TOKEN), "{text}");
+    }
+    assert!(log.contains("Basic [redacted]"), "{log}");
+    assert_clean(&log);
+}
+
+/// URLs given with credentials (`FOCUS_PUBLIC_URL`, `TWILIO_API_BASE`) are refused in
+/// words, and the start-up log shows them with the `user:password@` part redacted.
+#[tokio::test]
+async fn credentials_in_configured_urls_never_reach_the_log() {
+    const URL_SECRET: &str = "Url-Secret-9876";
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        (
+            "FOCUS_PUBLIC_URL",
+            format!("http://admin:{URL_SECRET}@focus.test:8123"),
+        ),
+        ("TWILIO_ACCOUNT_SID", SID.to_owned()),
+        ("TWILIO_AUTH_TOKEN", TOKEN.to_owned()),
+        ("TWILIO_FROM_NUMBER", "+15017122661".to_owned()),
+        (
+            "TWILIO_API_BASE",
+            format!("https://proxy:{URL_SECRET}@twilio-proxy.example.com"),
+        ),
+    ];
+    let server = Server::start(dir.path(), &env).await;
+    let config: Value = http_client()
+        .get(format!("{}/api/config", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["sms_configured"], false, "{config}");
+    let log = server.stop().await;
+    assert!(
+        log.contains("setting ignored: FOCUS_PUBLIC_URL: 'http://[redacted]@focus.test:8123'"),
+        "{log}"
+    );
+    assert!(log.contains("TWILIO_API_BASE"), "{log}");
+    assert!(!log.contains(URL_SECRET), "{log}");
+    assert_clean(&log);
+}

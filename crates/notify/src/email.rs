@@ -25,6 +25,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::address::check_mailbox;
 use crate::config::is_loopback_host;
 use crate::error::{certificate_problem, chain_message, has_io_kind};
+use crate::secret::Scrubber;
 use crate::{EmailConfig, RenderedEmail, SendError, SmtpSecurity, SummaryMessage, render_email};
 
 /// Display name used when `from` is a bare address.
@@ -40,9 +41,9 @@ pub struct EmailSender {
     /// "host:port (mode)", for messages.
     server: String,
     timeout: Duration,
-    /// Values scrubbed from error messages: the password and the base64
-    /// forms an SMTP server could echo back from AUTH PLAIN or LOGIN.
-    secrets: Vec<String>,
+    /// Removes the password, in every form a server could echo it (AUTH
+    /// PLAIN and LOGIN blobs included), from error messages.
+    scrubber: Scrubber,
 }
 
 impl fmt::Debug for EmailSender {
@@ -72,15 +73,18 @@ impl EmailSender {
             from.name = Some(DEFAULT_FROM_NAME.to_owned());
         }
 
-        // The same rule as the config parser, for configs built in code: a
-        // password never crosses the network unencrypted.
-        if config.security == SmtpSecurity::Plain
-            && config.username.is_some()
-            && !is_loopback_host(&config.host)
-        {
+        // The same rule as the config parser, for configs built in code:
+        // neither a password nor a summary (the user's own figures and
+        // address) crosses the network unencrypted.
+        if config.security == SmtpSecurity::Plain && !is_loopback_host(&config.host) {
+            let what = if config.username.is_some() {
+                "the SMTP password and the summaries"
+            } else {
+                "the summaries"
+            };
             return Err(SendError::permanent(format!(
-                "refusing to send the SMTP password unencrypted to {}; use TLS, or plain SMTP \
-                 only to a relay on this machine",
+                "refusing to send {what} unencrypted to {}; use TLS, or plain SMTP only to a \
+                 relay on this machine",
                 config.host
             )));
         }
@@ -96,14 +100,14 @@ impl EmailSender {
                 .port(config.port)
                 .tls(tls)
                 .timeout(Some(config.timeout));
-        let mut secrets = Vec::new();
+        let mut scrubber = Scrubber::new();
         if let Some(username) = &config.username {
             let password = config
                 .password
                 .as_ref()
                 .map(|p| p.expose().to_owned())
                 .unwrap_or_default();
-            secrets = secret_forms(username, &password);
+            scrubber = scrubber.with_credential(username, &password);
             builder = builder
                 .credentials(Credentials::new(username.clone(), password))
                 .authentication(vec![Mechanism::Plain, Mechanism::Login]);
@@ -114,7 +118,7 @@ impl EmailSender {
             from,
             server: format!("{}:{} ({})", config.host, config.port, config.security),
             timeout: config.timeout,
-            secrets,
+            scrubber,
         })
     }
 
@@ -125,7 +129,16 @@ impl EmailSender {
     }
 
     /// Sends an already rendered email, e.g. a "test settings" message.
+    ///
+    /// Every error is scrubbed of the password in all its forms on the way
+    /// out, whichever step failed.
     pub async fn send_rendered(&self, to: &str, email: &RenderedEmail) -> Result<(), SendError> {
+        self.try_send(to, email)
+            .await
+            .map_err(|e| e.scrubbed(&self.scrubber))
+    }
+
+    async fn try_send(&self, to: &str, email: &RenderedEmail) -> Result<(), SendError> {
         crate::validate_email(to)
             .map_err(|why| SendError::permanent(format!("recipient: {why}")))?;
         let to_mailbox: Mailbox = to.parse().map_err(|_| {
@@ -146,7 +159,7 @@ impl EmailSender {
                 tracing::debug!(server = %self.server, "email accepted by SMTP server");
                 Ok(())
             }
-            Ok(Err(err)) => Err(self.classify(&err).scrubbed(&self.secrets)),
+            Ok(Err(err)) => Err(self.classify(&err)),
             Err(_elapsed) => Err(SendError::transient(format!(
                 "the mail server {} did not finish within {} s",
                 self.server,
@@ -265,34 +278,9 @@ fn tls_parameters(config: &EmailConfig) -> Result<TlsParameters, SendError> {
     })
 }
 
-/// The password as it may appear in a server's echo: raw, base64 on its own
-/// (AUTH LOGIN) and the base64 AUTH PLAIN blob `\0user\0password`.
-fn secret_forms(username: &str, password: &str) -> Vec<String> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    if password.is_empty() {
-        return Vec::new();
-    }
-    let plain_blob = format!("\0{username}\0{password}");
-    vec![
-        password.to_owned(),
-        b64.encode(password),
-        b64.encode(plain_blob.as_bytes()),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secret_forms_cover_login_and_plain() {
-        let forms = secret_forms("me@example.com", "pw-1234");
-        assert_eq!(forms[0], "pw-1234");
-        assert_eq!(forms[1], "cHctMTIzNA==");
-        assert_eq!(forms[2], "AG1lQGV4YW1wbGUuY29tAHB3LTEyMzQ=");
-        assert!(secret_forms("me", "").is_empty());
-    }
 
     #[tokio::test]
     async fn invalid_sender_or_recipient_is_permanent() {
@@ -330,6 +318,19 @@ mod tests {
         assert!(!err.message.contains("SECRET"), "{err}");
         config.host = "127.0.0.1".into();
         assert!(EmailSender::new(config).is_ok());
+    }
+
+    #[test]
+    fn plain_smtp_to_a_remote_host_is_refused_even_without_a_login() {
+        let mut config = EmailConfig::new("smtp.example.com", 25, "me@example.com");
+        config.security = SmtpSecurity::Plain;
+        let err = EmailSender::new(config.clone()).expect_err("plain SMTP to remote");
+        assert_eq!(err.kind, crate::ErrorKind::Permanent);
+        assert!(err.message.contains("unencrypted"), "{err}");
+        for local in ["localhost", "127.0.0.1", "::1"] {
+            config.host = local.into();
+            assert!(EmailSender::new(config.clone()).is_ok(), "{local}");
+        }
     }
 
     #[test]

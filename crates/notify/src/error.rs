@@ -6,6 +6,8 @@
 
 use std::error::Error as StdError;
 
+use crate::secret::{Scrubber, redact_url_userinfo};
+
 /// Whether a failed send is worth repeating unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
@@ -21,9 +23,9 @@ pub enum ErrorKind {
 /// A send that did not go through.
 ///
 /// `message` is a sentence for a person (it is shown on the history page and
-/// logged). It never contains a password or token: the senders scrub their
-/// secrets from it, including their base64 forms that an SMTP server could
-/// echo back.
+/// logged). It never contains a password or token: the senders scrub every
+/// form of their credentials from it (raw, percent-encoded, base64 of any
+/// blob that holds them, see [`Scrubber`]) and the user-info of any URL.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SendError {
@@ -55,16 +57,10 @@ impl SendError {
         self.kind == ErrorKind::Transient
     }
 
-    /// Replaces every occurrence of each secret (and of its base64 forms) in
-    /// the message with `[redacted]`. Secrets shorter than 4 bytes are left
-    /// alone: scrubbing single letters would garble the message and they are
-    /// not worth protecting.
-    pub(crate) fn scrubbed(mut self, secrets: &[String]) -> Self {
-        for secret in secrets.iter().filter(|s| s.len() >= 4) {
-            if self.message.contains(secret.as_str()) {
-                self.message = self.message.replace(secret.as_str(), crate::REDACTED);
-            }
-        }
+    /// Replaces every form of the sender's credentials in the message with
+    /// `[redacted]` (see [`Scrubber`]), and the user-info part of any URL.
+    pub(crate) fn scrubbed(mut self, scrubber: &Scrubber) -> Self {
+        self.message = redact_url_userinfo(&scrubber.scrub(&self.message));
         self
     }
 }
@@ -142,10 +138,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scrub_replaces_secrets_but_not_short_ones() {
-        let err = SendError::permanent("535 bad: hunter22 / aHVudGVyMjI= / a");
-        let scrubbed = err.scrubbed(&["hunter22".into(), "aHVudGVyMjI=".into(), "a".into()]);
-        assert_eq!(scrubbed.message, "535 bad: [redacted] / [redacted] / a");
+    fn scrub_replaces_secrets_and_url_credentials() {
+        let err = SendError::permanent("535 bad: hunter22 / aHVudGVyMjI= / http://u:p@h/ / a");
+        let scrubbed = err.scrubbed(&Scrubber::new().with_credential("me", "hunter22"));
+        assert_eq!(
+            scrubbed.message,
+            "535 bad: [redacted] / [redacted] / http://[redacted]@h/ / a"
+        );
         assert_eq!(scrubbed.kind, ErrorKind::Permanent);
     }
 

@@ -22,7 +22,9 @@
 //! - [`sms`]: [`SmsSender`], `POST …/Accounts/{sid}/Messages.json`.
 //! - [`error`]: [`SendError`] and its transient/permanent classification.
 //! - [`retry`]: [`RetryPolicy`], exponential backoff.
-//! - [`secret`]: [`Secret`], a string that formats as `[redacted]`.
+//! - [`secret`]: [`Secret`], a string that formats as `[redacted]`;
+//!   [`Scrubber`], which removes every form of a credential from error
+//!   messages; [`redact_url_userinfo`] for URLs that are logged.
 //! - [`tls`]: [`install_crypto_provider`], one rustls provider (`ring`) for
 //!   lettre and reqwest.
 //!
@@ -48,6 +50,6 @@ pub use email::EmailSender;
 pub use error::{ErrorKind, SendError};
 pub use message::{RenderedEmail, SummaryMessage, format_duration, render_email, render_sms};
 pub use retry::RetryPolicy;
-pub use secret::{REDACTED, Secret};
+pub use secret::{REDACTED, Scrubber, Secret, redact_url_userinfo};
 pub use sms::SmsSender;
 pub use tls::install_crypto_provider;

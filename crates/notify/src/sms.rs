@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
 
+use crate::config::is_loopback_host;
 use crate::error::{certificate_problem, chain_message};
+use crate::secret::{Scrubber, redact_url_userinfo};
 use crate::{Secret, SendError, SmsConfig, SummaryMessage, render_sms, validate_e164};
 
 /// Sends summary SMS through one Twilio account.
@@ -29,12 +31,14 @@ pub struct SmsSender {
     auth_token: Secret,
     from_number: String,
     timeout: Duration,
+    /// Removes the token, in every form, from error messages.
+    scrubber: Scrubber,
 }
 
 impl fmt::Debug for SmsSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmsSender")
-            .field("url", &self.url.as_str())
+            .field("url", &redact_url_userinfo(self.url.as_str()))
             .field("auth_token", &self.auth_token)
             .field("from_number", &self.from_number)
             .field("timeout", &self.timeout)
@@ -57,26 +61,17 @@ impl SmsSender {
     pub fn new(config: SmsConfig) -> Result<Self, SendError> {
         crate::install_crypto_provider();
 
+        // The base as it may be shown: never with a user name or password.
+        let shown = redact_url_userinfo(&config.api_base);
         let mut url = Url::parse(&config.api_base).map_err(|_| {
-            SendError::permanent(format!(
-                "the Twilio API base '{}' is not a URL",
-                config.api_base
-            ))
+            SendError::permanent(format!("the Twilio API base '{shown}' is not a URL"))
         })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(SendError::permanent(format!(
-                "the Twilio API base '{}' must be an http:// or https:// URL",
-                config.api_base
-            )));
-        }
+        check_api_base(&url, &shown)?;
         // Pushing segments percent-encodes the SID and keeps any path prefix
         // of the base URL.
         url.path_segments_mut()
             .map_err(|()| {
-                SendError::permanent(format!(
-                    "the Twilio API base '{}' cannot have a path",
-                    config.api_base
-                ))
+                SendError::permanent(format!("the Twilio API base '{shown}' cannot have a path"))
             })?
             .pop_if_empty()
             .extend([
@@ -99,9 +94,12 @@ impl SmsSender {
                 ))
             })?;
 
+        let scrubber =
+            Scrubber::new().with_credential(&config.account_sid, config.auth_token.expose());
         Ok(Self {
             client,
             url,
+            scrubber,
             account_sid: config.account_sid,
             auth_token: config.auth_token,
             from_number: config.from_number,
@@ -115,9 +113,18 @@ impl SmsSender {
     }
 
     /// Sends any text, e.g. a "test settings" message.
+    ///
+    /// Every error is scrubbed of the token in all its forms (an endpoint
+    /// that echoes the `Authorization` header sends back base64 of
+    /// `SID:token`) on the way out, whichever step failed.
     pub async fn send_text(&self, to: &str, body: &str) -> Result<(), SendError> {
+        self.try_send(to, body)
+            .await
+            .map_err(|e| e.scrubbed(&self.scrubber))
+    }
+
+    async fn try_send(&self, to: &str, body: &str) -> Result<(), SendError> {
         validate_e164(to).map_err(|why| SendError::permanent(format!("recipient: {why}")))?;
-        let secrets = [self.auth_token.expose().to_owned()];
         let response = self
             .client
             .post(self.url.clone())
@@ -129,7 +136,7 @@ impl SmsSender {
             ])
             .send()
             .await
-            .map_err(|e| self.classify_transport(&e).scrubbed(&secrets))?;
+            .map_err(|e| self.classify_transport(&e))?;
 
         let status = response.status();
         if status.is_success() {
@@ -139,7 +146,7 @@ impl SmsSender {
         // The body only improves the message; a failure to read it is not
         // the error to report.
         let body = response.text().await.unwrap_or_default();
-        Err(classify_status(status, &body).scrubbed(&secrets))
+        Err(classify_status(status, &body))
     }
 
     fn classify_transport(&self, err: &reqwest::Error) -> SendError {
@@ -168,6 +175,35 @@ impl SmsSender {
         }
         SendError::transient(format!("the request to {origin} failed: {}", cause(err)))
     }
+}
+
+/// The same rules as the config parser, for configs built in code: an
+/// http(s) URL without a user name or password (the credentials are the SID
+/// and the token, sent as basic auth), and https unless the server is on
+/// this machine, so the token never crosses the network in clear.
+fn check_api_base(url: &Url, shown: &str) -> Result<(), SendError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SendError::permanent(format!(
+            "the Twilio API base '{shown}' must be an https:// URL"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(SendError::permanent(format!(
+            "the Twilio API base '{shown}' must not hold a user name or password; the \
+             account is given by TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+        )));
+    }
+    // An IPv6 host comes bracketed ("[::1]").
+    let host = url.host_str().unwrap_or_default();
+    let loopback = is_loopback_host(host.trim_start_matches('[').trim_end_matches(']'));
+    if url.scheme() == "http" && !loopback {
+        return Err(SendError::permanent(format!(
+            "the Twilio API base '{shown}' is plain http to another machine, so the auth \
+             token would travel unencrypted; use https:// (plain http is only allowed to a \
+             server on this machine)"
+        )));
+    }
+    Ok(())
 }
 
 /// The cause behind a reqwest error, without reqwest's own "error sending
@@ -276,5 +312,41 @@ mod tests {
             "http://127.0.0.1:9/prefix/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
         );
         assert!(!format!("{sender:?}").contains("tok\""));
+    }
+
+    #[test]
+    fn the_api_base_must_be_https_unless_local_and_hold_no_credentials() {
+        let build = |base: &str| {
+            let mut config = SmsConfig::new(
+                "AC0123456789abcdef0123456789abcdef",
+                "tok-secret",
+                "+15017122661",
+            );
+            config.api_base = base.into();
+            SmsSender::new(config)
+        };
+        for local in [
+            "http://127.0.0.1:9",
+            "http://localhost:9/x",
+            "http://[::1]:9",
+            "https://api.twilio.com",
+            "https://proxy.example.com/twilio",
+        ] {
+            assert!(build(local).is_ok(), "{local}");
+        }
+        for (remote, says) in [
+            ("http://api.twilio.com", "unencrypted"),
+            ("http://192.168.1.20:8080", "unencrypted"),
+            ("ftp://api.twilio.com", "https://"),
+            (
+                "https://user:hunter22@proxy.example.com",
+                "user name or password",
+            ),
+        ] {
+            let err = build(remote).expect_err(remote);
+            assert_eq!(err.kind, ErrorKind::Permanent);
+            assert!(err.message.contains(says), "{remote}: {err}");
+            assert!(!err.message.contains("hunter22"), "{err}");
+        }
     }
 }

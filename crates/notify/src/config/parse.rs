@@ -165,15 +165,22 @@ pub(super) fn parse_email(
         },
     );
 
-    if let (Some(host), Some(false), Some(_)) = (&host, use_tls, &username)
+    // Neither a password nor a summary (the user's own figures and address) crosses the
+    // network unencrypted: plain SMTP only to a relay on this machine.
+    if let (Some(host), Some(false)) = (&host, use_tls)
         && !is_loopback_host(host)
     {
+        let what = if username.is_some() {
+            "your SMTP password and the summaries"
+        } else {
+            "the summaries"
+        };
         fields.add(
             vars::SMTP_USE_TLS,
             format!(
-                "false would send your SMTP password unencrypted to {host}; plain SMTP \
-                 is only allowed to a relay on this machine (localhost). Remove the \
-                 variable or set it to true"
+                "false would send {what} unencrypted to {host}; plain SMTP is only allowed \
+                 to a relay on this machine (localhost). Remove the variable or set it to \
+                 true"
             ),
         );
     }
@@ -309,18 +316,37 @@ fn check_account_sid(sid: &str) -> Result<(), String> {
     }
 }
 
-/// Returns the base URL without its trailing slash.
+/// Returns the base URL without its trailing slash. The token travels as basic auth to this
+/// base, so it must be https unless the server is on this machine, and it must not hold a
+/// user name or password of its own. The messages are logged: they show the value with any
+/// `user:password@` part redacted.
 fn check_api_base(raw: &str) -> Result<String, String> {
+    let shown = crate::secret::redact_url_userinfo(raw);
     let url = reqwest::Url::parse(raw)
-        .map_err(|_| format!("'{raw}' is not a URL; the default is {DEFAULT_TWILIO_API_BASE}"))?;
+        .map_err(|_| format!("'{shown}' is not a URL; the default is {DEFAULT_TWILIO_API_BASE}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!(
-            "'{raw}' must be an http:// or https:// URL; the default is {DEFAULT_TWILIO_API_BASE}"
+            "'{shown}' must be an https:// URL; the default is {DEFAULT_TWILIO_API_BASE}"
         ));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(format!(
-            "'{raw}' must be a plain base URL without user, query or fragment, e.g. \
+            "'{shown}' must be a plain base URL without user, password, query or fragment, \
+             e.g. {DEFAULT_TWILIO_API_BASE}"
+        ));
+    }
+    // An IPv6 host comes bracketed ("[::1]").
+    let host = url.host_str().unwrap_or_default();
+    if url.scheme() == "http"
+        && !is_loopback_host(host.trim_start_matches('[').trim_end_matches(']'))
+    {
+        return Err(format!(
+            "'{shown}' is plain http to another machine, so the auth token would travel \
+             unencrypted; use https:// (plain http only to a server on this machine), e.g. \
              {DEFAULT_TWILIO_API_BASE}"
         ));
     }

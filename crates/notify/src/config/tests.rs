@@ -158,6 +158,70 @@ fn plain_smtp_with_a_password_to_a_remote_host_is_refused() {
 }
 
 #[test]
+fn plain_smtp_to_a_remote_host_is_refused_even_without_a_login() {
+    let config = parse(&[
+        (vars::SMTP_HOST, "mail.example.com"),
+        (vars::SMTP_PORT, "25"),
+        (vars::SMTP_USE_TLS, "false"),
+        (vars::EMAIL_FROM, "me@example.com"),
+    ]);
+    assert!(config.email.is_none());
+    assert_eq!(config.problems.len(), 1, "{:?}", config.problems);
+    assert_eq!(config.problems[0].variable, vars::SMTP_USE_TLS);
+    assert!(config.problems[0].detail.contains("unencrypted"));
+    for local in ["localhost", "127.0.0.1", "::1"] {
+        let config = parse(&[
+            (vars::SMTP_HOST, local),
+            (vars::SMTP_PORT, "25"),
+            (vars::SMTP_USE_TLS, "false"),
+            (vars::EMAIL_FROM, "me@example.com"),
+        ]);
+        assert!(config.problems.is_empty(), "{local}: {:?}", config.problems);
+    }
+}
+
+#[test]
+fn the_twilio_api_base_must_be_https_unless_local_and_hold_no_credentials() {
+    let with_base = |base: &str| {
+        parse(&[
+            (vars::TWILIO_ACCOUNT_SID, SID),
+            (vars::TWILIO_AUTH_TOKEN, "0123456789abcdef0123456789abcdef"),
+            (vars::TWILIO_FROM_NUMBER, "+15017122661"),
+            (vars::TWILIO_API_BASE, base),
+        ])
+    };
+    for ok in [
+        "http://127.0.0.1:9",
+        "http://localhost:9/x",
+        "http://[::1]:9",
+        "https://proxy.example.com/twilio",
+    ] {
+        let config = with_base(ok);
+        assert!(config.problems.is_empty(), "{ok}: {:?}", config.problems);
+    }
+    for (bad, says) in [
+        ("http://api.twilio.com", "unencrypted"),
+        ("http://192.168.1.20:8080", "unencrypted"),
+        (
+            "https://proxy:hunter22@proxy.example.com",
+            "without user, password",
+        ),
+        (
+            "https://:hunter22@proxy.example.com",
+            "without user, password",
+        ),
+    ] {
+        let config = with_base(bad);
+        assert!(config.sms.is_none(), "{bad}");
+        let texts = problem_texts(&config);
+        assert_eq!(texts.len(), 1, "{bad}: {texts:?}");
+        assert!(texts[0].starts_with("TWILIO_API_BASE: "), "{texts:?}");
+        assert!(texts[0].contains(says), "{bad}: {texts:?}");
+        assert!(!texts[0].contains("hunter22"), "{texts:?}");
+    }
+}
+
+#[test]
 fn twilio_config_parses_and_strips_trailing_slash() {
     let config = parse(&[
         (vars::TWILIO_ACCOUNT_SID, SID),
