@@ -296,7 +296,7 @@ async fn credentials_echoed_by_the_sms_endpoint_are_neither_stored_nor_logged() 
         ("TWILIO_FROM_NUMBER", "+15017122661".to_owned()),
         ("TWILIO_API_BASE", twilio.base_url()),
     ];
-    let server = Server::start(dir.path(), &env).await;
+    let server = Server::start(BINARY, dir.path(), &env).await;
     let client = http_client();
     let base = server.base.clone();
     let session: Value = client
@@ -380,7 +380,7 @@ async fn credentials_in_configured_urls_never_reach_the_log() {
             format!("https://proxy:{URL_SECRET}@twilio-proxy.example.com"),
         ),
     ];
-    let server = Server::start(dir.path(), &env).await;
+    let server = Server::start(BINARY, dir.path(), &env).await;
     let config: Value = http_client()
         .get(format!("{}/api/config", server.base))
         .send()
