@@ -4,10 +4,15 @@
 //!
 //! Inference is CPU-bound (~20 ms a frame): it runs on tokio's blocking pool, never on an
 //! async worker. Frames are analysed in memory and dropped; they are never stored or logged.
+//!
+//! The camera preview's framing check ([`Vision::check_framing`]) runs one frame at a time for
+//! the whole server (a second check while one runs is refused, not queued) and takes an
+//! inference slot like any session's frame.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use focus_vision::framing::{Framing, FramingParams, assess_framing};
 use focus_vision::{DecodeLimits, FaceAnalyzer, FaceTracker, FrameAnalysis};
 use tokio::sync::Semaphore;
 
@@ -35,11 +40,32 @@ impl From<focus_vision::Error> for AnalyzeError {
     }
 }
 
+/// Why a framing check got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// Another framing check is running; try again in a moment.
+    #[error("another framing check is running")]
+    Busy,
+    /// The frame could not be analysed.
+    #[error(transparent)]
+    Analyze(#[from] AnalyzeError),
+}
+
+/// A frame's framing check: its verdict and where the face sits.
+#[derive(Debug, Clone)]
+pub struct FrameCheck {
+    pub analysis: FrameAnalysis,
+    pub framing: Framing,
+}
+
 /// The shared analyser plus the inference slots. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Vision {
     analyzer: Arc<FaceAnalyzer>,
     slots: Arc<Semaphore>,
+    limits: DecodeLimits,
+    /// One framing check at a time, server-wide.
+    check_slot: Arc<Semaphore>,
 }
 
 impl Vision {
@@ -61,6 +87,8 @@ impl Vision {
         Ok(Vision {
             analyzer: Arc::new(analyzer),
             slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            limits,
+            check_slot: Arc::new(Semaphore::new(1)),
         })
     }
 
@@ -93,6 +121,29 @@ impl Vision {
         })
         .await?;
         Ok(result?)
+    }
+}
+
+impl Vision {
+    /// Checks the framing of one camera frame (no session, no tracker: each frame on its
+    /// own), waiting for an inference slot. Refused with [`CheckError::Busy`] while another
+    /// check runs, so a page polling its preview can never queue work up.
+    pub async fn check_framing(&self, frame: Bytes) -> Result<FrameCheck, CheckError> {
+        let _check = Arc::clone(&self.check_slot)
+            .try_acquire_owned()
+            .map_err(|_| CheckError::Busy)?;
+        let _slot = self.slots.acquire().await.ok();
+        let analyzer = Arc::clone(&self.analyzer);
+        let limits = self.limits;
+        let result = tokio::task::spawn_blocking(move || {
+            let image = focus_vision::decode::decode_image(&frame, &limits)?;
+            let analysis = analyzer.analyze_image(&image)?;
+            let framing = assess_framing(&image, &analysis, &FramingParams::default());
+            Ok::<_, focus_vision::Error>(FrameCheck { analysis, framing })
+        })
+        .await
+        .map_err(AnalyzeError::from)?;
+        Ok(result.map_err(AnalyzeError::from)?)
     }
 }
 

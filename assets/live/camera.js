@@ -3,7 +3,7 @@
 
 import { $ } from "../common.js";
 
-const state = { stream: null, onEnded: null };
+const state = { stream: null, onEnded: null, previews: new Set() };
 
 /** The live view's video element: the camera's picture, and where frames are read from. */
 export const video = $("video");
@@ -11,6 +11,15 @@ export const video = $("video");
 /** What happens when the camera stops by itself (unplugged, taken by another app). */
 export function onCameraEnded(callback) {
   state.onEnded = callback;
+}
+
+/**
+ * Shows the camera in another <video> too (the start page's preview): now if it runs, and
+ * whenever it starts again; until `stopCamera`.
+ */
+export function showCameraIn(element) {
+  state.previews.add(element);
+  if (state.stream) element.srcObject = state.stream;
 }
 
 /** True while the camera streams. */
@@ -50,11 +59,13 @@ export async function startCamera() {
       ["Camera did not start", `The camera could not be started (${(e && e.message) || "unknown error"}). Try again.`];
     return { title, text, retry: true };
   }
-  video.srcObject = state.stream;
-  try {
-    await video.play();
-  } catch {
-    // Autoplay of a muted stream is allowed; if it still fails frames are skipped until it plays.
+  for (const element of [video, ...state.previews]) {
+    element.srcObject = state.stream;
+    try {
+      await element.play();
+    } catch {
+      // Autoplay of a muted stream is allowed; if it still fails frames are skipped until it plays.
+    }
   }
   const stream = state.stream;
   for (const track of stream.getVideoTracks()) {
@@ -68,5 +79,6 @@ export async function startCamera() {
 export function stopCamera() {
   if (state.stream) for (const track of state.stream.getTracks()) track.stop();
   state.stream = null;
-  video.srcObject = null;
+  for (const element of [video, ...state.previews]) element.srcObject = null;
+  state.previews.clear();
 }

@@ -6,6 +6,7 @@
 // | --- | --- |
 // | settings.js | the form, its checks, the saved defaults |
 // | camera.js | the webcam and its errors in words |
+// | preview.js | the start page's camera preview and framing check |
 // | stream.js | the WebSocket, frame sending and pacing, reconnecting |
 // | view.js | the indicator, timers, countdown, face box, connection pill |
 // | alerts.js | banner, sound, desktop notification |
@@ -21,6 +22,7 @@ import {
   applyConfig, checkForm, clearErrors, loadDefaults, maxFrameWidth, readForm, showFieldError,
   showFormError, storeDefaults,
 } from "./settings.js";
+import { previewRunning, startPreviewIfAllowed, stopPreview } from "./preview.js";
 import { sendSoon, startStream, stopStream } from "./stream.js";
 import { hideSummary, showSummary } from "./summary.js";
 import { renderNoConnection, renderState, startView, stopView } from "./view.js";
@@ -56,6 +58,7 @@ async function init() {
   clearNotice();
   applyConfig(config);
   await checkRunningSession();
+  if (!els.setupCard.hidden) startPreviewIfAllowed();
 }
 
 async function checkRunningSession() {
@@ -121,7 +124,7 @@ els.form.addEventListener("submit", async (event) => {
     try {
       session = await api("/api/sessions", { method: "POST", body: form });
     } catch (e) {
-      stopCamera();
+      if (!previewRunning()) stopCamera();
       if (e instanceof ApiError && e.status === 422 && e.field) showFieldError(e.field, e.message);
       else if (e instanceof ApiError && e.network) notify("Server unreachable", e.message, { action: () => els.startBtn.click() });
       else showFormError(e.message);
@@ -159,6 +162,7 @@ onCameraEnded(() => {
 
 function enterLive() {
   page.ended = false;
+  stopPreview({ keepCamera: true });
   show(els.setupCard, false);
   hideSummary();
   show(els.resumeCard, false);
@@ -255,6 +259,7 @@ function finish(summary, message) {
   if (!summary) {
     notify("Session over", message || "The session ended.", { action: null, kind: "info" });
     show(els.setupCard);
+    startPreviewIfAllowed();
     return;
   }
   showSummary(summary, page.session);
@@ -265,6 +270,7 @@ $("again-btn").addEventListener("click", () => {
   page.session = null;
   show(els.setupCard);
   $("duration").focus();
+  startPreviewIfAllowed();
 });
 
 window.addEventListener("pagehide", () => {

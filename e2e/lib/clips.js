@@ -18,7 +18,8 @@ const FRAME = "scale=640:480:force_original_aspect_ratio=decrease," +
 /**
  * Writes `<dir>/<name>.y4m` from `segments`, played in order, and returns its path and
  * length. A segment is `{ image, seconds }` (a still held that long) or
- * `{ video, from, seconds }` (a cut of a video).
+ * `{ video, from, seconds }` (a cut of a video); either may add `filter`, an ffmpeg filter
+ * applied to its frames first (e.g. `lutrgb` to darken it).
  */
 export function makeClip(dir, name, segments) {
   const args = ["-hide_banner", "-loglevel", "error", "-y"];
@@ -33,7 +34,7 @@ export function makeClip(dir, name, segments) {
     }
     // trim + setpts: every segment lasts exactly its seconds, whatever the source's timing.
     filters.push(
-      `[${i}:v]fps=${CLIP_FPS},${FRAME},trim=duration=${segment.seconds},setpts=PTS-STARTPTS,format=yuv420p[v${i}]`,
+      `[${i}:v]${segment.filter ? `${segment.filter},` : ""}fps=${CLIP_FPS},${FRAME},trim=duration=${segment.seconds},setpts=PTS-STARTPTS,format=yuv420p[v${i}]`,
     );
   });
   const inputs = segments.map((_, i) => `[v${i}]`).join("");

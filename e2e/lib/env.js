@@ -32,6 +32,8 @@ export const HAVE_FACE_VIDEO = existsSync(FACE_VIDEO);
 /** Stills, each checked with `focus-sentry analyze` after padding to 640x480. */
 export const STILLS = {
   attentive: join(FACES, "attentive", "att10_pexels_woman_f330.jpg"), // focused
+  // focused, and framed well (centred, near enough, lit) for the start page's camera check
+  framed: join(FACES, "attentive", "att04_vfa_s3_f0.jpg"),
   noFace: join(FACES, "no_face", "nof09_opencv_desk.jpg"), // no_face
   lookingAway: join(FACES, "away", "awy02_vfa_looking_down.jpg"), // looking_away (pitch -32 deg)
   eyesClosed: join(FACES, "eyes_closed", "ecl19_pexels_woman_f025.jpg"), // eyes_closed

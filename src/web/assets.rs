@@ -46,6 +46,7 @@ static ASSETS: &[Asset] = assets![
     "live/main.js",
     "live/settings.js",
     "live/camera.js",
+    "live/preview.js",
     "live/stream.js",
     "live/view.js",
     "live/alerts.js",

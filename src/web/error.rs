@@ -9,6 +9,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
+use axum::http::header::{self, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -28,6 +29,18 @@ pub enum AppError {
     /// The body is larger than allowed (413).
     #[error("request body too large")]
     TooLarge,
+    /// A camera frame is larger than `max_frame_bytes` (413).
+    #[error("frame larger than {0} bytes")]
+    FrameTooLarge(usize),
+    /// A camera frame that is not a usable image (422); the text says why.
+    #[error("unusable frame: {0}")]
+    UnusableFrame(String),
+    /// A one-at-a-time resource is in use; try again in a second (429, `Retry-After: 1`).
+    #[error("busy: {0}")]
+    Busy(String),
+    /// The models failed on a frame; not the client's fault (500).
+    #[error("frame analysis failed")]
+    AnalysisFailed,
     /// No such session (404).
     #[error("no session with id {0}")]
     SessionNotFound(String),
@@ -79,7 +92,10 @@ impl AppError {
         match self {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooLarge | AppError::FrameTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnusableFrame(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::AnalysisFailed => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::SessionNotFound(_)
             | AppError::SessionEnded(_)
             | AppError::DeliveryNotFound { .. }
@@ -103,6 +119,20 @@ impl AppError {
             AppError::TooLarge => (
                 "request too large".into(),
                 "the request body is larger than the server accepts".into(),
+                None,
+            ),
+            AppError::FrameTooLarge(limit) => (
+                "frame too large".into(),
+                format!(
+                    "the frame is larger than {limit} bytes; send JPEG frames at most 640 px wide"
+                ),
+                None,
+            ),
+            AppError::UnusableFrame(detail) => ("unusable frame".into(), detail.clone(), None),
+            AppError::Busy(detail) => ("busy".into(), detail.clone(), None),
+            AppError::AnalysisFailed => (
+                "analysis failed".into(),
+                "the server could not analyse this frame; see its log".into(),
                 None,
             ),
             AppError::SessionNotFound(id) => (
@@ -181,7 +211,13 @@ impl IntoResponse for AppError {
         } else {
             tracing::debug!(error = %self, %status, "request refused");
         }
-        (status, Json(self.body())).into_response()
+        let mut response = (status, Json(self.body())).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 

@@ -15,12 +15,14 @@
 //! | `POST /api/sessions/{id}/end` | end it, get the summary (idempotent) |
 //! | `POST /api/sessions/{id}/deliveries/{channel}/retry` | send a failed summary again |
 //! | `GET /api/sessions/{id}/live` | the WebSocket: JPEG frames in, live state out |
+//! | `POST /api/frames/check` | the camera preview's framing check: one JPEG in, advice out |
 //! | `GET /help/email`, `GET /help/sms` | the setup guides, rendered from `docs/` |
 //!
 //! `docs/api.md` documents the bodies.
 
 pub mod api;
 pub mod assets;
+pub mod check;
 pub mod error;
 pub mod help;
 pub mod live;
@@ -56,6 +58,7 @@ pub struct AppState {
 /// The whole app's routes, with the security layers.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_body_bytes;
+    let frame_limit = state.config.limits.max_frame_bytes;
     let loopback_only = state.config.listen.ip().is_loopback();
     Router::new()
         .route("/", get(assets::index_page))
@@ -78,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/help/{topic}", get(help::guide))
         .route("/api/sessions/{id}/live", get(live::upgrade))
+        .route(
+            "/api/frames/check",
+            post(check::check_frame).layer(DefaultBodyLimit::max(frame_limit)),
+        )
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(middleware::from_fn(security::check_origin))

@@ -17,6 +17,7 @@
 //! - [`gaze`]: iris position relative to the eye corners.
 //! - [`classify`]: thresholds ([`Params`]) and the focused / reason decision.
 //! - [`pipeline`]: the stateless [`FaceAnalyzer`] and the stateful [`FaceTracker`].
+//! - [`framing`]: framing advice for a camera preview (face found, centred, near, lit).
 
 pub mod analysis;
 pub mod blendshapes;
@@ -27,6 +28,7 @@ pub mod detect;
 pub mod engine;
 pub mod error;
 pub mod eyes;
+pub mod framing;
 pub mod gaze;
 pub mod landmarks;
 pub mod models;
