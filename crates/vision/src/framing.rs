@@ -264,11 +264,11 @@ mod tests {
             &FramingParams::default(),
         );
         assert!(framing.is_good(), "{framing:?}");
-        let placement = framing.placement.unwrap();
+        let placement = framing.placement.expect("a face has a placement");
         assert!((placement.width - 0.25).abs() < 1e-6);
         assert!(placement.offset[0].abs() < 1e-6);
         assert!((placement.offset[1] - 0.0).abs() < 1e-6);
-        assert!((framing.face_luma.unwrap() - 150.0).abs() < 0.01);
+        assert!((framing.face_luma.expect("a face has a luma") - 150.0).abs() < 0.01);
     }
 
     #[test]
