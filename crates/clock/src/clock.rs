@@ -1,8 +1,9 @@
 //! The state machine: [`FocusClock`].
 //!
 //! Time only moves when the caller says so ([`FocusClock::observe`], [`FocusClock::tick`],
-//! [`FocusClock::finish`]); [`FocusClock::snapshot`] looks ahead without moving it. The
-//! rules are written out, with a worked example, in `docs/focus-clock.md`.
+//! [`FocusClock::pause`], [`FocusClock::resume`], [`FocusClock::finish`]);
+//! [`FocusClock::snapshot`] looks ahead without moving it. The rules are written out, with
+//! a worked example, in `docs/focus-clock.md`.
 
 use std::cmp::Reverse;
 
@@ -10,48 +11,80 @@ use crate::attention::{Attention, Reason};
 use crate::events::{Break, FocusEvent, Stretch};
 use crate::params::{ClockParams, MIN_FLIP_FRAMES};
 use crate::report::{Snapshot, Summary, focus_percent};
+use crate::state::ClockState;
 
 /// The server-side focus clock of one session.
 ///
 /// Feed it every analysed frame with [`observe`](Self::observe), call
 /// [`tick`](Self::tick) from a timer (about every 500 ms) so no-signal and alerts are
-/// noticed while no frames arrive, read [`snapshot`](Self::snapshot) for the live page and
-/// call [`finish`](Self::finish) once at the end. Every method takes the server time in
-/// ms; none reads a clock, none blocks, none panics.
+/// noticed while no frames arrive, read [`snapshot`](Self::snapshot) for the live page,
+/// [`pause`](Self::pause) and [`resume`](Self::resume) it when the user does, and call
+/// [`finish`](Self::finish) once at the end. A session continued after the server was down
+/// gets a clock from [`restore`](Self::restore). Every method takes the server time in ms;
+/// none reads a clock, none blocks, none panics.
 ///
-/// Time is attributed live: the state at any instant is the debounced state as it was
-/// known then, and a flip is never backdated. So `focused_ms + unfocused_ms` always equals
-/// the elapsed time and neither ever decreases.
+/// Time is attributed live: the state at any instant is the state as it was known then,
+/// and a change is never backdated. So the five totals (focused, unfocused, starting,
+/// paused, offline) always add up to the elapsed time and none ever decreases.
 #[derive(Debug, Clone)]
 pub struct FocusClock {
     params: ClockParams,
     started_at_ms: u64,
     /// Time up to which the clock has accounted; never decreases.
     now_ms: u64,
-    /// Timestamp of the last accepted frame as given, for rejecting stale frames.
+    /// Timestamp of the last accepted frame as given (or of the last resume), for
+    /// rejecting stale frames.
     last_frame_stamp_ms: u64,
     /// When the last accepted frame took effect (its timestamp, or `now_ms` if that was
     /// later); the no-signal grace counts from here.
     last_frame_ms: u64,
-    /// The debounced state and since when it holds.
-    state: Attention,
+    /// The state and since when it holds.
+    state: ClockState,
     state_since_ms: u64,
-    /// No frame for more than `no_signal_after_ms`: waiting for frames to resume.
-    in_gap: bool,
-    /// A flip being debounced.
+    /// No usable signal: starting, or frames stopped for longer than the grace. Frames
+    /// must settle (a run of [`MIN_FLIP_FRAMES`] spanning the debounce) before a verdict
+    /// counts, and no further signal loss can happen.
+    waiting_for_signal: bool,
+    /// A change being debounced, or the signal settling.
     pending: Option<Pending>,
     /// The current drift; `Some` exactly when `state` is unfocused.
     drift: Option<Drift>,
     /// Totals over closed stretches.
-    focused_closed_ms: u64,
-    unfocused_closed_ms: u64,
+    closed: Totals,
     longest_focus_closed_ms: u64,
     breaks: u32,
     /// Set by `finish`; the clock is frozen from then on.
     summary: Option<Summary>,
 }
 
-/// What a run of frames is trying to flip to.
+/// Time per state over closed stretches.
+#[derive(Debug, Clone, Copy, Default)]
+struct Totals {
+    focused_ms: u64,
+    unfocused_ms: u64,
+    starting_ms: u64,
+    paused_ms: u64,
+    offline_ms: u64,
+}
+
+impl Totals {
+    fn slot(&mut self, state: ClockState) -> &mut u64 {
+        match state {
+            ClockState::Starting => &mut self.starting_ms,
+            ClockState::Focused => &mut self.focused_ms,
+            ClockState::Unfocused(_) => &mut self.unfocused_ms,
+            ClockState::Paused => &mut self.paused_ms,
+            ClockState::Offline => &mut self.offline_ms,
+        }
+    }
+
+    fn add(&mut self, state: ClockState, ms: u64) {
+        let slot = self.slot(state);
+        *slot = slot.saturating_add(ms);
+    }
+}
+
+/// What a run of frames is trying to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Candidate {
     /// Unfocused -> focused.
@@ -60,6 +93,9 @@ enum Candidate {
     Unfocus,
     /// Unfocused with another reason -> unfocused with this one.
     Reason(Reason),
+    /// Waiting for the signal -> the verdict of the frame that completes the run, whatever
+    /// the verdicts in it.
+    Settle,
 }
 
 /// A run of consecutive frames agreeing on a [`Candidate`].
@@ -68,7 +104,32 @@ struct Pending {
     candidate: Candidate,
     /// Effective time of the first frame of the run.
     first_ms: u64,
+    /// Effective time of the latest frame of the run.
+    last_ms: u64,
     frames: u32,
+}
+
+impl Pending {
+    fn new(candidate: Candidate, at_ms: u64) -> Self {
+        Pending {
+            candidate,
+            first_ms: at_ms,
+            last_ms: at_ms,
+            frames: 1,
+        }
+    }
+
+    fn extend(self, at_ms: u64) -> Self {
+        Pending {
+            last_ms: at_ms,
+            frames: self.frames.saturating_add(1),
+            ..self
+        }
+    }
+
+    fn complete(&self, debounce_ms: u64) -> bool {
+        self.frames >= MIN_FLIP_FRAMES && self.last_ms.saturating_sub(self.first_ms) >= debounce_ms
+    }
 }
 
 /// The unfocused time since the last focused stretch.
@@ -142,9 +203,9 @@ impl Drift {
 impl FocusClock {
     /// A clock for a session that starts at `started_at_ms`.
     ///
-    /// The start counts as a focused frame: the state is focused, and the no-signal grace
-    /// runs from the start, so a session that never receives a frame turns unfocused
-    /// (no signal) after `no_signal_after_ms`.
+    /// The clock starts in [`ClockState::Starting`]: no time counts as focused or
+    /// unfocused until the frames have settled on a verdict (rule 2 of
+    /// `docs/focus-clock.md`). A session that never gets frames stays starting.
     pub fn new(params: ClockParams, started_at_ms: u64) -> Self {
         FocusClock {
             params,
@@ -152,17 +213,69 @@ impl FocusClock {
             now_ms: started_at_ms,
             last_frame_stamp_ms: started_at_ms,
             last_frame_ms: started_at_ms,
-            state: Attention::Focused,
+            state: ClockState::Starting,
             state_since_ms: started_at_ms,
-            in_gap: false,
+            waiting_for_signal: true,
             pending: None,
             drift: None,
-            focused_closed_ms: 0,
-            unfocused_closed_ms: 0,
+            closed: Totals::default(),
             longest_focus_closed_ms: 0,
             breaks: 0,
             summary: None,
         }
+    }
+
+    /// The clock of a session continued after the server was down: its totals up to the
+    /// interruption are `before` (the summary it was closed with), the time from the
+    /// interruption (`started_at_ms + before.total_ms`) to `resumed_at_ms` is
+    /// [`ClockState::Offline`], and from `resumed_at_ms` the clock is starting again.
+    ///
+    /// Returns the clock and the events of the restore: the offline stretch (if it lasted
+    /// at all) and the change to starting.
+    pub fn restore(
+        params: ClockParams,
+        started_at_ms: u64,
+        before: &Summary,
+        resumed_at_ms: u64,
+    ) -> (Self, Vec<FocusEvent>) {
+        let interrupted_ms = started_at_ms.saturating_add(before.total_ms);
+        let resumed_at_ms = resumed_at_ms.max(interrupted_ms);
+        let mut clock = FocusClock::new(params, started_at_ms);
+        clock.closed = Totals {
+            focused_ms: before.focused_ms,
+            unfocused_ms: before.unfocused_ms,
+            starting_ms: before.starting_ms,
+            paused_ms: before.paused_ms,
+            offline_ms: before.offline_ms,
+        };
+        clock.longest_focus_closed_ms = before.longest_focus_ms;
+        clock.breaks = before.breaks;
+        // If the totals do not add up to the time of the interruption (they always do when
+        // they came from this clock), the difference counts as offline, so the invariant
+        // holds from here on.
+        let accounted_ms = clock
+            .closed
+            .focused_ms
+            .saturating_add(clock.closed.unfocused_ms)
+            .saturating_add(clock.closed.starting_ms)
+            .saturating_add(clock.closed.paused_ms)
+            .saturating_add(clock.closed.offline_ms);
+        let mut events = Vec::new();
+        let offline_from_ms = started_at_ms
+            .saturating_add(accounted_ms)
+            .min(resumed_at_ms);
+        clock.state = ClockState::Offline;
+        clock.state_since_ms = offline_from_ms;
+        clock.close_stretch(resumed_at_ms, &mut events);
+        clock.state = ClockState::Starting;
+        events.push(FocusEvent::StateChanged {
+            at_ms: resumed_at_ms,
+            state: ClockState::Starting,
+        });
+        clock.now_ms = resumed_at_ms;
+        clock.last_frame_stamp_ms = resumed_at_ms;
+        clock.last_frame_ms = resumed_at_ms;
+        (clock, events)
     }
 
     /// The parameters the clock was built with.
@@ -175,10 +288,26 @@ impl FocusClock {
         self.started_at_ms
     }
 
-    /// The debounced state as of the last call that moved time (a pending no-signal is
-    /// not applied; use [`snapshot`](Self::snapshot) for that).
-    pub fn attention(&self) -> Attention {
+    /// The state as of the last call that moved time (a pending no-signal is not applied;
+    /// use [`snapshot`](Self::snapshot) for that).
+    pub fn state(&self) -> ClockState {
         self.state
+    }
+
+    /// The time up to which the clock has accounted (the latest time it was given), server
+    /// ms.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// Since when the current state holds (the start of the open stretch), server ms.
+    pub fn state_since_ms(&self) -> u64 {
+        self.state_since_ms
+    }
+
+    /// Whether the clock is paused.
+    pub fn is_paused(&self) -> bool {
+        self.state == ClockState::Paused
     }
 
     /// The summary, once [`finish`](Self::finish) has been called.
@@ -188,13 +317,17 @@ impl FocusClock {
 
     /// Feeds one analysed frame: its verdict and the server time it was received at.
     ///
-    /// - A frame stamped earlier than the last accepted frame is stale and ignored (no
-    ///   events). A frame stamped earlier than the last [`tick`](Self::tick) but not than
-    ///   the last frame (its analysis finished after a tick) takes effect at the tick's time.
-    /// - The first frame after a no-signal gap sets the state at once; otherwise a flip
-    ///   needs [`MIN_FLIP_FRAMES`] consecutive agreeing frames spanning at least
-    ///   [`ClockParams::debounce_ms`].
-    /// - Does nothing after [`finish`](Self::finish).
+    /// - A frame stamped earlier than the last accepted frame (or the last resume) is
+    ///   stale and ignored (no events). A frame stamped earlier than the last
+    ///   [`tick`](Self::tick) but not than the last frame (its analysis finished after a
+    ///   tick) takes effect at the tick's time.
+    /// - While starting or after the signal was lost, frames must settle first:
+    ///   [`MIN_FLIP_FRAMES`] frames, each within `no_signal_after_ms` of the previous,
+    ///   spanning at least [`ClockParams::debounce_ms`]; the frame that completes the run
+    ///   sets the state. Otherwise a change needs [`MIN_FLIP_FRAMES`] consecutive frames
+    ///   agreeing on it, spanning at least the debounce.
+    /// - While paused the verdict does not count: the frame only moves time, like a tick.
+    ///   After [`finish`](Self::finish) it does nothing.
     ///
     /// Returns the events up to and including this frame's time, in time order.
     pub fn observe(&mut self, attention: Attention, at_ms: u64) -> Vec<FocusEvent> {
@@ -204,16 +337,33 @@ impl FocusClock {
         }
         let at_ms = at_ms.max(self.now_ms);
         self.advance_to(at_ms, &mut events);
+        if self.is_paused() {
+            // Moves time like a tick; the verdict does not count.
+            return events;
+        }
+        if self.waiting_for_signal {
+            let grace_ms = self.no_signal_grace_ms();
+            let run = match self.pending {
+                Some(run)
+                    if run.candidate == Candidate::Settle
+                        && at_ms.saturating_sub(run.last_ms) <= grace_ms =>
+                {
+                    run.extend(at_ms)
+                }
+                _ => Pending::new(Candidate::Settle, at_ms),
+            };
+            if run.complete(self.params.debounce_ms) {
+                self.waiting_for_signal = false;
+                self.pending = None;
+                self.transition(attention.into(), at_ms, &mut events);
+            } else {
+                self.pending = Some(run);
+            }
+        } else if let Some(next) = self.debounce(attention, at_ms) {
+            self.transition(next.into(), at_ms, &mut events);
+        }
         self.last_frame_stamp_ms = at_ms;
         self.last_frame_ms = at_ms;
-        if self.in_gap {
-            // Nothing to debounce against: the feed was silent, this is the best reading.
-            self.in_gap = false;
-            self.pending = None;
-            self.transition(attention, at_ms, &mut events);
-        } else if let Some(next) = self.debounce(attention, at_ms) {
-            self.transition(next, at_ms, &mut events);
-        }
         // A drift that began just now is already a break if the threshold is 0.
         self.advance_to(at_ms, &mut events);
         events
@@ -227,6 +377,63 @@ impl FocusClock {
         if self.summary.is_none() {
             self.advance_to(at_ms, &mut events);
         }
+        events
+    }
+
+    /// Pauses the session at `at_ms` (or the clock's time, if later): closes the open
+    /// stretch, ends the current drift (with its `BreakClosed` if it was a break; the alert
+    /// clears) and counts the time from here as paused. Frames are ignored until
+    /// [`resume`](Self::resume). When already paused it only moves time, like a tick;
+    /// after [`finish`](Self::finish) it does nothing.
+    pub fn pause(&mut self, at_ms: u64) -> Vec<FocusEvent> {
+        let mut events = Vec::new();
+        if self.summary.is_some() {
+            return events;
+        }
+        let at_ms = at_ms.max(self.now_ms);
+        self.advance_to(at_ms, &mut events);
+        if self.is_paused() {
+            return events;
+        }
+        self.close_stretch(at_ms, &mut events);
+        self.state = ClockState::Paused;
+        self.pending = None;
+        // No signal can be lost while paused.
+        self.waiting_for_signal = true;
+        events.push(FocusEvent::StateChanged {
+            at_ms,
+            state: ClockState::Paused,
+        });
+        if let Some(drift) = self.drift.take().filter(|drift| drift.alerted) {
+            events.push(FocusEvent::BreakClosed(drift.to_break(at_ms)));
+        }
+        events
+    }
+
+    /// Resumes a paused session at `at_ms` (or the clock's time, if later): the clock is
+    /// starting again, waiting for frames to settle on a verdict. Frames stamped before
+    /// `at_ms` are stale. When not paused it only moves time, like a tick; after
+    /// [`finish`](Self::finish) it does nothing.
+    pub fn resume(&mut self, at_ms: u64) -> Vec<FocusEvent> {
+        let mut events = Vec::new();
+        if self.summary.is_some() {
+            return events;
+        }
+        let at_ms = at_ms.max(self.now_ms);
+        self.advance_to(at_ms, &mut events);
+        if !self.is_paused() {
+            return events;
+        }
+        self.close_stretch(at_ms, &mut events);
+        self.state = ClockState::Starting;
+        self.waiting_for_signal = true;
+        self.pending = None;
+        self.last_frame_stamp_ms = at_ms;
+        self.last_frame_ms = at_ms;
+        events.push(FocusEvent::StateChanged {
+            at_ms,
+            state: ClockState::Starting,
+        });
         events
     }
 
@@ -249,8 +456,8 @@ impl FocusClock {
     /// Ends the session at `at_ms` (or the clock's time, if later): applies what falls due,
     /// closes the open stretch and, if the current drift is a break, the break.
     ///
-    /// Calling it again returns the same summary and no events; after it, `observe` and
-    /// `tick` do nothing and `snapshot` returns the final numbers.
+    /// Calling it again returns the same summary and no events; after it, `observe`,
+    /// `tick`, `pause` and `resume` do nothing and `snapshot` returns the final numbers.
     pub fn finish(&mut self, at_ms: u64) -> (Summary, Vec<FocusEvent>) {
         if let Some(summary) = self.summary {
             return (summary, Vec::new());
@@ -268,6 +475,9 @@ impl FocusClock {
             total_ms: at_ms.saturating_sub(self.started_at_ms),
             focused_ms: numbers.focused_ms,
             unfocused_ms: numbers.unfocused_ms,
+            starting_ms: numbers.starting_ms,
+            paused_ms: numbers.paused_ms,
+            offline_ms: numbers.offline_ms,
             breaks: numbers.breaks,
             focus_percent: numbers.focus_percent,
             longest_focus_ms: numbers.longest_focus_ms,
@@ -289,7 +499,7 @@ impl FocusClock {
             let signal_lost_at = self
                 .last_frame_ms
                 .checked_add(self.no_signal_grace_ms())
-                .filter(|&lost_at| !self.in_gap && lost_at < to_ms);
+                .filter(|&lost_at| !self.waiting_for_signal && lost_at < to_ms);
             // On a tie the alert goes first: the drift reached the threshold before the
             // reason changed to no signal.
             match (alert_at, signal_lost_at) {
@@ -305,9 +515,7 @@ impl FocusClock {
     }
 
     /// How long after the last frame the signal counts as lost: `no_signal_after_ms`, but
-    /// at least 1 ms. A frame holds its state for at least its own millisecond; with a grace
-    /// of 0, the state a frame set after a gap would last no time at all and the timeline
-    /// would show the gap twice in a row around an empty stretch.
+    /// at least 1 ms. A frame holds its state for at least its own millisecond.
     fn no_signal_grace_ms(&self) -> u64 {
         self.params.no_signal_after_ms.max(1)
     }
@@ -326,21 +534,24 @@ impl FocusClock {
     }
 
     fn lose_signal(&mut self, at_ms: u64, events: &mut Vec<FocusEvent>) {
-        self.in_gap = true;
+        self.waiting_for_signal = true;
         self.pending = None;
-        self.transition(Attention::Unfocused(Reason::NoSignal), at_ms, events);
+        self.transition(ClockState::Unfocused(Reason::NoSignal), at_ms, events);
     }
 
     /// Adds `attention` seen at `at_ms` to the debounce; returns the state to flip to when
-    /// the run is long enough.
+    /// the run is long enough. Only called while the signal is good (the state is focused
+    /// or unfocused).
     fn debounce(&mut self, attention: Attention, at_ms: u64) -> Option<Attention> {
         let candidate = match (self.state, attention) {
-            (Attention::Focused, Attention::Focused) => None,
-            (Attention::Focused, Attention::Unfocused(_)) => Some(Candidate::Unfocus),
-            (Attention::Unfocused(_), Attention::Focused) => Some(Candidate::Focus),
-            (Attention::Unfocused(current), Attention::Unfocused(seen)) => {
+            (ClockState::Focused, Attention::Focused) => None,
+            (ClockState::Focused, Attention::Unfocused(_)) => Some(Candidate::Unfocus),
+            (ClockState::Unfocused(_), Attention::Focused) => Some(Candidate::Focus),
+            (ClockState::Unfocused(current), Attention::Unfocused(seen)) => {
                 (current != seen).then_some(Candidate::Reason(seen))
             }
+            // Not reached: these states wait for the signal to settle instead.
+            (ClockState::Starting | ClockState::Paused | ClockState::Offline, _) => None,
         };
         let Some(candidate) = candidate else {
             // A frame agreeing with the state breaks any run.
@@ -348,19 +559,10 @@ impl FocusClock {
             return None;
         };
         let run = match self.pending {
-            Some(run) if run.candidate == candidate => Pending {
-                frames: run.frames.saturating_add(1),
-                ..run
-            },
-            _ => Pending {
-                candidate,
-                first_ms: at_ms,
-                frames: 1,
-            },
+            Some(run) if run.candidate == candidate => run.extend(at_ms),
+            _ => Pending::new(candidate, at_ms),
         };
-        if run.frames >= MIN_FLIP_FRAMES
-            && at_ms.saturating_sub(run.first_ms) >= self.params.debounce_ms
-        {
+        if run.complete(self.params.debounce_ms) {
             self.pending = None;
             Some(attention)
         } else {
@@ -369,27 +571,25 @@ impl FocusClock {
         }
     }
 
-    /// Switches the debounced state to `next` at `at_ms` (a no-op if it already holds).
-    fn transition(&mut self, next: Attention, at_ms: u64, events: &mut Vec<FocusEvent>) {
+    /// Switches the state to `next` at `at_ms` (a no-op if it already holds). Only for the
+    /// judged states: pausing and resuming have their own methods.
+    fn transition(&mut self, next: ClockState, at_ms: u64, events: &mut Vec<FocusEvent>) {
         if next == self.state {
             return;
         }
         self.close_stretch(at_ms, events);
         self.state = next;
         self.pending = None;
-        events.push(FocusEvent::StateChanged {
-            at_ms,
-            attention: next,
-        });
+        events.push(FocusEvent::StateChanged { at_ms, state: next });
         match next {
-            Attention::Unfocused(reason) => match self.drift.as_mut() {
+            ClockState::Unfocused(reason) => match self.drift.as_mut() {
                 Some(drift) => drift.switch_reason(reason, at_ms),
                 None => {
                     self.drift = Some(Drift::new(at_ms, reason));
                     events.push(FocusEvent::DriftStarted { at_ms, reason });
                 }
             },
-            Attention::Focused => {
+            ClockState::Focused => {
                 if let Some(drift) = self.drift.take() {
                     events.push(FocusEvent::Refocused {
                         at_ms,
@@ -401,23 +601,22 @@ impl FocusClock {
                     }
                 }
             }
+            ClockState::Starting | ClockState::Paused | ClockState::Offline => {}
         }
     }
 
     /// Ends the open stretch at `at_ms`: adds it to the totals and reports it (unless empty).
     fn close_stretch(&mut self, at_ms: u64, events: &mut Vec<FocusEvent>) {
         let length_ms = at_ms.saturating_sub(self.state_since_ms);
+        self.closed.add(self.state, length_ms);
         if self.state.is_focused() {
-            self.focused_closed_ms = self.focused_closed_ms.saturating_add(length_ms);
             self.longest_focus_closed_ms = self.longest_focus_closed_ms.max(length_ms);
-        } else {
-            self.unfocused_closed_ms = self.unfocused_closed_ms.saturating_add(length_ms);
         }
         if length_ms > 0 {
             events.push(FocusEvent::StretchClosed(Stretch {
                 start_ms: self.state_since_ms,
                 end_ms: at_ms,
-                attention: self.state,
+                state: self.state,
             }));
         }
         self.state_since_ms = at_ms;
@@ -426,32 +625,29 @@ impl FocusClock {
     /// The live numbers at `at_ms`, which must not be before the clock's time.
     fn numbers(&self, at_ms: u64) -> Snapshot {
         let open_ms = at_ms.saturating_sub(self.state_since_ms);
-        let focused = self.state.is_focused();
-        let (focused_ms, unfocused_ms, longest_focus_ms) = if focused {
-            (
-                self.focused_closed_ms.saturating_add(open_ms),
-                self.unfocused_closed_ms,
-                self.longest_focus_closed_ms.max(open_ms),
-            )
+        let mut totals = self.closed;
+        totals.add(self.state, open_ms);
+        let longest_focus_ms = if self.state.is_focused() {
+            self.longest_focus_closed_ms.max(open_ms)
         } else {
-            (
-                self.focused_closed_ms,
-                self.unfocused_closed_ms.saturating_add(open_ms),
-                self.longest_focus_closed_ms,
-            )
+            self.longest_focus_closed_ms
         };
         Snapshot {
-            focused,
-            reason: self.state.reason(),
+            state: self.state,
+            focused: self.state.is_focused(),
             alert: self.drift.is_some_and(|drift| drift.alerted),
-            focused_ms,
-            unfocused_ms,
+            focused_ms: totals.focused_ms,
+            unfocused_ms: totals.unfocused_ms,
+            starting_ms: totals.starting_ms,
+            paused_ms: totals.paused_ms,
+            offline_ms: totals.offline_ms,
             breaks: self.breaks,
-            focus_percent: focus_percent(focused_ms, unfocused_ms),
+            focus_percent: focus_percent(totals.focused_ms, totals.unfocused_ms),
             longest_focus_ms,
             drift_ms: self
                 .drift
                 .map_or(0, |drift| at_ms.saturating_sub(drift.started_ms)),
+            state_ms: open_ms,
         }
     }
 }

@@ -3,13 +3,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::attention::{Attention, Reason};
+use crate::attention::Reason;
+use crate::state::ClockState;
 
-/// A closed interval `[start_ms, end_ms)` of one debounced state, for the history timeline.
+/// A closed interval `[start_ms, end_ms)` of one state, for the history timeline.
 ///
 /// The stretches of a session tile it: the first starts at the session start, each starts
 /// where the previous ended, the last ends at [`FocusClock::finish`](crate::FocusClock::finish).
-/// Stretches of zero length are never reported.
+/// Stretches of zero length are never reported, and a stretch the clock ends by itself
+/// (a debounced flip, a lost or regained signal) lasts at least
+/// `min(debounce_ms, no_signal_after_ms)`; only the user (pause, resume, end) can cut one
+/// shorter.
+///
+/// Serialised with the state flattened:
+/// `{"start_ms":0,"end_ms":1750,"state":"unfocused","reason":"no_face"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Stretch {
     /// Start, server clock ms (inclusive).
@@ -17,7 +24,8 @@ pub struct Stretch {
     /// End, server clock ms (exclusive); always greater than `start_ms`.
     pub end_ms: u64,
     /// The state held over the whole stretch (an unfocused reason change starts a new one).
-    pub attention: Attention,
+    #[serde(flatten)]
+    pub state: ClockState,
 }
 
 impl Stretch {
@@ -49,18 +57,22 @@ impl Break {
 ///
 /// Events come out in time order (`at_ms` never decreases over a session). A flip at `t`
 /// yields, in this order: `StretchClosed` (the stretch ending at `t`), `StateChanged`, then
-/// `DriftStarted` or `Refocused`, then `BreakClosed` if the drift was a break.
+/// `DriftStarted` or `Refocused`, then `BreakClosed` if the drift was a break. A pause
+/// yields `StretchClosed`, `StateChanged` (to paused), then `BreakClosed` if the drift it
+/// ended was a break (a pause ends a drift without a `Refocused`).
 ///
 /// Serialised internally tagged, e.g. `{"type":"drift_started","at_ms":1750,"reason":"looking_away"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FocusEvent {
-    /// The debounced state changed (focused <-> unfocused, or the unfocused reason).
+    /// The state changed: a debounced flip (focused <-> unfocused, or the unfocused
+    /// reason), the signal lost or settled, a pause or a resume.
     StateChanged {
         /// When the new state took effect.
         at_ms: u64,
-        /// The new state.
-        attention: Attention,
+        /// The new state (flattened: `"state":"unfocused","reason":"no_face"`).
+        #[serde(flatten)]
+        state: ClockState,
     },
     /// The user became unfocused: a drift began (it may yet turn out to be a glance).
     DriftStarted {

@@ -1,5 +1,6 @@
 //! Focus Sentry's focus clock: turns per-frame attention verdicts and server timestamps into
-//! focused and unfocused time, drifts, breaks and alerts.
+//! focused and unfocused time, drifts, breaks and alerts; keeps the time with no verdict
+//! (starting), paused and offline apart from both.
 //!
 //! A pure state machine with time passed in: no clock is read, nothing is awaited, nothing
 //! is written. The web layer feeds each analysed frame to [`FocusClock::observe`] with the
@@ -13,19 +14,23 @@
 //! worked example are in `docs/focus-clock.md`.
 //!
 //! ```
-//! use focus_clock::{Attention, ClockParams, FocusClock, FocusEvent, Reason};
+//! use focus_clock::{Attention, ClockParams, ClockState, FocusClock, FocusEvent, Reason};
 //!
 //! let mut clock = FocusClock::new(ClockParams::default(), 0);
-//! let away = Attention::Unfocused(Reason::LookingAway);
 //! let mut events = Vec::new();
 //! for at_ms in [250, 500, 750] {
+//!     events.extend(clock.observe(Attention::Focused, at_ms)); // settles the start at 750
+//! }
+//! let away = Attention::Unfocused(Reason::LookingAway);
+//! for at_ms in [1_000, 1_250, 1_500] {
 //!     events.extend(clock.observe(away, at_ms)); // three frames spanning 500 ms: a flip
 //! }
-//! assert!(events.contains(&FocusEvent::DriftStarted { at_ms: 750, reason: Reason::LookingAway }));
-//! let live = clock.snapshot(1_000);
-//! assert_eq!((live.focused_ms, live.unfocused_ms, live.drift_ms), (750, 250, 250));
-//! let (summary, _closing_events) = clock.finish(1_000);
-//! assert_eq!((summary.total_ms, summary.breaks), (1_000, 0));
+//! assert!(events.contains(&FocusEvent::DriftStarted { at_ms: 1_500, reason: Reason::LookingAway }));
+//! let live = clock.snapshot(1_750);
+//! assert_eq!(live.state, ClockState::Unfocused(Reason::LookingAway));
+//! assert_eq!((live.starting_ms, live.focused_ms, live.unfocused_ms), (750, 750, 250));
+//! let (summary, _closing_events) = clock.finish(1_750);
+//! assert_eq!((summary.total_ms, summary.breaks), (1_750, 0));
 //! ```
 //!
 //! # Layout
@@ -33,6 +38,8 @@
 //! - [`params`]: [`ClockParams`] and [`MIN_FLIP_FRAMES`].
 //! - [`clock`]: the state machine, [`FocusClock`].
 //! - [`events`]: [`FocusEvent`] and the timeline records [`Stretch`] and [`Break`].
+//! - [`state`]: what a stretch of time counts as, [`ClockState`] (starting, focused,
+//!   unfocused, paused, offline).
 //! - [`report`]: the live [`Snapshot`], the final [`Summary`] and [`focus_percent`].
 
 pub mod attention;
@@ -40,9 +47,11 @@ pub mod clock;
 pub mod events;
 pub mod params;
 pub mod report;
+pub mod state;
 
 pub use attention::{Attention, Reason, UnknownReason};
 pub use clock::FocusClock;
 pub use events::{Break, FocusEvent, Stretch};
 pub use params::{ClockParams, MIN_FLIP_FRAMES};
 pub use report::{Snapshot, Summary, focus_percent};
+pub use state::ClockState;

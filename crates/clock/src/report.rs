@@ -3,47 +3,84 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attention::Reason;
+use crate::state::ClockState;
 
 /// Live numbers as of one instant, for the session page.
 ///
-/// `focused_ms + unfocused_ms` is the time since the session started; each of
-/// `focused_ms`, `unfocused_ms`, `breaks` and `longest_focus_ms` never decreases from one
-/// snapshot to the next.
+/// `focused_ms + unfocused_ms + starting_ms + paused_ms + offline_ms` is the time since the
+/// session started ([`Snapshot::elapsed_ms`]); none of those, nor `breaks` or
+/// `longest_focus_ms`, ever decreases from one snapshot to the next.
+///
+/// Serialised with the state flattened: `"state":"unfocused","reason":"no_face"` (no
+/// `reason` key in the other states).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// The debounced state is focused.
+    /// The clock's state now: starting, focused, unfocused (with the reason) or paused.
+    #[serde(flatten)]
+    pub state: ClockState,
+    /// The state is focused (the same as `state == Focused`, for simple clients).
     pub focused: bool,
-    /// Why not, when not focused.
-    pub reason: Option<Reason>,
-    /// The current drift has reached the alert threshold (cleared on refocus).
+    /// The current drift has reached the alert threshold (cleared on refocus or pause).
     pub alert: bool,
     /// Time focused so far, including the open stretch.
     pub focused_ms: u64,
-    /// Time unfocused so far, including the open stretch.
+    /// Time unfocused so far (every reason, no signal included), including the open stretch.
     pub unfocused_ms: u64,
+    /// Time with no verdict yet (the start, and after each resume), including the open one.
+    pub starting_ms: u64,
+    /// Time paused, including the open pause.
+    pub paused_ms: u64,
+    /// Time the server was down, from an interruption to the session's resume.
+    pub offline_ms: u64,
     /// Breaks so far (alerts fired), including the current drift if it is one.
     pub breaks: u32,
     /// `focused_ms / (focused_ms + unfocused_ms) * 100`, truncated to one decimal place,
-    /// in `[0, 100]`; `0.0` when no time has passed. See [`focus_percent`].
+    /// in `[0, 100]`; `0.0` when nothing was measured yet. See [`focus_percent`].
     pub focus_percent: f64,
     /// Longest focused stretch so far, including the open one.
     pub longest_focus_ms: u64,
-    /// Length of the current drift (0 when focused).
+    /// Length of the current drift (0 when not unfocused). At most `unfocused_ms`.
     pub drift_ms: u64,
+    /// How long the current state (and, when unfocused, its reason) has held: the open
+    /// stretch. At most `drift_ms` when unfocused. "Eyes closed for N s" is this.
+    pub state_ms: u64,
+}
+
+impl Snapshot {
+    /// Why not focused, when unfocused.
+    pub const fn reason(&self) -> Option<Reason> {
+        self.state.reason()
+    }
+
+    /// Time since the session start: the sum of the five totals.
+    pub const fn elapsed_ms(&self) -> u64 {
+        self.focused_ms
+            .saturating_add(self.unfocused_ms)
+            .saturating_add(self.starting_ms)
+            .saturating_add(self.paused_ms)
+            .saturating_add(self.offline_ms)
+    }
 }
 
 /// The final numbers of a session, from [`FocusClock::finish`](crate::FocusClock::finish).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    /// Session length: finish time minus start time. Equals `focused_ms + unfocused_ms`.
+    /// Session length: finish time minus start time. Equals `focused_ms + unfocused_ms +
+    /// starting_ms + paused_ms + offline_ms`.
     pub total_ms: u64,
     /// Time focused.
     pub focused_ms: u64,
     /// Time unfocused (every reason, no-signal included).
     pub unfocused_ms: u64,
+    /// Time with no verdict (the start, and after each resume).
+    pub starting_ms: u64,
+    /// Time paused.
+    pub paused_ms: u64,
+    /// Time the server was down between an interruption and the resume.
+    pub offline_ms: u64,
     /// Number of breaks (drifts that reached the alert threshold).
     pub breaks: u32,
-    /// As [`Snapshot::focus_percent`].
+    /// As [`Snapshot::focus_percent`]: over the measured time, focused + unfocused.
     pub focus_percent: f64,
     /// Longest focused stretch.
     pub longest_focus_ms: u64,

@@ -1,8 +1,10 @@
 //! Property tests of the clock on random frame sequences: the invariants that the live page,
-//! the timeline and the summary rely on hold whatever the frames, gaps and parameters.
+//! the timeline and the summary rely on hold whatever the frames, gaps, pauses, restarts
+//! and parameters.
 
 use focus_clock::{
-    Attention, Break, ClockParams, FocusClock, FocusEvent, Reason, Snapshot, Stretch, Summary,
+    Attention, Break, ClockParams, ClockState, FocusClock, FocusEvent, Reason, Snapshot, Stretch,
+    Summary,
 };
 use proptest::prelude::*;
 
@@ -16,6 +18,13 @@ enum Op {
     Tick { delta_ms: u64 },
     /// A tick `back_ms` before the latest time so far.
     LateTick { back_ms: u64 },
+    /// The user pauses `delta_ms` after the latest time so far.
+    Pause { delta_ms: u64 },
+    /// The user resumes `delta_ms` after the latest time so far (a no-op unless paused).
+    Resume { delta_ms: u64 },
+    /// The server stops now (the session is finished as it stands) and the session is
+    /// continued `down_ms` later with a restored clock.
+    Restart { down_ms: u64 },
 }
 
 fn attention() -> impl Strategy<Value = Attention> {
@@ -36,6 +45,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u64..1_000, attention()).prop_map(|(back_ms, attention)| Op::LateFrame { back_ms, attention }),
         4 => delta_ms().prop_map(|delta_ms| Op::Tick { delta_ms }),
         1 => (0u64..1_000).prop_map(|back_ms| Op::LateTick { back_ms }),
+        1 => delta_ms().prop_map(|delta_ms| Op::Pause { delta_ms }),
+        1 => (1u64..20_000).prop_map(|delta_ms| Op::Resume { delta_ms }),
+        1 => (1u64..120_000).prop_map(|down_ms| Op::Restart { down_ms }),
     ]
 }
 
@@ -95,24 +107,57 @@ fn run(
                 events.extend(clock.tick(at_ms));
                 at_ms
             }
+            Op::Pause { delta_ms } => {
+                latest_ms += delta_ms;
+                events.extend(clock.pause(latest_ms));
+                latest_ms
+            }
+            Op::Resume { delta_ms } => {
+                latest_ms += delta_ms;
+                events.extend(clock.resume(latest_ms));
+                latest_ms
+            }
+            Op::Restart { down_ms } => {
+                let (summary, finish_events) = clock.finish(latest_ms);
+                events.extend(finish_events);
+                latest_ms += down_ms;
+                let (restored, restore_events) =
+                    FocusClock::restore(params, started_at_ms, &summary, latest_ms);
+                clock = restored;
+                events.extend(restore_events);
+                latest_ms
+            }
         };
         let snapshot = clock.snapshot(at_ms);
         prop_assert_eq!(
-            snapshot.focused_ms + snapshot.unfocused_ms,
+            snapshot.elapsed_ms(),
             latest_ms - started_at_ms,
-            "focused + unfocused != elapsed after {:?}",
-            op
+            "the totals do not add up to the elapsed time after {:?}: {:?}",
+            op,
+            snapshot
         );
         if let Some(previous) = previous {
             prop_assert!(snapshot.focused_ms >= previous.focused_ms);
             prop_assert!(snapshot.unfocused_ms >= previous.unfocused_ms);
+            prop_assert!(snapshot.starting_ms >= previous.starting_ms);
+            prop_assert!(snapshot.paused_ms >= previous.paused_ms);
+            prop_assert!(snapshot.offline_ms >= previous.offline_ms);
             prop_assert!(snapshot.breaks >= previous.breaks);
             prop_assert!(snapshot.longest_focus_ms >= previous.longest_focus_ms);
         }
         prop_assert!(snapshot.longest_focus_ms <= snapshot.focused_ms);
         prop_assert!((0.0..=100.0).contains(&snapshot.focus_percent));
-        prop_assert_eq!(snapshot.focused, snapshot.reason.is_none());
-        if snapshot.focused {
+        prop_assert_eq!(snapshot.focused, snapshot.state == ClockState::Focused);
+        prop_assert_eq!(
+            snapshot.reason().is_some(),
+            matches!(snapshot.state, ClockState::Unfocused(_))
+        );
+        prop_assert!(snapshot.state != ClockState::Offline);
+        prop_assert!(snapshot.state_ms <= snapshot.elapsed_ms());
+        if snapshot.reason().is_some() {
+            prop_assert!(snapshot.state_ms <= snapshot.drift_ms);
+            prop_assert!(snapshot.drift_ms <= snapshot.unfocused_ms);
+        } else {
             prop_assert!(snapshot.drift_ms == 0 && !snapshot.alert);
         }
         if snapshot.alert {
@@ -156,7 +201,14 @@ fn check_session(session: &Session) -> Result<(), TestCaseError> {
 
     // The summary adds up.
     prop_assert_eq!(summary.total_ms, finished_at_ms - started_at_ms);
-    prop_assert_eq!(summary.focused_ms + summary.unfocused_ms, summary.total_ms);
+    prop_assert_eq!(
+        summary.focused_ms
+            + summary.unfocused_ms
+            + summary.starting_ms
+            + summary.paused_ms
+            + summary.offline_ms,
+        summary.total_ms
+    );
 
     // Stretches tile the session without gaps or overlaps, and agree with the summary.
     let stretches: Vec<Stretch> = events
@@ -182,7 +234,7 @@ fn check_session(session: &Session) -> Result<(), TestCaseError> {
         cursor_ms = stretch.end_ms;
     }
     prop_assert_eq!(cursor_ms, finished_at_ms);
-    let focused_stretches = stretches.iter().filter(|s| s.attention.is_focused());
+    let focused_stretches = stretches.iter().filter(|s| s.state.is_focused());
     prop_assert_eq!(
         focused_stretches
             .clone()
@@ -197,26 +249,66 @@ fn check_session(session: &Session) -> Result<(), TestCaseError> {
             .unwrap_or(0),
         summary.longest_focus_ms
     );
+    for (state, total) in [
+        (ClockState::Starting, summary.starting_ms),
+        (ClockState::Paused, summary.paused_ms),
+        (ClockState::Offline, summary.offline_ms),
+    ] {
+        let from_stretches: u64 = stretches
+            .iter()
+            .filter(|s| s.state == state)
+            .map(Stretch::duration_ms)
+            .sum();
+        prop_assert_eq!(from_stretches, total, "{:?}", state);
+    }
     if params.debounce_ms > 0 {
+        // (Two pauses, or two outages, with nothing measured in between are still two.)
         for pair in stretches.windows(2) {
-            prop_assert_ne!(
-                pair[0].attention,
-                pair[1].attention,
-                "no flip between {:?}",
-                pair
+            if !matches!(pair[0].state, ClockState::Offline | ClockState::Paused) {
+                prop_assert_ne!(pair[0].state, pair[1].state, "no flip between {:?}", pair);
+            }
+        }
+    }
+
+    // No stretch the clock ends by itself (a debounced flip, the signal lost or settled)
+    // is shorter than the debounce or the grace, whichever is less. Only the user cuts a
+    // stretch shorter: a pause, a resume (ending a paused stretch), the end.
+    let min_ms = params.debounce_ms.min(params.no_signal_after_ms.max(1));
+    for (i, event) in events.iter().enumerate() {
+        let FocusEvent::StretchClosed(stretch) = *event else {
+            continue;
+        };
+        let ended_by_the_clock =
+            matches!(
+                events.get(i + 1),
+                Some(FocusEvent::StateChanged {
+                    state: ClockState::Focused | ClockState::Unfocused(_),
+                    ..
+                })
+            ) && !matches!(stretch.state, ClockState::Paused | ClockState::Offline);
+        if ended_by_the_clock {
+            prop_assert!(
+                stretch.duration_ms() >= min_ms,
+                "{:?} is shorter than {} ms",
+                stretch,
+                min_ms
             );
         }
     }
 
-    // Each StretchClosed is the state the previous StateChanged set; changes are real.
-    let mut state = Attention::Focused;
+    // Each StretchClosed is the state the previous StateChanged set; changes are real. A
+    // restart's offline stretch comes between a finish and a restored clock.
+    let mut state = ClockState::Starting;
     for event in events {
         match *event {
-            FocusEvent::StateChanged { attention, .. } => {
-                prop_assert_ne!(attention, state, "change to the same state");
-                state = attention;
+            FocusEvent::StateChanged { state: next, .. } => {
+                prop_assert_ne!(next, state, "change to the same state");
+                state = next;
             }
-            FocusEvent::StretchClosed(stretch) => prop_assert_eq!(stretch.attention, state),
+            FocusEvent::StretchClosed(stretch) if stretch.state == ClockState::Offline => {
+                state = ClockState::Offline;
+            }
+            FocusEvent::StretchClosed(stretch) => prop_assert_eq!(stretch.state, state),
             _ => {}
         }
     }
@@ -228,6 +320,11 @@ fn check_session(session: &Session) -> Result<(), TestCaseError> {
     let mut breaks: Vec<Break> = Vec::new();
     for event in events {
         match *event {
+            // A pause or a restart ends the drift without a refocus.
+            FocusEvent::StateChanged {
+                state: ClockState::Paused | ClockState::Starting,
+                ..
+            } => drift = None,
             FocusEvent::DriftStarted { at_ms, .. } => {
                 prop_assert!(drift.is_none(), "drift inside a drift");
                 drift = Some((at_ms, false));
@@ -322,7 +419,8 @@ proptest! {
     }
 
     /// A single odd frame between normal ones never flips the state, whatever the
-    /// debounce: with frames less than the no-signal limit apart, the clock stays focused.
+    /// debounce: with frames less than the no-signal limit apart, the clock stays focused
+    /// once focused frames have settled the start.
     #[test]
     fn isolated_odd_frames_never_flip(
         debounce_ms in prop_oneof![Just(0u64), 0u64..2_000],
@@ -333,7 +431,13 @@ proptest! {
     ) {
         let params = ClockParams { debounce_ms, ..ClockParams::default() };
         let mut clock = FocusClock::new(params, 0);
-        let mut at_ms = 0;
+        let _ = clock.observe(Attention::Focused, 0);
+        let settled = clock.observe(Attention::Focused, debounce_ms);
+        prop_assert_eq!(
+            settled.last(),
+            Some(&FocusEvent::StateChanged { at_ms: debounce_ms, state: ClockState::Focused })
+        );
+        let mut at_ms = debounce_ms;
         let mut previous_odd = false;
         for (delta_ms, reason, odd) in frames {
             at_ms += delta_ms;
@@ -345,6 +449,6 @@ proptest! {
             prop_assert!(events.is_empty(), "flipped at {}: {:?}", at_ms, events);
             prop_assert!(clock.tick(at_ms).is_empty());
         }
-        prop_assert_eq!(clock.snapshot(at_ms).focused_ms, at_ms);
+        prop_assert_eq!(clock.snapshot(at_ms).focused_ms, at_ms - debounce_ms);
     }
 }

@@ -1,30 +1,57 @@
 //! Table-driven tests of the clock's rules. Every script is also checked, after every
-//! step, for the invariants (focused + unfocused == elapsed, counters never decrease).
+//! step, for the invariants (the five totals add up to the elapsed time, counters never
+//! decrease).
+//!
+//! Most tables test one rule from a clock that has already settled on focused at `START`
+//! ([`Run::script`]); the start itself (rule 2) is tested from a fresh clock
+//! ([`Run::fresh`]), as is the worked example of the docs.
 
 use super::*;
 
 const START: u64 = 0;
-const FOCUSED: Attention = Attention::Focused;
-const AWAY: Attention = Attention::Unfocused(Reason::LookingAway);
-const CLOSED: Attention = Attention::Unfocused(Reason::EyesClosed);
-const NO_FACE: Attention = Attention::Unfocused(Reason::NoFace);
-const NO_SIGNAL: Attention = Attention::Unfocused(Reason::NoSignal);
+const FOCUSED: ClockState = ClockState::Focused;
+const AWAY: ClockState = ClockState::Unfocused(Reason::LookingAway);
+const CLOSED: ClockState = ClockState::Unfocused(Reason::EyesClosed);
+const NO_FACE: ClockState = ClockState::Unfocused(Reason::NoFace);
+const NO_SIGNAL: ClockState = ClockState::Unfocused(Reason::NoSignal);
+const STARTING: ClockState = ClockState::Starting;
+const PAUSED: ClockState = ClockState::Paused;
 
-/// Expected `StateChanged` events: `(at_ms, attention)`.
-type Changes = Vec<(u64, Attention)>;
+/// Expected `StateChanged` events: `(at_ms, state)`.
+type Changes = Vec<(u64, ClockState)>;
 /// Expected `DriftStarted` events: `(at_ms, reason)`.
 type Drifts = Vec<(u64, Reason)>;
 
 #[derive(Debug, Clone, Copy)]
 enum Step {
-    Frame(u64, Attention),
+    /// A frame with this verdict (a judged state: focused or unfocused).
+    Frame(u64, ClockState),
     Tick(u64),
+    Pause(u64),
+    Resume(u64),
     Finish(u64),
 }
-use Step::{Finish, Frame, Tick};
+use Step::{Finish, Frame, Pause, Resume, Tick};
+
+/// The frame verdict a test means by a judged state.
+fn verdict(state: ClockState) -> Attention {
+    match state.attention() {
+        Some(attention) => attention,
+        None => panic!("a frame carries a verdict (focused or unfocused), not {state:?}"),
+    }
+}
+
+/// A clock that has settled on focused at `started_at_ms`, as if the start phase had
+/// ended there: the state every rule after rule 2 starts from.
+fn settled_clock(params: ClockParams, started_at_ms: u64) -> FocusClock {
+    let mut clock = FocusClock::new(params, started_at_ms);
+    clock.state = ClockState::Focused;
+    clock.waiting_for_signal = false;
+    clock
+}
 
 /// Frames of one verdict at `from, from + every, ...` up to `to` inclusive.
-fn frames(from: u64, to: u64, every: u64, attention: Attention) -> Vec<Step> {
+fn frames(from: u64, to: u64, every: u64, attention: ClockState) -> Vec<Step> {
     (from..=to)
         .step_by(every as usize)
         .map(|at| Frame(at, attention))
@@ -55,9 +82,15 @@ struct Run {
 }
 
 impl Run {
+    /// A fresh clock, starting.
     fn new(params: ClockParams, started_at_ms: u64) -> Self {
+        Run::with_clock(FocusClock::new(params, started_at_ms))
+    }
+
+    fn with_clock(clock: FocusClock) -> Self {
+        let started_at_ms = clock.started_at_ms();
         Run {
-            clock: FocusClock::new(params, started_at_ms),
+            clock,
             events: Vec::new(),
             snapshots: Vec::new(),
             summary: None,
@@ -65,7 +98,15 @@ impl Run {
         }
     }
 
+    /// `steps` on a clock settled on focused at `START`.
     fn script(params: ClockParams, steps: &[Step]) -> Self {
+        let mut run = Run::with_clock(settled_clock(params, START));
+        run.steps(steps);
+        run
+    }
+
+    /// `steps` on a fresh clock, starting at `START`.
+    fn fresh(params: ClockParams, steps: &[Step]) -> Self {
         let mut run = Run::new(params, START);
         run.steps(steps);
         run
@@ -80,13 +121,23 @@ impl Run {
     fn step(&mut self, step: Step) {
         let was_finished = self.summary.is_some();
         let at_ms = match step {
-            Frame(at_ms, attention) => {
-                let events = self.clock.observe(attention, at_ms);
+            Frame(at_ms, state) => {
+                let events = self.clock.observe(verdict(state), at_ms);
                 self.events.extend(events);
                 at_ms
             }
             Tick(at_ms) => {
                 let events = self.clock.tick(at_ms);
+                self.events.extend(events);
+                at_ms
+            }
+            Pause(at_ms) => {
+                let events = self.clock.pause(at_ms);
+                self.events.extend(events);
+                at_ms
+            }
+            Resume(at_ms) => {
+                let events = self.clock.resume(at_ms);
                 self.events.extend(events);
                 at_ms
             }
@@ -108,14 +159,17 @@ impl Run {
     fn check_invariants(&self, step: Step, snapshot: &Snapshot) {
         let elapsed_ms = self.horizon_ms - self.clock.started_at_ms();
         assert_eq!(
-            snapshot.focused_ms + snapshot.unfocused_ms,
+            snapshot.elapsed_ms(),
             elapsed_ms,
-            "focused + unfocused != elapsed after {step:?}: {snapshot:?}"
+            "the totals do not add up to the elapsed time after {step:?}: {snapshot:?}"
         );
         if let Some((_, previous)) = self.snapshots.last() {
             assert!(
                 snapshot.focused_ms >= previous.focused_ms
                     && snapshot.unfocused_ms >= previous.unfocused_ms
+                    && snapshot.starting_ms >= previous.starting_ms
+                    && snapshot.paused_ms >= previous.paused_ms
+                    && snapshot.offline_ms >= previous.offline_ms
                     && snapshot.breaks >= previous.breaks
                     && snapshot.longest_focus_ms >= previous.longest_focus_ms,
                 "a counter went backwards after {step:?}: {previous:?} -> {snapshot:?}"
@@ -139,7 +193,7 @@ impl Run {
         self.events
             .iter()
             .filter_map(|event| match *event {
-                FocusEvent::StateChanged { at_ms, attention } => Some((at_ms, attention)),
+                FocusEvent::StateChanged { at_ms, state } => Some((at_ms, state)),
                 _ => None,
             })
             .collect()
@@ -376,7 +430,7 @@ fn flips_are_live_not_backdated() {
         vec![Stretch {
             start_ms: 0,
             end_ms: 1500,
-            attention: FOCUSED
+            state: FOCUSED
         }]
     );
 }
@@ -553,15 +607,15 @@ fn no_signal_table() {
             vec![],
         ),
         (
-            "no frame at all: no signal from the session start + 2 s",
+            "a settled clock with no frame at all: no signal from its start + 2 s",
             ticks(500, 4000, 500),
             vec![(2000, NO_SIGNAL)],
             vec![(2000, Reason::NoSignal)],
         ),
         (
-            "no signal is not debounced and needs no tick: the next frame applies it",
+            "losing the signal is not debounced and needs no tick: the next frame applies it",
             vec![Frame(1000, FOCUSED), Frame(3500, FOCUSED)],
-            vec![(3000, NO_SIGNAL), (3500, FOCUSED)],
+            vec![(3000, NO_SIGNAL)],
             vec![(3000, Reason::NoSignal)],
         ),
         (
@@ -579,7 +633,7 @@ fn no_signal_table() {
                 Frame(3600, FOCUSED),
                 Frame(3700, AWAY),
             ],
-            vec![(3250, NO_SIGNAL), (3600, FOCUSED)],
+            vec![(3250, NO_SIGNAL)],
             vec![(3250, Reason::NoSignal)],
         ),
     ];
@@ -592,18 +646,18 @@ fn no_signal_table() {
 
 #[test]
 fn snapshot_counts_no_signal_before_any_tick() {
-    let mut clock = FocusClock::new(ClockParams::default(), START);
-    assert!(clock.observe(FOCUSED, 1000).is_empty());
+    let mut clock = settled_clock(ClockParams::default(), START);
+    assert!(clock.observe(verdict(FOCUSED), 1000).is_empty());
     let at_grace_end = clock.snapshot(3000);
     assert!(at_grace_end.focused);
     assert_eq!(at_grace_end.focused_ms, 3000);
     let after = clock.snapshot(3500);
     assert!(!after.focused);
-    assert_eq!(after.reason, Some(Reason::NoSignal));
+    assert_eq!(after.reason(), Some(Reason::NoSignal));
     assert_eq!((after.focused_ms, after.unfocused_ms), (3000, 500));
     assert_eq!(after.drift_ms, 500);
     // The snapshot emitted nothing; the tick reports what the snapshot already showed.
-    assert_eq!(clock.attention(), FOCUSED);
+    assert_eq!(clock.state(), FOCUSED);
     let events = clock.tick(3500);
     assert!(events.contains(&FocusEvent::DriftStarted {
         at_ms: 3000,
@@ -625,28 +679,52 @@ fn frames_resuming_after_no_signal() {
     );
     let cases: Vec<Case> = vec![
         (
-            "a focused frame refocuses at once",
+            "frames settle: the frame completing a run that spans the debounce sets the state",
             frames(6250, 7000, 250, FOCUSED),
-            vec![(6250, FOCUSED)],
-            vec![(6250, 3000, false)],
+            vec![(6750, FOCUSED)],
+            vec![(6750, 3000, false)],
             vec![(3000, Reason::NoSignal)],
         ),
         (
-            "an unfocused frame changes the reason at once, same drift",
+            "an unfocused verdict changes the reason once settled, same drift",
             frames(6250, 7000, 250, CLOSED),
-            vec![(6250, CLOSED)],
+            vec![(6750, CLOSED)],
             vec![],
             vec![(3000, Reason::NoSignal)],
         ),
         (
-            "after the first frame the debounce applies again",
+            "a settling run takes any verdicts; the last one decides",
             [
                 vec![Frame(6250, FOCUSED), Frame(6500, AWAY)],
                 frames(6750, 7500, 250, FOCUSED),
             ]
             .concat(),
-            vec![(6250, FOCUSED)],
-            vec![(6250, 3000, false)],
+            vec![(6750, FOCUSED)],
+            vec![(6750, 3000, false)],
+            vec![(3000, Reason::NoSignal)],
+        ),
+        (
+            "after settling the debounce applies again",
+            [
+                vec![Frame(6250, AWAY), Frame(6500, AWAY), Frame(6750, FOCUSED)],
+                vec![Frame(7000, AWAY)],
+                frames(7250, 8000, 250, FOCUSED),
+            ]
+            .concat(),
+            vec![(6750, FOCUSED)],
+            vec![(6750, 3000, false)],
+            vec![(3000, Reason::NoSignal)],
+        ),
+        (
+            "frames further apart than the grace do not settle",
+            [
+                vec![Frame(6250, FOCUSED), Frame(8500, FOCUSED)],
+                ticks(9000, 11_000, 500),
+                frames(11_250, 11_750, 250, FOCUSED),
+            ]
+            .concat(),
+            vec![(11_750, FOCUSED)],
+            vec![(11_750, 3000, false)],
             vec![(3000, Reason::NoSignal)],
         ),
         (
@@ -656,8 +734,8 @@ fn frames_resuming_after_no_signal() {
                 frames(20_100, 20_600, 250, FOCUSED),
             ]
             .concat(),
-            vec![(20_100, FOCUSED)],
-            vec![(20_100, 3000, true)],
+            vec![(20_600, FOCUSED)],
+            vec![(20_600, 3000, true)],
             vec![(3000, Reason::NoSignal)],
         ),
     ];
@@ -673,14 +751,19 @@ fn frames_resuming_after_no_signal() {
     // The long gap: the alert came during the gap, the break carries no_signal.
     let run = Run::script(
         ClockParams::default(),
-        &[lost, ticks(6500, 20_000, 500), vec![Frame(20_100, FOCUSED)]].concat(),
+        &[
+            lost,
+            ticks(6500, 20_000, 500),
+            frames(20_100, 20_600, 250, FOCUSED),
+        ]
+        .concat(),
     );
     assert_eq!(run.alerts(), vec![(13_000, 3000, Reason::NoSignal)]);
     assert_eq!(
         run.breaks(),
         vec![Break {
             start_ms: 3000,
-            end_ms: 20_100,
+            end_ms: 20_600,
             reason: Reason::NoSignal
         }]
     );
@@ -773,10 +856,10 @@ fn stretches_split_at_every_change_including_reasons() {
     ]
     .concat();
     let run = Run::script(ClockParams::default(), &steps);
-    let stretch = |start_ms, end_ms, attention| Stretch {
+    let stretch = |start_ms, end_ms, state| Stretch {
         start_ms,
         end_ms,
-        attention,
+        state,
     };
     assert_eq!(
         run.stretches(),
@@ -794,6 +877,9 @@ fn stretches_split_at_every_change_including_reasons() {
             total_ms: 8000,
             focused_ms: 2750,
             unfocused_ms: 5250,
+            starting_ms: 0,
+            paused_ms: 0,
+            offline_ms: 0,
             breaks: 0,
             focus_percent: 34.3,
             longest_focus_ms: 1500,
@@ -817,16 +903,18 @@ fn finish_is_idempotent_and_freezes_the_clock() {
         vec![FocusEvent::StretchClosed(Stretch {
             start_ms: 3750,
             end_ms: 5000,
-            attention: AWAY
+            state: AWAY
         })]
     );
     let (second, second_events) = run.clock.finish(9000);
     assert_eq!(second, first);
     assert!(second_events.is_empty());
     assert_eq!(run.clock.summary(), Some(first));
-    assert!(run.clock.observe(FOCUSED, 9000).is_empty());
-    assert!(run.clock.observe(FOCUSED, 9500).is_empty());
+    assert!(run.clock.observe(verdict(FOCUSED), 9000).is_empty());
+    assert!(run.clock.observe(verdict(FOCUSED), 9500).is_empty());
     assert!(run.clock.tick(20_000).is_empty());
+    assert!(run.clock.pause(20_000).is_empty());
+    assert!(run.clock.resume(20_000).is_empty());
     let frozen = run.clock.snapshot(20_000);
     assert_eq!(frozen.focused_ms, first.focused_ms);
     assert_eq!(frozen.unfocused_ms, first.unfocused_ms);
@@ -842,6 +930,9 @@ fn finish_table() {
         total_ms,
         focused_ms,
         unfocused_ms: total_ms - focused_ms,
+        starting_ms: 0,
+        paused_ms: 0,
+        offline_ms: 0,
         breaks,
         focus_percent,
         longest_focus_ms,
@@ -861,7 +952,7 @@ fn finish_table() {
                 FocusEvent::StretchClosed(Stretch {
                     start_ms: 1500,
                     end_ms: 14_000,
-                    attention: AWAY,
+                    state: AWAY,
                 }),
                 FocusEvent::BreakClosed(Break {
                     start_ms: 1500,
@@ -877,7 +968,7 @@ fn finish_table() {
             vec![FocusEvent::StretchClosed(Stretch {
                 start_ms: 1500,
                 end_ms: 3000,
-                attention: AWAY,
+                state: AWAY,
             })],
         ),
         (
@@ -888,11 +979,11 @@ fn finish_table() {
                 FocusEvent::StretchClosed(Stretch {
                     start_ms: 0,
                     end_ms: 3000,
-                    attention: FOCUSED,
+                    state: FOCUSED,
                 }),
                 FocusEvent::StateChanged {
                     at_ms: 3000,
-                    attention: NO_SIGNAL,
+                    state: NO_SIGNAL,
                 },
                 FocusEvent::DriftStarted {
                     at_ms: 3000,
@@ -901,7 +992,7 @@ fn finish_table() {
                 FocusEvent::StretchClosed(Stretch {
                     start_ms: 3000,
                     end_ms: 4000,
-                    attention: NO_SIGNAL,
+                    state: NO_SIGNAL,
                 }),
             ],
         ),
@@ -912,7 +1003,7 @@ fn finish_table() {
             vec![FocusEvent::StretchClosed(Stretch {
                 start_ms: 0,
                 end_ms: 1500,
-                attention: FOCUSED,
+                state: FOCUSED,
             })],
         ),
     ];
@@ -968,8 +1059,8 @@ fn out_of_order_frames_and_ticks() {
     assert_eq!(run.changes(), vec![(1600, AWAY)]);
 
     // A tick earlier than the clock is a no-op.
-    let mut clock = FocusClock::new(ClockParams::default(), START);
-    let _ = clock.observe(FOCUSED, 1000);
+    let mut clock = settled_clock(ClockParams::default(), START);
+    let _ = clock.observe(verdict(FOCUSED), 1000);
     let before = clock.snapshot(1000);
     assert!(clock.tick(400).is_empty());
     assert_eq!(clock.snapshot(400), before);
@@ -977,9 +1068,9 @@ fn out_of_order_frames_and_ticks() {
 
     // A frame before the session start is ignored.
     let mut clock = FocusClock::new(ClockParams::default(), 10_000);
-    assert!(clock.observe(AWAY, 9_000).is_empty());
-    assert!(clock.observe(AWAY, 9_600).is_empty());
-    assert_eq!(clock.snapshot(10_000).focused_ms, 0);
+    assert!(clock.observe(verdict(AWAY), 9_000).is_empty());
+    assert!(clock.observe(verdict(AWAY), 9_600).is_empty());
+    assert_eq!(clock.snapshot(10_000).elapsed_ms(), 0);
 }
 
 #[test]
@@ -996,13 +1087,11 @@ fn extreme_times_and_params_do_not_panic() {
         Finish(u64::MAX),
     ]);
     assert_eq!(run.summary.map(|summary| summary.total_ms), Some(5_000));
+    // The two frames settle the start on looking away; the last frame, alone after the
+    // gap, cannot settle the signal again.
     assert_eq!(
         run.changes(),
-        vec![
-            (start + 1500, AWAY),
-            (start + 3500, NO_SIGNAL),
-            (u64::MAX, FOCUSED)
-        ]
+        vec![(start + 1500, AWAY), (start + 3500, NO_SIGNAL)]
     );
 
     // Huge thresholds: never an alert, never no signal.
@@ -1011,12 +1100,19 @@ fn extreme_times_and_params_do_not_panic() {
     assert!(run.changes().is_empty());
     assert!(run.alerts().is_empty());
 
-    // All zeros: two frames at one instant flip, every drift is a break at once, and a gap
-    // of more than a millisecond between frames is no signal (a zero grace acts as 1 ms, so
-    // the state a frame sets holds for its own millisecond).
+    // All zeros: two frames at one instant flip, every drift is a break at once, a gap of
+    // more than a millisecond between frames is no signal (a zero grace acts as 1 ms, so
+    // the state a frame sets holds for its own millisecond), and two frames at one instant
+    // settle the signal again.
     let run = Run::script(
         params(0, 0, 0),
-        &[Frame(0, AWAY), Frame(0, AWAY), Tick(0), Frame(10, FOCUSED)],
+        &[
+            Frame(0, AWAY),
+            Frame(0, AWAY),
+            Tick(0),
+            Frame(10, FOCUSED),
+            Frame(10, FOCUSED),
+        ],
     );
     assert_eq!(
         run.changes(),
@@ -1042,14 +1138,10 @@ fn counters_add_up_at_every_millisecond() {
     .concat();
     for step in script {
         run.step(step);
-        let (Frame(at_ms, _) | Tick(at_ms) | Finish(at_ms)) = step;
+        let (Frame(at_ms, _) | Tick(at_ms) | Pause(at_ms) | Resume(at_ms) | Finish(at_ms)) = step;
         for probe_ms in (at_ms..at_ms + 250).step_by(50) {
             let snapshot = run.clock.snapshot(probe_ms);
-            assert_eq!(
-                snapshot.focused_ms + snapshot.unfocused_ms,
-                probe_ms,
-                "at {probe_ms}"
-            );
+            assert_eq!(snapshot.elapsed_ms(), probe_ms, "at {probe_ms}");
         }
     }
     run.step(Finish(24_000));
@@ -1059,17 +1151,22 @@ fn counters_add_up_at_every_millisecond() {
     let stretches = run.stretches();
     let focused: u64 = stretches
         .iter()
-        .filter(|stretch| stretch.attention.is_focused())
+        .filter(|stretch| stretch.state.is_focused())
         .map(Stretch::duration_ms)
         .sum();
     let longest = stretches
         .iter()
-        .filter(|stretch| stretch.attention.is_focused())
+        .filter(|stretch| stretch.state.is_focused())
         .map(Stretch::duration_ms)
         .max();
     assert_eq!(summary.focused_ms, focused);
     assert_eq!(Some(summary.longest_focus_ms), longest);
-    assert_eq!(summary.focused_ms + summary.unfocused_ms, 24_000);
+    // The frames settled the start at 750.
+    assert_eq!(summary.starting_ms, 750);
+    assert_eq!(
+        summary.focused_ms + summary.unfocused_ms + summary.starting_ms,
+        24_000
+    );
     assert_eq!(summary.breaks, 1);
 }
 
@@ -1077,41 +1174,45 @@ fn counters_add_up_at_every_millisecond() {
 #[test]
 fn worked_example_from_the_docs() {
     let steps = [
-        frames(250, 500, 250, FOCUSED),
-        vec![Frame(750, AWAY), Frame(1000, FOCUSED)], // one odd frame: no flip
-        frames(1250, 1750, 250, AWAY),                // flip at 1750
-        vec![Frame(2000, FOCUSED), Frame(2250, AWAY)], // run broken: no flip
-        frames(3000, 3500, 500, FOCUSED),             // flip at 3500: a glance
-        frames(3750, 4000, 250, FOCUSED),             // then nothing until 9000
-        ticks(4500, 8500, 500),                       // no signal from 6000
-        frames(9000, 16_000, 500, CLOSED),            // resumes at once; alert at 16 000
-        frames(16_500, 20_000, 500, FOCUSED),         // refocus at 17 000
-        vec![Finish(20_000)],
+        frames(250, 750, 250, FOCUSED),                // settles at 750
+        vec![Frame(1000, AWAY), Frame(1250, FOCUSED)], // one odd frame: no flip
+        frames(1500, 2000, 250, AWAY),                 // flip at 2000
+        vec![Frame(2250, FOCUSED), Frame(2500, AWAY)], // run broken: no flip
+        frames(3000, 3500, 500, FOCUSED),              // flip at 3500: a glance
+        frames(3750, 4000, 250, FOCUSED),              // then nothing until 9000
+        ticks(4500, 8500, 500),                        // no signal from 6000
+        frames(9000, 16_000, 500, CLOSED),             // settles at 9500; alert at 16 000
+        frames(16_500, 19_500, 500, FOCUSED),          // refocus at 17 000
+        vec![Pause(19_600), Resume(21_000)],           // paused 1.4 s
+        frames(21_250, 23_000, 250, FOCUSED),          // settles at 21 750
+        vec![Finish(23_000)],
     ]
     .concat();
-    let run = Run::script(ClockParams::default(), &steps);
-    let stretch = |start_ms, end_ms, attention| {
+    let run = Run::fresh(ClockParams::default(), &steps);
+    let stretch = |start_ms, end_ms, state| {
         FocusEvent::StretchClosed(Stretch {
             start_ms,
             end_ms,
-            attention,
+            state,
         })
     };
-    let changed = |at_ms, attention| FocusEvent::StateChanged { at_ms, attention };
+    let changed = |at_ms, state| FocusEvent::StateChanged { at_ms, state };
     assert_eq!(
         run.events,
         vec![
-            stretch(0, 1750, FOCUSED),
-            changed(1750, AWAY),
+            stretch(0, 750, STARTING),
+            changed(750, FOCUSED),
+            stretch(750, 2000, FOCUSED),
+            changed(2000, AWAY),
             FocusEvent::DriftStarted {
-                at_ms: 1750,
+                at_ms: 2000,
                 reason: Reason::LookingAway
             },
-            stretch(1750, 3500, AWAY),
+            stretch(2000, 3500, AWAY),
             changed(3500, FOCUSED),
             FocusEvent::Refocused {
                 at_ms: 3500,
-                drift_started_ms: 1750,
+                drift_started_ms: 2000,
                 was_break: false
             },
             stretch(3500, 6000, FOCUSED),
@@ -1120,14 +1221,14 @@ fn worked_example_from_the_docs() {
                 at_ms: 6000,
                 reason: Reason::NoSignal
             },
-            stretch(6000, 9000, NO_SIGNAL),
-            changed(9000, CLOSED),
+            stretch(6000, 9500, NO_SIGNAL),
+            changed(9500, CLOSED),
             FocusEvent::Alert {
                 at_ms: 16_000,
                 drift_started_ms: 6000,
                 reason: Reason::EyesClosed
             },
-            stretch(9000, 17_000, CLOSED),
+            stretch(9500, 17_000, CLOSED),
             changed(17_000, FOCUSED),
             FocusEvent::Refocused {
                 at_ms: 17_000,
@@ -1139,68 +1240,340 @@ fn worked_example_from_the_docs() {
                 end_ms: 17_000,
                 reason: Reason::EyesClosed
             }),
-            stretch(17_000, 20_000, FOCUSED),
+            stretch(17_000, 19_600, FOCUSED),
+            changed(19_600, PAUSED),
+            stretch(19_600, 21_000, PAUSED),
+            changed(21_000, STARTING),
+            stretch(21_000, 21_750, STARTING),
+            changed(21_750, FOCUSED),
+            stretch(21_750, 23_000, FOCUSED),
         ]
     );
     assert_eq!(
         run.summary,
         Some(Summary {
-            total_ms: 20_000,
-            focused_ms: 7_250,
-            unfocused_ms: 12_750,
+            total_ms: 23_000,
+            focused_ms: 7_600,
+            unfocused_ms: 12_500,
+            starting_ms: 1_500,
+            paused_ms: 1_400,
+            offline_ms: 0,
             breaks: 1,
-            focus_percent: 36.2,
-            longest_focus_ms: 3_000,
+            focus_percent: 37.8,
+            longest_focus_ms: 2_600,
         })
     );
     let live = run.snapshot_at(16_000);
     assert_eq!(
         live,
         Snapshot {
+            state: CLOSED,
             focused: false,
-            reason: Some(Reason::EyesClosed),
             alert: true,
-            focused_ms: 4_250,
-            unfocused_ms: 11_750,
+            focused_ms: 3_750,
+            unfocused_ms: 11_500,
+            starting_ms: 750,
+            paused_ms: 0,
+            offline_ms: 0,
             breaks: 1,
-            focus_percent: 26.5,
+            focus_percent: 24.5,
             longest_focus_ms: 2_500,
             drift_ms: 10_000,
+            state_ms: 6_500,
         }
     );
 }
 
-/// Found by the property test: with a grace of 0, the first frame after a gap set a state
-/// that lasted no time, so the timeline showed two `no_signal` stretches in a row around an
-/// empty focused one. The grace is at least 1 ms: each frame's state holds for its own
-/// millisecond, and the timeline alternates.
+/// With a grace of 0, a state set after a gap still holds for its own millisecond, so the
+/// timeline never shows the gap twice in a row around an empty stretch (found by the
+/// property test when a single frame still ended a gap).
 #[test]
 fn a_zero_grace_still_lets_a_frame_hold_its_state() {
     let mut clock = FocusClock::new(params(0, 1, 0), START);
-    let mut events = clock.observe(FOCUSED, 2);
-    let (summary, finish_events) = clock.finish(4);
+    let mut events = clock.observe(verdict(FOCUSED), 2);
+    events.extend(clock.observe(verdict(FOCUSED), 3));
+    let (summary, finish_events) = clock.finish(5);
     events.extend(finish_events);
-    let stretches: Vec<(u64, u64, Attention)> = events
+    let stretches: Vec<(u64, u64, ClockState)> = events
         .iter()
         .filter_map(|e| match *e {
-            FocusEvent::StretchClosed(s) => Some((s.start_ms, s.end_ms, s.attention)),
+            FocusEvent::StretchClosed(s) => Some((s.start_ms, s.end_ms, s.state)),
             _ => None,
         })
         .collect();
     assert_eq!(
         stretches,
-        [
-            (0, 1, FOCUSED),
-            (1, 2, NO_SIGNAL),
-            (2, 3, FOCUSED),
-            (3, 4, NO_SIGNAL)
+        [(0, 3, STARTING), (3, 4, FOCUSED), (4, 5, NO_SIGNAL)]
+    );
+    assert_eq!(
+        (
+            summary.starting_ms,
+            summary.focused_ms,
+            summary.unfocused_ms
+        ),
+        (3, 1, 1)
+    );
+    assert_eq!(summary.breaks, 1, "a 1 ms gap is a break at a 0 threshold");
+}
+
+#[test]
+fn no_credit_before_the_first_verdict() {
+    let default = ClockParams::default();
+    // (name, steps, state changes, starting_ms and focused_ms at the last step)
+    type Case = (&'static str, Vec<Step>, Changes, (u64, u64));
+    let cases: Vec<Case> = vec![
+        (
+            "no frame at all: starting for as long as it lasts, never no signal",
+            ticks(500, 30_000, 500),
+            vec![],
+            (30_000, 0),
+        ),
+        (
+            "the first frames say eyes closed: not a millisecond counts as focused",
+            frames(600, 1100, 250, CLOSED),
+            vec![(1100, CLOSED)],
+            (1100, 0),
+        ),
+        (
+            "focused frames: focused from the frame that settles them, not from the start",
+            frames(600, 2000, 200, FOCUSED),
+            vec![(1200, FOCUSED)],
+            (1200, 800),
+        ),
+        (
+            "mixed verdicts settle too; the last one decides",
+            vec![Frame(600, AWAY), Frame(850, FOCUSED), Frame(1100, FOCUSED)],
+            vec![(1100, FOCUSED)],
+            (1100, 0),
+        ),
+        (
+            "one frame and then silence: still starting",
+            [vec![Frame(600, FOCUSED)], ticks(1000, 10_000, 500)].concat(),
+            vec![],
+            (10_000, 0),
+        ),
+        (
+            "frames further apart than the grace never settle",
+            (1..=5).map(|i| Frame(i * 2_100, FOCUSED)).collect(),
+            vec![],
+            (10_500, 0),
+        ),
+    ];
+    for (name, steps, want_changes, (want_starting, want_focused)) in cases {
+        let run = Run::fresh(default, &steps);
+        assert_eq!(run.changes(), want_changes, "{name}");
+        let (_, last) = run.snapshots[run.snapshots.len() - 1];
+        assert_eq!(
+            (last.starting_ms, last.focused_ms),
+            (want_starting, want_focused),
+            "{name}"
+        );
+        assert!(run.drifts_started().iter().all(|(at, _)| *at >= 1100));
+    }
+    // A starting clock reads as such: not focused, no reason, no drift, no percent.
+    let live = FocusClock::new(default, START).snapshot(5_000);
+    assert_eq!(live.state, STARTING);
+    assert!(!live.focused && !live.alert);
+    assert_eq!(live.reason(), None);
+    assert_eq!(
+        (live.drift_ms, live.state_ms, live.focus_percent),
+        (0, 5_000, 0.0)
+    );
+}
+
+#[test]
+fn pause_and_resume() {
+    // Looking away long enough for a break, then paused in the middle of it.
+    let mut run = Run::script(
+        ClockParams::default(),
+        &[
+            frames(250, 1000, 250, FOCUSED),
+            frames(1250, 13_000, 250, AWAY),
+        ]
+        .concat(),
+    );
+    assert!(run.snapshot_at(13_000).alert);
+    run.step(Pause(13_100));
+    let paused = run.snapshot_at(13_100);
+    assert_eq!(paused.state, PAUSED);
+    assert!(!paused.alert && !paused.focused);
+    assert_eq!((paused.drift_ms, paused.breaks), (0, 1));
+    // The break ends at the pause, without a refocus.
+    assert_eq!(
+        run.breaks(),
+        vec![Break {
+            start_ms: 1750,
+            end_ms: 13_100,
+            reason: Reason::LookingAway
+        }]
+    );
+    assert!(run.refocuses().is_empty());
+    // While paused: frames are ignored, no signal is never lost, no alert fires, the
+    // paused time is its own total.
+    run.steps(&frames(13_250, 14_000, 250, FOCUSED));
+    run.steps(&ticks(14_500, 40_000, 500));
+    let still = run.snapshot_at(40_000);
+    assert_eq!(still.state, PAUSED);
+    assert_eq!(still.paused_ms, 26_900);
+    assert_eq!(still.unfocused_ms, paused.unfocused_ms);
+    assert_eq!(run.alerts().len(), 1);
+    // A second pause is a no-op; resuming starts again: no verdict until frames settle,
+    // and frames stamped before the resume are stale.
+    run.step(Pause(40_100));
+    run.step(Resume(40_200));
+    run.steps(&[
+        Frame(40_150, FOCUSED),
+        Frame(40_300, FOCUSED),
+        Frame(40_550, FOCUSED),
+    ]);
+    assert_eq!(run.snapshot_at(40_550).state, STARTING);
+    run.step(Frame(40_800, FOCUSED));
+    assert_eq!(run.snapshot_at(40_800).state, FOCUSED);
+    // Resume when not paused is a no-op.
+    run.step(Resume(41_000));
+    run.step(Finish(42_000));
+    let changes: Changes = run
+        .changes()
+        .into_iter()
+        .filter(|(at, _)| *at > 13_000)
+        .collect();
+    assert_eq!(
+        changes,
+        vec![(13_100, PAUSED), (40_200, STARTING), (40_800, FOCUSED)]
+    );
+    let Some(summary) = run.summary else {
+        panic!("finished");
+    };
+    assert_eq!(summary.paused_ms, 27_100);
+    assert_eq!(summary.starting_ms, 600);
+    assert_eq!(summary.focused_ms, 1750 + 1200);
+    assert_eq!(summary.unfocused_ms, 13_100 - 1750);
+
+    // Finishing while paused closes the paused stretch.
+    let run = Run::script(
+        ClockParams::default(),
+        &[Frame(500, FOCUSED), Pause(1_000), Finish(5_000)],
+    );
+    assert_eq!(
+        run.stretches().last(),
+        Some(&Stretch {
+            start_ms: 1_000,
+            end_ms: 5_000,
+            state: PAUSED
+        })
+    );
+    assert_eq!(run.summary.map(|s| s.paused_ms), Some(4_000));
+}
+
+#[test]
+fn restore_after_an_outage() {
+    let mut clock = FocusClock::new(ClockParams::default(), START);
+    for at_ms in (250..=5_000).step_by(250) {
+        let _ = clock.observe(verdict(FOCUSED), at_ms);
+    }
+    let before = clock.snapshot(5_000);
+    let (summary, _) = clock.finish(5_000);
+    // The server was down from 5 s to 65 s.
+    let (restored, events) = FocusClock::restore(ClockParams::default(), START, &summary, 65_000);
+    assert_eq!(
+        events,
+        vec![
+            FocusEvent::StretchClosed(Stretch {
+                start_ms: 5_000,
+                end_ms: 65_000,
+                state: ClockState::Offline
+            }),
+            FocusEvent::StateChanged {
+                at_ms: 65_000,
+                state: STARTING
+            },
         ]
     );
-    assert_eq!((summary.focused_ms, summary.unfocused_ms), (2, 2));
-    assert_eq!(
-        summary.breaks, 2,
-        "each 1 ms gap is a break at a 0 threshold"
+    let mut run = Run::with_clock(restored);
+    run.horizon_ms = 65_000;
+    let live = run.clock.snapshot(65_000);
+    assert_eq!(live.offline_ms, 60_000);
+    assert_eq!(live.focused_ms, before.focused_ms);
+    assert_eq!(live.longest_focus_ms, before.longest_focus_ms);
+    assert_eq!(live.elapsed_ms(), 65_000);
+    // Frames before the resume are stale; new ones settle as at the start.
+    run.steps(&[Frame(64_000, AWAY)]);
+    run.steps(&frames(65_250, 66_000, 250, AWAY));
+    run.step(Finish(70_000));
+    let Some(summary) = run.summary else {
+        panic!("finished");
+    };
+    assert_eq!(run.changes(), vec![(65_750, AWAY), (68_000, NO_SIGNAL)]);
+    assert_eq!(summary.total_ms, 70_000);
+    assert_eq!(summary.offline_ms, 60_000);
+    assert_eq!(summary.starting_ms, 750 + 750);
+    assert_eq!(summary.focused_ms, 4_250);
+    assert_eq!(summary.unfocused_ms, 70_000 - 65_750);
+}
+
+#[test]
+fn sparse_frames_do_not_chop_the_timeline() {
+    // A hidden tab's throttled page sent a frame every 2.0-2.01 s, and the timeline got a
+    // no-signal stretch of 1-12 ms at nearly every frame. Now no stretch is shorter than
+    // the debounce, and a gap of at most 2 s never splits a stretch: a 2.01 s gap is no
+    // signal until frames settle again, so every stretch here lasts about 2 s or more.
+    let mut steps = frames(250, 3_000, 250, FOCUSED);
+    let mut at_ms = 3_000;
+    for i in 0..30 {
+        at_ms += if i % 2 == 0 { 2_000 } else { 2_010 };
+        steps.push(Frame(at_ms, FOCUSED));
+        steps.push(Tick(at_ms + 1_000));
+    }
+    steps.push(Finish(at_ms + 500));
+    let run = Run::script(ClockParams::default(), &steps);
+    let stretches = run.stretches();
+    let Some((last, clock_ended)) = stretches.split_last() else {
+        panic!("no stretches");
+    };
+    assert!(last.duration_ms() > 0);
+    assert!(
+        clock_ended.iter().all(|s| s.duration_ms() >= 2_000),
+        "{stretches:?}"
     );
+    // The same frames 2 s apart (not more) are one focused stretch.
+    let mut steps = frames(250, 3_000, 250, FOCUSED);
+    steps.extend((1..=30).map(|i| Frame(3_000 + i * 2_000, FOCUSED)));
+    steps.push(Finish(63_500));
+    let run = Run::script(ClockParams::default(), &steps);
+    assert_eq!(
+        run.stretches(),
+        vec![Stretch {
+            start_ms: 0,
+            end_ms: 63_500,
+            state: FOCUSED
+        }]
+    );
+}
+
+#[test]
+fn the_reason_s_duration_agrees_with_the_timers() {
+    // Away for 1.5 s, then eyes closed: "eyes closed for N s" is the open stretch
+    // (state_ms), within the drift (drift_ms), within the unfocused time.
+    let run = Run::script(
+        ClockParams::default(),
+        &[
+            frames(1000, 3000, 250, AWAY),
+            frames(3250, 6000, 250, CLOSED),
+        ]
+        .concat(),
+    );
+    let live = run.snapshot_at(6000);
+    assert_eq!(live.state, CLOSED);
+    assert_eq!(live.drift_ms, 6000 - 1500);
+    assert_eq!(live.state_ms, 6000 - 3750);
+    assert_eq!(live.unfocused_ms, live.drift_ms);
+    for (_, snapshot) in &run.snapshots {
+        assert!(snapshot.state_ms <= snapshot.elapsed_ms());
+        if !snapshot.focused {
+            assert!(snapshot.state_ms <= snapshot.drift_ms);
+            assert!(snapshot.drift_ms <= snapshot.unfocused_ms);
+        }
+    }
 }
 
 #[test]
@@ -1223,19 +1596,37 @@ fn wire_format() -> Result<(), serde_json::Error> {
         (
             serde_json::to_value(FocusEvent::StateChanged {
                 at_ms: 5,
-                attention: AWAY,
+                state: AWAY,
             })?,
             json!({"type": "state_changed", "at_ms": 5,
-                   "attention": {"state": "unfocused", "reason": "looking_away"}}),
+                   "state": "unfocused", "reason": "looking_away"}),
+        ),
+        (
+            serde_json::to_value(FocusEvent::StateChanged {
+                at_ms: 6,
+                state: PAUSED,
+            })?,
+            json!({"type": "state_changed", "at_ms": 6, "state": "paused"}),
         ),
         (
             serde_json::to_value(FocusEvent::StretchClosed(Stretch {
                 start_ms: 1,
                 end_ms: 2,
-                attention: FOCUSED,
+                state: FOCUSED,
             }))?,
-            json!({"type": "stretch_closed", "start_ms": 1, "end_ms": 2,
-                   "attention": {"state": "focused"}}),
+            json!({"type": "stretch_closed", "start_ms": 1, "end_ms": 2, "state": "focused"}),
+        ),
+        (
+            serde_json::to_value(Stretch {
+                start_ms: 1,
+                end_ms: 2,
+                state: ClockState::Offline,
+            })?,
+            json!({"start_ms": 1, "end_ms": 2, "state": "offline"}),
+        ),
+        (
+            serde_json::to_value(AWAY)?,
+            json!({"state": "unfocused", "reason": "looking_away"}),
         ),
         (
             serde_json::to_value(FocusEvent::BreakClosed(Break {
@@ -1246,10 +1637,11 @@ fn wire_format() -> Result<(), serde_json::Error> {
             json!({"type": "break_closed", "start_ms": 1, "end_ms": 2, "reason": "no_signal"}),
         ),
         (
-            serde_json::to_value(FocusClock::new(ClockParams::default(), 0).snapshot(0))?,
-            json!({"focused": true, "reason": null, "alert": false, "focused_ms": 0,
-                   "unfocused_ms": 0, "breaks": 0, "focus_percent": 0.0,
-                   "longest_focus_ms": 0, "drift_ms": 0}),
+            serde_json::to_value(FocusClock::new(ClockParams::default(), 0).snapshot(250))?,
+            json!({"state": "starting", "focused": false, "alert": false, "focused_ms": 0,
+                   "unfocused_ms": 0, "starting_ms": 250, "paused_ms": 0, "offline_ms": 0,
+                   "breaks": 0, "focus_percent": 0.0, "longest_focus_ms": 0,
+                   "drift_ms": 0, "state_ms": 250}),
         ),
         (
             serde_json::to_value(ClockParams::default())?,
@@ -1268,6 +1660,19 @@ fn wire_format() -> Result<(), serde_json::Error> {
             at_ms: 9,
             drift_started_ms: 1,
             reason: Reason::EyesClosed
+        }
+    );
+    let stretch: Stretch = serde_json::from_value(
+        json!({"start_ms": 1, "end_ms": 2, "state": "unfocused", "reason": "no_face"}),
+    )?;
+    assert_eq!(stretch.state, NO_FACE);
+    let changed: FocusEvent =
+        serde_json::from_value(json!({"type": "state_changed", "at_ms": 3, "state": "starting"}))?;
+    assert_eq!(
+        changed,
+        FocusEvent::StateChanged {
+            at_ms: 3,
+            state: STARTING
         }
     );
     let partial: ClockParams = serde_json::from_value(json!({"debounce_ms": 300}))?;
