@@ -366,11 +366,19 @@ pub struct Timing {
     /// Running totals and closed stretches are saved at least this often, bounding what a
     /// crash can lose. 2 s.
     pub save_interval: Duration,
-    /// When no frame has been answered for this long, the live socket is sent the state
-    /// anyway (so the page shows "no camera signal" and the timers keep moving). 1 s.
+    /// When the live socket has sent nothing for this long, it sends the state anyway, even
+    /// while a frame is being analysed (so the page shows "no camera signal", its timers
+    /// keep moving, and silence means the connection is gone). 1 s.
     pub idle_push_interval: Duration,
     /// How long shutdown waits for open connections after saving the sessions. 5 s.
     pub shutdown_grace: Duration,
+    /// The live socket asks the page for a frame at most this often: 200 ms, 5 frames a
+    /// second (the page captures when asked, so a hidden tab's throttled timers do not
+    /// slow the stream).
+    pub frame_interval: Duration,
+    /// A request for a frame that has gone unanswered this long is sent again (the camera
+    /// was not ready, a capture failed). 1 s.
+    pub frame_request_retry: Duration,
 }
 
 impl Default for Timing {
@@ -380,6 +388,8 @@ impl Default for Timing {
             save_interval: Duration::from_secs(2),
             idle_push_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(5),
+            frame_interval: Duration::from_millis(200),
+            frame_request_retry: Duration::from_secs(1),
         }
     }
 }

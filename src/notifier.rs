@@ -7,7 +7,7 @@
 //! deliveries as `pending`. Sending, with retries, is the job of the background worker in
 //! [`crate::delivery`]: ending a session never waits for a mail or SMS server.
 
-use focus_store::Session;
+use focus_store::{Session, SessionStatus};
 use focus_types::Channel;
 
 use crate::db::Db;
@@ -30,7 +30,17 @@ impl Notifier {
     /// Queues the summaries the session asked for and wakes the worker. Failures are
     /// logged, not returned: the session has ended either way, and the user's page shows
     /// the summary regardless.
+    ///
+    /// A session the server's stop interrupted before its planned end can still be
+    /// continued until then (`POST /api/sessions/{id}/resume`), so its summaries are due at
+    /// its planned end, not now; continuing it withdraws them, and its real end queues them
+    /// again.
     pub async fn session_ended(&self, session: &Session, now_ms: i64) {
+        let due_ms = if session.status == SessionStatus::Interrupted {
+            session.ends_at_ms.max(now_ms)
+        } else {
+            now_ms
+        };
         let mut wanted = Vec::new();
         if session.send_email
             && let Some(email) = &session.email
@@ -51,7 +61,9 @@ impl Notifier {
             .call(move |store| {
                 wanted
                     .iter()
-                    .map(|(channel, to)| store.enqueue_delivery(id, *channel, to, now_ms))
+                    .map(|(channel, to)| {
+                        store.enqueue_delivery_due(id, *channel, to, due_ms, now_ms)
+                    })
                     .collect::<focus_store::Result<Vec<_>>>()
             })
             .await;

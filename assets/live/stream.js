@@ -202,6 +202,9 @@ function onMessage(msg) {
     state.hooks.onEnded(msg.summary);
     return;
   }
+  // The server's request for a frame ({"next": true}): this page still sends on its own
+  // timer, which the server serves too.
+  if (msg.next) return;
   const answersFrame = msg.source === "frame";
   if (answersFrame && state.inFlight) {
     const rtt = performance.now() - state.inFlight.sentAt;

@@ -69,13 +69,17 @@ export function renderState(msg) {
   state.lastState = msg;
   state.lastStateAt = performance.now();
   const focused = Boolean(msg.focused);
-  const cls = focused ? "is-focused" : "is-unfocused";
+  // No verdict yet (the start, or just after a resume): neither green nor red.
+  const starting = msg.state === "starting";
+  const cls = starting ? "" : focused ? "is-focused" : "is-unfocused";
   els.indicator.className = `indicator ${cls}`;
   els.videoWrap.className = `video-wrap ${cls}`;
-  els.stateText.textContent = focused ? "Focused" : "Not focused";
-  els.reasonText.textContent = focused
-    ? "Eyes on the screen."
-    : `${reasonText(msg.reason)}${msg.drift_ms >= 1000 ? ` for ${driftText(msg.drift_ms)}` : ""}.`;
+  els.stateText.textContent = starting ? "Starting…" : focused ? "Focused" : "Not focused";
+  els.reasonText.textContent = starting
+    ? "Waiting for the first camera frames to be judged."
+    : focused
+      ? "Eyes on the screen."
+      : `${reasonText(msg.reason)}${msg.drift_ms >= 1000 ? ` for ${driftText(msg.drift_ms)}` : ""}.`;
   $("stat-focused").textContent = formatClock(msg.focused_ms);
   $("stat-unfocused").textContent = formatClock(msg.unfocused_ms);
   $("stat-breaks").textContent = String(msg.breaks);

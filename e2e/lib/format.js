@@ -28,6 +28,7 @@ export const REASON_WORDS = {
 
 /** The CSV export's columns (docs/api.md). */
 export const CSV_COLUMNS = [
-  "id", "started_at", "planned_minutes", "status", "ended_early", "total_s", "focused_s",
-  "unfocused_s", "breaks", "focus_percent", "longest_focus_s", "email_status", "sms_status",
+  "id", "started_at", "planned_minutes", "status", "ended_early", "end_reason", "total_s",
+  "focused_s", "unfocused_s", "starting_s", "paused_s", "offline_s", "breaks", "focus_percent",
+  "longest_focus_s", "email_status", "sms_status",
 ];

@@ -3,7 +3,7 @@
 //! the server's time zone.
 
 use focus_notify::SummaryMessage;
-use focus_store::Session;
+use focus_store::{EndReason, Session};
 use jiff::tz::TimeZone;
 
 use crate::time::rfc3339;
@@ -27,12 +27,28 @@ pub(super) fn summary_message(
         total_s: whole_seconds(totals.total_ms),
         focused_s: whole_seconds(totals.focused_ms),
         unfocused_s: whole_seconds(totals.unfocused_ms),
+        paused_s: whole_seconds(totals.paused_ms),
+        starting_s: whole_seconds(totals.starting_ms),
+        offline_s: whole_seconds(totals.offline_ms),
         breaks: totals.breaks,
         focus_percent: totals.focus_percent(),
         longest_focus_s: whole_seconds(totals.longest_focus_ms),
         ended_early: session.ended_early,
+        end_note: end_note(session),
         link: format!("{link_base}/history?session={}", session.id),
     }
+}
+
+/// Why the session ended, for the message: said when it did not simply run its course.
+fn end_note(session: &Session) -> Option<String> {
+    let note = match session.end_reason? {
+        EndReason::Planned => return None,
+        EndReason::User if !session.ended_early => return None,
+        EndReason::User => "you ended it",
+        EndReason::ServerStopped => "the server stopped during the session",
+        EndReason::ServerLost => "the server stopped unexpectedly during the session",
+    };
+    Some(note.to_owned())
 }
 
 fn whole_seconds(ms: u64) -> u64 {
@@ -55,7 +71,7 @@ fn format_start(ms: i64, zone: &TimeZone) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use focus_store::{AlertMode, SessionStatus, Totals};
+    use focus_store::{AlertMode, EndReason, SessionStatus, Totals};
 
     fn session() -> Session {
         Session {
@@ -73,6 +89,7 @@ mod tests {
             status: SessionStatus::Completed,
             ended_at_ms: Some(1_795_600_450_000),
             ended_early: true,
+            end_reason: Some(EndReason::User),
             updated_at_ms: 1_795_600_450_000,
             totals: Totals {
                 total_ms: 1_450_000,
@@ -80,6 +97,7 @@ mod tests {
                 unfocused_ms: 188_400,
                 breaks: 2,
                 longest_focus_ms: 749_500,
+                ..Totals::default()
             },
         }
     }
@@ -102,7 +120,26 @@ mod tests {
         assert_eq!(msg.breaks, 2);
         assert_eq!(msg.focus_percent, 87.0);
         assert!(msg.ended_early);
+        assert_eq!(msg.end_note.as_deref(), Some("you ended it"));
         assert_eq!(msg.link, "http://127.0.0.1:8000/history?session=42");
+    }
+
+    #[test]
+    fn summary_message_carries_paused_time_and_why_it_ended() {
+        let mut s = session();
+        s.totals.paused_ms = 300_400;
+        s.totals.offline_ms = 59_600;
+        s.end_reason = Some(EndReason::ServerLost);
+        let msg = summary_message(&s, "http://127.0.0.1:8000", &TimeZone::UTC);
+        assert_eq!((msg.paused_s, msg.offline_s), (300, 60));
+        assert_eq!(
+            msg.end_note.as_deref(),
+            Some("the server stopped unexpectedly during the session")
+        );
+        s.end_reason = Some(EndReason::Planned);
+        s.ended_early = false;
+        let msg = summary_message(&s, "http://127.0.0.1:8000", &TimeZone::UTC);
+        assert_eq!(msg.end_note, None);
     }
 
     #[test]

@@ -9,6 +9,10 @@ pub enum SessionError {
     /// No session has this id, open or stored.
     #[error("no session with id {0}")]
     NotFound(i64),
+    /// The session exists but is not running (it ended, or it was interrupted and can no
+    /// longer be continued).
+    #[error("session {0} is not running")]
+    NotRunning(i64),
     /// The server is stopping and starts no new sessions.
     #[error("the server is shutting down")]
     ShuttingDown,

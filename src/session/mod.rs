@@ -23,8 +23,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use focus_clock::{Attention, ClockParams, FocusClock, FocusEvent, Reason, Snapshot};
-use focus_store::{EventKind, NewEvent, NewSession, Session, SessionStatus, Totals};
+use focus_clock::{Attention, ClockParams, ClockState, FocusClock, FocusEvent, Reason, Snapshot};
+use focus_store::{
+    EndReason, EventKind, NewEvent, NewSession, OpenStretch, Session, SessionStatus, Totals,
+};
 use focus_vision::FrameAnalysis;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -113,25 +115,120 @@ impl Sessions {
             return Err(SessionError::ShuttingDown);
         }
         let session = self.inner.db.call(move |s| s.create_session(&new)).await?;
-        let live = Arc::new(LiveSession::new(
-            &session,
-            self.inner.vision.tracker(),
-            Arc::clone(&self.inner.time),
-        ));
-        self.live_map().insert(session.id, Arc::clone(&live));
+        let clock = FocusClock::new(clock_params(&session), to_clock_ms(session.started_at_ms));
+        self.open_live(&session, clock, Vec::new()).await?;
         tracing::info!(
             session = session.id,
             planned_s = session.planned_duration_s,
             "session started"
         );
+        Ok(session)
+    }
+
+    /// Registers a running session with its clock and starts its ticker.
+    async fn open_live(
+        &self,
+        session: &Session,
+        clock: FocusClock,
+        unsaved: Vec<NewEvent>,
+    ) -> Result<Arc<LiveSession>, SessionError> {
+        let live = Arc::new(LiveSession::new(
+            session,
+            clock,
+            unsaved,
+            self.inner.vision.tracker(),
+            Arc::clone(&self.inner.time),
+        ));
+        self.live_map().insert(session.id, Arc::clone(&live));
         tokio::spawn(run_ticker(self.clone(), Arc::clone(&live)));
-        // Shutdown may have begun between the check above and the insert: then it may have
-        // missed this session, so end it here (ending twice is harmless).
+        // Shutdown may have begun between the caller's check and the insert: then it may
+        // have missed this session, so end it here (ending twice is harmless).
         if self.inner.closing.load(Ordering::SeqCst) {
             self.end_live(&live, EndKind::Shutdown).await?;
             return Err(SessionError::ShuttingDown);
         }
-        Ok(session)
+        Ok(live)
+    }
+
+    /// Pauses a running session: the time from now is paused, neither focused nor
+    /// unfocused; frames do not count until it is resumed. Pausing a paused session
+    /// changes nothing. The planned end does not move.
+    pub async fn pause(&self, id: i64) -> Result<LiveState, SessionError> {
+        let live = self.running(id).await?;
+        let state = live.pause().map_err(|_| SessionError::NotRunning(id))?;
+        tracing::info!(session = id, "session paused");
+        Ok(state)
+    }
+
+    /// Resumes a session: a paused one carries on (starting again: the next frames must
+    /// settle before a verdict counts); one that is running and not paused is left as it
+    /// is; one that the server's stop interrupted before its planned end is continued as
+    /// the same session, with the time the server was down counted as offline.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotFound`]; [`SessionError::NotRunning`] for a completed session
+    /// or an interrupted one whose planned end has passed.
+    pub async fn resume(&self, id: i64) -> Result<(Session, LiveState), SessionError> {
+        if let Some(live) = self.live(id) {
+            let state = live.resume().map_err(|_| SessionError::NotRunning(id))?;
+            let session = self.load(id).await?;
+            tracing::info!(session = id, "session resumed");
+            return Ok((session, state));
+        }
+        if self.inner.closing.load(Ordering::SeqCst) {
+            return Err(SessionError::ShuttingDown);
+        }
+        let now = self.now_ms();
+        let stored = self.load(id).await?;
+        if stored.status != SessionStatus::Interrupted || now >= stored.ends_at_ms {
+            return Err(SessionError::NotRunning(id));
+        }
+        let (before, session) = match self.inner.db.call(move |s| s.reopen_session(id, now)).await {
+            Ok(reopened) => reopened,
+            // Another request continued it first.
+            Err(DbError::Store(focus_store::Error::Conflict(_))) => {
+                return Err(SessionError::NotRunning(id));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (clock, events) = FocusClock::restore(
+            clock_params(&session),
+            to_clock_ms(session.started_at_ms),
+            &summary_of(&before.totals),
+            to_clock_ms(now),
+        );
+        let unsaved = events.iter().filter_map(timeline_record).collect();
+        let live = self.open_live(&session, clock, unsaved).await?;
+        live.lock_state().frames_analyzed = before.totals.frames_analyzed;
+        // Save at once: the offline stretch and the totals that now include it.
+        self.save(&live).await;
+        let state = live.current().map_err(|_| SessionError::NotRunning(id))?;
+        tracing::info!(
+            session = id,
+            offline_ms = state.clock.offline_ms,
+            "interrupted session continued"
+        );
+        let session = self.load(id).await?;
+        Ok((session, state))
+    }
+
+    /// The open session with this id, or why there is none.
+    async fn running(&self, id: i64) -> Result<Arc<LiveSession>, SessionError> {
+        match self.live(id) {
+            Some(live) => Ok(live),
+            None => {
+                self.load(id).await?;
+                Err(SessionError::NotRunning(id))
+            }
+        }
+    }
+
+    async fn load(&self, id: i64) -> Result<Session, SessionError> {
+        match self.inner.db.call(move |s| s.get_session(id)).await {
+            Err(DbError::NotFound) => Err(SessionError::NotFound(id)),
+            other => Ok(other?),
+        }
     }
 
     /// The open session with this id, if it is running.
@@ -165,7 +262,14 @@ impl Sessions {
             .inner
             .db
             .call(move |s| {
-                s.finish_session(id, &totals, ended_at, true, SessionStatus::Interrupted)
+                s.finish_session(
+                    id,
+                    &totals,
+                    ended_at,
+                    true,
+                    SessionStatus::Interrupted,
+                    EndReason::ServerLost,
+                )
             })
             .await?;
         Ok(SessionSummary::from_session(&session))
@@ -185,17 +289,25 @@ impl Sessions {
             EndKind::Planned => live.ends_at_ms,
             EndKind::Requested | EndKind::Shutdown => now.min(live.ends_at_ms),
         };
-        let (status, ended_early) = match kind {
-            EndKind::Planned => (SessionStatus::Completed, false),
-            EndKind::Requested => (SessionStatus::Completed, end_at < live.ends_at_ms),
-            EndKind::Shutdown => (SessionStatus::Interrupted, end_at < live.ends_at_ms),
+        let (status, ended_early, end_reason) = match kind {
+            EndKind::Planned => (SessionStatus::Completed, false, EndReason::Planned),
+            EndKind::Requested => (
+                SessionStatus::Completed,
+                end_at < live.ends_at_ms,
+                EndReason::User,
+            ),
+            EndKind::Shutdown => (
+                SessionStatus::Interrupted,
+                end_at < live.ends_at_ms,
+                EndReason::ServerStopped,
+            ),
         };
-        let (clock_summary, events) = {
+        let (clock_summary, events, frames_analyzed) = {
             let mut state = live.lock_state();
             let (summary, events) = state.clock.finish(to_clock_ms(end_at));
             let mut pending = std::mem::take(&mut state.unsaved);
             pending.extend(events.iter().filter_map(timeline_record));
-            (summary, pending)
+            (summary, pending, state.frames_analyzed)
         };
         // The clock never ends before a time it has already seen, so take its end.
         let ended_at_ms = live
@@ -205,8 +317,12 @@ impl Sessions {
             total_ms: clock_summary.total_ms,
             focused_ms: clock_summary.focused_ms,
             unfocused_ms: clock_summary.unfocused_ms,
+            starting_ms: clock_summary.starting_ms,
+            paused_ms: clock_summary.paused_ms,
+            offline_ms: clock_summary.offline_ms,
             breaks: clock_summary.breaks,
             longest_focus_ms: clock_summary.longest_focus_ms,
+            frames_analyzed,
         };
         let id = live.id;
         let saved = self
@@ -217,7 +333,7 @@ impl Sessions {
                 if let Err(e) = s.append_events(id, &events) {
                     tracing::error!(session = id, error = %error_chain(&e), "could not save the last stretches");
                 }
-                s.finish_session(id, &totals, ended_at_ms, ended_early, status)
+                s.finish_session(id, &totals, ended_at_ms, ended_early, status, end_reason)
             })
             .await;
         let summary = match &saved {
@@ -235,7 +351,7 @@ impl Sessions {
                 // The user still gets their summary; the row stays `running` with the last
                 // saved totals and is closed as interrupted at the next start.
                 tracing::error!(session = id, error = %error_chain(e), "could not save the end of the session");
-                SessionSummary::from_totals(id, &totals, ended_early, status)
+                SessionSummary::from_totals(id, &totals, ended_early, status, Some(end_reason))
             }
         };
         live.ended.send_replace(Some(summary.clone()));
@@ -254,7 +370,7 @@ impl Sessions {
     async fn save(&self, live: &LiveSession) {
         let _persist = live.persist.lock().await;
         let now = self.now_ms();
-        let (totals, events) = {
+        let (totals, events, open) = {
             let mut state = live.lock_state();
             if live.ended.borrow().is_some() {
                 return;
@@ -262,7 +378,11 @@ impl Sessions {
             let at = state.advance(now, live.ends_at_ms);
             let snapshot = state.clock.snapshot(at);
             state.last_saved_ms = now;
-            (totals_of(&snapshot), std::mem::take(&mut state.unsaved))
+            (
+                totals_of(&snapshot, state.frames_analyzed),
+                std::mem::take(&mut state.unsaved),
+                open_stretch(&state.clock),
+            )
         };
         let id = live.id;
         let batch = events.clone();
@@ -273,6 +393,11 @@ impl Sessions {
                 s.save_totals(id, &totals, now)?;
                 if !batch.is_empty() {
                     s.append_events(id, &batch)?;
+                }
+                // Only for crash recovery's timeline: a failure here must not make the
+                // stretches above be written again.
+                if let Err(e) = s.save_open_stretch(id, open.as_ref()) {
+                    tracing::warn!(session = id, error = %error_chain(&e), "could not save the open stretch");
                 }
                 Ok(())
             })
@@ -339,7 +464,7 @@ pub struct LiveSession {
     pub id: i64,
     pub started_at_ms: i64,
     pub ends_at_ms: i64,
-    state: Mutex<ClockState>,
+    state: Mutex<SessionClock>,
     /// Serialises this session's database writes (periodic saves and the final one).
     persist: tokio::sync::Mutex<()>,
     tracker: SessionTracker,
@@ -348,22 +473,27 @@ pub struct LiveSession {
     ended: watch::Sender<Option<SessionSummary>>,
     /// Bumped on every clock tick, so idle sockets can push the state.
     ticks: watch::Sender<u64>,
+    /// Bumped when the user pauses or resumes, so the socket pushes the state at once (and
+    /// stops or starts asking for frames).
+    changes: watch::Sender<u64>,
     /// Bumped when a page connects: an older connection of the same session stops, so
     /// there is only ever one stream (and one frame in flight) per session.
     connections: watch::Sender<u64>,
 }
 
 #[derive(Debug)]
-struct ClockState {
+struct SessionClock {
     clock: FocusClock,
     /// Latest time given to the clock; the clock never goes back.
     clock_ms: u64,
     /// Closed stretches and breaks not yet written.
     unsaved: Vec<NewEvent>,
     last_saved_ms: i64,
+    /// Frames whose verdict was fed to the clock.
+    frames_analyzed: u64,
 }
 
-impl ClockState {
+impl SessionClock {
     /// The clock's time for the server time `now_ms`: capped at the planned end, and never
     /// before a time the clock has already been given (the clock never goes back).
     fn clock_time(&self, now_ms: i64, ends_at_ms: i64) -> u64 {
@@ -383,32 +513,36 @@ impl ClockState {
 }
 
 impl LiveSession {
-    fn new(session: &Session, tracker: SessionTracker, time: Arc<dyn TimeSource>) -> Self {
-        let params = ClockParams {
-            alert_threshold_ms: u64::from(session.alert_threshold_ms),
-            ..ClockParams::default()
-        };
-        let start = to_clock_ms(session.started_at_ms);
+    fn new(
+        session: &Session,
+        clock: FocusClock,
+        unsaved: Vec<NewEvent>,
+        tracker: SessionTracker,
+        time: Arc<dyn TimeSource>,
+    ) -> Self {
+        let clock_ms = clock.now_ms();
         LiveSession {
             id: session.id,
             started_at_ms: session.started_at_ms,
             ends_at_ms: session.ends_at_ms,
-            state: Mutex::new(ClockState {
-                clock: FocusClock::new(params, start),
-                clock_ms: start,
-                unsaved: Vec::new(),
-                last_saved_ms: session.started_at_ms,
+            state: Mutex::new(SessionClock {
+                clock,
+                clock_ms,
+                unsaved,
+                last_saved_ms: session.updated_at_ms,
+                frames_analyzed: 0,
             }),
             persist: tokio::sync::Mutex::new(()),
             tracker,
             time,
             ended: watch::Sender::new(None),
             ticks: watch::Sender::new(0),
+            changes: watch::Sender::new(0),
             connections: watch::Sender::new(0),
         }
     }
 
-    fn lock_state(&self) -> MutexGuard<'_, ClockState> {
+    fn lock_state(&self) -> MutexGuard<'_, SessionClock> {
         // Every update of the state is a few field writes after the clock call returns; a
         // panic inside the clock would leave the previous consistent state.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
@@ -434,6 +568,50 @@ impl LiveSession {
         self.ticks.subscribe()
     }
 
+    /// Changes when the user pauses or resumes.
+    pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Whether the session is paused (the socket asks for no frames meanwhile).
+    pub fn is_paused(&self) -> bool {
+        self.lock_state().clock.is_paused()
+    }
+
+    /// Pauses the clock now; the live state, or the summary if the session has ended.
+    fn pause(&self) -> Result<LiveState, SessionSummary> {
+        self.apply(|clock, at| clock.pause(at))
+    }
+
+    /// Resumes the clock now (starting again); a no-op unless paused.
+    fn resume(&self) -> Result<LiveState, SessionSummary> {
+        self.apply(|clock, at| clock.resume(at))
+    }
+
+    /// Applies a user's action to the clock at the server's time, queues what it closed
+    /// and tells the socket.
+    fn apply(
+        &self,
+        action: impl FnOnce(&mut FocusClock, u64) -> Vec<FocusEvent>,
+    ) -> Result<LiveState, SessionSummary> {
+        let live = {
+            let mut state = self.lock_state();
+            if let Some(summary) = self.ended_summary() {
+                return Err(summary);
+            }
+            let now = self.time.now_ms();
+            let at = state.clock_time(now, self.ends_at_ms);
+            state.clock_ms = at;
+            let events = action(&mut state.clock, at);
+            state
+                .unsaved
+                .extend(events.iter().filter_map(timeline_record));
+            self.to_live_state(&state.clock.snapshot(at), now, state.frames_analyzed)
+        };
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(live)
+    }
+
     /// Registers a new connection of the page and returns its number and a receiver that
     /// changes when a newer connection replaces it.
     pub fn connect(&self) -> (u64, watch::Receiver<u64>) {
@@ -456,10 +634,18 @@ impl LiveSession {
         let at = state.clock_time(now, self.ends_at_ms);
         state.clock_ms = at;
         let events = state.clock.observe(attention_of(analysis), at);
+        if !state.clock.is_paused() {
+            state.frames_analyzed = state.frames_analyzed.saturating_add(1);
+        }
         state
             .unsaved
             .extend(events.iter().filter_map(timeline_record));
-        Ok(self.to_live_state(&state.clock.snapshot(at), now))
+        Ok(self.to_live_state(&state.clock.snapshot(at), now, state.frames_analyzed))
+    }
+
+    /// Frames whose verdict counted on the clock so far.
+    pub fn frames_analyzed(&self) -> u64 {
+        self.lock_state().frames_analyzed
     }
 
     /// The live state now, without a frame.
@@ -470,13 +656,14 @@ impl LiveSession {
         }
         let now = self.time.now_ms();
         let at = state.clock_time(now, self.ends_at_ms);
-        Ok(self.to_live_state(&state.clock.snapshot(at), now))
+        Ok(self.to_live_state(&state.clock.snapshot(at), now, state.frames_analyzed))
     }
 
-    fn to_live_state(&self, snapshot: &Snapshot, now_ms: i64) -> LiveState {
+    fn to_live_state(&self, snapshot: &Snapshot, now_ms: i64, frames_analyzed: u64) -> LiveState {
         LiveState {
             clock: *snapshot,
             remaining_ms: u64::try_from(self.ends_at_ms.saturating_sub(now_ms)).unwrap_or(0),
+            frames_analyzed,
         }
     }
 }
@@ -489,6 +676,8 @@ pub struct LiveState {
     pub clock: Snapshot,
     /// Time to the planned end.
     pub remaining_ms: u64,
+    /// Frames whose verdict counted on the clock so far.
+    pub frames_analyzed: u64,
 }
 
 /// A frame's verdict as the clock reads it.
@@ -509,12 +698,14 @@ pub fn attention_of(analysis: &FrameAnalysis) -> Attention {
 fn timeline_record(event: &FocusEvent) -> Option<NewEvent> {
     match event {
         FocusEvent::StretchClosed(stretch) => Some(NewEvent {
-            kind: if stretch.attention.is_focused() {
-                EventKind::Focused
-            } else {
-                EventKind::Unfocused
+            kind: match stretch.state {
+                ClockState::Focused => EventKind::Focused,
+                ClockState::Unfocused(_) => EventKind::Unfocused,
+                ClockState::Starting => EventKind::Starting,
+                ClockState::Paused => EventKind::Paused,
+                ClockState::Offline => EventKind::Offline,
             },
-            reason: stretch.attention.reason().map(|r| r.as_str().to_owned()),
+            reason: stretch.state.reason().map(|r| r.as_str().to_owned()),
             start_ms: to_db_ms(stretch.start_ms),
             end_ms: to_db_ms(stretch.end_ms),
         }),
@@ -528,13 +719,57 @@ fn timeline_record(event: &FocusEvent) -> Option<NewEvent> {
     }
 }
 
-fn totals_of(snapshot: &Snapshot) -> Totals {
+/// The clock's parameters for a session: the product defaults with its alert threshold.
+fn clock_params(session: &Session) -> ClockParams {
+    ClockParams {
+        alert_threshold_ms: u64::from(session.alert_threshold_ms),
+        ..ClockParams::default()
+    }
+}
+
+/// Saved totals as the clock's summary, to restore a clock from.
+fn summary_of(totals: &Totals) -> focus_clock::Summary {
+    focus_clock::Summary {
+        total_ms: totals.total_ms,
+        focused_ms: totals.focused_ms,
+        unfocused_ms: totals.unfocused_ms,
+        starting_ms: totals.starting_ms,
+        paused_ms: totals.paused_ms,
+        offline_ms: totals.offline_ms,
+        breaks: totals.breaks,
+        focus_percent: totals.focus_percent(),
+        longest_focus_ms: totals.longest_focus_ms,
+    }
+}
+
+/// The stretch the clock has open, as crash recovery would close it.
+fn open_stretch(clock: &FocusClock) -> Option<OpenStretch> {
+    let state = clock.state();
+    let kind = match state {
+        ClockState::Focused => EventKind::Focused,
+        ClockState::Unfocused(_) => EventKind::Unfocused,
+        ClockState::Starting => EventKind::Starting,
+        ClockState::Paused => EventKind::Paused,
+        ClockState::Offline => return None,
+    };
+    Some(OpenStretch {
+        kind,
+        reason: state.reason().map(|r| r.as_str().to_owned()),
+        since_ms: to_db_ms(clock.state_since_ms()),
+    })
+}
+
+fn totals_of(snapshot: &Snapshot, frames_analyzed: u64) -> Totals {
     Totals {
-        total_ms: snapshot.focused_ms.saturating_add(snapshot.unfocused_ms),
+        total_ms: snapshot.elapsed_ms(),
         focused_ms: snapshot.focused_ms,
         unfocused_ms: snapshot.unfocused_ms,
+        starting_ms: snapshot.starting_ms,
+        paused_ms: snapshot.paused_ms,
+        offline_ms: snapshot.offline_ms,
         breaks: snapshot.breaks,
         longest_focus_ms: snapshot.longest_focus_ms,
+        frames_analyzed,
     }
 }
 

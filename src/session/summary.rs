@@ -3,20 +3,31 @@
 //! Built from the stored totals, so the summary sent live at the planned end, the answer to
 //! `POST /end`, and a second `POST /end` later are the same to the digit.
 
-use focus_store::{Session, SessionStatus, Totals};
+use focus_store::{EndReason, Session, SessionStatus, Totals};
 use serde::Serialize;
 
 /// The summary of an ended session. Durations are seconds, rounded to 0.1 s.
+///
+/// `total_seconds` is the session from its start to its end; the five parts (focused,
+/// unfocused, starting, paused, offline) add up to it, each rounded on its own.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionSummary {
     pub id: i64,
-    /// Measured time: from the start to the end (planned or early).
+    /// From the start to the end (planned or early).
     pub total_seconds: f64,
     pub focused_seconds: f64,
+    /// Looking away, eyes closed, no face, or no camera signal.
     pub unfocused_seconds: f64,
+    /// No verdict yet: the start, and just after each resume.
+    pub starting_seconds: f64,
+    /// Paused by the user.
+    pub paused_seconds: f64,
+    /// The server was down, from an interruption to the session's resume.
+    pub offline_seconds: f64,
     /// Drifts that lasted at least the alert threshold.
     pub breaks_count: u32,
-    /// Focused share of the total, 0-100, one decimal (truncated, as on the live page).
+    /// Focused share of the measured time (focused + unfocused), 0-100, one decimal
+    /// (truncated, as on the live page).
     pub focus_percent: f64,
     /// Longest focused stretch.
     pub longest_focus_seconds: f64,
@@ -24,6 +35,11 @@ pub struct SessionSummary {
     pub ended_early: bool,
     /// `completed`, or `interrupted` when the server stopped during the session.
     pub status: SessionStatus,
+    /// Why it ended: `planned`, `user`, `server_stopped`, `server_lost`; `null` for
+    /// sessions stored before the reason was kept.
+    pub end_reason: Option<EndReason>,
+    /// Frames that got a verdict.
+    pub frames_analyzed: u64,
 }
 
 impl SessionSummary {
@@ -34,21 +50,33 @@ impl SessionSummary {
             &session.totals,
             session.ended_early,
             session.status,
+            session.end_reason,
         )
     }
 
     /// The summary from totals.
-    pub fn from_totals(id: i64, totals: &Totals, ended_early: bool, status: SessionStatus) -> Self {
+    pub fn from_totals(
+        id: i64,
+        totals: &Totals,
+        ended_early: bool,
+        status: SessionStatus,
+        end_reason: Option<EndReason>,
+    ) -> Self {
         SessionSummary {
             id,
             total_seconds: seconds(totals.total_ms),
             focused_seconds: seconds(totals.focused_ms),
             unfocused_seconds: seconds(totals.unfocused_ms),
+            starting_seconds: seconds(totals.starting_ms),
+            paused_seconds: seconds(totals.paused_ms),
+            offline_seconds: seconds(totals.offline_ms),
             breaks_count: totals.breaks,
             focus_percent: totals.focus_percent(),
             longest_focus_seconds: seconds(totals.longest_focus_ms),
             ended_early,
             status,
+            end_reason,
+            frames_analyzed: totals.frames_analyzed,
         }
     }
 }
@@ -66,14 +94,23 @@ mod tests {
     #[test]
     fn summary_rounds_to_tenths_and_truncates_percent() {
         let totals = Totals {
-            total_ms: 3_000,
+            total_ms: 3_600,
             focused_ms: 2_000,
             unfocused_ms: 1_000,
+            starting_ms: 600,
             breaks: 1,
             longest_focus_ms: 1_949,
+            ..Totals::default()
         };
-        let s = SessionSummary::from_totals(7, &totals, true, SessionStatus::Completed);
-        assert_eq!(s.total_seconds, 3.0);
+        let s = SessionSummary::from_totals(
+            7,
+            &totals,
+            true,
+            SessionStatus::Completed,
+            Some(EndReason::User),
+        );
+        assert_eq!(s.total_seconds, 3.6);
+        assert_eq!(s.starting_seconds, 0.6);
         assert_eq!(s.longest_focus_seconds, 1.9);
         assert_eq!(s.focus_percent, 66.6);
         assert_eq!(s.breaks_count, 1);

@@ -7,7 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use focus_store::{
-    AlertMode, Delivery, DeliveryStatus, Event, EventKind, Session, SessionStatus, Stats, Totals,
+    AlertMode, Delivery, DeliveryStatus, EndReason, Event, EventKind, Session, SessionStatus,
+    Stats, Totals,
 };
 use focus_types::Channel;
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ use super::validate::{Channels, SessionForm, validate_session_form};
 use super::{AppState, SessionId, parse_session_id, truncate};
 use crate::db::DbError;
 use crate::session::summary::seconds;
-use crate::session::{EndKind, SessionSummary};
+use crate::session::{EndKind, LiveState, SessionSummary};
 use crate::time::rfc3339;
 use crate::web::error::AppError;
 
@@ -238,8 +239,14 @@ pub async fn get_session(
         })
         .await
         .map_err(|e| not_found_as(e, id))?;
+    let mut view = SessionView::from(&session);
+    if let Some(live) = state.sessions.live(id) {
+        view.frames_analyzed = live.frames_analyzed();
+    }
+    view.resumable = session.status == SessionStatus::Interrupted
+        && state.sessions.now_ms() < session.ends_at_ms;
     Ok(Json(SessionDetail {
-        session: SessionView::from(&session),
+        session: view,
         events: events.iter().map(EventView::from).collect(),
         deliveries: deliveries.iter().map(DeliveryView::from).collect(),
     }))
@@ -259,6 +266,54 @@ pub async fn end_session(
     SessionId(id): SessionId,
 ) -> Result<Json<SessionSummary>, AppError> {
     Ok(Json(state.sessions.end(id, EndKind::Requested).await?))
+}
+
+/// `POST /api/sessions/{id}/pause`: pauses a running session (paused time is neither
+/// focused nor unfocused; the planned end does not move). 200 with the session and its live
+/// state; 409 if it is not running.
+pub async fn pause_session(
+    State(state): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<Json<SessionWithState>, AppError> {
+    let live = state.sessions.pause(id).await?;
+    let session = state
+        .db
+        .call(move |s| s.get_session(id))
+        .await
+        .map_err(|e| not_found_as(e, id))?;
+    Ok(Json(SessionWithState::new(&session, live)))
+}
+
+/// `POST /api/sessions/{id}/resume`: resumes a paused session, or continues one that a
+/// server stop interrupted before its planned end (the time the server was down becomes an
+/// `offline` stretch). 200 with the session and its live state; 409 for a completed
+/// session or an interrupted one past its planned end.
+pub async fn resume_session(
+    State(state): State<AppState>,
+    SessionId(id): SessionId,
+) -> Result<Json<SessionWithState>, AppError> {
+    let (session, live) = state.sessions.resume(id).await?;
+    Ok(Json(SessionWithState::new(&session, live)))
+}
+
+/// A running session and its live state (the answer to pause and resume).
+#[derive(Debug, Serialize)]
+pub struct SessionWithState {
+    #[serde(flatten)]
+    pub session: SessionView,
+    /// The live state, as the WebSocket's state messages carry it.
+    pub live: LiveState,
+}
+
+impl SessionWithState {
+    fn new(session: &Session, live: LiveState) -> Self {
+        let mut view = SessionView::from(session);
+        view.frames_analyzed = live.frames_analyzed;
+        SessionWithState {
+            session: view,
+            live,
+        }
+    }
 }
 
 /// `POST /api/sessions/{id}/deliveries/{channel}/retry`: queues a failed summary again (its
@@ -385,6 +440,14 @@ pub struct SessionView {
     pub send_email: bool,
     pub send_sms: bool,
     pub ended_early: bool,
+    /// Why it ended (`planned`, `user`, `server_stopped`, `server_lost`); `null` while it
+    /// runs.
+    pub end_reason: Option<EndReason>,
+    /// Frames that got a verdict so far (live while it runs, not only as last saved).
+    pub frames_analyzed: u64,
+    /// An interrupted session whose planned end has not passed: `POST .../resume`
+    /// continues it. Only `GET /api/sessions/{id}` works this out; elsewhere `false`.
+    pub resumable: bool,
     /// Totals as last saved (every few seconds while it runs; final once ended).
     pub totals: TotalsView,
     /// The summary, once ended.
@@ -413,6 +476,9 @@ impl From<&Session> for SessionView {
             send_email: s.send_email,
             send_sms: s.send_sms,
             ended_early: s.ended_early,
+            end_reason: s.end_reason,
+            frames_analyzed: s.totals.frames_analyzed,
+            resumable: false,
             totals: TotalsView::from(&s.totals),
             summary: (!running).then(|| SessionSummary::from_session(s)),
             live_url: running.then(|| format!("/api/sessions/{}/live", s.id)),
@@ -420,14 +486,20 @@ impl From<&Session> for SessionView {
     }
 }
 
-/// Running or final totals, in milliseconds.
+/// Running or final totals, in milliseconds. `total_ms` is the sum of the five times.
 #[derive(Debug, Clone, Serialize)]
 pub struct TotalsView {
     pub total_ms: u64,
     pub focused_ms: u64,
     pub unfocused_ms: u64,
+    /// No verdict yet: the start, and just after each resume.
+    pub starting_ms: u64,
+    pub paused_ms: u64,
+    /// The server was down between an interruption and the resume.
+    pub offline_ms: u64,
     pub breaks: u32,
     pub longest_focus_ms: u64,
+    /// Over focused + unfocused.
     pub focus_percent: f64,
 }
 
@@ -437,6 +509,9 @@ impl From<&Totals> for TotalsView {
             total_ms: t.total_ms,
             focused_ms: t.focused_ms,
             unfocused_ms: t.unfocused_ms,
+            starting_ms: t.starting_ms,
+            paused_ms: t.paused_ms,
+            offline_ms: t.offline_ms,
             breaks: t.breaks,
             longest_focus_ms: t.longest_focus_ms,
             focus_percent: t.focus_percent(),
@@ -447,8 +522,9 @@ impl From<&Totals> for TotalsView {
 /// One stretch of the timeline.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
-    /// `focused`, `unfocused` or `break` (a drift that reached the alert threshold; it
-    /// overlaps the unfocused stretches it spans).
+    /// `focused`, `unfocused`, `starting` (no verdict yet), `paused`, `offline` (the
+    /// server was down), or `break` (a drift that reached the alert threshold; it overlaps
+    /// the unfocused stretches it spans).
     pub kind: EventKind,
     /// For unfocused stretches and breaks: `no_face`, `eyes_closed`, `looking_away`,
     /// `no_signal`.

@@ -225,6 +225,10 @@ impl From<SessionError> for AppError {
     fn from(error: SessionError) -> Self {
         match error {
             SessionError::NotFound(id) => AppError::SessionNotFound(id.to_string()),
+            SessionError::NotRunning(id) => AppError::Conflict(format!(
+                "session {id} is not running: it has ended, or it was interrupted and its \
+                 planned end has passed, so it can no longer be paused or continued"
+            )),
             SessionError::ShuttingDown => AppError::ShuttingDown,
             SessionError::Db(e) => AppError::Db(e),
         }

@@ -1,11 +1,23 @@
 //! `GET /api/sessions/{id}/live`: the WebSocket that carries the camera stream.
 //!
+//! The server paces the stream: it asks for each frame with `{"next": true}`, at most once
+//! per [`Timing::frame_interval`](crate::config::Timing) (5 a second) and only once the
+//! previous frame has been answered, and the page captures and sends a frame when asked.
+//! The page needs no timer to stream, so a hidden tab, whose timers the browser throttles
+//! to once a second or once a minute, keeps its full rate (`docs/architecture.md`,
+//! "Streaming in the background"). A request that goes unanswered is repeated after
+//! [`Timing::frame_request_retry`](crate::config::Timing); none is sent while the session is
+//! paused.
+//!
 //! The page sends each frame as one binary message (a JPEG). Each analysed frame gets one
 //! text reply with the live state (`"source": "frame"`); a frame that cannot be used gets
-//! `{"error": ..., "detail": ..., "source": "frame"}` and the connection goes on. When no
-//! frame has been answered for a second, the server sends the state anyway
-//! (`"source": "tick"`), so the page shows "no camera signal" and its timers move. At the
-//! planned end (or when the session is ended elsewhere) the server sends
+//! `{"error": ..., "detail": ..., "source": "frame"}` and the connection goes on. When
+//! nothing has been sent for a second, even while a frame is being analysed, the server
+//! sends the state anyway (`"source": "tick"`), so the page shows "no camera signal", its
+//! timers move, and a page that hears nothing for a few seconds knows the connection is
+//! gone. State messages carry `stream`, what the server measured of the stream (rates,
+//! analysis and request times), so the page can tell a throttled tab from a busy server.
+//! At the planned end (or when the session is ended elsewhere) the server sends
 //! `{"ended": true, "summary": {...}}` and closes the socket with code 1000.
 //!
 //! Back-pressure: at most one frame per session is analysed at a time. A frame that
@@ -18,9 +30,10 @@
 //!
 //! Frames are never stored or logged.
 
+use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -32,6 +45,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::{AppState, SessionId};
 use crate::db::DbError;
@@ -59,11 +73,14 @@ pub async fn upgrade(
     let ws =
         ws.map_err(|_| AppError::BadRequest("this address takes a WebSocket connection".into()))?;
     let limits = &state.config.limits;
+    let timing = &state.config.timing;
     let stream = Stream {
         live,
         vision: state.sessions.vision().clone(),
         max_frame_bytes: limits.max_frame_bytes,
-        idle_push: state.config.timing.idle_push_interval,
+        idle_push: timing.idle_push_interval,
+        frame_interval: timing.frame_interval,
+        request_retry: timing.frame_request_retry,
     };
     Ok(ws
         .max_message_size(limits.max_ws_message_bytes)
@@ -77,6 +94,10 @@ struct Stream {
     vision: Vision,
     max_frame_bytes: usize,
     idle_push: Duration,
+    /// At most one request for a frame per this interval.
+    frame_interval: Duration,
+    /// A request unanswered this long is sent again.
+    request_retry: Duration,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -95,17 +116,26 @@ enum Finish {
 /// What a handler says: go on, or end the connection this way.
 type Flow = ControlFlow<Finish>;
 
-/// One connection's moving parts: the outgoing half of the socket and the frames in hand.
+/// One connection's moving parts: the outgoing half of the socket, the frames in hand, the
+/// requests for frames and what was measured of the stream.
 struct Connection {
     sink: Sink,
-    /// The frame being analysed, at most one.
+    /// The frame being analysed, at most one, and when it arrived.
     in_flight: Option<JoinHandle<Analysis>>,
-    /// The newest frame that arrived while another was analysed; it goes next.
-    waiting: Option<Bytes>,
+    in_flight_since: Instant,
+    /// The newest frame that arrived while another was analysed (it goes next), and when
+    /// it arrived.
+    waiting: Option<(Bytes, Instant)>,
     /// Frames replaced in `waiting` by a newer one before they were analysed.
     dropped: u64,
-    /// When the page was last sent the state (or an answer to a frame).
+    /// When the page was last sent anything.
     last_sent: Instant,
+    /// When the last request for a frame was sent; `awaiting` while it is unanswered.
+    last_request: Option<Instant>,
+    awaiting: bool,
+    /// When the next request is due; `None` when none is scheduled.
+    next_request: Option<Instant>,
+    stats: StreamStats,
 }
 
 impl Connection {
@@ -121,9 +151,35 @@ impl Connection {
     /// Sends the live state unasked (`"source": "tick"`), or ends with the summary.
     async fn push_state(&mut self, live: &LiveSession) -> Flow {
         match live.current() {
-            Ok(state) => self.send(&StateReply::tick(state)).await,
+            Ok(state) => {
+                let stream = self.stats.view(Instant::now(), self.dropped);
+                let flow = self.send(&StateReply::tick(state, stream)).await;
+                self.last_sent = Instant::now();
+                flow
+            }
             Err(summary) => ControlFlow::Break(Finish::Ended(summary)),
         }
+    }
+
+    /// Asks the page for a frame now.
+    async fn request_frame(&mut self) -> Flow {
+        let now = Instant::now();
+        self.next_request = None;
+        self.last_request = Some(now);
+        self.awaiting = true;
+        self.last_sent = now;
+        self.send(&NextRequest { next: true }).await
+    }
+
+    /// Schedules the next request: at once if the last one was at least `interval` ago,
+    /// else when it will have been. Nothing while a frame is in hand or one is awaited.
+    fn schedule_request(&mut self, interval: Duration) {
+        if self.in_flight.is_some() || self.waiting.is_some() || self.awaiting {
+            return;
+        }
+        let now = Instant::now();
+        let due = self.last_request.map_or(now, |at| (at + interval).max(now));
+        self.next_request = Some(due);
     }
 
     /// Says goodbye the way `finish` asks.
@@ -161,16 +217,27 @@ impl Stream {
         let mut ended = self.live.subscribe_ended();
         let mut ticks = self.live.subscribe_ticks();
         tracing::debug!(session = id, generation, "live stream connected");
+        let mut changes = self.live.subscribe_changes();
+        let now = Instant::now();
         let mut conn = Connection {
             sink,
             in_flight: None,
+            in_flight_since: now,
             waiting: None,
             dropped: 0,
-            last_sent: Instant::now(),
+            last_sent: now,
+            last_request: None,
+            awaiting: false,
+            next_request: None,
+            stats: StreamStats::new(now, self.frame_interval),
         };
 
-        // The state at once, so the page has numbers before its first frame is analysed.
+        // The state at once, so the page has numbers before its first frame is analysed,
+        // then the first request for a frame.
         let mut flow = conn.push_state(&self.live).await;
+        if flow.is_continue() && !self.live.is_paused() {
+            flow = conn.request_frame().await;
+        }
         while flow.is_continue() {
             flow = tokio::select! {
                 biased;
@@ -178,6 +245,8 @@ impl Stream {
                 _ = connections.changed() => on_connection(*connections.borrow(), generation),
                 result = wait(&mut conn.in_flight) => self.on_analysed(&mut conn, result).await,
                 message = incoming.next() => self.on_message(&mut conn, message).await,
+                () = sleep_until(conn.next_request) => self.on_request_due(&mut conn).await,
+                _ = changes.changed() => self.on_user_change(&mut conn).await,
                 _ = ticks.changed() => self.on_tick(&mut conn).await,
             };
         }
@@ -191,15 +260,24 @@ impl Stream {
         tracing::debug!(session = id, generation, dropped, "live stream closed");
     }
 
-    /// A frame's analysis finished: answer it, then start the frame that waited, if any.
+    /// A frame's analysis finished: answer it, then start the frame that waited, if any,
+    /// or schedule the request for the next one.
     async fn on_analysed(
         &self,
         conn: &mut Connection,
         result: Result<Analysis, tokio::task::JoinError>,
     ) -> Flow {
         conn.in_flight = None;
+        let now = Instant::now();
         let flow = match self.reply_to_frame(result) {
-            Ok(reply) => conn.send(&reply).await,
+            Ok(mut reply) => {
+                if let Reply::State(state) = &mut reply {
+                    conn.stats
+                        .analysed(now, now.saturating_duration_since(conn.in_flight_since));
+                    state.stream = Some(conn.stats.view(now, conn.dropped));
+                }
+                conn.send(&reply).await
+            }
             Err(summary) => {
                 let refusal = ErrorReply::frame(
                     "session ended",
@@ -210,10 +288,33 @@ impl Stream {
             }
         };
         conn.last_sent = Instant::now();
-        if let Some(frame) = conn.waiting.take() {
+        if let Some((frame, arrived)) = conn.waiting.take() {
             conn.in_flight = Some(self.start_analysis(frame));
+            conn.in_flight_since = arrived;
+        } else if !self.live.is_paused() {
+            conn.schedule_request(self.frame_interval);
         }
         flow
+    }
+
+    /// The next request for a frame is due.
+    async fn on_request_due(&self, conn: &mut Connection) -> Flow {
+        conn.next_request = None;
+        if self.live.is_paused() {
+            return ControlFlow::Continue(());
+        }
+        conn.request_frame().await
+    }
+
+    /// The user paused or resumed: say so at once, and stop or start asking for frames.
+    async fn on_user_change(&self, conn: &mut Connection) -> Flow {
+        if self.live.is_paused() {
+            conn.next_request = None;
+            conn.awaiting = false;
+        } else {
+            conn.schedule_request(self.frame_interval);
+        }
+        conn.push_state(&self.live).await
     }
 
     /// A message from the page: a frame to analyse (or hold), a mistake to answer, or the
@@ -241,6 +342,15 @@ impl Stream {
     /// A camera frame: refused when too large, else analysed now, or held as the next one
     /// while another is analysed (newest frame wins).
     async fn on_frame(&self, conn: &mut Connection, frame: Bytes) -> Flow {
+        let now = Instant::now();
+        conn.stats.received(now);
+        if conn.awaiting {
+            conn.awaiting = false;
+            if let Some(asked) = conn.last_request {
+                conn.stats
+                    .answered(now, now.saturating_duration_since(asked));
+            }
+        }
         if frame.len() > self.max_frame_bytes {
             let reply = ErrorReply::frame(
                 "frame too large",
@@ -252,27 +362,38 @@ impl Stream {
             );
             let flow = conn.send(&reply).await;
             conn.last_sent = Instant::now();
+            conn.schedule_request(self.frame_interval);
             return flow;
         }
         if conn.in_flight.is_some() {
-            if conn.waiting.replace(frame).is_some() {
+            if conn.waiting.replace((frame, now)).is_some() {
                 conn.dropped += 1;
             }
         } else {
             conn.in_flight = Some(self.start_analysis(frame));
+            conn.in_flight_since = now;
         }
         ControlFlow::Continue(())
     }
 
-    /// The session's clock ticked: when the page has heard nothing for a while and no frame
-    /// is being analysed, send it the state anyway.
+    /// The session's clock ticked: when the page has heard nothing for a while (even if a
+    /// frame is being analysed), send it the state anyway; ask again for a frame that a
+    /// request did not bring.
     async fn on_tick(&self, conn: &mut Connection) -> Flow {
-        if conn.last_sent.elapsed() < self.idle_push || conn.in_flight.is_some() {
-            return ControlFlow::Continue(());
+        if conn.last_sent.elapsed() >= self.idle_push {
+            let flow = conn.push_state(&self.live).await;
+            if flow.is_break() {
+                return flow;
+            }
         }
-        let flow = conn.push_state(&self.live).await;
-        conn.last_sent = Instant::now();
-        flow
+        let unanswered = conn.awaiting
+            && conn
+                .last_request
+                .is_some_and(|at| at.elapsed() >= self.request_retry);
+        if unanswered && conn.in_flight.is_none() && !self.live.is_paused() {
+            return conn.request_frame().await;
+        }
+        ControlFlow::Continue(())
     }
 
     fn start_analysis(&self, frame: Bytes) -> JoinHandle<Analysis> {
@@ -333,6 +454,14 @@ fn on_connection(newest: u64, generation: u64) -> Flow {
     }
 }
 
+/// Sleeps until `due`; never resolves when there is none.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits for the frame in flight; never resolves when there is none.
 async fn wait<T>(task: &mut Option<JoinHandle<T>>) -> Result<T, tokio::task::JoinError> {
     match task {
@@ -361,6 +490,112 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
     let _ = sink.close().await;
 }
 
+/// The server's request for the next frame.
+#[derive(Debug, Serialize)]
+struct NextRequest {
+    next: bool,
+}
+
+/// How far back the stream's rates and times look.
+const STATS_WINDOW: Duration = Duration::from_secs(5);
+
+/// What the server measured of one connection's stream over the last few seconds.
+struct StreamStats {
+    connected: Instant,
+    target_fps: f64,
+    /// Arrival times of frames.
+    received: VecDeque<Instant>,
+    /// Verdicts: when sent, and how long from the frame's arrival.
+    analysed: VecDeque<(Instant, Duration)>,
+    /// Frames that answered a request: when they came, and how long after the request.
+    answered: VecDeque<(Instant, Duration)>,
+}
+
+impl StreamStats {
+    fn new(connected: Instant, frame_interval: Duration) -> Self {
+        StreamStats {
+            connected,
+            target_fps: 1.0 / frame_interval.as_secs_f64().max(0.001),
+            received: VecDeque::new(),
+            analysed: VecDeque::new(),
+            answered: VecDeque::new(),
+        }
+    }
+
+    fn received(&mut self, at: Instant) {
+        self.received.push_back(at);
+        self.forget(at);
+    }
+
+    fn analysed(&mut self, at: Instant, took: Duration) {
+        self.analysed.push_back((at, took));
+        self.forget(at);
+    }
+
+    fn answered(&mut self, at: Instant, took: Duration) {
+        self.answered.push_back((at, took));
+        self.forget(at);
+    }
+
+    /// Drops what is older than the window.
+    fn forget(&mut self, now: Instant) {
+        let Some(since) = now.checked_sub(STATS_WINDOW) else {
+            return;
+        };
+        while self.received.front().is_some_and(|&at| at < since) {
+            self.received.pop_front();
+        }
+        while self.analysed.front().is_some_and(|&(at, _)| at < since) {
+            self.analysed.pop_front();
+        }
+        while self.answered.front().is_some_and(|&(at, _)| at < since) {
+            self.answered.pop_front();
+        }
+    }
+
+    fn view(&mut self, now: Instant, dropped: u64) -> StreamView {
+        self.forget(now);
+        // Over the window, or over the connection's life when it is younger (at least a
+        // second, so the first frames do not read as a burst).
+        let span = now
+            .saturating_duration_since(self.connected)
+            .clamp(Duration::from_secs(1), STATS_WINDOW)
+            .as_secs_f64();
+        let rate = |n: usize| (n as f64 / span * 10.0).round() / 10.0;
+        let mean_ms = |times: &VecDeque<(Instant, Duration)>| {
+            let n = u32::try_from(times.len()).ok().filter(|&n| n > 0)?;
+            let total: Duration = times.iter().map(|&(_, took)| took).sum();
+            Some(u64::try_from((total / n).as_millis()).unwrap_or(u64::MAX))
+        };
+        StreamView {
+            received_fps: rate(self.received.len()),
+            analysed_fps: rate(self.analysed.len()),
+            target_fps: (self.target_fps * 10.0).round() / 10.0,
+            analysis_ms: mean_ms(&self.analysed),
+            request_ms: mean_ms(&self.answered),
+            dropped,
+        }
+    }
+}
+
+/// The stream as the server sees it, in each state message (over the last 5 s).
+#[derive(Debug, Serialize)]
+struct StreamView {
+    /// Frames the page sent per second.
+    received_fps: f64,
+    /// Frames analysed (verdicts given) per second.
+    analysed_fps: f64,
+    /// The rate the server asks for.
+    target_fps: f64,
+    /// Mean time from a frame's arrival to its verdict: high when the server is busy.
+    analysis_ms: Option<u64>,
+    /// Mean time from the server's request to the frame's arrival: the page's capture,
+    /// encoding and upload; high when the browser is slow or throttles the tab.
+    request_ms: Option<u64>,
+    /// Frames replaced by a newer one before they were analysed, on this connection.
+    dropped: u64,
+}
+
 /// A reply to a frame.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -380,15 +615,19 @@ struct StateReply {
     face: Option<FaceView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verdict: Option<Verdict>,
+    /// What the server measured of the stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<StreamView>,
 }
 
 impl StateReply {
-    fn tick(state: LiveState) -> Self {
+    fn tick(state: LiveState, stream: StreamView) -> Self {
         StateReply {
             source: "tick",
             state,
             face: None,
             verdict: None,
+            stream: Some(stream),
         }
     }
 
@@ -407,6 +646,7 @@ impl StateReply {
                 focused: analysis.focused,
                 reason: analysis.reason.map(|r| r.as_str()),
             }),
+            stream: None,
         }
     }
 }

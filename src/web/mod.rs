@@ -75,6 +75,8 @@ pub fn router(state: AppState) -> Router {
             get(api::get_session).delete(api::delete_session),
         )
         .route("/api/sessions/{id}/end", post(api::end_session))
+        .route("/api/sessions/{id}/pause", post(api::pause_session))
+        .route("/api/sessions/{id}/resume", post(api::resume_session))
         .route(
             "/api/sessions/{id}/deliveries/{channel}/retry",
             post(api::retry_delivery),

@@ -25,12 +25,19 @@ pub struct SummaryMessage {
     pub started_at_local: String,
     /// Length the user planned, in minutes.
     pub planned_minutes: u32,
-    /// Wall-clock length of the session, in seconds.
+    /// Wall-clock length of the session, in seconds: focused + unfocused + paused +
+    /// starting + offline.
     pub total_s: u64,
     /// Seconds spent looking at the screen.
     pub focused_s: u64,
-    /// Seconds spent looking away.
+    /// Seconds spent looking away (or with no camera signal).
     pub unfocused_s: u64,
+    /// Seconds the user paused the session.
+    pub paused_s: u64,
+    /// Seconds with no verdict yet (the camera starting, at the start and after a pause).
+    pub starting_s: u64,
+    /// Seconds the server was down (a session continued after a restart).
+    pub offline_s: u64,
     /// Number of breaks taken.
     pub breaks: u32,
     /// Focused share of the session, 0-100. Shown rounded to a whole number.
@@ -39,6 +46,9 @@ pub struct SummaryMessage {
     pub longest_focus_s: u64,
     /// The user stopped before the planned time.
     pub ended_early: bool,
+    /// Why the session ended before its time or was cut off, in words for the message
+    /// ("you ended it", "the server stopped"); `None` when it ran its course.
+    pub end_note: Option<String>,
     /// URL of the session on the local history page.
     pub link: String,
 }
@@ -123,21 +133,33 @@ pub fn render_email(msg: &SummaryMessage) -> RenderedEmail {
     }
 
     let planned = format_duration(u64::from(msg.planned_minutes) * 60);
-    let ended = if msg.ended_early {
-        format!("yes, before the planned {planned}")
-    } else {
-        "no".to_owned()
+    let ended = match (msg.ended_early, &msg.end_note) {
+        (true, Some(note)) => format!("yes, before the planned {planned}: {note}"),
+        (true, None) => format!("yes, before the planned {planned}"),
+        (false, Some(note)) => format!("no ({note})"),
+        (false, None) => "no".to_owned(),
     };
-    let rows: [(&str, String); 8] = [
-        ("Focus", percent.clone()),
-        ("Planned", planned.clone()),
-        ("Total", format_duration(msg.total_s)),
-        ("Focused", format_duration(msg.focused_s)),
-        ("Unfocused", format_duration(msg.unfocused_s)),
-        ("Longest focus", format_duration(msg.longest_focus_s)),
-        ("Breaks", msg.breaks.to_string()),
-        ("Ended early", ended),
-    ];
+    // Time that was neither focused nor unfocused is shown when there was some, so the
+    // parts visibly add up to the total.
+    let optional_time = |label: &'static str, seconds: u64| {
+        (seconds > 0).then(|| (label, format_duration(seconds)))
+    };
+    let rows: Vec<(&str, String)> = [
+        Some(("Focus", percent.clone())),
+        Some(("Planned", planned.clone())),
+        Some(("Total", format_duration(msg.total_s))),
+        Some(("Focused", format_duration(msg.focused_s))),
+        Some(("Unfocused", format_duration(msg.unfocused_s))),
+        optional_time("Paused", msg.paused_s),
+        optional_time("Camera starting", msg.starting_s),
+        optional_time("Server offline", msg.offline_s),
+        Some(("Longest focus", format_duration(msg.longest_focus_s))),
+        Some(("Breaks", msg.breaks.to_string())),
+        Some(("Ended early", ended)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
 
     let mut text = format!(
         "Your focus session #{} of {} is over.\n\n",
@@ -193,8 +215,8 @@ pub fn render_email(msg: &SummaryMessage) -> RenderedEmail {
 
 /// Renders the summary SMS: one GSM-7 segment (160 characters) whenever the
 /// start time and link allow it. The percentage always comes first; then,
-/// as long as they fit, the focused time, "ended early", the longest
-/// stretch, the breaks and the planned length; the link goes last and is
+/// as long as they fit, the focused time, "ended early", the time paused,
+/// the longest stretch, the breaks and the planned length; the link goes last and is
 /// dropped only if even the shortest message would not fit with it.
 ///
 /// Twilio trial accounts prepend "Sent from your Twilio trial account - "
@@ -213,6 +235,11 @@ pub fn render_sms(msg: &SummaryMessage) -> String {
         ),
         if msg.ended_early {
             ", ended early".to_owned()
+        } else {
+            String::new()
+        },
+        if msg.paused_s > 0 {
+            format!(", paused {}", format_duration(msg.paused_s))
         } else {
             String::new()
         },
@@ -294,10 +321,14 @@ mod tests {
             total_s: 1_450,
             focused_s: 1_262,
             unfocused_s: 188,
+            paused_s: 0,
+            starting_s: 0,
+            offline_s: 0,
             breaks: 2,
             focus_percent: 87.03,
             longest_focus_s: 750,
             ended_early: false,
+            end_note: None,
             link: "http://127.0.0.1:8080/history/42".to_owned(),
         }
     }
@@ -372,6 +403,36 @@ mod tests {
         let email = render_email(&msg);
         assert!(email.subject.ends_with("(ended early)"));
         assert!(email.text.contains("yes, before the planned 25 min"));
+    }
+
+    #[test]
+    fn paused_and_offline_time_and_why_it_ended_are_told() {
+        let msg = SummaryMessage {
+            total_s: 1_450,
+            focused_s: 900,
+            unfocused_s: 188,
+            paused_s: 300,
+            starting_s: 2,
+            offline_s: 60,
+            ended_early: true,
+            end_note: Some("you ended it".to_owned()),
+            ..typical()
+        };
+        let email = render_email(&msg);
+        for needle in [
+            "Paused:        5 min\n",
+            "Camera starting:2 s\n",
+            "Server offline:1 min\n",
+            "yes, before the planned 25 min: you ended it",
+        ] {
+            assert!(email.text.contains(needle), "{needle:?} in\n{}", email.text);
+        }
+        assert!(email.html.contains("Paused"), "{}", email.html);
+        // Without paused time there is no paused row.
+        assert!(!render_email(&typical()).text.contains("Paused"));
+        let sms = render_sms(&msg);
+        assert!(sms.contains(", ended early, paused 5 min"), "{sms}");
+        assert!(fits_one_segment(&sms), "{sms}");
     }
 
     #[test]

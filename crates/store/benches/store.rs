@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use focus_store::{
-    AlertMode, Channel, EventKind, NewEvent, NewSession, SessionStatus, Store, Totals,
+    AlertMode, Channel, EndReason, EventKind, NewEvent, NewSession, SessionStatus, Store, Totals,
 };
 
 /// Sessions in the history benchmarks: two a day for about a year and a half.
@@ -39,6 +39,7 @@ fn totals(i: i64) -> Totals {
         unfocused_ms: total_ms - focused_ms,
         breaks: (i % 6) as u32,
         longest_focus_ms: focused_ms / 3,
+        ..Totals::default()
     }
 }
 
@@ -78,6 +79,7 @@ fn filled_store(path: &std::path::Path) -> Store {
                 started + 3_000_000,
                 i % 5 == 0,
                 SessionStatus::Completed,
+                EndReason::User,
             )
             .expect("finish");
         store

@@ -85,6 +85,24 @@ impl Store {
         destination: &str,
         now_ms: i64,
     ) -> Result<Delivery> {
+        self.enqueue_delivery_due(session_id, channel, destination, now_ms, now_ms)
+    }
+
+    /// As [`Store::enqueue_delivery`], but the first attempt is due at `due_ms`
+    /// rather than now: the summary of a session that may still be continued
+    /// (interrupted before its planned end) waits until that end.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::enqueue_delivery`].
+    pub fn enqueue_delivery_due(
+        &self,
+        session_id: i64,
+        channel: Channel,
+        destination: &str,
+        due_ms: i64,
+        now_ms: i64,
+    ) -> Result<Delivery> {
         let destination = destination.trim();
         if destination.is_empty() {
             return Err(Error::Invalid(format!(
@@ -98,14 +116,20 @@ impl Store {
         // are left as they are (the WHERE of the upsert).
         tx.prepare_cached(
             "INSERT INTO deliveries (session_id, channel, destination, status, attempts, \
-             next_attempt_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4) \
+             next_attempt_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5) \
              ON CONFLICT (session_id, channel) DO UPDATE SET status = 'pending', \
              attempts = 0, destination = excluded.destination, \
              next_attempt_at_ms = excluded.next_attempt_at_ms, \
              updated_at_ms = excluded.updated_at_ms \
              WHERE deliveries.status = 'failed'",
         )?
-        .execute(params![session_id, channel.as_str(), destination, now_ms])?;
+        .execute(params![
+            session_id,
+            channel.as_str(),
+            destination,
+            due_ms,
+            now_ms
+        ])?;
         let id: i64 = tx
             .prepare_cached("SELECT id FROM deliveries WHERE session_id = ?1 AND channel = ?2")?
             .query_row(params![session_id, channel.as_str()], |row| row.get(0))?;

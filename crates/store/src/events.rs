@@ -75,6 +75,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::EndReason;
     use crate::model::{EventKind, SessionStatus, Totals};
     use crate::sessions::tests::new_session;
 
@@ -164,6 +165,7 @@ mod tests {
                 10_000,
                 true,
                 SessionStatus::Completed,
+                EndReason::User,
             )
             .unwrap();
         store

@@ -3,8 +3,10 @@
 //! Format: RFC 4180 (comma separated, CRLF line ends, fields containing a
 //! comma, quote, CR or LF are quoted with inner quotes doubled), a header
 //! row, sessions oldest first. Times are RFC 3339 UTC to the second
-//! (`2024-05-01T09:30:00Z`); durations are seconds with up to three decimals;
-//! `focus_percent` has one decimal; `email_status` / `sms_status` are the
+//! (`2024-05-01T09:30:00Z`); durations are seconds with up to three decimals
+//! (`total_s` is the sum of focused, unfocused, starting, paused and offline);
+//! `focus_percent` has one decimal and is over focused + unfocused;
+//! `end_reason` is empty while a session runs; `email_status` / `sms_status` are the
 //! delivery status (`pending`, `sent`, `failed`) or empty when no summary
 //! was queued on that channel.
 
@@ -16,15 +18,19 @@ use crate::sessions::{SESSION_COLUMNS, session_from_row};
 use crate::{Result, Store};
 
 /// Column names of the export, in order.
-pub const CSV_HEADER: [&str; 13] = [
+pub const CSV_HEADER: [&str; 17] = [
     "id",
     "started_at",
     "planned_minutes",
     "status",
     "ended_early",
+    "end_reason",
     "total_s",
     "focused_s",
     "unfocused_s",
+    "starting_s",
+    "paused_s",
+    "offline_s",
     "breaks",
     "focus_percent",
     "longest_focus_s",
@@ -89,7 +95,7 @@ fn csv_row(
     s: &Session,
     email: Option<DeliveryStatus>,
     sms: Option<DeliveryStatus>,
-) -> [String; 13] {
+) -> [String; 17] {
     let status = |d: Option<DeliveryStatus>| d.map(|d| d.as_str().to_owned()).unwrap_or_default();
     [
         s.id.to_string(),
@@ -97,9 +103,15 @@ fn csv_row(
         minutes(s.planned_duration_s),
         s.status.as_str().to_owned(),
         s.ended_early.to_string(),
+        s.end_reason
+            .map(|r| r.as_str().to_owned())
+            .unwrap_or_default(),
         seconds(s.totals.total_ms),
         seconds(s.totals.focused_ms),
         seconds(s.totals.unfocused_ms),
+        seconds(s.totals.starting_ms),
+        seconds(s.totals.paused_ms),
+        seconds(s.totals.offline_ms),
         s.totals.breaks.to_string(),
         format!("{:.1}", s.totals.focus_percent()),
         seconds(s.totals.longest_focus_ms),
@@ -183,6 +195,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::EndReason;
     use crate::model::{Channel, Outcome, SessionStatus, Totals};
     use crate::sessions::tests::new_session;
 
@@ -226,9 +239,12 @@ mod tests {
         let totals = Totals {
             total_ms: 600_000,
             focused_ms: 450_500,
-            unfocused_ms: 149_500,
+            unfocused_ms: 89_500,
+            starting_ms: 1_000,
+            paused_ms: 59_000,
             breaks: 2,
             longest_focus_ms: 200_000,
+            ..Totals::default()
         };
         store
             .finish_session(
@@ -237,6 +253,7 @@ mod tests {
                 1_700_000_600_000,
                 true,
                 SessionStatus::Completed,
+                EndReason::User,
             )
             .unwrap();
         let email = store
@@ -259,15 +276,18 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                "id,started_at,planned_minutes,status,ended_early,total_s,focused_s,\
-                 unfocused_s,breaks,focus_percent,longest_focus_s,email_status,sms_status",
+                "id,started_at,planned_minutes,status,ended_early,end_reason,total_s,focused_s,\
+                 unfocused_s,starting_s,paused_s,offline_s,breaks,focus_percent,longest_focus_s,\
+                 email_status,sms_status",
                 &format!(
-                    // 450.5 of 600 s is 75.08%: truncated like every other figure, not rounded.
-                    "{},2023-11-14T22:13:20Z,25,completed,true,600,450.5,149.5,2,75.0,200,sent,",
+                    // 450.5 of the 540 s measured is 83.43%: truncated like every other
+                    // figure, not rounded; the 60 s starting and paused are not measured.
+                    "{},2023-11-14T22:13:20Z,25,completed,true,user,600,450.5,89.5,1,59,0,2,83.4,\
+                     200,sent,",
                     first.id
                 ),
                 &format!(
-                    "{},2023-11-14T22:28:20Z,25,running,false,0,0,0,0,0.0,0,,",
+                    "{},2023-11-14T22:28:20Z,25,running,false,,0,0,0,0,0,0,0,0.0,0,,",
                     second.id
                 ),
             ]

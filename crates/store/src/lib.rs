@@ -51,8 +51,8 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 pub use error::{Error, Result};
 pub use export::CSV_HEADER;
 pub use model::{
-    AlertMode, Channel, Delivery, DeliveryStatus, Event, EventKind, NewEvent, NewSession, Outcome,
-    Session, SessionStatus, Stats, Totals,
+    AlertMode, Channel, Delivery, DeliveryStatus, EndReason, Event, EventKind, NewEvent,
+    NewSession, OpenStretch, Outcome, Session, SessionStatus, Stats, Totals,
 };
 pub use stats::BEST_SESSION_MIN_MS;
 

@@ -91,6 +91,21 @@ text_enum! {
 }
 
 text_enum! {
+    /// Why a finished session ended.
+    EndReason {
+        /// Its planned time ran out.
+        Planned => "planned",
+        /// The user ended it (from the page or the API).
+        User => "user",
+        /// The server shut down while it ran and saved it on the way out.
+        ServerStopped => "server_stopped",
+        /// The server stopped without saving it (a crash, a kill, a power cut); it was
+        /// closed at the next start with the totals saved last.
+        ServerLost => "server_lost",
+    }
+}
+
+text_enum! {
     /// Kind of a timeline stretch.
     EventKind {
         /// The user was looking at the screen.
@@ -100,6 +115,12 @@ text_enum! {
         /// A drift that reached the alert threshold (the alert fired); it
         /// overlaps the unfocused stretches it spans.
         Break => "break",
+        /// No verdict yet: the start of the session, or just after a resume.
+        Starting => "starting",
+        /// The user paused the session.
+        Paused => "paused",
+        /// The server was down (between an interruption and the session's resume).
+        Offline => "offline",
     }
 }
 
@@ -136,46 +157,67 @@ pub struct NewSession {
     pub send_sms: bool,
 }
 
-/// Running totals of a session, in milliseconds.
+/// Running totals of a session: times in milliseconds, and the frames judged.
 ///
-/// `total_ms` is the measured time and the denominator of
-/// [`focus_percent`](Totals::focus_percent); the clock is expected to keep
-/// `focused_ms + unfocused_ms <= total_ms` and `longest_focus_ms <= focused_ms`.
-/// The store does not reject totals that break this (they are the user's
-/// data), it only clamps the percentage.
+/// `total_ms` is the session's time so far, from its start; the clock keeps
+/// `focused_ms + unfocused_ms + starting_ms + paused_ms + offline_ms == total_ms`
+/// and `longest_focus_ms <= focused_ms`. Only focused and unfocused time is
+/// measured: [`focus_percent`](Totals::focus_percent) is over their sum. The
+/// store does not reject totals that break this (they are the user's data), it
+/// only clamps the percentage.
 ///
 /// Serializes with an extra `focus_percent` field.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub struct Totals {
-    /// Measured time of the session.
+    /// Time of the session so far (the five times below add up to it).
     pub total_ms: u64,
     /// Time spent looking at the screen.
     pub focused_ms: u64,
-    /// Time spent looking away, eyes closed, or out of frame.
+    /// Time spent looking away, eyes closed, out of frame, or with no camera signal.
     pub unfocused_ms: u64,
+    /// Time with no verdict yet: the start, and just after each resume.
+    #[serde(default)]
+    pub starting_ms: u64,
+    /// Time paused by the user.
+    #[serde(default)]
+    pub paused_ms: u64,
+    /// Time the server was down, between an interruption and the resume.
+    #[serde(default)]
+    pub offline_ms: u64,
     /// Number of breaks: drifts that reached the alert threshold.
     pub breaks: u32,
     /// Longest unbroken focused stretch.
     pub longest_focus_ms: u64,
+    /// Frames that got a verdict and counted on the clock.
+    #[serde(default)]
+    pub frames_analyzed: u64,
 }
 
 impl Totals {
-    /// Share of the measured time spent focused, in percent, in `[0, 100]`, truncated to
-    /// one decimal: the focus clock's rule ([`focus_clock::focus_percent`]), so the live
-    /// page, the summary, the API, stats and the CSV all show the same figure.
-    /// `0.0` when nothing was measured.
+    /// Share of the measured time (focused + unfocused) spent focused, in percent, in
+    /// `[0, 100]`, truncated to one decimal: the focus clock's rule
+    /// ([`focus_clock::focus_percent`]), so the live page, the summary, the API, stats and
+    /// the CSV all show the same figure. `0.0` when nothing was measured.
     pub fn focus_percent(&self) -> f64 {
-        let focused = self.focused_ms.min(self.total_ms);
-        focus_clock::focus_percent(focused, self.total_ms - focused)
+        focus_clock::focus_percent(self.focused_ms, self.unfocused_ms)
+    }
+
+    /// Focused plus unfocused time: what the focus percent is over.
+    pub fn measured_ms(&self) -> u64 {
+        self.focused_ms.saturating_add(self.unfocused_ms)
     }
 }
 
 impl Serialize for Totals {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Totals", 6)?;
+        let mut s = serializer.serialize_struct("Totals", 10)?;
         s.serialize_field("total_ms", &self.total_ms)?;
         s.serialize_field("focused_ms", &self.focused_ms)?;
         s.serialize_field("unfocused_ms", &self.unfocused_ms)?;
+        s.serialize_field("starting_ms", &self.starting_ms)?;
+        s.serialize_field("paused_ms", &self.paused_ms)?;
+        s.serialize_field("offline_ms", &self.offline_ms)?;
+        s.serialize_field("frames_analyzed", &self.frames_analyzed)?;
         s.serialize_field("breaks", &self.breaks)?;
         s.serialize_field("longest_focus_ms", &self.longest_focus_ms)?;
         s.serialize_field("focus_percent", &self.focus_percent())?;
@@ -212,6 +254,9 @@ pub struct Session {
     pub ended_at_ms: Option<i64>,
     /// Whether it ended before the planned end.
     pub ended_early: bool,
+    /// Why it ended; `None` while running (and for sessions stored before the reason
+    /// was kept).
+    pub end_reason: Option<EndReason>,
     /// Last write to the session (creation, totals save or finish).
     pub updated_at_ms: i64,
     /// Totals as last saved.
@@ -228,7 +273,7 @@ impl Session {
 /// A timeline stretch to append to a session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewEvent {
-    /// Focused, unfocused or break.
+    /// Focused, unfocused, starting, paused, offline, or break.
     pub kind: EventKind,
     /// Why attention was lost, for unfocused stretches: `no_face`,
     /// `eyes_closed`, `looking_away` or `no_signal`.
@@ -237,6 +282,18 @@ pub struct NewEvent {
     pub start_ms: i64,
     /// End of the stretch (unix ms), `>= start_ms`.
     pub end_ms: i64,
+}
+
+/// The stretch still open when a running session's totals are saved: the
+/// timeline row it becomes if the server dies before closing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenStretch {
+    /// Focused, unfocused, starting or paused (never a break or offline).
+    pub kind: EventKind,
+    /// Why attention was lost, for an unfocused stretch.
+    pub reason: Option<String>,
+    /// When it began (unix ms).
+    pub since_ms: i64,
 }
 
 /// A stored timeline stretch.
@@ -309,15 +366,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn focus_percent_is_share_of_total_and_clamped() {
+    fn focus_percent_is_share_of_measured_time_and_clamped() {
         let t = Totals {
             total_ms: 200_000,
             focused_ms: 150_000,
             unfocused_ms: 50_000,
             breaks: 1,
             longest_focus_ms: 90_000,
+            ..Totals::default()
         };
         assert_eq!(t.focus_percent(), 75.0);
+        // Starting, paused and offline time is not measured: it changes nothing.
+        let with_pauses = Totals {
+            total_ms: 300_000,
+            starting_ms: 1_000,
+            paused_ms: 60_000,
+            offline_ms: 39_000,
+            ..t
+        };
+        assert_eq!(with_pauses.focus_percent(), 75.0);
+        assert_eq!(with_pauses.measured_ms(), 200_000);
         assert_eq!(Totals::default().focus_percent(), 0.0);
         let inconsistent = Totals {
             total_ms: 1_000,
@@ -342,12 +410,17 @@ mod tests {
             AlertMode::Both
         );
         let t = Totals {
-            total_ms: 4_000,
+            total_ms: 5_000,
             focused_ms: 1_000,
+            unfocused_ms: 3_000,
+            starting_ms: 1_000,
+            frames_analyzed: 20,
             ..Totals::default()
         };
         let json = serde_json::to_value(t).unwrap();
         assert_eq!(json["focus_percent"], 25.0);
+        assert_eq!(json["starting_ms"], 1_000);
+        assert_eq!(json["frames_analyzed"], 20);
         assert_eq!(json["focused_ms"], 1_000);
         // The extra field does not stop it from being read back.
         assert_eq!(serde_json::from_value::<Totals>(json).unwrap(), t);
@@ -365,5 +438,16 @@ mod tests {
         assert_eq!(DeliveryStatus::parse("Sent"), None);
         let err = SessionStatus::column_result(ValueRef::Text(b"paused")).unwrap_err();
         assert!(err.to_string().contains("paused"), "{err}");
+        for r in [
+            EndReason::Planned,
+            EndReason::User,
+            EndReason::ServerStopped,
+            EndReason::ServerLost,
+        ] {
+            assert_eq!(EndReason::parse(r.as_str()), Some(r));
+        }
+        for k in [EventKind::Starting, EventKind::Paused, EventKind::Offline] {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
     }
 }

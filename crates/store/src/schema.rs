@@ -12,7 +12,10 @@ use rusqlite_migration::{M, MigrationDefinitionError, Migrations};
 /// ("FSNT" in ASCII); set by the first migration.
 pub(crate) const APPLICATION_ID: i64 = 0x4653_4E54;
 
-const MIGRATION_LIST: &[M<'static>] = &[M::up(include_str!("../migrations/0001_initial.sql"))];
+const MIGRATION_LIST: &[M<'static>] = &[
+    M::up(include_str!("../migrations/0001_initial.sql")),
+    M::up(include_str!("../migrations/0002_session_states.sql")),
+];
 
 /// All migrations, oldest first.
 pub(crate) const MIGRATIONS: Migrations<'static> = Migrations::from_slice(MIGRATION_LIST);
@@ -53,6 +56,61 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, MIGRATION_LIST.len() as i64);
+    }
+
+    #[test]
+    fn version_2_keeps_the_rows_of_version_1() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        MIGRATIONS.to_version(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sessions (id, started_at_ms, planned_duration_s, ends_at_ms, \
+             alert_threshold_ms, alert_mode, send_email, send_sms, status, ended_at_ms, \
+             total_ms, focused_ms, unfocused_ms, updated_at_ms) \
+             VALUES (7, 1000, 60, 61000, 10000, 'both', 0, 0, 'completed', 61000, \
+             60000, 45000, 15000, 61000); \
+             INSERT INTO events (session_id, kind, reason, start_ms, end_ms) \
+             VALUES (7, 'focused', NULL, 1000, 46000), (7, 'unfocused', 'no_face', 46000, 61000);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let row: (i64, i64, i64, i64, Option<String>) = conn
+            .query_row(
+                "SELECT focused_ms, starting_ms, paused_ms, frames_analyzed, end_reason \
+                 FROM sessions WHERE id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(row, (45_000, 0, 0, 0, None));
+        let kinds: Vec<String> = conn
+            .prepare("SELECT kind FROM events WHERE session_id = 7 ORDER BY start_ms")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kinds, ["focused", "unfocused"]);
+        // The new kinds are accepted, unknown ones still refused.
+        conn.execute(
+            "INSERT INTO events (session_id, kind, start_ms, end_ms) VALUES (7, 'paused', 1, 2)",
+            [],
+        )
+        .unwrap();
+        assert!(
+            conn.execute(
+                "INSERT INTO events (session_id, kind, start_ms, end_ms) VALUES (7, 'nap', 1, 2)",
+                [],
+            )
+            .is_err()
+        );
+        // Deleting the session still takes its timeline with it.
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        conn.execute("DELETE FROM sessions WHERE id = 7", [])
+            .unwrap();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]

@@ -8,14 +8,14 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::model::{NewSession, Session, SessionStatus, Totals};
+use crate::model::{EndReason, NewSession, OpenStretch, Session, SessionStatus, Totals};
 use crate::{Error, Result, Store};
 
 /// Columns read by [`session_from_row`], in a form usable after `SELECT`.
 pub(crate) const SESSION_COLUMNS: &str = "id, started_at_ms, planned_duration_s, \
     alert_threshold_ms, alert_mode, email, phone, send_email, send_sms, ends_at_ms, status, \
-    ended_at_ms, ended_early, updated_at_ms, total_ms, focused_ms, unfocused_ms, breaks, \
-    longest_focus_ms";
+    ended_at_ms, ended_early, end_reason, updated_at_ms, total_ms, focused_ms, unfocused_ms, \
+    starting_ms, paused_ms, offline_ms, breaks, longest_focus_ms, frames_analyzed";
 
 /// Maps a row selected with [`SESSION_COLUMNS`]. Values that do not fit the
 /// domain types (an unknown status, a negative duration) become an error.
@@ -34,13 +34,18 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
         status: row.get("status")?,
         ended_at_ms: row.get("ended_at_ms")?,
         ended_early: row.get("ended_early")?,
+        end_reason: row.get("end_reason")?,
         updated_at_ms: row.get("updated_at_ms")?,
         totals: Totals {
             total_ms: row.get("total_ms")?,
             focused_ms: row.get("focused_ms")?,
             unfocused_ms: row.get("unfocused_ms")?,
+            starting_ms: row.get("starting_ms")?,
+            paused_ms: row.get("paused_ms")?,
+            offline_ms: row.get("offline_ms")?,
             breaks: row.get("breaks")?,
             longest_focus_ms: row.get("longest_focus_ms")?,
+            frames_analyzed: row.get("frames_analyzed")?,
         },
     })
 }
@@ -122,7 +127,8 @@ impl Store {
         let changed = conn
             .prepare_cached(
                 "UPDATE sessions SET total_ms = ?2, focused_ms = ?3, unfocused_ms = ?4, \
-                 breaks = ?5, longest_focus_ms = ?6, updated_at_ms = ?7 \
+                 starting_ms = ?5, paused_ms = ?6, offline_ms = ?7, breaks = ?8, \
+                 longest_focus_ms = ?9, frames_analyzed = ?10, updated_at_ms = ?11 \
                  WHERE id = ?1 AND status = 'running'",
             )?
             .execute(params![
@@ -130,8 +136,12 @@ impl Store {
                 totals.total_ms,
                 totals.focused_ms,
                 totals.unfocused_ms,
+                totals.starting_ms,
+                totals.paused_ms,
+                totals.offline_ms,
                 totals.breaks,
                 totals.longest_focus_ms,
+                totals.frames_analyzed,
                 now_ms,
             ])?;
         if changed == 1 {
@@ -148,6 +158,31 @@ impl Store {
                 "session {id} is {status}; totals can only be saved while it runs"
             ))),
         }
+    }
+
+    /// Records the stretch open at this save of a running session (or that none is,
+    /// with `None`). If the server dies before the session ends, crash recovery
+    /// ([`Store::close_interrupted`]) closes it at the session's last save, so the
+    /// timeline has no hole up to the interruption. Call it with each totals save.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown id. A session that is no longer running is
+    /// left as it is (its timeline is already closed).
+    pub fn save_open_stretch(&self, id: i64, open: Option<&OpenStretch>) -> Result<()> {
+        let conn = self.conn();
+        ensure_session(&conn, id)?;
+        conn.prepare_cached(
+            "UPDATE sessions SET open_kind = ?2, open_reason = ?3, open_since_ms = ?4 \
+             WHERE id = ?1 AND status = 'running'",
+        )?
+        .execute(params![
+            id,
+            open.map(|o| o.kind),
+            open.and_then(|o| o.reason.as_deref()),
+            open.map(|o| o.since_ms),
+        ])?;
+        Ok(())
     }
 
     /// Ends a running session with its final totals and returns it.
@@ -167,6 +202,7 @@ impl Store {
         ended_at_ms: i64,
         ended_early: bool,
         status: SessionStatus,
+        end_reason: EndReason,
     ) -> Result<Session> {
         if status == SessionStatus::Running {
             return Err(Error::Invalid(
@@ -183,19 +219,26 @@ impl Store {
         }
         tx.prepare_cached(
             "UPDATE sessions SET status = ?2, ended_at_ms = ?3, ended_early = ?4, \
-             total_ms = ?5, focused_ms = ?6, unfocused_ms = ?7, breaks = ?8, \
-             longest_focus_ms = ?9, updated_at_ms = ?3 WHERE id = ?1",
+             end_reason = ?5, total_ms = ?6, focused_ms = ?7, unfocused_ms = ?8, \
+             starting_ms = ?9, paused_ms = ?10, offline_ms = ?11, breaks = ?12, \
+             longest_focus_ms = ?13, frames_analyzed = ?14, updated_at_ms = ?3, \
+             open_kind = NULL, open_reason = NULL, open_since_ms = NULL WHERE id = ?1",
         )?
         .execute(params![
             id,
             status,
             ended_at_ms,
             ended_early,
+            end_reason,
             totals.total_ms,
             totals.focused_ms,
             totals.unfocused_ms,
+            totals.starting_ms,
+            totals.paused_ms,
+            totals.offline_ms,
             totals.breaks,
             totals.longest_focus_ms,
+            totals.frames_analyzed,
         ])?;
         let finished = load_session(&tx, id)?;
         tx.commit()?;
@@ -204,23 +247,69 @@ impl Store {
 
     /// Crash recovery, to call once at start-up before any session begins:
     /// every session still `running` becomes `interrupted`, keeping the
-    /// totals it last saved, with `ended_at_ms` = its last save time and
-    /// `ended_early` = whether that was before its planned end. Returns the
-    /// ids closed, ascending.
+    /// totals it last saved, with `ended_at_ms` = its last save time,
+    /// `ended_early` = whether that was before its planned end and
+    /// `end_reason` = `server_lost`. The stretch that was open at the last save
+    /// (see [`Store::save_open_stretch`]) is closed there, so the timeline
+    /// reaches the interruption. Returns the ids closed, ascending.
     pub fn close_interrupted(&self, now_ms: i64) -> Result<Vec<i64>> {
-        let conn = self.conn();
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
+            "INSERT INTO events (session_id, kind, reason, start_ms, end_ms) \
+             SELECT id, open_kind, open_reason, open_since_ms, updated_at_ms FROM sessions \
+             WHERE status = 'running' AND open_kind IS NOT NULL \
+             AND updated_at_ms > open_since_ms",
+        )?
+        .execute([])?;
         // In an UPDATE, every right-hand side sees the row's old values, so
         // ended_at_ms takes the last save time before updated_at_ms moves on.
-        let mut ids = conn
+        let mut ids = tx
             .prepare_cached(
                 "UPDATE sessions SET status = 'interrupted', ended_at_ms = updated_at_ms, \
-                 ended_early = (updated_at_ms < ends_at_ms), updated_at_ms = ?1 \
-                 WHERE status = 'running' RETURNING id",
+                 ended_early = (updated_at_ms < ends_at_ms), end_reason = 'server_lost', \
+                 open_kind = NULL, open_reason = NULL, open_since_ms = NULL, \
+                 updated_at_ms = ?1 WHERE status = 'running' RETURNING id",
             )?
             .query_map([now_ms], |row| row.get::<_, i64>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        tx.commit()?;
         ids.sort_unstable();
         Ok(ids)
+    }
+
+    /// Opens an interrupted session again, to continue it after the server came back:
+    /// status `running`, no end time, no end reason. Its totals stay as saved; the
+    /// caller accounts for the time it was down (see `focus_clock::FocusClock::restore`)
+    /// with its next save. Summaries still waiting to be sent are withdrawn: they are
+    /// queued again when the session ends. Returns the session as it was before
+    /// reopening it (with its end time and totals, which the caller needs) and as
+    /// reopened.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown id; [`Error::Conflict`] unless the session
+    /// is interrupted.
+    pub fn reopen_session(&self, id: i64, now_ms: i64) -> Result<(Session, Session)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before = load_session(&tx, id)?;
+        if before.status != SessionStatus::Interrupted {
+            return Err(Error::Conflict(format!(
+                "session {id} is {}; only an interrupted session can be continued",
+                before.status
+            )));
+        }
+        tx.prepare_cached(
+            "UPDATE sessions SET status = 'running', ended_at_ms = NULL, ended_early = 0, \
+             end_reason = NULL, updated_at_ms = ?2 WHERE id = ?1",
+        )?
+        .execute(params![id, now_ms])?;
+        tx.prepare_cached("DELETE FROM deliveries WHERE session_id = ?1 AND status = 'pending'")?
+            .execute([id])?;
+        let reopened = load_session(&tx, id)?;
+        tx.commit()?;
+        Ok((before, reopened))
     }
 
     /// Sessions started at or after `since_ms` (all when `None`), newest
@@ -260,6 +349,7 @@ impl Store {
 pub(crate) mod tests {
     use super::*;
     use crate::model::AlertMode;
+    use crate::model::{Channel, EventKind, NewEvent};
 
     /// A 25-minute session with email and SMS requested.
     pub(crate) fn new_session(started_at_ms: i64) -> NewSession {
@@ -282,6 +372,7 @@ pub(crate) mod tests {
             unfocused_ms: total_ms - focused_ms,
             breaks: 1,
             longest_focus_ms: focused_ms / 2,
+            ..Totals::default()
         }
     }
 
@@ -312,7 +403,14 @@ pub(crate) mod tests {
             Err(Error::NotFound)
         ));
         assert!(matches!(
-            store.finish_session(42, &Totals::default(), T0, false, SessionStatus::Completed),
+            store.finish_session(
+                42,
+                &Totals::default(),
+                T0,
+                false,
+                SessionStatus::Completed,
+                EndReason::User
+            ),
             Err(Error::NotFound)
         ));
     }
@@ -345,6 +443,7 @@ pub(crate) mod tests {
                 T0 + 20_000,
                 true,
                 SessionStatus::Completed,
+                EndReason::User,
             )
             .unwrap();
         let err = store
@@ -389,6 +488,7 @@ pub(crate) mod tests {
                 T0 + 60_000,
                 true,
                 SessionStatus::Completed,
+                EndReason::User,
             )
             .unwrap();
         assert_eq!(first.status, SessionStatus::Completed);
@@ -403,6 +503,7 @@ pub(crate) mod tests {
                 T0 + 90_000,
                 false,
                 SessionStatus::Interrupted,
+                EndReason::ServerStopped,
             )
             .unwrap();
         assert_eq!(second, first);
@@ -414,7 +515,14 @@ pub(crate) mod tests {
         let store = Store::open_in_memory().unwrap();
         let s = store.create_session(&new_session(T0)).unwrap();
         assert!(matches!(
-            store.finish_session(s.id, &Totals::default(), T0, false, SessionStatus::Running),
+            store.finish_session(
+                s.id,
+                &Totals::default(),
+                T0,
+                false,
+                SessionStatus::Running,
+                EndReason::User
+            ),
             Err(Error::Invalid(_))
         ));
         assert_eq!(
@@ -439,6 +547,7 @@ pub(crate) mod tests {
                 T0 + 5_000,
                 true,
                 SessionStatus::Completed,
+                EndReason::User,
             )
             .unwrap();
 
@@ -450,6 +559,7 @@ pub(crate) mod tests {
         assert_eq!(cut.totals, totals(30_000, 20_000));
         assert_eq!(cut.ended_at_ms, Some(T0 + 30_000));
         assert!(cut.ended_early);
+        assert_eq!(cut.end_reason, Some(EndReason::ServerLost));
         assert_eq!(cut.updated_at_ms, T0 + 3_600_000);
 
         let never_saved = store.get_session(never_saved.id).unwrap();
@@ -457,7 +567,136 @@ pub(crate) mod tests {
         assert_eq!(never_saved.totals, Totals::default());
 
         assert_eq!(store.get_session(done.id).unwrap(), done);
+        assert_eq!(done.end_reason, Some(EndReason::User));
         assert!(store.close_interrupted(T0 + 3_700_000).unwrap().is_empty());
+    }
+
+    #[test]
+    fn crash_recovery_closes_the_open_stretch_at_the_last_save() {
+        let store = Store::open_in_memory().unwrap();
+        let s = store.create_session(&new_session(T0)).unwrap();
+        store
+            .append_events(
+                s.id,
+                &[NewEvent {
+                    kind: EventKind::Starting,
+                    reason: None,
+                    start_ms: T0,
+                    end_ms: T0 + 700,
+                }],
+            )
+            .unwrap();
+        let open = OpenStretch {
+            kind: EventKind::Unfocused,
+            reason: Some("eyes_closed".into()),
+            since_ms: T0 + 700,
+        };
+        store.save_open_stretch(s.id, Some(&open)).unwrap();
+        store
+            .save_totals(s.id, &totals(30_000, 0), T0 + 30_000)
+            .unwrap();
+        // A session whose open stretch began at its last save adds no empty row.
+        let other = store.create_session(&new_session(T0 + 1)).unwrap();
+        store
+            .save_open_stretch(
+                other.id,
+                Some(&OpenStretch {
+                    kind: EventKind::Starting,
+                    reason: None,
+                    since_ms: T0 + 1,
+                }),
+            )
+            .unwrap();
+
+        store.close_interrupted(T0 + 60_000).unwrap();
+        let timeline: Vec<(EventKind, Option<String>, i64, i64)> = store
+            .session_events(s.id)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.kind, e.reason, e.start_ms, e.end_ms))
+            .collect();
+        assert_eq!(
+            timeline,
+            vec![
+                (EventKind::Starting, None, T0, T0 + 700),
+                (
+                    EventKind::Unfocused,
+                    Some("eyes_closed".into()),
+                    T0 + 700,
+                    T0 + 30_000
+                ),
+            ]
+        );
+        assert!(store.session_events(other.id).unwrap().is_empty());
+        // Once ended, the open stretch is gone and a late save of it is ignored.
+        store.save_open_stretch(s.id, Some(&open)).unwrap();
+        store.close_interrupted(T0 + 70_000).unwrap();
+        assert_eq!(store.session_events(s.id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_interrupted_session_can_be_reopened_once() {
+        let store = Store::open_in_memory().unwrap();
+        let s = store.create_session(&new_session(T0)).unwrap();
+        let saved = Totals {
+            starting_ms: 1_000,
+            frames_analyzed: 140,
+            ..totals(30_000, 20_000)
+        };
+        let saved = Totals {
+            unfocused_ms: 9_000,
+            ..saved
+        };
+        store.save_totals(s.id, &saved, T0 + 30_000).unwrap();
+        store.close_interrupted(T0 + 90_000).unwrap();
+        let waiting = store
+            .enqueue_delivery_due(
+                s.id,
+                Channel::Email,
+                "a@example.com",
+                T0 + 1_500_000,
+                T0 + 90_000,
+            )
+            .unwrap();
+        assert_eq!(waiting.next_attempt_at_ms, Some(T0 + 1_500_000));
+        assert!(store.due_deliveries(T0 + 1_000_000).unwrap().is_empty());
+
+        let (before, reopened) = store.reopen_session(s.id, T0 + 95_000).unwrap();
+        assert_eq!(before.status, SessionStatus::Interrupted);
+        assert_eq!(before.ended_at_ms, Some(T0 + 30_000));
+        assert_eq!(before.totals, saved);
+        assert_eq!(reopened.status, SessionStatus::Running);
+        assert_eq!((reopened.ended_at_ms, reopened.end_reason), (None, None));
+        assert!(!reopened.ended_early);
+        assert_eq!(reopened.totals, saved);
+        assert_eq!(reopened.updated_at_ms, T0 + 95_000);
+        // Summaries still waiting (they would have gone out at the planned end) are
+        // withdrawn: the session will queue them again when it ends.
+        assert!(store.deliveries_for(s.id).unwrap().is_empty());
+
+        // Running, completed or unknown sessions cannot be reopened.
+        assert!(matches!(
+            store.reopen_session(s.id, T0 + 96_000),
+            Err(Error::Conflict(_))
+        ));
+        store
+            .finish_session(
+                s.id,
+                &saved,
+                T0 + 100_000,
+                true,
+                SessionStatus::Completed,
+                EndReason::User,
+            )
+            .unwrap();
+        assert!(matches!(
+            store.reopen_session(s.id, T0 + 101_000),
+            Err(Error::Conflict(_))
+        ));
+        assert!(matches!(
+            store.reopen_session(999, T0),
+            Err(Error::NotFound)
+        ));
     }
 
     #[test]

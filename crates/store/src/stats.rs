@@ -2,7 +2,8 @@
 //!
 //! Counted sessions are those that have finished (completed or interrupted:
 //! an interrupted session's saved time is real work) and measured some time
-//! (`total_ms > 0`). Running sessions are left out: their totals are still
+//! (focused + unfocused time above 0; starting, paused and offline time is not
+//! measured). Running sessions are left out: their totals are still
 //! moving.
 
 use crate::model::{Stats, Totals};
@@ -26,8 +27,8 @@ impl Store {
         let rows = self
             .conn()
             .prepare_cached(
-                "SELECT id, total_ms, focused_ms FROM sessions \
-                 WHERE status <> 'running' AND total_ms > 0 \
+                "SELECT id, total_ms, focused_ms, unfocused_ms FROM sessions \
+                 WHERE status <> 'running' AND focused_ms + unfocused_ms > 0 \
                  AND (?1 IS NULL OR started_at_ms >= ?1)",
             )?
             .query_map([since_ms], |row| {
@@ -36,6 +37,7 @@ impl Store {
                     Totals {
                         total_ms: row.get(1)?,
                         focused_ms: row.get(2)?,
+                        unfocused_ms: row.get(3)?,
                         ..Totals::default()
                     },
                 ))
@@ -54,11 +56,11 @@ fn summarise(rows: &[(i64, Totals)]) -> Stats {
         .fold(0u64, |sum, (_, t)| sum.saturating_add(t.focused_ms));
     let best_session = rows
         .iter()
-        .filter(|(_, t)| t.total_ms >= BEST_SESSION_MIN_MS)
+        .filter(|(_, t)| t.measured_ms() >= BEST_SESSION_MIN_MS)
         .max_by(|(a_id, a), (b_id, b)| {
             a.focus_percent()
                 .total_cmp(&b.focus_percent())
-                .then(a.total_ms.cmp(&b.total_ms))
+                .then(a.measured_ms().cmp(&b.measured_ms()))
                 .then(a_id.cmp(b_id))
         })
         .map(|(id, t)| (*id, t.focus_percent()));
@@ -73,6 +75,7 @@ fn summarise(rows: &[(i64, Totals)]) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::EndReason;
     use crate::model::SessionStatus;
     use crate::sessions::tests::new_session;
 
@@ -94,7 +97,18 @@ mod tests {
             ..Totals::default()
         };
         store
-            .finish_session(id, &totals, start + total_ms as i64, false, status)
+            .finish_session(
+                id,
+                &totals,
+                start + total_ms as i64,
+                false,
+                status,
+                if status == SessionStatus::Interrupted {
+                    EndReason::ServerStopped
+                } else {
+                    EndReason::User
+                },
+            )
             .unwrap();
         id
     }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use focus_store::{
-    AlertMode, Channel, DeliveryStatus, Error, EventKind, NewEvent, NewSession, Outcome,
+    AlertMode, Channel, DeliveryStatus, EndReason, Error, EventKind, NewEvent, NewSession, Outcome,
     SessionStatus, Store, Totals,
 };
 
@@ -32,6 +32,7 @@ fn totals() -> Totals {
         unfocused_ms: 20_000,
         breaks: 1,
         longest_focus_ms: 70_000,
+        ..Totals::default()
     }
 }
 
@@ -104,6 +105,7 @@ fn data_survives_reopen() {
                 T0 + 120_000,
                 true,
                 SessionStatus::Completed,
+                EndReason::User,
             )
             .unwrap();
         let d = store
@@ -174,6 +176,7 @@ fn a_session_cut_off_by_a_crash_is_closed_as_interrupted_on_restart() {
             T0 + 4_000_000,
             false,
             SessionStatus::Completed,
+            EndReason::User,
         )
         .unwrap();
     assert_eq!(again, s);

@@ -15,10 +15,14 @@ fn summary() -> SummaryMessage {
         total_s: 1_450,
         focused_s: 1_262,
         unfocused_s: 188,
+        paused_s: 0,
+        starting_s: 0,
+        offline_s: 0,
         breaks: 2,
         focus_percent: 87.03,
         longest_focus_s: 750,
         ended_early: false,
+        end_note: None,
         link: "http://127.0.0.1:8080/history/42".to_owned(),
     }
 }
