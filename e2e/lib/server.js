@@ -6,12 +6,15 @@
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 import { REPO_ROOT } from "./env.js";
 import { makeTempDir, removeTempDir } from "./tmp.js";
 
-const BINARY = process.env.FOCUS_SENTRY_BIN || join(REPO_ROOT, "target", "debug", "focus-sentry");
+// Where `cargo build` in the repo root puts the binary: CARGO_TARGET_DIR (relative to the repo
+// root, where cargo runs) when it is set, as scripts/test.sh also honours, else target/.
+const TARGET_DIR = resolve(REPO_ROOT, process.env.CARGO_TARGET_DIR || "target");
+const BINARY = process.env.FOCUS_SENTRY_BIN || join(TARGET_DIR, "debug", "focus-sentry");
 const BUILD_TIMEOUT_MS = 20 * 60_000; // a first build from scratch on 2 cores
 const LISTEN_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -59,7 +62,7 @@ function newestSource() {
 }
 
 /**
- * The binary to test: FOCUS_SENTRY_BIN as it is, or target/debug/focus-sentry, built with
+ * The binary to test: FOCUS_SENTRY_BIN as it is, or <target dir>/debug/focus-sentry, built with
  * `cargo build` in the repo root when it is missing or older than its sources (after
  * `cargo test`, as in scripts/test.sh, it is already there and current).
  */
