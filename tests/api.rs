@@ -649,21 +649,7 @@ async fn a_session_cut_off_by_a_shutdown_is_continued_as_the_same_session() {
         summary["offline_seconds"].as_f64().unwrap() >= 50.0,
         "{summary}"
     );
-    let parts: f64 = [
-        "focused_seconds",
-        "unfocused_seconds",
-        "starting_seconds",
-        "paused_seconds",
-        "offline_seconds",
-    ]
-    .iter()
-    .map(|k| summary[k].as_f64().unwrap())
-    .sum();
-    let total = summary["total_seconds"].as_f64().unwrap();
-    assert!(
-        (parts - total).abs() <= 0.3,
-        "{parts} vs {total}: {summary}"
-    );
+    assert_parts_add_up(&summary);
     assert_eq!(summary["frames_analyzed"], 8, "{summary}");
     // A completed session cannot be continued.
     let (status, body) = app.post_empty(&format!("/api/sessions/{id}/resume")).await;

@@ -431,21 +431,7 @@ async fn pausing_stops_the_clock_and_the_requests_and_resuming_starts_again() {
         "{summary}"
     );
     assert_eq!(summary["end_reason"], "user", "{summary}");
-    let parts: f64 = [
-        "focused_seconds",
-        "unfocused_seconds",
-        "starting_seconds",
-        "paused_seconds",
-        "offline_seconds",
-    ]
-    .iter()
-    .map(|k| summary[k].as_f64().unwrap())
-    .sum();
-    let total = summary["total_seconds"].as_f64().unwrap();
-    assert!(
-        (parts - total).abs() <= 0.3,
-        "{parts} vs {total}: {summary}"
-    );
+    assert_parts_add_up(&summary);
     let (_, detail) = app.get_json(&format!("/api/sessions/{id}")).await;
     let kinds: Vec<&str> = detail["events"]
         .as_array()

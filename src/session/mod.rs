@@ -580,36 +580,44 @@ impl LiveSession {
 
     /// Pauses the clock now; the live state, or the summary if the session has ended.
     fn pause(&self) -> Result<LiveState, SessionSummary> {
-        self.apply(|clock, at| clock.pause(at))
+        self.apply(|state, at| state.clock.pause(at))
     }
 
     /// Resumes the clock now (starting again); a no-op unless paused.
     fn resume(&self) -> Result<LiveState, SessionSummary> {
-        self.apply(|clock, at| clock.resume(at))
+        self.apply(|state, at| state.clock.resume(at))
     }
 
     /// Applies a user's action to the clock at the server's time, queues what it closed
     /// and tells the socket.
     fn apply(
         &self,
-        action: impl FnOnce(&mut FocusClock, u64) -> Vec<FocusEvent>,
+        action: impl FnOnce(&mut SessionClock, u64) -> Vec<FocusEvent>,
     ) -> Result<LiveState, SessionSummary> {
-        let live = {
-            let mut state = self.lock_state();
-            if let Some(summary) = self.ended_summary() {
-                return Err(summary);
-            }
-            let now = self.time.now_ms();
-            let at = state.clock_time(now, self.ends_at_ms);
-            state.clock_ms = at;
-            let events = action(&mut state.clock, at);
-            state
-                .unsaved
-                .extend(events.iter().filter_map(timeline_record));
-            self.to_live_state(&state.clock.snapshot(at), now, state.frames_analyzed)
-        };
+        let live = self.update(action)?;
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
         Ok(live)
+    }
+
+    /// Runs `action` on the clock at the server's current time (capped at the planned end,
+    /// never going back), queues the stretches it closed and returns the live state, or the
+    /// summary if the session has ended.
+    fn update(
+        &self,
+        action: impl FnOnce(&mut SessionClock, u64) -> Vec<FocusEvent>,
+    ) -> Result<LiveState, SessionSummary> {
+        let mut state = self.lock_state();
+        if let Some(summary) = self.ended_summary() {
+            return Err(summary);
+        }
+        let now = self.time.now_ms();
+        let at = state.clock_time(now, self.ends_at_ms);
+        state.clock_ms = at;
+        let events = action(&mut state, at);
+        state
+            .unsaved
+            .extend(events.iter().filter_map(timeline_record));
+        Ok(self.to_live_state(&state.clock.snapshot(at), now, state.frames_analyzed))
     }
 
     /// Registers a new connection of the page and returns its number and a receiver that
@@ -626,21 +634,13 @@ impl LiveSession {
     /// Feeds one frame's verdict to the clock at the server's current time and returns the
     /// live state, or the summary if the session has ended.
     pub fn observe(&self, analysis: &FrameAnalysis) -> Result<LiveState, SessionSummary> {
-        let mut state = self.lock_state();
-        if let Some(summary) = self.ended_summary() {
-            return Err(summary);
-        }
-        let now = self.time.now_ms();
-        let at = state.clock_time(now, self.ends_at_ms);
-        state.clock_ms = at;
-        let events = state.clock.observe(attention_of(analysis), at);
-        if !state.clock.is_paused() {
-            state.frames_analyzed = state.frames_analyzed.saturating_add(1);
-        }
-        state
-            .unsaved
-            .extend(events.iter().filter_map(timeline_record));
-        Ok(self.to_live_state(&state.clock.snapshot(at), now, state.frames_analyzed))
+        self.update(|state, at| {
+            let events = state.clock.observe(attention_of(analysis), at);
+            if !state.clock.is_paused() {
+                state.frames_analyzed = state.frames_analyzed.saturating_add(1);
+            }
+            events
+        })
     }
 
     /// Frames whose verdict counted on the clock so far.

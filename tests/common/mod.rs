@@ -279,3 +279,23 @@ pub async fn expect_ended(ws: &mut Ws) -> Value {
         }
     }
 }
+
+/// Asserts that a summary's five parts (focused, unfocused, starting, paused and offline
+/// seconds) add up to its total, within the 0.3 s its one-decimal rounding allows.
+pub fn assert_parts_add_up(summary: &Value) {
+    let parts: f64 = [
+        "focused_seconds",
+        "unfocused_seconds",
+        "starting_seconds",
+        "paused_seconds",
+        "offline_seconds",
+    ]
+    .iter()
+    .map(|k| summary[k].as_f64().unwrap())
+    .sum();
+    let total = summary["total_seconds"].as_f64().unwrap();
+    assert!(
+        (parts - total).abs() <= 0.3,
+        "{parts} vs {total}: {summary}"
+    );
+}
