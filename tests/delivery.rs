@@ -458,8 +458,10 @@ async fn a_silent_mail_server_times_out_and_is_retried() {
     assert_intact(&app, id, &summary).await;
 }
 
-/// An HTTP "server" that accepts connections and never answers, counting them: how many
-/// in all, and the most open at the same time.
+/// An HTTP "server" that accepts connections and never answers, counting the requests it
+/// was sent: how many in all, and the most open at the same time. A connection counts once
+/// bytes arrive on it: an HTTP client may open a spare connection it never uses (hyper races a
+/// new connect against a pooled one), and that is not a second send.
 struct SilentServer {
     addr: std::net::SocketAddr,
     accepted: Arc<AtomicUsize>,
@@ -477,12 +479,15 @@ impl SilentServer {
         let (a, o, p) = (accepted.clone(), open.clone(), peak.clone());
         let task = tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
-                a.fetch_add(1, Ordering::SeqCst);
-                let now_open = o.fetch_add(1, Ordering::SeqCst) + 1;
-                p.fetch_max(now_open, Ordering::SeqCst);
-                let o = o.clone();
+                let (a, o, p) = (a.clone(), o.clone(), p.clone());
                 tokio::spawn(async move {
                     let mut buf = [0u8; 4096];
+                    if !matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
+                        return;
+                    }
+                    a.fetch_add(1, Ordering::SeqCst);
+                    let now_open = o.fetch_add(1, Ordering::SeqCst) + 1;
+                    p.fetch_max(now_open, Ordering::SeqCst);
                     // Read (and ignore) until the client gives up and closes.
                     while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
                     o.fetch_sub(1, Ordering::SeqCst);

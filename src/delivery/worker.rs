@@ -2,16 +2,16 @@
 //! [`DeliverySettings::max_concurrent`] at once, and records each attempt ([`outcome_of`]
 //! applies the retry policy).
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use focus_notify::{RetryPolicy, SendError};
 use focus_store::{Delivery, Outcome};
 use focus_types::Channel;
 use jiff::tz::TimeZone;
-use tokio::sync::{Semaphore, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::watch;
+use tokio::task::{JoinError, JoinHandle, JoinSet};
 
 use super::message::summary_message;
 use super::{DeliveryHandle, Senders};
@@ -38,16 +38,42 @@ struct Context {
     time_zone: TimeZone,
     /// `http://127.0.0.1:8000`: the base of the link to the session.
     link_base: String,
-    /// Deliveries being sent now: never picked twice.
-    in_flight: Mutex<HashSet<i64>>,
 }
 
-impl Context {
-    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
-        // Only inserts and removes happen under the lock; a panic cannot leave it torn.
-        self.in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+/// The sends in progress, owned by the worker's loop. A delivery stays "in flight" until the
+/// loop has reaped its task, not merely until the task returns: a queue read that began
+/// while the send was running may still list the delivery as pending, and must not start it
+/// again.
+#[derive(Default)]
+struct Sends {
+    tasks: JoinSet<()>,
+    /// Which delivery each task is sending.
+    deliveries: HashMap<tokio::task::Id, i64>,
+}
+
+impl Sends {
+    fn is_sending(&self, delivery: i64) -> bool {
+        self.deliveries.values().any(|&id| id == delivery)
+    }
+
+    /// Forgets a finished task, and logs it if it panicked.
+    fn reap(&mut self, done: Result<(tokio::task::Id, ()), JoinError>) {
+        let task = match done {
+            Ok((task, ())) => task,
+            Err(e) => {
+                if e.is_panic() {
+                    tracing::error!(error = %error_chain(&e), "a summary send task panicked");
+                }
+                e.id()
+            }
+        };
+        self.deliveries.remove(&task);
+    }
+
+    fn reap_finished(&mut self) {
+        while let Some(done) = self.tasks.try_join_next_with_id() {
+            self.reap(done);
+        }
     }
 }
 
@@ -72,7 +98,6 @@ impl DeliveryWorker {
             retry: settings.retry,
             time_zone: settings.time_zone.clone(),
             link_base,
-            in_flight: Mutex::new(HashSet::new()),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(run(
@@ -111,53 +136,43 @@ async fn run(
     max_concurrent: usize,
     grace: Duration,
 ) {
-    let slots = Arc::new(Semaphore::new(max_concurrent));
-    let mut sends: JoinSet<()> = JoinSet::new();
+    let mut sends = Sends::default();
     loop {
-        let sleep_for = dispatch(&context, &slots, &mut sends)
+        let sleep_for = dispatch(&context, max_concurrent, &mut sends)
             .await
             .map_or(poll_interval, |wait| wait.min(poll_interval));
         tokio::select! {
             () = handle.inner.wake.notified() => {}
             () = tokio::time::sleep(sleep_for) => {}
-            Some(done) = sends.join_next(), if !sends.is_empty() => log_join(done),
+            Some(done) = sends.tasks.join_next_with_id(), if !sends.tasks.is_empty() => sends.reap(done),
             _ = stop.changed() => break,
         }
-        while let Some(done) = sends.try_join_next() {
-            log_join(done);
-        }
+        sends.reap_finished();
     }
-    if !sends.is_empty() {
+    if !sends.tasks.is_empty() {
         let drained = tokio::time::timeout(grace, async {
-            while let Some(done) = sends.join_next().await {
-                log_join(done);
+            while let Some(done) = sends.tasks.join_next_with_id().await {
+                sends.reap(done);
             }
         })
         .await;
         if drained.is_err() {
             tracing::warn!(
-                sends = sends.len(),
+                sends = sends.tasks.len(),
                 "stopping with summaries still being sent; they stay pending and are sent after the next start"
             );
-            sends.abort_all();
+            sends.tasks.abort_all();
         }
     }
 }
 
-fn log_join(done: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = done
-        && e.is_panic()
-    {
-        tracing::error!(error = %error_chain(&e), "a summary send task panicked");
-    }
-}
-
-/// Starts a send for every due delivery that is not in flight, while slots are free.
-/// Returns how long until the next pending delivery not yet started falls due, if any.
+/// Starts a send for every due delivery that is not in flight, while fewer than
+/// `max_concurrent` sends are running. Returns how long until the next pending delivery not
+/// yet started falls due, if any.
 async fn dispatch(
     context: &Arc<Context>,
-    slots: &Arc<Semaphore>,
-    sends: &mut JoinSet<()>,
+    max_concurrent: usize,
+    sends: &mut Sends,
 ) -> Option<Duration> {
     let pending = match context.db.call(|s| s.pending_deliveries()).await {
         Ok(pending) => pending,
@@ -170,31 +185,28 @@ async fn dispatch(
     let mut next_due: Option<i64> = None;
     for delivery in pending {
         let due_at = delivery.next_attempt_at_ms.unwrap_or(now);
-        if context.in_flight().contains(&delivery.id) {
+        if sends.is_sending(delivery.id) {
             continue;
         }
         if due_at > now {
             next_due = Some(next_due.map_or(due_at, |n| n.min(due_at)));
             continue;
         }
-        // Full: the rest waits until a send finishes (which wakes the loop).
-        let Ok(permit) = Arc::clone(slots).try_acquire_owned() else {
+        // Full (finished tasks count until reaped): the rest waits until the loop reaps a
+        // send, which wakes it.
+        if sends.tasks.len() >= max_concurrent {
             break;
-        };
-        context.in_flight().insert(delivery.id);
+        }
+        let id = delivery.id;
         let context = Arc::clone(context);
-        sends.spawn(async move {
-            let id = delivery.id;
-            send_one(&context, delivery).await;
-            context.in_flight().remove(&id);
-            drop(permit);
-        });
+        let task = sends.tasks.spawn(send_one(context, delivery));
+        sends.deliveries.insert(task.id(), id);
     }
     next_due.map(|at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0)))
 }
 
 /// One attempt at one delivery, recorded in the store.
-async fn send_one(context: &Context, delivery: Delivery) {
+async fn send_one(context: Arc<Context>, delivery: Delivery) {
     let session_id = delivery.session_id;
     let channel = delivery.channel;
     let attempt = delivery.attempts.saturating_add(1);
