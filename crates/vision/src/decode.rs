@@ -62,6 +62,12 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Err
             "the JPEG is truncated (no end-of-image marker after the image data)".into(),
         ));
     }
+    // The size the header declares, read before any decoder is set up, so a refusal names
+    // it (the decoder's own limit error carries no numbers).
+    let declared = declared_size(bytes, format);
+    if let Some((width, height)) = declared {
+        check_dimensions(width, height, limits)?;
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = Limits::default();
     decoder_limits.max_image_width = Some(limits.max_side);
@@ -71,14 +77,14 @@ pub fn decode_image(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, Err
     reader.limits(decoder_limits);
     let mut decoder = reader
         .into_decoder()
-        .map_err(|e| map_image_error(e, limits))?;
+        .map_err(|e| map_image_error(e, limits, declared))?;
     let (width, height) = decoder.dimensions();
     check_dimensions(width, height, limits)?;
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img =
-        image::DynamicImage::from_decoder(decoder).map_err(|e| map_image_error(e, limits))?;
+    let mut img = image::DynamicImage::from_decoder(decoder)
+        .map_err(|e| map_image_error(e, limits, Some((width, height))))?;
     img.apply_orientation(orientation);
     Ok(img.into_rgb8())
 }
@@ -100,6 +106,7 @@ fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<()
             width,
             height,
             max_pixels: limits.max_pixels,
+            max_side: limits.max_side,
         });
     }
     if width < limits.min_side || height < limits.min_side {
@@ -112,16 +119,75 @@ fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<()
     Ok(())
 }
 
-fn map_image_error(e: image::ImageError, limits: &DecodeLimits) -> Error {
+/// The decoder's error in our terms. `size` is the declared size when known: a limit error
+/// names it; without it, the error says what limit was hit rather than inventing a size.
+fn map_image_error(e: image::ImageError, limits: &DecodeLimits, size: Option<(u32, u32)>) -> Error {
     match e {
-        image::ImageError::Limits(_) => Error::TooLarge {
-            width: 0,
-            height: 0,
-            max_pixels: limits.max_pixels,
+        image::ImageError::Limits(_) => match size {
+            Some((width, height)) => Error::TooLarge {
+                width,
+                height,
+                max_pixels: limits.max_pixels,
+                max_side: limits.max_side,
+            },
+            None => Error::Decode(format!(
+                "the image needs more memory to decode than allowed for {} pixels",
+                limits.max_pixels
+            )),
         },
         image::ImageError::Unsupported(_) => Error::UnsupportedFormat,
         other => Error::Decode(other.to_string()),
     }
+}
+
+/// The width and height a JPEG's frame header (SOFn) or a PNG's IHDR declares, without
+/// decoding anything. `None` when the header is missing, cut short or declares a zero
+/// size (a JPEG whose height comes later, in a DNL marker).
+pub fn declared_size(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    let be16 = |at: usize| -> Option<u32> {
+        Some(u32::from(u16::from_be_bytes([
+            *bytes.get(at)?,
+            *bytes.get(at + 1)?,
+        ])))
+    };
+    let size = match format {
+        ImageFormat::Png => {
+            // Signature (8), chunk length (4), "IHDR", width (4), height (4); big-endian.
+            if bytes.get(12..16)? != b"IHDR" {
+                return None;
+            }
+            let be32 = |at: usize| -> Option<u32> {
+                Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+            };
+            (be32(16)?, be32(20)?)
+        }
+        ImageFormat::Jpeg => {
+            // Markers after SOI: FF, any fill FFs, the marker byte, then a big-endian length
+            // that counts itself. A frame header is SOF0-SOF15 but for DHT (C4), JPG (C8) and
+            // DAC (CC): precision (1), height (2), width (2).
+            let mut at = 2;
+            loop {
+                if *bytes.get(at)? != 0xFF {
+                    return None;
+                }
+                while *bytes.get(at + 1)? == 0xFF {
+                    at += 1;
+                }
+                let marker = *bytes.get(at + 1)?;
+                match marker {
+                    0xD0..=0xD7 | 0x01 => at += 2,
+                    // Start of scan or end of image before any frame header.
+                    0xDA | 0xD9 => return None,
+                    0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                        break (be16(at + 7)?, be16(at + 5)?);
+                    }
+                    _ => at += 2 + usize::try_from(be16(at + 2)?).ok()?,
+                }
+            }
+        }
+        _ => return None,
+    };
+    (size.0 > 0 && size.1 > 0).then_some(size)
 }
 
 #[cfg(test)]
@@ -197,7 +263,52 @@ mod tests {
         jpeg[sof + 5..sof + 7].copy_from_slice(&60000u16.to_be_bytes());
         jpeg[sof + 7..sof + 9].copy_from_slice(&60000u16.to_be_bytes());
         let err = decode_image(&jpeg, &DecodeLimits::default()).expect_err("must refuse");
-        assert!(matches!(err, Error::TooLarge { .. }), "got {err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::TooLarge {
+                    width: 60000,
+                    height: 60000,
+                    ..
+                }
+            ),
+            "got {err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the image is 60000x60000 pixels, more than the limit of 40000000 pixels and \
+             16384 px a side"
+        );
+    }
+
+    #[test]
+    fn declared_sizes_are_read_from_the_headers() {
+        let jpeg = encode_jpeg(64, 48);
+        assert_eq!(declared_size(&jpeg, ImageFormat::Jpeg), Some((64, 48)));
+        let mut png = Vec::new();
+        RgbImage::new(40, 50)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .expect("encode png");
+        assert_eq!(declared_size(&png, ImageFormat::Png), Some((40, 50)));
+        // Cut before the frame header, or garbage after SOI: unknown, never a panic.
+        assert_eq!(declared_size(&jpeg[..4], ImageFormat::Jpeg), None);
+        assert_eq!(declared_size(&[0xFF, 0xD8, 0x00], ImageFormat::Jpeg), None);
+        assert_eq!(declared_size(&png[..20], ImageFormat::Png), None);
+    }
+
+    #[test]
+    fn a_png_declaring_a_huge_size_is_named_too() {
+        let mut png = Vec::new();
+        RgbImage::new(40, 50)
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .expect("encode png");
+        png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&3u32.to_be_bytes());
+        let err = decode_image(&png, &DecodeLimits::default()).expect_err("must refuse");
+        assert!(
+            err.to_string().starts_with("the image is 100000x3 pixels"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -12,12 +12,17 @@ pub enum Error {
     /// The encoded image is larger than the configured byte limit.
     #[error("the image is {bytes} bytes, more than the limit of {limit} bytes")]
     TooManyBytes { bytes: usize, limit: usize },
-    /// The header declares dimensions beyond the limits; refused before decoding.
-    #[error("the image is {width}x{height} pixels, more than the limit of {max_pixels} pixels")]
+    /// The header declares dimensions beyond the limits; refused before decoding. The
+    /// numbers are the ones the header declares.
+    #[error(
+        "the image is {width}x{height} pixels, more than the limit of {max_pixels} pixels \
+         and {max_side} px a side"
+    )]
     TooLarge {
         width: u32,
         height: u32,
         max_pixels: u64,
+        max_side: u32,
     },
     /// The image is too small to hold a face.
     #[error(

@@ -5,7 +5,8 @@
 
 use std::{io::Cursor, path::PathBuf, sync::Arc, sync::OnceLock};
 
-use focus_vision::{Error, FaceAnalyzer, FaceTracker, Reason};
+use focus_vision::decode::decode_image;
+use focus_vision::{DecodeLimits, Error, FaceAnalyzer, FaceTracker, Reason};
 use proptest::prelude::*;
 
 fn analyzer() -> &'static Arc<FaceAnalyzer> {
@@ -21,6 +22,30 @@ fn fixture(rel: &str) -> Vec<u8> {
 }
 
 const FACE: &str = "attentive/att10_pexels_woman_f330.jpg";
+
+/// A real 64x48 baseline JPEG whose frame header (SOF0) is patched to declare `w` x `h`.
+fn jpeg_declaring(w: u16, h: u16) -> Vec<u8> {
+    let mut jpeg = jpeg_of(64, 48);
+    let sof = jpeg
+        .windows(2)
+        .position(|m| m == [0xFF, 0xC0])
+        .expect("baseline JPEG has SOF0");
+    // SOF0: FF C0, length (2), precision (1), height (2), width (2).
+    jpeg[sof + 5..sof + 7].copy_from_slice(&h.to_be_bytes());
+    jpeg[sof + 7..sof + 9].copy_from_slice(&w.to_be_bytes());
+    jpeg
+}
+
+/// A real 40x50 PNG whose IHDR is patched to declare `w` x `h` (its CRC no longer matches).
+fn png_declaring(w: u32, h: u32) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::RgbImage::new(40, 50)
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encode png");
+    png[16..20].copy_from_slice(&w.to_be_bytes());
+    png[20..24].copy_from_slice(&h.to_be_bytes());
+    png
+}
 
 fn jpeg_of(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 100, 50]));
@@ -155,6 +180,37 @@ proptest! {
         let mut bytes = if png { b"\x89PNG\r\n\x1a\n".to_vec() } else { vec![0xFF, 0xD8, 0xFF, 0xE0] };
         bytes.extend(tail);
         prop_assert!(analyzer().analyze_bytes(&bytes).is_err());
+    }
+
+    /// Whatever size a JPEG or PNG header declares, a refusal for its size names that size
+    /// (a 60000x60000 JPEG used to be reported as "0x0 pixels").
+    #[test]
+    fn a_refused_size_is_the_declared_size(
+        png in any::<bool>(),
+        width in 1u16..=u16::MAX,
+        height in 1u16..=u16::MAX,
+    ) {
+        let limits = DecodeLimits::default();
+        let bytes = if png {
+            png_declaring(u32::from(width), u32::from(height))
+        } else {
+            jpeg_declaring(width, height)
+        };
+        let (width, height) = (u32::from(width), u32::from(height));
+        match decode_image(&bytes, &limits) {
+            Err(Error::TooLarge { width: w, height: h, .. }) | Err(Error::TooSmall { width: w, height: h, .. }) => {
+                prop_assert_eq!((w, h), (width, height));
+            }
+            Err(Error::Decode(_)) | Ok(_) => {
+                let pixels = u64::from(width) * u64::from(height);
+                prop_assert!(
+                    width <= limits.max_side && height <= limits.max_side && pixels <= limits.max_pixels
+                        && width >= limits.min_side && height >= limits.min_side,
+                    "{}x{} passed the size checks", width, height
+                );
+            }
+            Err(other) => prop_assert!(false, "unexpected {:?}", other),
+        }
     }
 
     #[test]
