@@ -1,47 +1,45 @@
-// The frame stream: the session's WebSocket, camera frames sent as JPEG, the server's live
-// state messages handed on, and reconnecting with backoff when the connection drops.
+// The frame stream: the session's WebSocket, camera frames sent as JPEG when the server asks
+// for them, the server's live state messages handed on, and reconnecting with backoff when
+// the connection drops.
 //
-// Silence: the server sends a state message at least every second. When the socket drops,
-// or nothing arrives for 3 s, the page says "No connection" at once (hooks.onSilent) rather
+// Silence: the server sends something at least every second. When the socket drops, or
+// nothing arrives for 3 s, the page says "No connection" at once (hooks.onSilent) rather
 // than go on showing the last verdict as if it were live.
 //
-// Pacing: one frame in flight at a time. Each reply gives the round trip; the page aims for
-// 5 frames per second and slows down when the server takes longer (the interval is 1.25 x
-// the smoothed round trip, never under 200 ms), so a busy server is never flooded.
+// Pacing is the server's: it sends {"next": true} when it wants a frame (at most 5 a second,
+// once the previous one is answered), and the page captures in that message's handler. No
+// timer is in the frame path: a hidden tab's timers run once a second, once a minute after
+// Chromium's intensive throttling starts, while WebSocket messages, createImageBitmap and a
+// dedicated Worker are not throttled. The JPEG is encoded in a Worker (./encoder.js); where
+// that is not available, on the page with canvas.toBlob (docs/architecture.md, "Streaming in
+// the background").
 
 import { api, ApiError, UNREACHABLE } from "../common.js";
 import { clearNotice, notify } from "../notice.js";
 import { cameraActive, video } from "./camera.js";
 import { setConnection, showFrameWarning, showNetStats } from "./view.js";
 
-const MIN_INTERVAL_MS = 200; // 5 frames per second at most
-const MAX_INTERVAL_MS = 2000;
-const FRAME_TIMEOUT_MS = 5000; // a reply this late is given up on
 const JPEG_QUALITY = 0.7;
-const STATS_EVERY_MS = 3000;
 const SILENCE_MS = 3000; // no message this long: no connection
 const WATCHDOG_MS = 500;
+// Rates are judged only after this long on a connection (the first seconds ramp up).
+const SETTLE_MS = 5000;
 
 const state = {
   session: null, // the session streamed ({ id, ... }); null when not streaming
   hooks: null, // { onState(msg), onEnded(summary), onStopped(session), onGone(text), onSilent(ms) }
   frameWidth: 640,
   ws: null,
-  inFlight: null, // { sentAt } of the frame awaiting its reply
-  lastSentAt: 0,
-  rttEwma: null, // smoothed round trip, ms
-  frameTimer: null,
+  connectedAt: 0, // performance.now() when the socket opened
+  capturing: false, // a frame is being captured and encoded
+  asked: false, // the server asked for a frame the camera could not give yet
   reconnectTimer: null,
   reconnectAttempts: 0,
-  sentFrames: 0,
-  sentSince: performance.now(),
   lastMessageAt: 0, // performance.now() of the last message on the open socket
   silent: false, // "No connection" is shown
   handedOver: false, // another window took the stream over (close code 4001)
   watchdog: null,
 };
-
-const capture = document.createElement("canvas");
 
 /**
  * Streams the camera to `session` until `stopStream()`. `hooks`: `onState(msg)` for each live
@@ -64,7 +62,11 @@ export function startStream(session, { frameWidth, hooks }) {
   connect();
 }
 
-/** Says "No connection" once the server has been silent too long (or the socket is gone). */
+/**
+ * Says "No connection" once the server has been silent too long (or the socket is gone).
+ * Page timers are throttled in a hidden tab, so this may run late there; it runs again when
+ * the tab shows.
+ */
 function checkSilence() {
   if (!state.session || state.handedOver) return;
   const silentMs = performance.now() - state.lastMessageAt;
@@ -80,7 +82,6 @@ export function stopStream() {
   state.session = null;
   clearInterval(state.watchdog);
   document.removeEventListener("visibilitychange", checkSilence);
-  clearTimeout(state.frameTimer);
   clearTimeout(state.reconnectTimer);
   if (state.ws) {
     const ws = state.ws;
@@ -89,9 +90,9 @@ export function stopStream() {
   }
 }
 
-/** Sends a frame as soon as it can (e.g. the camera is back). */
+/** Sends the frame the server asked for as soon as the camera can give it (it is back). */
 export function sendSoon() {
-  scheduleFrame(0);
+  if (state.asked) captureFrame();
 }
 
 function connect() {
@@ -101,17 +102,16 @@ function connect() {
   const ws = new WebSocket(`${scheme}//${location.host}/api/sessions/${state.session.id}/live`);
   ws.binaryType = "arraybuffer";
   state.ws = ws;
-  state.inFlight = null;
+  state.capturing = false;
+  state.asked = false;
   state.handedOver = false;
   setConnection("Connecting…", "");
 
   ws.addEventListener("open", () => {
     state.reconnectAttempts = 0;
-    state.sentFrames = 0;
-    state.sentSince = performance.now();
+    state.connectedAt = performance.now();
     setConnection("Connected", "ok");
     clearNotice();
-    scheduleFrame(0);
   });
 
   ws.addEventListener("message", (event) => {
@@ -130,8 +130,6 @@ function connect() {
   ws.addEventListener("close", (event) => {
     if (state.ws !== ws) return;
     state.ws = null;
-    state.inFlight = null;
-    clearTimeout(state.frameTimer);
     if (!state.session) return;
     if (event.code === 4001) {
       state.handedOver = true;
@@ -202,89 +200,122 @@ function onMessage(msg) {
     state.hooks.onEnded(msg.summary);
     return;
   }
-  // The server's request for a frame ({"next": true}): this page still sends on its own
-  // timer, which the server serves too.
-  if (msg.next) return;
-  const answersFrame = msg.source === "frame";
-  if (answersFrame && state.inFlight) {
-    const rtt = performance.now() - state.inFlight.sentAt;
-    state.rttEwma = state.rttEwma == null ? rtt : 0.8 * state.rttEwma + 0.2 * rtt;
-    state.inFlight = null;
+  if (msg.next) {
+    captureFrame();
+    return;
   }
+  const answersFrame = msg.source === "frame";
   if (msg.error) {
     if (answersFrame) {
       showFrameWarning(`The last frame could not be used: ${msg.detail || msg.error}.`);
     } else if (msg.error !== "replaced") {
       notify("Server message", msg.detail || msg.error, { action: null, kind: "warn" });
     }
-  } else {
-    if (answersFrame) showFrameWarning("");
-    state.hooks.onState(msg);
+    return;
   }
-  if (answersFrame) scheduleFrame(nextDelay());
-  else if (!state.inFlight && document.hidden && performance.now() - state.lastSentAt >= interval()) {
-    // Background tabs throttle timers to about once a second or less; the server's own
-    // state messages keep the stream going.
-    sendFrame();
+  if (answersFrame) showFrameWarning("");
+  showStreamStats(msg);
+  state.hooks.onState(msg);
+}
+
+/** What the server measured of the stream, in words: the rate, and why it is low if it is. */
+function showStreamStats(msg) {
+  const s = msg.stream;
+  if (!s) return;
+  let text = `${s.analysed_fps.toFixed(1)} frames/s analysed`;
+  if (s.analysis_ms != null) text += `, ${s.analysis_ms} ms each`;
+  const settled = performance.now() - state.connectedAt >= SETTLE_MS;
+  if (settled && msg.state !== "paused" && s.analysed_fps < 0.8 * s.target_fps) {
+    const interval = 1000 / s.target_fps;
+    if (s.analysis_ms != null && s.analysis_ms > interval) {
+      text += " (slowed down: the server is busy)";
+    } else if (document.hidden) {
+      text += " (slowed down: the browser is holding back this hidden tab)";
+    } else if (!cameraActive()) {
+      text += " (waiting for the camera)";
+    } else {
+      text += " (slowed down: this browser is slow to capture frames)";
+    }
   }
+  showNetStats(text);
 }
 
-function interval() {
-  if (state.rttEwma == null) return MIN_INTERVAL_MS;
-  return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, state.rttEwma * 1.25));
-}
+// ---------------------------------------------------------------------------------------
+// Capturing a frame: createImageBitmap from the video, JPEG in a Worker, sent on the socket.
 
-function nextDelay() {
-  return Math.max(0, state.lastSentAt + interval() - performance.now());
-}
+const capture = document.createElement("canvas");
+let encoder = null; // { worker, pending: Map(id -> { resolve, reject }), nextId }; false: none
 
-function scheduleFrame(delay) {
-  clearTimeout(state.frameTimer);
-  state.frameTimer = setTimeout(sendFrame, delay);
-}
-
-function sendFrame() {
+/** Answers the server's request: one frame, captured now. */
+async function captureFrame() {
   const ws = state.ws;
   if (!ws || ws.readyState !== WebSocket.OPEN || !state.session) return;
-  if (state.inFlight && performance.now() - state.inFlight.sentAt < FRAME_TIMEOUT_MS) return;
+  // The server asks again after a second if no frame comes; no queue is kept here.
+  if (state.capturing) return;
   if (!cameraActive() || video.readyState < 2 || !video.videoWidth) {
-    scheduleFrame(MIN_INTERVAL_MS);
+    state.asked = true;
     return;
   }
-  // Back-pressure on the socket itself: if earlier frames are still queued, wait.
-  if (ws.bufferedAmount > 0) {
-    scheduleFrame(MIN_INTERVAL_MS);
-    return;
+  state.asked = false;
+  state.capturing = true;
+  try {
+    const scale = Math.min(1, state.frameWidth / video.videoWidth);
+    const width = Math.round(video.videoWidth * scale);
+    const height = Math.round(video.videoHeight * scale);
+    const buffer = await encodeFrame(width, height);
+    if (buffer && state.ws === ws && ws.readyState === WebSocket.OPEN) ws.send(buffer);
+  } catch {
+    // A failed capture is not answered; the server asks again.
+  } finally {
+    state.capturing = false;
   }
-  const scale = Math.min(1, state.frameWidth / video.videoWidth);
-  capture.width = Math.round(video.videoWidth * scale);
-  capture.height = Math.round(video.videoHeight * scale);
-  capture.getContext("2d").drawImage(video, 0, 0, capture.width, capture.height);
-  state.inFlight = { sentAt: performance.now() };
-  state.lastSentAt = state.inFlight.sentAt;
-  capture.toBlob(async (blob) => {
-    if (!blob || state.ws !== ws || ws.readyState !== WebSocket.OPEN) {
-      state.inFlight = null;
-      scheduleFrame(MIN_INTERVAL_MS);
-      return;
-    }
-    ws.send(await blob.arrayBuffer());
-    countFrame();
-  }, "image/jpeg", JPEG_QUALITY);
-  // If no reply comes, try again after the timeout.
-  scheduleFrame(FRAME_TIMEOUT_MS);
 }
 
-function countFrame() {
-  state.sentFrames += 1;
-  const now = performance.now();
-  const elapsed = now - state.sentSince;
-  if (elapsed >= STATS_EVERY_MS) {
-    const fps = (state.sentFrames * 1000) / elapsed;
-    const rtt = state.rttEwma == null ? "–" : `${Math.round(state.rttEwma)} ms`;
-    const slow = state.rttEwma != null && state.rttEwma * 1.25 > MIN_INTERVAL_MS ? " (slowed down: the server is busy)" : "";
-    showNetStats(`${fps.toFixed(1)} frames/s, reply in ${rtt}${slow}`);
-    state.sentFrames = 0;
-    state.sentSince = now;
+/** The Worker encoder, started on first use; null where Workers or OffscreenCanvas are missing. */
+function workerEncoder() {
+  if (encoder !== null) return encoder || null;
+  if (typeof Worker === "undefined" || typeof OffscreenCanvas === "undefined" || typeof createImageBitmap === "undefined") {
+    encoder = false;
+    return null;
   }
+  try {
+    const worker = new Worker("/assets/live/encoder.js");
+    const enc = { worker, pending: new Map(), nextId: 1 };
+    worker.onmessage = (event) => {
+      const waiting = enc.pending.get(event.data.id);
+      if (!waiting) return;
+      enc.pending.delete(event.data.id);
+      if (event.data.error) waiting.reject(new Error(event.data.error));
+      else waiting.resolve(event.data.buffer);
+    };
+    worker.onerror = () => {
+      // The Worker could not run (an old browser, a blocked script): encode on the page.
+      for (const waiting of enc.pending.values()) waiting.reject(new Error("the encoder stopped"));
+      worker.terminate();
+      encoder = false;
+    };
+    encoder = enc;
+    return enc;
+  } catch {
+    encoder = false;
+    return null;
+  }
+}
+
+/** The current video frame as JPEG bytes, `width` x `height`. */
+async function encodeFrame(width, height) {
+  const enc = workerEncoder();
+  if (enc) {
+    const bitmap = await createImageBitmap(video);
+    const id = enc.nextId++;
+    return new Promise((resolve, reject) => {
+      enc.pending.set(id, { resolve, reject });
+      enc.worker.postMessage({ id, bitmap, width, height, quality: JPEG_QUALITY }, [bitmap]);
+    });
+  }
+  capture.width = width;
+  capture.height = height;
+  capture.getContext("2d").drawImage(video, 0, 0, width, height);
+  const blob = await new Promise((resolve) => capture.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
+  return blob ? blob.arrayBuffer() : null;
 }

@@ -25,5 +25,6 @@ export function makeTempDir(label) {
 export function removeTempDir(dir) {
   if (!dir) return;
   dirs.delete(dir);
-  rmSync(dir, { recursive: true, force: true });
+  // A browser's helper processes may still be closing files in its profile: retry briefly.
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }

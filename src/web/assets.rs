@@ -48,6 +48,7 @@ static ASSETS: &[Asset] = assets![
     "live/camera.js",
     "live/preview.js",
     "live/stream.js",
+    "live/encoder.js",
     "live/view.js",
     "live/alerts.js",
     "live/summary.js",
