@@ -1,6 +1,6 @@
 // The frame stream: the session's WebSocket, camera frames sent as JPEG when the server asks
 // for them, the server's live state messages handed on, and reconnecting with backoff when
-// the connection drops.
+// the connection drops (continuing the session if a server restart cut it off).
 //
 // Silence: the server sends something at least every second. When the socket drops, or
 // nothing arrives for 3 s, the page says "No connection" at once (hooks.onSilent) rather
@@ -27,7 +27,7 @@ const SETTLE_MS = 5000;
 
 const state = {
   session: null, // the session streamed ({ id, ... }); null when not streaming
-  hooks: null, // { onState(msg), onEnded(summary), onStopped(session), onGone(text), onSilent(ms) }
+  hooks: null, // { onState, onEnded, onStopped, onGone, onSilent, onResumed? }
   frameWidth: 640,
   ws: null,
   connectedAt: 0, // performance.now() when the socket opened
@@ -38,6 +38,7 @@ const state = {
   lastMessageAt: 0, // performance.now() of the last message on the open socket
   silent: false, // "No connection" is shown
   handedOver: false, // another window took the stream over (close code 4001)
+  resumed: false, // a server restart interrupted the session and it was just continued
   watchdog: null,
 };
 
@@ -48,7 +49,8 @@ const state = {
  * `GET /api/sessions/{id}` gives it); `onGone(text)` when it no longer exists;
  * `onSilent(ms)` when the connection drops or the server says nothing for 3 s (`ms`: how
  * long it has been silent; called again as it goes on; null when another window took the
- * stream over).
+ * stream over); `onResumed(session)` (optional) when a session that a server restart
+ * interrupted was continued on reconnecting (`session` as `POST .../resume` answers).
  */
 export function startStream(session, { frameWidth, hooks }) {
   state.session = session;
@@ -118,6 +120,14 @@ function connect() {
     if (state.ws !== ws) return;
     state.lastMessageAt = performance.now();
     if (typeof event.data !== "string") return;
+    if (state.resumed) {
+      state.resumed = false;
+      notify(
+        "The server restarted",
+        "The server stopped while this session was running. It is back and the session goes on; the time it was away shows as \u201cserver offline\u201d in the session\u2019s timeline.",
+        { action: null, kind: "info" },
+      );
+    }
     let msg;
     try {
       msg = JSON.parse(event.data);
@@ -158,13 +168,17 @@ function scheduleReconnect() {
   setConnection("Reconnecting…", "bad");
   notify(
     "Connection to the server lost",
-    `Reconnecting in ${Math.round(delay / 1000)} s. The session keeps running on the server meanwhile (the time counts as \u201cno camera signal\u201d).`,
+    `Reconnecting in ${Math.round(delay / 1000)} s. The session keeps running on the server meanwhile (the time counts as \u201cno camera signal\u201d); if the server itself stopped, the session continues when it is back.`,
     { actionLabel: "Reconnect now", action: reconnectNow, kind: "warn" },
   );
   state.reconnectTimer = setTimeout(reconnectNow, delay);
 }
 
-/** Before reconnecting, asks whether the session still runs (it may have ended meanwhile). */
+/**
+ * Before reconnecting, asks whether the session still runs: it may have ended meanwhile, or
+ * a server restart may have interrupted it, in which case it is continued as the same session
+ * (`POST .../resume`; the outage becomes an "offline" stretch of its timeline).
+ */
 async function reconnectNow() {
   clearTimeout(state.reconnectTimer);
   const { session, hooks } = state;
@@ -172,11 +186,30 @@ async function reconnectNow() {
   let now;
   try {
     now = await api(`/api/sessions/${session.id}`);
+    if (now.status === "interrupted" && now.resumable) {
+      now = await api(`/api/sessions/${session.id}/resume`, { method: "POST" });
+      if (state.session !== session) return;
+      state.resumed = true;
+      hooks.onResumed?.(now);
+    }
   } catch (e) {
     if (state.session !== session) return;
     if (e instanceof ApiError && e.status === 404) {
       hooks.onGone("This session no longer exists on the server (it was deleted).");
       return;
+    }
+    if (e instanceof ApiError && e.status === 409) {
+      // It could not be continued after all (its planned end passed meanwhile): show it as
+      // it stands.
+      try {
+        const stopped = await api(`/api/sessions/${session.id}`);
+        if (state.session !== session) return;
+        if (stopped.status === "running") connect();
+        else hooks.onStopped(stopped);
+        return;
+      } catch {
+        // unreachable again: retry below
+      }
     }
     const delay = backoffMs();
     setConnection("Server unreachable", "bad");

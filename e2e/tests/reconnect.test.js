@@ -5,8 +5,10 @@
 // b. The server process is killed (SIGKILL, as in a crash): the page says it lost the
 //    connection and that the server cannot be reached, and keeps retrying.
 // c. The server is started again on the same port and database: it closed the crashed
-//    session as interrupted at start-up (the crash-recovery rule), and the page shows that
-//    session's saved summary and says the server restarted.
+//    session as interrupted at start-up (the crash-recovery rule), and the page, on its next
+//    retry, continues that same session (POST .../resume, before its planned end): it says
+//    the server restarted, streams again, and the outage is an "offline" stretch of the
+//    session's timeline.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -191,25 +193,46 @@ describe("losing the server mid-session", () => {
   }));
 
   // The product's crash rule: on start-up the server closes every session a crash left
-  // running as "interrupted" with its saved totals (docs/api.md, Lifecycle). The page
-  // survives it: its next retry finds the server, learns why the session stopped, shows
-  // the saved summary and says the server restarted.
-  test("6c. the server comes back on the same port and database: the page shows the interrupted session and why", {
+  // running as "interrupted" with its saved totals (docs/api.md, Lifecycle); before its
+  // planned end such a session is `resumable`. The page's next retry finds the server,
+  // continues the session (POST .../resume) and streams it again: the same session, with
+  // the outage in its timeline as "offline", never as focused or as no camera signal.
+  test("6c. the server comes back on the same port and database: the page continues the interrupted session", {
     timeout: 120_000,
   }, () => evidence("server-restarted", async () => {
     assert.ok(killedId, "6b started a session and killed the server");
     await server.start();
-    await page.locator("#summary-card").waitFor({ state: "visible", timeout: RECONNECT_TIMEOUT });
-    const live = await readLive(page);
-    assert.equal(live.noticeTitle, "The server restarted");
-    assert.match(live.noticeText, /closed as interrupted/);
-    assert.equal((await page.textContent("#summary-badge")).trim(), "Interrupted");
+    const back = Date.now();
+    await eventually(`the page to continue session ${killedId}`, async () => {
+      if (await page.isVisible("#summary-card")) {
+        const session = await server.api(`/api/sessions/${killedId}`);
+        throw new GiveUp(`the page shows the session's summary instead of continuing; the server has it as ${session.status}`);
+      }
+      const live = await readLive(page);
+      assert.equal(live.connection, "Connected");
+      assert.equal(live.state, "Focused");
+      assert.equal(live.noticeTitle, "The server restarted");
+      assert.match(live.noticeText, /session goes on/);
+      const fresh = messages.filter(({ at, msg }) => at > back && msg.source === "frame");
+      assert.ok(fresh.length >= 3, `frames answered since the server came back: ${fresh.length}`);
+      assert.ok(fresh.every(({ url }) => url.endsWith(`/api/sessions/${killedId}/live`)), "on the same session's stream");
+    }, { timeout: RECONNECT_TIMEOUT });
+    const running = await server.api(`/api/sessions/${killedId}`);
+    assert.equal(running.status, "running");
+    assert.ok(running.totals.offline_ms > 0, `offline_ms ${running.totals.offline_ms}`);
+
+    await endEarly(page);
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
     const session = await server.api(`/api/sessions/${killedId}`);
-    assert.equal(session.status, "interrupted");
-    assert.ok(session.totals.total_ms > 0, "the totals saved before the crash are kept");
-    assert.equal(
-      (await page.textContent("#sum-breaks")).trim(),
-      String(session.summary.breaks_count),
-    );
+    assert.equal(session.status, "completed");
+    assert.equal(session.end_reason, "user");
+    const offline = session.events.filter((e) => e.kind === "offline");
+    assert.equal(offline.length, 1, `one offline stretch: ${JSON.stringify(session.events)}`);
+    assert.equal(offline[0].duration_ms, session.totals.offline_ms);
+    assert.deepEqual(session.events.filter((e) => e.reason === "no_signal" && e.start_ms >= offline[0].start_ms && e.start_ms < offline[0].end_ms), [],
+      "the outage is not counted as no camera signal");
+    // The parts add up to the whole.
+    const t = session.totals;
+    assert.equal(t.focused_ms + t.unfocused_ms + t.starting_ms + t.paused_ms + t.offline_ms, t.total_ms);
   }));
 });
