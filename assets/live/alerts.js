@@ -1,31 +1,100 @@
-// Alerts: once per drift, on the rising edge of the server's `alert` (it rises when a drift
-// reaches the threshold and clears on refocus). The banner, a two-tone beep, or both, as the
-// session asked; a desktop notification as well when the tab is hidden and the user allowed
-// notifications.
+// Alerts: from the rising edge of the server's `alert` (it rises when a drift reaches the
+// threshold and clears on refocus), escalating while the drift goes on:
+//
+// 1. at the threshold: what the session asked for (banner, a two-tone beep, or both);
+// 2. `sound_after_s` later: the beep (again, if the first step had one);
+// 3. `notify_after_s` after the threshold, while the tab is hidden (at once if it is hidden
+//    later): a desktop notification, if the user allowed notifications.
+//
+// The two delays are the user's (the form's "If the drift goes on" fields), remembered in
+// this browser (localStorage). Snoozing (5, 15 or 30 minutes) keeps every step quiet until
+// it ends; a drift still going on then alerts at once. Time is the server's: how long the
+// drift has lasted (`drift_ms`) past the session's threshold, so steps come on time whatever
+// the page's timers do in a hidden tab.
 
-import { $, reasonText, show } from "../common.js";
+import { $, formatTime, reasonText, show } from "../common.js";
 import { driftText } from "./view.js";
+
+const ESCALATION_KEY = "focus-sentry.escalation";
+/** `-1` is never. */
+export const ESCALATION_DEFAULTS = { sound_after_s: 15, notify_after_s: 30 };
+const CHOICES = [-1, 0, 5, 15, 30, 60, 120];
 
 const state = {
   mode: "banner", // the session's alert_mode
+  thresholdMs: 0, // the session's alert threshold
   active: false, // an alert is up for the current drift
+  beeped: false, // the escalation's sound step has played for this drift
+  notified: false, // a desktop notification has gone out for this drift
+  lastMsg: null, // the last live state message
+  snoozedUntil: 0, // Date.now() until which alerts are quiet; 0 = not snoozed
+  snoozeTimer: null,
+  escalation: { ...ESCALATION_DEFAULTS },
   audio: null, // AudioContext, made in a user gesture
 };
 
-const banner = $("alert-banner");
-const bannerText = $("alert-text");
+const els = {
+  banner: $("alert-banner"),
+  bannerText: $("alert-text"),
+  soundAfter: $("escalate-sound"),
+  notifyAfter: $("escalate-notify"),
+  snoozeButtons: $("snooze-buttons"),
+  snoozed: $("snoozed"),
+  snoozedText: $("snoozed-text"),
+  unsnooze: $("unsnooze-btn"),
+};
+
+/** The escalation delays saved in this browser, or the defaults. */
+export function loadEscalation() {
+  let saved = null;
+  try {
+    saved = JSON.parse(localStorage.getItem(ESCALATION_KEY) || "null");
+  } catch {
+    saved = null;
+  }
+  const valid = (v) => CHOICES.includes(v);
+  const escalation = { ...ESCALATION_DEFAULTS };
+  if (saved && typeof saved === "object") {
+    if (valid(saved.sound_after_s)) escalation.sound_after_s = saved.sound_after_s;
+    if (valid(saved.notify_after_s)) escalation.notify_after_s = saved.notify_after_s;
+  }
+  state.escalation = escalation;
+  els.soundAfter.value = String(escalation.sound_after_s);
+  els.notifyAfter.value = String(escalation.notify_after_s);
+  return escalation;
+}
+
+function saveEscalation() {
+  state.escalation = {
+    sound_after_s: Number(els.soundAfter.value),
+    notify_after_s: Number(els.notifyAfter.value),
+  };
+  try {
+    localStorage.setItem(ESCALATION_KEY, JSON.stringify(state.escalation));
+  } catch {
+    // Storage may be disabled (private mode); the choice holds for this page.
+  }
+}
+els.soundAfter.addEventListener("change", saveEscalation);
+els.notifyAfter.addEventListener("change", saveEscalation);
+
+/** True when the escalation or the mode may need sound: get audio ready in the gesture. */
+function mayBeep(mode) {
+  return mode === "sound" || mode === "both" || state.escalation.sound_after_s >= 0;
+}
 
 /** Gets sound ready; call it in a click's user gesture (browsers start audio only then). */
 export function prepareAudio(mode) {
-  if (mode !== "sound" && mode !== "both") return;
+  if (!mayBeep(mode)) return;
   const Ctx = window.AudioContext || window.webkitAudioContext;
   if (!Ctx) return;
   if (!state.audio) state.audio = new Ctx();
   if (state.audio.state === "suspended") state.audio.resume().catch(() => {});
 }
 
-/** Asks once for permission to notify (in a user gesture). */
+/** Asks once for permission to notify (in a user gesture), unless notifications are off. */
 export async function requestNotifications() {
+  if (state.escalation.notify_after_s < 0) return;
   if (!("Notification" in window) || Notification.permission !== "default") return;
   try {
     await Notification.requestPermission();
@@ -34,40 +103,102 @@ export async function requestNotifications() {
   }
 }
 
-/** Alerts as `mode` says ("banner", "sound" or "both") from now on. */
-export function startAlerts(mode) {
-  state.mode = mode || "banner";
+/** Alerts for `session` (its alert_mode and threshold) from now on; not snoozed. */
+export function startAlerts(session) {
+  state.mode = session.alert_mode || "banner";
+  state.thresholdMs = Math.round((session.alert_threshold_s || 0) * 1000);
+  state.lastMsg = null;
+  unsnooze();
   clearAlert();
 }
 
-/** Takes the banner down (refocus, or the session is over). */
+/** Takes the banner down (refocus, no connection, or the session is over). */
 export function clearAlert() {
   state.active = false;
-  show(banner, false);
+  state.beeped = false;
+  state.notified = false;
+  show(els.banner, false);
 }
 
 function alertText(msg) {
   return `Eyes back on the screen: ${reasonText(msg.reason).toLowerCase()} for ${driftText(msg.drift_ms)}.`;
 }
 
-/** Follows a live state message: alerts on the rising edge, updates, clears on refocus. */
+const snoozed = () => state.snoozedUntil > Date.now();
+
+/** Follows a live state message: alerts on the rising edge, escalates, clears on refocus. */
 export function handleAlert(msg) {
-  const { mode } = state;
-  if (msg.alert && !state.active) {
+  state.lastMsg = msg;
+  if (!msg.alert) {
+    if (state.active) clearAlert();
+    return;
+  }
+  if (snoozed()) return;
+  const { mode, escalation } = state;
+  const text = alertText(msg);
+  if (!state.active) {
     state.active = true;
-    const text = alertText(msg);
-    if (mode === "banner" || mode === "both") {
-      bannerText.textContent = text;
-      show(banner);
-    }
+    if (mode === "banner" || mode === "both") show(els.banner);
     if (mode === "sound" || mode === "both") beep();
-    if (document.hidden) notifyDesktop(text);
-  } else if (msg.alert && state.active && !banner.hidden) {
-    bannerText.textContent = alertText(msg);
-  } else if (!msg.alert && state.active) {
-    clearAlert();
+  }
+  if (!els.banner.hidden) els.bannerText.textContent = text;
+  const pastThresholdMs = (msg.drift_ms || 0) - state.thresholdMs;
+  if (!state.beeped && escalation.sound_after_s >= 0 && pastThresholdMs >= escalation.sound_after_s * 1000) {
+    state.beeped = true;
+    // With the sound at once and the mode's own beep just played, once is enough.
+    if (!(escalation.sound_after_s === 0 && (mode === "sound" || mode === "both"))) beep();
+  }
+  if (!state.notified && document.hidden && escalation.notify_after_s >= 0 &&
+      pastThresholdMs >= escalation.notify_after_s * 1000) {
+    state.notified = true;
+    notifyDesktop(text);
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// Snooze.
+
+/** Keeps alerts quiet for `minutes`; the banner goes down at once. */
+export function snooze(minutes) {
+  state.snoozedUntil = Date.now() + minutes * 60_000;
+  clearAlert();
+  clearTimeout(state.snoozeTimer);
+  state.snoozeTimer = setTimeout(endSnooze, minutes * 60_000);
+  els.snoozedText.textContent = `Alerts snoozed until ${formatTime(state.snoozedUntil)}.`;
+  show(els.snoozeButtons, false);
+  show(els.snoozed);
+  els.unsnooze.focus();
+}
+
+/** Alerts are back on (the button, or a new session). */
+export function unsnooze() {
+  state.snoozedUntil = 0;
+  clearTimeout(state.snoozeTimer);
+  state.snoozeTimer = null;
+  show(els.snoozed, false);
+  show(els.snoozeButtons);
+}
+
+function endSnooze() {
+  const wasFocused = document.activeElement === els.unsnooze;
+  unsnooze();
+  if (wasFocused) els.snoozeButtons.querySelector("button")?.focus();
+  // A drift still going on alerts now (the timer may run late in a hidden tab; the next
+  // state message checks the time too).
+  if (state.lastMsg) handleAlert(state.lastMsg);
+}
+
+for (const button of els.snoozeButtons.querySelectorAll("button[data-minutes]")) {
+  button.addEventListener("click", () => snooze(Number(button.dataset.minutes)));
+}
+els.unsnooze.addEventListener("click", () => {
+  unsnooze();
+  els.snoozeButtons.querySelector("button")?.focus();
+  if (state.lastMsg) handleAlert(state.lastMsg);
+});
+
+// ---------------------------------------------------------------------------------------
+// Sound and desktop notifications.
 
 function notifyDesktop(text) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;

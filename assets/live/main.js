@@ -16,7 +16,9 @@
 
 import { $, api, ApiError, formatDateTime, formatDuration, show } from "../common.js";
 import { clearNotice, notify } from "../notice.js";
-import { clearAlert, handleAlert, prepareAudio, requestNotifications, startAlerts } from "./alerts.js";
+import {
+  clearAlert, handleAlert, loadEscalation, prepareAudio, requestNotifications, startAlerts,
+} from "./alerts.js";
 import { onCameraEnded, startCamera, stopCamera } from "./camera.js";
 import {
   applyConfig, checkForm, clearErrors, loadDefaults, maxFrameWidth, readForm, showFieldError,
@@ -48,6 +50,7 @@ const els = {
 
 async function init() {
   loadDefaults();
+  loadEscalation();
   let config;
   try {
     config = await api("/api/config");
@@ -167,7 +170,7 @@ function enterLive() {
   hideSummary();
   show(els.resumeCard, false);
   show(els.liveCard);
-  startAlerts(page.session.alert_mode);
+  startAlerts(page.session);
   startView(page.session);
   startStream(page.session, {
     frameWidth: maxFrameWidth(),

@@ -1,0 +1,135 @@
+// 8. Alerts that escalate while a drift goes on, and a snooze: the banner at the threshold,
+// then the sound, then (with the tab hidden) a desktop notification, each after the delay the
+// person chose (remembered in this browser); snoozing keeps them all quiet and takes the
+// banner down, "Alerts back on" brings the alert of a drift still going on.
+//
+// The page's sound and notifications are observed, not faked away: an init script counts the
+// oscillators the page starts (a beep is two tones) and records the notifications it shows
+// (Chromium headless has no notification centre, so Notification is replaced by a recorder
+// that reports permission as granted).
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { keepEvidence } from "../lib/artifacts.js";
+import { launchThrottledBrowser } from "../lib/browser.js";
+import { makeClip } from "../lib/clips.js";
+import { STILLS } from "../lib/env.js";
+import { fillSessionForm, readLive, startSession, waitForConfig } from "../lib/pages.js";
+import { FocusServer } from "../lib/server.js";
+import { makeTempDir, removeTempDir } from "../lib/tmp.js";
+import { eventually } from "../lib/wait.js";
+
+let tmp;
+let server;
+let browser;
+
+before(async () => {
+  tmp = makeTempDir("alerts");
+  // Nobody at the desk, the whole time: one drift that goes on.
+  const clip = makeClip(tmp, "empty-desk", [{ image: STILLS.noFace, seconds: 4 }]);
+  server = new FocusServer();
+  await server.start();
+  // Throttling on, as people run Chromium: the only way a tab really hides behind another.
+  browser = await launchThrottledBrowser({ clip: clip.path });
+}, { timeout: 25 * 60_000 });
+
+after(async () => {
+  await browser?.close();
+  await server?.cleanup();
+  removeTempDir(tmp);
+});
+
+function observeSoundAndNotifications() {
+  window.__tones = 0;
+  window.__notifications = [];
+  const Ctx = window.AudioContext;
+  const create = Ctx.prototype.createOscillator;
+  Ctx.prototype.createOscillator = function (...args) {
+    window.__tones += 1;
+    return create.apply(this, args);
+  };
+  window.Notification = class {
+    static permission = "granted";
+    static requestPermission() { return Promise.resolve("granted"); }
+    constructor(title, options) {
+      window.__notifications.push({ title, body: options?.body, hidden: document.hidden });
+    }
+    addEventListener() {}
+    close() {}
+  };
+}
+
+const observed = (page) => page.evaluate(() => ({ beeps: window.__tones / 2, notifications: window.__notifications }));
+
+test("8. alerts escalate (banner, sound, desktop notification when hidden) and snooze", { timeout: 180_000 }, () => {
+  const { page, context } = browser;
+  return keepEvidence("alerts", { page, server }, async () => {
+    await page.addInitScript(observeSoundAndNotifications);
+    await page.goto(server.url);
+    await waitForConfig(page, { emailConfigured: false });
+    // The defaults, then the person's choice, kept across a reload.
+    assert.equal(await page.inputValue("#escalate-sound"), "15");
+    assert.equal(await page.inputValue("#escalate-notify"), "30");
+    await page.selectOption("#escalate-sound", "5");
+    await page.selectOption("#escalate-notify", "5");
+    await page.reload();
+    await waitForConfig(page, { emailConfigured: false });
+    assert.equal(await page.inputValue("#escalate-sound"), "5");
+    assert.equal(await page.inputValue("#escalate-notify"), "5");
+
+    await fillSessionForm(page, { duration: 5, threshold: 1, alertMode: "banner" });
+    await startSession(page);
+
+    // Step 1: the banner alone.
+    await eventually("the banner", async () => {
+      assert.equal((await readLive(page)).bannerVisible, true);
+    }, { timeout: 20_000 });
+    assert.equal((await observed(page)).beeps, 0, "no sound with the banner in banner mode");
+
+    // Step 2: the sound, 5 s past the threshold, once.
+    const sound = await eventually("the sound", async () => {
+      const now = await observed(page);
+      assert.equal(now.beeps, 1);
+      return now;
+    }, { timeout: 15_000 });
+    assert.deepEqual(sound.notifications, [], "no desktop notification while the tab is in sight");
+    await page.waitForTimeout(1500);
+    assert.equal((await observed(page)).beeps, 1, "the sound step plays once a drift");
+
+    // Step 3: hidden behind another tab, a desktop notification.
+    const other = await context.newPage();
+    await other.goto("about:blank");
+    await other.bringToFront();
+    await eventually("the tab hidden", async () => {
+      assert.equal(await page.evaluate(() => document.hidden), true);
+    });
+    const hidden = await eventually("the desktop notification", async () => {
+      const now = await observed(page);
+      assert.equal(now.notifications.length, 1);
+      return now;
+    }, { timeout: 15_000 });
+    assert.equal(hidden.notifications[0].title, "Focus Sentry");
+    assert.match(hidden.notifications[0].body, /^Eyes back on the screen: no face in view for \d+ (s|min)/);
+    assert.equal(hidden.notifications[0].hidden, true);
+    await page.bringToFront();
+    await other.close();
+
+    // Snooze: everything quiet, the banner down at once, although the drift goes on.
+    await page.click("#snooze-buttons button[data-minutes='5']");
+    assert.equal((await readLive(page)).bannerVisible, false);
+    assert.match(await page.textContent("#snoozed-text"), /^Alerts snoozed until \d{1,2}:\d{2}/);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "unsnooze-btn");
+    await page.waitForTimeout(3000);
+    const quiet = await readLive(page);
+    assert.equal(quiet.bannerVisible, false, "no banner while snoozed");
+    assert.equal(quiet.state, "Not focused", "the drift goes on");
+
+    // Back on: the drift still going on alerts at once.
+    await page.click("#unsnooze-btn");
+    await eventually("the banner after the snooze", async () => {
+      assert.equal((await readLive(page)).bannerVisible, true);
+    }, { timeout: 5_000 });
+    assert.equal(await page.isVisible("#snoozed"), false);
+  });
+});
