@@ -109,7 +109,7 @@ impl Store {
                 "the {channel} destination is empty"
             )));
         }
-        let mut conn = self.conn();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         ensure_session(&tx, session_id)?;
         // Inserts a new row, or revives a failed one; pending and sent rows
@@ -142,7 +142,7 @@ impl Store {
     /// now_ms`), oldest due first.
     pub fn due_deliveries(&self, now_ms: i64) -> Result<Vec<Delivery>> {
         query_deliveries(
-            &self.conn(),
+            &*self.reader()?,
             "WHERE status = 'pending' AND next_attempt_at_ms <= ?1 \
              ORDER BY next_attempt_at_ms, id",
             [now_ms],
@@ -153,7 +153,7 @@ impl Store {
     /// must pick up again after a restart.
     pub fn pending_deliveries(&self) -> Result<Vec<Delivery>> {
         query_deliveries(
-            &self.conn(),
+            &*self.reader()?,
             "WHERE status = 'pending' ORDER BY next_attempt_at_ms, id",
             [],
         )
@@ -179,7 +179,7 @@ impl Store {
             Outcome::RetryAt(at_ms, error) => (DeliveryStatus::Pending, Some(error), Some(at_ms)),
             Outcome::Failed(error) => (DeliveryStatus::Failed, Some(error), None),
         };
-        let mut conn = self.conn();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let changed = tx
             .prepare_cached(
@@ -210,7 +210,7 @@ impl Store {
     /// [`Store::list_sessions`]), by id: one query for a whole history page.
     pub fn deliveries_since(&self, since_ms: Option<i64>) -> Result<Vec<Delivery>> {
         query_deliveries(
-            &self.conn(),
+            &*self.reader()?,
             "WHERE session_id IN (SELECT id FROM sessions \
              WHERE ?1 IS NULL OR started_at_ms >= ?1) ORDER BY id",
             [since_ms],
@@ -223,7 +223,7 @@ impl Store {
     ///
     /// [`Error::NotFound`] for an unknown session.
     pub fn deliveries_for(&self, session_id: i64) -> Result<Vec<Delivery>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         ensure_session(&conn, session_id)?;
         query_deliveries(&conn, "WHERE session_id = ?1 ORDER BY id", [session_id])
     }
@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn channel_text_reads_back_and_unknown_text_is_an_error() {
         let store = Store::open_in_memory().unwrap();
-        let conn = store.conn();
+        let conn = store.writer();
         let read = |sql: &str| conn.query_row(sql, [], channel_column);
         assert_eq!(read("SELECT 'sms' AS channel").unwrap(), Channel::Sms);
         let err = read("SELECT 'fax' AS channel").unwrap_err();

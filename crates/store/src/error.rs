@@ -44,7 +44,32 @@ pub enum Error {
     #[error("writing the export failed")]
     Io(#[from] std::io::Error),
 
-    /// Any other SQLite failure (disk full, I/O error, locked database).
+    /// Any other SQLite failure (disk full, I/O error, locked database). Nothing of the
+    /// call was kept; [`Error::is_disk_full`] and [`Error::is_busy`] say which it was.
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
+}
+
+impl Error {
+    /// Whether the write failed for want of space: the disk is full (`SQLITE_FULL`, also
+    /// what a database at its `max_page_count` answers). It may succeed once space returns.
+    pub fn is_disk_full(&self) -> bool {
+        self.sqlite_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
+
+    /// Whether another connection (another program, a backup) held a lock for longer than
+    /// the busy timeout. It may succeed once the lock is released.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.sqlite_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+
+    fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        match self {
+            Error::Sqlite(e) => e.sqlite_error_code(),
+            _ => None,
+        }
+    }
 }

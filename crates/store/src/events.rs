@@ -28,7 +28,7 @@ impl Store {
                 bad.start_ms, bad.end_ms
             )));
         }
-        let mut conn = self.conn();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         ensure_session(&tx, session_id)?;
         {
@@ -50,7 +50,7 @@ impl Store {
     ///
     /// [`Error::NotFound`] for an unknown session.
     pub fn session_events(&self, session_id: i64) -> Result<Vec<Event>> {
-        let conn = self.conn();
+        let conn = self.reader()?;
         ensure_session(&conn, session_id)?;
         let events = conn
             .prepare_cached(

@@ -70,7 +70,7 @@ impl Store {
         &self,
     ) -> Result<Vec<(Session, Option<DeliveryStatus>, Option<DeliveryStatus>)>> {
         let rows = self
-            .conn()
+            .reader()?
             .prepare_cached(&format!(
                 "SELECT {SESSION_COLUMNS}, \
                  (SELECT d.status FROM deliveries d \

@@ -4,9 +4,12 @@
 //!
 //! The API is synchronous; async callers wrap calls in
 //! `tokio::task::spawn_blocking`. [`Store`] is a cheap `Clone` handle
-//! (`Send + Sync`) around one connection behind a mutex: the app is
-//! single-user and each call is a few small statements, so one connection
-//! keeps things simple and every call sees the previous call's writes.
+//! (`Send + Sync`) around one writer connection behind a mutex and a small
+//! pool of reader connections. Writes are serialised on the writer; reads
+//! run on their own WAL read transactions, so a read never waits for a write
+//! (not even one that waits out the busy timeout because another process
+//! holds the write lock). Every read sees every write committed before it
+//! began. An in-memory database has one connection, which both share.
 //!
 //! Times are `i64` unix milliseconds (UTC); durations are milliseconds. The
 //! caller passes "now" in, so the store never reads the clock and tests are
@@ -20,6 +23,7 @@
 //! - [`Store`] (this file): opening, connection settings, schema checks.
 //! - `schema`: the embedded migrations (`migrations/*.sql`).
 //! - [`model`]: domain types ([`Session`], [`Totals`], [`Event`], [`Delivery`], ...).
+//! - `pool`: the reader connections of a file database.
 //! - `sessions`: create, save totals, finish, crash recovery, list, delete.
 //! - `events`: the timeline of focused / unfocused stretches and breaks.
 //! - `deliveries`: the queue of email/SMS summaries with retries.
@@ -37,6 +41,7 @@ pub mod error;
 mod events;
 mod export;
 pub mod model;
+mod pool;
 mod schema;
 mod sessions;
 mod stats;
@@ -48,6 +53,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use pool::{Reader, ReaderPool};
+
 pub use error::{Error, Result};
 pub use export::CSV_HEADER;
 pub use model::{
@@ -58,12 +65,15 @@ pub use stats::BEST_SESSION_MIN_MS;
 
 /// How long a statement waits for a lock held by another connection (e.g. a
 /// backup tool or a second copy of the app) before failing with "busy".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Handle to the database. Clones share one connection.
+/// Handle to the database. Clones share the writer and the reader pool.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    /// `None` for an in-memory database: it exists only in its one
+    /// connection, so reads use the writer.
+    readers: Option<Arc<ReaderPool>>,
 }
 
 impl fmt::Debug for Store {
@@ -122,7 +132,17 @@ impl Store {
         let mut conn =
             Connection::open_with_flags(path, flags).map_err(|e| fail(describe_open_error(&e)))?;
         prepare(&mut conn, path)?;
-        Ok(Self::from_connection(conn))
+        let readers = ReaderPool::new(path.to_path_buf(), flags);
+        // Open one reader now, so a file readers cannot use is reported at
+        // start-up rather than on the first page load.
+        drop(readers.get().map_err(|e| match e {
+            Error::Sqlite(e) => fail(describe_open_error(&e)),
+            other => other,
+        })?);
+        Ok(Self {
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Some(Arc::new(readers)),
+        })
     }
 
     /// Opens a fresh private in-memory database with the full schema. For
@@ -130,21 +150,45 @@ impl Store {
     pub fn open_in_memory() -> Result<Self> {
         let mut conn = Connection::open_in_memory()?;
         prepare(&mut conn, Path::new(":memory:"))?;
-        Ok(Self::from_connection(conn))
+        Ok(Self {
+            writer: Arc::new(Mutex::new(conn)),
+            readers: None,
+        })
     }
 
-    fn from_connection(conn: Connection) -> Self {
-        Self {
-            conn: Arc::new(Mutex::new(conn)),
+    /// Locks the writer connection, for calls that write. A panic in
+    /// another thread while it held the lock cannot have left a half-done
+    /// write behind (an open transaction is rolled back when dropped during
+    /// unwinding), so a poisoned lock is safe to keep using.
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A connection for calls that only read: one of the pool's, waiting
+    /// only for another read to finish when all are busy; never for the
+    /// writer.
+    fn reader(&self) -> Result<Reader<'_>> {
+        match &self.readers {
+            Some(pool) => Ok(Reader::Pooled(pool.get()?)),
+            None => Ok(Reader::Shared(self.writer())),
         }
     }
 
-    /// Locks the connection. A panic in another thread while it held the lock
-    /// cannot have left a half-done write behind (an open transaction is
-    /// rolled back when dropped during unwinding), so a poisoned lock is
-    /// safe to keep using.
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Caps the database file at `max_pages` pages (SQLite's `max_page_count`) for
+    /// this store's writes, or lifts the cap with `None`. A write that would grow the
+    /// file past the cap fails exactly as on a full disk ([`Error::is_disk_full`]) and
+    /// keeps nothing of itself. A cap below the file's size is raised to its size.
+    /// The fault tests fill the "disk" with it; returns the cap now in force, in pages.
+    pub fn set_page_limit(&self, max_pages: Option<u64>) -> Result<u64> {
+        // SQLite's largest page count (0 would leave the cap unchanged); pragmas take
+        // no bound parameters.
+        let pages = max_pages.unwrap_or(4_294_967_294).clamp(1, 4_294_967_294);
+        let set =
+            self.writer()
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |row| {
+                    row.get(0)
+                })?;
+        Ok(set)
     }
 }
 

@@ -25,7 +25,7 @@ impl Store {
     ///   session is long enough.
     pub fn stats(&self, since_ms: Option<i64>) -> Result<Stats> {
         let rows = self
-            .conn()
+            .reader()?
             .prepare_cached(
                 "SELECT id, total_ms, focused_ms, unfocused_ms FROM sessions \
                  WHERE status <> 'running' AND focused_ms + unfocused_ms > 0 \

@@ -357,3 +357,106 @@ fn clones_write_from_several_threads() {
         100
     );
 }
+
+/// Reads run on their own connections: while another connection holds the write lock and a
+/// write of ours waits out the busy timeout on the writer, reading still answers at once
+/// and sees the last committed state. (SQLite locks the file the same way for a second
+/// connection in this process as for another process; the app-level fault test uses a real
+/// second process.)
+#[test]
+fn reads_never_wait_for_a_write_stuck_behind_another_connections_lock() {
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("focus.db");
+    let store = Store::open(&path).unwrap();
+    let id = store.create_session(&settings(T0)).unwrap().id;
+    store.save_totals(id, &totals(), T0 + 1_000).unwrap();
+
+    let holder = rusqlite::Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let writer = store.clone();
+    let blocked = std::thread::spawn(move || {
+        let started = Instant::now();
+        let result = writer.save_totals(id, &Totals::default(), T0 + 2_000);
+        (result, started.elapsed())
+    });
+    // Let the write take the writer connection and start waiting for the lock.
+    std::thread::sleep(Duration::from_millis(300));
+
+    let started = Instant::now();
+    let session = store.get_session(id).unwrap();
+    let events = store.session_events(id).unwrap();
+    let deliveries = store.deliveries_for(id).unwrap();
+    let listed = store.list_sessions(None).unwrap();
+    let read_time = started.elapsed();
+    assert!(
+        read_time < Duration::from_millis(500),
+        "reads took {read_time:?} while a write waited for the lock"
+    );
+    assert_eq!(session.totals, totals());
+    assert!(events.is_empty() && deliveries.is_empty());
+    assert_eq!(listed.len(), 1);
+
+    holder.execute_batch("ROLLBACK").unwrap();
+    let (result, waited) = blocked.join().unwrap();
+    // The write went through once the lock was released, well within the busy timeout.
+    result.unwrap();
+    assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    assert_eq!(store.get_session(id).unwrap().totals, Totals::default());
+}
+
+/// A full disk (the file capped at its size with `max_page_count`, which fails writes with
+/// SQLite's own "database or disk is full"): creating sessions fails as disk full once no
+/// page is left, with nothing half-written, and everything goes on once space returns.
+#[test]
+fn a_full_disk_fails_creates_whole_and_space_returning_lets_them_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("focus.db");
+    let store = Store::open(&path).unwrap();
+    let first = store.create_session(&settings(T0)).unwrap().id;
+    store.set_page_limit(Some(0)).unwrap();
+
+    let mut created = vec![first];
+    let err = loop {
+        assert!(created.len() < 10_000, "the capped file never filled up");
+        match store.create_session(&settings(T0 + 1_000)) {
+            Ok(session) => created.push(session.id),
+            Err(e) => break e,
+        }
+    };
+    assert!(err.is_disk_full(), "{err:?}");
+    assert!(!err.is_busy());
+    // Nothing of the failed create is kept, by this store or as another process reads it.
+    let ids: Vec<i64> = store
+        .list_sessions(None)
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids.len(), created.len());
+    assert_eq!(
+        count(&path, "SELECT count(*) FROM sessions"),
+        created.len() as i64
+    );
+
+    store.set_page_limit(None).unwrap();
+    let later = store.create_session(&settings(T0 + 2_000)).unwrap();
+    assert_eq!(
+        store.get_session(later.id).unwrap().status,
+        SessionStatus::Running
+    );
+    store
+        .finish_session(
+            first,
+            &totals(),
+            T0 + 60_000,
+            true,
+            SessionStatus::Completed,
+            EndReason::User,
+        )
+        .unwrap();
+    assert_eq!(store.get_session(first).unwrap().totals, totals());
+    assert_eq!(store.list_sessions(None).unwrap().len(), created.len() + 1);
+}

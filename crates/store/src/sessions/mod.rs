@@ -1,0 +1,355 @@
+//! Sessions: create, save running totals, finish, recover after a crash,
+//! read, list and delete.
+//!
+//! A session is `running` from [`Store::create_session`] until
+//! [`Store::finish_session`] marks it `completed` or `interrupted`; a session
+//! still `running` when the app starts again was cut off by a crash and is
+//! closed by [`Store::close_interrupted`] with the totals it last saved.
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+
+use crate::model::{EndReason, NewSession, OpenStretch, Session, SessionStatus, Totals};
+use crate::{Error, Result, Store};
+
+/// Columns read by [`session_from_row`], in a form usable after `SELECT`.
+pub(crate) const SESSION_COLUMNS: &str = "id, started_at_ms, planned_duration_s, \
+    alert_threshold_ms, alert_mode, email, phone, send_email, send_sms, ends_at_ms, status, \
+    ended_at_ms, ended_early, end_reason, updated_at_ms, total_ms, focused_ms, unfocused_ms, \
+    starting_ms, paused_ms, offline_ms, breaks, longest_focus_ms, frames_analyzed";
+
+/// Maps a row selected with [`SESSION_COLUMNS`]. Values that do not fit the
+/// domain types (an unknown status, a negative duration) become an error.
+pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: row.get("id")?,
+        started_at_ms: row.get("started_at_ms")?,
+        planned_duration_s: row.get("planned_duration_s")?,
+        alert_threshold_ms: row.get("alert_threshold_ms")?,
+        alert_mode: row.get("alert_mode")?,
+        email: row.get("email")?,
+        phone: row.get("phone")?,
+        send_email: row.get("send_email")?,
+        send_sms: row.get("send_sms")?,
+        ends_at_ms: row.get("ends_at_ms")?,
+        status: row.get("status")?,
+        ended_at_ms: row.get("ended_at_ms")?,
+        ended_early: row.get("ended_early")?,
+        end_reason: row.get("end_reason")?,
+        updated_at_ms: row.get("updated_at_ms")?,
+        totals: Totals {
+            total_ms: row.get("total_ms")?,
+            focused_ms: row.get("focused_ms")?,
+            unfocused_ms: row.get("unfocused_ms")?,
+            starting_ms: row.get("starting_ms")?,
+            paused_ms: row.get("paused_ms")?,
+            offline_ms: row.get("offline_ms")?,
+            breaks: row.get("breaks")?,
+            longest_focus_ms: row.get("longest_focus_ms")?,
+            frames_analyzed: row.get("frames_analyzed")?,
+        },
+    })
+}
+
+/// Reads one session, or [`Error::NotFound`].
+pub(crate) fn load_session(conn: &Connection, id: i64) -> Result<Session> {
+    conn.prepare_cached(&format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+    ))?
+    .query_row([id], session_from_row)
+    .optional()?
+    .ok_or(Error::NotFound)
+}
+
+/// [`Error::NotFound`] unless the session exists.
+pub(crate) fn ensure_session(conn: &Connection, id: i64) -> Result<()> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1")?
+        .exists([id])?;
+    if found { Ok(()) } else { Err(Error::NotFound) }
+}
+
+impl Store {
+    /// Starts a session with the given settings: status `running`, zero
+    /// totals, `ends_at_ms = started_at_ms + planned_duration_s * 1000`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] if the planned end does not fit in an `i64`.
+    pub fn create_session(&self, new: &NewSession) -> Result<Session> {
+        let ends_at_ms = i64::from(new.planned_duration_s)
+            .checked_mul(1000)
+            .and_then(|planned_ms| new.started_at_ms.checked_add(planned_ms))
+            .ok_or_else(|| Error::Invalid("the planned end time is out of range".into()))?;
+        let mut conn = self.writer();
+        // One explicit transaction: the row is read back before the commit, and only a
+        // commit that went through returns it. (An autocommit `INSERT ... RETURNING` hands
+        // out the new id before its commit, whose failure on a full disk would go unseen.)
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = tx
+            .prepare_cached(
+                "INSERT INTO sessions (started_at_ms, planned_duration_s, alert_threshold_ms, \
+                 alert_mode, email, phone, send_email, send_sms, ends_at_ms, updated_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    new.started_at_ms,
+                    new.planned_duration_s,
+                    new.alert_threshold_ms,
+                    new.alert_mode,
+                    new.email,
+                    new.phone,
+                    new.send_email,
+                    new.send_sms,
+                    ends_at_ms,
+                ],
+                |row| row.get::<_, i64>(0),
+            )?;
+        let session = load_session(&tx, id)?;
+        tx.commit()?;
+        Ok(session)
+    }
+
+    /// Reads a session.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if there is no session with this id.
+    pub fn get_session(&self, id: i64) -> Result<Session> {
+        load_session(&*self.reader()?, id)
+    }
+
+    /// Saves the running totals of a session: one `UPDATE`, cheap enough to
+    /// call every few seconds. `now_ms` becomes the session's
+    /// `updated_at_ms`, which is its end time if the app dies before
+    /// finishing it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown id; [`Error::Conflict`] if the
+    /// session has already finished (its final totals are not overwritten).
+    pub fn save_totals(&self, id: i64, totals: &Totals, now_ms: i64) -> Result<()> {
+        let conn = self.writer();
+        let changed = conn
+            .prepare_cached(
+                "UPDATE sessions SET total_ms = ?2, focused_ms = ?3, unfocused_ms = ?4, \
+                 starting_ms = ?5, paused_ms = ?6, offline_ms = ?7, breaks = ?8, \
+                 longest_focus_ms = ?9, frames_analyzed = ?10, updated_at_ms = ?11 \
+                 WHERE id = ?1 AND status = 'running'",
+            )?
+            .execute(params![
+                id,
+                totals.total_ms,
+                totals.focused_ms,
+                totals.unfocused_ms,
+                totals.starting_ms,
+                totals.paused_ms,
+                totals.offline_ms,
+                totals.breaks,
+                totals.longest_focus_ms,
+                totals.frames_analyzed,
+                now_ms,
+            ])?;
+        if changed == 1 {
+            return Ok(());
+        }
+        // Nothing matched: say why.
+        let status: Option<SessionStatus> = conn
+            .prepare_cached("SELECT status FROM sessions WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()?;
+        match status {
+            None => Err(Error::NotFound),
+            Some(status) => Err(Error::Conflict(format!(
+                "session {id} is {status}; totals can only be saved while it runs"
+            ))),
+        }
+    }
+
+    /// Records the stretch open at this save of a running session (or that none is,
+    /// with `None`). If the server dies before the session ends, crash recovery
+    /// ([`Store::close_interrupted`]) closes it at the session's last save, so the
+    /// timeline has no hole up to the interruption. Call it with each totals save.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown id. A session that is no longer running is
+    /// left as it is (its timeline is already closed).
+    pub fn save_open_stretch(&self, id: i64, open: Option<&OpenStretch>) -> Result<()> {
+        let conn = self.writer();
+        ensure_session(&conn, id)?;
+        conn.prepare_cached(
+            "UPDATE sessions SET open_kind = ?2, open_reason = ?3, open_since_ms = ?4 \
+             WHERE id = ?1 AND status = 'running'",
+        )?
+        .execute(params![
+            id,
+            open.map(|o| o.kind),
+            open.and_then(|o| o.reason.as_deref()),
+            open.map(|o| o.since_ms),
+        ])?;
+        Ok(())
+    }
+
+    /// Ends a running session with its final totals and returns it.
+    ///
+    /// Idempotent: if the session has already finished, nothing is written
+    /// and the stored session is returned unchanged, so ending twice (a
+    /// double click, a retry after a lost response) yields the same summary.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown id; [`Error::Invalid`] if `status`
+    /// is [`SessionStatus::Running`].
+    pub fn finish_session(
+        &self,
+        id: i64,
+        totals: &Totals,
+        ended_at_ms: i64,
+        ended_early: bool,
+        status: SessionStatus,
+        end_reason: EndReason,
+    ) -> Result<Session> {
+        if status == SessionStatus::Running {
+            return Err(Error::Invalid(
+                "a session must finish as completed or interrupted".into(),
+            ));
+        }
+        let mut conn = self.writer();
+        // IMMEDIATE: take the write lock before reading, so the check and the
+        // update cannot be split by another writer.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current = load_session(&tx, id)?;
+        if current.is_finished() {
+            return Ok(current);
+        }
+        tx.prepare_cached(
+            "UPDATE sessions SET status = ?2, ended_at_ms = ?3, ended_early = ?4, \
+             end_reason = ?5, total_ms = ?6, focused_ms = ?7, unfocused_ms = ?8, \
+             starting_ms = ?9, paused_ms = ?10, offline_ms = ?11, breaks = ?12, \
+             longest_focus_ms = ?13, frames_analyzed = ?14, updated_at_ms = ?3, \
+             open_kind = NULL, open_reason = NULL, open_since_ms = NULL WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            status,
+            ended_at_ms,
+            ended_early,
+            end_reason,
+            totals.total_ms,
+            totals.focused_ms,
+            totals.unfocused_ms,
+            totals.starting_ms,
+            totals.paused_ms,
+            totals.offline_ms,
+            totals.breaks,
+            totals.longest_focus_ms,
+            totals.frames_analyzed,
+        ])?;
+        let finished = load_session(&tx, id)?;
+        tx.commit()?;
+        Ok(finished)
+    }
+
+    /// Crash recovery, to call once at start-up before any session begins:
+    /// every session still `running` becomes `interrupted`, keeping the
+    /// totals it last saved, with `ended_at_ms` = its last save time,
+    /// `ended_early` = whether that was before its planned end and
+    /// `end_reason` = `server_lost`. The stretch that was open at the last save
+    /// (see [`Store::save_open_stretch`]) is closed there, so the timeline
+    /// reaches the interruption. Returns the ids closed, ascending.
+    pub fn close_interrupted(&self, now_ms: i64) -> Result<Vec<i64>> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
+            "INSERT INTO events (session_id, kind, reason, start_ms, end_ms) \
+             SELECT id, open_kind, open_reason, open_since_ms, updated_at_ms FROM sessions \
+             WHERE status = 'running' AND open_kind IS NOT NULL \
+             AND updated_at_ms > open_since_ms",
+        )?
+        .execute([])?;
+        // In an UPDATE, every right-hand side sees the row's old values, so
+        // ended_at_ms takes the last save time before updated_at_ms moves on.
+        let mut ids = tx
+            .prepare_cached(
+                "UPDATE sessions SET status = 'interrupted', ended_at_ms = updated_at_ms, \
+                 ended_early = (updated_at_ms < ends_at_ms), end_reason = 'server_lost', \
+                 open_kind = NULL, open_reason = NULL, open_since_ms = NULL, \
+                 updated_at_ms = ?1 WHERE status = 'running' RETURNING id",
+            )?
+            .query_map([now_ms], |row| row.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        tx.commit()?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Opens an interrupted session again, to continue it after the server came back:
+    /// status `running`, no end time, no end reason. Its totals stay as saved; the
+    /// caller accounts for the time it was down (see `focus_clock::FocusClock::restore`)
+    /// with its next save. Summaries still waiting to be sent are withdrawn: they are
+    /// queued again when the session ends. Returns the session as it was before
+    /// reopening it (with its end time and totals, which the caller needs) and as
+    /// reopened.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown id; [`Error::Conflict`] unless the session
+    /// is interrupted.
+    pub fn reopen_session(&self, id: i64, now_ms: i64) -> Result<(Session, Session)> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let before = load_session(&tx, id)?;
+        if before.status != SessionStatus::Interrupted {
+            return Err(Error::Conflict(format!(
+                "session {id} is {}; only an interrupted session can be continued",
+                before.status
+            )));
+        }
+        tx.prepare_cached(
+            "UPDATE sessions SET status = 'running', ended_at_ms = NULL, ended_early = 0, \
+             end_reason = NULL, updated_at_ms = ?2 WHERE id = ?1",
+        )?
+        .execute(params![id, now_ms])?;
+        tx.prepare_cached("DELETE FROM deliveries WHERE session_id = ?1 AND status = 'pending'")?
+            .execute([id])?;
+        let reopened = load_session(&tx, id)?;
+        tx.commit()?;
+        Ok((before, reopened))
+    }
+
+    /// Sessions started at or after `since_ms` (all when `None`), newest
+    /// first (by start time, then id).
+    pub fn list_sessions(&self, since_ms: Option<i64>) -> Result<Vec<Session>> {
+        let conn = self.reader()?;
+        let sessions = conn
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions \
+                 WHERE ?1 IS NULL OR started_at_ms >= ?1 \
+                 ORDER BY started_at_ms DESC, id DESC"
+            ))?
+            .query_map([since_ms], session_from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(sessions)
+    }
+
+    /// Deletes a session with its timeline and deliveries (foreign keys
+    /// cascade, in the same statement).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if there is no session with this id.
+    pub fn delete_session(&self, id: i64) -> Result<()> {
+        let changed = self
+            .writer()
+            .prepare_cached("DELETE FROM sessions WHERE id = ?1")?
+            .execute([id])?;
+        if changed == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
