@@ -14,6 +14,14 @@ pub enum DbError {
     /// The row does not exist.
     #[error("not found")]
     NotFound,
+    /// The disk holding the database is full; nothing of the call was written. It may go
+    /// through once space is freed.
+    #[error("the disk is full")]
+    DiskFull(#[source] focus_store::Error),
+    /// Another program held the database locked for longer than the busy timeout; nothing
+    /// of the call was written. It may go through once the lock is released.
+    #[error("the database is locked by another program")]
+    Busy(#[source] focus_store::Error),
     /// Any other store failure; the cause is logged, never sent to a client.
     #[error("store call failed")]
     Store(#[source] focus_store::Error),
@@ -26,6 +34,8 @@ impl From<focus_store::Error> for DbError {
     fn from(error: focus_store::Error) -> Self {
         match error {
             focus_store::Error::NotFound => DbError::NotFound,
+            e if e.is_disk_full() => DbError::DiskFull(e),
+            e if e.is_busy() => DbError::Busy(e),
             other => DbError::Store(other),
         }
     }

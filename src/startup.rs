@@ -100,7 +100,7 @@ impl AppBuilder {
         let db_path = config.db_path.clone();
         let state = AppState {
             sessions: sessions.clone(),
-            db,
+            db: db.clone(),
             config: Arc::new(config),
             delivery: delivery.handle(),
         };
@@ -112,6 +112,7 @@ impl AppBuilder {
             address,
             grace,
             db_path,
+            db,
         })
     }
 }
@@ -258,6 +259,7 @@ pub struct App {
     address: SocketAddr,
     grace: Duration,
     db_path: PathBuf,
+    db: Db,
 }
 
 impl App {
@@ -278,6 +280,12 @@ impl App {
     /// The address actually bound (the port is chosen by the OS when configured as 0).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The app's database handle. The fault tests fill its "disk" through it
+    /// ([`focus_store::Store::set_page_limit`]).
+    pub fn db(&self) -> Db {
+        self.db.clone()
     }
 
     /// Serves until Ctrl-C or SIGTERM, then saves the open sessions and exits.

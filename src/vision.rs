@@ -5,6 +5,14 @@
 //! Inference is CPU-bound (~20 ms a frame): it runs on tokio's blocking pool, never on an
 //! async worker. Frames are analysed in memory and dropped; they are never stored or logged.
 //!
+//! Frames held in memory are bounded twice. Each session has one frame permit, so at most
+//! one of its frames waits or runs at a time, whichever connection sent it (a page that
+//! reconnects in a loop cannot pile frames up). And the server as a whole holds at most
+//! [`Vision::max_held_frames`] frames for analysis: beyond that a frame is refused at once
+//! ([`AnalyzeError::Busy`]) rather than queued. Permits are held by the inference itself,
+//! so a frame whose connection went away frees its place when its inference ends (a
+//! waiting frame is freed at once: the caller aborts its task).
+//!
 //! The camera preview's framing check ([`Vision::check_framing`]) runs one frame at a time for
 //! the whole server (a second check while one runs is refused, not queued) and takes an
 //! inference slot like any session's frame.
@@ -14,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use focus_vision::framing::{Framing, FramingParams, assess_framing};
 use focus_vision::{DecodeLimits, FaceAnalyzer, FaceTracker, FrameAnalysis};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Why a frame got no verdict.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +37,10 @@ pub enum AnalyzeError {
     /// The inference task panicked.
     #[error("the frame could not be analysed")]
     Task(#[from] tokio::task::JoinError),
+    /// The server holds as many frames as it allows (or this session's previous frame is
+    /// still being analysed); this one was dropped unanalysed. Send another in a moment.
+    #[error("the server is busy analysing other frames; this one was skipped")]
+    Busy,
 }
 
 impl From<focus_vision::Error> for AnalyzeError {
@@ -66,6 +78,9 @@ pub struct Vision {
     limits: DecodeLimits,
     /// One framing check at a time, server-wide.
     check_slot: Arc<Semaphore>,
+    /// Frames waiting for a slot or being analysed, all sessions and checks together.
+    held: Arc<Semaphore>,
+    max_held: usize,
 }
 
 impl Vision {
@@ -84,36 +99,68 @@ impl Vision {
         // the load benchmark, this sustains more sessions on 2 cores (16 at p99 < 200 ms)
         // than one single-threaded pool per frame (12).
         let analyzer = FaceAnalyzer::embedded()?.with_limits(limits);
+        let slots = max_concurrent.max(1);
+        // Enough for every slot to have its next frame ready, with room for bursts; a
+        // frame costs at most its 2 MB of JPEG while it waits.
+        let max_held = (4 * slots).max(8);
         Ok(Vision {
             analyzer: Arc::new(analyzer),
-            slots: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            slots: Arc::new(Semaphore::new(slots)),
             limits,
             check_slot: Arc::new(Semaphore::new(1)),
+            held: Arc::new(Semaphore::new(max_held)),
+            max_held,
         })
+    }
+
+    /// The most frames the server holds for analysis at once (waiting or running): four
+    /// per inference slot, at least 8.
+    pub fn max_held_frames(&self) -> usize {
+        self.max_held
+    }
+
+    /// Frames held for analysis now (waiting for a slot or running).
+    pub fn held_frames(&self) -> usize {
+        self.max_held - self.held.available_permits()
     }
 
     /// A tracker for one live session's stream.
     pub fn tracker(&self) -> SessionTracker {
-        SessionTracker(Arc::new(Mutex::new(FaceTracker::new(Arc::clone(
-            &self.analyzer,
-        )))))
+        SessionTracker {
+            tracker: Arc::new(Mutex::new(FaceTracker::new(Arc::clone(&self.analyzer)))),
+            frame: Arc::new(Semaphore::new(1)),
+        }
     }
 
     /// Analyses one frame of a session's stream on the blocking pool, waiting for a free
-    /// inference slot first. The caller keeps at most one frame per session in flight.
+    /// inference slot first.
     ///
     /// `frame` is the encoded image as received (a WebSocket message's payload is a
-    /// [`Bytes`] too, so it moves here without a copy).
+    /// [`Bytes`] too, so it moves here without a copy). Dropping the returned future (or
+    /// aborting its task) before inference starts drops the frame at once.
+    ///
+    /// # Errors
+    ///
+    /// [`AnalyzeError::Busy`], at once and without waiting, when the session already has a
+    /// frame waiting or running (sent by a connection that is gone) or the server holds
+    /// [`Vision::max_held_frames`].
     pub async fn analyze(
         &self,
         tracker: &SessionTracker,
         frame: Bytes,
     ) -> Result<FrameAnalysis, AnalyzeError> {
+        let own = Arc::clone(&tracker.frame)
+            .try_acquire_owned()
+            .map_err(|_| AnalyzeError::Busy)?;
+        let held = self.hold()?;
         // The semaphore is never closed, so acquiring only fails if it were; treat that as
         // "run anyway" rather than refusing frames.
-        let _slot = self.slots.acquire().await.ok();
-        let tracker = Arc::clone(&tracker.0);
+        let slot = Arc::clone(&self.slots).acquire_owned().await.ok();
+        let tracker = Arc::clone(&tracker.tracker);
         let result = tokio::task::spawn_blocking(move || {
+            // The permits go with the inference: they are released when it ends, even if
+            // the caller has gone by then.
+            let _permits = (own, held, slot);
             // A panic inside the tracker leaves at worst a stale previous crop, which the
             // next frame's detector replaces: keep using a poisoned lock.
             let mut tracker = tracker.lock().unwrap_or_else(PoisonError::into_inner);
@@ -122,6 +169,13 @@ impl Vision {
         .await?;
         Ok(result?)
     }
+
+    /// A place among the frames the server holds, or [`AnalyzeError::Busy`].
+    fn hold(&self) -> Result<OwnedSemaphorePermit, AnalyzeError> {
+        Arc::clone(&self.held)
+            .try_acquire_owned()
+            .map_err(|_| AnalyzeError::Busy)
+    }
 }
 
 impl Vision {
@@ -129,13 +183,15 @@ impl Vision {
     /// own), waiting for an inference slot. Refused with [`CheckError::Busy`] while another
     /// check runs, so a page polling its preview can never queue work up.
     pub async fn check_framing(&self, frame: Bytes) -> Result<FrameCheck, CheckError> {
-        let _check = Arc::clone(&self.check_slot)
+        let check = Arc::clone(&self.check_slot)
             .try_acquire_owned()
             .map_err(|_| CheckError::Busy)?;
-        let _slot = self.slots.acquire().await.ok();
+        let held = self.hold()?;
+        let slot = Arc::clone(&self.slots).acquire_owned().await.ok();
         let analyzer = Arc::clone(&self.analyzer);
         let limits = self.limits;
         let result = tokio::task::spawn_blocking(move || {
+            let _permits = (check, held, slot);
             let image = focus_vision::decode::decode_image(&frame, &limits)?;
             let analysis = analyzer.analyze_image(&image)?;
             let framing = assess_framing(&image, &analysis, &FramingParams::default());
@@ -147,6 +203,10 @@ impl Vision {
     }
 }
 
-/// One session's tracker (it remembers the previous frame's face to crop the next one).
+/// One session's tracker (it remembers the previous frame's face to crop the next one) and
+/// its one frame permit.
 #[derive(Debug, Clone)]
-pub struct SessionTracker(Arc<Mutex<FaceTracker>>);
+pub struct SessionTracker {
+    tracker: Arc<Mutex<FaceTracker>>,
+    frame: Arc<Semaphore>,
+}

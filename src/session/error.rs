@@ -16,6 +16,14 @@ pub enum SessionError {
     /// The server is stopping and starts no new sessions.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The end of session `id` could not be stored (`source` says why: a full disk, a
+    /// locked database): the session is still running and may be ended again.
+    #[error("the end of session {id} could not be saved")]
+    EndNotSaved {
+        id: i64,
+        #[source]
+        source: DbError,
+    },
     /// The database failed.
     #[error("database error")]
     Db(#[from] DbError),

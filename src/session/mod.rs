@@ -8,14 +8,16 @@
 //! - a ticker task ticks the clock every [`Timing::tick_interval`] (so "no signal" time and
 //!   alerts happen with no frames), saves the totals and the closed stretches every
 //!   [`Timing::save_interval`], and ends the session at its planned time;
-//! - [`Sessions::end`] finishes the clock, writes the final totals and timeline, hands the
-//!   session to the [`Notifier`] (which queues its email/SMS and returns; sending happens in
-//!   the background), tells the connected page (`ended` watch channel) and removes it from
-//!   the registry. Ending is idempotent: later calls return the same summary.
+//! - [`Sessions::end`] (module `end`) finishes the clock, writes the final totals and
+//!   timeline, hands the session to the [`Notifier`] (which queues its email/SMS and
+//!   returns; sending happens in the background), tells the connected page (`ended` watch
+//!   channel) and removes it from the registry. Ending is idempotent: later calls return the
+//!   same summary. An end that cannot be stored is refused and the session runs on.
 //!
 //! Writes of one session are serialised by its `persist` lock, so a periodic save can never
 //! land after the final one.
 
+mod end;
 mod error;
 pub mod summary;
 
@@ -24,9 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use focus_clock::{Attention, ClockParams, ClockState, FocusClock, FocusEvent, Reason, Snapshot};
-use focus_store::{
-    EndReason, EventKind, NewEvent, NewSession, OpenStretch, Session, SessionStatus, Totals,
-};
+use focus_store::{EventKind, NewEvent, NewSession, OpenStretch, Session, SessionStatus, Totals};
 use focus_vision::FrameAnalysis;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -241,131 +241,6 @@ impl Sessions {
         self.live_map().len()
     }
 
-    /// Ends a session and returns its summary. For a session that has already ended,
-    /// returns the stored summary unchanged.
-    pub async fn end(&self, id: i64, kind: EndKind) -> Result<SessionSummary, SessionError> {
-        if let Some(live) = self.live(id) {
-            return self.end_live(&live, kind).await;
-        }
-        let session = match self.inner.db.call(move |s| s.get_session(id)).await {
-            Err(DbError::NotFound) => return Err(SessionError::NotFound(id)),
-            other => other?,
-        };
-        if session.is_finished() {
-            return Ok(SessionSummary::from_session(&session));
-        }
-        // Running in the database but not here: its clock is gone (a start that failed
-        // half-way). Close it with what was saved, as crash recovery would.
-        let totals = session.totals;
-        let ended_at = session.updated_at_ms;
-        let session = self
-            .inner
-            .db
-            .call(move |s| {
-                s.finish_session(
-                    id,
-                    &totals,
-                    ended_at,
-                    true,
-                    SessionStatus::Interrupted,
-                    EndReason::ServerLost,
-                )
-            })
-            .await?;
-        Ok(SessionSummary::from_session(&session))
-    }
-
-    async fn end_live(
-        &self,
-        live: &Arc<LiveSession>,
-        kind: EndKind,
-    ) -> Result<SessionSummary, SessionError> {
-        let _persist = live.persist.lock().await;
-        if let Some(summary) = live.ended_summary() {
-            return Ok(summary);
-        }
-        let now = self.now_ms();
-        let end_at = match kind {
-            EndKind::Planned => live.ends_at_ms,
-            EndKind::Requested | EndKind::Shutdown => now.min(live.ends_at_ms),
-        };
-        let (status, ended_early, end_reason) = match kind {
-            EndKind::Planned => (SessionStatus::Completed, false, EndReason::Planned),
-            EndKind::Requested => (
-                SessionStatus::Completed,
-                end_at < live.ends_at_ms,
-                EndReason::User,
-            ),
-            EndKind::Shutdown => (
-                SessionStatus::Interrupted,
-                end_at < live.ends_at_ms,
-                EndReason::ServerStopped,
-            ),
-        };
-        let (clock_summary, events, frames_analyzed) = {
-            let mut state = live.lock_state();
-            let (summary, events) = state.clock.finish(to_clock_ms(end_at));
-            let mut pending = std::mem::take(&mut state.unsaved);
-            pending.extend(events.iter().filter_map(timeline_record));
-            (summary, pending, state.frames_analyzed)
-        };
-        // The clock never ends before a time it has already seen, so take its end.
-        let ended_at_ms = live
-            .started_at_ms
-            .saturating_add(to_db_ms(clock_summary.total_ms));
-        let totals = Totals {
-            total_ms: clock_summary.total_ms,
-            focused_ms: clock_summary.focused_ms,
-            unfocused_ms: clock_summary.unfocused_ms,
-            starting_ms: clock_summary.starting_ms,
-            paused_ms: clock_summary.paused_ms,
-            offline_ms: clock_summary.offline_ms,
-            breaks: clock_summary.breaks,
-            longest_focus_ms: clock_summary.longest_focus_ms,
-            frames_analyzed,
-        };
-        let id = live.id;
-        let saved = self
-            .inner
-            .db
-            .call(move |s| {
-                // The timeline is best effort: losing it must not lose the totals.
-                if let Err(e) = s.append_events(id, &events) {
-                    tracing::error!(session = id, error = %error_chain(&e), "could not save the last stretches");
-                }
-                s.finish_session(id, &totals, ended_at_ms, ended_early, status, end_reason)
-            })
-            .await;
-        let summary = match &saved {
-            Ok(session) => {
-                // Queue the email/SMS (one small write; sending happens in the background)
-                // before the end is announced, so whoever sees the summary also sees its
-                // deliveries as pending.
-                self.inner
-                    .notifier
-                    .session_ended(session, self.now_ms())
-                    .await;
-                SessionSummary::from_session(session)
-            }
-            Err(e) => {
-                // The user still gets their summary; the row stays `running` with the last
-                // saved totals and is closed as interrupted at the next start.
-                tracing::error!(session = id, error = %error_chain(e), "could not save the end of the session");
-                SessionSummary::from_totals(id, &totals, ended_early, status, Some(end_reason))
-            }
-        };
-        live.ended.send_replace(Some(summary.clone()));
-        self.live_map().remove(&id);
-        tracing::info!(
-            session = id,
-            ?kind,
-            total_ms = totals.total_ms,
-            focus_percent = summary.focus_percent,
-            "session ended"
-        );
-        Ok(summary)
-    }
-
     /// Saves the running totals and the stretches closed since the last save.
     async fn save(&self, live: &LiveSession) {
         let _persist = live.persist.lock().await;
@@ -410,18 +285,6 @@ impl Sessions {
             state.unsaved.extend(later);
         }
     }
-
-    /// Ends every open session as interrupted, saving their totals, and refuses new ones.
-    /// Connected pages are told the session ended, and their sockets close.
-    pub async fn shutdown(&self) {
-        self.inner.closing.store(true, Ordering::SeqCst);
-        let open: Vec<Arc<LiveSession>> = self.live_map().values().cloned().collect();
-        for live in open {
-            if let Err(e) = self.end_live(&live, EndKind::Shutdown).await {
-                tracing::error!(session = live.id, error = %error_chain(&e), "could not save the session at shutdown");
-            }
-        }
-    }
 }
 
 /// Ticks one session's clock until it ends; saves periodically; ends it at the planned time.
@@ -441,10 +304,15 @@ async fn run_ticker(sessions: Sessions, live: Arc<LiveSession>) {
         }
         let now = sessions.now_ms();
         if now >= live.ends_at_ms {
-            if let Err(e) = sessions.end_live(&live, EndKind::Planned).await {
-                tracing::error!(session = live.id, error = %error_chain(&e), "could not end the session at its planned time");
+            if sessions.end_live(&live, EndKind::Planned).await.is_ok() {
+                break;
             }
-            break;
+            // Not stored (logged): the session stays open, and the end is tried again
+            // after a save interval.
+            tokio::select! {
+                _ = tokio::time::sleep(timing.save_interval) => continue,
+                _ = ended.changed() => break,
+            }
         }
         let save_due = {
             let mut state = live.lock_state();

@@ -54,6 +54,9 @@ pub async fn check_frame(
                 AppError::Busy("another framing check is running; try again in a second".into())
             }
             CheckError::Analyze(AnalyzeError::Frame(e)) => AppError::UnusableFrame(e.to_string()),
+            CheckError::Analyze(AnalyzeError::Busy) => AppError::Busy(
+                "the server is busy analysing other frames; try again in a second".into(),
+            ),
             CheckError::Analyze(e) => {
                 tracing::error!(error = %error_chain(&e), "framing check failed");
                 AppError::AnalysisFailed

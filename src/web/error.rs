@@ -73,7 +73,16 @@ pub enum AppError {
     /// The server is stopping and does not start new sessions (503).
     #[error("the server is shutting down")]
     ShuttingDown,
-    /// The database failed (500, or 404 when it says the row is missing).
+    /// The end of a session could not be stored; the session is still running and can be
+    /// ended again (503; the detail says why).
+    #[error("the end of session {id} could not be saved")]
+    EndNotSaved {
+        id: i64,
+        #[source]
+        cause: DbError,
+    },
+    /// The database failed: 404 when it says the row is missing, 507 when the disk is full,
+    /// 503 when another program keeps it locked, 500 otherwise.
     #[error("database error")]
     Db(#[from] DbError),
 }
@@ -103,7 +112,10 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::ForbiddenOrigin | AppError::ForbiddenHost => StatusCode::FORBIDDEN,
-            AppError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::ShuttingDown
+            | AppError::EndNotSaved { .. }
+            | AppError::Db(DbError::Busy(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Db(DbError::DiskFull(_)) => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Db(DbError::NotFound) => StatusCode::NOT_FOUND,
             AppError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -176,9 +188,39 @@ impl AppError {
                 "the server is shutting down; try again when it is back".into(),
                 None,
             ),
+            AppError::EndNotSaved { id, cause } => (
+                "not saved".into(),
+                format!(
+                    "session {id} could not be ended: its summary could not be saved because \
+                     {}. The session is still running; end it again {}",
+                    db_failure(cause),
+                    match cause {
+                        DbError::DiskFull(_) => "once some disk space is freed",
+                        DbError::Busy(_) => "once the other program lets go of the database",
+                        _ => "in a moment",
+                    }
+                ),
+                None,
+            ),
             AppError::Db(DbError::NotFound) => (
                 "session not found".into(),
                 "there is no such session".into(),
+                None,
+            ),
+            AppError::Db(cause @ DbError::DiskFull(_)) => (
+                "disk full".into(),
+                format!(
+                    "{}: nothing was saved; free some space and try again",
+                    db_failure(cause)
+                ),
+                None,
+            ),
+            AppError::Db(cause @ DbError::Busy(_)) => (
+                "database busy".into(),
+                format!(
+                    "{}: nothing was saved; try again in a moment",
+                    db_failure(cause)
+                ),
                 None,
             ),
             AppError::Db(_) => (
@@ -192,6 +234,16 @@ impl AppError {
             detail,
             field,
         }
+    }
+}
+
+/// Why a store call failed, in words for the user.
+fn db_failure(cause: &DbError) -> &'static str {
+    match cause {
+        DbError::DiskFull(_) => "the disk is full",
+        DbError::Busy(_) => "the database is locked by another program",
+        DbError::NotFound => "the session is gone",
+        DbError::Store(_) | DbError::Task(_) => "the database failed (see the server's log)",
     }
 }
 
@@ -230,6 +282,7 @@ impl From<SessionError> for AppError {
                  planned end has passed, so it can no longer be paused or continued"
             )),
             SessionError::ShuttingDown => AppError::ShuttingDown,
+            SessionError::EndNotSaved { id, source } => AppError::EndNotSaved { id, cause: source },
             SessionError::Db(e) => AppError::Db(e),
         }
     }

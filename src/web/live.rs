@@ -253,9 +253,11 @@ impl Stream {
         if let ControlFlow::Break(finish) = flow {
             conn.close(finish).await;
         }
-        // A frame still being analysed finishes on its own (it cannot be interrupted); its
-        // result is simply not used.
-        drop(conn.in_flight.take());
+        // A frame waiting for inference is dropped now; one being analysed finishes on its
+        // own (inference cannot be interrupted) and frees its place when it does.
+        if let Some(task) = conn.in_flight.take() {
+            task.abort();
+        }
         let dropped = conn.dropped;
         tracing::debug!(session = id, generation, dropped, "live stream closed");
     }
@@ -409,6 +411,14 @@ impl Stream {
     ) -> Result<Reply, SessionSummary> {
         let analysis = match result {
             Ok(Ok(analysis)) => analysis,
+            // Not analysed: the server holds as many frames as it allows. The page is asked
+            // for another as usual.
+            Ok(Err(AnalyzeError::Busy)) => {
+                return Ok(Reply::Error(ErrorReply::frame(
+                    "busy",
+                    AnalyzeError::Busy.to_string(),
+                )));
+            }
             Ok(Err(AnalyzeError::Frame(e))) => {
                 return Ok(Reply::Error(ErrorReply::frame(
                     "unusable frame",

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use focus_sentry::App;
 use focus_sentry::config::Config;
+use focus_sentry::db::Db;
 use focus_sentry::time::ShiftedTime;
 use focus_sentry::vision::Vision;
 use futures_util::{SinkExt, StreamExt};
@@ -48,6 +49,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub time: Arc<ShiftedTime>,
     pub db_path: PathBuf,
+    /// The app's own database handle (the same writer and readers it uses).
+    pub db: Db,
     stop: Option<oneshot::Sender<()>>,
     pub server: Option<JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
@@ -93,6 +96,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         .await
         .expect("the app builds");
     let address = format!("http://{}", app.address());
+    let db = app.db();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop_rx.await;
@@ -102,6 +106,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         client: http_client(),
         time,
         db_path,
+        db,
         stop: Some(stop_tx),
         server: Some(server),
         _dir: None,
