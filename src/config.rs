@@ -75,6 +75,14 @@ pub struct ServeArgs {
     /// SQLite database file, created on first run.
     #[arg(long = "db", env = "FOCUS_DB", default_value = "focus_sentry.db")]
     pub db_path: PathBuf,
+    /// Sessions that may run at once; starting one more is refused (429) until one ends.
+    #[arg(
+        long,
+        env = "FOCUS_MAX_SESSIONS",
+        default_value_t = 32,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_sessions: u32,
 }
 
 /// Accepts an IP address or `localhost`. The message names the variable as well as the
@@ -177,7 +185,10 @@ impl Config {
         Config {
             listen: SocketAddr::new(args.host, args.port),
             db_path: args.db_path.clone(),
-            limits: Limits::default(),
+            limits: Limits {
+                max_running_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
+                ..Limits::default()
+            },
             timing: Timing::default(),
             notify,
             public_url,
@@ -340,6 +351,10 @@ pub struct Limits {
     /// Frames analysed at once across all sessions (each session has at most one in
     /// flight); defaults to the number of cores so inference never oversubscribes the CPU.
     pub max_concurrent_inference: usize,
+    /// Sessions running at once (`FOCUS_MAX_SESSIONS`); one more is refused with 429. 32:
+    /// far more than one person needs, few enough that forgotten or scripted sessions
+    /// cannot add up to real CPU and disk work.
+    pub max_running_sessions: usize,
 }
 
 impl Default for Limits {
@@ -353,6 +368,7 @@ impl Default for Limits {
             max_concurrent_inference: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
+            max_running_sessions: 32,
         }
     }
 }

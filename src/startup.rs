@@ -95,7 +95,8 @@ impl AppBuilder {
         let notifier = Notifier::new(db.clone(), delivery.handle());
         queue_interrupted_summaries(&db, &notifier, interrupted, now).await;
 
-        let sessions = Sessions::new(db.clone(), vision, time, notifier, config.timing.clone());
+        let sessions = Sessions::new(db.clone(), vision, time, notifier, config.timing.clone())
+            .with_max_running(config.limits.max_running_sessions);
         let grace = config.timing.shutdown_grace;
         let db_path = config.db_path.clone();
         let state = AppState {

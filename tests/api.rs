@@ -675,3 +675,38 @@ async fn an_interrupted_session_past_its_planned_end_cannot_be_continued() {
     assert_eq!(detail["status"], "interrupted");
     assert_eq!(detail["resumable"], false, "{detail}");
 }
+
+/// Issue 9: there was no cap on running sessions. Now one more than the cap is refused with
+/// 429 in words, nothing is stored for it, and ending one makes room.
+#[tokio::test]
+async fn starting_more_sessions_than_the_cap_is_429_until_one_ends() {
+    let app = spawn_app_adjusted(|c| c.limits.max_running_sessions = 2).await;
+    let first = app.start_session(5.0, 2.0).await["id"].as_i64().unwrap();
+    app.start_session(5.0, 2.0).await;
+    let response = app
+        .client
+        .post(app.url("/api/sessions"))
+        .json(&form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    // Retrying in a second would not help: no Retry-After.
+    assert!(response.headers().get("retry-after").is_none());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "too many sessions", "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 sessions are already running"),
+        "{body}"
+    );
+    let (_, list) = app.get_json("/api/sessions").await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
+
+    let (status, _) = app.post_empty(&format!("/api/sessions/{first}/end")).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.post_json("/api/sessions", &form()).await;
+    assert_eq!(status, 201, "{body}");
+}

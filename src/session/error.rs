@@ -13,6 +13,9 @@ pub enum SessionError {
     /// longer be continued).
     #[error("session {0} is not running")]
     NotRunning(i64),
+    /// As many sessions as allowed (the number) are running; none starts until one ends.
+    #[error("{0} sessions are running, the most allowed")]
+    TooMany(usize),
     /// The server is stopping and starts no new sessions.
     #[error("the server is shutting down")]
     ShuttingDown,

@@ -67,6 +67,8 @@ struct Inner {
     notifier: Notifier,
     timing: Timing,
     closing: AtomicBool,
+    /// Sessions that may run at once.
+    max_running: usize,
 }
 
 impl Sessions {
@@ -86,8 +88,28 @@ impl Sessions {
                 notifier,
                 timing,
                 closing: AtomicBool::new(false),
+                max_running: usize::MAX,
             }),
         }
+    }
+
+    /// Refuses to start or continue a session while `max` are running
+    /// ([`SessionError::TooMany`]). Call before the registry is shared.
+    #[must_use]
+    pub fn with_max_running(mut self, max: usize) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.max_running = max.max(1);
+        }
+        self
+    }
+
+    /// [`SessionError::TooMany`] when as many sessions run as allowed.
+    fn check_room(&self) -> Result<(), SessionError> {
+        let max = self.inner.max_running;
+        if self.live_count() >= max {
+            return Err(SessionError::TooMany(max));
+        }
+        Ok(())
     }
 
     /// The server's current time, ms since the Unix epoch.
@@ -114,6 +136,7 @@ impl Sessions {
         if self.inner.closing.load(Ordering::SeqCst) {
             return Err(SessionError::ShuttingDown);
         }
+        self.check_room()?;
         let session = self.inner.db.call(move |s| s.create_session(&new)).await?;
         let clock = FocusClock::new(clock_params(&session), to_clock_ms(session.started_at_ms));
         self.open_live(&session, clock, Vec::new()).await?;
@@ -184,6 +207,7 @@ impl Sessions {
         if stored.status != SessionStatus::Interrupted || now >= stored.ends_at_ms {
             return Err(SessionError::NotRunning(id));
         }
+        self.check_room()?;
         let (before, session) = match self.inner.db.call(move |s| s.reopen_session(id, now)).await {
             Ok(reopened) => reopened,
             // Another request continued it first.

@@ -70,6 +70,9 @@ pub enum AppError {
     /// The request names a host other than this machine's loopback (403).
     #[error("request for another host refused")]
     ForbiddenHost,
+    /// As many sessions as the server allows are running (429).
+    #[error("{0} sessions are running")]
+    TooManySessions(usize),
     /// The server is stopping and does not start new sessions (503).
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -103,7 +106,7 @@ impl AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge | AppError::FrameTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnusableFrame(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy(_) | AppError::TooManySessions(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::AnalysisFailed => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::SessionNotFound(_)
             | AppError::SessionEnded(_)
@@ -181,6 +184,14 @@ impl AppError {
             AppError::ForbiddenHost => (
                 "forbidden".into(),
                 "this server only answers at localhost or 127.0.0.1".into(),
+                None,
+            ),
+            AppError::TooManySessions(max) => (
+                "too many sessions".into(),
+                format!(
+                    "{max} sessions are already running, the most this server runs at once; \
+                     end one (or raise FOCUS_MAX_SESSIONS) and try again"
+                ),
                 None,
             ),
             AppError::ShuttingDown => (
@@ -264,7 +275,8 @@ impl IntoResponse for AppError {
             tracing::debug!(error = %self, %status, "request refused");
         }
         let mut response = (status, Json(self.body())).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        // Worth retrying in a second; a full house of sessions is not.
+        if matches!(self, AppError::Busy(_)) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -281,6 +293,7 @@ impl From<SessionError> for AppError {
                 "session {id} is not running: it has ended, or it was interrupted and its \
                  planned end has passed, so it can no longer be paused or continued"
             )),
+            SessionError::TooMany(max) => AppError::TooManySessions(max),
             SessionError::ShuttingDown => AppError::ShuttingDown,
             SessionError::EndNotSaved { id, source } => AppError::EndNotSaved { id, cause: source },
             SessionError::Db(e) => AppError::Db(e),

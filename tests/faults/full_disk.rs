@@ -21,7 +21,8 @@ fn form() -> serde_json::Value {
 /// cannot), and once space returns everything goes on with nothing lost.
 #[tokio::test]
 async fn a_full_disk_refuses_new_sessions_whole_and_everything_goes_on_once_space_returns() {
-    let app = common::spawn_app().await;
+    // No cap on running sessions here: the disk must fill first.
+    let app = common::spawn_app_adjusted(|c| c.limits.max_running_sessions = usize::MAX).await;
     let running = app.start_session(25.0, 5.0).await["id"].as_i64().unwrap();
     let mut ws = app.connect_live(running).await;
     send_frame(&mut ws, &fixture(ATTENTIVE)).await;
