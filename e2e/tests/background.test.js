@@ -3,8 +3,11 @@
 // throttling on; intensive throttling, timers once a minute, allowed after 10 hidden seconds
 // instead of 5 minutes). The server paces the frames over the socket and the page captures
 // in the message handler, so the stream must keep its rate: at least 4 analysed frames a
-// second over a minute hidden (5 when visible), with no "no camera signal" and no stretch
-// shorter than the debounce.
+// second over a minute hidden, with no "no camera signal" and no stretch shorter than the
+// debounce. The rate itself is also the server's (5/s when it analyses a frame within
+// ~160 ms; slower on a loaded machine), so what pins the browser down is the server's
+// request time: from its request to the frame's arrival, at most 100 ms (median), hidden as
+// visible; a throttled capture path would take a second or more.
 //
 // A timer probe in the page shows the throttling is really on: a setTimeout chain asking for
 // every 100 ms runs about 10 times a second while the tab shows and at most about once a
@@ -68,6 +71,22 @@ async function analysedRate(id, ms) {
   return { fps, from, to };
 }
 
+/**
+ * The server's own view of the stream between `from` and `to` (ms since the epoch), from the
+ * `stream` of its frame replies: median request time (its request to the frame's arrival:
+ * the browser's part) and median analysis time (the server's part).
+ */
+function streamStats(from, to) {
+  const stats = messages
+    .filter(({ at, msg }) => at >= from && at <= to && msg.source === "frame" && msg.stream)
+    .map(({ msg }) => msg.stream);
+  const median = (key) => {
+    const values = stats.map((s) => s[key]).filter((v) => v != null).sort((a, b) => a - b);
+    return values.length ? values[Math.floor(values.length / 2)] : null;
+  };
+  return { replies: stats.length, requestMs: median("request_ms"), analysisMs: median("analysis_ms") };
+}
+
 /** Starts a page timer chain asking to run every 100 ms; it records when it really ran. */
 async function startTimerProbe() {
   await page.evaluate(() => {
@@ -104,7 +123,12 @@ describe("a session in a hidden tab, with the browser's throttling on", () => {
     const visible = await analysedRate(id, VISIBLE_MS);
     const visibleProbe = await probeRate(visible.from, visible.to);
     assert.ok(visibleProbe.perSecond >= 5, `a visible tab's 100 ms timer ran ${visibleProbe.perSecond.toFixed(1)} times/s`);
-    assert.ok(visible.fps >= 4.5, `visible: ${visible.fps.toFixed(2)} analysed frames/s (want 5)`);
+    // Visible, the rate is the server's (5/s when it analyses a frame in under ~160 ms; a
+    // loaded machine analyses slower): the page's part, request to frame, must be small.
+    const visibleStream = streamStats(visible.from, visible.to);
+    assert.ok(visibleStream.requestMs != null && visibleStream.requestMs <= 100,
+      `visible: the page answered the server's requests in ${visibleStream.requestMs} ms (median)`);
+    assert.ok(visible.fps >= 4, `visible: ${visible.fps.toFixed(2)} analysed frames/s (want at least 4, 5 on an idle machine)`);
 
     // Another tab in front: the session's tab is hidden, as when the user works elsewhere.
     const other = await browser.context.newPage();
@@ -120,6 +144,10 @@ describe("a session in a hidden tab, with the browser's throttling on", () => {
     assert.ok(hiddenProbe.perSecond <= 1.5,
       `the browser throttles the hidden tab's timers (a 100 ms timer ran ${hiddenProbe.perSecond.toFixed(2)} times/s)`);
     assert.ok(hidden.fps >= 4, `hidden: ${hidden.fps.toFixed(2)} analysed frames/s (want at least 4)`);
+    // Hidden, the page answers as fast as when it showed: nothing waits on a page timer.
+    const hiddenStream = streamStats(hidden.from, hidden.to);
+    assert.ok(hiddenStream.requestMs != null && hiddenStream.requestMs <= 100,
+      `hidden: the page answered the server's requests in ${hiddenStream.requestMs} ms (median)`);
 
     await page.bringToFront();
     await other.close();
@@ -136,6 +164,7 @@ describe("a session in a hidden tab, with the browser's throttling on", () => {
     assert.deepEqual(short, [], `stretches under ${DEBOUNCE_MS} ms while hidden`);
     const intensive = hiddenProbe.longestGapMs >= 30_000 ? "engaged" : "not engaged (camera live)";
     console.log(`analysed frames/s: visible ${visible.fps.toFixed(2)}, hidden ${hidden.fps.toFixed(2)}; ` +
+      `request/analysis ms (median): visible ${visibleStream.requestMs}/${visibleStream.analysisMs}, hidden ${hiddenStream.requestMs}/${hiddenStream.analysisMs}; ` +
       `100 ms page timer: visible ${visibleProbe.perSecond.toFixed(1)}/s, hidden ${hiddenProbe.perSecond.toFixed(2)}/s, ` +
       `longest hidden gap ${hiddenProbe.longestGapMs} ms (intensive throttling ${intensive})`);
   }));
