@@ -29,6 +29,16 @@ else
   step "skipping the accuracy gate: $EVAL_DIR not found"
 fi
 
+EVAL2_DIR="${FOCUS_EVAL2_DIR:-../shared/eval/faces2}"
+if [ -d "$EVAL_DIR" ] && [ -d "$EVAL2_DIR" ]; then
+  # The half no number was chosen on (docs/vision.md). Issue 12 aims at 93%; measured 92.9%,
+  # so this floor guards against regressions until the target is met.
+  step "vision accuracy on the held-out half of $EVAL_DIR + $EVAL2_DIR (>= 90% correct)"
+  "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --half held-out --min-accuracy 0.9
+  step "head-pose error on every photo with ground truth in both sets (MAE <= 5 deg)"
+  "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --max-pose-mae-deg 5
+fi
+
 step "vision accuracy on the committed fixtures (>= 95% correct)"
 "$BIN" eval tests/fixtures/faces --min-accuracy 0.95
 

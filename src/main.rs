@@ -1,7 +1,8 @@
 //! Focus Sentry's entry point: see the library crate for the layout.
 //!
-//! `focus-sentry` (or `focus-sentry serve`) runs the web app; `analyze` and `eval` are the
-//! offline vision tools. Settings come from flags, then the environment, then `.env`.
+//! `focus-sentry` (or `focus-sentry serve`) runs the web app; `analyze`, `calibrate` and
+//! `eval` are the offline vision tools. Settings come from flags, then the environment, then
+//! `.env`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -41,6 +42,7 @@ fn run() -> anyhow::Result<()> {
     }
     match args.command {
         Some(Command::Analyze(a)) => return cli::run_analyze(a),
+        Some(Command::Calibrate(a)) => return cli::run_calibrate(a),
         Some(Command::Eval(a)) => return cli::run_eval(a),
         Some(Command::Serve(_)) | None => {}
     }

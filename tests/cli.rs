@@ -71,7 +71,11 @@ fn analyze_stream_tracks_the_face_from_frame_to_frame() {
         .output()
         .expect("runs");
     assert!(out.status.success());
-    let lines = json_lines(&out.stdout);
+    let mut lines = json_lines(&out.stdout);
+    // The last line sums the stream up: two faces' worth of open eyes, no blinks.
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["stream"]["frames"], 5, "{summary}");
+    assert_eq!(summary["stream"]["blinks"], 0, "{summary}");
     let tracked: Vec<_> = lines.iter().map(|l| l["tracked"].as_bool()).collect();
     // The second frame reuses the first one's face; the cat loses it, so the next face is
     // found by the detector again and tracked from then on.
@@ -147,6 +151,14 @@ fn eval_reports_accuracy_and_enforces_the_minimum() {
         text.contains("attentive") && text.contains("0.0%"),
         "{text}"
     );
+    // The confusion between reasons: the attentive row has its one photo under eyes_closed.
+    let row = text
+        .lines()
+        .skip_while(|l| !l.starts_with("confusion"))
+        .find(|l| l.trim_start().starts_with("attentive"))
+        .expect("a confusion row for attentive");
+    let counts: Vec<&str> = row.split_whitespace().skip(1).collect();
+    assert_eq!(counts, ["0", "0", "1", "0", "0"], "{text}");
 }
 
 #[test]

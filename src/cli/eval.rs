@@ -1,11 +1,20 @@
-//! `focus-sentry eval DIR`: accuracy per expected class and overall, and head-pose mean
-//! absolute error where ground truth exists.
+//! `focus-sentry eval DIR...`: accuracy per expected class and overall, the confusion between
+//! reasons, head-pose mean absolute error where ground truth exists, and how far the gaze of
+//! attentive faces points off the camera.
 //!
 //! Reads every `DIR/**/MANIFEST.tsv` (tab-separated, header row with at least `file` and
 //! `expected_class`; `file` is relative to the manifest's folder) and every
 //! `DIR/**/with_pose/poses.csv` (`file,yaw_deg,pitch_deg,roll_deg[,expected_class]`, with
 //! AFLW2000-3D's conventions, which are also the pipeline's). `attentive` must come out
 //! focused; `away`, `eyes_closed` and `no_face` must not.
+//!
+//! `--half` keeps one half of the photos, split by a fixed rule that does not look at the
+//! photos: a photo is in the choosing half when the FNV-1a 64-bit hash of its file name (the
+//! name alone, UTF-8) is even, else in the held-out half. Thresholds are chosen on the
+//! choosing half; the held-out half measures them.
+//!
+//! The steps: [`read_samples`] per folder, [`select_half`], [`analyze_samples`], [`tally`]
+//! into a [`Report`], [`print_report`], [`check_gates`].
 
 use std::{
     collections::BTreeMap,
@@ -13,13 +22,16 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use focus_vision::{FaceAnalyzer, HeadPose};
+use focus_vision::{FaceAnalyzer, FrameAnalysis, HeadPose, Profile};
 
-use super::{EvalArgs, is_image};
+use super::{EvalArgs, Half, is_image, read_profile};
 
 const CLASSES: [&str; 4] = ["attentive", "away", "eyes_closed", "no_face"];
+/// The verdicts, as columns of the confusion table.
+const VERDICTS: [&str; 5] = ["focused", "looking_away", "eyes_closed", "no_face", "error"];
 
-#[derive(Debug, Default)]
+/// One labelled photo (or one with ground-truth pose).
+#[derive(Debug, Default, Clone)]
 struct Sample {
     class: Option<String>,
     pose: Option<HeadPose>,
@@ -51,8 +63,15 @@ fn columns(header: &str, sep: char) -> BTreeMap<String, usize> {
         .collect()
 }
 
+/// The labelled photos below `dir`: from the manifests, then the pose files.
 fn read_samples(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Sample>> {
-    let mut samples: BTreeMap<PathBuf, Sample> = BTreeMap::new();
+    let mut samples = BTreeMap::new();
+    read_manifests(dir, &mut samples)?;
+    read_poses(dir, &mut samples)?;
+    Ok(samples)
+}
+
+fn read_manifests(dir: &Path, samples: &mut BTreeMap<PathBuf, Sample>) -> anyhow::Result<()> {
     let mut manifests = Vec::new();
     find_named(dir, "MANIFEST.tsv", &mut manifests)?;
     for manifest in &manifests {
@@ -80,6 +99,10 @@ fn read_samples(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Sample>> {
             samples.entry(path).or_default().class = Some(class.trim().to_owned());
         }
     }
+    Ok(())
+}
+
+fn read_poses(dir: &Path, samples: &mut BTreeMap<PathBuf, Sample>) -> anyhow::Result<()> {
     let mut pose_files = Vec::new();
     find_named(dir, "poses.csv", &mut pose_files)?;
     for poses in pose_files.iter().filter(|p| {
@@ -128,16 +151,84 @@ fn read_samples(dir: &Path) -> anyhow::Result<BTreeMap<PathBuf, Sample>> {
             }
         }
     }
-    Ok(samples)
+    Ok(())
 }
 
-#[derive(Debug, Default)]
+/// FNV-1a, 64 bits.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Which half a photo belongs to (see the module docs).
+fn half_of(path: &Path) -> Half {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    if fnv1a(name.unwrap_or_default().as_bytes()).is_multiple_of(2) {
+        Half::Choosing
+    } else {
+        Half::HeldOut
+    }
+}
+
+/// Keeps the photos of one half (`Half::All` keeps every photo).
+fn select_half(samples: BTreeMap<PathBuf, Sample>, half: Half) -> BTreeMap<PathBuf, Sample> {
+    samples
+        .into_iter()
+        .filter(|(path, _)| half == Half::All || half_of(path) == half)
+        .collect()
+}
+
+/// A photo, its labels and what the pipeline said.
+#[derive(Debug)]
+struct Outcome {
+    /// Which of the folders given it came from.
+    set: usize,
+    rel: String,
+    sample: Sample,
+    analysis: Result<FrameAnalysis, String>,
+}
+
+fn analyze_samples(
+    analyzer: &FaceAnalyzer,
+    profile: Option<&Profile>,
+    sets: &[(PathBuf, BTreeMap<PathBuf, Sample>)],
+) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for (set, (dir, samples)) in sets.iter().enumerate() {
+        for (path, sample) in samples {
+            let rel = path.strip_prefix(dir).unwrap_or(path).display().to_string();
+            let analysis = std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    analyzer
+                        .analyze_bytes_with(&b, profile)
+                        .map_err(|e| e.to_string())
+                });
+            out.push(Outcome {
+                set,
+                rel,
+                sample: sample.clone(),
+                analysis,
+            });
+        }
+    }
+    out
+}
+
+/// Correct of total.
+#[derive(Debug, Default, Clone, Copy)]
 struct Tally {
     total: usize,
     correct: usize,
 }
 
 impl Tally {
+    fn add(&mut self, ok: bool) {
+        self.total += 1;
+        self.correct += usize::from(ok);
+    }
+
     fn accuracy(&self) -> f64 {
         if self.total == 0 {
             0.0
@@ -147,132 +238,309 @@ impl Tally {
     }
 }
 
-/// Runs `focus-sentry eval`.
-pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
-    let samples = read_samples(&args.dir)?;
-    if samples.values().all(|s| s.class.is_none()) {
-        bail!("no labelled images found under {}", args.dir.display());
-    }
-    let analyzer = FaceAnalyzer::embedded().context("cannot load the vision models")?;
-    let mut per_class: BTreeMap<&str, Tally> =
-        CLASSES.iter().map(|c| (*c, Tally::default())).collect();
-    let mut overall = Tally::default();
-    let (mut pose_err, mut pose_n, mut pose_missed) = ([0.0f64; 3], 0usize, 0usize);
-    let mut wrong = Vec::new();
-    for (path, sample) in &samples {
-        let rel = path
-            .strip_prefix(&args.dir)
-            .unwrap_or(path)
-            .display()
-            .to_string();
-        let analysis = std::fs::read(path)
-            .map_err(anyhow::Error::from)
-            .and_then(|b| analyzer.analyze_bytes(&b).map_err(anyhow::Error::from));
-        let analysis = match analysis {
-            Ok(a) => a,
-            Err(e) => {
-                wrong.push(format!("{rel}: error: {e}"));
-                if let Some(class) = &sample.class {
-                    overall.total += 1;
-                    if let Some(t) = per_class.get_mut(class.as_str()) {
-                        t.total += 1;
-                    }
-                }
-                continue;
-            }
-        };
-        let verdict = analysis.reason.map_or("focused", |r| r.as_str());
-        if let Some(class) = &sample.class {
-            let ok = analysis.focused == (class == "attentive");
-            overall.total += 1;
-            overall.correct += usize::from(ok);
-            if let Some(t) = per_class.get_mut(class.as_str()) {
-                t.total += 1;
-                t.correct += usize::from(ok);
-            }
-            if !ok {
-                wrong.push(format!("{rel}: expected {class}, got {verdict}"));
-            }
-            if args.verbose {
-                println!(
-                    "{} {rel:<50} {class:<12} {verdict}",
-                    if ok { "ok " } else { "BAD" }
-                );
-            }
+/// Mean absolute errors, degrees.
+#[derive(Debug, Default, Clone, Copy)]
+struct Errors {
+    sum: [f64; 3],
+    n: usize,
+}
+
+impl Errors {
+    fn add(&mut self, e: [f32; 3]) {
+        for (s, v) in self.sum.iter_mut().zip(e) {
+            *s += f64::from(v.abs());
         }
-        if let Some(truth) = sample.pose {
-            match &analysis.face {
-                Some(face) => {
-                    let p = face.head_pose;
-                    pose_err[0] += f64::from((p.yaw_deg - truth.yaw_deg).abs());
-                    pose_err[1] += f64::from((p.pitch_deg - truth.pitch_deg).abs());
-                    pose_err[2] += f64::from((p.roll_deg - truth.roll_deg).abs());
-                    pose_n += 1;
-                }
-                None => pose_missed += 1,
-            }
-        }
+        self.n += 1;
     }
 
+    fn mean(&self) -> Option<[f64; 3]> {
+        (self.n > 0).then(|| self.sum.map(|s| s / self.n as f64))
+    }
+}
+
+/// Everything `eval` measured.
+#[derive(Debug, Default)]
+struct Report {
+    /// Per folder given, then overall (the last entry).
+    per_set: Vec<BTreeMap<&'static str, Tally>>,
+    overall: Tally,
+    /// (expected class, verdict) -> count.
+    confusion: BTreeMap<(&'static str, &'static str), usize>,
+    /// Ways of looking away, for `looking_away` verdicts: (expected class, way) -> count.
+    away_ways: BTreeMap<(&'static str, &'static str), usize>,
+    pose: Errors,
+    pose_missed: usize,
+    /// |gaze| of faces labelled attentive (they look into the camera): yaw, pitch.
+    gaze_off_camera: Vec<(f32, f32)>,
+    wrong: Vec<String>,
+}
+
+fn class_name(class: &str) -> Option<&'static str> {
+    CLASSES.iter().copied().find(|c| *c == class)
+}
+
+fn tally(outcomes: &[Outcome], sets: usize, verbose: bool) -> Report {
+    let mut report = Report {
+        per_set: vec![BTreeMap::new(); sets],
+        ..Report::default()
+    };
+    for o in outcomes {
+        let class = o.sample.class.as_deref().and_then(class_name);
+        let verdict = match &o.analysis {
+            Ok(a) => a.reason.map_or("focused", |r| r.as_str()),
+            Err(_) => "error",
+        };
+        if let Some(class) = class {
+            let ok = matches!(&o.analysis, Ok(a) if a.focused == (class == "attentive"));
+            report.overall.add(ok);
+            report.per_set[o.set].entry(class).or_default().add(ok);
+            let column = VERDICTS
+                .iter()
+                .copied()
+                .find(|v| *v == verdict)
+                .unwrap_or("error");
+            *report.confusion.entry((class, column)).or_default() += 1;
+            if let Ok(FrameAnalysis {
+                away: Some(way), ..
+            }) = &o.analysis
+            {
+                *report.away_ways.entry((class, way.as_str())).or_default() += 1;
+            }
+            if !ok {
+                let got = match &o.analysis {
+                    Ok(a) => describe(a),
+                    Err(e) => format!("error: {e}"),
+                };
+                report
+                    .wrong
+                    .push(format!("{}: expected {class}, got {got}", o.rel));
+            }
+            if verbose {
+                let got = o.analysis.as_ref().map_or_else(|e| e.clone(), describe);
+                println!(
+                    "{} {:<50} {class:<12} {got}",
+                    if ok { "ok " } else { "BAD" },
+                    o.rel
+                );
+            }
+            if class == "attentive"
+                && let Ok(FrameAnalysis {
+                    face: Some(face), ..
+                }) = &o.analysis
+                && face.eyes_visible
+            {
+                report
+                    .gaze_off_camera
+                    .push((face.gaze.yaw_deg.abs(), face.gaze.pitch_deg.abs()));
+            }
+        }
+        if let Some(truth) = o.sample.pose {
+            match &o.analysis {
+                Ok(FrameAnalysis {
+                    face: Some(face), ..
+                }) => {
+                    let p = face.head_pose;
+                    report.pose.add([
+                        p.yaw_deg - truth.yaw_deg,
+                        p.pitch_deg - truth.pitch_deg,
+                        p.roll_deg - truth.roll_deg,
+                    ]);
+                }
+                _ => report.pose_missed += 1,
+            }
+        }
+    }
+    report
+}
+
+/// "focused", "looking_away (looking down)", "focused (notes)".
+fn describe(a: &FrameAnalysis) -> String {
+    let verdict = a.reason.map_or("focused", |r| r.as_str());
+    match (&a.away, &a.zone) {
+        (Some(way), _) => format!("{verdict} ({})", way.words()),
+        (None, Some(zone)) => format!("{verdict} ({zone})"),
+        _ => verdict.to_owned(),
+    }
+}
+
+fn median(mut v: Vec<f32>) -> Option<f32> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f32::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+fn print_report(report: &Report, dirs: &[PathBuf], half: Half) {
+    if half != Half::All {
+        println!("{} half only", half.as_str());
+    }
     println!(
         "{:<12} {:>6} {:>8} {:>9}",
         "class", "images", "correct", "accuracy"
     );
-    for (class, t) in per_class.iter().filter(|(_, t)| t.total > 0) {
-        println!(
-            "{class:<12} {:>6} {:>8} {:>8.1}%",
-            t.total,
-            t.correct,
-            t.accuracy() * 100.0
-        );
+    for (dir, per_class) in dirs.iter().zip(&report.per_set) {
+        if dirs.len() > 1 {
+            println!("{}", dir.display());
+        }
+        let mut set = Tally::default();
+        for class in CLASSES {
+            if let Some(t) = per_class.get(class) {
+                println!(
+                    "{class:<12} {:>6} {:>8} {:>8.1}%",
+                    t.total,
+                    t.correct,
+                    t.accuracy() * 100.0
+                );
+                set.total += t.total;
+                set.correct += t.correct;
+            }
+        }
+        if dirs.len() > 1 {
+            println!(
+                "{:<12} {:>6} {:>8} {:>8.1}%",
+                "set",
+                set.total,
+                set.correct,
+                set.accuracy() * 100.0
+            );
+        }
     }
     println!(
         "{:<12} {:>6} {:>8} {:>8.1}%",
         "overall",
-        overall.total,
-        overall.correct,
-        overall.accuracy() * 100.0
+        report.overall.total,
+        report.overall.correct,
+        report.overall.accuracy() * 100.0
     );
-    let mut mae = None;
-    if pose_n > 0 {
-        let n = pose_n as f64;
-        let m = [pose_err[0] / n, pose_err[1] / n, pose_err[2] / n];
+    println!("confusion (rows: expected, columns: verdict):");
+    print!("  {:<12}", "");
+    for v in VERDICTS {
+        print!(" {v:>12}");
+    }
+    println!();
+    for class in CLASSES {
+        if !VERDICTS
+            .iter()
+            .any(|v| report.confusion.contains_key(&(class, *v)))
+        {
+            continue;
+        }
+        print!("  {class:<12}");
+        for v in VERDICTS {
+            print!(" {:>12}", report.confusion.get(&(class, v)).unwrap_or(&0));
+        }
+        println!();
+    }
+    if !report.away_ways.is_empty() {
+        let ways: Vec<String> = report
+            .away_ways
+            .iter()
+            .map(|((class, way), n)| format!("{class}->{way} {n}"))
+            .collect();
+        println!("looking_away, which way: {}", ways.join(", "));
+    }
+    if let Some(m) = report.pose.mean() {
         println!(
-            "head pose MAE over {pose_n} faces: yaw {:.1} deg, pitch {:.1} deg, roll {:.1} deg{}",
+            "head pose MAE over {} faces: yaw {:.1} deg, pitch {:.1} deg, roll {:.1} deg{}",
+            report.pose.n,
             m[0],
             m[1],
             m[2],
-            if pose_missed > 0 {
-                format!(" ({pose_missed} with no face found, not counted)")
+            if report.pose_missed > 0 {
+                format!(" ({} with no face found, not counted)", report.pose_missed)
             } else {
                 String::new()
             }
         );
-        mae = Some(m);
     }
-    if !wrong.is_empty() {
+    let yaw = median(report.gaze_off_camera.iter().map(|g| g.0).collect());
+    let pitch = median(report.gaze_off_camera.iter().map(|g| g.1).collect());
+    if let (Some(yaw), Some(pitch)) = (yaw, pitch) {
+        println!(
+            "gaze of {} attentive faces off the camera: median yaw {yaw:.1} deg, pitch {pitch:.1} deg",
+            report.gaze_off_camera.len()
+        );
+    }
+    if !report.wrong.is_empty() {
         println!("misjudged:");
-        for w in &wrong {
+        for w in &report.wrong {
             println!("  {w}");
         }
     }
+}
+
+fn check_gates(report: &Report, args: &EvalArgs) -> anyhow::Result<()> {
     if let Some(min) = args.min_accuracy
-        && overall.accuracy() < min
+        && report.overall.accuracy() < min
     {
         bail!(
             "accuracy {:.1}% is below the required {:.1}%",
-            overall.accuracy() * 100.0,
+            report.overall.accuracy() * 100.0,
             min * 100.0
         );
     }
-    if let (Some(max), Some(m)) = (args.max_pose_mae_deg, mae)
-        && (m[0] > max || m[1] > max)
-    {
-        bail!(
-            "head pose MAE (yaw {:.1}, pitch {:.1}) exceeds {max:.1} degrees",
-            m[0],
-            m[1]
-        );
+    if let Some(max) = args.max_pose_mae_deg {
+        let Some(m) = report.pose.mean() else {
+            bail!("no faces with ground-truth pose to check the pose error on");
+        };
+        if m[0] > max || m[1] > max {
+            bail!(
+                "head pose MAE (yaw {:.1}, pitch {:.1}) exceeds {max:.1} degrees",
+                m[0],
+                m[1]
+            );
+        }
     }
     Ok(())
+}
+
+/// Runs `focus-sentry eval`.
+pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    let mut sets = Vec::new();
+    for dir in &args.dirs {
+        sets.push((dir.clone(), select_half(read_samples(dir)?, args.half)));
+    }
+    if sets
+        .iter()
+        .all(|(_, s)| s.values().all(|s| s.class.is_none()))
+    {
+        let dirs: Vec<String> = args.dirs.iter().map(|d| d.display().to_string()).collect();
+        bail!("no labelled images found under {}", dirs.join(", "));
+    }
+    let profile = args.profile.as_deref().map(read_profile).transpose()?;
+    let analyzer = FaceAnalyzer::embedded().context("cannot load the vision models")?;
+    let outcomes = analyze_samples(&analyzer, profile.as_ref(), &sets);
+    let report = tally(&outcomes, sets.len(), args.verbose);
+    print_report(&report, &args.dirs, args.half);
+    check_gates(&report, &args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        // From the FNV reference test suite.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn halves_split_by_the_file_name_alone() {
+        let a = half_of(Path::new("x/attentive/att02_obama_portrait.jpg"));
+        let b = half_of(Path::new("elsewhere/att02_obama_portrait.jpg"));
+        assert_eq!(a, b);
+        // The split the documentation reports: these two fall on different sides.
+        assert_eq!(
+            half_of(Path::new("att02_obama_portrait.jpg")),
+            Half::Choosing
+        );
+        assert_eq!(
+            half_of(Path::new("att03_biden_portrait.jpg")),
+            Half::HeldOut
+        );
+    }
 }

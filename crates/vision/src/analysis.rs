@@ -17,6 +17,49 @@ pub enum Reason {
     LookingAway,
 }
 
+/// Which way a `looking_away` frame looks away: the words a person reads ("looking down").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Away {
+    /// The head is turned to the side, past the screen.
+    HeadTurned,
+    /// The head (or the gaze) points below the screen, including lids lowered over eyes cast
+    /// down at a desk.
+    LookingDown,
+    /// The head (or the gaze) points above the screen.
+    LookingUp,
+    /// The head faces the screen but the eyes are turned off it.
+    EyesAside,
+    /// The tracked face turned out of the face model's range (a profile, or further): a face
+    /// is still there, turned away.
+    TurnedOutOfView,
+}
+
+impl Away {
+    /// The wire name: `head_turned`, `looking_down`, `looking_up`, `eyes_aside`,
+    /// `turned_out_of_view`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Away::HeadTurned => "head_turned",
+            Away::LookingDown => "looking_down",
+            Away::LookingUp => "looking_up",
+            Away::EyesAside => "eyes_aside",
+            Away::TurnedOutOfView => "turned_out_of_view",
+        }
+    }
+
+    /// A few words for people: "head turned", "looking down", ...
+    pub fn words(self) -> &'static str {
+        match self {
+            Away::HeadTurned => "head turned",
+            Away::LookingDown => "looking down",
+            Away::LookingUp => "looking up",
+            Away::EyesAside => "eyes turned away",
+            Away::TurnedOutOfView => "turned out of view",
+        }
+    }
+}
+
 impl Reason {
     /// The wire name, as in JSON: `no_face`, `eyes_closed`, `looking_away`.
     pub fn as_str(self) -> &'static str {
@@ -51,20 +94,23 @@ pub struct HeadPose {
     pub roll_deg: f32,
 }
 
-/// Where the irises sit inside the eyes, averaged over both eyes.
+/// Where the eyes look (see [`crate::gaze`] for the eye model).
 ///
-/// `horizontal`: -1 at the image-left eye corner, +1 at the image-right corner, 0 centred.
-/// `vertical`: -1 at the upper lid, +1 at the lower lid, 0 centred.
-/// `yaw_deg`/`pitch_deg`: the gaze direction in the camera frame (head pose plus the eye
-/// rotation estimated from the iris offset), same sign conventions as [`HeadPose`].
+/// `eye_yaw_deg`/`eye_pitch_deg`: the eyes' rotation in the head, both eyes together, the
+/// same sign conventions as [`HeadPose`] (eyes turned toward image-left: positive yaw; up:
+/// positive pitch). `yaw_deg`/`pitch_deg`: the gaze direction in the camera frame, the head's rotation
+/// and the eyes' together; 0/0 looks straight into the camera.
+/// `iris_drop`: how far the irises sit below the line through the eye corners, in eye widths
+/// (positive = lower; about -0.1 for eyes looking ahead, above 0 for eyes cast down or shut).
 /// `look_down`/`look_up`: MediaPipe's `eyeLookDown*`/`eyeLookUp*` blendshape scores, mean of
 /// both eyes, in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Gaze {
-    pub horizontal: f32,
-    pub vertical: f32,
+    pub eye_yaw_deg: f32,
+    pub eye_pitch_deg: f32,
     pub yaw_deg: f32,
     pub pitch_deg: f32,
+    pub iris_drop: f32,
     pub look_down: f32,
     pub look_up: f32,
 }
@@ -96,6 +142,13 @@ pub struct FaceObservation {
 pub struct FrameAnalysis {
     pub focused: bool,
     pub reason: Option<Reason>,
+    /// With `reason` = `looking_away`: which way.
+    pub away: Option<Away>,
+    /// When focused on an extra zone of the profile ("notes"), its name; `None` on the screen.
+    pub zone: Option<String>,
+    /// How closed the eyes are, 0 = the open-eye baseline, 1 = shut (see
+    /// [`crate::eyes::eye_closure`]); `None` without a face or when the eyes cannot be seen.
+    pub eye_closure: Option<f32>,
     pub face: Option<FaceObservation>,
     /// Width and height of the analysed image in pixels.
     #[serde(skip)]

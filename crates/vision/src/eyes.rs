@@ -1,5 +1,6 @@
-//! Eye measurements from the mesh: eye aspect ratio (lid gap over eye width) and whether the
-//! eyes can be seen at all (not behind dark glasses).
+//! Eye measurements from the mesh: eye aspect ratio (lid gap over eye width), whether the
+//! eyes can be seen at all (not behind dark glasses), and how closed they are relative to an
+//! open-eye baseline ([`eye_closure`]).
 //!
 //! Landmark indices are MediaPipe face-mesh indices. "Right" and "left" are the subject's.
 
@@ -75,15 +76,115 @@ fn mean_luma(image: &RgbImage, points: &[[f32; 3]], indices: &[usize], radius: f
     if n == 0 { 0.0 } else { (sum / n as f64) as f32 }
 }
 
-/// How bright the eye openings are relative to the cheeks and nose bridge: about 0.6-1.0 for
-/// bare eyes (open or closed; sclera and lids are near skin brightness), far lower behind
-/// dark lenses.
+/// How bright the eyes are relative to the cheeks and nose tip: the brighter of the eye
+/// openings and the upper lids, over the skin. About 0.4-1.0 for bare eyes, open or closed
+/// (sclera and lids are near skin brightness; with the eyes shut the dark lash line sits on
+/// the openings but the lids above them stay bright), far lower behind dark lenses, which
+/// cover both.
 pub fn eye_brightness_ratio(image: &RgbImage, points: &[[f32; 3]]) -> f32 {
     let eye_width = dist(points[33], points[133]).max(dist(points[263], points[362]));
     let radius = eye_width * 0.15;
-    // Lid centres and mid-lid points of both eyes.
-    let eyes = mean_luma(image, points, &[159, 145, 468, 386, 374, 473], radius);
-    // Upper cheeks and the nose bridge: skin that dark glasses leave uncovered.
+    // Lid centres and irises of both eyes.
+    let openings = mean_luma(image, points, &[159, 145, 468, 386, 374, 473], radius);
+    // The upper lids, between the lash line and the brow.
+    let lids = mean_luma(image, points, &[27, 28, 29, 257, 258, 259], radius);
+    // Upper cheeks and the nose: skin that dark glasses leave uncovered.
     let skin = mean_luma(image, points, &[50, 280, 4, 1], radius * 1.5);
-    if skin <= 1.0 { 1.0 } else { eyes / skin }
+    if skin <= 1.0 {
+        1.0
+    } else {
+        openings.max(lids) / skin
+    }
+}
+
+/// A person's eyes at rest, open: the level [`eye_closure`] measures from.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EyeBaseline {
+    /// Mean eye aspect ratio of the two eyes, open.
+    pub openness: f32,
+    /// Mean `eyeBlink` score of the two eyes, open.
+    pub blink: f32,
+}
+
+impl EyeBaseline {
+    /// Without a profile: the medians over the open eyes of the choosing half of the
+    /// evaluation photos (EAR 0.325, blink 0.058; `docs/vision.md`).
+    pub const DEFAULT: EyeBaseline = EyeBaseline {
+        openness: 0.32,
+        blink: 0.06,
+    };
+    /// Shut eyes, the other end of the scale: the medians over the closed eyes of the same
+    /// photos (EAR 0.084, blink 0.675). The mesh never quite closes the lids.
+    pub const SHUT: EyeBaseline = EyeBaseline {
+        openness: 0.08,
+        blink: 0.68,
+    };
+}
+
+/// How closed the eyes are relative to `open`: 0 at the open baseline (or wider), 1 at
+/// [`EyeBaseline::SHUT`] (or more), linear in between. The mean of two readings: the eye
+/// aspect ratio's fall from open to shut, and the blink score's rise; each alone misreads
+/// some faces (a smile lifts the blink score, a squint lowers the aspect ratio).
+pub fn eye_closure(openness: &EyePair, blink: &EyePair, open: &EyeBaseline) -> f32 {
+    let shut = EyeBaseline::SHUT;
+    let fraction = |value: f32, from: f32, to: f32| {
+        if (to - from).abs() <= f32::EPSILON {
+            return if value >= to { 1.0 } else { 0.0 };
+        }
+        ((value - from) / (to - from)).clamp(0.0, 1.0)
+    };
+    let mean = |p: &EyePair| (p.left + p.right) / 2.0;
+    // A baseline at or past the shut level would make every frame "open"; keep some range.
+    let open_ear = open.openness.max(shut.openness + 0.02);
+    let open_blink = open.blink.min(shut.blink - 0.02);
+    let by_ear = fraction(mean(openness), open_ear, shut.openness);
+    let by_blink = fraction(mean(blink), open_blink, shut.blink);
+    (by_ear + by_blink) / 2.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(v: f32) -> EyePair {
+        EyePair { left: v, right: v }
+    }
+
+    #[test]
+    fn closure_runs_from_the_open_baseline_to_shut() {
+        let open = EyeBaseline::DEFAULT;
+        assert_eq!(eye_closure(&pair(0.32), &pair(0.06), &open), 0.0);
+        assert_eq!(eye_closure(&pair(0.40), &pair(0.01), &open), 0.0);
+        assert_eq!(eye_closure(&pair(0.08), &pair(0.68), &open), 1.0);
+        assert_eq!(eye_closure(&pair(0.02), &pair(0.95), &open), 1.0);
+        // Half way on both readings.
+        let half = eye_closure(&pair(0.20), &pair(0.37), &open);
+        assert!((half - 0.5).abs() < 1e-6, "{half}");
+    }
+
+    #[test]
+    fn narrow_eyes_measured_against_their_own_baseline_read_open() {
+        // Someone whose open eyes measure EAR 0.20, blink 0.25: by the default scale that is
+        // half shut, by their own it is open.
+        let narrow = (pair(0.20), pair(0.25));
+        let own = EyeBaseline {
+            openness: 0.20,
+            blink: 0.25,
+        };
+        assert!(eye_closure(&narrow.0, &narrow.1, &EyeBaseline::DEFAULT) > 0.4);
+        assert_eq!(eye_closure(&narrow.0, &narrow.1, &own), 0.0);
+        // And half-way to shut from their own level is half closed.
+        let drowsy = eye_closure(&pair(0.14), &pair(0.465), &own);
+        assert!((drowsy - 0.5).abs() < 1e-6, "{drowsy}");
+    }
+
+    #[test]
+    fn a_baseline_at_the_shut_level_still_measures() {
+        let odd = EyeBaseline {
+            openness: 0.05,
+            blink: 0.9,
+        };
+        assert_eq!(eye_closure(&pair(0.3), &pair(0.0), &odd), 0.0);
+        assert_eq!(eye_closure(&pair(0.0), &pair(1.0), &odd), 1.0);
+    }
 }

@@ -225,10 +225,11 @@ mod tests {
                 roll_deg: 0.0,
             },
             gaze: Gaze {
-                horizontal: 0.0,
-                vertical: 0.0,
+                eye_yaw_deg: 0.0,
+                eye_pitch_deg: 0.0,
                 yaw_deg: 0.0,
                 pitch_deg: 0.0,
+                iris_drop: 0.0,
                 look_down: 0.0,
                 look_up: 0.0,
             },
@@ -241,6 +242,9 @@ mod tests {
         FrameAnalysis {
             focused: face.is_some(),
             reason: None,
+            away: None,
+            zone: None,
+            eye_closure: None,
             face,
             image_size: (640, 480),
         }

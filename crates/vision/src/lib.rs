@@ -14,13 +14,20 @@
 //! - [`blendshapes`]: eye-blink scores from MediaPipe's blendshape model.
 //! - [`eyes`]: eye aspect ratio and eye visibility.
 //! - [`pose`]: head pose by weighted Procrustes fit to the canonical face.
-//! - [`gaze`]: iris position relative to the eye corners.
-//! - [`classify`]: thresholds ([`Params`]) and the focused / reason decision.
+//! - [`gaze`]: where the eyes look: an eye-in-head model from the irises, plus the head pose.
+//! - [`profile`]: a person's calibration ([`Profile`]): where their screen is, their open
+//!   eyes, their head at rest.
+//! - [`calibration`]: frames at known points become a profile ([`calibration::Calibration`]),
+//!   or an error that says what went wrong.
+//! - [`classify`]: the rules ([`Params`]) and the focused / reason decision, relative to a
+//!   profile.
+//! - [`fatigue`]: blinks, blink rate and PERCLOS over a stream, with time passed in.
 //! - [`pipeline`]: the stateless [`FaceAnalyzer`] and the stateful [`FaceTracker`].
 //! - [`framing`]: framing advice for a camera preview (face found, centred, near, lit).
 
 pub mod analysis;
 pub mod blendshapes;
+pub mod calibration;
 pub mod classify;
 pub mod crop;
 pub mod decode;
@@ -28,16 +35,19 @@ pub mod detect;
 pub mod engine;
 pub mod error;
 pub mod eyes;
+pub mod fatigue;
 pub mod framing;
 pub mod gaze;
 pub mod landmarks;
 pub mod models;
 pub mod pipeline;
 pub mod pose;
+pub mod profile;
 
-pub use analysis::{EyePair, FaceObservation, FrameAnalysis, Gaze, HeadPose, Reason};
+pub use analysis::{Away, EyePair, FaceObservation, FrameAnalysis, Gaze, HeadPose, Reason};
 pub use classify::Params;
 pub use decode::DecodeLimits;
 pub use error::Error;
 pub use models::ModelBytes;
 pub use pipeline::{FaceAnalyzer, FaceTracker};
+pub use profile::Profile;

@@ -1,6 +1,11 @@
 //! The pipeline: [`FaceAnalyzer`] analyses one frame on its own; [`FaceTracker`] analyses a
 //! stream, reusing each frame's landmarks as the next frame's crop and skipping the
-//! detector while the face stays put.
+//! detector while the face stays put. Either judges the frame relative to the user's
+//! calibration [`Profile`] when there is one.
+//!
+//! A face turned beyond the face model's range (a profile) is not "no face": when the
+//! detector still finds a face seen side-on, or the tracker just followed one turning out of
+//! range, the verdict is `looking_away` ("turned out of view").
 
 use std::sync::Arc;
 
@@ -9,16 +14,17 @@ use image::RgbImage;
 use crate::{
     Error, FaceObservation, FrameAnalysis,
     blendshapes::BlendshapeModel,
-    classify::{Params, classify},
+    classify::{Params, Verdict, judge},
     crop::Roi,
     decode::{DecodeLimits, decode_image},
-    detect::FaceDetector,
+    detect::{Detection, FaceDetector},
     engine::{InferenceEngine, RtenEngine},
     eyes::{eye_aspect_ratios, eye_brightness_ratio},
     gaze::estimate_gaze,
     landmarks::{FaceLandmarks, LandmarkModel},
     models::{BlendshapeSpec, CanonicalFace, ModelBytes},
     pose::fit_head_pose,
+    profile::Profile,
 };
 
 /// ONNX output names of the converted MediaPipe models (see `models/README.md`).
@@ -41,12 +47,34 @@ pub struct FaceAnalyzer {
     limits: DecodeLimits,
 }
 
-/// Where a frame's face came from: what the tracker needs for the next frame.
+/// What a frame held: what the tracker needs for the next frame.
 #[derive(Debug, Clone)]
-struct Found {
-    landmarks: FaceLandmarks,
-    /// The landmarks came from the prior crop: the detector did not run.
-    tracked: bool,
+enum Found {
+    /// A face the mesh reads; `tracked`: found in the prior crop (the detector did not run).
+    Face {
+        landmarks: FaceLandmarks,
+        yaw_deg: f32,
+        tracked: bool,
+    },
+    /// A face the detector sees side-on, beyond the mesh's range.
+    SideOn,
+    /// Nothing.
+    Nothing,
+}
+
+/// A detection counts as a face seen side-on when it is clearly a face (score at least this,
+/// MediaPipe's tracking threshold)...
+const SIDE_ON_MIN_SCORE: f32 = 0.7;
+/// ...and its eyes lie closer together than this fraction of the face box: about 0.4 for a
+/// frontal face, shrinking with the cosine of the yaw (cats, dogs and toys that fool the
+/// detector measured 0.32-0.5).
+const SIDE_ON_MAX_EYE_SPACING: f32 = 0.3;
+
+fn is_side_on(d: &Detection) -> bool {
+    let [r, l] = [d.right_eye(), d.left_eye()];
+    let spacing = ((r[0] - l[0]).powi(2) + (r[1] - l[1]).powi(2)).sqrt();
+    let width = (d.bbox[2] - d.bbox[0]).max(1.0);
+    d.score >= SIDE_ON_MIN_SCORE && spacing / width < SIDE_ON_MAX_EYE_SPACING
 }
 
 impl FaceAnalyzer {
@@ -102,63 +130,115 @@ impl FaceAnalyzer {
 
     /// Decodes `bytes` (JPEG or PNG) and analyses the frame.
     pub fn analyze_bytes(&self, bytes: &[u8]) -> Result<FrameAnalysis, Error> {
+        self.analyze_bytes_with(bytes, None)
+    }
+
+    /// Decodes `bytes` and analyses the frame, judged relative to `profile`.
+    pub fn analyze_bytes_with(
+        &self,
+        bytes: &[u8],
+        profile: Option<&Profile>,
+    ) -> Result<FrameAnalysis, Error> {
         let image = decode_image(bytes, &self.limits)?;
-        self.analyze_image(&image)
+        self.analyze_image_with(&image, profile)
     }
 
     /// Analyses a decoded frame.
     pub fn analyze_image(&self, image: &RgbImage) -> Result<FrameAnalysis, Error> {
-        Ok(self.analyze_with_prior(image, None)?.0)
+        self.analyze_image_with(image, None)
     }
 
-    /// Runs the whole pipeline; with `prior`, first tries the landmark model on that crop.
-    fn analyze_with_prior(
+    /// Analyses a decoded frame, judged relative to `profile`.
+    pub fn analyze_image_with(
+        &self,
+        image: &RgbImage,
+        profile: Option<&Profile>,
+    ) -> Result<FrameAnalysis, Error> {
+        let (face, found) = self.locate(image, None)?;
+        let verdict = match (&face, &found) {
+            (None, Found::SideOn) => Verdict::turned_out_of_view(),
+            _ => judge(face.as_ref(), &self.params, profile),
+        };
+        Ok(analysis(image, verdict, face))
+    }
+
+    /// Finds and measures the face; with `prior`, first tries the landmark model on that
+    /// crop.
+    fn locate(
         &self,
         image: &RgbImage,
         prior: Option<&Roi>,
-    ) -> Result<(FrameAnalysis, Option<Found>), Error> {
-        let (landmarks, tracked) = match prior {
+    ) -> Result<(Option<FaceObservation>, Found), Error> {
+        let (landmarks, detection, tracked) = match prior {
             Some(roi) => {
                 let tracked = self.landmarks.detect_landmarks(image, roi)?;
                 if tracked.presence >= self.params.min_tracking_presence {
-                    (Some(tracked), true)
+                    (Some(tracked), None, true)
                 } else {
-                    (self.find_face(image)?, false)
+                    let (l, d) = self.find_face(image)?;
+                    (l, d, false)
                 }
             }
-            None => (self.find_face(image)?, false),
+            None => {
+                let (l, d) = self.find_face(image)?;
+                (l, d, false)
+            }
         };
         let Some(landmarks) = landmarks.filter(|l| l.presence >= self.params.min_presence) else {
-            return Ok((self.verdict(image, None), None));
+            let side_on = detection.as_ref().is_some_and(is_side_on);
+            return Ok((
+                None,
+                if side_on {
+                    Found::SideOn
+                } else {
+                    Found::Nothing
+                },
+            ));
         };
         let face = self.observe(image, &landmarks)?;
+        let yaw_deg = face.head_pose.yaw_deg;
         Ok((
-            self.verdict(image, Some(face)),
-            Some(Found { landmarks, tracked }),
+            Some(face),
+            Found::Face {
+                landmarks,
+                yaw_deg,
+                tracked,
+            },
         ))
     }
 
     /// Detector, then landmarks on the strongest face; with a margin retry for tight crops.
-    fn find_face(&self, image: &RgbImage) -> Result<Option<FaceLandmarks>, Error> {
-        if let Some(found) = self.detect_and_mesh(image)? {
-            return Ok(Some(found));
+    /// The landmarks may have a low presence score (the mesh rejects the crop); the
+    /// detection is returned too.
+    fn find_face(
+        &self,
+        image: &RgbImage,
+    ) -> Result<(Option<FaceLandmarks>, Option<Detection>), Error> {
+        if let Some((detection, found)) = self.detect_and_mesh(image)? {
+            return Ok((Some(found), Some(detection)));
         }
         if self.params.retry_margin <= 0.0 {
-            return Ok(None);
+            return Ok((None, None));
         }
         let (w, h) = image.dimensions();
         let margin = (w.max(h) as f32 * self.params.retry_margin).round() as u32;
         let padded = pad_replicate(image, margin);
-        Ok(self.detect_and_mesh(&padded)?.map(|mut l| {
-            for p in &mut l.points {
-                p[0] -= margin as f32;
-                p[1] -= margin as f32;
+        Ok(match self.detect_and_mesh(&padded)? {
+            Some((detection, mut l)) => {
+                for p in &mut l.points {
+                    p[0] -= margin as f32;
+                    p[1] -= margin as f32;
+                }
+                (Some(l), Some(detection))
             }
-            l
-        }))
+            None => (None, None),
+        })
     }
 
-    fn detect_and_mesh(&self, image: &RgbImage) -> Result<Option<FaceLandmarks>, Error> {
+    fn detect_and_mesh(
+        &self,
+        image: &RgbImage,
+    ) -> Result<Option<(Detection, FaceLandmarks)>, Error> {
         let detections = self.detector.detect_faces(
             image,
             self.params.min_detection_score,
@@ -179,17 +259,18 @@ impl FaceAnalyzer {
         );
         let landmarks = self.landmarks.detect_landmarks(image, &roi)?;
         if landmarks.presence >= self.params.min_presence {
-            return Ok(Some(landmarks));
+            return Ok(Some((*best, landmarks)));
         }
         // In profile the two eye keypoints nearly coincide and their angle is noise, which
         // can turn the crop upside down. Try once more with the crop upright.
         let upright = Roi { angle: 0.0, ..roi };
         let retry = self.landmarks.detect_landmarks(image, &upright)?;
-        Ok(Some(if retry.presence > landmarks.presence {
+        let better = if retry.presence > landmarks.presence {
             retry
         } else {
             landmarks
-        }))
+        };
+        Ok(Some((*best, better)))
     }
 
     fn observe(
@@ -202,10 +283,10 @@ impl FaceAnalyzer {
         let eye_openness = eye_aspect_ratios(points);
         let eyes_visible =
             eye_brightness_ratio(image, points) >= self.params.min_eye_brightness_ratio;
-        let head_pose = fit_head_pose(points, &self.canonical)
-            .map(|f| f.angles())
+        let fit = fit_head_pose(points, &self.canonical)
             .ok_or_else(|| Error::Model("head pose fit failed".into()))?;
-        let gaze = estimate_gaze(points, &head_pose, &eyes);
+        let head_pose = fit.angles();
+        let gaze = estimate_gaze(points, &fit, &eyes);
         Ok(FaceObservation {
             score: landmarks.presence,
             bbox: landmarks.bbox(),
@@ -217,15 +298,17 @@ impl FaceAnalyzer {
             landmarks: points.clone(),
         })
     }
+}
 
-    fn verdict(&self, image: &RgbImage, face: Option<FaceObservation>) -> FrameAnalysis {
-        let (focused, reason) = classify(face.as_ref(), &self.params);
-        FrameAnalysis {
-            focused,
-            reason,
-            face,
-            image_size: image.dimensions(),
-        }
+fn analysis(image: &RgbImage, verdict: Verdict, face: Option<FaceObservation>) -> FrameAnalysis {
+    FrameAnalysis {
+        focused: verdict.focused,
+        reason: verdict.reason,
+        away: verdict.away,
+        zone: verdict.zone,
+        eye_closure: verdict.eye_closure,
+        face,
+        image_size: image.dimensions(),
     }
 }
 
@@ -243,12 +326,22 @@ fn pad_replicate(image: &RgbImage, margin: u32) -> RgbImage {
     })
 }
 
+/// A face turning further than this yaw (degrees) is on its way out of the face model's
+/// range (about 60): if the model then loses it, the face turned away rather than left.
+const TURNING_OUT_YAW_DEG: f32 = 40.0;
+/// How many frames a face lost while turning out of view is still reported as turned away
+/// without being seen again (2 s at the browser's 5 frames a second); after that, no face.
+const TURNED_HOLD_FRAMES: u32 = 10;
+
 /// Analyses consecutive frames of one stream. The previous frame's landmarks give the next
 /// crop, and the detector runs only when the tracked face's presence score drops.
 #[derive(Debug)]
 pub struct FaceTracker {
     analyzer: Arc<FaceAnalyzer>,
+    profile: Option<Arc<Profile>>,
     previous: Option<Roi>,
+    /// A face that turned out of the model's range: frames it has been held for.
+    turned_out: Option<u32>,
     /// Frames analysed, and of those, how many found the face in the previous frame's crop
     /// (the detector did not run).
     frames: u64,
@@ -259,10 +352,17 @@ impl FaceTracker {
     pub fn new(analyzer: Arc<FaceAnalyzer>) -> Self {
         Self {
             analyzer,
+            profile: None,
             previous: None,
+            turned_out: None,
             frames: 0,
             tracked_frames: 0,
         }
+    }
+
+    /// Judges the following frames relative to `profile` (`None`: uncalibrated).
+    pub fn set_profile(&mut self, profile: Option<Arc<Profile>>) {
+        self.profile = profile;
     }
 
     /// Decodes and analyses the next frame of the stream.
@@ -275,13 +375,44 @@ impl FaceTracker {
     pub fn analyze_image(&mut self, image: &RgbImage) -> Result<FrameAnalysis, Error> {
         let (w, h) = image.dimensions();
         let prior = self.previous.filter(|roi| roi.is_valid_for(w, h));
-        let (analysis, found) = self.analyzer.analyze_with_prior(image, prior.as_ref())?;
+        let (face, found) = self.analyzer.locate(image, prior.as_ref())?;
         self.frames += 1;
-        if found.as_ref().is_some_and(|f| f.tracked) {
-            self.tracked_frames += 1;
-        }
-        self.previous = found.map(|f| f.landmarks.next_roi(self.analyzer.params.roi_scale));
-        Ok(analysis)
+        let params = &self.analyzer.params;
+        let verdict = match &found {
+            Found::Face {
+                landmarks,
+                yaw_deg,
+                tracked,
+            } => {
+                if *tracked {
+                    self.tracked_frames += 1;
+                }
+                self.previous = Some(landmarks.next_roi(params.roi_scale));
+                let rest = self.profile.as_ref().map_or(0.0, |p| p.head_rest.yaw_deg);
+                self.turned_out = ((yaw_deg - rest).abs() >= TURNING_OUT_YAW_DEG).then_some(0);
+                judge(face.as_ref(), params, self.profile.as_deref())
+            }
+            // The detector finds the face again when it turns back.
+            Found::SideOn => {
+                self.previous = None;
+                self.turned_out = Some(0);
+                Verdict::turned_out_of_view()
+            }
+            Found::Nothing => {
+                self.previous = None;
+                match self.turned_out {
+                    Some(held) if held < TURNED_HOLD_FRAMES => {
+                        self.turned_out = Some(held + 1);
+                        Verdict::turned_out_of_view()
+                    }
+                    _ => {
+                        self.turned_out = None;
+                        Verdict::no_face()
+                    }
+                }
+            }
+        };
+        Ok(analysis(image, verdict, face))
     }
 
     /// Whether the next frame will try the tracked crop before the detector.

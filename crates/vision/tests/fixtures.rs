@@ -30,12 +30,19 @@ fn image(rel: &str) -> RgbImage {
 /// Every fixture with the verdict and the reasons accepted. `awy04` looks down with its lids
 /// nearly shut: both readings mean "not focused"; the pipeline reports eyes_closed because
 /// the head itself is only ~10 degrees down. Profiles and tiny faces may be reported as
-/// no_face: the landmark model rejects faces turned beyond ~60 degrees.
+/// no_face when the detector does not see them side-on either.
 const EXPECTED: &[(&str, bool, &[Reason])] = &[
     ("attentive/att01_skimage_astronaut.jpg", true, &[]),
     ("attentive/att04_vfa_s3_f0.jpg", true, &[]),
     ("attentive/att05_vfa_s3_f2.jpg", true, &[]),
-    ("attentive/att06_vfa_s6_f2.jpg", true, &[]),
+    // Labelled attentive, but the head measures 26.5 degrees down: past the evaluation rule's
+    // 25 (|pitch| > 25 = away), which the classifier follows without a profile. The one
+    // fixture `eval` counts as a miss (docs/vision.md, "Accuracy").
+    (
+        "attentive/att06_vfa_s6_f2.jpg",
+        false,
+        &[Reason::LookingAway],
+    ),
     ("attentive/att07_vfa_s6_f0.jpg", true, &[]),
     ("attentive/att08_vfa_s5_f2.jpg", true, &[]),
     ("attentive/att10_pexels_woman_f330.jpg", true, &[]),

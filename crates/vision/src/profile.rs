@@ -1,0 +1,333 @@
+//! A person's calibration profile: where their screen lies in head-pose and gaze angles, what
+//! their open eyes look like, and how they hold their head at rest. [`crate::calibration`]
+//! builds one from frames taken while they look at known points.
+//!
+//! Serialised as JSON (`serde`); it holds numbers only, never images.
+//!
+//! Angles are degrees in the camera frame with the conventions of [`crate::HeadPose`]: yaw > 0
+//! toward image-left (the subject's right), pitch > 0 up. A point on the screen to the user's
+//! left is to image-right in an unmirrored frame, so it has a *smaller* yaw.
+
+use serde::{Deserialize, Serialize};
+
+use crate::eyes::EyeBaseline;
+
+/// A rectangle of directions (degrees).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    pub yaw_min_deg: f32,
+    pub yaw_max_deg: f32,
+    pub pitch_min_deg: f32,
+    pub pitch_max_deg: f32,
+}
+
+/// How far a direction lies outside a [`Region`], per axis (degrees, 0 inside). `yaw` and
+/// `pitch` carry the side: pitch < 0 = below the region.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outside {
+    pub yaw: f32,
+    pub pitch: f32,
+}
+
+impl Region {
+    /// The region holding just one direction.
+    pub fn point(yaw_deg: f32, pitch_deg: f32) -> Region {
+        Region::around(yaw_deg, pitch_deg, 0.0, 0.0)
+    }
+
+    /// `half_yaw`/`half_pitch` degrees either side of a direction.
+    pub fn around(yaw_deg: f32, pitch_deg: f32, half_yaw: f32, half_pitch: f32) -> Region {
+        Region {
+            yaw_min_deg: yaw_deg - half_yaw,
+            yaw_max_deg: yaw_deg + half_yaw,
+            pitch_min_deg: pitch_deg - half_pitch,
+            pitch_max_deg: pitch_deg + half_pitch,
+        }
+    }
+
+    /// The smallest region holding every direction, `None` for none.
+    pub fn bounding(directions: impl IntoIterator<Item = (f32, f32)>) -> Option<Region> {
+        directions.into_iter().fold(None, |acc, (yaw, pitch)| {
+            let p = Region::point(yaw, pitch);
+            Some(match acc {
+                None => p,
+                Some(r) => Region {
+                    yaw_min_deg: r.yaw_min_deg.min(p.yaw_min_deg),
+                    yaw_max_deg: r.yaw_max_deg.max(p.yaw_max_deg),
+                    pitch_min_deg: r.pitch_min_deg.min(p.pitch_min_deg),
+                    pitch_max_deg: r.pitch_max_deg.max(p.pitch_max_deg),
+                },
+            })
+        })
+    }
+
+    /// How far `(yaw, pitch)` lies outside the region, per axis.
+    pub fn outside(&self, yaw_deg: f32, pitch_deg: f32) -> Outside {
+        let beyond = |v: f32, lo: f32, hi: f32| {
+            if v < lo {
+                v - lo
+            } else if v > hi {
+                v - hi
+            } else {
+                0.0
+            }
+        };
+        Outside {
+            yaw: beyond(yaw_deg, self.yaw_min_deg, self.yaw_max_deg),
+            pitch: beyond(pitch_deg, self.pitch_min_deg, self.pitch_max_deg),
+        }
+    }
+
+    /// Whether `(yaw, pitch)` is inside the region grown by `margin` degrees.
+    pub fn contains_within(&self, yaw_deg: f32, pitch_deg: f32, margin: Margin) -> bool {
+        let o = self.outside(yaw_deg, pitch_deg);
+        o.yaw.abs() <= margin.yaw_deg && o.pitch.abs() <= margin.pitch_deg
+    }
+
+    /// The centre direction.
+    pub fn centre(&self) -> (f32, f32) {
+        (
+            (self.yaw_min_deg + self.yaw_max_deg) / 2.0,
+            (self.pitch_min_deg + self.pitch_max_deg) / 2.0,
+        )
+    }
+}
+
+/// A tolerance around a region, degrees per axis.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Margin {
+    pub yaw_deg: f32,
+    pub pitch_deg: f32,
+}
+
+/// Somewhere the user may look and count as attending: where the gaze (head and eyes) points
+/// and where the head points while looking there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Gaze directions (head plus eyes) measured at the calibration points.
+    pub gaze: Region,
+    /// Head directions measured at the same points.
+    pub head: Region,
+}
+
+/// An extra place that counts as focused ("notes", "second monitor"), shown as
+/// "Focused (notes)".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Zone {
+    pub name: String,
+    #[serde(flatten)]
+    pub target: Target,
+}
+
+/// A head direction, degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Direction {
+    pub yaw_deg: f32,
+    pub pitch_deg: f32,
+}
+
+/// How the screen was calibrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalibrationMode {
+    /// Centre only (about 3 s): the screen's size is assumed ([`QUICK_HALF_EXTENT`]).
+    Quick,
+    /// Centre and four corners (about 10 s): the screen's size is measured.
+    Full,
+}
+
+/// A person's calibration. JSON, numbers only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Format version; this code writes and reads 1.
+    pub version: u32,
+    pub mode: CalibrationMode,
+    /// Where the screen lies.
+    pub screen: Target,
+    /// The head's direction while looking at the screen's centre.
+    pub head_rest: Direction,
+    /// The open eyes at rest (looking at the centre).
+    pub eyes: EyeBaseline,
+    /// Extra places that count as focused.
+    #[serde(default)]
+    pub zones: Vec<Zone>,
+}
+
+/// The current profile format.
+pub const PROFILE_VERSION: u32 = 1;
+
+/// Quick calibration knows only the screen's centre; it assumes the screen spans this many
+/// degrees either side of it (yaw, pitch): a 15-inch laptop screen (33 x 21 cm) at 60 cm.
+/// Extra zones are calibrated the same way.
+pub const QUICK_HALF_EXTENT: Margin = Margin {
+    yaw_deg: 15.0,
+    pitch_deg: 10.0,
+};
+
+impl Profile {
+    /// What is assumed without a calibration: the camera sits at the middle of the screen's
+    /// top edge and the head faces it at rest; the screen spans the directions the
+    /// evaluation sets call attentive (|yaw| <= 30, pitch down to -25), below the camera.
+    pub fn uncalibrated() -> Profile {
+        Profile {
+            version: PROFILE_VERSION,
+            mode: CalibrationMode::Quick,
+            screen: Target {
+                gaze: Region {
+                    yaw_min_deg: -30.0,
+                    yaw_max_deg: 30.0,
+                    pitch_min_deg: -25.0,
+                    pitch_max_deg: 0.0,
+                },
+                head: Region::point(0.0, 0.0),
+            },
+            head_rest: Direction {
+                yaw_deg: 0.0,
+                pitch_deg: 0.0,
+            },
+            eyes: EyeBaseline::DEFAULT,
+            zones: Vec::new(),
+        }
+    }
+
+    /// Reads a profile from JSON, checking its version and numbers.
+    pub fn from_json(text: &str) -> Result<Profile, ProfileError> {
+        let profile: Profile =
+            serde_json::from_str(text).map_err(|e| ProfileError::Json(e.to_string()))?;
+        profile.check()?;
+        Ok(profile)
+    }
+
+    /// The profile as pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serialising plain numbers and strings cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks the version and that every number is finite and every region well formed.
+    pub fn check(&self) -> Result<(), ProfileError> {
+        if self.version != PROFILE_VERSION {
+            return Err(ProfileError::Version(self.version));
+        }
+        let region_ok = |r: &Region| {
+            [
+                r.yaw_min_deg,
+                r.yaw_max_deg,
+                r.pitch_min_deg,
+                r.pitch_max_deg,
+            ]
+            .iter()
+            .all(|v| v.is_finite() && v.abs() <= 180.0)
+                && r.yaw_min_deg <= r.yaw_max_deg
+                && r.pitch_min_deg <= r.pitch_max_deg
+        };
+        let targets = std::iter::once(&self.screen).chain(self.zones.iter().map(|z| &z.target));
+        for t in targets {
+            if !region_ok(&t.gaze) || !region_ok(&t.head) {
+                return Err(ProfileError::Invalid(
+                    "a region is not a valid range of angles",
+                ));
+            }
+        }
+        let numbers = [
+            self.head_rest.yaw_deg,
+            self.head_rest.pitch_deg,
+            self.eyes.openness,
+            self.eyes.blink,
+        ];
+        if !numbers.iter().all(|v| v.is_finite()) {
+            return Err(ProfileError::Invalid("a number is not finite"));
+        }
+        if !(0.0..=1.0).contains(&self.eyes.openness) || !(0.0..=1.0).contains(&self.eyes.blink) {
+            return Err(ProfileError::Invalid("the eye baseline is out of range"));
+        }
+        if self.zones.iter().any(|z| z.name.trim().is_empty()) {
+            return Err(ProfileError::Invalid("a zone has no name"));
+        }
+        Ok(())
+    }
+
+    /// Adds (or replaces) an extra zone.
+    pub fn set_zone(&mut self, zone: Zone) {
+        self.zones.retain(|z| z.name != zone.name);
+        self.zones.push(zone);
+    }
+}
+
+/// A profile file that cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("not a calibration profile: {0}")]
+    Json(String),
+    #[error("profile version {0} is not supported (this version reads 1)")]
+    Version(u32),
+    #[error("the profile is damaged: {0}")]
+    Invalid(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn damaged_or_foreign_profiles_are_refused() {
+        let good = Profile::uncalibrated().to_json();
+        assert!(Profile::from_json(&good).is_ok());
+        assert!(matches!(
+            Profile::from_json("{\"hello\": 1}"),
+            Err(ProfileError::Json(_))
+        ));
+        let v2 = good.replace("\"version\": 1", "\"version\": 2");
+        assert_eq!(Profile::from_json(&v2), Err(ProfileError::Version(2)));
+        let inverted = good.replace("\"yaw_min_deg\": -30.0", "\"yaw_min_deg\": 90.0");
+        assert!(matches!(
+            Profile::from_json(&inverted),
+            Err(ProfileError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn regions_measure_how_far_outside_a_direction_lies() {
+        let r = Region::around(10.0, -10.0, 5.0, 5.0);
+        assert_eq!(
+            r.outside(10.0, -10.0),
+            Outside {
+                yaw: 0.0,
+                pitch: 0.0
+            }
+        );
+        assert_eq!(
+            r.outside(20.0, -20.0),
+            Outside {
+                yaw: 5.0,
+                pitch: -5.0
+            }
+        );
+        assert!(r.contains_within(
+            20.0,
+            -10.0,
+            Margin {
+                yaw_deg: 5.0,
+                pitch_deg: 0.0
+            }
+        ));
+        assert!(!r.contains_within(
+            20.5,
+            -10.0,
+            Margin {
+                yaw_deg: 5.0,
+                pitch_deg: 0.0
+            }
+        ));
+        assert_eq!(
+            Region::bounding([(1.0, 2.0), (-3.0, 5.0)]),
+            Some(Region {
+                yaw_min_deg: -3.0,
+                yaw_max_deg: 1.0,
+                pitch_min_deg: 2.0,
+                pitch_max_deg: 5.0
+            })
+        );
+        assert_eq!(Region::bounding([]), None);
+    }
+}
