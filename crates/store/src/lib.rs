@@ -28,6 +28,7 @@
 //! - `events`: the timeline of focused / unfocused stretches and breaks.
 //! - `deliveries`: the queue of email/SMS summaries with retries.
 //! - `stats`: figures over finished sessions.
+//! - `profiles`: calibration profiles (a name and the numbers, never frames).
 //! - `export`: CSV export of all sessions.
 //! - [`error`]: [`Error`] and [`Result`].
 
@@ -42,6 +43,7 @@ mod events;
 mod export;
 pub mod model;
 mod pool;
+mod profiles;
 mod schema;
 mod sessions;
 mod stats;
@@ -59,8 +61,10 @@ pub use error::{Error, Result};
 pub use export::CSV_HEADER;
 pub use model::{
     AlertMode, Channel, Delivery, DeliveryStatus, EndReason, Event, EventKind, NewEvent,
-    NewSession, OpenStretch, Outcome, Session, SessionStatus, Stats, Totals,
+    NewProfile, NewSession, OpenStretch, Outcome, Session, SessionStatus, Stats, StoredProfile,
+    Totals,
 };
+pub use profiles::PROFILE_NAME_MAX_CHARS;
 pub use stats::BEST_SESSION_MIN_MS;
 
 /// How long a statement waits for a lock held by another connection (e.g. a

@@ -347,6 +347,28 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// A calibration profile to save; see [`Store::create_profile`](crate::Store::create_profile).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewProfile {
+    /// What the person calls it; trimmed, 1-60 characters, unique ignoring case.
+    pub name: String,
+    pub created_at_ms: i64,
+    /// `full` (centre and four corners) or `quick` (centre only).
+    pub mode: String,
+    /// The vision crate's profile as JSON: numbers only, never a frame.
+    pub data: String,
+}
+
+/// A saved calibration profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredProfile {
+    pub id: i64,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub mode: String,
+    pub data: String,
+}
+
 /// Figures over finished sessions; see [`Store::stats`](crate::Store::stats).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {

@@ -15,6 +15,7 @@ pub(crate) const APPLICATION_ID: i64 = 0x4653_4E54;
 const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_session_states.sql")),
+    M::up(include_str!("../migrations/0003_profiles.sql")),
 ];
 
 /// All migrations, oldest first.
