@@ -355,6 +355,12 @@ pub struct Limits {
     /// far more than one person needs, few enough that forgotten or scripted sessions
     /// cannot add up to real CPU and disk work.
     pub max_running_sessions: usize,
+    /// Time a client has to send a whole request head, and the most a keep-alive
+    /// connection stays open idle. 10 s: a stalled client is cut, a browser never notices.
+    pub header_read_timeout: Duration,
+    /// HTTP connections open at once (WebSockets aside). 256: far above what pages need,
+    /// far below the process's file limit; at the cap, new ones wait for a place.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -369,6 +375,8 @@ impl Default for Limits {
                 .map(|n| n.get())
                 .unwrap_or(2),
             max_running_sessions: 32,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 256,
         }
     }
 }

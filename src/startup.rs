@@ -25,6 +25,7 @@ use crate::notifier::Notifier;
 use crate::session::Sessions;
 use crate::time::{SystemTimeSource, TimeSource};
 use crate::vision::Vision;
+use crate::web::serve::ServeLimits;
 use crate::web::{AppState, router};
 
 /// Why the server could not start. Each message says what to do.
@@ -98,6 +99,10 @@ impl AppBuilder {
         let sessions = Sessions::new(db.clone(), vision, time, notifier, config.timing.clone())
             .with_max_running(config.limits.max_running_sessions);
         let grace = config.timing.shutdown_grace;
+        let serve_limits = ServeLimits {
+            header_read_timeout: config.limits.header_read_timeout,
+            max_connections: config.limits.max_connections,
+        };
         let db_path = config.db_path.clone();
         let state = AppState {
             sessions: sessions.clone(),
@@ -114,6 +119,7 @@ impl AppBuilder {
             grace,
             db_path,
             db,
+            serve_limits,
         })
     }
 }
@@ -261,6 +267,7 @@ pub struct App {
     grace: Duration,
     db_path: PathBuf,
     db: Db,
+    serve_limits: ServeLimits,
 }
 
 impl App {
@@ -318,7 +325,8 @@ impl App {
             sessions.shutdown().await;
             let _ = stopping_tx.send(());
         };
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown);
+        let serve =
+            crate::web::serve::serve(self.listener, self.router, self.serve_limits, shutdown);
         let grace = self.grace;
         let deadline = async move {
             if stopping_rx.await.is_ok() {
@@ -327,16 +335,15 @@ impl App {
                 std::future::pending::<()>().await;
             }
         };
-        let served = tokio::select! {
-            result = serve => result,
+        tokio::select! {
+            () = serve => {}
             () = deadline => {
                 tracing::warn!("connections still open after {grace:?}; exiting anyway");
-                Ok(())
             }
         };
         self.delivery.stop().await;
         tracing::info!("stopped");
-        served
+        Ok(())
     }
 }
 

@@ -28,6 +28,7 @@ pub mod help;
 pub mod live;
 pub mod pages;
 pub mod security;
+pub mod serve;
 pub mod validate;
 
 use std::sync::Arc;

@@ -40,7 +40,12 @@ pub fn shared_vision() -> Vision {
 /// picks one for the process), so install it first even though tests speak plain HTTP.
 pub fn http_client() -> reqwest::Client {
     focus_notify::install_crypto_provider();
-    reqwest::Client::new()
+    // Idle connections are dropped before the server's 10 s idle limit closes them, so a
+    // request never goes out on a connection the server is closing.
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
 }
 
 /// A running app.

@@ -7,6 +7,7 @@
 //! - [`full_disk`]: the database cannot grow (SQLite's own "database or disk is full",
 //!   through the store's page limit).
 //! - [`storm`]: a client that reconnects in a loop, sending a large frame each time.
+//! - [`stalled`]: clients that send half a request and stall.
 //!
 //! Helper processes (a second process holding a lock) are this test binary run again with
 //! `--exact <helper> --ignored`: a real separate process without a separate build.
@@ -19,4 +20,5 @@ mod common;
 mod full_disk;
 mod helpers;
 mod locked_db;
+mod stalled;
 mod storm;
