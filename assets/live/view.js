@@ -1,8 +1,13 @@
 // The live view: the indicator (green, red, with the reason in words), the face box over
 // the video, the focused / unfocused timers, the countdown and the connection pill. It shows
-// what the server's live state messages say; it never decides anything itself.
+// what the server's live state messages say: the timers its clock, the indicator the frames'
+// own verdicts once two in a row agree (./indicator.js), so it follows the camera within
+// ~0.5 s while the timers wait for the clock's 500 ms debounce.
 
 import { $, formatClock, formatDateTime, formatDuration, formatPercent, reasonText } from "../common.js";
+import { createIndicator } from "./indicator.js";
+
+const indicator = createIndicator();
 
 const state = {
   session: null, // the session shown (planned length, end time)
@@ -24,6 +29,7 @@ const els = {
 export function startView(session) {
   state.session = session;
   state.lastState = null;
+  indicator.reset();
   $("live-subtitle").textContent =
     `Planned ${formatDuration(session.planned_duration_s * 1000)}, ending at ${formatDateTime(session.ends_at_ms)}. ` +
     `Alert after ${session.alert_threshold_s} s away (${alertModeText(session.alert_mode)}).`;
@@ -68,9 +74,10 @@ function renderIdle() {
 export function renderState(msg) {
   state.lastState = msg;
   state.lastStateAt = performance.now();
-  const focused = Boolean(msg.focused);
+  const shown = indicator.follow(msg);
+  const focused = shown.state === "focused";
   // No verdict yet (the start, or just after a resume): neither green nor red.
-  const starting = msg.state === "starting";
+  const starting = shown.state === "starting";
   const cls = starting ? "" : focused ? "is-focused" : "is-unfocused";
   els.indicator.className = `indicator ${cls}`;
   els.videoWrap.className = `video-wrap ${cls}`;
@@ -79,7 +86,7 @@ export function renderState(msg) {
     ? "Waiting for the first camera frames to be judged."
     : focused
       ? "Eyes on the screen."
-      : `${reasonText(msg.reason)}${msg.drift_ms >= 1000 ? ` for ${driftText(msg.drift_ms)}` : ""}.`;
+      : `${reasonText(shown.reason)}${msg.state === "unfocused" && msg.drift_ms >= 1000 ? ` for ${driftText(msg.drift_ms)}` : ""}.`;
   $("stat-focused").textContent = formatClock(msg.focused_ms);
   $("stat-unfocused").textContent = formatClock(msg.unfocused_ms);
   $("stat-breaks").textContent = String(msg.breaks);
@@ -94,6 +101,7 @@ export function renderState(msg) {
  * server last put them (they move again with its next message).
  */
 export function renderNoConnection(silentMs) {
+  indicator.reset();
   els.indicator.className = "indicator is-offline";
   els.videoWrap.className = "video-wrap";
   clearOverlay();

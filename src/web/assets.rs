@@ -49,6 +49,7 @@ static ASSETS: &[Asset] = assets![
     "live/preview.js",
     "live/stream.js",
     "live/encoder.js",
+    "live/indicator.js",
     "live/view.js",
     "live/alerts.js",
     "live/summary.js",
