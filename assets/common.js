@@ -60,6 +60,18 @@ export function reasonText(reason) {
   return REASONS[reason] || "Not focused";
 }
 
+/** Why a session ended (`end_reason`), in words; null: stored before it was kept. */
+const END_REASONS = {
+  planned: "Its planned time ran out",
+  user: "You ended it early",
+  server_stopped: "The server was stopped",
+  server_lost: "The server stopped unexpectedly",
+};
+
+export function endReasonText(reason) {
+  return END_REASONS[reason] || "Not recorded";
+}
+
 /** 83 s -> "1:23", 3723 s -> "1:02:03" (a running clock). */
 export function formatClock(ms) {
   const total = Math.max(0, Math.floor(ms / 1000));

@@ -362,6 +362,16 @@ async fn history_lists_newest_first_with_stats_and_deletes() {
     assert_eq!(list["stats"]["sessions"], 3);
     assert!(list["stats"]["average_focus_percent"].is_number(), "{list}");
     assert!(list["stats"]["best_session"]["id"].is_i64(), "{list}");
+    // Sessions judged for 90 s are not short: nothing left out, and the line is stated.
+    assert_eq!(list["stats"]["include_short"], false);
+    assert_eq!(list["stats"]["short_sessions_left_out"], 0);
+    assert_eq!(list["stats"]["short_session_ms"], 60_000);
+    let (status, all) = app.get_json("/api/sessions?days=7&include_short=1").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["stats"]["include_short"], true);
+    assert_eq!(all["stats"]["sessions"], 3);
+    let (status, body) = app.get_json("/api/sessions?include_short=maybe").await;
+    assert_eq!(status, 400, "{body}");
     for s in list["sessions"].as_array().unwrap() {
         assert_eq!(s["status"], "completed");
         assert_eq!(s["ended_early"], true);

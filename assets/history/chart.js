@@ -119,8 +119,7 @@ export function renderTimeline(s, precise) {
   const x = (ms) => left + ((ms - start) / span) * iw;
   const root = svg("svg", { viewBox: `0 0 ${W} 92`, role: "img", "aria-label": timelineLabel(s, stretches, breaks) });
   for (const e of stretches) {
-    const cls = e.kind === "focused" ? "focused" : e.reason || "unfocused";
-    const what = e.kind === "focused" ? "Focused" : reasonText(e.reason);
+    const [cls, what] = stretchLook(e);
     root.append(svg("rect", {
       class: cls, x: x(e.start_ms), y: 8, width: Math.max(0.8, x(e.end_ms) - x(e.start_ms)), height: 40,
     }, svg("title", { text: `${what}: ${formatTime(e.start_ms, precise)} to ${formatTime(e.end_ms, precise)} (${formatDuration(e.duration_ms)})` })));
@@ -141,8 +140,19 @@ export function renderTimeline(s, precise) {
   box.append(root);
 }
 
+/** A timeline stretch's CSS class and its name in words. */
+function stretchLook(e) {
+  switch (e.kind) {
+    case "focused": return ["focused", "Focused"];
+    case "starting": return ["starting", "Starting (no verdict yet)"];
+    case "paused": return ["paused", "Paused"];
+    case "offline": return ["offline", "Server offline"];
+    default: return [e.reason || "unfocused", reasonText(e.reason)];
+  }
+}
+
 function timelineLabel(s, stretches, breaks) {
-  const unfocused = stretches.filter((e) => e.kind !== "focused").length;
+  const unfocused = stretches.filter((e) => e.kind === "unfocused").length;
   return `Timeline: ${stretches.length} stretches, ${unfocused} of them unfocused, and ${breaks.length} break${breaks.length === 1 ? "" : "s"}. The table below lists the unfocused stretches.`;
 }
 

@@ -3,13 +3,16 @@
 // chart.js.
 
 import {
-  $, api, el, show, formatDateTime, formatDuration, formatPercent, formatTime, reasonText,
+  $, api, el, endReasonText, show, formatDateTime, formatDuration, formatPercent, formatTime, reasonText,
 } from "../common.js";
 import { DeliveryWatch, deliveriesSettled, deliveriesText } from "../deliveries.js";
 import { clearNotice, notify } from "../notice.js";
 import { renderChart, renderTimeline } from "./chart.js";
 
-const state = { days: "30", data: null, detailId: null };
+/** The focus clock's debounce (crates/clock): no stretch that ends by itself is shorter. */
+const DEBOUNCE_MS = 500;
+
+const state = { days: "30", includeShort: false, data: null, detailId: null };
 
 /** The open session's summary status, kept current while a channel is pending. */
 const deliveries = new DeliveryWatch({
@@ -37,6 +40,24 @@ for (const button of rangeButtons) {
   });
 }
 
+// Short sessions (judged for under a minute): listed and marked, but left out of the
+// figures and the chart unless the person asks for them (the server draws the line).
+const shortToggle = $("include-short");
+shortToggle.addEventListener("change", () => {
+  state.includeShort = shortToggle.checked;
+  const url = new URL(location.href);
+  if (state.includeShort) url.searchParams.set("include_short", "1");
+  else url.searchParams.delete("include_short");
+  history.replaceState(null, "", url);
+  load();
+});
+
+/** Whether `s` is a short session by the server's line (`stats.short_session_ms`). */
+function isShort(s) {
+  const line = state.data ? state.data.stats.short_session_ms : 60_000;
+  return s.status !== "running" && s.totals.focused_ms + s.totals.unfocused_ms < line;
+}
+
 function syncRangeButtons() {
   for (const b of rangeButtons) b.setAttribute("aria-pressed", String(b.dataset.days === state.days));
   const label = state.days ? `the last ${state.days} days` : "all time";
@@ -45,7 +66,10 @@ function syncRangeButtons() {
 
 async function load() {
   syncRangeButtons();
-  const query = state.days ? `?days=${encodeURIComponent(state.days)}` : "";
+  const search = new URLSearchParams();
+  if (state.days) search.set("days", state.days);
+  if (state.includeShort) search.set("include_short", "1");
+  const query = search.size ? `?${search}` : "";
   let data;
   try {
     data = await api(`/api/sessions${query}`);
@@ -63,9 +87,11 @@ async function load() {
 // ---------------------------------------------------------------------------------------
 // Figures.
 
+/** The finished sessions the figures count, oldest first (short ones only when asked). */
 function measured(sessions) {
   return sessions
-    .filter((s) => s.status !== "running" && s.totals.total_ms > 0)
+    .filter((s) => s.status !== "running" && s.totals.focused_ms + s.totals.unfocused_ms > 0)
+    .filter((s) => state.includeShort || !isShort(s))
     .sort((a, b) => a.started_at_ms - b.started_at_ms);
 }
 
@@ -77,6 +103,13 @@ function renderStats(data) {
     stats.sessions === 0 ? "no finished sessions in this range"
       : stats.sessions === 1 ? "over 1 finished session"
       : `over ${stats.sessions} finished sessions`;
+  const short = stats.short_sessions_left_out;
+  shortToggle.checked = state.includeShort;
+  $("short-note").textContent = state.includeShort
+    ? "Sessions judged for under a minute are counted in these figures."
+    : short === 0
+      ? "Sessions judged for under a minute would be left out of these figures (a few seconds say little about your focus)."
+      : `${short === 1 ? "1 session" : `${short} sessions`} judged for under a minute ${short === 1 ? "is" : "are"} listed below but left out of these figures (a few seconds say little about your focus).`;
   const best = stats.best_session;
   if (best) {
     $("kpi-best").textContent = formatPercent(best.totals.focus_percent);
@@ -123,8 +156,10 @@ function renderTable(sessions) {
   show($("empty"), sessions.length === 0);
   for (const s of sessions) {
     const running = s.status === "running";
-    const row = el("tr", { "data-session-id": s.id },
-      el("td", { text: formatDateTime(s.started_at_ms) }),
+    const short = isShort(s);
+    const row = el("tr", { "data-session-id": s.id, class: short ? "is-short" : "" },
+      el("td", {}, formatDateTime(s.started_at_ms),
+        ...(short ? [" ", el("span", { class: "pill short-mark", title: "Judged for under a minute: left out of the figures unless included", text: "Short" })] : [])),
       el("td", { class: "num", text: formatDuration(s.planned_duration_s * 1000) }),
       el("td", { class: "num", text: formatDuration(s.totals.total_ms) }),
       el("td", { class: `num ${percentClass(s.totals.focus_percent)}`, text: s.totals.total_ms ? formatPercent(s.totals.focus_percent) : "–" }),
@@ -170,7 +205,16 @@ async function openDetail(id) {
     stat("Breaks", String(t.breaks)),
     stat("Focus", formatPercent(t.focus_percent)),
     stat("Longest focused stretch", formatDuration(t.longest_focus_ms)),
+    // Neither focused nor unfocused: the parts add up to the total.
+    stat("Starting (no verdict yet)", formatDuration(t.starting_ms || 0)),
+    stat("Paused", formatDuration(t.paused_ms || 0)),
+    ...(t.offline_ms > 0 ? [stat("Server offline", formatDuration(t.offline_ms))] : []),
   );
+  if (s.status !== "running") stats.append(stat("Why it ended", `${endReasonText(s.end_reason)}.`, "wide"));
+  // A session a server restart cut off before its planned end goes on from the live page.
+  const cont = $("detail-continue");
+  cont.href = `/?continue=${encodeURIComponent(s.id)}`;
+  show(cont, Boolean(s.resumable));
   // Seconds matter in a session shorter than an hour.
   const precise = (s.totals.total_ms || 0) < 3_600_000;
   renderTimeline(s, precise);
@@ -190,15 +234,17 @@ function updateRow(s) {
   renderTable(state.data.sessions);
 }
 
-function stat(label, value) {
-  return el("div", {}, el("dt", { text: label }), el("dd", { text: value }));
+function stat(label, value, cls) {
+  return el("div", cls ? { class: cls } : {}, el("dt", { text: label }), el("dd", { text: value }));
 }
 
 function renderDrifts(events, precise) {
   const body = $("detail-events");
   body.replaceChildren();
   const breaks = events.filter((e) => e.kind === "break");
-  const drifts = events.filter((e) => e.kind === "unfocused");
+  // A stretch under the 500 ms debounce can only be one a pause, a resume or the end cut
+  // short (docs/api.md): not a time the person drifted, and it would read "0 s".
+  const drifts = events.filter((e) => e.kind === "unfocused" && e.duration_ms >= DEBOUNCE_MS);
   if (drifts.length === 0) {
     body.append(el("tr", {}, el("td", { colspan: 5, class: "muted", text: "None: focused throughout." })));
     return;
@@ -247,6 +293,7 @@ async function deleteSession(s) {
 
 const params = new URLSearchParams(location.search);
 const daysParam = params.get("days");
+state.includeShort = params.get("include_short") === "1";
 if (daysParam === "all") state.days = "";
 else if (daysParam === "7" || daysParam === "30") state.days = daysParam;
 load().then(() => {

@@ -34,6 +34,7 @@ const ACTIVE_KEY = "focus-sentry.active-session";
 const page = {
   session: null, // the session as created (id, ends_at_ms, alert_mode, ...)
   ended: false,
+  paused: false, // the server says the session is paused
 };
 
 const els = {
@@ -43,6 +44,7 @@ const els = {
   liveCard: $("live-card"),
   resumeCard: $("resume-card"),
   endBtn: $("end-btn"),
+  pauseBtn: $("pause-btn"),
 };
 
 // ---------------------------------------------------------------------------------------
@@ -65,7 +67,14 @@ async function init() {
 }
 
 async function checkRunningSession() {
-  const id = sessionStorage.getItem(ACTIVE_KEY);
+  // A session this tab was running, or one the history page offers to continue.
+  const url = new URL(location.href);
+  const wanted = url.searchParams.get("continue");
+  if (wanted) {
+    url.searchParams.delete("continue");
+    history.replaceState(null, "", url);
+  }
+  const id = wanted || sessionStorage.getItem(ACTIVE_KEY);
   if (!id) return;
   let session;
   try {
@@ -74,14 +83,32 @@ async function checkRunningSession() {
     sessionStorage.removeItem(ACTIVE_KEY);
     return;
   }
-  if (session.status !== "running") {
+  if (session.status !== "running" && !session.resumable) {
     sessionStorage.removeItem(ACTIVE_KEY);
+    if (wanted) {
+      notify("This session cannot be continued",
+        "It is over: it was completed, or its planned end has passed.", { kind: "info" });
+    }
     return;
   }
+  offerToResume(session);
+}
+
+/**
+ * The card for a session that is not streamed here: a running one (resume streaming, or end
+ * it), or one a server restart interrupted before its planned end (continue it as the same
+ * session, or leave it as it is).
+ */
+function offerToResume(session) {
   page.session = session;
-  $("resume-text").textContent =
-    `Started ${formatDateTime(session.started_at_ms)}, planned for ${formatDuration(session.planned_duration_s * 1000)}. ` +
-    "It keeps counting on the server (time without camera counts as \u201cno camera signal\u201d). Resume it, or end it now.";
+  const cutOff = session.status !== "running";
+  const planned = `Started ${formatDateTime(session.started_at_ms)}, planned to end at ${formatDateTime(session.ends_at_ms)}. `;
+  $("resume-title").textContent = cutOff ? "A session was cut off by a server restart" : "A session is still running";
+  $("resume-text").textContent = planned + (cutOff
+    ? "Continue it as the same session until its planned end; the time the server was down shows as \u201coffline\u201d, neither focused nor unfocused."
+    : "It keeps counting on the server (time without camera counts as \u201cno camera signal\u201d). Resume it, or end it now.");
+  $("resume-btn").textContent = cutOff ? "Continue this session" : "Resume session";
+  $("resume-end").textContent = cutOff ? "Leave it as it is" : "End it now";
   show(els.resumeCard);
   show(els.setupCard, false);
   $("resume-btn").focus();
@@ -91,15 +118,43 @@ $("resume-btn").addEventListener("click", async () => {
   show(els.resumeCard, false);
   prepareAudio(page.session.alert_mode);
   await requestNotifications();
-  if (!(await cameraReady(() => startCamera().then((p) => !p && page.session && !page.ended && enterLive())))) {
+  if (!(await cameraReady(() => $("resume-btn").click()))) {
     show(els.resumeCard);
+    return;
+  }
+  if (page.session.status !== "running" && !(await continueSession())) {
+    stopCamera();
+    show(els.setupCard);
+    startPreviewIfAllowed();
     return;
   }
   enterLive();
 });
 
+/** Continues an interrupted session on the server (POST .../resume); false if refused. */
+async function continueSession() {
+  try {
+    const { live, ...session } = await api(`/api/sessions/${page.session.id}/resume`, { method: "POST" });
+    page.session = session;
+    sessionStorage.setItem(ACTIVE_KEY, String(session.id));
+    return Boolean(live);
+  } catch (e) {
+    sessionStorage.removeItem(ACTIVE_KEY);
+    notify("Could not continue the session", e.message, { kind: e.status === 409 ? "info" : "error" });
+    return false;
+  }
+}
+
 $("resume-end").addEventListener("click", async () => {
   show(els.resumeCard, false);
+  if (page.session.status !== "running") {
+    // Cut off: it is over already; leave it so and start afresh.
+    sessionStorage.removeItem(ACTIVE_KEY);
+    page.session = null;
+    show(els.setupCard);
+    startPreviewIfAllowed();
+    return;
+  }
   await endSession();
 });
 
@@ -172,13 +227,12 @@ function enterLive() {
   show(els.liveCard);
   startAlerts(page.session);
   startView(page.session);
+  setPaused(false);
   startStream(page.session, {
     frameWidth: maxFrameWidth(),
     hooks: {
-      onState: (msg) => {
-        renderState(msg);
-        handleAlert(msg);
-      },
+      onState: showLive,
+      onResumed: sessionContinued,
       onEnded: (summary) => finish(summary),
       onStopped: sessionStopped,
       onGone: (text) => finish(null, text),
@@ -190,18 +244,68 @@ function enterLive() {
   $("live-title").focus();
 }
 
+/** A live state of the server, from the socket or a pause / resume answer. */
+function showLive(msg) {
+  renderState(msg);
+  handleAlert(msg);
+  setPaused(msg.state === "paused");
+}
+
+/**
+ * After a server restart the stream continued this session as the same one (stream.js says
+ * so in a notice): keep its fresh state, e.g. `offline_ms` and the status.
+ */
+function sessionContinued(session) {
+  page.session = { ...page.session, ...session };
+}
+
+// ---------------------------------------------------------------------------------------
+// Pause and resume: the button, or P anywhere on the page but in a form field.
+
+function setPaused(paused) {
+  page.paused = paused;
+  $("pause-label").textContent = paused ? "Resume" : "Pause";
+  els.pauseBtn.setAttribute("aria-pressed", String(paused));
+}
+
+async function togglePause() {
+  if (!page.session || page.ended || els.pauseBtn.disabled) return;
+  const action = page.paused ? "resume" : "pause";
+  els.pauseBtn.disabled = true;
+  try {
+    const { live } = await api(`/api/sessions/${page.session.id}/${action}`, { method: "POST" });
+    if (live && !page.ended) showLive(live);
+  } catch (e) {
+    notify(action === "pause" ? "Could not pause" : "Could not resume", e.message, { action: togglePause });
+  } finally {
+    els.pauseBtn.disabled = false;
+  }
+}
+
+els.pauseBtn.addEventListener("click", togglePause);
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "p" && event.key !== "P") return;
+  if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  if (els.liveCard.hidden || event.target.closest("input, select, textarea, [contenteditable]")) return;
+  event.preventDefault();
+  togglePause();
+});
+
 /** The server stopped answering: nothing shown is current any more. */
 function showNoConnection(silentMs) {
   clearAlert();
   renderNoConnection(silentMs);
 }
 
-/** The session ended while the page was not connected. */
+/**
+ * The session ended while the page was not connected (one a server restart cut off before
+ * its planned end is continued by stream.js instead, see sessionContinued).
+ */
 function sessionStopped(session) {
   finish(session.summary);
   if (session.status === "interrupted") {
-    // The server stopped (or crashed) and, on starting again, closed the session at its
-    // last save. Say so: the summary alone would not explain the short totals.
+    // The server stopped (or crashed) and the session's planned end has passed. Say so:
+    // the summary alone would not explain the short totals.
     notify(
       "The server restarted",
       "The server stopped while this session was running, so it was closed as interrupted " +

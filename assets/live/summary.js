@@ -1,7 +1,7 @@
 // The summary card at the end of a session: the verdict in a sentence, the figures as the
 // server computed them, and how the email / SMS summary is doing.
 
-import { $, formatDateTime, formatDuration, formatPercent, show } from "../common.js";
+import { $, endReasonText, formatDateTime, formatDuration, formatPercent, show } from "../common.js";
 import { DeliveryWatch } from "../deliveries.js";
 
 const card = $("summary-card");
@@ -39,10 +39,12 @@ function renderSummary(s, session) {
     badge.textContent = "Completed";
     badge.className = "pill ok";
   }
+  const judged = (s.focused_seconds || 0) + (s.unfocused_seconds || 0);
   const breaks = s.breaks_count === 1 ? "1 break" : `${s.breaks_count} breaks`;
   const verdict = percent >= 85 ? "Excellent focus." : percent >= 65 ? "Good focus." : percent >= 40 ? "Mixed focus." : "A distracted session.";
   $("summary-headline").textContent =
-    `${verdict} You were focused ${formatPercent(percent)} of ${formatDuration(s.total_seconds * 1000)}, ` +
+    // The percentage is over the judged time only (focused + unfocused), so say so.
+    `${verdict} You were focused ${formatPercent(percent)} of the ${formatDuration(judged * 1000)} judged, ` +
     `with ${breaks}; your longest focused stretch was ${formatDuration(s.longest_focus_seconds * 1000)}.`;
   $("summary-meter").style.width = `${Math.min(100, Math.max(0, percent))}%`;
   $("sum-total").textContent = formatDuration(s.total_seconds * 1000);
@@ -51,7 +53,13 @@ function renderSummary(s, session) {
   $("sum-breaks").textContent = String(s.breaks_count);
   $("sum-percent").textContent = formatPercent(percent);
   $("sum-longest").textContent = formatDuration(s.longest_focus_seconds * 1000);
+  // Time that is neither focused nor unfocused, so that the parts add up to the total.
+  $("sum-starting").textContent = formatDuration((s.starting_seconds || 0) * 1000);
+  $("sum-paused").textContent = formatDuration((s.paused_seconds || 0) * 1000);
+  $("sum-offline").textContent = formatDuration((s.offline_seconds || 0) * 1000);
+  show($("sum-offline-row"), (s.offline_seconds || 0) > 0);
   $("sum-early").textContent = s.ended_early ? "Yes" : "No";
+  $("sum-reason").textContent = `${endReasonText(s.end_reason)}.`;
   $("summary-history").href = `/history?session=${encodeURIComponent(s.id)}`;
   deliveries.watch(s.id);
 }

@@ -67,6 +67,7 @@ function renderIdle() {
   $("stat-breaks").textContent = "0";
   $("stat-percent").textContent = "–";
   $("frame-warning").textContent = "";
+  renderUnjudged({});
   clearOverlay();
 }
 
@@ -74,26 +75,58 @@ function renderIdle() {
 export function renderState(msg) {
   state.lastState = msg;
   state.lastStateAt = performance.now();
+  // The server's `state` as it is (no verdict before the first judged frames: "starting",
+  // also just after a resume; paused time is neither green nor red), ahead of the clock's
+  // debounce when two frame replies agree (indicator.js).
   const shown = indicator.follow(msg);
-  const focused = shown.state === "focused";
-  // No verdict yet (the start, or just after a resume): neither green nor red.
-  const starting = shown.state === "starting";
-  const cls = starting ? "" : focused ? "is-focused" : "is-unfocused";
+  const kind = shown.state;
+  const cls = { focused: "is-focused", unfocused: "is-unfocused", paused: "is-paused" }[kind] || "";
   els.indicator.className = `indicator ${cls}`;
-  els.videoWrap.className = `video-wrap ${cls}`;
-  els.stateText.textContent = starting ? "Starting…" : focused ? "Focused" : "Not focused";
-  els.reasonText.textContent = starting
-    ? "Waiting for the first camera frames to be judged."
-    : focused
-      ? "Eyes on the screen."
-      : `${reasonText(shown.reason)}${msg.state === "unfocused" && msg.drift_ms >= 1000 ? ` for ${driftText(msg.drift_ms)}` : ""}.`;
+  els.videoWrap.className = `video-wrap ${kind === "paused" ? "" : cls}`;
+  const [title, reason] = stateWords(kind, shown.reason, msg);
+  els.stateText.textContent = title;
+  els.reasonText.textContent = reason;
   $("stat-focused").textContent = formatClock(msg.focused_ms);
   $("stat-unfocused").textContent = formatClock(msg.unfocused_ms);
   $("stat-breaks").textContent = String(msg.breaks);
   $("stat-percent").textContent = formatPercent(msg.focus_percent);
+  renderUnjudged(msg);
   renderCountdown();
-  if (msg.source === "frame") drawFace(msg.face, focused);
+  if (kind === "paused" || kind === "starting") clearOverlay();
+  else if (msg.source === "frame") drawFace(msg.face, kind === "focused");
   else if (!msg.face && msg.reason === "no_signal") clearOverlay();
+}
+
+/** The indicator's two lines for a live state. */
+function stateWords(kind, reason, msg) {
+  switch (kind) {
+    case "focused":
+      return ["Focused", "Eyes on the screen."];
+    case "unfocused":
+      // "for N s" is how long this reason has held (`state_ms`), floored like the timers.
+      // Only while the clock agrees on the reason: it is the clock's `state_ms`.
+      return ["Not focused", `${reasonText(reason)}${msg.state === "unfocused" && msg.reason === reason && msg.state_ms >= 1000 ? ` for ${driftText(msg.state_ms)}` : ""}.`];
+    case "paused":
+      return ["Paused", `For ${driftText(msg.state_ms)}; not counted as focused or unfocused. Resume (P) to carry on.`];
+    case "offline":
+      return ["Offline", "The server was down; this time is not counted."];
+    default:
+      return ["Starting…", "Waiting for the first camera frames to be judged."];
+  }
+}
+
+/** Time that is neither focused nor unfocused, so the timers visibly add up. */
+function renderUnjudged(msg) {
+  const parts = [
+    [msg.starting_ms, "starting"],
+    [msg.paused_ms, "paused"],
+    [msg.offline_ms, "server offline"],
+  ].filter(([ms]) => ms >= 1000);
+  const line = $("stat-unjudged");
+  line.hidden = parts.length === 0;
+  line.textContent = parts.length
+    ? `Not counted: ${parts.map(([ms, what]) => `${formatClock(ms)} ${what}`).join(", ")}.`
+    : "";
 }
 
 /**

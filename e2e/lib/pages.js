@@ -26,15 +26,18 @@ export async function readLive(page) {
       breaks: $("stat-breaks").textContent.trim(),
       percent: $("stat-percent").textContent.trim(),
       netStats: $("net-stats").textContent.trim(),
+      unjudged: visible($("stat-unjudged")) ? $("stat-unjudged").textContent.trim() : "",
+      pauseLabel: $("pause-label").textContent.trim(),
       focusedElement: document.activeElement ? document.activeElement.id : null,
     };
   });
 }
 
-/** The colour family of an [r, g, b]: "green", "red" or "neutral". */
+/** The colour family of an [r, g, b]: "blue" (paused), "green", "red" or "neutral". */
 export function colourOf(rgb) {
   if (!rgb) return "none";
-  const [r, g] = rgb;
+  const [r, g, b] = rgb;
+  if (b > r + 60 && b > g + 40) return "blue";
   if (g > r + 60) return "green";
   if (r > g + 60) return "red";
   return "neutral";

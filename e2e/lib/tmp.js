@@ -25,6 +25,8 @@ export function makeTempDir(label) {
 export function removeTempDir(dir) {
   if (!dir) return;
   dirs.delete(dir);
-  // A browser's helper processes may still be closing files in its profile: retry briefly.
-  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  // A browser's helper processes may still be closing files in its profile: retry for a few
+  // seconds (a killed Chromium's renderers and utility processes outlive it by over a second
+  // on a loaded machine, and an ENOTEMPTY here failed a test file whose tests all passed).
+  rmSync(dir, { recursive: true, force: true, maxRetries: 25, retryDelay: 200 });
 }

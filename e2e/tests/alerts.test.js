@@ -2,6 +2,8 @@
 // then the sound, then (with the tab hidden) a desktop notification, each after the delay the
 // person chose (remembered in this browser); snoozing keeps them all quiet and takes the
 // banner down, "Alerts back on" brings the alert of a drift still going on.
+// 8b. Pause and resume, by the button and by the P key: paused time is neither focused nor
+// unfocused (the timers hold, the banner goes), and the summary shows it.
 //
 // The page's sound and notifications are observed, not faked away: an init script counts the
 // oscillators the page starts (a beep is two tones) and records the notifications it shows
@@ -15,7 +17,10 @@ import { keepEvidence } from "../lib/artifacts.js";
 import { launchThrottledBrowser } from "../lib/browser.js";
 import { makeClip } from "../lib/clips.js";
 import { STILLS } from "../lib/env.js";
-import { fillSessionForm, readLive, startSession, waitForConfig } from "../lib/pages.js";
+import { durationText } from "../lib/format.js";
+import {
+  clockSeconds, colourOf, endEarly, fillSessionForm, readLive, startSession, waitForConfig,
+} from "../lib/pages.js";
 import { FocusServer } from "../lib/server.js";
 import { makeTempDir, removeTempDir } from "../lib/tmp.js";
 import { eventually } from "../lib/wait.js";
@@ -23,6 +28,8 @@ import { eventually } from "../lib/wait.js";
 let tmp;
 let server;
 let browser;
+/** The session of 8 and 8b. */
+let sessionId = null;
 
 before(async () => {
   tmp = makeTempDir("alerts");
@@ -35,9 +42,13 @@ before(async () => {
 }, { timeout: 25 * 60_000 });
 
 after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-  removeTempDir(tmp);
+  try {
+    await browser?.close();
+  } finally {
+    // Whatever the browser's cleanup does, the server goes (else the file never exits).
+    await server?.cleanup();
+    removeTempDir(tmp);
+  }
 });
 
 function observeSoundAndNotifications() {
@@ -79,7 +90,7 @@ test("8. alerts escalate (banner, sound, desktop notification when hidden) and s
     assert.equal(await page.inputValue("#escalate-notify"), "5");
 
     await fillSessionForm(page, { duration: 5, threshold: 1, alertMode: "banner" });
-    await startSession(page);
+    sessionId = await startSession(page);
 
     // Step 1: the banner alone.
     await eventually("the banner", async () => {
@@ -131,5 +142,59 @@ test("8. alerts escalate (banner, sound, desktop notification when hidden) and s
       assert.equal((await readLive(page)).bannerVisible, true);
     }, { timeout: 5_000 });
     assert.equal(await page.isVisible("#snoozed"), false);
+  });
+});
+
+test("8b. pause and resume: the button and P; paused time is neither focused nor unfocused", { timeout: 120_000 }, () => {
+  const { page } = browser;
+  return keepEvidence("pause", { page, server }, async () => {
+    assert.ok(sessionId, "8 started a session");
+    await eventually("the drift alerting", async () => {
+      assert.equal((await readLive(page)).bannerVisible, true);
+    }, { timeout: 10_000 });
+    assert.equal((await readLive(page)).pauseLabel, "Pause");
+    assert.equal(await page.getAttribute("#pause-btn", "aria-keyshortcuts"), "P");
+
+    // The button: paused at once, the banner gone, neither green nor red.
+    await page.click("#pause-btn");
+    const paused = await eventually("the page paused", async () => {
+      const live = await readLive(page);
+      assert.equal(live.state, "Paused");
+      assert.match(live.reason, /not counted as focused or unfocused/);
+      assert.equal(colourOf(live.dot), "blue", `dot colour ${live.dot}`);
+      assert.equal(live.bannerVisible, false, "a pause ends the drift and its alert");
+      assert.equal(live.pauseLabel, "Resume");
+      return live;
+    }, { timeout: 5_000 });
+    assert.equal((await server.api(`/api/sessions/${sessionId}`)).status, "running");
+    await page.waitForTimeout(3_000);
+    const held = await readLive(page);
+    assert.equal(held.state, "Paused");
+    assert.deepEqual([held.focused, held.unfocused], [paused.focused, paused.unfocused],
+      "the focused and unfocused timers hold while paused");
+    assert.match(held.unjudged, /^Not counted: (\d+:\d{2} starting, )?0:0[2-9] paused\.$/);
+
+    // P (not in a form field) resumes: no verdict until the next frames are judged, then
+    // the drift goes on from zero.
+    await page.focus("#live-title");
+    await page.keyboard.press("p");
+    await eventually("the page resumed", async () => {
+      const live = await readLive(page);
+      assert.match(live.state, /^(Starting…|Not focused)$/);
+      assert.equal(live.pauseLabel, "Pause");
+    }, { timeout: 5_000 });
+    await eventually("judged again after the resume", async () => {
+      const live = await readLive(page);
+      assert.equal(live.state, "Not focused");
+      assert.ok(clockSeconds(live.unfocused) > clockSeconds(held.unfocused), "the unfocused timer moves again");
+    }, { timeout: 10_000 });
+
+    // In the summary: the paused time, as the server counted it.
+    await endEarly(page);
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
+    const s = (await server.api(`/api/sessions/${sessionId}`)).summary;
+    assert.ok(s.paused_seconds >= 3, `paused ${s.paused_seconds} s`);
+    assert.equal((await page.textContent("#sum-paused")).trim(), durationText(s.paused_seconds * 1000));
+    assert.equal((await page.textContent("#sum-reason")).trim(), "You ended it early.");
   });
 });

@@ -9,6 +9,8 @@
 //    retry, continues that same session (POST .../resume, before its planned end): it says
 //    the server restarted, streams again, and the outage is an "offline" stretch of the
 //    session's timeline.
+// e. A session cut off while no page streamed it is continued from the history's
+//    "Continue this session".
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -21,6 +23,7 @@ import {
   clockSeconds, colourOf, endEarly, fillSessionForm, readLive, recordLiveMessages, startSession,
   waitForConfig,
 } from "../lib/pages.js";
+import { durationText } from "../lib/format.js";
 import { startProxy } from "../lib/proxy.js";
 import { FocusServer } from "../lib/server.js";
 import { makeTempDir, removeTempDir } from "../lib/tmp.js";
@@ -220,6 +223,12 @@ describe("losing the server mid-session", () => {
     const running = await server.api(`/api/sessions/${killedId}`);
     assert.equal(running.status, "running");
     assert.ok(running.totals.offline_ms > 0, `offline_ms ${running.totals.offline_ms}`);
+    if (running.totals.offline_ms >= 1000) {
+      // Beside the timers: the time that counts as neither focused nor unfocused.
+      await eventually("the outage shown as not counted", async () => {
+        assert.match((await readLive(page)).unjudged, /\d+:\d{2} server offline\.$/);
+      }, { timeout: 5_000 });
+    }
 
     await endEarly(page);
     await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
@@ -234,5 +243,46 @@ describe("losing the server mid-session", () => {
     // The parts add up to the whole.
     const t = session.totals;
     assert.equal(t.focused_ms + t.unfocused_ms + t.starting_ms + t.paused_ms + t.offline_ms, t.total_ms);
+    // The summary card shows the outage and why the session ended.
+    assert.equal(await page.isVisible("#sum-offline-row"), true);
+    assert.equal((await page.textContent("#sum-offline")).trim(), durationText(session.summary.offline_seconds * 1000));
+    assert.equal((await page.textContent("#sum-reason")).trim(), "You ended it early.");
+  }));
+
+  // With no page left streaming it (the tab was closed), a session cut off by a crash is
+  // continued from the history: its details offer "Continue this session", which opens the
+  // live page on it.
+  test("6e. a cut-off session with no page left: 'Continue this session' from the history", {
+    timeout: 150_000,
+  }, () => evidence("continue-from-history", async () => {
+    const id = await startStreaming(server.url);
+    await page.goto("about:blank");
+    await server.kill();
+    await server.start();
+    const cut = await server.api(`/api/sessions/${id}`);
+    assert.equal(cut.status, "interrupted");
+    assert.equal(cut.resumable, true);
+    assert.equal(cut.end_reason, "server_lost");
+
+    await page.goto(`${server.url}/history?session=${id}`);
+    await page.locator("#detail-card").waitFor({ state: "visible", timeout: 10_000 });
+    assert.match(await page.locator("#detail-stats").innerText(), /Why it ended\s+The server stopped unexpectedly\./);
+    const link = page.locator("#detail-continue");
+    assert.equal(await link.isVisible(), true, "an interrupted session before its planned end can be continued");
+    await Promise.all([page.waitForURL(/\/(\?|$)/, { timeout: 10_000 }), link.click()]);
+    await page.locator("#resume-card").waitFor({ state: "visible", timeout: 10_000 });
+    assert.equal((await page.textContent("#resume-title")).trim(), "A session was cut off by a server restart");
+    assert.equal((await page.textContent("#resume-btn")).trim(), "Continue this session");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "resume-btn");
+    assert.equal(new URL(page.url()).searchParams.get("continue"), null, "the address no longer asks to continue");
+
+    const back = Date.now();
+    await page.click("#resume-btn");
+    await expectContinued(id, back);
+    const session = await server.api(`/api/sessions/${id}`);
+    assert.ok(session.totals.offline_ms > 0, `offline_ms ${session.totals.offline_ms}`);
+    assert.equal(session.events.filter((e) => e.kind === "offline").length, 1);
+    await endEarly(page);
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
   }));
 });

@@ -258,10 +258,14 @@ describe("a session from start to history", () => {
     assert.equal(await text("sum-breaks"), String(s.breaks_count));
     assert.equal(await text("sum-percent"), percentText(s.focus_percent));
     assert.equal(await text("sum-longest"), durationText(s.longest_focus_seconds * 1000));
+    assert.equal(await text("sum-starting"), durationText(s.starting_seconds * 1000));
+    assert.equal(await text("sum-paused"), durationText(s.paused_seconds * 1000));
+    assert.equal(await page.isVisible("#sum-offline-row"), false, "no offline row without an outage");
     assert.equal(await text("sum-early"), "Yes");
+    assert.equal(await text("sum-reason"), "You ended it early.");
     assert.equal(await text("summary-badge"), "Ended early");
     const headline = await text("summary-headline");
-    assert.ok(headline.includes(`focused ${percentText(s.focus_percent)} of ${durationText(s.total_seconds * 1000)}`), headline);
+    assert.ok(headline.includes(`focused ${percentText(s.focus_percent)} of the ${durationText((s.focused_seconds + s.unfocused_seconds) * 1000)} judged`), headline);
     assert.ok(headline.includes(s.breaks_count === 1 ? "1 break" : `${s.breaks_count} breaks`), headline);
     assert.equal(await page.isVisible("#live-card"), false);
 
@@ -292,6 +296,9 @@ describe("a session from start to history", () => {
     const stats = await page.locator("#detail-stats").innerText();
     assert.ok(stats.includes(percentText(session.totals.focus_percent)), stats);
     assert.ok(stats.includes(durationText(session.totals.total_ms)), stats);
+    assert.match(stats, /Starting \(no verdict yet\)\s+\d+ s/);
+    assert.match(stats, /Why it ended\s+You ended it early\./);
+    assert.equal(await page.isVisible("#detail-continue"), false, "a completed session cannot be continued");
     const stretches = session.events.filter((e) => e.kind !== "break").length;
     assert.equal(await page.locator("#timeline svg rect:not(.break)").count(), stretches,
       "one bar per focused/unfocused stretch");
@@ -316,10 +323,39 @@ describe("a session from start to history", () => {
     assert.equal(cells[6], "Completed", "status");
     assert.equal(cells[7], "Email sent, SMS sent", "summary sent");
 
-    // The trend chart: an SVG with one point per finished session, at its focus percent.
-    const measured = list.sessions
-      .filter((s) => s.status !== "running" && s.totals.total_ms > 0)
+    // Short sessions (judged for under a minute; this suite's are) are listed and marked,
+    // but left out of the figures and the chart until the person includes them.
+    const finished = list.sessions
+      .filter((s) => s.status !== "running" && s.totals.focused_ms + s.totals.unfocused_ms > 0)
       .sort((a, b) => a.started_at_ms - b.started_at_ms);
+    assert.equal(list.stats.short_session_ms, 60_000);
+    const isShort = (s) => s.totals.focused_ms + s.totals.unfocused_ms < list.stats.short_session_ms;
+    const shortOnes = finished.filter(isShort);
+    assert.ok(shortOnes.length >= 1, "scenario 1's session of a few seconds is short");
+    assert.equal(list.stats.short_sessions_left_out, shortOnes.length);
+    assert.equal(list.stats.include_short, false);
+    for (const s of list.sessions) {
+      const marked = await page.locator(`#sessions-body tr[data-session-id="${s.id}"] .short-mark`).count();
+      assert.equal(marked, isShort(s) && s.status !== "running" ? 1 : 0, `session ${s.id} marked short or not`);
+    }
+    assert.equal(await page.locator("#chart svg circle.point").count(), finished.length - shortOnes.length,
+      "short sessions are not plotted by default");
+    const average = list.stats.average_focus_percent;
+    assert.equal((await page.textContent("#kpi-average")).trim(), average == null ? "–" : percentText(average));
+    assert.match(await page.textContent("#short-note"),
+      new RegExp(`^${shortOnes.length} sessions? judged for under a minute (is|are) listed below but left out`));
+    assert.equal(await page.isChecked("#include-short"), false);
+    await page.check("#include-short");
+    await page.waitForURL(/include_short=1/, { timeout: 5_000 });
+    const all = await server.api("/api/sessions?days=30&include_short=1");
+    assert.equal(all.stats.sessions, finished.length);
+    assert.equal(all.stats.short_sessions_left_out, 0);
+    await eventually("the short sessions plotted", async () => {
+      assert.equal(await page.locator("#chart svg circle.point").count(), finished.length);
+    }, { timeout: 5_000 });
+
+    // The trend chart: an SVG with one point per finished session, at its focus percent.
+    const measured = finished;
     const points = page.locator("#chart svg circle.point");
     assert.equal(await points.count(), measured.length);
     const plotted = await points.evaluateAll((circles) => circles.map((c) => ({
@@ -339,7 +375,7 @@ describe("a session from start to history", () => {
       const line = await page.getAttribute("#chart svg polyline.series", "points");
       assert.equal(line.trim().split(/\s+/).length, measured.length, "the line joins every point");
     }
-    assert.equal((await page.textContent("#kpi-average")).trim(), percentText(list.stats.average_focus_percent));
+    assert.equal((await page.textContent("#kpi-average")).trim(), percentText(all.stats.average_focus_percent));
     assert.match(await page.textContent("#chart-caption"), new RegExp(`^${measured.length} finished sessions? `));
 
     // CSV export: a download with the documented header and this session's row.
@@ -402,8 +438,9 @@ describe("a session from start to history", () => {
       await page.setViewportSize({ width: 1280, height: 800 });
     }
 
-    // The picture for the README: the page as it opens, figures and chart first.
-    await page.goto(`${server.url}/history`);
+    // The picture for the README: figures and chart first (this suite's sessions are all
+    // short, so with them included).
+    await page.goto(`${server.url}/history?include_short=1`);
     await page.locator("#chart svg circle.point").first().waitFor({ timeout: 10_000 });
     await documentScreenshot(page, "history.png");
   }));

@@ -2,21 +2,20 @@
 //! `docs/api.md`.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use focus_store::{
     AlertMode, Delivery, DeliveryStatus, EndReason, Event, EventKind, Session, SessionStatus,
-    Stats, Totals,
+    Totals,
 };
 use focus_types::Channel;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::validate::{Channels, SessionForm, validate_session_form};
 use super::{AppState, SessionId, parse_session_id, truncate};
 use crate::db::DbError;
-use crate::session::summary::seconds;
 use crate::session::{EndKind, LiveState, SessionSummary};
 use crate::time::rfc3339;
 use crate::web::error::AppError;
@@ -122,105 +121,6 @@ pub async fn create_session(
         Json(SessionView::from(&session)),
     )
         .into_response())
-}
-
-/// Query of `GET /api/sessions`.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    /// Only sessions started in the last `days` days; all when absent.
-    days: Option<String>,
-}
-
-/// `GET /api/sessions?days=N`: sessions newest first, and the figures over the range.
-pub async fn list_sessions(
-    State(state): State<AppState>,
-    query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<SessionList>, AppError> {
-    let Query(query) = query?;
-    let days = match query.days.as_deref().map(str::trim) {
-        None | Some("") | Some("all") => None,
-        Some(text) => match text.parse::<u32>() {
-            Ok(days @ 1..=36_500) => Some(days),
-            _ => {
-                return Err(AppError::BadRequest(
-                    "days must be a whole number of days from 1 to 36500, or absent for all".into(),
-                ));
-            }
-        },
-    };
-    let since_ms = days.map(|d| state.sessions.now_ms() - i64::from(d) * 86_400_000);
-    let (sessions, stats, deliveries) = state
-        .db
-        .call(move |s| {
-            Ok((
-                s.list_sessions(since_ms)?,
-                s.stats(since_ms)?,
-                s.deliveries_since(since_ms)?,
-            ))
-        })
-        .await?;
-    let best_session = stats
-        .best_session
-        .and_then(|(id, _)| sessions.iter().find(|s| s.id == id).map(SessionView::from));
-    Ok(Json(SessionList {
-        days,
-        since_ms,
-        stats: StatsView::new(&stats, best_session),
-        sessions: sessions
-            .iter()
-            .map(|session| SessionListItem {
-                session: SessionView::from(session),
-                deliveries: deliveries
-                    .iter()
-                    .filter(|d| d.session_id == session.id)
-                    .map(DeliveryView::from)
-                    .collect(),
-            })
-            .collect(),
-    }))
-}
-
-#[derive(Debug, Serialize)]
-pub struct SessionList {
-    pub days: Option<u32>,
-    pub since_ms: Option<i64>,
-    pub stats: StatsView,
-    pub sessions: Vec<SessionListItem>,
-}
-
-/// A session in the history list: the session and the status of its summaries.
-#[derive(Debug, Serialize)]
-pub struct SessionListItem {
-    #[serde(flatten)]
-    pub session: SessionView,
-    pub deliveries: Vec<DeliveryView>,
-}
-
-/// Figures over the finished sessions of a range.
-#[derive(Debug, Serialize)]
-pub struct StatsView {
-    /// Finished sessions that measured some time.
-    pub sessions: u32,
-    /// Mean of their focus percentages (each session counts once), one decimal.
-    pub average_focus_percent: Option<f64>,
-    pub total_focused_ms: u64,
-    pub total_focused_seconds: f64,
-    /// The best session at least a minute long, if any.
-    pub best_session: Option<SessionView>,
-}
-
-impl StatsView {
-    fn new(stats: &Stats, best_session: Option<SessionView>) -> Self {
-        StatsView {
-            sessions: stats.sessions,
-            average_focus_percent: stats
-                .average_focus_percent
-                .map(|p| (p * 10.0).round() / 10.0),
-            total_focused_ms: stats.total_focused_ms,
-            total_focused_seconds: seconds(stats.total_focused_ms),
-            best_session,
-        }
-    }
 }
 
 /// `GET /api/sessions/{id}`: the session with its timeline and summary deliveries.

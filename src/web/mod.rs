@@ -9,7 +9,7 @@
 //! | `GET /`, `GET /history` | the pages |
 //! | `GET /assets/{*path}` | scripts (ES modules), styles, icon |
 //! | `GET /api/config` | what the page needs: limits, which notifications are set up |
-//! | `POST /api/sessions`, `GET /api/sessions?days=N` | start a session; list with stats |
+//! | `POST /api/sessions`, `GET /api/sessions?days=N&include_short=1` | start a session; list with stats (history.rs) |
 //! | `GET /api/sessions.csv` | every session as CSV |
 //! | `GET`/`DELETE /api/sessions/{id}` | one session with its timeline; delete it |
 //! | `POST /api/sessions/{id}/end` | end it, get the summary (idempotent) |
@@ -25,6 +25,7 @@ pub mod assets;
 pub mod check;
 pub mod error;
 pub mod help;
+pub mod history;
 pub mod live;
 pub mod pages;
 pub mod security;
@@ -68,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/config", get(api::config))
         .route(
             "/api/sessions",
-            post(api::create_session).get(api::list_sessions),
+            post(api::create_session).get(history::list_sessions),
         )
         .route("/api/sessions.csv", get(api::export_csv))
         .route(

@@ -139,7 +139,7 @@ fn benches(c: &mut Criterion) {
         group.bench_function(label, |b| {
             b.iter(|| {
                 let sessions = store.list_sessions(black_box(since)).expect("list");
-                let stats = store.stats(since).expect("stats");
+                let stats = store.stats(since, false).expect("stats");
                 let deliveries = store.deliveries_since(since).expect("deliveries");
                 (sessions.len(), stats, deliveries.len())
             });

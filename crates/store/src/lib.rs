@@ -65,7 +65,7 @@ pub use model::{
     Totals,
 };
 pub use profiles::PROFILE_NAME_MAX_CHARS;
-pub use stats::BEST_SESSION_MIN_MS;
+pub use stats::{BEST_SESSION_MIN_MS, SHORT_SESSION_MS, is_short};
 
 /// How long a statement waits for a lock held by another connection (e.g. a
 /// backup tool or a second copy of the app) before failing with "busy".

@@ -381,6 +381,9 @@ pub struct Stats {
     pub total_focused_ms: u64,
     /// `(session id, focus percent)` of the best session, if any qualifies.
     pub best_session: Option<(i64, f64)>,
+    /// Finished short sessions (see [`crate::SHORT_SESSION_MS`]) not
+    /// counted above; 0 when they were asked for.
+    pub short_sessions_left_out: u32,
 }
 
 #[cfg(test)]
