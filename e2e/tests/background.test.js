@@ -49,9 +49,13 @@ before(async () => {
 }, { timeout: 25 * 60_000 });
 
 after(async () => {
-  await browser?.close();
-  await server?.cleanup();
-  removeTempDir(tmp);
+  try {
+    await browser?.close();
+  } finally {
+    // Whatever the browser's cleanup does, the server goes (else the file never exits).
+    await server?.cleanup();
+    removeTempDir(tmp);
+  }
 });
 
 const evidence = (label, body) => keepEvidence(label, {
