@@ -77,6 +77,9 @@ async function startStreaming(base) {
     assert.equal(live.connection, "Connected");
     assert.equal(live.state, "Focused");
     assert.match(live.netStats, /frames\/s/);
+    // The indicator follows two agreeing frame replies, ahead of the clock: wait until the
+    // clock itself has judged (an outage while it is still "starting" counts as starting).
+    assert.ok(clockSeconds(live.focused) >= 1, `the clock's focused time: ${live.focused}`);
   }, { timeout: 30_000 });
   return id;
 }
