@@ -16,6 +16,16 @@ import { makeTempDir, removeTempDir } from "./tmp.js";
 
 export const VIEWPORT = { width: 1280, height: 800 };
 
+/** Waits for `promise`, or `ms` at most (a browser that hangs on close must not hang the run). */
+async function waitAtMost(promise, ms) {
+  let timer;
+  try {
+    await Promise.race([promise, new Promise((r) => { timer = setTimeout(r, ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const BASE_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -64,11 +74,9 @@ export async function launchBrowser({ clip, camera = "allow", downloadsDir } = {
   const close = async () => {
     if (closed) return;
     closed = true;
-    let timer;
     try {
-      await Promise.race([context.close(), new Promise((r) => { timer = setTimeout(r, 15_000); })]);
+      await waitAtMost(context.close(), 15_000);
     } finally {
-      clearTimeout(timer);
       removeTempDir(profile);
     }
   };
@@ -151,15 +159,12 @@ export async function launchThrottledBrowser({ clip }) {
   const close = async () => {
     if (closed) return;
     closed = true;
-    let timer;
     try {
-      await Promise.race([browser.close(), new Promise((r) => { timer = setTimeout(r, 15_000); })]);
+      await waitAtMost(browser.close(), 15_000);
     } finally {
-      clearTimeout(timer);
       killChild();
       // Its helper processes write to the profile until the browser is gone.
-      await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 10_000); })]);
-      clearTimeout(timer);
+      await waitAtMost(exited, 10_000);
       process.off("exit", killChild);
       removeTempDir(profile);
     }
