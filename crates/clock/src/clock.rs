@@ -5,13 +5,17 @@
 //! [`FocusClock::snapshot`] looks ahead without moving it. The rules are written out, with
 //! a worked example, in `docs/focus-clock.md`.
 
-use std::cmp::Reverse;
-
 use crate::attention::{Attention, Reason};
-use crate::events::{Break, FocusEvent, Stretch};
-use crate::params::{ClockParams, MIN_FLIP_FRAMES};
+use crate::events::{FocusEvent, Stretch};
+use crate::params::ClockParams;
 use crate::report::{Snapshot, Summary, focus_percent};
 use crate::state::ClockState;
+
+mod drift;
+mod pending;
+
+use drift::Drift;
+use pending::{Candidate, Pending};
 
 /// The server-side focus clock of one session.
 ///
@@ -42,7 +46,7 @@ pub struct FocusClock {
     state: ClockState,
     state_since_ms: u64,
     /// No usable signal: starting, or frames stopped for longer than the grace. Frames
-    /// must settle (a run of [`MIN_FLIP_FRAMES`] spanning the debounce) before a verdict
+    /// must settle (a run of [`MIN_FLIP_FRAMES`](crate::params::MIN_FLIP_FRAMES) spanning the debounce) before a verdict
     /// counts, and no further signal loss can happen.
     waiting_for_signal: bool,
     /// A change being debounced, or the signal settling.
@@ -81,122 +85,6 @@ impl Totals {
     fn add(&mut self, state: ClockState, ms: u64) {
         let slot = self.slot(state);
         *slot = slot.saturating_add(ms);
-    }
-}
-
-/// What a run of frames is trying to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Candidate {
-    /// Unfocused -> focused.
-    Focus,
-    /// Focused -> unfocused, whatever the reasons in the run (the last one wins).
-    Unfocus,
-    /// Unfocused with another reason -> unfocused with this one.
-    Reason(Reason),
-    /// Waiting for the signal -> the verdict of the frame that completes the run, whatever
-    /// the verdicts in it.
-    Settle,
-}
-
-/// A run of consecutive frames agreeing on a [`Candidate`].
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    candidate: Candidate,
-    /// Effective time of the first frame of the run.
-    first_ms: u64,
-    /// Effective time of the latest frame of the run.
-    last_ms: u64,
-    frames: u32,
-}
-
-impl Pending {
-    fn new(candidate: Candidate, at_ms: u64) -> Self {
-        Pending {
-            candidate,
-            first_ms: at_ms,
-            last_ms: at_ms,
-            frames: 1,
-        }
-    }
-
-    fn extend(self, at_ms: u64) -> Self {
-        Pending {
-            last_ms: at_ms,
-            frames: self.frames.saturating_add(1),
-            ..self
-        }
-    }
-
-    fn complete(&self, debounce_ms: u64) -> bool {
-        self.frames >= MIN_FLIP_FRAMES && self.last_ms.saturating_sub(self.first_ms) >= debounce_ms
-    }
-}
-
-/// The unfocused time since the last focused stretch.
-#[derive(Debug, Clone, Copy)]
-struct Drift {
-    started_ms: u64,
-    /// The alert fired: this drift is a break.
-    alerted: bool,
-    /// The current reason and since when.
-    reason: Reason,
-    reason_since_ms: u64,
-    /// Closed time per reason, indexed by [`Reason::index`].
-    reason_ms: [u64; 4],
-    /// When each reason first appeared in this drift (for ties).
-    first_seen_ms: [Option<u64>; 4],
-}
-
-impl Drift {
-    fn new(at_ms: u64, reason: Reason) -> Self {
-        let mut first_seen_ms = [None; 4];
-        first_seen_ms[reason.index()] = Some(at_ms);
-        Drift {
-            started_ms: at_ms,
-            alerted: false,
-            reason,
-            reason_since_ms: at_ms,
-            reason_ms: [0; 4],
-            first_seen_ms,
-        }
-    }
-
-    fn switch_reason(&mut self, reason: Reason, at_ms: u64) {
-        let held_ms = at_ms.saturating_sub(self.reason_since_ms);
-        let slot = &mut self.reason_ms[self.reason.index()];
-        *slot = slot.saturating_add(held_ms);
-        self.reason = reason;
-        self.reason_since_ms = at_ms;
-        self.first_seen_ms[reason.index()].get_or_insert(at_ms);
-    }
-
-    /// The drift's reason as of `at_ms`: the one held longest in total, ties going to the
-    /// one that appeared first.
-    fn main_reason(&self, at_ms: u64) -> Reason {
-        let held_ms = |reason: Reason| {
-            let closed = self.reason_ms[reason.index()];
-            if reason == self.reason {
-                closed.saturating_add(at_ms.saturating_sub(self.reason_since_ms))
-            } else {
-                closed
-            }
-        };
-        Reason::ALL
-            .into_iter()
-            .filter_map(|reason| {
-                let seen_ms = self.first_seen_ms[reason.index()]?;
-                Some((reason, held_ms(reason), seen_ms))
-            })
-            .max_by_key(|&(_, held_ms, seen_ms)| (held_ms, Reverse(seen_ms)))
-            .map_or(self.reason, |(reason, _, _)| reason)
-    }
-
-    fn to_break(self, end_ms: u64) -> Break {
-        Break {
-            start_ms: self.started_ms,
-            end_ms,
-            reason: self.main_reason(end_ms),
-        }
     }
 }
 
@@ -322,9 +210,9 @@ impl FocusClock {
     ///   [`tick`](Self::tick) but not than the last frame (its analysis finished after a
     ///   tick) takes effect at the tick's time.
     /// - While starting or after the signal was lost, frames must settle first:
-    ///   [`MIN_FLIP_FRAMES`] frames, each within `no_signal_after_ms` of the previous,
+    ///   [`MIN_FLIP_FRAMES`](crate::params::MIN_FLIP_FRAMES) frames, each within `no_signal_after_ms` of the previous,
     ///   spanning at least [`ClockParams::debounce_ms`]; the frame that completes the run
-    ///   sets the state. Otherwise a change needs [`MIN_FLIP_FRAMES`] consecutive frames
+    ///   sets the state. Otherwise a change needs [`MIN_FLIP_FRAMES`](crate::params::MIN_FLIP_FRAMES) consecutive frames
     ///   agreeing on it, spanning at least the debounce.
     /// - While paused the verdict does not count: the frame only moves time, like a tick.
     ///   After [`finish`](Self::finish) it does nothing.

@@ -7,6 +7,8 @@
 //! ([`Run::fresh`]), as is the worked example of the docs.
 
 use super::*;
+use crate::events::Break;
+use crate::params::MIN_FLIP_FRAMES;
 
 const START: u64 = 0;
 const FOCUSED: ClockState = ClockState::Focused;
