@@ -48,14 +48,15 @@ export function renderChart(sessions, open) {
     });
     root.append(svg("polyline", { class: "trend", points: avg.map((p) => p.join(",")).join(" ") }));
   }
-  // Labels: at most about 8, spread evenly; times of day when all fall within a day. A label
-  // that would repeat its neighbour's text (two sessions in the same minute or day) is left
-  // out: each label names one place on the axis.
+  // Labels: at most 8, spread evenly from the first session to the last; times of day when
+  // all fall within a day. A label that would repeat an earlier one's text (two sessions in
+  // the same minute or day) is left out: each label names one place on the axis.
   const sameDay = sessions[n - 1].started_at_ms - sessions[0].started_at_ms < 86_400_000 &&
     formatDate(sessions[0].started_at_ms) === formatDate(sessions[n - 1].started_at_ms);
-  const step = Math.max(1, Math.ceil(n / 8));
+  const slots = Math.min(n, 8);
+  const labelled = new Set(Array.from({ length: slots }, (_, k) => (slots === 1 ? 0 : Math.round((k * (n - 1)) / (slots - 1)))));
   const written = new Set();
-  for (let i = 0; i < n; i += step) {
+  for (const i of labelled) {
     const at = sessions[i].started_at_ms;
     const text = sameDay ? formatTime(at) : formatDate(at);
     if (written.has(text)) continue;

@@ -107,15 +107,19 @@ function stateWords(kind, reason, msg) {
       // Only while the clock agrees on the reason: it is the clock's `state_ms`.
       return ["Not focused", `${reasonText(reason)}${msg.state === "unfocused" && msg.reason === reason && msg.state_ms >= 1000 ? ` for ${driftText(msg.state_ms)}` : ""}.`];
     case "paused":
-      return ["Paused", `For ${driftText(msg.state_ms)}; not counted as focused or unfocused. Resume (P) to carry on.`];
+      return ["Paused", `Not counted for ${formatClock(msg.state_ms)}. Resume (P) to go on.`];
     case "offline":
       return ["Offline", "The server was down; this time is not counted."];
     default:
-      return ["Starting…", "Waiting for the first camera frames to be judged."];
+      return ["Starting…", "Waiting for the first frames to be judged."];
   }
 }
 
-/** Time that is neither focused nor unfocused, so the timers visibly add up. */
+/**
+ * Time that is neither focused nor unfocused, so the timers visibly add up. The line keeps
+ * its place while empty: its first words (a pause, the first second of starting) must not
+ * move the buttons below it.
+ */
 function renderUnjudged(msg) {
   const parts = [
     [msg.starting_ms, "starting"],
@@ -123,7 +127,6 @@ function renderUnjudged(msg) {
     [msg.offline_ms, "server offline"],
   ].filter(([ms]) => ms >= 1000);
   const line = $("stat-unjudged");
-  line.hidden = parts.length === 0;
   line.textContent = parts.length
     ? `Not counted: ${parts.map(([ms, what]) => `${formatClock(ms)} ${what}`).join(", ")}.`
     : "";

@@ -53,3 +53,16 @@ export function makeClip(dir, name, segments) {
   }
   return { path, seconds };
 }
+
+/**
+ * Writes `<dir>/<name>.jpg`: `image` as the fake webcam would show it (scaled and padded to
+ * 640x480), for tests that send frames themselves. Returns its path.
+ */
+export function makeFrame(dir, name, image) {
+  const path = join(dir, `${name}.jpg`);
+  const run = spawnSync(FFMPEG, ["-hide_banner", "-loglevel", "error", "-y", "-i", image,
+    "-vf", FRAME, "-frames:v", "1", "-q:v", "3", path], { encoding: "utf8", timeout: 60_000 });
+  if (run.error) throw new Error(`could not run ${FFMPEG} (apt-get install ffmpeg): ${run.error.message}`);
+  if (run.status !== 0) throw new Error(`ffmpeg failed making ${name}.jpg:\n${run.stderr}`);
+  return path;
+}

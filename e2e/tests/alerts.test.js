@@ -160,7 +160,7 @@ test("8b. pause and resume: the button and P; paused time is neither focused nor
     const paused = await eventually("the page paused", async () => {
       const live = await readLive(page);
       assert.equal(live.state, "Paused");
-      assert.match(live.reason, /not counted as focused or unfocused/);
+      assert.match(live.reason, /^Not counted for \d+:\d{2}\. Resume \(P\) to go on\.$/);
       assert.equal(colourOf(live.dot), "blue", `dot colour ${live.dot}`);
       assert.equal(live.bannerVisible, false, "a pause ends the drift and its alert");
       assert.equal(live.pauseLabel, "Resume");
