@@ -5,7 +5,7 @@
 // ~0.5 s while the timers wait for the clock's 500 ms debounce.
 
 import { $, formatClock, formatDateTime, formatDuration, formatPercent, reasonText } from "../common.js";
-import { createIndicator } from "./indicator.js";
+import { createIndicator, heldSeconds } from "./indicator.js";
 
 const indicator = createIndicator();
 
@@ -83,7 +83,7 @@ export function renderState(msg) {
   const cls = { focused: "is-focused", unfocused: "is-unfocused", paused: "is-paused" }[kind] || "";
   els.indicator.className = `indicator ${cls}`;
   els.videoWrap.className = `video-wrap ${kind === "paused" ? "" : cls}`;
-  const [title, reason] = stateWords(kind, shown.reason, msg);
+  const [title, reason] = stateWords(shown, msg);
   els.stateText.textContent = title;
   els.reasonText.textContent = reason;
   $("stat-focused").textContent = formatClock(msg.focused_ms);
@@ -97,15 +97,16 @@ export function renderState(msg) {
   else if (!msg.face && msg.reason === "no_signal") clearOverlay();
 }
 
-/** The indicator's two lines for a live state. */
-function stateWords(kind, reason, msg) {
-  switch (kind) {
+/** The indicator's two lines for `shown` (indicator.follow(msg)). */
+function stateWords(shown, msg) {
+  switch (shown.state) {
     case "focused":
       return ["Focused", "Eyes on the screen."];
-    case "unfocused":
-      // "for N s" is how long this reason has held (`state_ms`), floored like the timers.
-      // Only while the clock agrees on the reason: it is the clock's `state_ms`.
-      return ["Not focused", `${reasonText(reason)}${msg.state === "unfocused" && msg.reason === reason && msg.state_ms >= 1000 ? ` for ${driftText(msg.state_ms)}` : ""}.`];
+    case "unfocused": {
+      // "for N s" only once the clock has confirmed this reason (indicator.js heldSeconds).
+      const seconds = heldSeconds(shown, msg);
+      return ["Not focused", `${reasonText(shown.reason)}${seconds == null ? "" : ` for ${driftText(seconds * 1000)}`}.`];
+    }
     case "paused":
       return ["Paused", `Not counted for ${formatClock(msg.state_ms)}. Resume (P) to go on.`];
     case "offline":

@@ -3,6 +3,8 @@
 // replies in a row agree on the new verdict (~0.2 s apart at 5 frames a second), well before
 // the server's clock confirms the change after its 500 ms debounce (the timers and the
 // timeline follow the clock); one odd frame could not flip it (e2e/unit/indicator.test.js).
+// The reason's "for N s" waits for the clock too (no number while the indicator is ahead of
+// it), and never exceeds the Unfocused timer beside it.
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -11,7 +13,7 @@ import { keepEvidence } from "../lib/artifacts.js";
 import { launchBrowser } from "../lib/browser.js";
 import { makeClip } from "../lib/clips.js";
 import { STILLS } from "../lib/env.js";
-import { fillSessionForm, recordLiveMessages, startSession, waitForConfig } from "../lib/pages.js";
+import { clockSeconds, fillSessionForm, recordLiveMessages, startSession, waitForConfig } from "../lib/pages.js";
 import { FocusServer } from "../lib/server.js";
 import { makeTempDir, removeTempDir } from "../lib/tmp.js";
 
@@ -54,10 +56,15 @@ test("10. the indicator follows the frames' verdicts, ahead of the clock's debou
   await fillSessionForm(page, { duration: 2, threshold: 30, alertMode: "banner" });
   const id = await startSession(page);
   await page.evaluate(() => {
+    // What the person reads after each render: the indicator's two lines and the Unfocused
+    // timer (one render writes all three, so each record is one moment).
     window.__shown = [];
-    const text = document.getElementById("state-text");
-    new MutationObserver(() => window.__shown.push([Date.now(), text.textContent.trim()]))
-      .observe(text, { childList: true, characterData: true, subtree: true });
+    const text = (id) => document.getElementById(id).textContent.trim();
+    const observer = new MutationObserver(() => window.__shown.push(
+      [Date.now(), text("state-text"), text("reason-text"), text("stat-unfocused")]));
+    for (const id of ["state-text", "reason-text", "stat-unfocused"]) {
+      observer.observe(document.getElementById(id), { childList: true, characterData: true, subtree: true });
+    }
   });
   const from = Date.now();
   await new Promise((r) => setTimeout(r, WATCH_MS));
@@ -70,10 +77,10 @@ test("10. the indicator follows the frames' verdicts, ahead of the clock's debou
   // Changes between the two verdicts (not the first one, out of "Starting…").
   const changes = [];
   let last = null;
-  for (const [at, text] of shown) {
+  for (const [at, text, reason] of shown) {
     if (text === last) continue;
     const between = (t) => t === "Focused" || t === "Not focused";
-    if (at >= from && between(last) && between(text)) changes.push({ at, focused: text === "Focused" });
+    if (at >= from && between(last) && between(text)) changes.push({ at, focused: text === "Focused", reason });
     last = text;
   }
   assert.ok(changes.length >= 3, `indicator changes in ${WATCH_MS / 1000} s: ${changes.length}`);
@@ -95,5 +102,19 @@ test("10. the indicator follows the frames' verdicts, ahead of the clock's debou
       assert.ok(change.at <= confirmed.at - 150,
         `the indicator changed only ${confirmed.at - change.at} ms before the clock confirmed it`);
     }
+    // Ahead of the clock the timers still count focused: the reason gives no seconds yet.
+    if (!change.focused) assert.equal(change.reason, "Looking away.", "the reason as the indicator turns red");
   }
+
+  // 8.10: the reason's "for N s" agrees with the timers: it is part of the Unfocused time.
+  let counted = 0;
+  for (const [at, text, reason, unfocused] of shown) {
+    const held = reason.match(/ for (\d+) s\.$/);
+    if (!held) continue;
+    counted += 1;
+    assert.equal(text, "Not focused");
+    assert.ok(Number(held[1]) <= clockSeconds(unfocused),
+      `at ${new Date(at).toISOString()} the page read "${reason}" beside Unfocused ${unfocused}`);
+  }
+  assert.ok(counted > 0, "the reason said how long it had held at least once");
 }));
