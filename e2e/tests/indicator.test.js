@@ -18,6 +18,8 @@ import { FocusServer } from "../lib/server.js";
 import { makeTempDir, removeTempDir } from "../lib/tmp.js";
 
 const WATCH_MS = 20_000;
+/** The clock's debounce (crates/clock ClockParams::debounce_ms). */
+const DEBOUNCE_MS = 500;
 // Node and the page stamp events from different processes: allow this much skew.
 const SKEW_MS = 100;
 
@@ -98,7 +100,11 @@ test("10. the indicator follows the frames' verdicts, ahead of the clock's debou
     assert.ok(change.at >= second.at - SKEW_MS,
       `the indicator changed ${second.at - change.at} ms before the second agreeing reply`);
     const confirmed = replies.slice(first).find((r) => r.clock === (change.focused ? "focused" : "unfocused"));
-    if (confirmed) {
+    // Two agreeing replies that already span the debounce (a server loaded down to under
+    // 2 frames a second) are all the clock needs too: it confirms with the same reply, and
+    // there is nothing for the indicator to be ahead of.
+    const spansDebounce = second.at - replies[first].at >= DEBOUNCE_MS;
+    if (confirmed && !spansDebounce) {
       assert.ok(change.at <= confirmed.at - 150,
         `the indicator changed only ${confirmed.at - change.at} ms before the clock confirmed it`);
     }
