@@ -11,10 +11,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use base64::Engine as _;
-use common::http_client;
+use common::Api;
 use focus_test_support::binary::Server;
 use focus_test_support::smtp::{SmtpOptions, SmtpSecurity, SmtpServer};
 use focus_test_support::twilio::TwilioServer;
@@ -58,87 +59,72 @@ fn assert_clean(log: &str) {
     }
 }
 
-#[tokio::test]
-async fn a_summary_is_sent_without_a_secret_or_recipient_in_the_log() {
-    let dir = tempfile::tempdir().unwrap();
+/// A loopback SMTP server with STARTTLS that wants `USER`/`PASSWORD`, and the settings
+/// that point the binary at it (its CA certificate written to `dir`).
+async fn smtp_server(dir: &Path) -> (SmtpServer, Vec<(&'static str, String)>) {
     let smtp = SmtpServer::start(SmtpOptions {
         security: SmtpSecurity::StartTls,
         credentials: Some((USER.to_owned(), PASSWORD.to_owned())),
         ..SmtpOptions::default()
     })
     .await;
-    let ca = dir.path().join("smtp-ca.pem");
+    let ca = dir.join("smtp-ca.pem");
     std::fs::write(&ca, smtp.cert_pem()).unwrap();
-    let twilio = TwilioServer::start(SID, TOKEN).await;
-
-    let env = [
+    let env = vec![
         ("FOCUS_SMTP_HOST", "127.0.0.1".to_owned()),
         ("FOCUS_SMTP_PORT", smtp.addr.port().to_string()),
         ("FOCUS_SMTP_USERNAME", USER.to_owned()),
         ("FOCUS_SMTP_PASSWORD", PASSWORD.to_owned()),
         ("FOCUS_SMTP_CA_CERT", ca.display().to_string()),
+    ];
+    (smtp, env)
+}
+
+/// The id of a session created from `body`.
+async fn create(api: &Api, body: Value) -> i64 {
+    let session = api.create_session(&body).await;
+    session["id"].as_i64().expect("session id")
+}
+
+#[tokio::test]
+async fn a_summary_is_sent_without_a_secret_or_recipient_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (smtp, mut env) = smtp_server(dir.path()).await;
+    let twilio = TwilioServer::start(SID, TOKEN).await;
+    env.extend([
         ("TWILIO_ACCOUNT_SID", SID.to_owned()),
         ("TWILIO_AUTH_TOKEN", TOKEN.to_owned()),
         ("TWILIO_FROM_NUMBER", "+15017122661".to_owned()),
         ("TWILIO_API_BASE", twilio.base_url()),
         ("FOCUS_PUBLIC_URL", "http://focus.test:8123/".to_owned()),
-    ];
+    ]);
     let server = Server::start(BINARY, dir.path(), &env).await;
-    let client = http_client();
-    let base = server.base.clone();
+    let api = Api::new(&server.base);
 
-    let config: Value = client
-        .get(format!("{base}/api/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, config) = api.get_json("/api/config").await;
     assert_eq!(config["email_configured"], true, "{config}");
     assert_eq!(config["sms_configured"], true, "{config}");
 
-    let session: Value = client
-        .post(format!("{base}/api/sessions"))
-        .json(
-            &json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
-                      "email": TO_EMAIL, "phone": TO_PHONE,
-                      "send_email": true, "send_sms": true}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = session["id"].as_i64().expect("session id");
-    let ended = client
-        .post(format!("{base}/api/sessions/{id}/end"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ended.status(), 200);
+    let id = create(
+        &api,
+        json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
+               "email": TO_EMAIL, "phone": TO_PHONE, "send_email": true, "send_sms": true}),
+    )
+    .await;
+    let (status, _) = api.post_empty(&format!("/api/sessions/{id}/end")).await;
+    assert_eq!(status, 200);
 
-    let started = Instant::now();
-    let detail = loop {
-        let detail: Value = client
-            .get(format!("{base}/api/sessions/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let deliveries = detail["deliveries"].as_array().unwrap();
-        if deliveries.len() == 2 && deliveries.iter().all(|d| d["status"] == "sent") {
-            break detail;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "not sent: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let detail = api
+        .session_when(
+            id,
+            Duration::from_secs(30),
+            "both summaries sent",
+            |detail| {
+                let deliveries = detail["deliveries"].as_array().unwrap();
+                deliveries.len() == 2 && deliveries.iter().all(|d| d["status"] == "sent")
+            },
+        )
+        .await;
     assert_eq!(detail["status"], "completed");
     // FOCUS_PUBLIC_URL is the base of the link in both messages.
     let link = format!("http://focus.test:8123/history?session={id}");
@@ -167,14 +153,7 @@ async fn broken_settings_are_reported_once_by_name_without_their_values() {
     ];
     let server = Server::start(BINARY, dir.path(), &env).await;
     // It serves anyway, with both channels off.
-    let config: Value = http_client()
-        .get(format!("{}/api/config", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, config) = Api::new(&server.base).get_json("/api/config").await;
     assert_eq!(config["email_configured"], false, "{config}");
     assert_eq!(config["sms_configured"], false, "{config}");
     assert_eq!(config["email_problems"], json!(["FOCUS_SMTP_HOST"]));
@@ -206,52 +185,24 @@ async fn broken_settings_are_reported_once_by_name_without_their_values() {
 #[tokio::test]
 async fn a_session_cut_off_by_a_crash_still_gets_its_summary_after_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(SmtpOptions {
-        security: SmtpSecurity::StartTls,
-        credentials: Some((USER.to_owned(), PASSWORD.to_owned())),
-        ..SmtpOptions::default()
-    })
-    .await;
-    let ca = dir.path().join("smtp-ca.pem");
-    std::fs::write(&ca, smtp.cert_pem()).unwrap();
-    let env = [
-        ("FOCUS_SMTP_HOST", "127.0.0.1".to_owned()),
-        ("FOCUS_SMTP_PORT", smtp.addr.port().to_string()),
-        ("FOCUS_SMTP_USERNAME", USER.to_owned()),
-        ("FOCUS_SMTP_PASSWORD", PASSWORD.to_owned()),
-        ("FOCUS_SMTP_CA_CERT", ca.display().to_string()),
-    ];
-    let client = http_client();
+    let (smtp, env) = smtp_server(dir.path()).await;
 
     let server = Server::start(BINARY, dir.path(), &env).await;
-    let session: Value = client
-        .post(format!("{}/api/sessions", server.base))
-        .json(
-            &json!({"duration_minutes": 1, "alert_threshold_s": 1, "alert_mode": "banner",
-                      "email": TO_EMAIL, "send_email": true}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = session["id"].as_i64().expect("session id");
+    let id = create(
+        &Api::new(&server.base),
+        json!({"duration_minutes": 1, "alert_threshold_s": 1, "alert_mode": "banner",
+               "email": TO_EMAIL, "send_email": true}),
+    )
+    .await;
     // SIGKILL: no shutdown path, the session is left running in the database.
     server.stop().await;
     assert!(smtp.messages().is_empty());
 
     let server = Server::start(BINARY, dir.path(), &env).await;
+    let api = Api::new(&server.base);
     // Until its planned end the session can still be continued, so its summary waits for
     // that end (a minute after the start), then goes out.
-    let first: Value = client
-        .get(format!("{}/api/sessions/{id}", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, first) = api.get_json(&format!("/api/sessions/{id}")).await;
     assert_eq!(first["status"], "interrupted", "{first}");
     assert_eq!(first["end_reason"], "server_lost", "{first}");
     if first["deliveries"][0]["status"] == "pending" {
@@ -261,25 +212,11 @@ async fn a_session_cut_off_by_a_crash_still_gets_its_summary_after_the_next_star
             "{first}"
         );
     }
-    let started = Instant::now();
-    let detail = loop {
-        let detail: Value = client
-            .get(format!("{}/api/sessions/{id}", server.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if detail["deliveries"][0]["status"] == "sent" {
-            break detail;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(100),
-            "not sent: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let detail = api
+        .session_when(id, Duration::from_secs(100), "the summary sent", |detail| {
+            detail["deliveries"][0]["status"] == "sent"
+        })
+        .await;
     assert_eq!(detail["status"], "interrupted", "{detail}");
     let mails = smtp.messages();
     assert_eq!(mails.len(), 1);
@@ -316,61 +253,29 @@ async fn credentials_echoed_by_the_sms_endpoint_are_neither_stored_nor_logged() 
         ("TWILIO_API_BASE", twilio.base_url()),
     ];
     let server = Server::start(BINARY, dir.path(), &env).await;
-    let client = http_client();
-    let base = server.base.clone();
-    let session: Value = client
-        .post(format!("{base}/api/sessions"))
-        .json(
-            &json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
-                      "phone": TO_PHONE, "send_sms": true}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = session["id"].as_i64().expect("session id");
-    let ended = client
-        .post(format!("{base}/api/sessions/{id}/end"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ended.status(), 200);
+    let api = Api::new(&server.base);
+    let id = create(
+        &api,
+        json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
+               "phone": TO_PHONE, "send_sms": true}),
+    )
+    .await;
+    let (status, _) = api.post_empty(&format!("/api/sessions/{id}/end")).await;
+    assert_eq!(status, 200);
 
-    let started = Instant::now();
-    let delivery = loop {
-        let detail: Value = client
-            .get(format!("{base}/api/sessions/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if detail["deliveries"][0]["status"] == "failed" {
-            break detail["deliveries"][0].clone();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "not failed: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let detail = api
+        .session_when(id, Duration::from_secs(30), "the SMS failed", |detail| {
+            detail["deliveries"][0]["status"] == "failed"
+        })
+        .await;
+    let delivery = &detail["deliveries"][0];
     let reason = delivery["last_error"]
         .as_str()
         .expect("a reason")
         .to_owned();
     assert!(reason.contains("HTTP 400"), "{reason}");
     assert!(reason.contains("Basic [redacted]"), "{reason}");
-    let listed = client
-        .get(format!("{base}/api/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listed = api.get("/api/sessions").await.text().await.unwrap();
     let log = server.stop().await;
     for text in [&reason, &listed, &log] {
         assert!(!text.contains(&basic), "{text}");
@@ -400,14 +305,7 @@ async fn credentials_in_configured_urls_never_reach_the_log() {
         ),
     ];
     let server = Server::start(BINARY, dir.path(), &env).await;
-    let config: Value = http_client()
-        .get(format!("{}/api/config", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, config) = Api::new(&server.base).get_json("/api/config").await;
     assert_eq!(config["sms_configured"], false, "{config}");
     let log = server.stop().await;
     assert!(

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{ATTENTIVE, fixture, http_client, send_frame};
+use common::{ATTENTIVE, Api, fixture, send_frame};
 use focus_test_support::binary::Server;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::process::Command;
 
 /// The binary under test.
@@ -20,26 +20,13 @@ const BINARY: &str = env!("CARGO_BIN_EXE_focus-sentry");
 #[tokio::test]
 async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
     let dir = tempfile::tempdir().unwrap();
-    let client = http_client();
 
     let mut server = Server::start(BINARY, dir.path(), &[]).await;
-    let base = server.base.clone();
-    let session: Value = client
-        .post(format!("{base}/api/sessions"))
-        .json(
-            &json!({"duration_minutes": 5, "alert_threshold_s": 1, "alert_mode": "banner",
-                      "send_email": false, "send_sms": false}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = Api::new(&server.base);
+    let session = api.start_session(5.0, 1.0).await;
     let id = session["id"].as_i64().expect("session id");
 
-    let ws_url = format!("{}/api/sessions/{id}/live", base.replacen("http", "ws", 1));
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url).await.unwrap();
+    let mut ws = api.connect_live(id).await;
     let photo = fixture(ATTENTIVE);
     // No credit before the first verdict: the first frames only settle the start (2 or
     // more frames spanning the 500 ms debounce), then the state is focused.
@@ -60,14 +47,7 @@ async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
     let mut saved = Value::Null;
     for _ in 0..80 {
         let _ = send_frame(&mut ws, &photo).await;
-        saved = client
-            .get(format!("{base}/api/sessions/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        saved = api.get_json(&format!("/api/sessions/{id}")).await.1;
         if saved["totals"]["focused_ms"].as_u64().unwrap_or(0) >= 1_000 {
             break;
         }
@@ -81,15 +61,8 @@ async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
     drop(ws);
 
     let server = Server::start(BINARY, dir.path(), &[]).await;
-    let base = server.base.clone();
-    let recovered: Value = client
-        .get(format!("{base}/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = Api::new(&server.base);
+    let (_, recovered) = api.get_json(&format!("/api/sessions/{id}")).await;
     assert_eq!(recovered["status"], "interrupted", "{recovered}");
     assert_eq!(recovered["ended_early"], true);
     assert!(recovered["ended_at_ms"].is_i64(), "{recovered}");
@@ -134,43 +107,17 @@ async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
     }
 
     // Its live stream is gone, and ending it returns the recovered summary.
-    let status = client
-        .get(format!("{base}/api/sessions/{id}/live"))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = api.get(&format!("/api/sessions/{id}/live")).await.status();
     assert_eq!(status, 404);
-    let summary: Value = client
-        .post(format!("{base}/api/sessions/{id}/end"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, summary) = api.post_empty(&format!("/api/sessions/{id}/end")).await;
     assert_eq!(summary, recovered["summary"]);
 
     // Before its planned end it can still be continued, as the same session: the time the
     // server was down is an offline stretch from the last save.
-    let resumed: Value = client
-        .post(format!("{base}/api/sessions/{id}/resume"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, resumed) = api.post_empty(&format!("/api/sessions/{id}/resume")).await;
     assert_eq!(resumed["status"], "running", "{resumed}");
     assert_eq!(resumed["live"]["state"], "starting", "{resumed}");
-    let detail: Value = client
-        .get(format!("{base}/api/sessions/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, detail) = api.get_json(&format!("/api/sessions/{id}")).await;
     let offline = detail["events"]
         .as_array()
         .unwrap()

@@ -48,10 +48,9 @@ pub fn http_client() -> reqwest::Client {
         .unwrap()
 }
 
-/// A running app.
+/// A running app. Its HTTP and WebSocket helpers are those of [`Api`] (through `Deref`).
 pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+    pub api: Api,
     pub time: Arc<ShiftedTime>,
     pub db_path: PathBuf,
     /// The app's own database handle (the same writer and readers it uses).
@@ -107,8 +106,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         let _ = stop_rx.await;
     }));
     TestApp {
-        address,
-        client: http_client(),
+        api: Api::new(address),
         time,
         db_path,
         db,
@@ -118,7 +116,21 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     }
 }
 
-impl TestApp {
+/// The HTTP API and live socket of a server at `address` (`http://HOST:PORT`): an
+/// in-process [`TestApp`] or the real binary ([`focus_test_support::binary::Server`]).
+pub struct Api {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(address: impl Into<String>) -> Api {
+        Api {
+            address: address.into(),
+            client: http_client(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -159,22 +171,23 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Starts a session and returns its JSON.
+    /// Creates a session from `body` (asserting 201 Created) and returns its JSON.
+    pub async fn create_session(&self, body: &Value) -> Value {
+        let (status, session) = self.post_json("/api/sessions", body).await;
+        assert_eq!(status, 201, "{session}");
+        session
+    }
+
+    /// Starts a session with no summaries to send and returns its JSON.
     pub async fn start_session(&self, minutes: f64, threshold_s: f64) -> Value {
-        let (status, body) = self
-            .post_json(
-                "/api/sessions",
-                &json!({
-                    "duration_minutes": minutes,
-                    "alert_threshold_s": threshold_s,
-                    "alert_mode": "both",
-                    "send_email": false,
-                    "send_sms": false,
-                }),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body
+        self.create_session(&json!({
+            "duration_minutes": minutes,
+            "alert_threshold_s": threshold_s,
+            "alert_mode": "both",
+            "send_email": false,
+            "send_sms": false,
+        }))
+        .await
     }
 
     pub async fn connect_live(&self, id: i64) -> Ws {
@@ -203,6 +216,40 @@ impl TestApp {
         }
     }
 
+    /// The session's detail once `done` holds for it, polled every 50 ms for at most
+    /// `within`; panics with the last detail seen if it never does.
+    pub async fn session_when(
+        &self,
+        id: i64,
+        within: Duration,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let (status, detail) = self.get_json(&format!("/api/sessions/{id}")).await;
+            assert_eq!(status, 200, "{detail}");
+            if done(&detail) {
+                return detail;
+            }
+            assert!(
+                started.elapsed() < within,
+                "{what}: not within {within:?}: {detail}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl TestApp {
     /// Stops the server the clean way (Ctrl-C path) and waits for it.
     pub async fn shutdown(&mut self) {
         if let Some(stop) = self.stop.take() {
