@@ -17,6 +17,7 @@
 import { api, ApiError, UNREACHABLE } from "../common.js";
 import { clearNotice, notify } from "../notice.js";
 import { cameraActive, video } from "./camera.js";
+import { rateText } from "./rate.js";
 import { setConnection, showFrameWarning, showNetStats } from "./view.js";
 
 const JPEG_QUALITY = 0.7;
@@ -251,26 +252,15 @@ function onMessage(msg) {
   state.hooks.onState(msg);
 }
 
-/** What the server measured of the stream, in words: the rate, and why it is low if it is. */
+/** What the server measured of the stream, in words: the rate, and why it is low (rate.js). */
 function showStreamStats(msg) {
-  const s = msg.stream;
-  if (!s) return;
-  let text = `${s.analysed_fps.toFixed(1)} frames/s analysed`;
-  if (s.analysis_ms != null) text += `, ${s.analysis_ms} ms each`;
-  const settled = performance.now() - state.connectedAt >= SETTLE_MS;
-  if (settled && msg.state !== "paused" && s.analysed_fps < 0.8 * s.target_fps) {
-    const interval = 1000 / s.target_fps;
-    if (s.analysis_ms != null && s.analysis_ms > interval) {
-      text += " (slowed down: the server is busy)";
-    } else if (document.hidden) {
-      text += " (slowed down: the browser is holding back this hidden tab)";
-    } else if (!cameraActive()) {
-      text += " (waiting for the camera)";
-    } else {
-      text += " (slowed down: this browser is slow to capture frames)";
-    }
-  }
-  showNetStats(text);
+  if (!msg.stream) return;
+  showNetStats(rateText(msg.stream, {
+    settled: performance.now() - state.connectedAt >= SETTLE_MS,
+    paused: msg.state === "paused",
+    hidden: document.hidden,
+    cameraActive: cameraActive(),
+  }));
 }
 
 // ---------------------------------------------------------------------------------------

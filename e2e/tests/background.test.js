@@ -148,6 +148,11 @@ describe("a session in a hidden tab, with the browser's throttling on", () => {
     assert.ok(hiddenProbe.perSecond <= 1.5,
       `the browser throttles the hidden tab's timers (a 100 ms timer ran ${hiddenProbe.perSecond.toFixed(2)} times/s)`);
     assert.ok(hidden.fps >= 4, `hidden: ${hidden.fps.toFixed(2)} analysed frames/s (want at least 4)`);
+    // The rate line says the rate, and does not blame the hidden tab for a rate it keeps
+    // (what it says of a low rate, and why, is e2e/unit/rate.test.js).
+    const rateLine = (await readLive(page)).netStats;
+    assert.match(rateLine, /^\d+\.\d frames\/s analysed/);
+    assert.doesNotMatch(rateLine, /holding back this hidden tab/);
     // Hidden, the page answers as fast as when it showed: nothing waits on a page timer.
     const hiddenStream = streamStats(hidden.from, hidden.to);
     assert.ok(hiddenStream.requestMs != null && hiddenStream.requestMs <= 100,

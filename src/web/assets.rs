@@ -48,6 +48,7 @@ static ASSETS: &[Asset] = assets![
     "live/camera.js",
     "live/preview.js",
     "live/stream.js",
+    "live/rate.js",
     "live/encoder.js",
     "live/indicator.js",
     "live/view.js",
