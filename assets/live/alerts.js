@@ -120,8 +120,13 @@ export function clearAlert() {
   show(els.banner, false);
 }
 
+/**
+ * The alert's words: how long the whole drift has lasted (`drift_ms`, part of the Unfocused
+ * timer and floored like it) and, apart, what the camera sees now; the current reason may
+ * have held for less than the drift (no face, then eyes closed).
+ */
 function alertText(msg) {
-  return `Eyes back on the screen: ${reasonText(msg.reason).toLowerCase()} for ${driftText(msg.drift_ms)}.`;
+  return `Eyes back on the screen: unfocused for ${driftText(msg.drift_ms)} (${reasonText(msg.reason).toLowerCase()}).`;
 }
 
 const snoozed = () => state.snoozedUntil > Date.now();

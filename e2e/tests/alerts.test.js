@@ -121,7 +121,7 @@ test("8. alerts escalate (banner, sound, desktop notification when hidden) and s
       return now;
     }, { timeout: 15_000 });
     assert.equal(hidden.notifications[0].title, "Focus Sentry");
-    assert.match(hidden.notifications[0].body, /^Eyes back on the screen: no face in view for \d+ (s|min)/);
+    assert.match(hidden.notifications[0].body, /^Eyes back on the screen: unfocused for \d+ (s|min)( \d+ s)? \(no face in view\)\.$/);
     assert.equal(hidden.notifications[0].hidden, true);
     await page.bringToFront();
     await other.close();
