@@ -197,6 +197,9 @@ describe("layout on a desktop and on a phone", () => {
     const xLabels = await page.locator("#chart svg text.x-label").allTextContents();
     assert.ok(xLabels.length >= 1, "the x axis is labelled");
     assert.equal(new Set(xLabels).size, xLabels.length, `x labels repeat: ${JSON.stringify(xLabels)}`);
+    // The README's picture of the history: many sessions (all short here, so included).
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await documentScreenshot(page, "history.png");
 
     // The session ended as its drift began: the end cut that drift to less than the
     // debounce, which is no time the person drifted, so it is not a "0 s" row.
