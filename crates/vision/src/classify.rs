@@ -335,24 +335,31 @@ mod tests {
     #[test]
     fn eyes_turned_well_off_the_screen_are_looking_away() {
         let p: Option<&Profile> = None;
-        // Screen edge 30 + margin 10: a frontal head with the eyes at 38 is still on it, at
-        // 45 it is off.
-        assert_eq!(verdict(Some(&looking(0.0, 0.0, 38.0, 0.0)), p), FOCUSED);
+        // Without a profile the gaze may read 50 off the camera sideways (the region's 40 +
+        // margin 10): a frontal head with the eyes at 48 is still on the screen, at 52 off.
+        assert_eq!(verdict(Some(&looking(0.0, 0.0, 48.0, 0.0)), p), FOCUSED);
         assert_eq!(
-            verdict(Some(&looking(0.0, 0.0, 45.0, 0.0)), p),
+            verdict(Some(&looking(0.0, 0.0, 52.0, 0.0)), p),
             away(Away::EyesAside)
         );
         assert_eq!(
-            verdict(Some(&looking(5.0, 0.0, -50.0, 0.0)), p),
+            verdict(Some(&looking(5.0, 0.0, -57.0, 0.0)), p),
             away(Away::EyesAside)
         );
-        // Above the camera (the screen's top edge) by more than the pitch margin.
+        // Up to 17.8 above the camera (3.8 + margin 14) is on the screen; higher is not.
+        assert_eq!(verdict(Some(&looking(0.0, 10.0, 0.0, 7.0)), p), FOCUSED);
         assert_eq!(
-            verdict(Some(&looking(0.0, 5.0, 0.0, 12.0)), p),
+            verdict(Some(&looking(0.0, 5.0, 0.0, 14.0)), p),
             away(Away::LookingUp)
         );
+        // Below the camera the rule's 25 plus the margin: 38 is on the screen, 40 is not.
+        assert_eq!(verdict(Some(&looking(0.0, -20.0, 0.0, -18.0)), p), FOCUSED);
+        assert_eq!(
+            verdict(Some(&looking(0.0, -20.0, 0.0, -20.0)), p),
+            away(Away::LookingDown)
+        );
         // Behind dark glasses the gaze is unknown and the head decides.
-        let mut hidden = looking(0.0, 0.0, 45.0, 0.0);
+        let mut hidden = looking(0.0, 0.0, 60.0, 0.0);
         hidden.eyes_visible = false;
         assert_eq!(verdict(Some(&hidden), p), FOCUSED);
     }

@@ -164,20 +164,37 @@ pub const QUICK_HALF_EXTENT: Margin = Margin {
     pitch_deg: 10.0,
 };
 
+/// Without a calibration, how far to either side of the camera (degrees) the gaze region
+/// reaches before the gaze margin (10): the rule's 30 plus 10, so the gaze reads away past 50.
+/// The eye-in-head model over-reads large eye turns on some faces (on the attentive stretch of
+/// pyfeat_WolfgangLanger_Pexels, eyes turned visibly less than 20 degrees in the head read 32
+/// to 35, the gaze 44 to 49), and without a calibration nothing measures the person's own
+/// reading; a calibrated screen region is measured and keeps the plain margin.
+pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = 40.0;
+
+/// Without a calibration, how far above the camera (degrees) the gaze region reaches before
+/// the gaze margin (14), so the gaze reads away above 17.8: chosen on the choosing half of the
+/// evaluation photos, midway between its highest attentive gaze (17.4 deg above the camera)
+/// and its lowest gaze of a face looking up and labelled away (18.2). The camera sits on or
+/// near the screen's top edge, so little of the screen lies above it.
+pub const UNCALIBRATED_GAZE_UP_DEG: f32 = 3.8;
+
 impl Profile {
-    /// What is assumed without a calibration: the camera sits at the middle of the screen's
-    /// top edge and the head faces it at rest; the screen spans the directions the
-    /// evaluation sets call attentive (|yaw| <= 30, pitch down to -25), below the camera.
+    /// What is assumed without a calibration: the head faces the camera at rest, the head
+    /// may turn as far as the evaluation rule allows (|yaw| <= 30, |pitch| <= 25: the head
+    /// tolerance of [`crate::Params`]), and the gaze (head plus eyes) reads on the screen up to
+    /// [`UNCALIBRATED_GAZE_YAW_DEG`] to either side, [`UNCALIBRATED_GAZE_UP_DEG`] above the
+    /// camera and the rule's 25 below it, each plus the gaze margin.
     pub fn uncalibrated() -> Profile {
         Profile {
             version: PROFILE_VERSION,
             mode: CalibrationMode::Quick,
             screen: Target {
                 gaze: Region {
-                    yaw_min_deg: -30.0,
-                    yaw_max_deg: 30.0,
+                    yaw_min_deg: -UNCALIBRATED_GAZE_YAW_DEG,
+                    yaw_max_deg: UNCALIBRATED_GAZE_YAW_DEG,
                     pitch_min_deg: -25.0,
-                    pitch_max_deg: 0.0,
+                    pitch_max_deg: UNCALIBRATED_GAZE_UP_DEG,
                 },
                 head: Region::point(0.0, 0.0),
             },
@@ -279,7 +296,7 @@ mod tests {
         ));
         let v2 = good.replace("\"version\": 1", "\"version\": 2");
         assert_eq!(Profile::from_json(&v2), Err(ProfileError::Version(2)));
-        let inverted = good.replace("\"yaw_min_deg\": -30.0", "\"yaw_min_deg\": 90.0");
+        let inverted = good.replace("\"yaw_min_deg\": -40.0", "\"yaw_min_deg\": 90.0");
         assert!(matches!(
             Profile::from_json(&inverted),
             Err(ProfileError::Invalid(_))
