@@ -2,13 +2,15 @@
 //! wakes the delivery worker.
 //!
 //! Queuing is a row per channel in the store's delivery table (idempotent per session and
-//! channel, so ending twice never sends twice). It is one small write, awaited before the
-//! end of the session is announced, so a page that sees the summary also sees its
+//! channel, so ending twice never sends twice). A live session's end queues them in the same
+//! transaction as its final totals (`Store::finish_session_queued`, then [`Notifier::queued`]
+//! wakes the worker), so no crash can keep the end and lose its email or SMS; sessions a
+//! crash cut off are queued at the next start ([`Notifier::session_ended`]). Either way it
+//! happens before the end is announced, so a page that sees the summary also sees its
 //! deliveries as `pending`. Sending, with retries, is the job of the background worker in
 //! [`crate::delivery`]: ending a session never waits for a mail or SMS server.
 
-use focus_store::{Session, SessionStatus};
-use focus_types::Channel;
+use focus_store::{Delivery, Session, SessionStatus};
 
 use crate::db::Db;
 use crate::delivery::DeliveryHandle;
@@ -36,22 +38,8 @@ impl Notifier {
     /// its planned end, not now; continuing it withdraws them, and its real end queues them
     /// again.
     pub async fn session_ended(&self, session: &Session, now_ms: i64) {
-        let due_ms = if session.status == SessionStatus::Interrupted {
-            session.ends_at_ms.max(now_ms)
-        } else {
-            now_ms
-        };
-        let mut wanted = Vec::new();
-        if session.send_email
-            && let Some(email) = &session.email
-        {
-            wanted.push((Channel::Email, email.clone()));
-        }
-        if session.send_sms
-            && let Some(phone) = &session.phone
-        {
-            wanted.push((Channel::Sms, phone.clone()));
-        }
+        let due_ms = summaries_due_ms(session.status, session.ends_at_ms, now_ms);
+        let wanted = session.summary_destinations();
         if wanted.is_empty() {
             return;
         }
@@ -68,17 +56,36 @@ impl Notifier {
             })
             .await;
         match result {
-            Ok(queued) => {
-                tracing::info!(
-                    session = id,
-                    deliveries = queued.len(),
-                    "summary queued for delivery"
-                );
-                self.delivery.wake();
-            }
+            Ok(queued) => self.queued(id, &queued),
             Err(e) => {
                 tracing::error!(session = id, error = %error_chain(&e), "could not queue the summary")
             }
         }
+    }
+}
+
+impl Notifier {
+    /// Says that summaries were queued (by the store, with the session's end) and wakes the
+    /// worker to send them.
+    pub fn queued(&self, session: i64, deliveries: &[Delivery]) {
+        if deliveries.is_empty() {
+            return;
+        }
+        tracing::info!(
+            session,
+            deliveries = deliveries.len(),
+            "summary queued for delivery"
+        );
+        self.delivery.wake();
+    }
+}
+
+/// When a session's summaries are first due: now, except for a session the server's stop
+/// interrupted, which can be continued until its planned end and so is summed up then.
+pub fn summaries_due_ms(status: SessionStatus, ends_at_ms: i64, now_ms: i64) -> i64 {
+    if status == SessionStatus::Interrupted {
+        ends_at_ms.max(now_ms)
+    } else {
+        now_ms
     }
 }

@@ -1,9 +1,9 @@
 //! Ending sessions: [`Sessions::end`] (the user's end, the planned end) and
 //! [`Sessions::shutdown`].
 //!
-//! The end is stored or it did not happen. The final totals are written first, in one
-//! transaction; only once they are stored does the page hear that the session ended, are
-//! its email/SMS queued and is it taken off the registry. If that write fails (a full disk,
+//! The end is stored or it did not happen. The final totals and the session's email/SMS are
+//! written first, in one transaction; only once they are stored does the page hear that the
+//! session ended and is it taken off the registry. If that write fails (a full disk,
 //! a database another program keeps locked), the clock is put back as it was before the
 //! end, the session keeps running and can be ended again: the caller gets
 //! [`SessionError::EndNotSaved`] with the reason. The closing stretches of the timeline
@@ -12,12 +12,13 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use focus_store::{EndReason, SessionStatus, Totals};
+use focus_store::{EndReason, Ending, SessionStatus, Totals};
 
 use super::{EndKind, LiveSession, SessionError, SessionSummary, Sessions};
 use super::{timeline_record, to_clock_ms, to_db_ms};
 use crate::db::DbError;
 use crate::error::error_chain;
+use crate::notifier::summaries_due_ms;
 
 impl Sessions {
     /// Ends a session and returns its summary. For a session that has already ended,
@@ -121,15 +122,22 @@ impl Sessions {
             frames_analyzed,
         };
         let id = live.id;
+        let ending = Ending {
+            totals,
+            ended_at_ms,
+            ended_early,
+            status,
+            end_reason,
+        };
+        // The summaries are queued in the same transaction as the end: both or neither.
+        let due_ms = summaries_due_ms(status, live.ends_at_ms, now);
         let finish = self
             .inner
             .db
-            .call(move |s| {
-                s.finish_session(id, &totals, ended_at_ms, ended_early, status, end_reason)
-            })
+            .call(move |s| s.finish_session_queued(id, &ending, due_ms, now))
             .await;
-        let session = match finish {
-            Ok(session) => session,
+        let (session, queued) = match finish {
+            Ok(finished) => finished,
             Err(source) if kind != EndKind::Shutdown => {
                 // Nothing was stored: the session runs on as if the end had not been asked
                 // for, with its clock and unsaved stretches as they were.
@@ -165,13 +173,8 @@ impl Sessions {
                 tracing::error!(session = id, error = %error_chain(&e), "could not save the last stretches");
             }
         }
-        // Queue the email/SMS (one small write; sending happens in the background) before
-        // the end is announced, so whoever sees the summary also sees its deliveries as
-        // pending.
-        self.inner
-            .notifier
-            .session_ended(&session, self.now_ms())
-            .await;
+        // The email/SMS were queued with the end; the worker sends them in the background.
+        self.inner.notifier.queued(id, &queued);
         let summary = SessionSummary::from_session(&session);
         live.ended.send_replace(Some(summary.clone()));
         self.live_map().remove(&id);

@@ -64,6 +64,40 @@ fn query_deliveries(
     Ok(deliveries)
 }
 
+/// Queues `channel`'s summary of a session that exists, inside the caller's transaction (see
+/// [`Store::enqueue_delivery_due`] for what happens to an existing row).
+pub(crate) fn upsert_delivery(
+    conn: &Connection,
+    session_id: i64,
+    channel: Channel,
+    destination: &str,
+    due_ms: i64,
+    now_ms: i64,
+) -> Result<Delivery> {
+    // Inserts a new row, or revives a failed one; pending and sent rows
+    // are left as they are (the WHERE of the upsert).
+    conn.prepare_cached(
+        "INSERT INTO deliveries (session_id, channel, destination, status, attempts, \
+         next_attempt_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5) \
+         ON CONFLICT (session_id, channel) DO UPDATE SET status = 'pending', \
+         attempts = 0, destination = excluded.destination, \
+         next_attempt_at_ms = excluded.next_attempt_at_ms, \
+         updated_at_ms = excluded.updated_at_ms \
+         WHERE deliveries.status = 'failed'",
+    )?
+    .execute(params![
+        session_id,
+        channel.as_str(),
+        destination,
+        due_ms,
+        now_ms
+    ])?;
+    let id: i64 = conn
+        .prepare_cached("SELECT id FROM deliveries WHERE session_id = ?1 AND channel = ?2")?
+        .query_row(params![session_id, channel.as_str()], |row| row.get(0))?;
+    load_delivery(conn, id)
+}
+
 impl Store {
     /// Queues the summary of a session for `channel`, due at `now_ms`, and
     /// returns the delivery.
@@ -112,28 +146,7 @@ impl Store {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         ensure_session(&tx, session_id)?;
-        // Inserts a new row, or revives a failed one; pending and sent rows
-        // are left as they are (the WHERE of the upsert).
-        tx.prepare_cached(
-            "INSERT INTO deliveries (session_id, channel, destination, status, attempts, \
-             next_attempt_at_ms, updated_at_ms) VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?5) \
-             ON CONFLICT (session_id, channel) DO UPDATE SET status = 'pending', \
-             attempts = 0, destination = excluded.destination, \
-             next_attempt_at_ms = excluded.next_attempt_at_ms, \
-             updated_at_ms = excluded.updated_at_ms \
-             WHERE deliveries.status = 'failed'",
-        )?
-        .execute(params![
-            session_id,
-            channel.as_str(),
-            destination,
-            due_ms,
-            now_ms
-        ])?;
-        let id: i64 = tx
-            .prepare_cached("SELECT id FROM deliveries WHERE session_id = ?1 AND channel = ?2")?
-            .query_row(params![session_id, channel.as_str()], |row| row.get(0))?;
-        let delivery = load_delivery(&tx, id)?;
+        let delivery = upsert_delivery(&tx, session_id, channel, destination, due_ms, now_ms)?;
         tx.commit()?;
         Ok(delivery)
     }

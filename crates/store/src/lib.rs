@@ -60,7 +60,7 @@ use pool::{Reader, ReaderPool};
 pub use error::{Error, Result};
 pub use export::CSV_HEADER;
 pub use model::{
-    AlertMode, Channel, Delivery, DeliveryStatus, EndReason, Event, EventKind, NewEvent,
+    AlertMode, Channel, Delivery, DeliveryStatus, EndReason, Ending, Event, EventKind, NewEvent,
     NewProfile, NewSession, OpenStretch, Outcome, Session, SessionStatus, Stats, StoredProfile,
     Totals,
 };

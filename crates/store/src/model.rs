@@ -268,6 +268,38 @@ impl Session {
     pub fn is_finished(&self) -> bool {
         self.status != SessionStatus::Running
     }
+
+    /// Where its summary goes: each channel it asked for that has a destination.
+    pub fn summary_destinations(&self) -> Vec<(Channel, String)> {
+        let mut wanted = Vec::new();
+        if self.send_email
+            && let Some(email) = &self.email
+        {
+            wanted.push((Channel::Email, email.trim().to_owned()));
+        }
+        if self.send_sms
+            && let Some(phone) = &self.phone
+        {
+            wanted.push((Channel::Sms, phone.trim().to_owned()));
+        }
+        wanted.retain(|(_, to)| !to.is_empty());
+        wanted
+    }
+}
+
+/// How a session ends, for [`crate::Store::finish_session_queued`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    /// The final totals.
+    pub totals: Totals,
+    /// When it ended (unix ms).
+    pub ended_at_ms: i64,
+    /// Whether that was before its planned end.
+    pub ended_early: bool,
+    /// Completed or interrupted (never running).
+    pub status: SessionStatus,
+    /// Why it ended.
+    pub end_reason: EndReason,
 }
 
 /// A timeline stretch to append to a session.

@@ -8,7 +8,10 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::model::{EndReason, NewSession, OpenStretch, Session, SessionStatus, Totals};
+use crate::deliveries::upsert_delivery;
+use crate::model::{
+    Delivery, EndReason, Ending, NewSession, OpenStretch, Session, SessionStatus, Totals,
+};
 use crate::{Error, Result, Store};
 
 /// Columns read by [`session_from_row`], in a form usable after `SELECT`.
@@ -210,45 +213,52 @@ impl Store {
         status: SessionStatus,
         end_reason: EndReason,
     ) -> Result<Session> {
-        if status == SessionStatus::Running {
-            return Err(Error::Invalid(
-                "a session must finish as completed or interrupted".into(),
-            ));
-        }
+        let ending = Ending {
+            totals: *totals,
+            ended_at_ms,
+            ended_early,
+            status,
+            end_reason,
+        };
         let mut conn = self.writer();
         // IMMEDIATE: take the write lock before reading, so the check and the
         // update cannot be split by another writer.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let current = load_session(&tx, id)?;
-        if current.is_finished() {
-            return Ok(current);
-        }
-        tx.prepare_cached(
-            "UPDATE sessions SET status = ?2, ended_at_ms = ?3, ended_early = ?4, \
-             end_reason = ?5, total_ms = ?6, focused_ms = ?7, unfocused_ms = ?8, \
-             starting_ms = ?9, paused_ms = ?10, offline_ms = ?11, breaks = ?12, \
-             longest_focus_ms = ?13, frames_analyzed = ?14, updated_at_ms = ?3, \
-             open_kind = NULL, open_reason = NULL, open_since_ms = NULL WHERE id = ?1",
-        )?
-        .execute(params![
-            id,
-            status,
-            ended_at_ms,
-            ended_early,
-            end_reason,
-            totals.total_ms,
-            totals.focused_ms,
-            totals.unfocused_ms,
-            totals.starting_ms,
-            totals.paused_ms,
-            totals.offline_ms,
-            totals.breaks,
-            totals.longest_focus_ms,
-            totals.frames_analyzed,
-        ])?;
-        let finished = load_session(&tx, id)?;
+        let finished = finish_in(&tx, id, &ending)?;
         tx.commit()?;
-        Ok(finished)
+        Ok(finished.unwrap_or_else(|current| current))
+    }
+
+    /// [`Store::finish_session`], and in the same transaction the session's
+    /// summaries queued ([`Session::summary_destinations`], first try due at
+    /// `summaries_due_ms`): an end is never stored without its email and SMS,
+    /// whatever becomes of the process between the two. Returns the session
+    /// and the deliveries queued now; none if it had already finished (they
+    /// were queued then).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::finish_session`]; nothing is written when any part fails.
+    pub fn finish_session_queued(
+        &self,
+        id: i64,
+        ending: &Ending,
+        summaries_due_ms: i64,
+        now_ms: i64,
+    ) -> Result<(Session, Vec<Delivery>)> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let finished = match finish_in(&tx, id, ending)? {
+            Ok(finished) => finished,
+            Err(current) => return Ok((current, Vec::new())),
+        };
+        let queued = finished
+            .summary_destinations()
+            .iter()
+            .map(|(channel, to)| upsert_delivery(&tx, id, *channel, to, summaries_due_ms, now_ms))
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit()?;
+        Ok((finished, queued))
     }
 
     /// Crash recovery, to call once at start-up before any session begins:
@@ -349,6 +359,50 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Marks a running session finished with `ending`, inside the caller's
+/// transaction: `Ok(finished)`, or `Err(current)` untouched if it had already
+/// finished.
+fn finish_in(
+    conn: &Connection,
+    id: i64,
+    ending: &Ending,
+) -> Result<std::result::Result<Session, Session>> {
+    if ending.status == SessionStatus::Running {
+        return Err(Error::Invalid(
+            "a session must finish as completed or interrupted".into(),
+        ));
+    }
+    let totals = &ending.totals;
+    let current = load_session(conn, id)?;
+    if current.is_finished() {
+        return Ok(Err(current));
+    }
+    conn.prepare_cached(
+        "UPDATE sessions SET status = ?2, ended_at_ms = ?3, ended_early = ?4, \
+         end_reason = ?5, total_ms = ?6, focused_ms = ?7, unfocused_ms = ?8, \
+         starting_ms = ?9, paused_ms = ?10, offline_ms = ?11, breaks = ?12, \
+         longest_focus_ms = ?13, frames_analyzed = ?14, updated_at_ms = ?3, \
+         open_kind = NULL, open_reason = NULL, open_since_ms = NULL WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        ending.status,
+        ending.ended_at_ms,
+        ending.ended_early,
+        ending.end_reason,
+        totals.total_ms,
+        totals.focused_ms,
+        totals.unfocused_ms,
+        totals.starting_ms,
+        totals.paused_ms,
+        totals.offline_ms,
+        totals.breaks,
+        totals.longest_focus_ms,
+        totals.frames_analyzed,
+    ])?;
+    Ok(Ok(load_session(conn, id)?))
 }
 
 #[cfg(test)]

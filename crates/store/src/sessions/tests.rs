@@ -405,3 +405,80 @@ fn store_is_clone_send_sync_and_clones_share_data() {
         .unwrap();
     assert_eq!(store.get_session(id).unwrap().started_at_ms, T0);
 }
+
+fn ending(total_ms: u64) -> Ending {
+    Ending {
+        totals: totals(total_ms, total_ms / 2),
+        ended_at_ms: T0 + i64::try_from(total_ms).unwrap(),
+        ended_early: true,
+        status: SessionStatus::Completed,
+        end_reason: EndReason::User,
+    }
+}
+
+#[test]
+fn finishing_queues_the_summaries_in_the_same_transaction() {
+    let store = Store::open_in_memory().unwrap();
+    let mut both = new_session(T0);
+    both.send_sms = true;
+    let id = store.create_session(&both).unwrap().id;
+    let (finished, queued) = store
+        .finish_session_queued(id, &ending(60_000), T0 + 90_000, T0 + 60_000)
+        .unwrap();
+    assert_eq!(finished.status, SessionStatus::Completed);
+    let channels: Vec<Channel> = queued.iter().map(|d| d.channel).collect();
+    assert_eq!(channels, [Channel::Email, Channel::Sms]);
+    assert!(
+        queued
+            .iter()
+            .all(|d| d.next_attempt_at_ms == Some(T0 + 90_000))
+    );
+    assert_eq!(store.deliveries_for(id).unwrap(), queued);
+    // Finishing again queues nothing more and returns the stored session.
+    let (again, none) = store
+        .finish_session_queued(id, &ending(90_000), T0, T0 + 95_000)
+        .unwrap();
+    assert_eq!(again, finished);
+    assert!(none.is_empty());
+
+    // A session that asked for nothing queues nothing.
+    let mut quiet = new_session(T0);
+    quiet.send_email = false;
+    let id = store.create_session(&quiet).unwrap().id;
+    let (_, queued) = store
+        .finish_session_queued(id, &ending(1_000), T0, T0)
+        .unwrap();
+    assert!(queued.is_empty());
+}
+
+#[test]
+fn a_summary_that_cannot_be_queued_leaves_the_session_running() {
+    let store = Store::open_in_memory().unwrap();
+    let id = store.create_session(&new_session(T0)).unwrap().id;
+    store
+        .writer()
+        .execute_batch(
+            "CREATE TEMP TRIGGER no_queue BEFORE INSERT ON deliveries \
+             BEGIN SELECT RAISE(ABORT, 'queue refused'); END",
+        )
+        .unwrap();
+    let refused = store.finish_session_queued(id, &ending(60_000), T0, T0);
+    assert!(refused.is_err(), "{refused:?}");
+    let kept = store.get_session(id).unwrap();
+    assert_eq!(
+        kept.status,
+        SessionStatus::Running,
+        "the end was not half-stored"
+    );
+    assert_eq!(kept.totals, Totals::default());
+
+    store
+        .writer()
+        .execute_batch("DROP TRIGGER no_queue")
+        .unwrap();
+    let (finished, queued) = store
+        .finish_session_queued(id, &ending(60_000), T0, T0)
+        .unwrap();
+    assert_eq!(finished.status, SessionStatus::Completed);
+    assert_eq!(queued.len(), 1);
+}
