@@ -21,6 +21,10 @@ use clap::Args;
 use focus_notify::{ConfigProblem, NotifyConfig, RetryPolicy};
 use jiff::tz::TimeZone;
 
+mod access;
+
+pub use access::{ACCESS_TOKEN_VAR, AccessToken, MIN_TOKEN_CHARS};
+
 /// Loads `.env` from the working directory (or the nearest parent that has one) into the
 /// environment; variables already set win. Call it before parsing the command line, whose
 /// flags fall back to the environment.
@@ -83,6 +87,15 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_sessions: u32,
+    /// Minutes a session may go without any page streaming it before the server pauses it
+    /// (it then costs nothing until a page resumes it or its planned end).
+    #[arg(
+        long,
+        env = "FOCUS_PAUSE_AFTER_MIN",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..=600)
+    )]
+    pub pause_after_min: u32,
 }
 
 /// Accepts an IP address or `localhost`. The message names the variable as well as the
@@ -129,6 +142,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// How summaries are sent in the background.
     pub delivery: DeliverySettings,
+    /// `FOCUS_ACCESS_TOKEN`: when set, every request must carry it (see [`AccessToken`]).
+    /// `Err` holds why the value set is unusable: start-up refuses to run with it rather than
+    /// run open or locked in a way the user did not ask for.
+    pub access_token: Result<Option<AccessToken>, String>,
     /// Settings outside email/SMS that were set but could not be used (the default was
     /// used instead), in words. Logged once at start-up.
     pub problems: Vec<SettingProblem>,
@@ -170,6 +187,10 @@ impl Config {
                     None
                 }
             });
+        let access_token = lookup(ACCESS_TOKEN_VAR)
+            .filter(|v| !v.trim().is_empty())
+            .map(|raw| AccessToken::parse(&raw))
+            .transpose();
         let mut notify = NotifyConfig::from_lookup(lookup);
         load_extra_root_cert(&mut notify);
         let mut delivery = DeliverySettings::default();
@@ -189,10 +210,14 @@ impl Config {
                 max_running_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
                 ..Limits::default()
             },
-            timing: Timing::default(),
+            timing: Timing {
+                pause_unstreamed_after: Duration::from_secs(u64::from(args.pause_after_min) * 60),
+                ..Timing::default()
+            },
             notify,
             public_url,
             delivery,
+            access_token,
             problems,
         }
     }
@@ -212,6 +237,7 @@ impl Config {
             },
             public_url: None,
             delivery: DeliverySettings::default(),
+            access_token: Ok(None),
             problems: Vec::new(),
         }
     }
@@ -403,6 +429,10 @@ pub struct Timing {
     /// A request for a frame that has gone unanswered this long is sent again (the camera
     /// was not ready, a capture failed). 1 s.
     pub frame_request_retry: Duration,
+    /// A session that no page has streamed for this long is paused, and no longer saved
+    /// while nobody streams it (`FOCUS_PAUSE_AFTER_MIN`). 10 min: longer than a page takes
+    /// to reconnect after a network change or a restart, shorter than a forgotten tab.
+    pub pause_unstreamed_after: Duration,
 }
 
 impl Default for Timing {
@@ -414,222 +444,10 @@ impl Default for Timing {
             shutdown_grace: Duration::from_secs(5),
             frame_interval: Duration::from_millis(200),
             frame_request_retry: Duration::from_secs(1),
+            pause_unstreamed_after: Duration::from_secs(600),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    use clap::Parser;
-
-    const PASSWORD: &str = "pw-Very-Secret-1234";
-    const TOKEN: &str = "f00dfeedf00dfeedf00dfeedf00dfeed";
-
-    fn lookup_from(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-
-    /// The serve flags on a command line of their own.
-    #[derive(Debug, Parser)]
-    struct ServeOnly {
-        #[command(flatten)]
-        serve: ServeArgs,
-    }
-
-    /// The default serve flags (none given).
-    fn serve_args() -> ServeArgs {
-        ServeOnly::try_parse_from(["focus-sentry"])
-            .expect("parses")
-            .serve
-    }
-
-    #[test]
-    fn serve_flags_default_to_loopback_port_8000() {
-        let args = serve_args();
-        assert_eq!(args.port, 8000);
-        assert_eq!(args.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
-        let args = ServeOnly::try_parse_from(["focus-sentry", "--port", "9001", "--db", "x.db"])
-            .expect("parses")
-            .serve;
-        assert_eq!(args.port, 9001);
-        assert_eq!(args.db_path, PathBuf::from("x.db"));
-    }
-
-    #[test]
-    fn a_malformed_env_file_is_described_without_its_values() {
-        let text = "FOCUS_SMTP_HOST=smtp.example.com\nFOCUS_SMTP_PASSWORD='pw-Secret 99\nFOCUS_PORT=9000\n";
-        let error = dotenvy::from_read_iter(text.as_bytes())
-            .find_map(Result::err)
-            .expect("the unterminated quote is an error");
-        let problem = describe_dotenv_error(&error);
-        assert!(
-            problem.starts_with(".env: the line that sets FOCUS_SMTP_PASSWORD is not"),
-            "{problem}"
-        );
-        assert!(problem.contains("lines after it were ignored"), "{problem}");
-        assert!(!problem.contains("pw-Secret"), "{problem}");
-
-        let garbage = dotenvy::Error::LineParse("}{ not a setting pw-Secret".into(), 0);
-        let problem = describe_dotenv_error(&garbage);
-        assert!(problem.starts_with(".env: a line is not"), "{problem}");
-        assert!(!problem.contains("pw-Secret"), "{problem}");
-    }
-
-    #[test]
-    fn config_debug_never_shows_secrets() {
-        let valid = [
-            ("FOCUS_SMTP_HOST", "smtp.example.com"),
-            ("FOCUS_SMTP_USERNAME", "me@example.com"),
-            ("FOCUS_SMTP_PASSWORD", PASSWORD),
-            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
-            ("TWILIO_AUTH_TOKEN", TOKEN),
-            ("TWILIO_FROM_NUMBER", "+15017122661"),
-        ];
-        let config = Config::from_serve_args(&serve_args(), lookup_from(&valid));
-        assert!(config.notify.email.is_some() && config.notify.sms.is_some());
-        for text in [format!("{config:?}"), format!("{config:#?}")] {
-            assert!(!text.contains(PASSWORD), "{text}");
-            assert!(!text.contains(TOKEN), "{text}");
-            assert!(text.contains("[redacted]"), "{text}");
-        }
-
-        // Broken settings: the problems name the variable, never the secret.
-        let broken = [
-            ("FOCUS_SMTP_HOST", "smtp://smtp.example.com"),
-            ("FOCUS_SMTP_USERNAME", "me@example.com"),
-            ("FOCUS_SMTP_PASSWORD", PASSWORD),
-            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
-            ("TWILIO_AUTH_TOKEN", "f00d feed"),
-            ("TWILIO_FROM_NUMBER", "+15017122661"),
-        ];
-        let config = Config::from_serve_args(&serve_args(), lookup_from(&broken));
-        assert!(config.notify.email.is_none() && config.notify.sms.is_none());
-        let problems: Vec<String> = config
-            .notify
-            .problems
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert!(
-            problems.iter().any(|p| p.starts_with("FOCUS_SMTP_HOST: ")),
-            "{problems:?}"
-        );
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.starts_with("TWILIO_AUTH_TOKEN: ")),
-            "{problems:?}"
-        );
-        let text = format!("{config:?} {problems:?}");
-        assert!(
-            !text.contains(PASSWORD) && !text.contains("f00d feed"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn public_url_is_checked_and_falls_back_to_the_bound_address() {
-        let config = Config::from_serve_args(
-            &serve_args(),
-            lookup_from(&[(PUBLIC_URL_VAR, "https://focus.example.com/app/")]),
-        );
-        assert_eq!(
-            config.public_url.as_deref(),
-            Some("https://focus.example.com/app")
-        );
-        assert!(config.problems.iter().all(|p| p.variable != PUBLIC_URL_VAR));
-
-        for bad in [
-            "localhost:8000",
-            "http://",
-            "http://x/?a=1",
-            "ftp://x",
-            "http://user:pass@x",
-        ] {
-            let config =
-                Config::from_serve_args(&serve_args(), lookup_from(&[(PUBLIC_URL_VAR, bad)]));
-            assert_eq!(config.public_url, None, "{bad}");
-            let problem = config
-                .problems
-                .iter()
-                .find(|p| p.variable == PUBLIC_URL_VAR)
-                .unwrap_or_else(|| panic!("no problem reported for {bad}"));
-            assert!(
-                problem.to_string().starts_with("FOCUS_PUBLIC_URL: '"),
-                "{problem}"
-            );
-        }
-
-        // A URL with credentials is refused, and the problem (which is logged) does not
-        // repeat them, whatever else is wrong with the value.
-        for with_credentials in [
-            "http://admin:hunter22@focus.example.com",
-            "http://admin:hunter22@focus.example.com/?x=1",
-            "http://admin:hunter22@ focus",
-        ] {
-            let config = Config::from_serve_args(
-                &serve_args(),
-                lookup_from(&[(PUBLIC_URL_VAR, with_credentials)]),
-            );
-            assert_eq!(config.public_url, None);
-            let text = format!("{:?}", config.problems);
-            assert!(!text.contains("hunter22"), "{text}");
-            assert!(text.contains("[redacted]@"), "{text}");
-        }
-
-        let bound: SocketAddr = "127.0.0.1:8000".parse().expect("addr");
-        assert_eq!(public_base_url(None, bound), "http://127.0.0.1:8000");
-        let any: SocketAddr = "0.0.0.0:9000".parse().expect("addr");
-        assert_eq!(public_base_url(None, any), "http://127.0.0.1:9000");
-        let any6: SocketAddr = "[::]:9000".parse().expect("addr");
-        assert_eq!(public_base_url(None, any6), "http://[::1]:9000");
-        assert_eq!(
-            public_base_url(Some("http://focus.local"), bound),
-            "http://focus.local"
-        );
-    }
-
-    #[test]
-    fn an_unreadable_ca_certificate_turns_email_off_with_a_reason() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let missing = dir.path().join("missing.pem");
-        let not_pem = dir.path().join("not.pem");
-        std::fs::write(&not_pem, "hello").expect("write");
-        let good = dir.path().join("ca.pem");
-        std::fs::write(
-            &good,
-            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-        )
-        .expect("write");
-        for (path, ok) in [(&missing, false), (&not_pem, false), (&good, true)] {
-            let path_text = path.display().to_string();
-            let vars = [
-                ("FOCUS_SMTP_HOST", "127.0.0.1"),
-                ("FOCUS_EMAIL_FROM", "me@example.com"),
-                ("FOCUS_SMTP_CA_CERT", path_text.as_str()),
-            ];
-            let config = Config::from_serve_args(&serve_args(), lookup_from(&vars));
-            assert_eq!(config.notify.email.is_some(), ok, "{path_text}");
-            if ok {
-                let email = config.notify.email.as_ref().expect("email");
-                assert!(email.extra_root_cert_pem.is_some());
-            } else {
-                let problem = &config.notify.problems[0];
-                assert_eq!(problem.variable, "FOCUS_SMTP_CA_CERT");
-                assert!(problem.detail.contains(&path_text), "{problem}");
-            }
-        }
-    }
-
-    #[test]
-    fn localhost_is_loopback() {
-        assert_eq!(parse_host("localhost"), Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        assert!(parse_host("example.com").is_err());
-    }
-}
+mod tests;

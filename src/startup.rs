@@ -49,6 +49,18 @@ pub enum StartupError {
         address: SocketAddr,
         cause: std::io::Error,
     },
+    /// `FOCUS_ACCESS_TOKEN` is set but unusable (the message says why, never the value).
+    #[error("FOCUS_ACCESS_TOKEN: {0}")]
+    AccessToken(String),
+    /// A non-loopback address without an access token would open the app to the network.
+    #[error(
+        "listening on {address} would open your sessions and history to the network: set \
+         FOCUS_ACCESS_TOKEN to a secret of at least {min} characters (e.g. `openssl rand -hex \
+         16`) so that only those who know it get in, or listen on 127.0.0.1 (--host or \
+         FOCUS_HOST)",
+        min = crate::config::MIN_TOKEN_CHARS
+    )]
+    AccessTokenRequired { address: std::net::IpAddr },
     #[error("start-up task failed")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -83,6 +95,7 @@ impl AppBuilder {
         } = self;
         // One TLS provider for the notifiers' SMTP and HTTPS clients (idempotent).
         focus_notify::install_crypto_provider();
+        check_access(&config)?;
         report_settings(&config);
 
         let now = time.now_ms();
@@ -121,6 +134,22 @@ impl AppBuilder {
             db,
             serve_limits,
         })
+    }
+}
+
+/// Refuses an unusable `FOCUS_ACCESS_TOKEN`, and a non-loopback address without one, before
+/// anything is opened or bound.
+fn check_access(config: &Config) -> Result<(), StartupError> {
+    match &config.access_token {
+        Err(detail) => Err(StartupError::AccessToken(detail.clone())),
+        Ok(None) if !config.listen.ip().is_loopback() => Err(StartupError::AccessTokenRequired {
+            address: config.listen.ip(),
+        }),
+        Ok(Some(_)) => {
+            tracing::info!("access token set: every request must carry it");
+            Ok(())
+        }
+        Ok(None) => Ok(()),
     }
 }
 

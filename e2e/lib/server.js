@@ -154,7 +154,10 @@ export class FocusServer {
         throw new Error(`the server exited (${gone.code ?? gone.signal}) before listening:\n${this.logTail()}`);
       }
       try {
-        const res = await fetch(`${this.url}/api/config`, { signal: AbortSignal.timeout(2000) });
+        // A server with an access token wants it on the API too.
+        const token = this.env.FOCUS_ACCESS_TOKEN;
+        const headers = token ? { Authorization: `Bearer ${token}` } : {};
+        const res = await fetch(`${this.url}/api/config`, { headers, signal: AbortSignal.timeout(2000) });
         if (res.ok) return this;
       } catch {
         // not listening yet

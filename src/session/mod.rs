@@ -8,6 +8,11 @@
 //! - a ticker task ticks the clock every [`Timing::tick_interval`] (so "no signal" time and
 //!   alerts happen with no frames), saves the totals and the closed stretches every
 //!   [`Timing::save_interval`], and ends the session at its planned time;
+//! - a session that no page streams for [`Timing::pause_unstreamed_after`] (10 min) is
+//!   paused by the ticker, and a paused session nobody streams is no longer saved every
+//!   [`Timing::save_interval`] (its paused time counts for nothing): a forgotten tab or a
+//!   script that starts sessions costs a timer tick, not a write every 2 s. The page that
+//!   comes back finds it paused and resumes it; its planned end ends it as usual;
 //! - [`Sessions::end`] (module `end`) finishes the clock, writes the final totals and
 //!   timeline, hands the session to the [`Notifier`] (which queues its email/SMS and
 //!   returns; sending happens in the background), tells the connected page (`ended` watch
@@ -19,14 +24,17 @@
 
 mod end;
 mod error;
+mod records;
+mod streams;
 pub mod summary;
+mod ticker;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use focus_clock::{Attention, ClockParams, ClockState, FocusClock, FocusEvent, Reason, Snapshot};
-use focus_store::{EventKind, NewEvent, NewSession, OpenStretch, Session, SessionStatus, Totals};
+use focus_clock::{FocusClock, FocusEvent, Snapshot};
+use focus_store::{NewEvent, NewSession, Session, SessionStatus};
 use focus_vision::FrameAnalysis;
 use serde::Serialize;
 use tokio::sync::watch;
@@ -39,6 +47,12 @@ use crate::time::TimeSource;
 use crate::vision::{SessionTracker, Vision};
 
 pub use error::SessionError;
+pub use records::attention_of;
+use records::{
+    clock_params, open_stretch, summary_of, timeline_record, to_clock_ms, to_db_ms, totals_of,
+};
+pub use streams::StreamGuard;
+use streams::Streams;
 pub use summary::SessionSummary;
 
 /// Why a session ends.
@@ -163,7 +177,7 @@ impl Sessions {
             Arc::clone(&self.inner.time),
         ));
         self.live_map().insert(session.id, Arc::clone(&live));
-        tokio::spawn(run_ticker(self.clone(), Arc::clone(&live)));
+        tokio::spawn(ticker::run_ticker(self.clone(), Arc::clone(&live)));
         // Shutdown may have begun between the caller's check and the insert: then it may
         // have missed this session, so end it here (ending twice is harmless).
         if self.inner.closing.load(Ordering::SeqCst) {
@@ -311,45 +325,6 @@ impl Sessions {
     }
 }
 
-/// Ticks one session's clock until it ends; saves periodically; ends it at the planned time.
-async fn run_ticker(sessions: Sessions, live: Arc<LiveSession>) {
-    let timing = sessions.inner.timing.clone();
-    let mut interval = tokio::time::interval(timing.tick_interval);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut ended = live.ended.subscribe();
-    let save_every_ms = i64::try_from(timing.save_interval.as_millis()).unwrap_or(i64::MAX);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            _ = ended.changed() => break,
-        }
-        if ended.borrow().is_some() {
-            break;
-        }
-        let now = sessions.now_ms();
-        if now >= live.ends_at_ms {
-            if sessions.end_live(&live, EndKind::Planned).await.is_ok() {
-                break;
-            }
-            // Not stored (logged): the session stays open, and the end is tried again
-            // after a save interval.
-            tokio::select! {
-                _ = tokio::time::sleep(timing.save_interval) => continue,
-                _ = ended.changed() => break,
-            }
-        }
-        let save_due = {
-            let mut state = live.lock_state();
-            state.advance(now, live.ends_at_ms);
-            now.saturating_sub(state.last_saved_ms) >= save_every_ms
-        };
-        live.ticks.send_modify(|n| *n = n.wrapping_add(1));
-        if save_due {
-            sessions.save(&live).await;
-        }
-    }
-}
-
 /// One open session.
 #[derive(Debug)]
 pub struct LiveSession {
@@ -371,6 +346,8 @@ pub struct LiveSession {
     /// Bumped when a page connects: an older connection of the same session stops, so
     /// there is only ever one stream (and one frame in flight) per session.
     connections: watch::Sender<u64>,
+    /// Live connections open now, and since when there has been none.
+    streams: Arc<Mutex<Streams>>,
 }
 
 #[derive(Debug)]
@@ -426,11 +403,15 @@ impl LiveSession {
             }),
             persist: tokio::sync::Mutex::new(()),
             tracker,
-            time,
+            time: Arc::clone(&time),
             ended: watch::Sender::new(None),
             ticks: watch::Sender::new(0),
             changes: watch::Sender::new(0),
             connections: watch::Sender::new(0),
+            streams: Arc::new(Mutex::new(Streams {
+                open: 0,
+                none_since_ms: time.now_ms(),
+            })),
         }
     }
 
@@ -570,108 +551,4 @@ pub struct LiveState {
     pub remaining_ms: u64,
     /// Frames whose verdict counted on the clock so far.
     pub frames_analyzed: u64,
-}
-
-/// A frame's verdict as the clock reads it.
-pub fn attention_of(analysis: &FrameAnalysis) -> Attention {
-    if analysis.focused {
-        return Attention::Focused;
-    }
-    Attention::Unfocused(match analysis.reason {
-        Some(focus_vision::Reason::EyesClosed) => Reason::EyesClosed,
-        Some(focus_vision::Reason::LookingAway) => Reason::LookingAway,
-        // An unfocused verdict without a reason should not happen; with no face to go on,
-        // "no face" is the honest reading.
-        Some(focus_vision::Reason::NoFace) | None => Reason::NoFace,
-    })
-}
-
-/// The timeline row for a clock event, if it is one the history keeps.
-fn timeline_record(event: &FocusEvent) -> Option<NewEvent> {
-    match event {
-        FocusEvent::StretchClosed(stretch) => Some(NewEvent {
-            kind: match stretch.state {
-                ClockState::Focused => EventKind::Focused,
-                ClockState::Unfocused(_) => EventKind::Unfocused,
-                ClockState::Starting => EventKind::Starting,
-                ClockState::Paused => EventKind::Paused,
-                ClockState::Offline => EventKind::Offline,
-            },
-            reason: stretch.state.reason().map(|r| r.as_str().to_owned()),
-            start_ms: to_db_ms(stretch.start_ms),
-            end_ms: to_db_ms(stretch.end_ms),
-        }),
-        FocusEvent::BreakClosed(brk) => Some(NewEvent {
-            kind: EventKind::Break,
-            reason: Some(brk.reason.as_str().to_owned()),
-            start_ms: to_db_ms(brk.start_ms),
-            end_ms: to_db_ms(brk.end_ms),
-        }),
-        _ => None,
-    }
-}
-
-/// The clock's parameters for a session: the product defaults with its alert threshold.
-fn clock_params(session: &Session) -> ClockParams {
-    ClockParams {
-        alert_threshold_ms: u64::from(session.alert_threshold_ms),
-        ..ClockParams::default()
-    }
-}
-
-/// Saved totals as the clock's summary, to restore a clock from.
-fn summary_of(totals: &Totals) -> focus_clock::Summary {
-    focus_clock::Summary {
-        total_ms: totals.total_ms,
-        focused_ms: totals.focused_ms,
-        unfocused_ms: totals.unfocused_ms,
-        starting_ms: totals.starting_ms,
-        paused_ms: totals.paused_ms,
-        offline_ms: totals.offline_ms,
-        breaks: totals.breaks,
-        focus_percent: totals.focus_percent(),
-        longest_focus_ms: totals.longest_focus_ms,
-    }
-}
-
-/// The stretch the clock has open, as crash recovery would close it.
-fn open_stretch(clock: &FocusClock) -> Option<OpenStretch> {
-    let state = clock.state();
-    let kind = match state {
-        ClockState::Focused => EventKind::Focused,
-        ClockState::Unfocused(_) => EventKind::Unfocused,
-        ClockState::Starting => EventKind::Starting,
-        ClockState::Paused => EventKind::Paused,
-        ClockState::Offline => return None,
-    };
-    Some(OpenStretch {
-        kind,
-        reason: state.reason().map(|r| r.as_str().to_owned()),
-        since_ms: to_db_ms(clock.state_since_ms()),
-    })
-}
-
-fn totals_of(snapshot: &Snapshot, frames_analyzed: u64) -> Totals {
-    Totals {
-        total_ms: snapshot.elapsed_ms(),
-        focused_ms: snapshot.focused_ms,
-        unfocused_ms: snapshot.unfocused_ms,
-        starting_ms: snapshot.starting_ms,
-        paused_ms: snapshot.paused_ms,
-        offline_ms: snapshot.offline_ms,
-        breaks: snapshot.breaks,
-        longest_focus_ms: snapshot.longest_focus_ms,
-        frames_analyzed,
-    }
-}
-
-/// Server time (i64 ms since the epoch) to the clock's u64 ms. Times before 1970 do not
-/// occur; they clamp to 0.
-fn to_clock_ms(ms: i64) -> u64 {
-    u64::try_from(ms).unwrap_or(0)
-}
-
-/// The clock's u64 ms back to the store's i64.
-fn to_db_ms(ms: u64) -> i64 {
-    i64::try_from(ms).unwrap_or(i64::MAX)
 }

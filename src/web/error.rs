@@ -70,6 +70,10 @@ pub enum AppError {
     /// The request names a host other than this machine's loopback (403).
     #[error("request for another host refused")]
     ForbiddenHost,
+    /// The server has an access token and the request did not carry it (401,
+    /// `WWW-Authenticate: Bearer`).
+    #[error("access token missing or wrong")]
+    Unauthorized,
     /// As many sessions as the server allows are running (429).
     #[error("{0} sessions are running")]
     TooManySessions(usize),
@@ -115,6 +119,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::ForbiddenOrigin | AppError::ForbiddenHost => StatusCode::FORBIDDEN,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::ShuttingDown
             | AppError::EndNotSaved { .. }
             | AppError::Db(DbError::Busy(_)) => StatusCode::SERVICE_UNAVAILABLE,
@@ -184,6 +189,14 @@ impl AppError {
             AppError::ForbiddenHost => (
                 "forbidden".into(),
                 "this server only answers at localhost or 127.0.0.1".into(),
+                None,
+            ),
+            AppError::Unauthorized => (
+                "unauthorized".into(),
+                "this server is open to the network and needs its access token \
+                 (FOCUS_ACCESS_TOKEN): send it as 'Authorization: Bearer <token>', or open \
+                 the page in a browser and enter it once"
+                    .into(),
                 None,
             ),
             AppError::TooManySessions(max) => (
@@ -280,6 +293,11 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(self, AppError::Unauthorized) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -214,6 +214,8 @@ impl Stream {
         let id = self.live.id;
         let (sink, mut incoming) = socket.split();
         let (generation, mut connections) = self.live.connect();
+        // Counts as streaming (the session is not paused for want of a page) until it closes.
+        let _streaming = self.live.stream_opened();
         let mut ended = self.live.subscribe_ended();
         let mut ticks = self.live.subscribe_ticks();
         tracing::debug!(session = id, generation, "live stream connected");

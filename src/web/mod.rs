@@ -17,9 +17,11 @@
 //! | `GET /api/sessions/{id}/live` | the WebSocket: JPEG frames in, live state out |
 //! | `POST /api/frames/check` | the camera preview's framing check: one JPEG in, advice out |
 //! | `GET /help/email`, `GET /help/sms` | the setup guides, rendered from `docs/` |
+//! | `GET`/`POST /access` | the access-token page, when `FOCUS_ACCESS_TOKEN` is set (access.rs) |
 //!
 //! `docs/api.md` documents the bodies.
 
+pub mod access;
 pub mod api;
 pub mod assets;
 pub mod check;
@@ -84,6 +86,10 @@ pub fn router(state: AppState) -> Router {
             post(api::retry_delivery),
         )
         .route("/help/{topic}", get(help::guide))
+        .route(
+            access::ACCESS_PATH,
+            get(access::access_page).post(access::submit_token),
+        )
         .route("/api/sessions/{id}/live", get(live::upgrade))
         .route(
             "/api/frames/check",
@@ -91,6 +97,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::require_token,
+        ))
         .layer(middleware::from_fn(security::check_origin))
         .layer(middleware::from_fn_with_state(
             loopback_only,

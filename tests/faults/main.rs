@@ -8,6 +8,8 @@
 //!   through the store's page limit).
 //! - [`storm`]: a client that reconnects in a loop, sending a large frame each time.
 //! - [`stalled`]: clients that send half a request and stall.
+//! - [`summary_queue`]: the summaries cannot be queued when a session ends.
+//! - [`unstreamed`]: sessions that no page streams (paused, then left alone).
 //!
 //! Helper processes (a second process holding a lock) are this test binary run again with
 //! `--exact <helper> --ignored`: a real separate process without a separate build.
@@ -22,3 +24,5 @@ mod helpers;
 mod locked_db;
 mod stalled;
 mod storm;
+mod summary_queue;
+mod unstreamed;
