@@ -12,7 +12,15 @@ pub(super) async fn run_ticker(sessions: Sessions, live: Arc<LiveSession>) {
     let mut interval = tokio::time::interval(timing.tick_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ended = live.ended.subscribe();
-    let save_every_ms = i64::try_from(timing.save_interval.as_millis()).unwrap_or(i64::MAX);
+    // A save is due when the next tick would be past the interval: saves are then at most
+    // `save_interval` apart (the most a crash can lose), where waiting for the interval to
+    // have passed would make it up to one tick more (2.5 s) whenever a tick comes a
+    // millisecond early.
+    let tick_ms = i64::try_from(timing.tick_interval.as_millis()).unwrap_or(0);
+    let save_every_ms = i64::try_from(timing.save_interval.as_millis())
+        .unwrap_or(i64::MAX)
+        .saturating_sub(tick_ms)
+        .max(1);
     let pause_after_ms =
         i64::try_from(timing.pause_unstreamed_after.as_millis()).unwrap_or(i64::MAX);
     loop {

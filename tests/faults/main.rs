@@ -8,6 +8,7 @@
 //!   through the store's page limit).
 //! - [`storm`]: a client that reconnects in a loop, sending a large frame each time.
 //! - [`stalled`]: clients that send half a request and stall.
+//! - [`fuzz`]: arbitrary JSON bodies, bytes and WebSocket messages (proptest, fixed budget).
 //! - [`summary_queue`]: the summaries cannot be queued when a session ends.
 //! - [`unstreamed`]: sessions that no page streams (paused, then left alone).
 //!
@@ -20,6 +21,7 @@
 mod common;
 
 mod full_disk;
+mod fuzz;
 mod helpers;
 mod locked_db;
 mod stalled;
