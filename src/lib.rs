@@ -22,8 +22,8 @@
 //! - [`db`]: an async facade over the synchronous store (every call runs in
 //!   `spawn_blocking`).
 //! - [`vision`]: the shared face analyser and a bounded pool of inference slots.
-//! - [`notifier`]: the hook called when a session ends (queues email/SMS deliveries and
-//!   wakes the worker).
+//! - [`notifier`]: wakes the delivery worker when a session's end has queued its email/SMS
+//!   (the store queues them in the same transaction as the end).
 //! - [`delivery`]: the background worker that sends the queued summaries by email and SMS,
 //!   with retries, and records each attempt.
 //! - [`time`]: the server's source of wall-clock time, injectable for tests.

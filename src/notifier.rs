@@ -1,70 +1,28 @@
-//! The hook called once when a session ends: it queues the summary for email and/or SMS and
-//! wakes the delivery worker.
+//! What happens to a session's summaries once they are queued: the delivery worker is woken.
 //!
 //! Queuing is a row per channel in the store's delivery table (idempotent per session and
-//! channel, so ending twice never sends twice). A live session's end queues them in the same
-//! transaction as its final totals (`Store::finish_session_queued`, then [`Notifier::queued`]
-//! wakes the worker), so no crash can keep the end and lose its email or SMS; sessions a
-//! crash cut off are queued at the next start ([`Notifier::session_ended`]). Either way it
-//! happens before the end is announced, so a page that sees the summary also sees its
-//! deliveries as `pending`. Sending, with retries, is the job of the background worker in
-//! [`crate::delivery`]: ending a session never waits for a mail or SMS server.
+//! channel, so ending twice never sends twice), written in the same transaction as the end:
+//! a live session's by `Store::finish_session_queued`, those a crash cut off by
+//! `Store::close_interrupted` at the next start. No crash can keep an end and lose its email
+//! or SMS, and a page that sees the summary also sees its deliveries as `pending`. Sending,
+//! with retries, is the job of the background worker in [`crate::delivery`]: ending a session
+//! never waits for a mail or SMS server.
 
-use focus_store::{Delivery, Session, SessionStatus};
+use focus_store::{Delivery, SessionStatus};
 
-use crate::db::Db;
 use crate::delivery::DeliveryHandle;
-use crate::error::error_chain;
 
-/// Called by the session registry when a session has ended and its final totals are saved
-/// (and at start-up for the sessions a crash cut off).
+/// Wakes the delivery worker when a session's end has queued its summaries.
 #[derive(Debug, Clone)]
 pub struct Notifier {
-    db: Db,
     delivery: DeliveryHandle,
 }
 
 impl Notifier {
-    pub fn new(db: Db, delivery: DeliveryHandle) -> Self {
-        Notifier { db, delivery }
+    pub fn new(delivery: DeliveryHandle) -> Self {
+        Notifier { delivery }
     }
 
-    /// Queues the summaries the session asked for and wakes the worker. Failures are
-    /// logged, not returned: the session has ended either way, and the user's page shows
-    /// the summary regardless.
-    ///
-    /// A session the server's stop interrupted before its planned end can still be
-    /// continued until then (`POST /api/sessions/{id}/resume`), so its summaries are due at
-    /// its planned end, not now; continuing it withdraws them, and its real end queues them
-    /// again.
-    pub async fn session_ended(&self, session: &Session, now_ms: i64) {
-        let due_ms = summaries_due_ms(session.status, session.ends_at_ms, now_ms);
-        let wanted = session.summary_destinations();
-        if wanted.is_empty() {
-            return;
-        }
-        let id = session.id;
-        let result = self
-            .db
-            .call(move |store| {
-                wanted
-                    .iter()
-                    .map(|(channel, to)| {
-                        store.enqueue_delivery_due(id, *channel, to, due_ms, now_ms)
-                    })
-                    .collect::<focus_store::Result<Vec<_>>>()
-            })
-            .await;
-        match result {
-            Ok(queued) => self.queued(id, &queued),
-            Err(e) => {
-                tracing::error!(session = id, error = %error_chain(&e), "could not queue the summary")
-            }
-        }
-    }
-}
-
-impl Notifier {
     /// Says that summaries were queued (by the store, with the session's end) and wakes the
     /// worker to send them.
     pub fn queued(&self, session: i64, deliveries: &[Delivery]) {

@@ -99,15 +99,16 @@ impl AppBuilder {
         report_settings(&config);
 
         let now = time.now_ms();
-        let (db, interrupted) = open_database(&config, now).await?;
+        let db = open_database(&config, now).await?;
         let vision = match vision {
             Some(vision) => vision,
             None => load_models(&config).await?,
         };
         let (listener, address) = bind(&config).await?;
         let delivery = start_delivery(&config, &db, &time, address);
-        let notifier = Notifier::new(db.clone(), delivery.handle());
-        queue_interrupted_summaries(&db, &notifier, interrupted, now).await;
+        // The summaries of the sessions recovery closed were queued with them, and the
+        // worker has just picked them up.
+        let notifier = Notifier::new(delivery.handle());
 
         let sessions = Sessions::new(db.clone(), vision, time, notifier, config.timing.clone())
             .with_max_running(config.limits.max_running_sessions);
@@ -154,8 +155,9 @@ fn check_access(config: &Config) -> Result<(), StartupError> {
 }
 
 /// Opens (creating and migrating) the database and closes the sessions the last run left
-/// open, as interrupted with their saved totals. Returns the ids it closed.
-async fn open_database(config: &Config, now_ms: i64) -> Result<(Db, Vec<i64>), StartupError> {
+/// open, as interrupted with their saved totals (queuing their summaries for their planned
+/// end).
+async fn open_database(config: &Config, now_ms: i64) -> Result<Db, StartupError> {
     let db = Db::open(config.db_path.clone())
         .await
         .map_err(StartupError::Database)?;
@@ -169,7 +171,7 @@ async fn open_database(config: &Config, now_ms: i64) -> Result<(Db, Vec<i64>), S
             "closed sessions left open by the last run as interrupted, with their saved totals"
         );
     }
-    Ok((db, closed))
+    Ok(db)
 }
 
 /// Loads the models compiled into the binary, off the async workers (about half a second).
@@ -215,19 +217,6 @@ fn start_delivery(
         link_base,
         config.timing.shutdown_grace,
     )
-}
-
-/// Sessions a crash cut off never reached their end hook: queues the summaries they asked
-/// for now (a session already queued is left as it is).
-async fn queue_interrupted_summaries(db: &Db, notifier: &Notifier, ids: Vec<i64>, now_ms: i64) {
-    for id in ids {
-        match db.call(move |s| s.get_session(id)).await {
-            Ok(session) => notifier.session_ended(&session, now_ms).await,
-            Err(e) => {
-                tracing::warn!(session = id, error = %error_chain(&e), "could not queue the summary of an interrupted session")
-            }
-        }
-    }
 }
 
 /// Logs, once, every setting that is present but unusable, in words: which variable and

@@ -267,7 +267,9 @@ impl Store {
     /// `ended_early` = whether that was before its planned end and
     /// `end_reason` = `server_lost`. The stretch that was open at the last save
     /// (see [`Store::save_open_stretch`]) is closed there, so the timeline
-    /// reaches the interruption. Returns the ids closed, ascending.
+    /// reaches the interruption. The summaries they asked for are queued in the
+    /// same transaction, due at their planned end (until then they can be
+    /// continued). Returns the ids closed, ascending.
     pub fn close_interrupted(&self, now_ms: i64) -> Result<Vec<i64>> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -289,6 +291,16 @@ impl Store {
             )?
             .query_map([now_ms], |row| row.get::<_, i64>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        // Their summaries, in the same transaction: a crash right after this start-up
+        // step must not leave them closed and never summed up. An interrupted session can
+        // be continued until its planned end, so they are due then.
+        for &id in &ids {
+            let closed = load_session(&tx, id)?;
+            let due_ms = closed.ends_at_ms.max(now_ms);
+            for (channel, to) in closed.summary_destinations() {
+                upsert_delivery(&tx, id, channel, &to, due_ms, now_ms)?;
+            }
+        }
         tx.commit()?;
         ids.sort_unstable();
         Ok(ids)

@@ -482,3 +482,26 @@ fn a_summary_that_cannot_be_queued_leaves_the_session_running() {
     assert_eq!(finished.status, SessionStatus::Completed);
     assert_eq!(queued.len(), 1);
 }
+
+#[test]
+fn recovery_queues_the_summaries_with_the_sessions_it_closes() {
+    let store = Store::open_in_memory().unwrap();
+    let asked = store.create_session(&new_session(T0)).unwrap();
+    let mut quiet = new_session(T0);
+    quiet.send_email = false;
+    let quiet = store.create_session(&quiet).unwrap();
+    let now = T0 + 60_000;
+    assert_eq!(store.close_interrupted(now).unwrap(), [asked.id, quiet.id]);
+    // Due at its planned end: until then it can be continued.
+    let queued = store.deliveries_for(asked.id).unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].channel, Channel::Email);
+    assert_eq!(queued[0].next_attempt_at_ms, Some(asked.ends_at_ms));
+    assert!(store.deliveries_for(quiet.id).unwrap().is_empty());
+    // Past its planned end, due now.
+    let late = store.create_session(&new_session(T0)).unwrap();
+    let after_end = late.ends_at_ms + 5_000;
+    store.close_interrupted(after_end).unwrap();
+    let queued = store.deliveries_for(late.id).unwrap();
+    assert_eq!(queued[0].next_attempt_at_ms, Some(after_end));
+}
