@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use rten_base::unroll::unroll_loop;
+use rten_simd::ops::{BitOps, NumOps};
+use rten_simd::{Isa, SimdOp};
 use rten_tensor::prelude::*;
 use rten_tensor::{AssumeInit, NdTensor, NdTensorView, NdTensorViewMut};
 use smallvec::SmallVec;
@@ -83,9 +85,298 @@ trait DepthwiseConvKernel<X, W, Y> {
         input_zero: X,
         kernel_zero: W,
     );
+
+    /// Compute one whole output channel, if this kernel has a specialized
+    /// implementation for `params`, and return `true`. Returning `false`
+    /// makes the caller fall back to [`compute_row`](Self::compute_row).
+    ///
+    /// `input` is the channel's contiguous `[in_h, in_w]` plane, `kernel` its
+    /// contiguous `[k_h, k_w]` weights and `output` its `[out_h, out_w]`
+    /// plane, which must be fully initialized when this returns `true`.
+    /// Each output is `activation(init + sum(input * kernel))`.
+    #[allow(unused_variables)]
+    fn compute_channel(
+        &self,
+        params: &ChannelParams,
+        output: &mut [MaybeUninit<Y>],
+        init: Y,
+        activation: Activation<Y>,
+        input: &[X],
+        kernel: &[W],
+    ) -> bool {
+        false
+    }
+}
+
+/// An activation applied to each output of a depthwise convolution as it is
+/// written, so that a `Conv` followed by an activation makes one pass over
+/// memory instead of two.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation<Y> {
+    /// The convolution's output as is.
+    Identity,
+    /// `if y < 0 { y * slope } else { y }`: ONNX `PRelu` with this output
+    /// channel's slope (`Relu` is a slope of zero).
+    PRelu(Y),
+}
+
+impl<Y: Copy + Default + PartialOrd + std::ops::Mul<Output = Y>> Activation<Y> {
+    /// Apply the activation to `y`.
+    fn apply(self, y: Y) -> Y {
+        match self {
+            Activation::PRelu(slope) if y < Y::default() => y * slope,
+            _ => y,
+        }
+    }
+}
+
+/// Geometry of a depthwise convolution of one channel, for
+/// [`DepthwiseConvKernel::compute_channel`].
+pub struct ChannelParams {
+    in_h: usize,
+    in_w: usize,
+    out_h: usize,
+    out_w: usize,
+    k_h: usize,
+    k_w: usize,
+    pad_top: usize,
+    pad_left: usize,
+    stride_h: usize,
+    stride_w: usize,
+    dilation_y: usize,
+    dilation_x: usize,
 }
 
 struct GenericDepthwiseConvKernel {}
+
+/// Depthwise convolution of f32 channels using SIMD FMAs, for any kernel size,
+/// stride, dilation and padding.
+///
+/// The generic kernel makes one pass over each output row per kernel tap (9
+/// read-modify-write passes for a 3x3 kernel) and reads strided inputs one
+/// lane at a time. This kernel instead keeps a whole vector of outputs in a
+/// register while it accumulates every tap, and writes it once, with the
+/// activation applied.
+///
+/// To make every tap a contiguous, in-bounds vector load, the input channel
+/// is first copied into a scratch buffer where each row is zero-padded on
+/// both sides and split into `stride_w` phases (phase `p` holds padded
+/// columns `p, p + stride_w, p + 2 * stride_w, ...`). Column `x * stride_w +
+/// k_x * dilation_x` of the padded row is then element `x + shift` of phase
+/// `(k_x * dilation_x) % stride_w`, where `shift = (k_x * dilation_x) /
+/// stride_w`. The copy costs one pass over the input, which is small beside
+/// the `k_h * k_w` multiply-adds per output.
+struct SimdDepthwiseConvKernel {}
+
+impl DepthwiseConvKernel<f32, f32, f32> for SimdDepthwiseConvKernel {
+    fn compute_row(
+        &self,
+        params: &ConvParams,
+        out_row: &mut [MaybeUninit<f32>],
+        out_y: usize,
+        out_init: f32,
+        image_chan: &[f32],
+        kernel_chan: NdTensorView<f32, 2>,
+        input_zero: f32,
+        kernel_zero: f32,
+    ) {
+        <GenericDepthwiseConvKernel as DepthwiseConvKernel<f32, f32, f32>>::compute_row(
+            &GenericDepthwiseConvKernel {},
+            params,
+            out_row,
+            out_y,
+            out_init,
+            image_chan,
+            kernel_chan,
+            input_zero,
+            kernel_zero,
+        )
+    }
+
+    fn compute_channel(
+        &self,
+        params: &ChannelParams,
+        output: &mut [MaybeUninit<f32>],
+        init: f32,
+        activation: Activation<f32>,
+        input: &[f32],
+        kernel: &[f32],
+    ) -> bool {
+        SCRATCH.with_borrow_mut(|scratch| {
+            DepthwiseChannelF32 {
+                params,
+                input,
+                kernel,
+                output,
+                init,
+                activation,
+                scratch,
+            }
+            .dispatch()
+        });
+        true
+    }
+}
+
+thread_local! {
+    /// Scratch space for [`SimdDepthwiseConvKernel`]'s padded input rows,
+    /// reused across channels and runs on each thread.
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Number of output vectors computed side by side in the inner loop, so that
+/// independent multiply-add chains hide the FMA latency.
+const DW_BLOCK: usize = 4;
+
+struct DepthwiseChannelF32<'a> {
+    params: &'a ChannelParams,
+    input: &'a [f32],
+    kernel: &'a [f32],
+    output: &'a mut [MaybeUninit<f32>],
+    init: f32,
+    activation: Activation<f32>,
+    scratch: &'a mut Vec<f32>,
+}
+
+impl SimdOp for DepthwiseChannelF32<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn eval<I: Isa>(self, isa: I) {
+        let ops = isa.f32();
+        let lanes = ops.len();
+        let DepthwiseChannelF32 {
+            params: p,
+            input,
+            kernel,
+            output,
+            init,
+            activation,
+            scratch,
+        } = self;
+        assert_eq!(input.len(), p.in_h * p.in_w);
+        assert_eq!(kernel.len(), p.k_h * p.k_w);
+        assert_eq!(output.len(), p.out_h * p.out_w);
+        let stride = p.stride_w;
+
+        // Scratch layout: `[in_h][stride][phase_len]`. Each phase is long
+        // enough for a full vector load at every output column block plus the
+        // largest tap shift.
+        let max_shift = (p.k_w - 1) * p.dilation_x / stride;
+        let out_w_padded = p.out_w.next_multiple_of(lanes);
+        let phase_len = out_w_padded + max_shift + 1;
+        let row_len = stride * phase_len;
+        scratch.clear();
+        scratch.resize(p.in_h * row_len, 0.);
+        for (src, dst) in input
+            .chunks_exact(p.in_w)
+            .zip(scratch.chunks_exact_mut(row_len))
+        {
+            for (phase, dst) in dst.chunks_exact_mut(phase_len).enumerate() {
+                // Phase element `i` is padded column `phase + i * stride`,
+                // which is input column `phase + i * stride - pad_left`.
+                let first = p.pad_left.saturating_sub(phase).div_ceil(stride);
+                for (i, d) in dst.iter_mut().enumerate().skip(first) {
+                    let col = phase + i * stride - p.pad_left;
+                    if col >= p.in_w {
+                        break;
+                    }
+                    *d = src[col];
+                }
+            }
+        }
+
+        // Offset of each horizontal tap within a scratch row.
+        let tap_offsets: SmallVec<[usize; 7]> = (0..p.k_w)
+            .map(|k_x| {
+                let offset = k_x * p.dilation_x;
+                (offset % stride) * phase_len + offset / stride
+            })
+            .collect();
+        let weights: SmallVec<[I::F32; 25]> = kernel.iter().map(|&w| ops.splat(w)).collect();
+        let init = ops.splat(init);
+        let zero = ops.zero();
+        let apply = |y: I::F32| match activation {
+            Activation::Identity => y,
+            Activation::PRelu(slope) => {
+                let negative = ops.lt(y, zero);
+                ops.select(ops.mul(y, ops.splat(slope)), y, negative)
+            }
+        };
+
+        for (out_y, out_row) in output.chunks_exact_mut(p.out_w).enumerate() {
+            // The scratch rows under each kernel row; rows in the vertical
+            // padding contribute nothing.
+            let rows: SmallVec<[(usize, &[f32]); 7]> = (0..p.k_h)
+                .filter_map(|k_y| {
+                    let in_y = (out_y * p.stride_h + k_y * p.dilation_y).checked_sub(p.pad_top)?;
+                    (in_y < p.in_h).then(|| (k_y, &scratch[in_y * row_len..][..row_len]))
+                })
+                .collect();
+
+            // Blocks of `DW_BLOCK` vectors, then single vectors, the last one
+            // possibly partial.
+            let full_blocks = p.out_w / (lanes * DW_BLOCK);
+            let mut x = 0;
+            for _ in 0..full_blocks {
+                let acc =
+                    conv_block::<I, DW_BLOCK>(isa, &rows, &tap_offsets, &weights, p.k_w, x, init);
+                for (b, acc) in acc.into_iter().enumerate() {
+                    ops.store_uninit(apply(acc), &mut out_row[x + b * lanes..]);
+                }
+                x += lanes * DW_BLOCK;
+            }
+            while x < p.out_w {
+                let [acc] = conv_block::<I, 1>(isa, &rows, &tap_offsets, &weights, p.k_w, x, init);
+                let y = apply(acc);
+                let n = (p.out_w - x).min(lanes);
+                if n == lanes {
+                    ops.store_uninit(y, &mut out_row[x..]);
+                } else {
+                    // Safety: the mask covers the `n` elements left in the row.
+                    unsafe {
+                        ops.store_ptr_mask(
+                            y,
+                            out_row[x..].as_mut_ptr() as *mut f32,
+                            ops.first_n_mask(n),
+                        )
+                    };
+                }
+                x += lanes;
+            }
+        }
+    }
+}
+
+/// Accumulate `N` vectors of outputs starting at column `x` of an output row:
+/// `init + sum(row[offset + x..] * weight)` over the kernel rows in `rows` and
+/// the horizontal taps in `tap_offsets`.
+#[inline(always)]
+fn conv_block<I: Isa, const N: usize>(
+    isa: I,
+    rows: &[(usize, &[f32])],
+    tap_offsets: &[usize],
+    weights: &[I::F32],
+    k_w: usize,
+    x: usize,
+    init: I::F32,
+) -> [I::F32; N] {
+    let ops = isa.f32();
+    let lanes = ops.len();
+    let mut acc = [init; N];
+    for &(k_y, row) in rows {
+        for (k_x, &offset) in tap_offsets.iter().enumerate() {
+            let w = weights[k_y * k_w + k_x];
+            let src = &row[offset + x..][..lanes * N];
+            for (b, acc) in acc.iter_mut().enumerate() {
+                // Safety: `src` holds `lanes * N` elements.
+                let v = unsafe { ops.load_ptr(src.as_ptr().add(b * lanes)) };
+                *acc = ops.mul_add(v, w, *acc);
+            }
+        }
+    }
+    acc
+}
 
 impl DepthwiseConvKernel<f32, f32, f32> for GenericDepthwiseConvKernel {
     fn compute_row(
@@ -197,8 +488,11 @@ pub struct DepthwiseConvExecutor<X: Copy, W, Y: Copy + Default> {
     kernel: Box<dyn DepthwiseConvKernel<X, W, Y> + Sync>,
 }
 
-impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
-    DepthwiseConvExecutor<X, W, Y>
+impl<
+    X: Copy + Default + Sync,
+    W: Copy + Default + Sync,
+    Y: Copy + Default + Sync + PartialOrd + std::ops::Mul<Output = Y>,
+> DepthwiseConvExecutor<X, W, Y>
 {
     /// Compute depthwise convolution for the block of channels from `input`
     /// specified by `chan_range` into `output`.
@@ -222,16 +516,32 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
         col_range_for_kernel_x: &[(Range<usize>, Range<usize>)],
         input_zero: Option<X>,
         kernel_zero: Option<&[W]>,
+        prelu: Option<&[Y]>,
     ) {
         debug_assert_eq!(input.stride(2), 1, "last dim of input is not contiguous");
         debug_assert_eq!(output.stride(2), 1, "last dim of output is not contiguous");
 
-        let [_, out_h, _out_w] = output.shape();
-        let [_, _, k_h, _k_w] = kernel.shape();
-        let [_, in_h, _in_w] = input.shape();
+        let [_, out_h, out_w] = output.shape();
+        let [_, _, k_h, k_w] = kernel.shape();
+        let [_, in_h, in_w] = input.shape();
         let [stride_h, stride_w] = strides;
-        let [pad_top, _pad_left, _pad_bottom, _pad_right] = padding;
-        let [dilation_y, _dilation_x] = dilations;
+        let [pad_top, pad_left, _pad_bottom, _pad_right] = padding;
+        let [dilation_y, dilation_x] = dilations;
+
+        let channel_params = ChannelParams {
+            in_h,
+            in_w,
+            out_h,
+            out_w,
+            k_h,
+            k_w,
+            pad_top,
+            pad_left,
+            stride_h,
+            stride_w,
+            dilation_y,
+            dilation_x,
+        };
 
         let conv_params = ConvParams {
             stride_h,
@@ -264,6 +574,25 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
             };
 
             let kernel_zero = kernel_zero.map(|kz| kz[c]).unwrap_or_default();
+            let activation =
+                prelu.map_or(Activation::Identity, |slopes| Activation::PRelu(slopes[c]));
+
+            // A whole-channel kernel needs contiguous planes (the input always
+            // is, see `depthwise_conv_2d`).
+            let contiguous = out_row_stride == out_row_len && in_chan.stride(0) == in_w;
+            if contiguous
+                && let Some(kernel_data) = kernel_view.data()
+                && self.kernel.compute_channel(
+                    &channel_params,
+                    &mut out_chan_data[..out_h * out_w],
+                    init_value,
+                    activation,
+                    &in_chan_data[..in_h * in_w],
+                    kernel_data,
+                )
+            {
+                continue;
+            }
 
             for out_y in 0..out_h {
                 // Here and in the `compute_row` implementation we use manual
@@ -280,6 +609,12 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
                     input_zero,
                     kernel_zero,
                 );
+                if activation != Activation::Identity {
+                    // Safety: `compute_row` initialized the row.
+                    for y in unsafe { out_row.assume_init() } {
+                        *y = activation.apply(*y);
+                    }
+                }
             }
         }
     }
@@ -297,6 +632,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
         out_hw: [usize; 2],
         input_zero: Option<X>,
         kernel_zero: Option<&[W]>,
+        prelu: Option<&[Y]>,
     ) -> NdTensor<Y, 4> {
         let [batch, _in_c, _in_h, in_w]: [usize; 4] = input.shape();
         let [out_c, _, _k_h, k_w]: [usize; 4] = kernel.shape();
@@ -358,6 +694,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
                         &col_range_for_kernel_x,
                         input_zero,
                         kernel_zero,
+                        prelu,
                     );
 
                     n_init.fetch_add(out_chans.len(), Ordering::SeqCst);
@@ -373,7 +710,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
 impl Default for DepthwiseConvExecutor<f32, f32, f32> {
     fn default() -> Self {
         DepthwiseConvExecutor {
-            kernel: Box::new(GenericDepthwiseConvKernel {}),
+            kernel: Box::new(SimdDepthwiseConvKernel {}),
         }
     }
 }
