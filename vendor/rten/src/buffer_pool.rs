@@ -28,10 +28,6 @@ pub struct Buffer {
     /// Pointer to a function that frees the buffer by reconsituting a `Vec<T>`
     /// and dropping it.
     drop: fn(&mut Buffer),
-
-    /// The pool's epoch when the buffer was last added to it (see
-    /// [`BufferPool::release_unused`]).
-    epoch: usize,
 }
 
 impl Buffer {
@@ -47,7 +43,6 @@ impl Buffer {
             capacity: vec_md.capacity(),
             layout,
             drop: Buffer::release::<T>,
-            epoch: 0,
         }
     }
 
@@ -172,9 +167,6 @@ pub struct BufferPool {
     /// The purpose of this pool is to avoid the overhead of allocating and
     /// freeing large buffers.
     min_size: usize,
-
-    /// Incremented by [`release_unused`](BufferPool::release_unused).
-    epoch: AtomicUsize,
 }
 
 impl BufferPool {
@@ -188,7 +180,6 @@ impl BufferPool {
             buffers: Mutex::new(Vec::new()),
             alloc_count: AtomicUsize::new(0),
             hit_count: AtomicUsize::new(0),
-            epoch: AtomicUsize::new(0),
             min_size: 128,
         }
     }
@@ -252,25 +243,9 @@ impl BufferPool {
     /// The buffer will be cleared using [`Vec::clear`] and then made available
     /// to fulfill future allocation requests.
     pub fn add<B: Into<Buffer>>(&self, buf: B) {
-        let mut buf: Buffer = buf.into();
+        let buf: Buffer = buf.into();
         if buf.layout.size() >= self.min_size {
-            buf.epoch = self.epoch.load(Ordering::Acquire);
             self.buffers.lock().unwrap().push(buf);
-        }
-    }
-
-    /// Free the buffers that have sat in the pool, untaken, since the
-    /// previous call.
-    ///
-    /// A pool kept across model runs calls this at the end of each run: the
-    /// buffers the run used were taken and added back, so they stay, while a
-    /// buffer nothing asked for (such as the caller's input tensor, added when
-    /// the graph was done with it) is freed a run later instead of
-    /// accumulating.
-    pub fn release_unused(&self) {
-        let epoch = self.epoch.fetch_add(1, Ordering::AcqRel);
-        if let Ok(mut buffers) = self.buffers.lock() {
-            buffers.retain(|buf| buf.epoch == epoch);
         }
     }
 

@@ -227,12 +227,6 @@ pub struct Graph {
     /// The plan that was used for the most recent execution of the graph.
     cached_plan: Mutex<Option<Arc<CachedPlan>>>,
 
-    /// Buffer pools of finished runs, kept so the next run reuses their
-    /// buffers instead of allocating (and faulting in) its intermediate
-    /// tensors again. One pool per concurrent run, at most
-    /// [`MAX_IDLE_POOLS`].
-    idle_pools: Mutex<Vec<BufferPool>>,
-
     /// Map of value node ID => source operator ID. This enables traversing the
     /// graph from outputs to inputs.
     source_ids: FxHashMap<NodeId, NodeId>,
@@ -252,32 +246,7 @@ pub struct Graph {
     captures: Vec<NodeId>,
 }
 
-/// Maximum number of buffer pools a [`Graph`] keeps between runs. Each holds
-/// about one run's worth of intermediate buffers; more concurrent runs than
-/// this allocate afresh.
-const MAX_IDLE_POOLS: usize = 8;
-
 impl Graph {
-    /// Take a buffer pool for a run: one left by an earlier run if there is
-    /// one, so its buffers are reused, else a new one.
-    fn take_pool(&self) -> BufferPool {
-        self.idle_pools
-            .lock()
-            .ok()
-            .and_then(|mut pools| pools.pop())
-            .unwrap_or_default()
-    }
-
-    /// Keep `pool`, holding the finished run's buffers, for a later run.
-    fn return_pool(&self, pool: BufferPool) {
-        pool.release_unused();
-        if let Ok(mut pools) = self.idle_pools.lock()
-            && pools.len() < MAX_IDLE_POOLS
-        {
-            pools.push(pool);
-        }
-    }
-
     /// Create a new empty graph.
     pub fn new() -> Graph {
         Self::with_capacity(0)
@@ -289,7 +258,6 @@ impl Graph {
             nodes: HashMap::with_capacity_and_hasher(n_nodes, BuildHasherDefault::new()),
             next_node_id: 0,
             cached_plan: Mutex::new(None),
-            idle_pools: Mutex::new(Vec::new()),
             source_ids: FxHashMap::default(),
             consumer_ids: FxHashMap::default(),
             input_ids: Vec::new(),
@@ -837,7 +805,7 @@ impl Graph {
             let mut profiler =
                 (opts.timing || opts.verbose).then(|| Profiler::with_capacity(plan.plan().len()));
 
-            let pool = self.take_pool();
+            let pool = BufferPool::new();
 
             let result = self.run_plan(
                 inputs,
@@ -849,7 +817,6 @@ impl Graph {
                 profiler.as_mut(),
                 &opts,
             );
-            self.return_pool(pool);
 
             if let Some(profiler) = &profiler {
                 let print_opts = ProfileFormat {
@@ -1416,7 +1383,7 @@ impl Graph {
             let mut profiler =
                 (opts.timing || opts.verbose).then(|| Profiler::with_capacity(pruned_plan.len()));
 
-            let pool = self.take_pool();
+            let pool = BufferPool::new();
             let result = self.run_plan(
                 inputs,
                 &pruned_plan,
@@ -1427,7 +1394,6 @@ impl Graph {
                 profiler.as_mut(),
                 &opts,
             );
-            self.return_pool(pool);
 
             if let Some(profiler) = &profiler {
                 let print_opts = ProfileFormat {

@@ -1,9 +1,13 @@
 //! Tests of the changes this copy of rten carries (see README.md), against plain reference
 //! implementations. They use only the public API, so they run without rten's unpublished
-//! test helpers: `cargo test --manifest-path vendor/rten/Cargo.toml --test patched_kernels`.
+//! test helpers:
+//!
+//! ```text
+//! cargo test --manifest-path vendor/rten/Cargo.toml --features kernel-stats --test patched_kernels
+//! ```
 
 use rten::BufferPool;
-use rten::ops::{Padding, conv, conv_prelu};
+use rten::ops::{Padding, conv};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
 
@@ -33,14 +37,12 @@ struct Case {
     dilations: [usize; 2],
 }
 
-/// Depthwise convolution (one kernel per channel) by the definition, with an optional
-/// per-channel PRelu.
+/// Depthwise convolution (one kernel per channel) by the definition.
 fn reference_depthwise(
     case: &Case,
     input: &Tensor<f32>,
     kernel: &Tensor<f32>,
     bias: &[f32],
-    slopes: Option<&[f32]>,
 ) -> Tensor<f32> {
     let [in_h, in_w] = case.in_hw;
     let [k_h, k_w] = case.kernel;
@@ -65,11 +67,6 @@ fn reference_depthwise(
                         }
                         sum += input[[0, c, iy as usize, ix as usize]] * kernel[[c, 0, ky, kx]];
                     }
-                }
-                if let Some(slopes) = slopes
-                    && sum < 0.
-                {
-                    sum *= slopes[c];
                 }
                 out[[0, c, y, x]] = sum;
             }
@@ -154,7 +151,6 @@ fn depthwise_conv_matches_the_reference() {
         let input = tensor(n as u64, &[1, c, case.in_hw[0], case.in_hw[1]]);
         let kernel = tensor(1000 + n as u64, &[c, 1, case.kernel[0], case.kernel[1]]);
         let bias: Vec<f32> = (0..c).map(|i| value(2000 + n as u64, i)).collect();
-        let slopes: Vec<f32> = (0..c).map(|i| 0.1 + 0.2 * i as f32).collect();
         let bias_view = NdTensor::from_data([c], bias.clone());
         let what = format!(
             "case {n}: {}x{} input, {:?} kernel, pads {:?}, strides {:?}, dilations {:?}",
@@ -172,101 +168,18 @@ fn depthwise_conv_matches_the_reference() {
             &case.dilations,
         )
         .expect("conv");
-        let expected = reference_depthwise(case, &input, &kernel, &bias, None);
+        let expected = reference_depthwise(case, &input, &kernel, &bias);
         assert_close(&actual, &expected, &what);
-
-        let actual = conv_prelu(
-            &pool,
-            input.view(),
-            kernel.view(),
-            Some(bias_view.view()),
-            &slopes,
-            Padding::Fixed(case.pads.into()),
-            c,
-            &case.strides,
-            &case.dilations,
-        )
-        .expect("conv_prelu");
-        let expected = reference_depthwise(case, &input, &kernel, &bias, Some(&slopes));
-        assert_close(&actual, &expected, &format!("{what}, PRelu"));
     }
-}
 
-/// `conv_prelu` on the other convolution paths (pointwise through GEMM, and im2col + GEMM)
-/// equals `conv` followed by PRelu.
-#[test]
-fn conv_prelu_equals_conv_then_prelu() {
-    let pool = BufferPool::new();
-    for (kernel_hw, pads) in [([1, 1], [0, 0, 0, 0]), ([3, 3], [1, 1, 1, 1])] {
-        let (in_c, out_c) = (5, 7);
-        let input = tensor(1, &[2, in_c, 6, 9]);
-        let kernel = tensor(2, &[out_c, in_c, kernel_hw[0], kernel_hw[1]]);
-        let bias = NdTensor::from_data([out_c], (0..out_c).map(|i| value(3, i)).collect());
-        let slopes: Vec<f32> = (0..out_c).map(|i| 0.05 * i as f32).collect();
-        let plain = conv(
-            &pool,
-            input.view(),
-            kernel.view(),
-            Some(bias.view()),
-            Padding::Fixed(pads.into()),
-            1,
-            &[1, 1],
-            &[1, 1],
-        )
-        .expect("conv");
-        let plane: usize = plain.shape()[2..].iter().product();
-        let expected_data: Vec<f32> = plain
-            .iter()
-            .enumerate()
-            .map(|(i, &y)| {
-                let c = (i / plane) % out_c;
-                if y < 0. { y * slopes[c] } else { y }
-            })
-            .collect();
-        let expected = Tensor::from_data(plain.shape(), expected_data);
-        let fused = conv_prelu(
-            &pool,
-            input.view(),
-            kernel.view(),
-            Some(bias.view()),
-            &slopes,
-            Padding::Fixed(pads.into()),
-            1,
-            &[1, 1],
-            &[1, 1],
-        )
-        .expect("conv_prelu");
-        assert_close(&fused, &expected, &format!("{kernel_hw:?} kernel"));
+    // With the `kernel-stats` feature, also check that every case ran in the SIMD kernel
+    // (the results alone cannot tell: the generic kernel computes the same values). This is
+    // the only test in this binary, so no other convolution runs while it counts.
+    #[cfg(feature = "kernel-stats")]
+    {
+        let stats = rten::ops::depthwise_kernel_stats();
+        let channels: usize = cases().iter().map(|c| c.channels).sum();
+        assert_eq!(stats.whole_channel, channels, "{stats:?}");
+        assert_eq!(stats.row_by_row, 0, "{stats:?}");
     }
-}
-
-/// A pool kept across runs: `release_unused` keeps the buffers that were taken and given
-/// back since its previous call, and frees the ones nothing asked for.
-#[test]
-fn release_unused_keeps_reused_buffers_and_frees_idle_ones() {
-    let pool = BufferPool::new();
-    // "Run" 1: two intermediate buffers, both given back; the caller's input is added too.
-    let a = pool.alloc::<f32>(1024);
-    let b = pool.alloc::<f32>(2048);
-    pool.add(a);
-    pool.add(b);
-    pool.add(vec![0f32; 4096]);
-    assert_eq!(pool.len(), 3);
-    pool.release_unused();
-    assert_eq!(pool.len(), 3, "everything was added during the run just ended");
-
-    // Run 2 reuses the two intermediate buffers; the input buffer sits unused.
-    let a = pool.alloc::<f32>(1024);
-    let b = pool.alloc::<f32>(2048);
-    assert_eq!(pool.hit_count(), 2, "both come from the pool");
-    pool.add(a);
-    pool.add(b);
-    pool.release_unused();
-    assert_eq!(pool.len(), 2, "the buffer untouched through run 2 is freed");
-
-    // Run 3 takes one and never gives it back: the other one is freed.
-    let kept = pool.alloc::<f32>(1024);
-    pool.release_unused();
-    assert_eq!(pool.len(), 0);
-    assert!(kept.capacity() >= 1024);
 }

@@ -28,6 +28,22 @@ mod im2col;
 use depthwise::DepthwiseConvExecutor;
 use im2col::build_im2col;
 
+#[cfg(feature = "kernel-stats")]
+pub use depthwise::kernel_stats::depthwise_kernel_stats;
+
+/// How many channels each depthwise convolution kernel has computed since the
+/// process started (see [`depthwise_kernel_stats`]). Both kinds compute the
+/// same values; the counts let a test check that a model's depthwise layers
+/// reach the specialized kernel rather than silently falling back.
+#[cfg(feature = "kernel-stats")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DepthwiseKernelStats {
+    /// Channels computed whole by a specialized kernel (SIMD f32).
+    pub whole_channel: usize,
+    /// Channels computed one output row at a time by the generic kernel.
+    pub row_by_row: usize,
+}
+
 /// Specialization of conv_2d for pointwise convolutions over one image. This
 /// can be reduced to tensor reshaping and matrix multiplication.
 fn conv_2d_pointwise<X: GemmInT, W: GemmInT, Y: GemmOutT>(
@@ -102,7 +118,7 @@ where
 ///   A value equal to the input channel count convolves each input channel
 ///   separately with `output_channels / groups` outputs. This is known as
 ///   depthwise convolution.
-pub fn conv<X: GemmInT, W: GemmInT, Y: GemmOutT + Default + PartialOrd>(
+pub fn conv<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
     pool: &BufferPool,
     input: TensorView<X>,
     kernel: TensorView<W>,
@@ -117,59 +133,11 @@ where
     GemmExecutor<W, X, Y>: Default,
 {
     conv_impl(
-        pool, input, kernel, bias, padding, groups, strides, dilations, None, None, None,
+        pool, input, kernel, bias, padding, groups, strides, dilations, None, None,
     )
 }
 
-/// Perform a convolution of `input` with `kernel`, as [`conv`] does, followed
-/// by `PRelu` with one slope per output channel: each output `y` of channel
-/// `c` becomes `y * slopes[c]` if it is negative.
-///
-/// This is what the `ConvPRelu` operator runs. The activation is applied as
-/// the output is produced, which is faster than a separate `PRelu`.
-pub fn conv_prelu(
-    pool: &BufferPool,
-    input: TensorView<f32>,
-    kernel: TensorView<f32>,
-    bias: Option<NdTensorView<f32, 1>>,
-    slopes: &[f32],
-    padding: Padding,
-    groups: usize,
-    strides: &[usize],
-    dilations: &[usize],
-) -> Result<Tensor<f32>, OpError> {
-    conv_impl(
-        pool,
-        input,
-        kernel,
-        bias,
-        padding,
-        groups,
-        strides,
-        dilations,
-        None,
-        None,
-        Some(slopes),
-    )
-}
-
-/// Apply `PRelu` with a per-channel slope to `output`, whose rows (of `len`
-/// elements each) are output channels `0..slopes.len()`.
-fn prelu_channels<Y: GemmOutT + PartialOrd>(output: &mut [Y], slopes: &[Y], len: usize) {
-    for (row, &slope) in output.chunks_exact_mut(len).zip(slopes) {
-        for y in row {
-            if *y < Y::default() {
-                *y = *y * slope;
-            }
-        }
-    }
-}
-
-/// Convolution with optional quantization zero points and an optional
-/// `PRelu` activation with one slope per output channel (`prelu`), applied
-/// as the output is computed.
-#[allow(clippy::too_many_arguments)]
-fn conv_impl<X: GemmInT, W: GemmInT, Y: GemmOutT + Default + PartialOrd>(
+fn conv_impl<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
     pool: &BufferPool,
     input: TensorView<X>,
     kernel: TensorView<W>,
@@ -180,7 +148,6 @@ fn conv_impl<X: GemmInT, W: GemmInT, Y: GemmOutT + Default + PartialOrd>(
     dilations: &[usize],
     input_zero: Option<X>,
     kernel_zero: Option<&[W]>,
-    prelu: Option<&[Y]>,
 ) -> Result<Tensor<Y>, OpError>
 where
     DepthwiseConvExecutor<X, W, Y>: Default,
@@ -224,7 +191,6 @@ where
             &dilations_2d,
             input_zero,
             kernel_zero,
-            prelu,
         );
 
         return result_2d.map(|mut t| {
@@ -242,9 +208,6 @@ where
 
     if let Some(bias) = bias {
         check_eq!(bias.size(0), out_channels)?;
-    }
-    if let Some(prelu) = prelu {
-        check_eq!(prelu.len(), out_channels)?;
     }
 
     let input = input.view();
@@ -309,22 +272,14 @@ where
         && dilation_y == 1
         && dilation_x == 1
     {
-        let mut output = conv_2d_pointwise(
+        return Ok(conv_2d_pointwise(
             pool,
             &input.nd_view(),
             &kernel.nd_view(),
             bias.as_ref().map(|b| b.nd_view()),
             input_quant,
             kernel_zero,
-        );
-        if let Some(slopes) = prelu
-            && let Some(data) = output.data_mut()
-        {
-            for item in data.chunks_exact_mut(out_channels * in_h * in_w) {
-                prelu_channels(item, slopes, in_h * in_w);
-            }
-        }
-        return Ok(output);
+        ));
     }
 
     if in_c == out_channels && groups == in_c {
@@ -340,7 +295,6 @@ where
             [out_h, out_w],
             input_zero,
             kernel_zero,
-            prelu,
         );
         return Ok(output.into_dyn());
     }
@@ -398,7 +352,7 @@ where
                 let bias_vec = bias
                     .as_ref()
                     .map(|b| BiasVector::Column(&b.data()[out_chans.clone()]));
-                let out_mat: &mut [Y] = gemm
+                let out_mat = gemm
                     .gemm_uninit(
                         out_mat.into_slice_mut().unwrap(),
                         prepacked_kernel
@@ -413,9 +367,6 @@ where
                         },
                     )
                     .unwrap();
-                if let Some(slopes) = prelu {
-                    prelu_channels(out_mat, &slopes[out_chans.clone()], out_h * out_w);
-                }
                 n_init.fetch_add(out_mat.len(), Ordering::SeqCst);
             });
     }
@@ -537,7 +488,6 @@ where
         dilations,
         Some(input_zero),
         Some(&kernel_zero),
-        None, // activation
     )
 }
 
@@ -609,59 +559,6 @@ impl_infer_shapes!(
         padding: op.padding.as_shape_inference_padding(),
     }
 );
-
-/// Fusion of [`Conv`] with a following `PRelu` whose slope has one value per
-/// output channel.
-///
-/// Inputs: `X`, `W`, an optional bias `B` (as for [`Conv`]) and the slopes as
-/// a `[out_channels]` vector. The activation is applied as each output block
-/// is written (in the depthwise kernel, while the values are still in
-/// registers), which saves a pass over the output and the memory for a second
-/// tensor. Created by the `ConvPReluFusion` graph optimization.
-#[derive(Debug)]
-pub struct ConvPRelu {
-    pub conv: Conv,
-}
-
-impl Operator for ConvPRelu {
-    fn name(&self) -> &str {
-        "ConvPRelu"
-    }
-
-    fn max_inputs(&self) -> Option<usize> {
-        Some(4)
-    }
-
-    fn run(&self, ctx: &OpRunContext) -> Result<OutputList, OpError> {
-        let inputs = ctx.inputs();
-        let input = inputs.require_as(0)?;
-        let weight = inputs.require_as(1)?;
-        let bias = inputs.get_as(2)?;
-        let slopes: NdTensorView<f32, 1> = inputs.require_as(3)?;
-        let slopes = slopes.to_contiguous_in(ctx.pool()).auto_return(ctx.pool());
-        let conv = &self.conv;
-        conv_prelu(
-            ctx.pool(),
-            input,
-            weight,
-            bias,
-            slopes.data(),
-            conv.padding.clone(),
-            conv.groups,
-            &conv.strides,
-            &conv.dilations,
-        )
-        .into_op_result()
-    }
-
-    fn output_types(&self, _ctx: &OutputTypesContext) -> Option<OutputTypeList> {
-        Some([OutputType::CopyFromInput(0)].into())
-    }
-
-    fn as_infer_shapes(&self) -> Option<&dyn InferShapes> {
-        Some(&self.conv)
-    }
-}
 
 /// Fusion of [`ConvInteger`] with the cast and scaling of its output to float.
 ///

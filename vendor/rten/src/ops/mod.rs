@@ -77,7 +77,7 @@ pub(crate) use {
     compute_shape::{ComputeShape, SymbolInfo},
     concat::{Concat, Tile},
     control_flow::{If, Loop},
-    conv::{Conv, ConvInteger, ConvIntegerToFloat, ConvPRelu},
+    conv::{Conv, ConvInteger, ConvIntegerToFloat},
     conv_transpose::ConvTranspose,
     convert::{BitCast, Cast, CastLike},
     einsum::Einsum,
@@ -145,7 +145,9 @@ pub use binary_elementwise::{
     pow, sub, where_op, xor,
 };
 pub use concat::{concat, tile};
-pub use conv::{conv, conv_integer, conv_prelu};
+#[cfg(feature = "kernel-stats")]
+pub use conv::{DepthwiseKernelStats, depthwise_kernel_stats};
+pub use conv::{conv, conv_integer};
 pub use conv_transpose::conv_transpose;
 pub use einsum::einsum;
 pub use gather::{gather, gather_elements, gather_nd};

@@ -15,9 +15,9 @@ use crate::operator::Operator;
 use crate::ops::transform_inputs::TransformInputsBuilder;
 use crate::ops::{
     AddSoftmax, BatchNormalization, Cast, ComputeShape, Conv, ConvInteger, ConvIntegerToFloat,
-    ConvPRelu, FusedMatMul, Gelu, GroupedQueryAttentionMatMul, LayerNormalization,
-    MatMulIntegerToFloat, RMSNormalization, Reciprocal, ReduceMean, RepeatInterleave, Shape, Silu,
-    Softmax, Swish, SymbolInfo, Transpose,
+    FusedMatMul, Gelu, GroupedQueryAttentionMatMul, LayerNormalization, MatMulIntegerToFloat,
+    RMSNormalization, Reciprocal, ReduceMean, RepeatInterleave, Shape, Silu, Softmax, Swish,
+    SymbolInfo, Transpose,
 };
 use crate::optimize::pattern_matcher::{Match, Pattern};
 use crate::value::ValueType;
@@ -1892,102 +1892,6 @@ impl FusionVisitor for ConvAddFusion {
             new_constant_inputs: vec![(2, bias_const)],
             output_ids: op_node.output_ids().to_vec(),
             unused_input_ids: Vec::new(),
-        }))
-    }
-}
-
-/// Fuse `PRelu(Conv(X, W, B), slope)` into `ConvPRelu(X, W, B, slope)`, where
-/// `slope` is a constant with one value per output channel (or a single value
-/// for all of them) that broadcasts over the `Conv` output, e.g. shape
-/// `[C, 1, 1]` or `[1, C, 1, 1]` for a 2D convolution.
-pub struct ConvPReluFusion {}
-
-impl FusionVisitor for ConvPReluFusion {
-    type State = ();
-
-    fn name(&self) -> &str {
-        "ConvPReluFusion"
-    }
-
-    fn prepare(&self, _: &Graph) {}
-
-    fn maybe_fuse(
-        &self,
-        _state: &(),
-        graph: &Graph,
-        _op_node_id: NodeId,
-        op_node: &OperatorNode,
-    ) -> Result<Fusion, FusionError> {
-        if op_node.operator().name() != "PRelu" {
-            return Err(FusionError::NoMatch);
-        }
-        let [Some(conv_output), Some(slope_id)] = op_node.input_ids() else {
-            return Err(FusionError::NoMatch);
-        };
-        let Some((_, conv_node)) = graph.get_source_node(*conv_output) else {
-            return Err(FusionError::NoMatch);
-        };
-        let Some(conv) = conv_node.operator().downcast_ref::<Conv>() else {
-            return Err(FusionError::NoMatch);
-        };
-        let conv_inputs = conv_node.input_ids();
-        let (Some(Some(conv_input)), Some(Some(conv_weight))) =
-            (conv_inputs.first(), conv_inputs.get(1))
-        else {
-            return Err(FusionError::NoMatch);
-        };
-        let conv_bias = conv_inputs.get(2).copied().flatten();
-
-        // Output channel count and rank of the `Conv` output, from the weight
-        // shape `[out_channels, in_channels / groups, ...kernel]`.
-        let weight_shape = graph
-            .get_node(*conv_weight)
-            .and_then(|n| n.shape())
-            .ok_or(FusionError::CheckFailed("unknown conv weight shape"))?;
-        let out_channels = match weight_shape.first() {
-            Some(Dimension::Fixed(size)) => *size,
-            _ => return Err(FusionError::CheckFailed("unknown conv output channels")),
-        };
-        let conv_rank = weight_shape.len();
-
-        // The slope must broadcast as one value per channel (axis 1 of the
-        // output) or one value for all.
-        let Some(Node::Constant(slope_const)) = graph.get_node(*slope_id) else {
-            return Err(FusionError::NoMatch);
-        };
-        let Some(slope_view) = TypedConstant::<f32>::as_typed_view(slope_const) else {
-            return Err(FusionError::CheckFailed("slope is not an f32 constant"));
-        };
-        let slope_shape = slope_const.shape();
-        if slope_shape.len() > conv_rank {
-            return Err(FusionError::CheckFailed("slope has too many dimensions"));
-        }
-        // Align the slope's shape with the output's trailing dimensions.
-        let mut aligned = vec![1; conv_rank - slope_shape.len()];
-        aligned.extend_from_slice(slope_shape);
-        let slopes: Vec<f32> = if aligned.iter().all(|&size| size == 1) {
-            vec![slope_view.iter().copied().next().unwrap_or(0.); out_channels]
-        } else if channel_count(&aligned) == Some(out_channels) {
-            slope_view.iter().copied().collect()
-        } else {
-            return Err(FusionError::CheckFailed("slope is not per-channel"));
-        };
-
-        let fused = ConvPRelu {
-            conv: Conv {
-                groups: conv.groups,
-                dilations: conv.dilations.clone(),
-                padding: conv.padding.clone(),
-                strides: conv.strides.clone(),
-            },
-        };
-        Ok(Fusion::Op(FusedOp {
-            name: op_node.name().map(|s| s.to_string()),
-            fused_op: Arc::new(fused),
-            input_ids: vec![Some(*conv_input), Some(*conv_weight), conv_bias, None],
-            new_constant_inputs: vec![(3, vector_constant(slopes))],
-            output_ids: op_node.output_ids().to_vec(),
-            unused_input_ids: vec![Some(*slope_id)],
         }))
     }
 }

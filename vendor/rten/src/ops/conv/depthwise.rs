@@ -12,6 +12,37 @@ use smallvec::SmallVec;
 
 use crate::buffer_pool::{AutoReturn, BufferPool};
 
+/// Which depthwise kernel computed each channel, for tests that must know it:
+/// the results cannot tell, since every kernel computes the same convolution.
+/// Counting costs one relaxed atomic add per channel, so it is compiled only
+/// with the `kernel-stats` feature.
+pub(crate) mod kernel_stats {
+    use std::sync::atomic::AtomicUsize;
+    #[cfg(feature = "kernel-stats")]
+    use std::sync::atomic::Ordering;
+
+    /// Channels computed whole by a specialized kernel
+    /// ([`DepthwiseConvKernel::compute_channel`](super::DepthwiseConvKernel)).
+    pub static WHOLE_CHANNEL: AtomicUsize = AtomicUsize::new(0);
+    /// Channels computed one output row at a time by `compute_row`.
+    pub static ROW_BY_ROW: AtomicUsize = AtomicUsize::new(0);
+
+    #[inline(always)]
+    pub fn count(_counter: &AtomicUsize) {
+        #[cfg(feature = "kernel-stats")]
+        _counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts since the process started, over all threads.
+    #[cfg(feature = "kernel-stats")]
+    pub fn depthwise_kernel_stats() -> crate::ops::DepthwiseKernelStats {
+        crate::ops::DepthwiseKernelStats {
+            whole_channel: WHOLE_CHANNEL.load(Ordering::Relaxed),
+            row_by_row: ROW_BY_ROW.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Calculate the output coordinate range for which all input / output
 /// coordinates are valid when updating a row of output using:
 ///
@@ -93,40 +124,17 @@ trait DepthwiseConvKernel<X, W, Y> {
     /// `input` is the channel's contiguous `[in_h, in_w]` plane, `kernel` its
     /// contiguous `[k_h, k_w]` weights and `output` its `[out_h, out_w]`
     /// plane, which must be fully initialized when this returns `true`.
-    /// Each output is `activation(init + sum(input * kernel))`.
+    /// Each output is `init + sum(input * kernel)`.
     #[allow(unused_variables)]
     fn compute_channel(
         &self,
         params: &ChannelParams,
         output: &mut [MaybeUninit<Y>],
         init: Y,
-        activation: Activation<Y>,
         input: &[X],
         kernel: &[W],
     ) -> bool {
         false
-    }
-}
-
-/// An activation applied to each output of a depthwise convolution as it is
-/// written, so that a `Conv` followed by an activation makes one pass over
-/// memory instead of two.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Activation<Y> {
-    /// The convolution's output as is.
-    Identity,
-    /// `if y < 0 { y * slope } else { y }`: ONNX `PRelu` with this output
-    /// channel's slope (`Relu` is a slope of zero).
-    PRelu(Y),
-}
-
-impl<Y: Copy + Default + PartialOrd + std::ops::Mul<Output = Y>> Activation<Y> {
-    /// Apply the activation to `y`.
-    fn apply(self, y: Y) -> Y {
-        match self {
-            Activation::PRelu(slope) if y < Y::default() => y * slope,
-            _ => y,
-        }
     }
 }
 
@@ -155,8 +163,7 @@ struct GenericDepthwiseConvKernel {}
 /// The generic kernel makes one pass over each output row per kernel tap (9
 /// read-modify-write passes for a 3x3 kernel) and reads strided inputs one
 /// lane at a time. This kernel instead keeps a whole vector of outputs in a
-/// register while it accumulates every tap, and writes it once, with the
-/// activation applied.
+/// register while it accumulates every tap, and writes it once.
 ///
 /// To make every tap a contiguous, in-bounds vector load, the input channel
 /// is first copied into a scratch buffer where each row is zero-padded on
@@ -198,7 +205,6 @@ impl DepthwiseConvKernel<f32, f32, f32> for SimdDepthwiseConvKernel {
         params: &ChannelParams,
         output: &mut [MaybeUninit<f32>],
         init: f32,
-        activation: Activation<f32>,
         input: &[f32],
         kernel: &[f32],
     ) -> bool {
@@ -209,7 +215,6 @@ impl DepthwiseConvKernel<f32, f32, f32> for SimdDepthwiseConvKernel {
                 kernel,
                 output,
                 init,
-                activation,
                 scratch,
             }
             .dispatch()
@@ -234,7 +239,6 @@ struct DepthwiseChannelF32<'a> {
     kernel: &'a [f32],
     output: &'a mut [MaybeUninit<f32>],
     init: f32,
-    activation: Activation<f32>,
     scratch: &'a mut Vec<f32>,
 }
 
@@ -251,7 +255,6 @@ impl SimdOp for DepthwiseChannelF32<'_> {
             kernel,
             output,
             init,
-            activation,
             scratch,
         } = self;
         assert_eq!(input.len(), p.in_h * p.in_w);
@@ -266,8 +269,12 @@ impl SimdOp for DepthwiseChannelF32<'_> {
         let out_w_padded = p.out_w.next_multiple_of(lanes);
         let phase_len = out_w_padded + max_shift + 1;
         let row_len = stride * phase_len;
-        scratch.clear();
-        scratch.resize(p.in_h * row_len, 0.);
+        // Every element of the used part is written below (zeros in the
+        // padding), so the buffer is only grown, never cleared.
+        if scratch.len() < p.in_h * row_len {
+            scratch.resize(p.in_h * row_len, 0.);
+        }
+        let scratch = &mut scratch[..p.in_h * row_len];
         for (src, dst) in input
             .chunks_exact(p.in_w)
             .zip(scratch.chunks_exact_mut(row_len))
@@ -275,14 +282,26 @@ impl SimdOp for DepthwiseChannelF32<'_> {
             for (phase, dst) in dst.chunks_exact_mut(phase_len).enumerate() {
                 // Phase element `i` is padded column `phase + i * stride`,
                 // which is input column `phase + i * stride - pad_left`.
+                // Elements `first..first + n` hold input columns; the rest
+                // are padding.
                 let first = p.pad_left.saturating_sub(phase).div_ceil(stride);
-                for (i, d) in dst.iter_mut().enumerate().skip(first) {
-                    let col = phase + i * stride - p.pad_left;
-                    if col >= p.in_w {
-                        break;
+                let first_col = (phase + first * stride).saturating_sub(p.pad_left);
+                let n = if first >= phase_len || first_col >= p.in_w {
+                    0
+                } else {
+                    (p.in_w - first_col).div_ceil(stride).min(phase_len - first)
+                };
+                let (head, rest) = dst.split_at_mut(first.min(phase_len));
+                let (body, tail) = rest.split_at_mut(n);
+                head.fill(0.);
+                if stride == 1 {
+                    body.copy_from_slice(&src[first_col..][..n]);
+                } else {
+                    for (d, s) in body.iter_mut().zip(src[first_col..].iter().step_by(stride)) {
+                        *d = *s;
                     }
-                    *d = src[col];
                 }
+                tail.fill(0.);
             }
         }
 
@@ -295,14 +314,6 @@ impl SimdOp for DepthwiseChannelF32<'_> {
             .collect();
         let weights: SmallVec<[I::F32; 25]> = kernel.iter().map(|&w| ops.splat(w)).collect();
         let init = ops.splat(init);
-        let zero = ops.zero();
-        let apply = |y: I::F32| match activation {
-            Activation::Identity => y,
-            Activation::PRelu(slope) => {
-                let negative = ops.lt(y, zero);
-                ops.select(ops.mul(y, ops.splat(slope)), y, negative)
-            }
-        };
 
         for (out_y, out_row) in output.chunks_exact_mut(p.out_w).enumerate() {
             // The scratch rows under each kernel row; rows in the vertical
@@ -322,13 +333,12 @@ impl SimdOp for DepthwiseChannelF32<'_> {
                 let acc =
                     conv_block::<I, DW_BLOCK>(isa, &rows, &tap_offsets, &weights, p.k_w, x, init);
                 for (b, acc) in acc.into_iter().enumerate() {
-                    ops.store_uninit(apply(acc), &mut out_row[x + b * lanes..]);
+                    ops.store_uninit(acc, &mut out_row[x + b * lanes..]);
                 }
                 x += lanes * DW_BLOCK;
             }
             while x < p.out_w {
-                let [acc] = conv_block::<I, 1>(isa, &rows, &tap_offsets, &weights, p.k_w, x, init);
-                let y = apply(acc);
+                let [y] = conv_block::<I, 1>(isa, &rows, &tap_offsets, &weights, p.k_w, x, init);
                 let n = (p.out_w - x).min(lanes);
                 if n == lanes {
                     ops.store_uninit(y, &mut out_row[x..]);
@@ -488,11 +498,8 @@ pub struct DepthwiseConvExecutor<X: Copy, W, Y: Copy + Default> {
     kernel: Box<dyn DepthwiseConvKernel<X, W, Y> + Sync>,
 }
 
-impl<
-    X: Copy + Default + Sync,
-    W: Copy + Default + Sync,
-    Y: Copy + Default + Sync + PartialOrd + std::ops::Mul<Output = Y>,
-> DepthwiseConvExecutor<X, W, Y>
+impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
+    DepthwiseConvExecutor<X, W, Y>
 {
     /// Compute depthwise convolution for the block of channels from `input`
     /// specified by `chan_range` into `output`.
@@ -516,7 +523,6 @@ impl<
         col_range_for_kernel_x: &[(Range<usize>, Range<usize>)],
         input_zero: Option<X>,
         kernel_zero: Option<&[W]>,
-        prelu: Option<&[Y]>,
     ) {
         debug_assert_eq!(input.stride(2), 1, "last dim of input is not contiguous");
         debug_assert_eq!(output.stride(2), 1, "last dim of output is not contiguous");
@@ -574,8 +580,6 @@ impl<
             };
 
             let kernel_zero = kernel_zero.map(|kz| kz[c]).unwrap_or_default();
-            let activation =
-                prelu.map_or(Activation::Identity, |slopes| Activation::PRelu(slopes[c]));
 
             // A whole-channel kernel needs contiguous planes (the input always
             // is, see `depthwise_conv_2d`).
@@ -586,13 +590,14 @@ impl<
                     &channel_params,
                     &mut out_chan_data[..out_h * out_w],
                     init_value,
-                    activation,
                     &in_chan_data[..in_h * in_w],
                     kernel_data,
                 )
             {
+                kernel_stats::count(&kernel_stats::WHOLE_CHANNEL);
                 continue;
             }
+            kernel_stats::count(&kernel_stats::ROW_BY_ROW);
 
             for out_y in 0..out_h {
                 // Here and in the `compute_row` implementation we use manual
@@ -609,12 +614,6 @@ impl<
                     input_zero,
                     kernel_zero,
                 );
-                if activation != Activation::Identity {
-                    // Safety: `compute_row` initialized the row.
-                    for y in unsafe { out_row.assume_init() } {
-                        *y = activation.apply(*y);
-                    }
-                }
             }
         }
     }
@@ -632,7 +631,6 @@ impl<
         out_hw: [usize; 2],
         input_zero: Option<X>,
         kernel_zero: Option<&[W]>,
-        prelu: Option<&[Y]>,
     ) -> NdTensor<Y, 4> {
         let [batch, _in_c, _in_h, in_w]: [usize; 4] = input.shape();
         let [out_c, _, _k_h, k_w]: [usize; 4] = kernel.shape();
@@ -694,7 +692,6 @@ impl<
                         &col_range_for_kernel_x,
                         input_zero,
                         kernel_zero,
-                        prelu,
                     );
 
                     n_init.fetch_add(out_chans.len(), Ordering::SeqCst);

@@ -1,0 +1,62 @@
+//! The face models' depthwise convolutions must run in the patched rten's SIMD kernel
+//! (vendor/rten/README.md, change 1). Both kernels compute the same values, so the golden
+//! landmarks cannot tell them apart: an earlier version of the patch silently kept every
+//! channel on the generic row-by-row kernel, and only a profile showed it. This test reads
+//! rten's per-kernel channel counts (its `kernel-stats` feature, enabled for this crate's
+//! tests only) around a cold and a tracked frame.
+//!
+//! It is its own test binary so that no other test's convolutions run in the same process
+//! while it counts.
+
+use std::sync::Arc;
+
+use focus_vision::{FaceAnalyzer, FaceTracker};
+use rten::ops::depthwise_kernel_stats;
+
+#[test]
+fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/faces/attentive/"
+    );
+    let photo = std::fs::read_dir(path)
+        .expect("fixtures folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .min()
+        .expect("an attentive fixture");
+    let bytes = std::fs::read(&photo).expect("fixture reads");
+    let analyzer = Arc::new(FaceAnalyzer::embedded().expect("embedded models load"));
+
+    let before = depthwise_kernel_stats();
+    let cold = analyzer.analyze_bytes(&bytes).expect("cold frame");
+    assert!(cold.face.is_some(), "{} has a face", photo.display());
+    let after_cold = depthwise_kernel_stats();
+
+    let mut tracker = FaceTracker::new(Arc::clone(&analyzer));
+    tracker.analyze_bytes(&bytes).expect("first frame");
+    let after_first = depthwise_kernel_stats();
+    tracker.analyze_bytes(&bytes).expect("tracked frame");
+    let after_tracked = depthwise_kernel_stats();
+
+    let cold_simd = after_cold.whole_channel - before.whole_channel;
+    let tracked_simd = after_tracked.whole_channel - after_first.whole_channel;
+    // The detector and the mesh are MobileNet-style: thousands of depthwise channels a frame.
+    assert!(
+        cold_simd > 1000,
+        "cold frame: {cold_simd} channels in the SIMD kernel"
+    );
+    assert!(
+        tracked_simd > 1000,
+        "tracked frame: {tracked_simd} channels in the SIMD kernel"
+    );
+    // The tracked frame skips the detector, so it convolves fewer channels than a cold one.
+    assert!(
+        tracked_simd < cold_simd,
+        "tracked {tracked_simd}, cold {cold_simd}"
+    );
+    assert_eq!(
+        after_tracked.row_by_row, before.row_by_row,
+        "depthwise channels fell back to the generic row-by-row kernel"
+    );
+}
