@@ -19,6 +19,8 @@
 //!   [`web::error::AppError`], the one place errors become HTTP responses.
 //! - [`session`]: live sessions: the focus clock of each, its ticker, periodic saving, the
 //!   planned end, and the [`session::Sessions`] registry.
+//! - [`profiles`]: calibration profiles: checked by the vision crate, kept by the store
+//!   ([`profiles::ProfileError`]).
 //! - [`db`]: an async facade over the synchronous store (every call runs in
 //!   `spawn_blocking`).
 //! - [`vision`]: the shared face analyser and a bounded pool of inference slots.
@@ -43,6 +45,7 @@ pub mod db;
 pub mod delivery;
 pub mod error;
 pub mod notifier;
+pub mod profiles;
 pub mod session;
 pub mod startup;
 pub mod time;

@@ -44,6 +44,9 @@ pub enum AppError {
     /// No such session (404).
     #[error("no session with id {0}")]
     SessionNotFound(String),
+    /// No calibration profile with this id (404).
+    #[error("no profile with id {0}")]
+    ProfileNotFound(i64),
     /// The session exists but has ended, so it cannot take frames (404: the live resource is
     /// gone).
     #[error("session {0} has ended")]
@@ -113,6 +116,7 @@ impl AppError {
             AppError::Busy(_) | AppError::TooManySessions(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::AnalysisFailed => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::SessionNotFound(_)
+            | AppError::ProfileNotFound(_)
             | AppError::SessionEnded(_)
             | AppError::DeliveryNotFound { .. }
             | AppError::RouteNotFound => StatusCode::NOT_FOUND,
@@ -168,6 +172,11 @@ impl AppError {
             AppError::DeliveryNotFound { id, channel } => (
                 "delivery not found".into(),
                 format!("session {id} has no {channel} summary to send"),
+                None,
+            ),
+            AppError::ProfileNotFound(id) => (
+                "profile not found".into(),
+                format!("there is no calibration profile with id {id}"),
                 None,
             ),
             AppError::Conflict(detail) => ("conflict".into(), detail.clone(), None),

@@ -15,6 +15,7 @@
 //! | `POST /api/sessions/{id}/end` | end it, get the summary (idempotent) |
 //! | `POST /api/sessions/{id}/deliveries/{channel}/retry` | send a failed summary again |
 //! | `GET /api/sessions/{id}/live` | the WebSocket: JPEG frames in, live state out |
+//! | `GET`/`POST /api/profiles`, `GET`/`PATCH`/`DELETE /api/profiles/{id}` | calibration profiles (profiles.rs) |
 //! | `POST /api/frames/check` | the camera preview's framing check: one JPEG in, advice out |
 //! | `GET /help/email`, `GET /help/sms` | the setup guides, rendered from `docs/` |
 //! | `GET`/`POST /access` | the access-token page, when `FOCUS_ACCESS_TOKEN` is set (access.rs) |
@@ -30,6 +31,7 @@ pub mod help;
 pub mod history;
 pub mod live;
 pub mod pages;
+pub mod profiles;
 pub mod security;
 pub mod serve;
 pub mod validate;
@@ -84,6 +86,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/sessions/{id}/deliveries/{channel}/retry",
             post(api::retry_delivery),
+        )
+        .route(
+            "/api/profiles",
+            get(profiles::list_profiles).post(profiles::create_profile),
+        )
+        .route(
+            "/api/profiles/{id}",
+            get(profiles::get_profile)
+                .patch(profiles::rename_profile)
+                .delete(profiles::delete_profile),
         )
         .route("/help/{topic}", get(help::guide))
         .route(

@@ -1,0 +1,158 @@
+//! Calibration profiles as the app keeps them: list, read, save, rename and delete, with the
+//! profile's numbers checked by the vision crate before anything is stored.
+//!
+//! A layer of its own between the web handlers and the store: it speaks [`ProfileError`]
+//! (invalid input, a name taken, no such profile, a store failure), which only `web` turns
+//! into HTTP. A profile holds numbers only (`focus_vision::Profile` as JSON), never a frame.
+
+use focus_store::{NewProfile, StoredProfile};
+use focus_vision::Profile;
+
+use crate::db::{Db, DbError};
+
+/// Why a profile call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// A value the caller sent cannot be used; `field` names it, `detail` says why in words.
+    #[error("invalid {field}: {detail}")]
+    Invalid { field: &'static str, detail: String },
+    /// Another profile already has that name (names are unique, ignoring case).
+    #[error("{0}")]
+    NameTaken(String),
+    /// No profile has this id.
+    #[error("no profile with id {0}")]
+    NotFound(i64),
+    /// The store failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A saved profile: its record and its numbers, parsed.
+#[derive(Debug, Clone)]
+pub struct SavedProfile {
+    pub id: i64,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub profile: Profile,
+}
+
+impl SavedProfile {
+    /// Parses a stored record. A record whose numbers no longer parse (written by a newer
+    /// version, or damaged) is reported with `profile` = the error, so a list still shows it
+    /// and the user can delete it.
+    fn from_stored(stored: StoredProfile) -> Result<SavedProfile, (StoredProfile, String)> {
+        match Profile::from_json(&stored.data) {
+            Ok(profile) => Ok(SavedProfile {
+                id: stored.id,
+                name: stored.name,
+                created_at_ms: stored.created_at_ms,
+                profile,
+            }),
+            Err(e) => {
+                let why = e.to_string();
+                Err((stored, why))
+            }
+        }
+    }
+}
+
+/// A listed profile: parsed, or the stored record with why it cannot be used.
+pub type ListedProfile = Result<SavedProfile, (StoredProfile, String)>;
+
+/// Maps a store error of a call about profile `id` (0 for a new one).
+fn from_store(e: focus_store::Error, id: i64) -> ProfileError {
+    match e {
+        focus_store::Error::NotFound => ProfileError::NotFound(id),
+        focus_store::Error::Invalid(detail) => ProfileError::Invalid {
+            field: "name",
+            detail,
+        },
+        focus_store::Error::Conflict(detail) => ProfileError::NameTaken(detail),
+        other => ProfileError::Db(DbError::from(other)),
+    }
+}
+
+/// Every profile, newest first.
+pub async fn list(db: &Db) -> Result<Vec<ListedProfile>, ProfileError> {
+    let stored = db.call(|s| s.list_profiles()).await?;
+    Ok(stored.into_iter().map(SavedProfile::from_stored).collect())
+}
+
+/// One profile, parsed.
+///
+/// # Errors
+///
+/// [`ProfileError::NotFound`]; [`ProfileError::Invalid`] (field `profile`) when its stored
+/// numbers cannot be used by this version.
+pub async fn get(db: &Db, id: i64) -> Result<SavedProfile, ProfileError> {
+    let stored = db
+        .call(move |s| Ok(s.profile(id)))
+        .await?
+        .map_err(|e| from_store(e, id))?;
+    SavedProfile::from_stored(stored).map_err(|(_, detail)| ProfileError::Invalid {
+        field: "profile",
+        detail,
+    })
+}
+
+/// Saves `profile` (checked first) under `name`, made at `now_ms`.
+///
+/// # Errors
+///
+/// [`ProfileError::Invalid`] for a bad name or numbers, [`ProfileError::NameTaken`]; nothing
+/// is stored then.
+pub async fn create(
+    db: &Db,
+    name: &str,
+    profile: &Profile,
+    now_ms: i64,
+) -> Result<SavedProfile, ProfileError> {
+    profile.check().map_err(|e| ProfileError::Invalid {
+        field: "profile",
+        detail: e.to_string(),
+    })?;
+    let new = NewProfile {
+        name: name.to_owned(),
+        created_at_ms: now_ms,
+        mode: match profile.mode {
+            focus_vision::profile::CalibrationMode::Full => "full",
+            focus_vision::profile::CalibrationMode::Quick => "quick",
+        }
+        .to_owned(),
+        data: profile.to_json(),
+    };
+    let stored = db
+        .call(move |s| Ok(s.create_profile(&new)))
+        .await?
+        .map_err(|e| from_store(e, 0))?;
+    Ok(SavedProfile {
+        id: stored.id,
+        name: stored.name,
+        created_at_ms: stored.created_at_ms,
+        profile: profile.clone(),
+    })
+}
+
+/// Renames profile `id`.
+///
+/// # Errors
+///
+/// [`ProfileError::NotFound`], [`ProfileError::Invalid`] (name), [`ProfileError::NameTaken`].
+pub async fn rename(db: &Db, id: i64, name: &str) -> Result<SavedProfile, ProfileError> {
+    let name = name.to_owned();
+    db.call(move |s| Ok(s.rename_profile(id, &name)))
+        .await?
+        .map_err(|e| from_store(e, id))?;
+    get(db, id).await
+}
+
+/// Deletes profile `id`.
+///
+/// # Errors
+///
+/// [`ProfileError::NotFound`].
+pub async fn delete(db: &Db, id: i64) -> Result<(), ProfileError> {
+    db.call(move |s| Ok(s.delete_profile(id)))
+        .await?
+        .map_err(|e| from_store(e, id))
+}
