@@ -210,3 +210,13 @@ pub struct SessionTracker {
     tracker: Arc<Mutex<FaceTracker>>,
     frame: Arc<Semaphore>,
 }
+
+impl SessionTracker {
+    /// Judges the following frames relative to `profile` (`None`: the default rules).
+    pub fn set_profile(&self, profile: Option<Arc<focus_vision::Profile>>) {
+        self.tracker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_profile(profile);
+    }
+}

@@ -12,12 +12,21 @@ use focus_vision::profile::{CalibrationMode, Profile, Region};
 use serde_json::{Value, json};
 
 /// A full calibration's profile: the screen to the right of the camera.
-fn profile() -> Value {
+fn desk() -> Profile {
     let mut p = Profile::uncalibrated();
     p.mode = CalibrationMode::Full;
     p.screen.gaze = Region::around(-20.0, -10.0, 15.0, 10.0);
     p.screen.head = Region::around(-15.0, -8.0, 5.0, 4.0);
-    serde_json::to_value(&p).unwrap()
+    p
+}
+
+fn profile() -> Value {
+    serde_json::from_str(&desk().to_json()).unwrap()
+}
+
+/// The profile in a reply, as the vision crate reads it.
+fn parsed(reply: &Value) -> Profile {
+    Profile::from_json(&reply["profile"].to_string()).unwrap()
 }
 
 async fn send(
@@ -51,7 +60,7 @@ async fn a_profile_is_saved_listed_read_renamed_and_deleted() {
     let id = saved["id"].as_i64().unwrap();
     assert_eq!(saved["name"], "Desk");
     assert_eq!(saved["mode"], "full");
-    assert_eq!(saved["profile"], profile());
+    assert_eq!(parsed(&saved), desk());
     assert!(saved["created_at"].as_str().unwrap().ends_with('Z'));
 
     let (status, list) = app.get_json("/api/profiles").await;
@@ -65,7 +74,8 @@ async fn a_profile_is_saved_listed_read_renamed_and_deleted() {
     );
 
     let (status, one) = app.get_json(&format!("/api/profiles/{id}")).await;
-    assert_eq!((status, &one["profile"]), (200, &profile()));
+    assert_eq!(status, 200);
+    assert_eq!(parsed(&one), desk());
 
     let (status, renamed) = send(
         reqwest::Method::PATCH,
@@ -75,7 +85,7 @@ async fn a_profile_is_saved_listed_read_renamed_and_deleted() {
     )
     .await;
     assert_eq!((status, &renamed["name"]), (200, &json!("Office")));
-    assert_eq!(renamed["profile"], profile());
+    assert_eq!(parsed(&renamed), desk());
 
     let (status, _) = send(
         reqwest::Method::DELETE,
@@ -191,4 +201,67 @@ async fn bad_profiles_are_refused_in_words_and_nothing_is_kept() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Laptop", "Desk"]);
+}
+
+/// A session started with a profile records it and judges its frames by it: with the screen
+/// calibrated 30 degrees to the side, a face looking into the camera is looking away; the
+/// same face in a session without a profile is focused. Deleting the profile keeps the
+/// session, without it. An unknown profile refuses the start and stores nothing.
+#[tokio::test]
+async fn a_session_judges_with_the_profile_it_was_started_with() {
+    const FRONTAL: &str = "attentive/att01_skimage_astronaut.jpg";
+    let app = spawn_app().await;
+    let mut side = Profile::uncalibrated();
+    side.mode = CalibrationMode::Full;
+    side.screen.gaze = Region::around(40.0, 0.0, 8.0, 8.0);
+    side.screen.head = Region::around(35.0, 0.0, 4.0, 4.0);
+    side.head_rest.yaw_deg = 35.0;
+    let (status, saved) = app
+        .post_json(
+            "/api/profiles",
+            &json!({"name": "Side camera", "profile": serde_json::from_str::<Value>(&side.to_json()).unwrap()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{saved}");
+    let profile_id = saved["id"].as_i64().unwrap();
+
+    let form = |profile: Value| {
+        json!({"duration_minutes": 25, "alert_threshold_s": 10, "alert_mode": "banner",
+               "send_email": false, "send_sms": false, "profile_id": profile})
+    };
+    let with = app.create_session(&form(json!(profile_id))).await;
+    assert_eq!(with["profile_id"], profile_id, "{with}");
+    let without = app.create_session(&form(Value::Null)).await;
+    assert_eq!(without["profile_id"], Value::Null, "{without}");
+
+    let mut ws = app.connect_live(with["id"].as_i64().unwrap()).await;
+    let reply = send_frame(&mut ws, &fixture(FRONTAL)).await;
+    assert_eq!(reply["verdict"]["focused"], false, "{reply}");
+    assert_eq!(reply["verdict"]["reason"], "looking_away", "{reply}");
+    let mut ws = app.connect_live(without["id"].as_i64().unwrap()).await;
+    let reply = send_frame(&mut ws, &fixture(FRONTAL)).await;
+    assert_eq!(reply["verdict"]["focused"], true, "{reply}");
+
+    // Unknown or malformed profile ids: refused, naming the field; no session stored.
+    let (_, before) = app.get_json("/api/sessions").await;
+    for bad in [json!(999), json!("desk"), json!(-1)] {
+        let (status, body) = app.post_json("/api/sessions", &form(bad)).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["field"], "profile_id", "{body}");
+    }
+    let (_, after) = app.get_json("/api/sessions").await;
+    assert_eq!(before["sessions"], after["sessions"]);
+
+    // Deleting the profile keeps the session and forgets the profile.
+    let (status, _) = send(
+        reqwest::Method::DELETE,
+        &app,
+        &format!("/api/profiles/{profile_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, session) = app.get_json(&format!("/api/sessions/{}", with["id"])).await;
+    assert_eq!(status, 200);
+    assert_eq!(session["profile_id"], Value::Null, "{session}");
 }

@@ -91,6 +91,7 @@ mod tests {
             ended_early: true,
             end_reason: Some(EndReason::User),
             updated_at_ms: 1_795_600_450_000,
+            profile_id: None,
             totals: Totals {
                 total_ms: 1_450_000,
                 focused_ms: 1_261_600,

@@ -16,6 +16,9 @@ pub enum SessionError {
     /// As many sessions as allowed (the number) are running; none starts until one ends.
     #[error("{0} sessions are running, the most allowed")]
     TooMany(usize),
+    /// The calibration profile asked for cannot be used (`0`: why, in words).
+    #[error("{0}")]
+    Profile(String),
     /// The server is stopping and starts no new sessions.
     #[error("the server is shutting down")]
     ShuttingDown,

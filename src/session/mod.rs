@@ -24,6 +24,7 @@
 
 mod end;
 mod error;
+mod profile;
 mod records;
 mod streams;
 pub mod summary;
@@ -151,9 +152,11 @@ impl Sessions {
             return Err(SessionError::ShuttingDown);
         }
         self.check_room()?;
+        let profile = self.profile_to_start(new.profile_id).await?;
         let session = self.inner.db.call(move |s| s.create_session(&new)).await?;
         let clock = FocusClock::new(clock_params(&session), to_clock_ms(session.started_at_ms));
-        self.open_live(&session, clock, Vec::new()).await?;
+        let live = self.open_live(&session, clock, Vec::new()).await?;
+        live.tracker().set_profile(profile);
         tracing::info!(
             session = session.id,
             planned_s = session.planned_duration_s,
@@ -238,6 +241,7 @@ impl Sessions {
         );
         let unsaved = events.iter().filter_map(timeline_record).collect();
         let live = self.open_live(&session, clock, unsaved).await?;
+        live.tracker().set_profile(self.profile_to_continue(&session).await);
         live.lock_state().frames_analyzed = before.totals.frames_analyzed;
         // Save at once: the offline stretch and the totals that now include it.
         self.save(&live).await;

@@ -339,6 +339,9 @@ pub struct SessionView {
     pub phone: Option<String>,
     pub send_email: bool,
     pub send_sms: bool,
+    /// The calibration profile it judges with (`GET /api/profiles/{id}`); `null`: the
+    /// default rules, or a profile deleted since.
+    pub profile_id: Option<i64>,
     pub ended_early: bool,
     /// Why it ended (`planned`, `user`, `server_stopped`, `server_lost`); `null` while it
     /// runs.
@@ -375,6 +378,7 @@ impl From<&Session> for SessionView {
             phone: s.phone.clone(),
             send_email: s.send_email,
             send_sms: s.send_sms,
+            profile_id: s.profile_id,
             ended_early: s.ended_early,
             end_reason: s.end_reason,
             frames_analyzed: s.totals.frames_analyzed,

@@ -321,6 +321,10 @@ impl From<SessionError> for AppError {
                  planned end has passed, so it can no longer be paused or continued"
             )),
             SessionError::TooMany(max) => AppError::TooManySessions(max),
+            SessionError::Profile(detail) => AppError::Invalid {
+                field: "profile_id",
+                detail,
+            },
             SessionError::ShuttingDown => AppError::ShuttingDown,
             SessionError::EndNotSaved { id, source } => AppError::EndNotSaved { id, cause: source },
             SessionError::Db(e) => AppError::Db(e),

@@ -22,6 +22,8 @@ pub struct SessionForm {
     pub phone: Option<Value>,
     pub send_email: Option<Value>,
     pub send_sms: Option<Value>,
+    /// The calibration profile to judge with: a profile id, or absent/null for none.
+    pub profile_id: Option<Value>,
 }
 
 /// Which summary channels the server can send on (see [`crate::delivery::DeliveryHandle`]).
@@ -111,6 +113,18 @@ pub fn validate_session_form(
         ));
     }
     // Both are in range, so the products fit comfortably in u32.
+    let profile_id = match form.profile_id.as_ref() {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_i64() {
+            Some(id) if id > 0 => Some(id),
+            _ => {
+                return Err(AppError::invalid(
+                    "profile_id",
+                    "choose a calibration profile from the list, or none",
+                ));
+            }
+        },
+    };
     let planned_duration_s = (minutes * 60.0).round() as u32;
     let alert_threshold_ms = (threshold_s * 1000.0).round() as u32;
     Ok(NewSession {
@@ -122,6 +136,7 @@ pub fn validate_session_form(
         phone,
         send_email,
         send_sms,
+        profile_id,
     })
 }
 

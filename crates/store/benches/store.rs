@@ -27,6 +27,7 @@ fn new_session(started_at_ms: i64) -> NewSession {
         phone: Some("+15551234567".into()),
         send_email: true,
         send_sms: false,
+        profile_id: None,
     }
 }
 

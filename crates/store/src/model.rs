@@ -155,6 +155,8 @@ pub struct NewSession {
     pub send_email: bool,
     /// Whether to text the summary at the end.
     pub send_sms: bool,
+    /// The calibration profile to judge with; `None`: the default rules.
+    pub profile_id: Option<i64>,
 }
 
 /// Running totals of a session: times in milliseconds, and the frames judged.
@@ -259,6 +261,9 @@ pub struct Session {
     pub end_reason: Option<EndReason>,
     /// Last write to the session (creation, totals save or finish).
     pub updated_at_ms: i64,
+    /// The calibration profile it judged with; `None` for the default rules (or when that
+    /// profile was deleted since).
+    pub profile_id: Option<i64>,
     /// Totals as last saved.
     pub totals: Totals,
 }

@@ -129,19 +129,25 @@ impl Store {
         self.profile(id)
     }
 
-    /// Deletes a profile.
+    /// Deletes a profile; sessions that used it keep their figures, without it.
     ///
     /// # Errors
     ///
     /// [`Error::NotFound`] for an unknown id.
     pub fn delete_profile(&self, id: i64) -> Result<()> {
-        let changed = self
-            .writer()
+        // Sessions that used it keep their figures and forget the profile, in the same
+        // transaction (SQLite enforces the column's ON DELETE only with foreign keys on).
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        tx.prepare_cached("UPDATE sessions SET profile_id = NULL WHERE profile_id = ?1")?
+            .execute([id])?;
+        let changed = tx
             .prepare_cached("DELETE FROM profiles WHERE id = ?1")?
             .execute([id])?;
         if changed == 0 {
             return Err(Error::NotFound);
         }
+        tx.commit()?;
         Ok(())
     }
 }

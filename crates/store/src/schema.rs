@@ -16,6 +16,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0001_initial.sql")),
     M::up(include_str!("../migrations/0002_session_states.sql")),
     M::up(include_str!("../migrations/0003_profiles.sql")),
+    M::up(include_str!("../migrations/0004_session_profile.sql")),
 ];
 
 /// All migrations, oldest first.

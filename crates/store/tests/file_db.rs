@@ -22,6 +22,7 @@ fn settings(started_at_ms: i64) -> NewSession {
         phone: None,
         send_email: true,
         send_sms: false,
+        profile_id: None,
     }
 }
 

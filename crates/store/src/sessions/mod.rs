@@ -18,7 +18,7 @@ use crate::{Error, Result, Store};
 pub(crate) const SESSION_COLUMNS: &str = "id, started_at_ms, planned_duration_s, \
     alert_threshold_ms, alert_mode, email, phone, send_email, send_sms, ends_at_ms, status, \
     ended_at_ms, ended_early, end_reason, updated_at_ms, total_ms, focused_ms, unfocused_ms, \
-    starting_ms, paused_ms, offline_ms, breaks, longest_focus_ms, frames_analyzed";
+    starting_ms, paused_ms, offline_ms, breaks, longest_focus_ms, frames_analyzed, profile_id";
 
 /// Maps a row selected with [`SESSION_COLUMNS`]. Values that do not fit the
 /// domain types (an unknown status, a negative duration) become an error.
@@ -39,6 +39,7 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
         ended_early: row.get("ended_early")?,
         end_reason: row.get("end_reason")?,
         updated_at_ms: row.get("updated_at_ms")?,
+        profile_id: row.get("profile_id")?,
         totals: Totals {
             total_ms: row.get("total_ms")?,
             focused_ms: row.get("focused_ms")?,
@@ -91,8 +92,9 @@ impl Store {
         let id = tx
             .prepare_cached(
                 "INSERT INTO sessions (started_at_ms, planned_duration_s, alert_threshold_ms, \
-                 alert_mode, email, phone, send_email, send_sms, ends_at_ms, updated_at_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1) RETURNING id",
+                 alert_mode, email, phone, send_email, send_sms, ends_at_ms, updated_at_ms, \
+                 profile_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?10) RETURNING id",
             )?
             .query_row(
                 params![
@@ -105,6 +107,7 @@ impl Store {
                     new.send_email,
                     new.send_sms,
                     ends_at_ms,
+                    new.profile_id,
                 ],
                 |row| row.get::<_, i64>(0),
             )?;
