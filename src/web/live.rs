@@ -30,7 +30,6 @@
 //!
 //! Frames are never stored or logged.
 
-use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,9 +49,15 @@ use tokio::time::Instant;
 use super::{AppState, SessionId};
 use crate::db::DbError;
 use crate::error::error_chain;
-use crate::session::{LiveSession, LiveState, SessionSummary};
+use crate::session::{LiveSession, SessionSummary};
 use crate::vision::{AnalyzeError, Vision};
 use crate::web::error::AppError;
+
+mod messages;
+mod stats;
+
+use messages::{EndedReply, ErrorReply, Reply, StateReply};
+use stats::StreamStats;
 
 /// Close code sent when a newer connection of the same session takes over.
 pub const CLOSE_REPLACED: u16 = 4001;
@@ -506,220 +511,4 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
 #[derive(Debug, Serialize)]
 struct NextRequest {
     next: bool,
-}
-
-/// How far back the stream's rates and times look.
-const STATS_WINDOW: Duration = Duration::from_secs(5);
-
-/// What the server measured of one connection's stream over the last few seconds.
-struct StreamStats {
-    connected: Instant,
-    target_fps: f64,
-    /// Arrival times of frames.
-    received: VecDeque<Instant>,
-    /// Verdicts: when sent, and how long from the frame's arrival.
-    analysed: VecDeque<(Instant, Duration)>,
-    /// Frames that answered a request: when they came, and how long after the request.
-    answered: VecDeque<(Instant, Duration)>,
-}
-
-impl StreamStats {
-    fn new(connected: Instant, frame_interval: Duration) -> Self {
-        StreamStats {
-            connected,
-            target_fps: 1.0 / frame_interval.as_secs_f64().max(0.001),
-            received: VecDeque::new(),
-            analysed: VecDeque::new(),
-            answered: VecDeque::new(),
-        }
-    }
-
-    fn received(&mut self, at: Instant) {
-        self.received.push_back(at);
-        self.forget(at);
-    }
-
-    fn analysed(&mut self, at: Instant, took: Duration) {
-        self.analysed.push_back((at, took));
-        self.forget(at);
-    }
-
-    fn answered(&mut self, at: Instant, took: Duration) {
-        self.answered.push_back((at, took));
-        self.forget(at);
-    }
-
-    /// Drops what is older than the window.
-    fn forget(&mut self, now: Instant) {
-        let Some(since) = now.checked_sub(STATS_WINDOW) else {
-            return;
-        };
-        while self.received.front().is_some_and(|&at| at < since) {
-            self.received.pop_front();
-        }
-        while self.analysed.front().is_some_and(|&(at, _)| at < since) {
-            self.analysed.pop_front();
-        }
-        while self.answered.front().is_some_and(|&(at, _)| at < since) {
-            self.answered.pop_front();
-        }
-    }
-
-    fn view(&mut self, now: Instant, dropped: u64) -> StreamView {
-        self.forget(now);
-        // Over the window, or over the connection's life when it is younger (at least a
-        // second, so the first frames do not read as a burst).
-        let span = now
-            .saturating_duration_since(self.connected)
-            .clamp(Duration::from_secs(1), STATS_WINDOW)
-            .as_secs_f64();
-        let rate = |n: usize| (n as f64 / span * 10.0).round() / 10.0;
-        let mean_ms = |times: &VecDeque<(Instant, Duration)>| {
-            let n = u32::try_from(times.len()).ok().filter(|&n| n > 0)?;
-            let total: Duration = times.iter().map(|&(_, took)| took).sum();
-            Some(u64::try_from((total / n).as_millis()).unwrap_or(u64::MAX))
-        };
-        StreamView {
-            received_fps: rate(self.received.len()),
-            analysed_fps: rate(self.analysed.len()),
-            target_fps: (self.target_fps * 10.0).round() / 10.0,
-            analysis_ms: mean_ms(&self.analysed),
-            request_ms: mean_ms(&self.answered),
-            dropped,
-        }
-    }
-}
-
-/// The stream as the server sees it, in each state message (over the last 5 s).
-#[derive(Debug, Serialize)]
-struct StreamView {
-    /// Frames the page sent per second.
-    received_fps: f64,
-    /// Frames analysed (verdicts given) per second.
-    analysed_fps: f64,
-    /// The rate the server asks for.
-    target_fps: f64,
-    /// Mean time from a frame's arrival to its verdict: high when the server is busy.
-    analysis_ms: Option<u64>,
-    /// Mean time from the server's request to the frame's arrival: the page's capture,
-    /// encoding and upload; high when the browser is slow or throttles the tab.
-    request_ms: Option<u64>,
-    /// Frames replaced by a newer one before they were analysed, on this connection.
-    dropped: u64,
-}
-
-/// A reply to a frame.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum Reply {
-    State(StateReply),
-    Error(ErrorReply),
-}
-
-/// The live state: the clock's numbers, plus for frame replies the face and the frame's
-/// own verdict (the clock's state is debounced and lags it slightly).
-#[derive(Debug, Serialize)]
-struct StateReply {
-    /// `frame` (answers a frame) or `tick` (sent without one).
-    source: &'static str,
-    #[serde(flatten)]
-    state: LiveState,
-    face: Option<FaceView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verdict: Option<Verdict>,
-    /// What the server measured of the stream.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stream: Option<StreamView>,
-}
-
-impl StateReply {
-    fn tick(state: LiveState, stream: StreamView) -> Self {
-        StateReply {
-            source: "tick",
-            state,
-            face: None,
-            verdict: None,
-            stream: Some(stream),
-        }
-    }
-
-    fn frame(state: LiveState, analysis: &FrameAnalysis) -> Self {
-        let (width, height) = analysis.image_size;
-        StateReply {
-            source: "frame",
-            state,
-            face: analysis.face.as_ref().map(|face| FaceView {
-                bbox: face.bbox.map(|v| (v * 10.0).round() / 10.0),
-                score: (face.score * 1000.0).round() / 1000.0,
-                image_width: width,
-                image_height: height,
-            }),
-            verdict: Some(Verdict {
-                focused: analysis.focused,
-                reason: analysis.reason.map(|r| r.as_str()),
-            }),
-            stream: None,
-        }
-    }
-}
-
-/// The face found in the frame, in the frame's pixels.
-#[derive(Debug, Serialize)]
-struct FaceView {
-    /// `[x0, y0, x1, y1]`, origin top-left, in pixels of the frame as sent.
-    #[serde(rename = "box")]
-    bbox: [f32; 4],
-    /// Face confidence, 0-1.
-    score: f32,
-    image_width: u32,
-    image_height: u32,
-}
-
-/// This frame's own verdict, before debouncing.
-#[derive(Debug, Serialize)]
-struct Verdict {
-    focused: bool,
-    reason: Option<&'static str>,
-}
-
-#[derive(Debug, Serialize)]
-struct ErrorReply {
-    error: &'static str,
-    detail: String,
-    /// `frame` when it answers a frame (the page may send the next one).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'static str>,
-}
-
-impl ErrorReply {
-    fn frame(error: &'static str, detail: impl Into<String>) -> Self {
-        ErrorReply {
-            error,
-            detail: detail.into(),
-            source: Some("frame"),
-        }
-    }
-
-    fn other(error: &'static str, detail: impl Into<String>) -> Self {
-        ErrorReply {
-            error,
-            detail: detail.into(),
-            source: None,
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct EndedReply {
-    ended: bool,
-    summary: SessionSummary,
-}
-
-impl EndedReply {
-    fn new(summary: SessionSummary) -> Self {
-        EndedReply {
-            ended: true,
-            summary,
-        }
-    }
 }
