@@ -241,7 +241,8 @@ impl Sessions {
         );
         let unsaved = events.iter().filter_map(timeline_record).collect();
         let live = self.open_live(&session, clock, unsaved).await?;
-        live.tracker().set_profile(self.profile_to_continue(&session).await);
+        live.tracker()
+            .set_profile(self.profile_to_continue(&session).await);
         live.lock_state().frames_analyzed = before.totals.frames_analyzed;
         // Save at once: the offline stretch and the totals that now include it.
         self.save(&live).await;
