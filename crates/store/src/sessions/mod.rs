@@ -6,7 +6,7 @@
 //! still `running` when the app starts again was cut off by a crash and is
 //! closed by [`Store::close_interrupted`] with the totals it last saved.
 
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, TransactionBehavior, params};
 
 use crate::deliveries::upsert_delivery;
 use crate::model::{
@@ -137,25 +137,11 @@ impl Store {
     pub fn save_totals(&self, id: i64, totals: &Totals, now_ms: i64) -> Result<()> {
         let conn = self.writer();
         let changed = conn
-            .prepare_cached(
-                "UPDATE sessions SET total_ms = ?2, focused_ms = ?3, unfocused_ms = ?4, \
-                 starting_ms = ?5, paused_ms = ?6, offline_ms = ?7, breaks = ?8, \
-                 longest_focus_ms = ?9, frames_analyzed = ?10, updated_at_ms = ?11 \
-                 WHERE id = ?1 AND status = 'running'",
-            )?
-            .execute(params![
-                id,
-                totals.total_ms,
-                totals.focused_ms,
-                totals.unfocused_ms,
-                totals.starting_ms,
-                totals.paused_ms,
-                totals.offline_ms,
-                totals.breaks,
-                totals.longest_focus_ms,
-                totals.frames_analyzed,
-                now_ms,
-            ])?;
+            .prepare_cached(&format!(
+                "UPDATE sessions SET {TOTALS_SET}, updated_at_ms = :now \
+                 WHERE id = :id AND status = 'running'"
+            ))?
+            .execute(&*with_totals(totals, &[(":id", &id), (":now", &now_ms)]))?;
         if changed == 1 {
             return Ok(());
         }
@@ -394,30 +380,50 @@ fn finish_in(
     if current.is_finished() {
         return Ok(Err(current));
     }
-    conn.prepare_cached(
-        "UPDATE sessions SET status = ?2, ended_at_ms = ?3, ended_early = ?4, \
-         end_reason = ?5, total_ms = ?6, focused_ms = ?7, unfocused_ms = ?8, \
-         starting_ms = ?9, paused_ms = ?10, offline_ms = ?11, breaks = ?12, \
-         longest_focus_ms = ?13, frames_analyzed = ?14, updated_at_ms = ?3, \
-         open_kind = NULL, open_reason = NULL, open_since_ms = NULL WHERE id = ?1",
-    )?
-    .execute(params![
-        id,
-        ending.status,
-        ending.ended_at_ms,
-        ending.ended_early,
-        ending.end_reason,
-        totals.total_ms,
-        totals.focused_ms,
-        totals.unfocused_ms,
-        totals.starting_ms,
-        totals.paused_ms,
-        totals.offline_ms,
-        totals.breaks,
-        totals.longest_focus_ms,
-        totals.frames_analyzed,
-    ])?;
+    conn.prepare_cached(&format!(
+        "UPDATE sessions SET status = :status, ended_at_ms = :ended_at, \
+         ended_early = :ended_early, end_reason = :end_reason, {TOTALS_SET}, \
+         updated_at_ms = :ended_at, open_kind = NULL, open_reason = NULL, \
+         open_since_ms = NULL WHERE id = :id"
+    ))?
+    .execute(&*with_totals(
+        totals,
+        &[
+            (":id", &id),
+            (":status", &ending.status),
+            (":ended_at", &ending.ended_at_ms),
+            (":ended_early", &ending.ended_early),
+            (":end_reason", &ending.end_reason),
+        ],
+    ))?;
     Ok(Ok(load_session(conn, id)?))
+}
+
+/// The `SET` assignments of a session's totals, with the named parameters
+/// [`with_totals`] binds: the one place the columns and the fields are paired.
+const TOTALS_SET: &str = "total_ms = :total_ms, focused_ms = :focused_ms, \
+     unfocused_ms = :unfocused_ms, starting_ms = :starting_ms, paused_ms = :paused_ms, \
+     offline_ms = :offline_ms, breaks = :breaks, longest_focus_ms = :longest_focus_ms, \
+     frames_analyzed = :frames_analyzed";
+
+/// `others` followed by the parameters of [`TOTALS_SET`] for `totals`.
+fn with_totals<'a>(
+    totals: &'a Totals,
+    others: &[(&'a str, &'a dyn ToSql)],
+) -> Vec<(&'a str, &'a dyn ToSql)> {
+    let mut all = others.to_vec();
+    all.extend([
+        (":total_ms", &totals.total_ms as &dyn ToSql),
+        (":focused_ms", &totals.focused_ms),
+        (":unfocused_ms", &totals.unfocused_ms),
+        (":starting_ms", &totals.starting_ms),
+        (":paused_ms", &totals.paused_ms),
+        (":offline_ms", &totals.offline_ms),
+        (":breaks", &totals.breaks),
+        (":longest_focus_ms", &totals.longest_focus_ms),
+        (":frames_analyzed", &totals.frames_analyzed),
+    ]);
+    all
 }
 
 #[cfg(test)]
