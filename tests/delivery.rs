@@ -104,21 +104,11 @@ async fn run_session(app: &TestApp, email: bool, sms: bool) -> (i64, Value) {
 
 /// Polls the session until no delivery is pending (at most `limit`), and returns it.
 async fn wait_settled(app: &TestApp, id: i64, limit: Duration) -> Value {
-    let started = Instant::now();
-    loop {
-        let (status, detail) = app.get_json(&format!("/api/sessions/{id}")).await;
-        assert_eq!(status, 200, "{detail}");
+    app.session_when(id, limit, "every delivery settled", |detail| {
         let deliveries = detail["deliveries"].as_array().unwrap();
-        if !deliveries.is_empty() && deliveries.iter().all(|d| d["status"] != "pending") {
-            return detail;
-        }
-        assert!(
-            started.elapsed() < limit,
-            "still pending after {limit:?}: {}",
-            detail["deliveries"]
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        !deliveries.is_empty() && deliveries.iter().all(|d| d["status"] != "pending")
+    })
+    .await
 }
 
 /// Polls the session until `done` holds for its delivery on `channel`.
@@ -129,21 +119,12 @@ async fn wait_for(
     limit: Duration,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let started = Instant::now();
-    loop {
-        let (_, detail) = app.get_json(&format!("/api/sessions/{id}")).await;
-        if let Some(d) = find(&detail, channel)
-            && done(&d)
-        {
-            return d;
-        }
-        assert!(
-            started.elapsed() < limit,
-            "{channel} not as expected after {limit:?}: {}",
-            detail["deliveries"]
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let detail = app
+        .session_when(id, limit, &format!("the {channel} delivery"), |detail| {
+            find(detail, channel).is_some_and(|d| done(&d))
+        })
+        .await;
+    find(&detail, channel).expect("the delivery session_when saw")
 }
 
 fn find(detail: &Value, channel: &str) -> Option<Value> {

@@ -216,7 +216,7 @@ impl Api {
         }
     }
 
-    /// The session's detail once `done` holds for it, polled every 50 ms for at most
+    /// The session's detail once `done` holds for it, polled every 25 ms for at most
     /// `within`; panics with the last detail seen if it never does.
     pub async fn session_when(
         &self,
@@ -236,7 +236,7 @@ impl Api {
                 started.elapsed() < within,
                 "{what}: not within {within:?}: {detail}"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 }
