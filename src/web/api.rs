@@ -14,7 +14,7 @@ use focus_types::Channel;
 use serde::Serialize;
 
 use super::validate::{Channels, SessionForm, validate_session_form};
-use super::{AppState, SessionId, parse_session_id, truncate};
+use super::{AppState, SessionId, parse_id, truncate};
 use crate::db::DbError;
 use crate::session::{EndKind, LiveState, SessionSummary};
 use crate::time::rfc3339;
@@ -225,7 +225,7 @@ pub async fn retry_delivery(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<(StatusCode, Json<DeliveryView>), AppError> {
     let Path((raw_id, raw_channel)) = path?;
-    let id = parse_session_id(&raw_id)?;
+    let id = parse_id(&raw_id, "session")?;
     let channel: Channel = raw_channel.parse().map_err(|_| {
         AppError::BadRequest(format!(
             "'{}' is not a summary channel (email or sms)",

@@ -132,18 +132,28 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionId {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state).await?;
-        parse_session_id(&raw).map(SessionId)
+        path_id(parts, state, "session").await.map(SessionId)
     }
 }
 
-/// A session id as written in a path: a positive integer, else a 400 in words.
-pub fn parse_session_id(raw: &str) -> Result<i64, AppError> {
+/// The id in a one-parameter path, parsed by [`parse_id`].
+pub(crate) async fn path_id<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    what: &str,
+) -> Result<i64, AppError> {
+    let axum::extract::Path(raw) =
+        axum::extract::Path::<String>::from_request_parts(parts, state).await?;
+    parse_id(&raw, what)
+}
+
+/// An id as written in a path (`what`: "session", "profile"): a positive integer, else a 400
+/// in words.
+pub fn parse_id(raw: &str, what: &str) -> Result<i64, AppError> {
     match raw.parse::<i64>() {
         Ok(id) if id > 0 => Ok(id),
         _ => Err(AppError::BadRequest(format!(
-            "'{}' is not a session id (ids are positive whole numbers)",
+            "'{}' is not a {what} id (ids are positive whole numbers)",
             truncate(raw, 40)
         ))),
     }

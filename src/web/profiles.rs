@@ -38,15 +38,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ProfileId {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state).await?;
-        match raw.parse::<i64>() {
-            Ok(id) if id > 0 => Ok(ProfileId(id)),
-            _ => Err(AppError::BadRequest(format!(
-                "'{}' is not a profile id (ids are positive whole numbers)",
-                raw.chars().take(40).collect::<String>()
-            ))),
-        }
+        super::path_id(parts, state, "profile").await.map(ProfileId)
     }
 }
 
