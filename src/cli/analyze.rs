@@ -21,7 +21,7 @@ use focus_vision::{
 };
 use serde_json::json;
 
-use super::{AnalyzeArgs, is_image, read_profile};
+use super::{AnalyzeArgs, is_image, read_profile, verdict_words};
 
 /// Expands folders into their images (sorted), keeps files as given.
 fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -94,16 +94,6 @@ fn to_json(
         ms: (ms * 100.0).round() / 100.0,
     };
     serde_json::to_value(line).unwrap_or_else(|e| json!({"file": file, "error": e.to_string()}))
-}
-
-/// The verdict in words: "focused", "focused (notes)", "looking_away (looking down)".
-fn verdict_words(analysis: &FrameAnalysis) -> String {
-    let verdict = analysis.reason.map_or("focused", |r| r.as_str());
-    match (&analysis.away, &analysis.zone) {
-        (Some(way), _) => format!("{verdict} ({})", way.words()),
-        (None, Some(zone)) => format!("{verdict} ({zone})"),
-        _ => verdict.to_owned(),
-    }
 }
 
 fn pretty_row(file: &str, analysis: &FrameAnalysis, tracked: Option<bool>, ms: f32) -> String {

@@ -24,7 +24,7 @@ use std::{
 use anyhow::{Context, bail};
 use focus_vision::{FaceAnalyzer, FrameAnalysis, HeadPose, Profile};
 
-use super::{EvalArgs, Half, is_image, read_profile};
+use super::{EvalArgs, Half, is_image, read_profile, verdict_words};
 
 const CLASSES: [&str; 4] = ["attentive", "away", "eyes_closed", "no_face"];
 /// The verdicts, as columns of the confusion table.
@@ -308,7 +308,7 @@ fn tally(outcomes: &[Outcome], sets: usize, verbose: bool) -> Report {
             }
             if !ok {
                 let got = match &o.analysis {
-                    Ok(a) => describe(a),
+                    Ok(a) => verdict_words(a),
                     Err(e) => format!("error: {e}"),
                 };
                 report
@@ -316,7 +316,7 @@ fn tally(outcomes: &[Outcome], sets: usize, verbose: bool) -> Report {
                     .push(format!("{}: expected {class}, got {got}", o.rel));
             }
             if verbose {
-                let got = o.analysis.as_ref().map_or_else(|e| e.clone(), describe);
+                let got = o.analysis.as_ref().map_or_else(|e| e.clone(), verdict_words);
                 println!(
                     "{} {:<50} {class:<12} {got}",
                     if ok { "ok " } else { "BAD" },
@@ -351,16 +351,6 @@ fn tally(outcomes: &[Outcome], sets: usize, verbose: bool) -> Report {
         }
     }
     report
-}
-
-/// "focused", "looking_away (looking down)", "focused (notes)".
-fn describe(a: &FrameAnalysis) -> String {
-    let verdict = a.reason.map_or("focused", |r| r.as_str());
-    match (&a.away, &a.zone) {
-        (Some(way), _) => format!("{verdict} ({})", way.words()),
-        (None, Some(zone)) => format!("{verdict} ({zone})"),
-        _ => verdict.to_owned(),
-    }
 }
 
 fn median(mut v: Vec<f32>) -> Option<f32> {

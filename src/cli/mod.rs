@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use focus_vision::Profile;
+use focus_vision::{FrameAnalysis, Profile};
 
 pub use analyze::run_analyze;
 pub use calibrate::run_calibrate;
@@ -163,6 +163,17 @@ pub struct EvalArgs {
 }
 
 /// Reads and checks a calibration profile.
+/// A frame's verdict in words, as both commands print it: "focused", "focused (notes)",
+/// "looking_away (looking down)".
+fn verdict_words(analysis: &FrameAnalysis) -> String {
+    let verdict = analysis.reason.map_or("focused", |r| r.as_str());
+    match (&analysis.away, &analysis.zone) {
+        (Some(way), _) => format!("{verdict} ({})", way.words()),
+        (None, Some(zone)) => format!("{verdict} ({zone})"),
+        _ => verdict.to_owned(),
+    }
+}
+
 fn read_profile(path: &Path) -> anyhow::Result<Profile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the profile {}", path.display()))?;
