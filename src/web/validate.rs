@@ -5,7 +5,7 @@
 //! string where a number belongs is also reported against its field rather than as a
 //! generic "bad JSON".
 
-use focus_store::{AlertMode, NewSession};
+use focus_store::{AlertMode, Channel, NewSession};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -42,38 +42,18 @@ pub fn validate_session_form(
     channels: Channels,
     now_ms: i64,
 ) -> Result<NewSession, AppError> {
-    let (min_minutes, max_minutes) = limits.duration_minutes;
-    let minutes = number(
+    let minutes = number_in(
         "duration_minutes",
         form.duration_minutes.as_ref(),
-        "the planned duration",
+        limits.duration_minutes,
+        ("the planned duration", "minutes"),
     )?;
-    if !(min_minutes..=max_minutes).contains(&minutes) {
-        return Err(AppError::invalid(
-            "duration_minutes",
-            format!(
-                "the planned duration must be between {} and {} minutes",
-                fmt_number(min_minutes),
-                fmt_number(max_minutes)
-            ),
-        ));
-    }
-    let (min_threshold, max_threshold) = limits.alert_threshold_s;
-    let threshold_s = number(
+    let threshold_s = number_in(
         "alert_threshold_s",
         form.alert_threshold_s.as_ref(),
-        "the alert threshold",
+        limits.alert_threshold_s,
+        ("the alert threshold", "seconds"),
     )?;
-    if !(min_threshold..=max_threshold).contains(&threshold_s) {
-        return Err(AppError::invalid(
-            "alert_threshold_s",
-            format!(
-                "the alert threshold must be between {} and {} seconds",
-                fmt_number(min_threshold),
-                fmt_number(max_threshold)
-            ),
-        ));
-    }
     let alert_mode = alert_mode(form.alert_mode.as_ref())?;
     let email = text("email", form.email.as_ref())?;
     if let Some(email) = &email {
@@ -86,18 +66,10 @@ pub fn validate_session_form(
     let send_email = flag("send_email", form.send_email.as_ref())?;
     let send_sms = flag("send_sms", form.send_sms.as_ref())?;
     if send_email && !channels.email {
-        return Err(AppError::invalid(
-            "send_email",
-            "email is not set up on this server, so the summary cannot be emailed; untick \
-             \"Send email summary\", or set up email (guide at /help/email) and restart",
-        ));
+        return Err(AppError::invalid("send_email", not_set_up(Channel::Email)));
     }
     if send_sms && !channels.sms {
-        return Err(AppError::invalid(
-            "send_sms",
-            "SMS is not set up on this server, so the summary cannot be texted; untick \
-             \"Send SMS summary\", or set up SMS (guide at /help/sms) and restart",
-        ));
+        return Err(AppError::invalid("send_sms", not_set_up(Channel::Sms)));
     }
     if send_email && email.is_none() {
         return Err(AppError::invalid(
@@ -138,6 +110,38 @@ pub fn validate_session_form(
         send_sms,
         profile_id,
     })
+}
+
+/// The number in `value` ([`number`]) when it lies in `range`, else a 422 on `field`:
+/// "{what} must be between {min} and {max} {unit}".
+fn number_in(
+    field: &'static str,
+    value: Option<&Value>,
+    (min, max): (f64, f64),
+    (what, unit): (&str, &str),
+) -> Result<f64, AppError> {
+    let n = number(field, value, what)?;
+    if (min..=max).contains(&n) {
+        return Ok(n);
+    }
+    Err(AppError::invalid(
+        field,
+        format!(
+            "{what} must be between {} and {} {unit}",
+            fmt_number(min),
+            fmt_number(max)
+        ),
+    ))
+}
+
+/// Why a summary cannot go by `channel` on this server, and what to do about it.
+fn not_set_up(channel: Channel) -> String {
+    let name = channel.name();
+    format!(
+        "{name} is not set up on this server, so the summary cannot be sent by {name}; untick \
+         \"Send {name} summary\", or set up {name} (guide at {}) and restart",
+        channel.help_path()
+    )
 }
 
 fn number(field: &'static str, value: Option<&Value>, what: &str) -> Result<f64, AppError> {
