@@ -6,13 +6,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::{ATTENTIVE, Api, fixture, send_frame};
-use focus_test_support::binary::Server;
+use focus_test_support::binary::{self, Server};
 use serde_json::Value;
-use tokio::process::Command;
 
 /// The binary under test.
 const BINARY: &str = env!("CARGO_BIN_EXE_focus-sentry");
@@ -167,25 +165,9 @@ async fn a_crashed_session_is_closed_as_interrupted_with_its_totals() {
 /// Runs the binary with `args` and `--db <db>`, plus the environment `env`, until it exits;
 /// returns (exit success, stderr).
 async fn run_to_exit(db: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        Command::new(BINARY)
-            .args(args)
-            .arg("--db")
-            .arg(db)
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("exits within 60 s")
-    .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let db = db.to_str().expect("a UTF-8 temporary path");
+    let args: Vec<&str> = args.iter().copied().chain(["--db", db]).collect();
+    binary::run_to_exit(BINARY, &args, env).await
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! The real `focus-sentry` binary as a child process, serving on `127.0.0.1` with an
 //! OS-chosen port: for the tests that need what only a process has (a crash by SIGKILL, a
-//! restart on the same database, the log as the user sees it, settings from the environment).
+//! restart on the same database, the log as the user sees it, settings from the environment),
+//! or run until it exits ([`run_to_exit`], for start-up errors).
 //!
 //! The binary's path comes from the calling test (`env!("CARGO_BIN_EXE_focus-sentry")`: Cargo
 //! sets it only for the binary crate's own integration tests).
@@ -15,6 +16,9 @@ use tokio::process::{Child, Command};
 
 /// How long the binary may take to say where it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a run that should end by itself may take.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running binary whose stderr is collected line by line (so it never blocks on a full
 /// pipe). Killed when dropped.
@@ -100,4 +104,26 @@ impl Server {
         tokio::time::sleep(Duration::from_millis(200)).await;
         self.log()
     }
+}
+
+/// Runs `program` with `args` and the extra environment `env` until it exits (at most 60 s):
+/// for start-up errors, which end the process. Returns (exit success, stderr).
+pub async fn run_to_exit(program: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let output = tokio::time::timeout(
+        EXIT_TIMEOUT,
+        Command::new(program)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("exits within 60 s")
+    .expect("the binary starts");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
