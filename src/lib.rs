@@ -33,8 +33,8 @@
 //! - [`cli`]: the command line ([`cli::Cli`]) and the offline `analyze` and `eval` tools.
 //!
 //! Dependencies point one way, from the edges to the core: `web` and `cli` use the modules
-//! below them, `startup` wires everything, and `session` -> `notifier` -> `delivery` ->
-//! `db`, `time`, `config`. Nothing imports `web`, `startup` or `cli`. Each layer returns its
+//! below them, `startup` wires everything, `session` -> `notifier` -> `delivery` -> `db`,
+//! `time`, `config`, and `session` -> `profiles` -> `db`. Nothing imports `web`, `startup` or `cli`. Each layer returns its
 //! own error type; only `web` maps errors to HTTP.
 
 #![forbid(unsafe_code)]

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("db", 2),
     ("vision", 2),
     ("delivery", 3),
+    ("profiles", 3),
     ("notifier", 4),
     ("session", 5),
     ("web", 6),
