@@ -316,7 +316,10 @@ fn tally(outcomes: &[Outcome], sets: usize, verbose: bool) -> Report {
                     .push(format!("{}: expected {class}, got {got}", o.rel));
             }
             if verbose {
-                let got = o.analysis.as_ref().map_or_else(|e| e.clone(), verdict_words);
+                let got = o
+                    .analysis
+                    .as_ref()
+                    .map_or_else(|e| e.clone(), verdict_words);
                 println!(
                     "{} {:<50} {class:<12} {got}",
                     if ok { "ok " } else { "BAD" },
