@@ -24,7 +24,7 @@ use crate::error::error_chain;
 use crate::notifier::Notifier;
 use crate::session::Sessions;
 use crate::time::{SystemTimeSource, TimeSource};
-use crate::vision::Vision;
+use crate::vision::{FrameBounds, Vision};
 use crate::web::serve::ServeLimits;
 use crate::web::{AppState, router};
 
@@ -80,7 +80,8 @@ impl AppBuilder {
         self
     }
 
-    /// Uses an already loaded vision pipeline (tests share one across apps).
+    /// Uses already loaded models (tests share one load across apps); the app still takes
+    /// the frame bounds its configuration asks for.
     pub fn vision(mut self, vision: Vision) -> Self {
         self.vision = Some(vision);
         self
@@ -100,9 +101,13 @@ impl AppBuilder {
 
         let now = time.now_ms();
         let db = open_database(&config, now).await?;
+        let bounds = FrameBounds::new(
+            config.limits.max_concurrent_inference,
+            config.limits.max_running_sessions,
+        );
         let vision = match vision {
-            Some(vision) => vision,
-            None => load_models(&config).await?,
+            Some(vision) => vision.with_bounds(bounds),
+            None => load_models(bounds).await?,
         };
         let (listener, address) = bind(&config).await?;
         let delivery = start_delivery(&config, &db, &time, address);
@@ -175,9 +180,8 @@ async fn open_database(config: &Config, now_ms: i64) -> Result<Db, StartupError>
 }
 
 /// Loads the models compiled into the binary, off the async workers (about half a second).
-async fn load_models(config: &Config) -> Result<Vision, StartupError> {
-    let slots = config.limits.max_concurrent_inference;
-    tokio::task::spawn_blocking(move || Vision::load_embedded(slots))
+async fn load_models(bounds: FrameBounds) -> Result<Vision, StartupError> {
+    tokio::task::spawn_blocking(move || Vision::load_embedded(bounds))
         .await?
         .map_err(StartupError::Models)
 }

@@ -8,7 +8,9 @@
 //! Frames held in memory are bounded twice. Each session has one frame permit, so at most
 //! one of its frames waits or runs at a time, whichever connection sent it (a page that
 //! reconnects in a loop cannot pile frames up). And the server as a whole holds at most
-//! [`Vision::max_held_frames`] frames for analysis: beyond that a frame is refused at once
+//! [`Vision::max_held_frames`] frames for analysis (see [`FrameBounds`]): room for one frame
+//! of every session the server lets run plus a framing check, up to a ceiling that keeps
+//! memory bounded when the session cap is raised. Beyond that a frame is refused at once
 //! ([`AnalyzeError::Busy`]) rather than queued. Permits are held by the inference itself,
 //! so a frame whose connection went away frees its place when its inference ends (a
 //! waiting frame is freed at once: the caller aborts its task).
@@ -70,6 +72,35 @@ pub struct FrameCheck {
     pub framing: Framing,
 }
 
+/// How many frames the server analyses at once and how many it holds (waiting or running).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameBounds {
+    /// Frames analysed at once, all sessions together (at least 1).
+    pub inference_slots: usize,
+    /// Frames held for analysis at once, waiting for a slot or running.
+    pub held_frames: usize,
+}
+
+impl FrameBounds {
+    /// The most frames held whatever the session cap: a waiting frame keeps its JPEG (at
+    /// most 2 MB), so 48 of them stay under ~100 MB and a server stormed with frames stays
+    /// under issue 9's 200 MB.
+    pub const HELD_FRAMES_CEILING: usize = 48;
+
+    /// `inference_slots` frames analysed at once; room held for one frame of each of
+    /// `max_sessions` running sessions plus one framing check (so no session that is allowed
+    /// to run is ever refused as busy for another session's frame), at most
+    /// [`FrameBounds::HELD_FRAMES_CEILING`].
+    pub fn new(inference_slots: usize, max_sessions: usize) -> FrameBounds {
+        FrameBounds {
+            inference_slots: inference_slots.max(1),
+            held_frames: max_sessions
+                .saturating_add(1)
+                .min(Self::HELD_FRAMES_CEILING),
+        }
+    }
+}
+
 /// The shared analyser plus the inference slots. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Vision {
@@ -84,37 +115,50 @@ pub struct Vision {
 }
 
 impl Vision {
-    /// Loads the models compiled into the binary (about half a second) and allows
-    /// `max_concurrent` frames to be analysed at once.
+    /// Loads the models compiled into the binary (about half a second), to analyse and hold
+    /// frames within `bounds`.
     ///
     /// Decoding is limited to 4 megapixels and 4096 px a side: webcam frames are far
     /// smaller, and the limit keeps a small but hostile JPEG from allocating gigabytes.
-    pub fn load_embedded(max_concurrent: usize) -> Result<Vision, focus_vision::Error> {
+    pub fn load_embedded(bounds: FrameBounds) -> Result<Vision, focus_vision::Error> {
         let limits = DecodeLimits {
             max_pixels: 4 * 1024 * 1024,
             max_side: 4096,
             ..DecodeLimits::default()
         };
-        // rten's global pool, shared by the `max_concurrent` frames in flight. Measured with
-        // the load benchmark, this sustains more sessions on 2 cores (16 at p99 < 200 ms)
-        // than one single-threaded pool per frame (12).
+        // rten's global pool, shared by the `inference_slots` frames in flight. Measured
+        // with the load benchmark, this sustains more sessions on 2 cores (16 at p99 <
+        // 200 ms) than one single-threaded pool per frame (12).
         let analyzer = FaceAnalyzer::embedded()?.with_limits(limits);
-        let slots = max_concurrent.max(1);
-        // Enough for every slot to have its next frame ready, with room for bursts; a
-        // frame costs at most its 2 MB of JPEG while it waits.
-        let max_held = (4 * slots).max(8);
-        Ok(Vision {
-            analyzer: Arc::new(analyzer),
+        Ok(Vision::with_analyzer(Arc::new(analyzer), limits, bounds))
+    }
+
+    /// The same models (nothing is loaded again) with bounds of their own: fresh slots and
+    /// places for frames, shared with nobody. Tests load the models once and give each app
+    /// the bounds its configuration asks for.
+    pub fn with_bounds(&self, bounds: FrameBounds) -> Vision {
+        Vision::with_analyzer(Arc::clone(&self.analyzer), self.limits, bounds)
+    }
+
+    fn with_analyzer(
+        analyzer: Arc<FaceAnalyzer>,
+        limits: DecodeLimits,
+        bounds: FrameBounds,
+    ) -> Vision {
+        // A semaphore cannot hold more than `Semaphore::MAX_PERMITS`; zero would refuse all.
+        let slots = bounds.inference_slots.clamp(1, Semaphore::MAX_PERMITS);
+        let max_held = bounds.held_frames.clamp(1, Semaphore::MAX_PERMITS);
+        Vision {
+            analyzer,
             slots: Arc::new(Semaphore::new(slots)),
             limits,
             check_slot: Arc::new(Semaphore::new(1)),
             held: Arc::new(Semaphore::new(max_held)),
             max_held,
-        })
+        }
     }
 
-    /// The most frames the server holds for analysis at once (waiting or running): four
-    /// per inference slot, at least 8.
+    /// The most frames the server holds for analysis at once (waiting or running).
     pub fn max_held_frames(&self) -> usize {
         self.max_held
     }
@@ -218,5 +262,29 @@ impl SessionTracker {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .set_profile(profile);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FrameBounds;
+
+    #[test]
+    fn every_running_session_and_a_framing_check_have_room_for_a_frame() {
+        // The default cap of 32 sessions on 2 cores: 33 places, where 4 per slot gave 8.
+        assert_eq!(FrameBounds::new(2, 32).held_frames, 33);
+        assert_eq!(FrameBounds::new(2, 32).inference_slots, 2);
+        assert_eq!(FrameBounds::new(8, 1).held_frames, 2);
+        assert_eq!(FrameBounds::new(0, 0).inference_slots, 1);
+    }
+
+    #[test]
+    fn a_raised_session_cap_still_bounds_the_frames_held() {
+        let ceiling = FrameBounds::HELD_FRAMES_CEILING;
+        assert_eq!(FrameBounds::new(2, ceiling - 1).held_frames, ceiling);
+        assert_eq!(FrameBounds::new(2, 10_000).held_frames, ceiling);
+        assert_eq!(FrameBounds::new(2, usize::MAX).held_frames, ceiling);
+        // 2 MB of JPEG each at most: the storm target of 200 MB RSS keeps its margin.
+        assert!(ceiling * 2 <= 100);
     }
 }

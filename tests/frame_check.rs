@@ -12,11 +12,6 @@ use common::*;
 use image::{ImageFormat, Rgb, RgbImage};
 use serde_json::Value;
 
-/// The tests of this binary share one `Vision` (tests/common), and with it the server-wide
-/// one-check-at-a-time slot: they take turns, or one test's check would be refused (429)
-/// while another's runs.
-static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// A frontal face filling the middle of its frame, as at a desk (checked by eye).
 const WELL_FRAMED: &str = "attentive/att04_vfa_s3_f0.jpg";
 /// An office desk and no one at it.
@@ -57,7 +52,6 @@ fn decoded(path: &str) -> RgbImage {
 
 #[tokio::test]
 async fn a_well_framed_face_is_ready() {
-    let _turn = TURN.lock().await;
     let app = spawn_app().await;
     let (status, body, _) = check(&app, fixture(WELL_FRAMED)).await;
     assert_eq!(status, 200, "{body}");
@@ -78,7 +72,6 @@ async fn a_well_framed_face_is_ready() {
 
 #[tokio::test]
 async fn no_face_says_so_and_what_to_do() {
-    let _turn = TURN.lock().await;
     let app = spawn_app().await;
     let (status, body, _) = check(&app, fixture(DESK)).await;
     assert_eq!(status, 200, "{body}");
@@ -100,7 +93,6 @@ async fn no_face_says_so_and_what_to_do() {
 
 #[tokio::test]
 async fn a_dark_frame_asks_for_light() {
-    let _turn = TURN.lock().await;
     let app = spawn_app().await;
     // The well-framed face at a fifth of its brightness: a dim room. The face is still
     // found (the pipeline copes), but its luma is under the check's threshold.
@@ -136,7 +128,6 @@ async fn a_dark_frame_asks_for_light() {
 
 #[tokio::test]
 async fn a_face_off_to_one_side_is_told_which_way_to_move() {
-    let _turn = TURN.lock().await;
     let app = spawn_app().await;
     // The face placed at the right of a wide grey frame (the camera's picture, unmirrored):
     // the person sits off to their own left, so they should move to their right.
@@ -166,7 +157,6 @@ async fn a_face_off_to_one_side_is_told_which_way_to_move() {
 
 #[tokio::test]
 async fn bodies_that_are_not_frames_get_a_clear_error() {
-    let _turn = TURN.lock().await;
     let app = spawn_app().await;
     let (status, body, _) = check(&app, b"not an image".to_vec()).await;
     assert_eq!(status, 422);
@@ -195,7 +185,6 @@ async fn bodies_that_are_not_frames_get_a_clear_error() {
 
 #[tokio::test]
 async fn one_check_at_a_time_the_others_are_told_to_retry() {
-    let _turn = TURN.lock().await;
     let app = spawn_app().await;
     // Six at once: one is analysed, the rest arrive while it runs and are refused at once
     // (never queued) with Retry-After.

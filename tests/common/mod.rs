@@ -15,7 +15,7 @@ use focus_sentry::App;
 use focus_sentry::config::Config;
 use focus_sentry::db::Db;
 use focus_sentry::time::ShiftedTime;
-use focus_sentry::vision::Vision;
+use focus_sentry::vision::{FrameBounds, Vision};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -32,7 +32,9 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub fn shared_vision() -> Vision {
     static VISION: OnceLock<Vision> = OnceLock::new();
     VISION
-        .get_or_init(|| Vision::load_embedded(2).expect("the embedded models load"))
+        .get_or_init(|| {
+            Vision::load_embedded(FrameBounds::new(2, 32)).expect("the embedded models load")
+        })
         .clone()
 }
 

@@ -7,6 +7,7 @@
 //! - [`full_disk`]: the database cannot grow (SQLite's own "database or disk is full",
 //!   through the store's page limit).
 //! - [`storm`]: a client that reconnects in a loop, sending a large frame each time.
+//! - [`held_frames`]: every session the server lets run streaming at once.
 //! - [`stalled`]: clients that send half a request and stall.
 //! - [`fuzz`]: arbitrary JSON bodies, bytes and WebSocket messages (proptest, fixed budget).
 //! - [`summary_queue`]: the summaries cannot be queued when a session ends.
@@ -22,6 +23,7 @@ mod common;
 
 mod full_disk;
 mod fuzz;
+mod held_frames;
 mod helpers;
 mod locked_db;
 mod stalled;

@@ -83,6 +83,11 @@ impl Server {
         Server { child, base, log }
     }
 
+    /// Its process id while it runs (to read its memory from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Everything it has logged so far.
     pub fn log(&self) -> String {
         self.log
