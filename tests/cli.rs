@@ -188,3 +188,67 @@ fn eval_measures_head_pose_error_from_poses_csv() {
     assert!(text.contains("head pose MAE over 1 faces"), "{text}");
     assert!(!out.status.success(), "MAE above 8 degrees fails: {text}");
 }
+
+fn stream_frame(n: u32) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "tests/fixtures/stream/pexels_woman_attentive/frame{n}.jpg"
+    ))
+}
+
+#[test]
+fn calibrate_writes_a_profile_that_analyze_judges_with_and_refuses_closed_eyes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = dir.path().join("me.json");
+    // A quick calibration: frames of the clip in which she looks into the camera.
+    let out = bin()
+        .args(["calibrate", "--out"])
+        .arg(&profile)
+        .arg("--center")
+        .args([161, 176, 201, 206, 211].map(stream_frame))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("quick calibration"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&profile).expect("profile written"))
+            .expect("profile is JSON");
+    assert_eq!(json["mode"], "quick");
+    // Her head at rest, as measured on those frames (about 6-12 deg to the side, 7-10 up).
+    let rest_yaw = json["head_rest"]["yaw_deg"].as_f64().expect("yaw");
+    assert!((4.0..14.0).contains(&rest_yaw), "{json}");
+
+    // Judged with it: an open-eyed frame into the camera is focused, her shut eyes are closed.
+    let out = bin()
+        .args(["analyze", "--profile"])
+        .arg(&profile)
+        .arg(stream_frame(251))
+        .arg(fixtures().join("eyes_closed/ecl19_pexels_woman_f025.jpg"))
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines[0]["focused"], true, "{}", lines[0]);
+    assert_eq!(lines[1]["reason"], "eyes_closed", "{}", lines[1]);
+
+    // Calibrating on shut eyes is refused, says why, and writes nothing.
+    let refused = dir.path().join("refused.json");
+    let out = bin()
+        .args(["calibrate", "--out"])
+        .arg(&refused)
+        .arg("--center")
+        .args(
+            ["ecl19_pexels_woman_f025.jpg", "ecl20_pexels_woman_f441.jpg"]
+                .map(|f| fixtures().join("eyes_closed").join(f)),
+        )
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("looked closed"), "{err}");
+    assert!(!refused.exists());
+}
