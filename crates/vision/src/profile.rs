@@ -166,10 +166,11 @@ pub const QUICK_HALF_EXTENT: Margin = Margin {
 
 /// Without a calibration, how far to either side of the camera (degrees) the gaze region
 /// reaches before the gaze margin (10): the rule's 30 plus 10, so the gaze reads away past 50.
-/// The eye-in-head model over-reads large eye turns on some faces (on the attentive stretch of
-/// pyfeat_WolfgangLanger_Pexels, eyes turned visibly less than 20 degrees in the head read 32
-/// to 35, the gaze 44 to 49), and without a calibration nothing measures the person's own
-/// reading; a calibrated screen region is measured and keeps the plain margin.
+/// The extra 10 is not a measured rule. It keeps on the screen the glances of the attentive
+/// clip (pyfeat_WolfgangLanger_Pexels: eyes 25-35 degrees in the head, gaze 44-48), which the
+/// stream test and the app's attentive-clip test require. It does not correct the eye model:
+/// its sideways gain measures 1.03 on the choosing half (docs/vision.md, "Gaze"), so those
+/// glances are real. A calibration replaces the whole region with a measured one.
 pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = 40.0;
 
 /// Without a calibration, how far above the camera (degrees) the gaze region reaches before
