@@ -166,11 +166,12 @@ pub const QUICK_HALF_EXTENT: Margin = Margin {
 
 /// Without a calibration, how far to either side of the camera (degrees) the gaze region
 /// reaches before the gaze margin (10): the rule's 30 plus 10, so the gaze reads away past 50.
-/// The extra 10 is not a measured rule. It keeps on the screen the glances of the attentive
-/// clip (pyfeat_WolfgangLanger_Pexels: eyes 25-35 degrees in the head, gaze 44-48), which the
-/// stream test and the app's attentive-clip test require. It does not correct the eye model:
-/// its sideways gain measures 1.03 on the choosing half (docs/vision.md, "Gaze"), so those
-/// glances are real. A calibration replaces the whole region with a measured one.
+/// The extra 10 is generosity while the screen's place is unknown, not a measured rule and not
+/// a correction of the eye model (its sideways gain measures 1.03 on the choosing half,
+/// docs/vision.md "Gaze"): it keeps on the screen the real glances of the attentive clip
+/// (pyfeat_WolfgangLanger_Pexels: eyes 25-35 degrees in the head, gaze 44-48), which the
+/// stream test and the app's attentive-clip test require. A calibration replaces the region
+/// with the measured one plus the plain margin.
 pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = 40.0;
 
 /// Without a calibration, how far above the camera (degrees) the gaze region reaches before
