@@ -21,6 +21,8 @@
 //!   planned end, and the [`session::Sessions`] registry.
 //! - [`profiles`]: calibration profiles: checked by the vision crate, kept by the store
 //!   ([`profiles::ProfileError`]).
+//! - [`calibration`]: a calibration from the camera's frames ([`calibration::CalibrationRun`]):
+//!   analysed as they come, numbers only, saved through [`profiles`] or refused in words.
 //! - [`db`]: an async facade over the synchronous store (every call runs in
 //!   `spawn_blocking`).
 //! - [`vision`]: the shared face analyser and a bounded pool of inference slots.
@@ -39,6 +41,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod calibration;
 pub mod cli;
 pub mod config;
 pub mod db;

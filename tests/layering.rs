@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("vision", 2),
     ("delivery", 3),
     ("profiles", 3),
+    ("calibration", 4),
     ("notifier", 4),
     ("session", 5),
     ("web", 6),

@@ -5,6 +5,7 @@
 // | module | concern |
 // | --- | --- |
 // | settings.js | the form, its checks, the saved defaults |
+// | profiles.js | the calibration profile chooser |
 // | camera.js | the webcam and its errors in words |
 // | preview.js | the start page's camera preview and framing check |
 // | stream.js | the WebSocket, frame sending and pacing, reconnecting |
@@ -25,6 +26,7 @@ import {
   showFormError, storeDefaults,
 } from "./settings.js";
 import { previewRunning, startPreviewIfAllowed, stopPreview } from "./preview.js";
+import { loadProfiles } from "./profiles.js";
 import { sendSoon, startStream, stopStream } from "./stream.js";
 import { hideSummary, showSummary } from "./summary.js";
 import { renderNoConnection, renderState, startView, stopView } from "./view.js";
@@ -53,6 +55,7 @@ const els = {
 async function init() {
   loadDefaults();
   loadEscalation();
+  loadProfiles();
   let config;
   try {
     config = await api("/api/config");

@@ -1,8 +1,10 @@
 // The session form: the server's limits and which summary channels it can send on, the
 // same checks as the server (so most mistakes are caught before a round trip), field errors
-// in words, and the settings remembered in this browser (localStorage) as the default.
+// in words, and the settings remembered in this browser (localStorage) as the default,
+// the calibration profile chosen (profiles.js) among them.
 
 import { $, el } from "../common.js";
+import { chooseProfile, chosenProfile } from "./profiles.js";
 
 const DEFAULTS_KEY = "focus-sentry.defaults";
 
@@ -32,6 +34,7 @@ const FIELD_INPUTS = {
   phone: "phone",
   send_email: "send-email",
   send_sms: "send-sms",
+  profile_id: "profile",
 };
 
 /** The widest frame the server takes, in pixels. */
@@ -103,6 +106,8 @@ export function loadDefaults() {
   els.phone.value = saved.phone || "";
   els.sendEmail.checked = Boolean(saved.send_email);
   els.sendSms.checked = Boolean(saved.send_sms);
+  // Chosen once the profile list is in (profiles.js), unless a link asks for another.
+  chooseProfile(saved.profile_id ?? null);
   els.saveDefaults.checked = true;
 }
 
@@ -126,6 +131,7 @@ export function readForm() {
     phone: els.phone.value.trim() || null,
     send_email: els.sendEmail.checked,
     send_sms: els.sendSms.checked,
+    profile_id: chosenProfile(),
   };
 }
 

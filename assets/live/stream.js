@@ -17,6 +17,7 @@
 import { api, ApiError, UNREACHABLE } from "../common.js";
 import { clearNotice, notify } from "../notice.js";
 import { cameraActive, video } from "./camera.js";
+import { captureJpeg, videoReady } from "./capture.js";
 import { rateText } from "./rate.js";
 import { setConnection, showFrameWarning, showNetStats } from "./view.js";
 
@@ -264,10 +265,8 @@ function showStreamStats(msg) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Capturing a frame: createImageBitmap from the video, JPEG in a Worker, sent on the socket.
-
-const capture = document.createElement("canvas");
-let encoder = null; // { worker, pending: Map(id -> { resolve, reject }), nextId }; false: none
+// Capturing a frame: createImageBitmap from the video, JPEG in a Worker (./capture.js), sent
+// on the socket.
 
 /** Answers the server's request: one frame, captured now. */
 async function captureFrame() {
@@ -275,70 +274,18 @@ async function captureFrame() {
   if (!ws || ws.readyState !== WebSocket.OPEN || !state.session) return;
   // The server asks again after a second if no frame comes; no queue is kept here.
   if (state.capturing) return;
-  if (!cameraActive() || video.readyState < 2 || !video.videoWidth) {
+  if (!cameraActive() || !videoReady(video)) {
     state.asked = true;
     return;
   }
   state.asked = false;
   state.capturing = true;
   try {
-    const scale = Math.min(1, state.frameWidth / video.videoWidth);
-    const width = Math.round(video.videoWidth * scale);
-    const height = Math.round(video.videoHeight * scale);
-    const buffer = await encodeFrame(width, height);
+    const buffer = await captureJpeg(video, { maxWidth: state.frameWidth, quality: JPEG_QUALITY });
     if (buffer && state.ws === ws && ws.readyState === WebSocket.OPEN) ws.send(buffer);
   } catch {
     // A failed capture is not answered; the server asks again.
   } finally {
     state.capturing = false;
   }
-}
-
-/** The Worker encoder, started on first use; null where Workers or OffscreenCanvas are missing. */
-function workerEncoder() {
-  if (encoder !== null) return encoder || null;
-  if (typeof Worker === "undefined" || typeof OffscreenCanvas === "undefined" || typeof createImageBitmap === "undefined") {
-    encoder = false;
-    return null;
-  }
-  try {
-    const worker = new Worker("/assets/live/encoder.js");
-    const enc = { worker, pending: new Map(), nextId: 1 };
-    worker.onmessage = (event) => {
-      const waiting = enc.pending.get(event.data.id);
-      if (!waiting) return;
-      enc.pending.delete(event.data.id);
-      if (event.data.error) waiting.reject(new Error(event.data.error));
-      else waiting.resolve(event.data.buffer);
-    };
-    worker.onerror = () => {
-      // The Worker could not run (an old browser, a blocked script): encode on the page.
-      for (const waiting of enc.pending.values()) waiting.reject(new Error("the encoder stopped"));
-      worker.terminate();
-      encoder = false;
-    };
-    encoder = enc;
-    return enc;
-  } catch {
-    encoder = false;
-    return null;
-  }
-}
-
-/** The current video frame as JPEG bytes, `width` x `height`. */
-async function encodeFrame(width, height) {
-  const enc = workerEncoder();
-  if (enc) {
-    const bitmap = await createImageBitmap(video);
-    const id = enc.nextId++;
-    return new Promise((resolve, reject) => {
-      enc.pending.set(id, { resolve, reject });
-      enc.worker.postMessage({ id, bitmap, width, height, quality: JPEG_QUALITY }, [bitmap]);
-    });
-  }
-  capture.width = width;
-  capture.height = height;
-  capture.getContext("2d").drawImage(video, 0, 0, width, height);
-  const blob = await new Promise((resolve) => capture.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
-  return blob ? blob.arrayBuffer() : null;
 }

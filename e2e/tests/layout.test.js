@@ -242,6 +242,10 @@ describe("layout on a desktop and on a phone", () => {
       await page.locator("#timeline svg").waitFor({ timeout: 10_000 });
       await assertKeepsToColumn("a session's details at 390 px");
 
+      await page.goto(`${server.url}/calibrate`);
+      await page.locator("#profile-name").waitFor({ timeout: 10_000 });
+      await assertKeepsToColumn("the calibration page at 390 px");
+
       for (const topic of ["email", "sms"]) {
         await page.goto(`${server.url}/help/${topic}`);
         await page.locator("main h1").first().waitFor({ timeout: 10_000 });

@@ -3,9 +3,11 @@
 //!
 //! - Assets (`GET /assets/{*path}`): the stylesheet, the icon, and the scripts, one ES module
 //!   per concern: `common.js`, `notice.js`, `deliveries.js` shared by both pages,
-//!   `live/*.js` for the session page and `history/*.js` for the history page. The content
+//!   `live/*.js` for the session page, `history/*.js` for the history page and
+//!   `calibrate/*.js` for the calibration page (which reuses `live/camera.js` and
+//!   `live/capture.js`). The content
 //!   type follows the file's extension.
-//! - Pages (`GET /`, `GET /history`): the fragments in `assets/pages/` wrapped once in the
+//! - Pages (`GET /`, `GET /history`, `GET /calibrate`): the fragments in `assets/pages/` wrapped once in the
 //!   page chrome ([`super::pages`]).
 //!
 //! Everything is served with `Cache-Control: no-cache` and a strong `ETag` (a hash of its
@@ -47,6 +49,8 @@ static ASSETS: &[Asset] = assets![
     "live/settings.js",
     "live/camera.js",
     "live/preview.js",
+    "live/profiles.js",
+    "live/capture.js",
     "live/stream.js",
     "live/rate.js",
     "live/encoder.js",
@@ -56,6 +60,9 @@ static ASSETS: &[Asset] = assets![
     "live/summary.js",
     "history/main.js",
     "history/chart.js",
+    "calibrate/main.js",
+    "calibrate/run.js",
+    "calibrate/view.js",
 ];
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -99,6 +106,14 @@ static PAGES: &[PageSpec] = &[
         script: "history/main.js",
         main: include_str!("../../assets/pages/history.html"),
         footer: "Times are shown in your local time zone. The CSV export uses UTC.",
+    },
+    PageSpec {
+        name: "calibrate",
+        title: "Calibrate",
+        nav: Nav::Calibrate,
+        script: "calibrate/main.js",
+        main: include_str!("../../assets/pages/calibrate.html"),
+        footer: "Frames are analysed in memory and never stored; a profile keeps numbers only. Keyboard: Tab moves between controls; Escape cancels a calibration.",
     },
 ];
 
@@ -196,6 +211,11 @@ pub async fn index_page(headers: HeaderMap) -> Result<Response, AppError> {
 /// `GET /history`: the history page.
 pub async fn history_page(headers: HeaderMap) -> Result<Response, AppError> {
     page("history", &headers)
+}
+
+/// `GET /calibrate`: the calibration page.
+pub async fn calibrate_page(headers: HeaderMap) -> Result<Response, AppError> {
+    page("calibrate", &headers)
 }
 
 /// `GET /assets/{*path}`: scripts, styles and the icon; 404 for anything else.

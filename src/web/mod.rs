@@ -6,7 +6,7 @@
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `GET /`, `GET /history` | the pages |
+//! | `GET /`, `GET /history`, `GET /calibrate` | the pages |
 //! | `GET /assets/{*path}` | scripts (ES modules), styles, icon |
 //! | `GET /api/config` | what the page needs: limits, which notifications are set up |
 //! | `POST /api/sessions`, `GET /api/sessions?days=N&include_short=1` | start a session; list with stats (history.rs) |
@@ -16,6 +16,7 @@
 //! | `POST /api/sessions/{id}/deliveries/{channel}/retry` | send a failed summary again |
 //! | `GET /api/sessions/{id}/live` | the WebSocket: JPEG frames in, live state out |
 //! | `GET`/`POST /api/profiles`, `GET`/`PATCH`/`DELETE /api/profiles/{id}` | calibration profiles (profiles.rs) |
+//! | `GET /api/profiles/calibrate` | the WebSocket of a calibration: frames per dot in, a saved profile (or why not) out (calibrate.rs) |
 //! | `POST /api/frames/check` | the camera preview's framing check: one JPEG in, advice out |
 //! | `GET /help/email`, `GET /help/sms` | the setup guides, rendered from `docs/` |
 //! | `GET`/`POST /access` | the access-token page, when `FOCUS_ACCESS_TOKEN` is set (access.rs) |
@@ -25,6 +26,7 @@
 pub mod access;
 pub mod api;
 pub mod assets;
+pub mod calibrate;
 pub mod check;
 pub mod error;
 pub mod help;
@@ -69,6 +71,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(assets::index_page))
         .route("/history", get(assets::history_page))
+        .route("/calibrate", get(assets::calibrate_page))
         .route("/assets/{*path}", get(assets::asset))
         .route("/api/config", get(api::config))
         .route(
@@ -91,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             "/api/profiles",
             get(profiles::list_profiles).post(profiles::create_profile),
         )
+        .route("/api/profiles/calibrate", get(calibrate::upgrade))
         .route(
             "/api/profiles/{id}",
             get(profiles::get_profile)

@@ -10,15 +10,17 @@ use focus_notify::message::escape_html;
 pub enum Nav {
     Session,
     History,
+    Calibrate,
 }
 
 impl Nav {
-    const ALL: [Nav; 2] = [Nav::Session, Nav::History];
+    const ALL: [Nav; 3] = [Nav::Session, Nav::History, Nav::Calibrate];
 
     fn href(self) -> &'static str {
         match self {
             Nav::Session => "/",
             Nav::History => "/history",
+            Nav::Calibrate => "/calibrate",
         }
     }
 
@@ -26,6 +28,7 @@ impl Nav {
         match self {
             Nav::Session => "Current session",
             Nav::History => "History",
+            Nav::Calibrate => "Calibrate",
         }
     }
 }

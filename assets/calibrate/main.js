@@ -1,0 +1,225 @@
+// The calibration page: a name, then a full calibration (a dot at the centre and the four
+// corners, ~2 s each) or a quick one (the centre, 3 s), full screen; the outcome in words
+// (saved, or why not), another name when that one is taken, and the saved profiles.
+//
+// | module | concern |
+// | --- | --- |
+// | run.js | the dots' plan, the calibration socket, the frames sent per dot |
+// | view.js | the stage, the outcome, the profile list |
+// | ../live/camera.js | the webcam and its errors in words (shared with the session page) |
+// | ../live/capture.js | a frame as JPEG (shared with the session's stream) |
+//
+// Escape (or Cancel) stops a calibration; leaving the page releases the camera.
+
+import { $, api } from "../common.js";
+import { clearNotice, notify } from "../notice.js";
+import { startCamera, stopCamera, video } from "../live/camera.js";
+import { Cancelled, FULL, QUICK, calibrate, dotMs } from "./run.js";
+import {
+  hideOutcome, hideStage, noteFrame, renderProfiles, showAnalysing, showDot, showOutcome, showStage,
+} from "./view.js";
+
+const DEFAULT_NAME = "My screen";
+
+const els = {
+  form: $("calibrate-form"),
+  name: $("profile-name"),
+  nameError: $("profile-name-error"),
+  quickBtn: $("quick-btn"),
+  fullBtn: $("full-btn"),
+  stage: $("calibrate-stage"),
+  cancelBtn: $("cancel-btn"),
+  renameForm: $("rename-form"),
+  renameName: $("rename-name"),
+  renameError: $("rename-error"),
+  retryBtn: $("retry-btn"),
+};
+
+const page = {
+  profiles: [],
+  control: null, // { cancel } while a calibration runs
+  pending: null, // an outcome of kind "name": the calibration waiting for another name
+  lastButton: null,
+};
+
+async function loadProfiles() {
+  try {
+    const { profiles } = await api("/api/profiles");
+    page.profiles = profiles;
+  } catch (e) {
+    notify("Profiles not loaded", e.message, { action: loadProfiles });
+    return;
+  }
+  renderProfiles(page.profiles, deleteProfile);
+  if (!els.name.value.trim()) els.name.value = freeName();
+}
+
+/** "My screen", or "My screen 2", ... : a name no profile has yet. */
+function freeName() {
+  const taken = new Set(page.profiles.map((p) => p.name.toLowerCase()));
+  for (let n = 1; ; n += 1) {
+    const name = n === 1 ? DEFAULT_NAME : `${DEFAULT_NAME} ${n}`;
+    if (!taken.has(name.toLowerCase())) return name;
+  }
+}
+
+async function deleteProfile(profile) {
+  if (!window.confirm(`Delete the profile \u201c${profile.name}\u201d? Sessions that used it keep their figures.`)) return;
+  try {
+    await api(`/api/profiles/${profile.id}`, { method: "DELETE" });
+  } catch (e) {
+    notify("Profile not deleted", e.message);
+    return;
+  }
+  await loadProfiles();
+}
+
+/** Starts the camera for the preview when the browser already allows it (no prompt on arrival). */
+async function previewIfAllowed() {
+  try {
+    const status = await navigator.permissions.query({ name: "camera" });
+    if (status.state === "granted") await startCamera();
+  } catch {
+    // No Permissions API for the camera here: the camera starts with the calibration.
+  }
+}
+
+async function start(points, button) {
+  if (page.control) return;
+  clearNotice();
+  dismissPending();
+  hideOutcome();
+  const name = els.name.value.trim();
+  els.nameError.textContent = "";
+  els.name.removeAttribute("aria-invalid");
+  if (!name) {
+    els.nameError.textContent = "Give the profile a name, e.g. the desk or screen it is for.";
+    els.name.setAttribute("aria-invalid", "true");
+    els.name.focus();
+    return;
+  }
+  page.lastButton = button;
+  const control = { cancel: () => {} };
+  page.control = control;
+  const problem = await startCamera();
+  if (problem) {
+    page.control = null;
+    notify(problem.title, problem.text, problem.retry ? { action: () => start(points, button) } : {});
+    return;
+  }
+  showStage(points.length * dotMs(points));
+  enterFullscreen();
+  try {
+    const outcome = await calibrate({
+      points,
+      name,
+      video,
+      control,
+      hooks: {
+        onDot: showDot,
+        onFrame: noteFrame,
+        onFrameError: () => {},
+        onAnalysing: showAnalysing,
+      },
+    });
+    settle(outcome, name);
+  } catch (e) {
+    hideStage();
+    if (e instanceof Cancelled) {
+      notify("Calibration cancelled", "Nothing was saved. Start again when you are ready.", { kind: "info" });
+    } else {
+      notify("Calibration stopped", e.message, { action: () => start(points, button) });
+    }
+    // Back where the calibration was started from, once out of full screen (leaving it
+    // moves the focus to the page).
+    await leaveFullscreen();
+    button.focus();
+  } finally {
+    if (page.control === control) page.control = null;
+    await leaveFullscreen();
+  }
+}
+
+/** Shows an outcome; keeps a "choose another name" one for the rename form. */
+function settle(outcome, name) {
+  page.pending = outcome.kind === "name" ? outcome : null;
+  showOutcome(outcome, name);
+  if (outcome.kind === "saved") loadProfiles();
+}
+
+function dismissPending() {
+  if (page.pending) page.pending.dismiss();
+  page.pending = null;
+}
+
+async function rename(event) {
+  event.preventDefault();
+  const pending = page.pending;
+  if (!pending) return;
+  const name = els.renameName.value.trim();
+  if (!name) {
+    els.renameError.textContent = "Give the profile a name.";
+    els.renameName.focus();
+    return;
+  }
+  try {
+    settle(await pending.retry(name), name);
+  } catch (e) {
+    page.pending = null;
+    notify("Calibration not saved", e.message);
+  }
+}
+
+function cancel() {
+  if (page.control) page.control.cancel();
+}
+
+function enterFullscreen() {
+  // Full screen puts the corner dots at the screen's own corners. Browsers may refuse it
+  // (no user gesture, a kiosk); the stage fills the window then.
+  if (!document.fullscreenElement && els.stage.requestFullscreen) {
+    els.stage.requestFullscreen().catch(() => {});
+  }
+}
+
+async function leaveFullscreen() {
+  if (!document.fullscreenElement || !document.exitFullscreen) return;
+  try {
+    await document.exitFullscreen();
+  } catch {
+    // Already left (Escape in full screen leaves it by itself).
+  }
+}
+
+els.form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  start(FULL, els.fullBtn);
+});
+els.quickBtn.addEventListener("click", () => start(QUICK, els.quickBtn));
+els.cancelBtn.addEventListener("click", cancel);
+els.renameForm.addEventListener("submit", rename);
+els.retryBtn.addEventListener("click", () => {
+  dismissPending();
+  hideOutcome();
+  (page.lastButton || els.fullBtn).focus();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && page.control) {
+    event.preventDefault();
+    cancel();
+  }
+});
+// In full screen the browser takes Escape to leave it: leaving full screen mid-calibration
+// cancels it too.
+document.addEventListener("fullscreenchange", () => {
+  if (!document.fullscreenElement && page.control && !els.stage.hidden) cancel();
+});
+// Leaving the page stops the calibration and releases the camera.
+window.addEventListener("pagehide", () => {
+  cancel();
+  dismissPending();
+  stopCamera();
+});
+
+loadProfiles();
+previewIfAllowed();

@@ -1,0 +1,142 @@
+// What the calibration page shows: the full-screen stage (the dot, the prompt, the progress
+// and whether a face is seen), the outcome in words, and the list of saved profiles.
+// Data reaches the page only through textContent.
+
+import { $, el, formatDateTime, show } from "../common.js";
+
+const els = {
+  intro: $("calibrate-intro"),
+  stage: $("calibrate-stage"),
+  cancel: $("cancel-btn"),
+  dot: $("calibrate-dot"),
+  prompt: $("stage-prompt"),
+  progress: $("stage-progress"),
+  face: $("stage-face"),
+  outcome: $("calibrate-outcome"),
+  outcomeTitle: $("outcome-title"),
+  outcomeText: $("outcome-text"),
+  renameForm: $("rename-form"),
+  renameName: $("rename-name"),
+  renameError: $("rename-error"),
+  useBtn: $("use-btn"),
+  list: $("profile-list"),
+  empty: $("profiles-empty"),
+};
+
+const POINT_WORDS = {
+  center: "the centre",
+  top_left: "the top-left corner",
+  top_right: "the top-right corner",
+  bottom_left: "the bottom-left corner",
+  bottom_right: "the bottom-right corner",
+};
+
+const state = { started: 0, totalMs: 0, timer: null, recent: [] };
+
+/** Shows the full-screen stage for a calibration planned to last `totalMs`. */
+export function showStage(totalMs) {
+  state.started = performance.now();
+  state.totalMs = totalMs;
+  state.recent = [];
+  els.progress.value = 0;
+  els.face.textContent = "";
+  els.prompt.textContent = "Look at the dot";
+  show(els.outcome, false);
+  show(els.stage);
+  document.body.classList.add("calibrating");
+  // A modal stage: the keyboard's focus goes into it (Cancel), and back when it closes.
+  els.cancel.focus();
+  clearInterval(state.timer);
+  // The bar moves with time; it never claims 100% before the server has answered.
+  state.timer = setInterval(() => {
+    const done = (performance.now() - state.started) / state.totalMs;
+    els.progress.value = Math.min(95, Math.round(done * 100));
+  }, 100);
+}
+
+export function hideStage() {
+  clearInterval(state.timer);
+  state.timer = null;
+  show(els.stage, false);
+  document.body.classList.remove("calibrating");
+}
+
+/** A dot at `point`, the `index`th of `count`. */
+export function showDot(point, index, count) {
+  els.dot.dataset.point = point;
+  els.prompt.textContent = count === 1
+    ? "Look at the dot and keep still"
+    : `Look at the dot: ${POINT_WORDS[point]} (${index + 1} of ${count})`;
+}
+
+/** One analysed frame: says so when the last few showed no face. */
+export function noteFrame(frame) {
+  state.recent.push(frame.face);
+  if (state.recent.length > 3) state.recent.shift();
+  const missing = state.recent.length === 3 && state.recent.every((face) => !face);
+  els.face.textContent = missing
+    ? "No face seen: sit facing the screen, with your face lit and in view."
+    : "";
+  els.face.classList.toggle("bad", missing);
+}
+
+export function showAnalysing() {
+  els.prompt.textContent = "Working out your profile…";
+}
+
+/**
+ * The outcome in words. `kind`: "saved", "refused", "name" (the name needs changing) or
+ * "error". Focus moves to the outcome so a keyboard or screen-reader user lands on it.
+ */
+export function showOutcome(outcome, name) {
+  hideStage();
+  show(els.outcome);
+  show(els.renameForm, outcome.kind === "name");
+  show(els.useBtn, outcome.kind === "saved");
+  els.outcome.className = `card calibrate-outcome ${outcome.kind === "saved" ? "good" : "bad"}`;
+  els.renameError.textContent = "";
+  els.renameName.removeAttribute("aria-invalid");
+  if (outcome.kind === "saved") {
+    const { profile } = outcome;
+    els.outcomeTitle.textContent = `Saved \u201c${profile.name}\u201d`;
+    els.outcomeText.textContent = profile.mode === "quick"
+      ? "Quick calibration done: your open eyes and where you sit are learned; the screen keeps the usual margins. Choose this profile on the start page (it is chosen for you now)."
+      : "Calibration done: where your screen lies, your open eyes and where you sit are learned. Choose this profile on the start page (it is chosen for you now).";
+    els.useBtn.href = `/?profile=${encodeURIComponent(profile.id)}`;
+  } else if (outcome.kind === "refused") {
+    els.outcomeTitle.textContent = "Calibration not saved";
+    els.outcomeText.textContent = `${capitalise(outcome.detail)}.`;
+  } else if (outcome.kind === "name") {
+    els.outcomeTitle.textContent = "Calibration done: choose another name";
+    els.outcomeText.textContent = "The calibration worked, but it could not be saved under that name.";
+    els.renameName.value = name;
+    els.renameError.textContent = outcome.detail;
+    els.renameName.setAttribute("aria-invalid", "true");
+  } else {
+    els.outcomeTitle.textContent = "Calibration not saved";
+    els.outcomeText.textContent = outcome.detail;
+  }
+  els.outcome.focus();
+  if (outcome.kind === "name") els.renameName.focus();
+}
+
+export function hideOutcome() {
+  show(els.outcome, false);
+}
+
+function capitalise(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : text;
+}
+
+/** The saved profiles, newest first, each with a delete button calling `onDelete(profile)`. */
+export function renderProfiles(profiles, onDelete) {
+  show(els.empty, profiles.length === 0);
+  els.list.replaceChildren(...profiles.map((p) => el("li", { class: "profile-item" },
+    el("div", {},
+      el("strong", { text: p.name }),
+      el("span", { class: "muted small", text: ` \u00b7 ${p.mode === "full" ? "full" : "quick"} calibration, ${formatDateTime(Date.parse(p.created_at))}` }),
+      p.usable ? null : el("p", { class: "hint", text: `Cannot be used by this version: ${p.problem}` }),
+    ),
+    el("button", { type: "button", class: "btn small danger", "aria-label": `Delete ${p.name}`, onclick: () => onDelete(p) }, "Delete"),
+  )));
+}

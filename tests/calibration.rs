@@ -1,0 +1,276 @@
+//! Calibrating from the camera over the calibration WebSocket (`/api/profiles/calibrate`,
+//! issue 12) against the real app, its vision models and a temp SQLite file, with real
+//! frames: the attentive webcam stretch in `tests/fixtures/stream` makes a profile that is
+//! saved, listed and used by a session; frames without a face, or corners that are the centre
+//! again, are refused in words and nothing is saved; a taken name keeps the calibration for
+//! another name; mistakes in the protocol are answered and the calibration goes on.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use focus_vision::profile::Profile;
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+/// The attentive webcam frames (a woman looking at the camera, eyes open), in order.
+fn attentive_frames(count: usize) -> Vec<Vec<u8>> {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stream/pexels_woman_attentive");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "jpg"))
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= count,
+        "{} frames in {}",
+        paths.len(),
+        dir.display()
+    );
+    paths
+        .iter()
+        .take(count)
+        .map(|path| std::fs::read(path).unwrap())
+        .collect()
+}
+
+async fn connect(app: &TestApp) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(app.ws_url("/api/profiles/calibrate"))
+        .await
+        .expect("the calibration socket opens");
+    ws
+}
+
+async fn say(ws: &mut Ws, message: Value) -> Value {
+    ws.send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+    next_json(ws).await
+}
+
+async fn frame(ws: &mut Ws, bytes: &[u8]) -> Value {
+    ws.send(Message::Binary(bytes.to_vec().into()))
+        .await
+        .unwrap();
+    next_json(ws).await
+}
+
+/// Shows `point` and sends `frames` for it; asserts each is counted, with or without a face.
+async fn show(ws: &mut Ws, point: &str, frames: &[Vec<u8>], face: bool) {
+    assert_eq!(
+        say(ws, json!({ "point": point })).await,
+        json!({ "point": point })
+    );
+    for (i, bytes) in frames.iter().enumerate() {
+        let reply = frame(ws, bytes).await;
+        assert_eq!(reply["frame"]["point"], point, "{reply}");
+        assert_eq!(
+            reply["frame"]["face"], face,
+            "frame {i} at {point}: {reply}"
+        );
+        assert_eq!(reply["frame"]["frames"], i + 1, "{reply}");
+        assert_eq!(
+            reply["frame"]["faces"],
+            if face { i + 1 } else { 0 },
+            "{reply}"
+        );
+    }
+}
+
+async fn profiles(app: &TestApp) -> Vec<Value> {
+    let (status, body) = app.get_json("/api/profiles").await;
+    assert_eq!(status, 200);
+    body["profiles"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_quick_calibration_of_attentive_frames_is_saved_and_a_session_uses_it() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+    show(&mut ws, "center", &attentive_frames(12), true).await;
+
+    let reply = say(&mut ws, json!({ "finish": { "name": " Desk " } })).await;
+    let saved = &reply["saved"];
+    assert_eq!(saved["name"], "Desk", "{reply}");
+    assert_eq!(saved["mode"], "quick");
+    let id = saved["id"].as_i64().unwrap();
+    assert_eq!(expect_close(&mut ws).await, 1000);
+
+    // The numbers are the person's: open eyes at rest, the head at rest facing the camera.
+    let profile = Profile::from_json(&saved["profile"].to_string()).unwrap();
+    assert!(profile.eyes.openness > 0.15, "{:?}", profile.eyes);
+    assert!(profile.eyes.blink < 0.5, "{:?}", profile.eyes);
+    assert!(
+        profile.head_rest.yaw_deg.abs() < 20.0,
+        "{:?}",
+        profile.head_rest
+    );
+
+    let listed = profiles(&app).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0]["id"].as_i64(), &listed[0]["name"]),
+        (Some(id), &json!("Desk"))
+    );
+    assert_eq!(listed[0]["usable"], true);
+    let (status, read) = app.get_json(&format!("/api/profiles/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(read["profile"], saved["profile"]);
+
+    let session = app
+        .create_session(&json!({
+            "duration_minutes": 5, "alert_threshold_s": 10, "alert_mode": "banner",
+            "profile_id": id,
+        }))
+        .await;
+    let (status, stored) = app
+        .get_json(&format!("/api/sessions/{}", session["id"]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(stored["profile_id"], id, "{stored}");
+}
+
+#[tokio::test]
+async fn frames_without_a_face_are_refused_in_words_and_nothing_is_saved() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+    let empty = vec![fixture("no_face/nof09_opencv_desk.jpg"); 6];
+    show(&mut ws, "center", &empty, false).await;
+
+    let reply = say(&mut ws, json!({ "finish": { "name": "Desk" } })).await;
+    assert_eq!(reply["refused"]["reason"], "no_face", "{reply}");
+    assert_eq!(reply["refused"]["point"], "center");
+    let detail = reply["refused"]["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("no face was seen while you looked at the centre"),
+        "{detail}"
+    );
+    assert!(reply.get("saved").is_none());
+    assert_eq!(expect_close(&mut ws).await, 1000);
+    assert!(
+        profiles(&app).await.is_empty(),
+        "a refused calibration saves nothing"
+    );
+}
+
+#[tokio::test]
+async fn corners_that_are_the_centre_again_do_not_separate_and_nothing_is_saved() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+    let frames = attentive_frames(25);
+    for (point, chunk) in [
+        "center",
+        "top_left",
+        "top_right",
+        "bottom_left",
+        "bottom_right",
+    ]
+    .iter()
+    .zip(frames.chunks(5))
+    {
+        show(&mut ws, point, chunk, true).await;
+    }
+    let reply = say(&mut ws, json!({ "finish": { "name": "Desk" } })).await;
+    assert_eq!(
+        reply["refused"]["reason"], "points_do_not_separate",
+        "{reply}"
+    );
+    assert_eq!(reply["refused"]["point"], Value::Null);
+    assert!(
+        reply["refused"]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("the points did not separate"),
+        "{reply}"
+    );
+    assert_eq!(expect_close(&mut ws).await, 1000);
+    assert!(profiles(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_calibration_cut_short_names_the_corner_it_lacks() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+    let frames = attentive_frames(8);
+    show(&mut ws, "center", &frames[..4], true).await;
+    show(&mut ws, "top_left", &frames[4..], true).await;
+    let reply = say(&mut ws, json!({ "finish": { "name": "Desk" } })).await;
+    assert_eq!(reply["refused"]["reason"], "no_frames", "{reply}");
+    assert_eq!(reply["refused"]["point"], "top_right");
+    assert!(profiles(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_taken_name_keeps_the_calibration_for_another_name() {
+    let app = spawn_app().await;
+    let (status, _) = app
+        .post_json(
+            "/api/profiles",
+            &json!({ "name": "Desk", "profile": serde_json::from_str::<Value>(&Profile::uncalibrated().to_json()).unwrap() }),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let mut ws = connect(&app).await;
+    show(&mut ws, "center", &attentive_frames(8), true).await;
+    let reply = say(&mut ws, json!({ "finish": { "name": "desk" } })).await;
+    assert_eq!(reply["error"], "name taken", "{reply}");
+    assert_eq!(reply["field"], "name");
+    let reply = say(&mut ws, json!({ "finish": { "name": "  " } })).await;
+    assert_eq!(reply["error"], "invalid name", "{reply}");
+    assert_eq!(reply["field"], "name");
+    assert_eq!(
+        profiles(&app).await.len(),
+        1,
+        "nothing saved under a refused name"
+    );
+
+    let reply = say(&mut ws, json!({ "finish": { "name": "Laptop" } })).await;
+    assert_eq!(reply["saved"]["name"], "Laptop", "{reply}");
+    assert_eq!(expect_close(&mut ws).await, 1000);
+    let names: Vec<Value> = profiles(&app)
+        .await
+        .iter()
+        .map(|p| p["name"].clone())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&json!("Laptop")) && names.contains(&json!("Desk")));
+}
+
+#[tokio::test]
+async fn mistakes_are_answered_in_words_and_the_calibration_goes_on() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app).await;
+    let frames = attentive_frames(6);
+
+    let reply = frame(&mut ws, &frames[0]).await;
+    assert_eq!(
+        reply["error"], "no point",
+        "a frame before any point: {reply}"
+    );
+    let reply = say(&mut ws, json!({ "point": "middle" })).await;
+    assert_eq!(reply["error"], "bad message", "{reply}");
+    let reply = say(
+        &mut ws,
+        json!({ "point": "center", "finish": { "name": "x" } }),
+    )
+    .await;
+    assert_eq!(reply["error"], "bad message", "{reply}");
+
+    show(&mut ws, "center", &frames[..3], true).await;
+    let truncated = &frames[3][..frames[3].len() / 3];
+    let reply = frame(&mut ws, truncated).await;
+    assert_eq!(reply["error"], "unusable frame", "{reply}");
+    // The broken frame was not counted: the next one is the centre's fourth.
+    let reply = frame(&mut ws, &frames[4]).await;
+    assert_eq!(reply["frame"]["frames"], 4, "{reply}");
+
+    let reply = say(&mut ws, json!({ "finish": { "name": "Desk" } })).await;
+    assert_eq!(reply["saved"]["mode"], "quick", "{reply}");
+}
