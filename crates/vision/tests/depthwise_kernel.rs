@@ -2,8 +2,9 @@
 //! (vendor/rten/README.md, change 1). Both kernels compute the same values, so the golden
 //! landmarks cannot tell them apart: an earlier version of the patch silently kept every
 //! channel on the generic row-by-row kernel, and only a profile showed it. This test reads
-//! rten's per-kernel channel counts (its `kernel-stats` feature, enabled for this crate's
-//! tests only) around a cold and a tracked frame.
+//! rten's per-kernel channel counts (its `kernel-stats` feature, on in every build of this
+//! crate so that `cargo build` and `cargo test` share one build of rten) around a cold and a
+//! tracked frame.
 //!
 //! It is its own test binary so that no other test's convolutions run in the same process
 //! while it counts.
