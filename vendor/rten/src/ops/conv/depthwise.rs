@@ -322,14 +322,9 @@ impl SimdOp for DepthwiseChannelF32<'_> {
         let init = ops.splat(init);
 
         for (out_y, out_row) in output.chunks_exact_mut(p.out_w).enumerate() {
-            // The scratch rows under each kernel row; rows in the vertical
-            // padding contribute nothing.
-            let rows: SmallVec<[(usize, &[f32]); 7]> = (0..p.k_h)
-                .filter_map(|k_y| {
-                    let in_y = (out_y * p.stride_h + k_y * p.dilation_y).checked_sub(p.pad_top)?;
-                    (in_y < p.in_h).then(|| (k_y, &scratch[in_y * row_len..][..row_len]))
-                })
-                .collect();
+            // The kernel rows over the image (rows in the vertical padding
+            // contribute nothing) and the scratch row under the first.
+            let rows = KernelRows::new(p, out_y, row_len);
 
             // Blocks of `DW_BLOCK` vectors, then single vectors, the last one
             // possibly partial.
@@ -337,14 +332,15 @@ impl SimdOp for DepthwiseChannelF32<'_> {
             let mut x = 0;
             for _ in 0..full_blocks {
                 let acc =
-                    conv_block::<I, DW_BLOCK>(isa, &rows, &tap_offsets, &weights, p.k_w, x, init);
+                    conv_block::<I, DW_BLOCK>(isa, scratch, &rows, &tap_offsets, &weights, p.k_w, x, init);
                 for (b, acc) in acc.into_iter().enumerate() {
                     ops.store_uninit(acc, &mut out_row[x + b * lanes..]);
                 }
                 x += lanes * DW_BLOCK;
             }
             while x < p.out_w {
-                let [y] = conv_block::<I, 1>(isa, &rows, &tap_offsets, &weights, p.k_w, x, init);
+                let [y] =
+                    conv_block::<I, 1>(isa, scratch, &rows, &tap_offsets, &weights, p.k_w, x, init);
                 let n = (p.out_w - x).min(lanes);
                 if n == lanes {
                     ops.store_uninit(y, &mut out_row[x..]);
@@ -364,13 +360,49 @@ impl SimdOp for DepthwiseChannelF32<'_> {
     }
 }
 
+/// The kernel rows that fall on image rows for one output row, and where
+/// their scratch rows start.
+///
+/// Kernel row `k_y` reads input row `out_y * stride_h + k_y * dilation_y -
+/// pad_top`, which increases with `k_y`, so the rows inside the image are one
+/// range and their scratch rows are `row_step` apart. Computed per output row
+/// without allocating (the kernel may have any height).
+struct KernelRows {
+    /// Kernel rows `k_y` over the image.
+    k_y: Range<usize>,
+    /// Offset in the scratch buffer of the row under `k_y.start`.
+    first_row: usize,
+    /// Distance in the scratch buffer between the rows of consecutive `k_y`.
+    row_step: usize,
+}
+
+impl KernelRows {
+    #[inline(always)]
+    fn new(p: &ChannelParams, out_y: usize, row_len: usize) -> Self {
+        // Padded row of kernel row 0, and the padded rows `pad_top..pad_top +
+        // in_h` that hold the image.
+        let top = out_y * p.stride_h;
+        let (image_start, image_end) = (p.pad_top, p.pad_top + p.in_h);
+        let start = image_start.saturating_sub(top).div_ceil(p.dilation_y);
+        let end = image_end.saturating_sub(top).div_ceil(p.dilation_y).min(p.k_h);
+        let start = start.min(end);
+        let first_in_y = (top + start * p.dilation_y).saturating_sub(p.pad_top);
+        KernelRows {
+            k_y: start..end,
+            first_row: first_in_y * row_len,
+            row_step: p.dilation_y * row_len,
+        }
+    }
+}
+
 /// Accumulate `N` vectors of outputs starting at column `x` of an output row:
-/// `init + sum(row[offset + x..] * weight)` over the kernel rows in `rows` and
-/// the horizontal taps in `tap_offsets`.
+/// `init + sum(row[offset + x..] * weight)` over the kernel rows in `rows`
+/// (rows of `scratch`) and the horizontal taps in `tap_offsets`.
 #[inline(always)]
 fn conv_block<I: Isa, const N: usize>(
     isa: I,
-    rows: &[(usize, &[f32])],
+    scratch: &[f32],
+    rows: &KernelRows,
     tap_offsets: &[usize],
     weights: &[I::F32],
     k_w: usize,
@@ -380,7 +412,9 @@ fn conv_block<I: Isa, const N: usize>(
     let ops = isa.f32();
     let lanes = ops.len();
     let mut acc = [init; N];
-    for &(k_y, row) in rows {
+    let mut row_start = rows.first_row;
+    for k_y in rows.k_y.clone() {
+        let row = &scratch[row_start..];
         for (k_x, &offset) in tap_offsets.iter().enumerate() {
             let w = weights[k_y * k_w + k_x];
             let src = &row[offset + x..][..lanes * N];
@@ -390,6 +424,7 @@ fn conv_block<I: Isa, const N: usize>(
                 *acc = ops.mul_add(v, w, *acc);
             }
         }
+        row_start += rows.row_step;
     }
     acc
 }
