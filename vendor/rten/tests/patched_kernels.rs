@@ -7,7 +7,7 @@
 //! ```
 
 use rten::BufferPool;
-use rten::ops::{Padding, conv};
+use rten::ops::{Padding, conv, prelu, prelu_in_place};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
 
@@ -173,8 +173,8 @@ fn depthwise_conv_matches_the_reference() {
     }
 
     // With the `kernel-stats` feature, also check that every case ran in the SIMD kernel
-    // (the results alone cannot tell: the generic kernel computes the same values). This is
-    // the only test in this binary, so no other convolution runs while it counts.
+    // (the results alone cannot tell: the generic kernel computes the same values). It is the
+    // only test in this binary that runs depthwise convolutions, so nothing else counts.
     #[cfg(feature = "kernel-stats")]
     {
         let stats = rten::ops::depthwise_kernel_stats();
@@ -182,4 +182,175 @@ fn depthwise_conv_matches_the_reference() {
         assert_eq!(stats.whole_channel, channels, "{stats:?}");
         assert_eq!(stats.row_by_row, 0, "{stats:?}");
     }
+}
+
+/// A dense convolution (`groups` = 1) by the definition, `bias` (if any) added to each
+/// output channel.
+fn reference_conv(
+    case: &Case,
+    out_channels: usize,
+    input: &Tensor<f32>,
+    kernel: &Tensor<f32>,
+    bias: Option<&[f32]>,
+) -> Tensor<f32> {
+    let [in_h, in_w] = case.in_hw;
+    let [k_h, k_w] = case.kernel;
+    let [pad_top, pad_left, pad_bottom, pad_right] = case.pads;
+    let [stride_y, stride_x] = case.strides;
+    let [dil_y, dil_x] = case.dilations;
+    let out_h = (in_h + pad_top + pad_bottom - dil_y * (k_h - 1) - 1) / stride_y + 1;
+    let out_w = (in_w + pad_left + pad_right - dil_x * (k_w - 1) - 1) / stride_x + 1;
+    let mut out = NdTensor::zeros([1, out_channels, out_h, out_w]);
+    let input = input.nd_view::<4>();
+    let kernel = kernel.nd_view::<4>();
+    for o in 0..out_channels {
+        for y in 0..out_h {
+            for x in 0..out_w {
+                let mut sum = bias.map_or(0.0, |b| b[o]);
+                for c in 0..case.channels {
+                    for ky in 0..k_h {
+                        for kx in 0..k_w {
+                            let iy = (y * stride_y + ky * dil_y) as isize - pad_top as isize;
+                            let ix = (x * stride_x + kx * dil_x) as isize - pad_left as isize;
+                            if iy < 0 || ix < 0 || iy >= in_h as isize || ix >= in_w as isize {
+                                continue;
+                            }
+                            sum += input[[0, c, iy as usize, ix as usize]]
+                                * kernel[[o, c, ky, kx]];
+                        }
+                    }
+                }
+                out[[0, o, y, x]] = sum;
+            }
+        }
+    }
+    out.into_dyn()
+}
+
+/// Change 3: the bias of 1x1 (GEMM on the input) and other dense (im2col + GEMM)
+/// convolutions, now written into the output before the GEMM accumulates into it.
+#[test]
+fn dense_conv_with_and_without_bias_matches_the_reference() {
+    let pool = BufferPool::new();
+    // (in channels, out channels, input size, kernel, pads, strides): output channel counts
+    // around the GEMM kernel's 6-row tiles and widths around its 16-column tiles.
+    let shapes = [
+        (3, 5, [4, 4], [1, 1], [0; 4], [1, 1]),
+        (8, 6, [7, 9], [1, 1], [0; 4], [1, 1]),
+        (16, 13, [5, 17], [1, 1], [0; 4], [1, 1]),
+        (24, 7, [1, 33], [1, 1], [0; 4], [1, 1]),
+        (3, 16, [9, 11], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (3, 24, [16, 16], [3, 3], [0, 0, 1, 1], [2, 2]),
+        (5, 7, [6, 13], [2, 2], [0; 4], [2, 2]),
+    ];
+    for (n, &(in_c, out_c, in_hw, kernel_hw, pads, strides)) in shapes.iter().enumerate() {
+        let case = Case {
+            channels: in_c,
+            in_hw,
+            kernel: kernel_hw,
+            pads,
+            strides,
+            dilations: [1, 1],
+        };
+        let input = tensor(3000 + n as u64, &[1, in_c, in_hw[0], in_hw[1]]);
+        let kernel = tensor(4000 + n as u64, &[out_c, in_c, kernel_hw[0], kernel_hw[1]]);
+        let bias: Vec<f32> = (0..out_c).map(|i| value(5000 + n as u64, i)).collect();
+        let bias_view = NdTensor::from_data([out_c], bias.clone());
+        for with_bias in [true, false] {
+            let actual = conv(
+                &pool,
+                input.view(),
+                kernel.view(),
+                with_bias.then(|| bias_view.view()),
+                Padding::Fixed(pads.into()),
+                1,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv");
+            let expected =
+                reference_conv(&case, out_c, &input, &kernel, with_bias.then_some(&bias[..]));
+            let what = format!(
+                "shape {n}: {in_c}->{out_c} channels, {in_hw:?} input, {kernel_hw:?} kernel, \
+                 bias {with_bias}"
+            );
+            assert_close(&actual, &expected, &what);
+        }
+    }
+}
+
+/// Change 4: PRelu by the definition, bit for bit (both compute `slope * x` for negative
+/// `x` and keep the rest, NaN included).
+#[test]
+fn prelu_matches_the_definition() {
+    let pool = BufferPool::new();
+    let reference = |x: f32, slope: f32| if x < 0.0 { slope * x } else { x };
+    // (input shape, slope shape): per channel (a run per channel plane, with and without
+    // the batch axis), scalar, and slopes that vary too often for runs (the generic path).
+    let cases: [(&[usize], &[usize]); 7] = [
+        (&[1, 4, 5, 7], &[4, 1, 1]),
+        (&[1, 3, 8, 8], &[1, 3, 1, 1]),
+        (&[2, 3, 4, 5], &[3, 1, 1]),
+        (&[1, 2, 3, 3], &[1]),
+        (&[1, 2, 3, 3], &[2, 1, 1]),
+        (&[1, 2, 4, 6], &[6]),
+        (&[2, 5, 3], &[5, 3]),
+    ];
+    for (n, (x_shape, slope_shape)) in cases.into_iter().enumerate() {
+        let mut x = tensor(6000 + n as u64, x_shape);
+        // Exact zeros, negative zero and NaN besides the random values.
+        let data = x.data_mut().expect("contiguous");
+        data[0] = 0.0;
+        data[1] = -0.0;
+        data[2] = f32::NAN;
+        let slope = tensor(7000 + n as u64, slope_shape);
+        let expected: Vec<f32> = {
+            let slope_b = slope.broadcast(x_shape);
+            x.iter()
+                .zip(slope_b.iter())
+                .map(|(&x, &s)| reference(x, s))
+                .collect()
+        };
+        let same = |actual: &Tensor<f32>, how: &str| {
+            assert_eq!(actual.shape(), x_shape, "case {n} {how}: shape");
+            for (i, (a, e)) in actual.iter().zip(&expected).enumerate() {
+                assert_eq!(
+                    a.to_bits(),
+                    e.to_bits(),
+                    "case {n} {how}: element {i} is {a}, expected {e}"
+                );
+            }
+        };
+        same(&prelu(&pool, x.view(), slope.view()).expect("prelu"), "new output");
+        same(
+            &prelu_in_place(&pool, x.clone(), slope.view()).expect("prelu"),
+            "in place",
+        );
+    }
+
+    // An input that is not contiguous (the last two axes swapped) gives the same values
+    // (the runs need contiguous data: a new output, or a contiguous copy first).
+    let x = tensor(8000, &[1, 3, 4, 6]);
+    let slope = tensor(8001, &[3, 1, 1]);
+    let mut swapped = x.clone();
+    swapped.permute(&[0, 1, 3, 2]);
+    let expected: Vec<f32> = swapped
+        .iter()
+        .zip(slope.broadcast(swapped.shape()).iter())
+        .map(|(&x, &s)| reference(x, s))
+        .collect();
+    let results = [
+        prelu(&pool, swapped.view(), slope.view()).expect("prelu"),
+        prelu_in_place(&pool, swapped.clone(), slope.view()).expect("prelu"),
+    ];
+    for actual in results {
+        assert_eq!(actual.shape(), swapped.shape());
+        let actual: Vec<f32> = actual.iter().copied().collect();
+        assert_eq!(actual, expected, "not contiguous");
+    }
+
+    let x = tensor(1, &[1, 2, 3, 3]);
+    let slope = tensor(2, &[3, 1, 1]);
+    assert!(prelu(&pool, x.view(), slope.view()).is_err());
+    assert!(prelu_in_place(&pool, x, slope.view()).is_err());
 }

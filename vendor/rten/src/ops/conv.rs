@@ -1,14 +1,15 @@
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use rten_base::iter::range_chunks;
 use rten_gemm::{
-    BiasVector, GemmExecutor, GemmInT, GemmInputA, GemmInputB, GemmOutT, GemmUninitOptions,
+    GemmExecutor, GemmInT, GemmInputA, GemmInputB, GemmOptions, GemmOutT, GemmUninitOptions,
     QuantParams,
 };
 use rten_shape_inference::ops as shape_ops;
 use rten_tensor::prelude::*;
-use rten_tensor::{CowTensor, NdTensor, NdTensorView, Tensor, TensorView};
+use rten_tensor::{AssumeInit, CowTensor, NdTensor, NdTensorView, Tensor, TensorView};
 
 use crate::buffer_pool::{AutoReturn, BufferPool, PoolRef};
 use crate::infer_shapes::{InferShapes, impl_infer_shapes};
@@ -46,6 +47,60 @@ pub struct DepthwiseKernelStats {
 
 /// Specialization of conv_2d for pointwise convolutions over one image. This
 /// can be reduced to tensor reshaping and matrix multiplication.
+/// Compute `out = a * b + bias`, where `out` has `a.rows()` rows of `row_len`
+/// (= `b.cols()`) elements and `bias`, if any, holds one value per row (per
+/// output channel of a convolution).
+///
+/// `gemm_uninit`'s bias option adds the bias in a scalar pass over each output
+/// tile after the kernel has stored it. Instead, each output row is first
+/// filled with its bias (a vectorized fill) and the product accumulated into
+/// it (`beta = 1`), so the addition happens in the kernel's vector epilogue.
+/// The sums are the same and made in the same order, so results are identical.
+fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
+    gemm: &GemmExecutor<LhsT, RhsT, OutT>,
+    out: &'a mut [MaybeUninit<OutT>],
+    row_len: usize,
+    a: GemmInputA<LhsT>,
+    b: GemmInputB<RhsT>,
+    bias: Option<&[OutT]>,
+    a_quant: Option<QuantParams<LhsT>>,
+    b_quant: Option<QuantParams<RhsT>>,
+) -> &'a mut [OutT] {
+    let Some(bias) = bias else {
+        return gemm
+            .gemm_uninit(
+                out,
+                a,
+                b,
+                GemmUninitOptions {
+                    a_quant,
+                    b_quant,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    };
+    assert_eq!(out.len(), bias.len() * row_len);
+    for (row, &bias) in out.chunks_exact_mut(row_len).zip(bias) {
+        row.fill(MaybeUninit::new(bias));
+    }
+    // Safety: every element was written above.
+    let out = unsafe { out.assume_init() };
+    gemm.gemm(
+        out,
+        a,
+        b,
+        GemmOptions {
+            beta: OutT::one(),
+            a_quant,
+            b_quant,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    out
+}
+
 fn conv_2d_pointwise<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     pool: &BufferPool,
     input: &NdTensorView<X, 4>,
@@ -64,9 +119,8 @@ where
     let kernel_mat = kernel.reshaped_in(pool, [out_c, in_c]).auto_return(pool);
     let kernel_quant = kernel_zero.map(|zero_point| QuantParams { zero_point });
 
-    // Bias must be contiguous for use with `gemm_bias`.
+    // Bias must be contiguous for use with `gemm_with_row_bias`.
     let bias = bias.as_ref().map(|b| b.to_contiguous());
-    let bias_vec = bias.as_ref().map(|b| BiasVector::Column(b.data()));
 
     let gemm = GemmExecutor::<W, X, Y>::default();
     let mut n_init = 0;
@@ -79,25 +133,22 @@ where
             .reshaped_in(pool, [in_c, in_h * in_w])
             .auto_return(pool);
 
-        let out_item = gemm
-            .gemm_uninit(
-                out_item.data_mut().unwrap(),
-                GemmInputA::Unpacked(kernel_mat.view()),
-                GemmInputB::Unpacked(in_mat.view()),
-                GemmUninitOptions {
-                    bias: bias_vec,
-                    a_quant: kernel_quant,
-                    b_quant: input_quant,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+        let out_item = gemm_with_row_bias(
+            &gemm,
+            out_item.data_mut().unwrap(),
+            in_h * in_w,
+            GemmInputA::Unpacked(kernel_mat.view()),
+            GemmInputB::Unpacked(in_mat.view()),
+            bias.as_ref().map(|b| b.data()),
+            kernel_quant,
+            input_quant,
+        );
         n_init += out_item.len();
     }
 
     let output = output.into_shape([batch, out_c, in_h, in_w]);
 
-    // Safety: We used `gemm_uninit_bias` to initialize all elements.
+    // Safety: `gemm_with_row_bias` initialized all elements.
     assert!(n_init == output.len());
     unsafe { output.assume_init().into_dyn() }
 }
@@ -303,9 +354,8 @@ where
     let mut output = NdTensor::uninit_in(pool, [batch, out_channels, n_patches]);
     let gemm = GemmExecutor::<W, X, Y>::default();
 
-    // Bias must be contiguous for use with `gemm_bias`.
+    // Bias must be contiguous for use with `gemm_with_row_bias`.
     let bias = bias.map(|b| b.to_contiguous());
-    let bias = bias.as_ref().map(|b| b.view());
 
     let n_init = AtomicUsize::new(0);
 
@@ -349,31 +399,25 @@ where
                     gemm.im2col_row_count_step(),
                 );
 
-                let bias_vec = bias
-                    .as_ref()
-                    .map(|b| BiasVector::Column(&b.data()[out_chans.clone()]));
-                let out_mat = gemm
-                    .gemm_uninit(
-                        out_mat.into_slice_mut().unwrap(),
-                        prepacked_kernel
-                            .map(GemmInputA::Packed)
-                            .unwrap_or(GemmInputA::Unpacked(kernel_mat.view())),
-                        GemmInputB::Im2Col(&im2col),
-                        GemmUninitOptions {
-                            bias: bias_vec,
-                            a_quant: kernel_quant,
-                            b_quant: input_quant,
-                            ..Default::default()
-                        },
-                    )
-                    .unwrap();
+                let out_mat = gemm_with_row_bias(
+                    &gemm,
+                    out_mat.into_slice_mut().unwrap(),
+                    out_h * out_w,
+                    prepacked_kernel
+                        .map(GemmInputA::Packed)
+                        .unwrap_or(GemmInputA::Unpacked(kernel_mat.view())),
+                    GemmInputB::Im2Col(&im2col),
+                    bias.as_ref().map(|b| &b.data()[out_chans.clone()]),
+                    kernel_quant,
+                    input_quant,
+                );
                 n_init.fetch_add(out_mat.len(), Ordering::SeqCst);
             });
     }
 
     let output = output.into_shape([batch, out_channels, out_h, out_w]);
 
-    // Safety: We used `gemm_uninit_bias` to initialize all elements.
+    // Safety: `gemm_with_row_bias` initialized all elements.
     assert!(n_init.load(Ordering::SeqCst) == output.len());
     let output = unsafe { output.assume_init() };
 

@@ -176,6 +176,7 @@ pub use rnn::{Direction, gru, lstm};
 pub use slice::slice;
 pub use split::split;
 pub use trilu::trilu;
+pub use unary_elementwise::{prelu, prelu_in_place};
 pub use variadic_elementwise::{max, mean, min, sum};
 
 mod operators;

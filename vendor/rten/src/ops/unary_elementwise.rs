@@ -18,7 +18,7 @@ use crate::operator::{
     InPlaceInputs, IntoOpResult, OpError, OpRunContext, Operator, OutputList, OutputType,
     OutputTypeList, OutputTypesContext,
 };
-use crate::ops::binary_elementwise::binary_op;
+use crate::ops::binary_elementwise::{binary_op, fast_broadcast_cycles_repeats};
 use crate::ops::{map_value, map_value_view};
 use crate::value::{DataType, Value, ValueType, ValueView};
 
@@ -621,23 +621,86 @@ impl_operator!(Round, [FloatTensor]);
 impl_get_kernel!(Round, f32, |val: f32| val.round_ties_even());
 impl_operator_fn!(Round, round, cfg_test);
 
-fn prelu<T: Copy + Default + PartialOrd + std::ops::Mul<Output = T>>(
+/// The runs of a PRelu input that share one slope value, when there are few
+/// enough that each can be a vectorized pass: `Some((cycles, repeats))` if
+/// `x` is `cycles` repetitions of `slope.len()` runs of `repeats` elements,
+/// where run `i` of each cycle takes slope `i`. This holds for a scalar slope
+/// (one run) and for the per-channel slope of shape `[C, 1, 1]` that
+/// convolutional networks use (a run per channel plane).
+fn prelu_runs(x_shape: &[usize], slope_shape: &[usize]) -> Option<(usize, usize)> {
+    /// Below this run length the per-run overhead outweighs the vectorization.
+    const MIN_RUN: usize = 16;
+
+    if slope_shape.len() > x_shape.len() {
+        return None;
+    }
+    let (cycles, repeats) = fast_broadcast_cycles_repeats(slope_shape, x_shape)?;
+    (repeats >= MIN_RUN).then_some((cycles, repeats))
+}
+
+/// Parametric ReLU: `x` where `x >= 0`, `slope * x` where `x < 0`, with `slope`
+/// broadcast to the shape of `x`.
+///
+/// A scalar or per-channel slope makes one vectorized pass per run of elements
+/// that share a slope value (see [`prelu_runs`]); other shapes fall back to
+/// the generic elementwise path.
+pub fn prelu(
     pool: &BufferPool,
-    x: TensorView<T>,
-    slope: TensorView<T>,
-) -> Result<Tensor<T>, OpError> {
+    x: TensorView<f32>,
+    slope: TensorView<f32>,
+) -> Result<Tensor<f32>, OpError> {
     if !slope.can_broadcast_to(x.shape()) {
         return Err(OpError::incompatible_input_shapes(
             "Slope is not broadcastable to input shape",
         ));
     }
 
+    if let Some((cycles, repeats)) = prelu_runs(x.shape(), slope.shape()) {
+        let x = x.to_contiguous_in(pool).auto_return(pool);
+        let slope = slope.to_contiguous_in(pool).auto_return(pool);
+        let mut output = Tensor::uninit_in(pool, x.shape());
+        let src_runs = x.data().chunks_exact(repeats);
+        let dst_runs = output.data_mut().unwrap().chunks_exact_mut(repeats);
+        let slopes = slope.data().iter().cycle().take(cycles * slope.len());
+        for ((src, dst), &alpha) in src_runs.zip(dst_runs).zip(slopes) {
+            vecmath::LeakyRelu { alpha }.map(src, dst);
+        }
+        // Safety: the runs cover the output, since `x.len() == cycles *
+        // slope.len() * repeats`.
+        return Ok(unsafe { output.assume_init() });
+    }
+
     // Even though PRelu is technically a binary operation in ONNX, it is
     // usually described as elementwise because the slope parameter is normally
     // a constant scalar or vector.
-    binary_op(pool, x, slope, &|x, alpha| {
-        if x < T::default() { alpha * x } else { x }
-    })
+    binary_op(pool, x, slope, &|x, alpha| if x < 0. { alpha * x } else { x })
+}
+
+/// [`prelu`] written over `x`, when it is contiguous and the slope is a scalar
+/// or per-channel; otherwise into a new tensor.
+pub fn prelu_in_place(
+    pool: &BufferPool,
+    mut x: Tensor<f32>,
+    slope: TensorView<f32>,
+) -> Result<Tensor<f32>, OpError> {
+    if !slope.can_broadcast_to(x.shape()) {
+        return Err(OpError::incompatible_input_shapes(
+            "Slope is not broadcastable to input shape",
+        ));
+    }
+    if let Some((cycles, repeats)) = prelu_runs(x.shape(), slope.shape())
+        && let Some(data) = x.data_mut()
+    {
+        let slope = slope.to_contiguous_in(pool).auto_return(pool);
+        let slopes = slope.data().iter().cycle().take(cycles * slope.len());
+        for (run, &alpha) in data.chunks_exact_mut(repeats).zip(slopes) {
+            vecmath::LeakyRelu { alpha }.map_mut(run);
+        }
+        return Ok(x);
+    }
+    // The new output replaces `x`, whose buffer goes back to the pool.
+    let x = x.auto_return(pool);
+    prelu(pool, x.view(), slope)
 }
 
 #[derive(Debug)]
@@ -658,6 +721,22 @@ impl Operator for PRelu {
         map_value_view!(input, input, [FloatTensor], {
             let slope = ctx.inputs().require_as(1)?;
             prelu(ctx.pool(), input, slope).into_op_result()
+        })
+    }
+
+    fn in_place_inputs(&self) -> BitSet<u16> {
+        BitSet::from_indices([0])
+    }
+
+    fn run_in_place(
+        &self,
+        in_place: InPlaceInputs,
+        ctx: &OpRunContext,
+    ) -> Result<OutputList, OpError> {
+        let input = in_place.into_single();
+        map_value!(input, input, [FloatTensor], {
+            let slope = ctx.inputs().require_as(1)?;
+            prelu_in_place(ctx.pool(), input, slope).into_op_result()
         })
     }
 
