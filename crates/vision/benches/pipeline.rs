@@ -9,6 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use focus_vision::{
     FaceAnalyzer, FaceTracker, ModelBytes, Params,
     blendshapes::BlendshapeModel,
+    classify::judge,
     crop::Roi,
     decode::{DecodeLimits, decode_image},
     detect::FaceDetector,
@@ -110,6 +111,15 @@ fn benches(c: &mut Criterion) {
     let canonical = CanonicalFace::from_json(models.canonical_face_json).expect("canonical");
     c.bench_function("fit_head_pose", |b| {
         b.iter(|| fit_head_pose(black_box(&mesh.points), &canonical).expect("fit"))
+    });
+
+    // The verdict from a face's measurements (eyes, head pose, gaze), uncalibrated: the
+    // rules that follow the models.
+    let observed = analyzer.analyze_bytes(&jpeg).expect("analyze");
+    let face = observed.face.expect("the fixture has a face");
+    let params = Params::default();
+    c.bench_function("classify", |b| {
+        b.iter(|| judge(Some(black_box(&face)), &params, None))
     });
 
     c.bench_function("frame_cold", |b| {
