@@ -215,8 +215,7 @@ fn reference_conv(
                             if iy < 0 || ix < 0 || iy >= in_h as isize || ix >= in_w as isize {
                                 continue;
                             }
-                            sum += input[[0, c, iy as usize, ix as usize]]
-                                * kernel[[o, c, ky, kx]];
+                            sum += input[[0, c, iy as usize, ix as usize]] * kernel[[o, c, ky, kx]];
                         }
                     }
                 }
@@ -268,8 +267,13 @@ fn dense_conv_with_and_without_bias_matches_the_reference() {
                 &[1, 1],
             )
             .expect("conv");
-            let expected =
-                reference_conv(&case, out_c, &input, &kernel, with_bias.then_some(&bias[..]));
+            let expected = reference_conv(
+                &case,
+                out_c,
+                &input,
+                &kernel,
+                with_bias.then_some(&bias[..]),
+            );
             let what = format!(
                 "shape {n}: {in_c}->{out_c} channels, {in_hw:?} input, {kernel_hw:?} kernel, \
                  bias {with_bias}"
@@ -321,7 +325,10 @@ fn prelu_matches_the_definition() {
                 );
             }
         };
-        same(&prelu(&pool, x.view(), slope.view()).expect("prelu"), "new output");
+        same(
+            &prelu(&pool, x.view(), slope.view()).expect("prelu"),
+            "new output",
+        );
         same(
             &prelu_in_place(&pool, x.clone(), slope.view()).expect("prelu"),
             "in place",

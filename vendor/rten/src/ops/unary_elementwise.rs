@@ -673,7 +673,9 @@ pub fn prelu(
     // Even though PRelu is technically a binary operation in ONNX, it is
     // usually described as elementwise because the slope parameter is normally
     // a constant scalar or vector.
-    binary_op(pool, x, slope, &|x, alpha| if x < 0. { alpha * x } else { x })
+    binary_op(pool, x, slope, &|x, alpha| {
+        if x < 0. { alpha * x } else { x }
+    })
 }
 
 /// [`prelu`] written over `x`, when it is contiguous and the slope is a scalar

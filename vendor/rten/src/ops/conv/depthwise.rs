@@ -331,8 +331,16 @@ impl SimdOp for DepthwiseChannelF32<'_> {
             let full_blocks = p.out_w / (lanes * DW_BLOCK);
             let mut x = 0;
             for _ in 0..full_blocks {
-                let acc =
-                    conv_block::<I, DW_BLOCK>(isa, scratch, &rows, &tap_offsets, &weights, p.k_w, x, init);
+                let acc = conv_block::<I, DW_BLOCK>(
+                    isa,
+                    scratch,
+                    &rows,
+                    &tap_offsets,
+                    &weights,
+                    p.k_w,
+                    x,
+                    init,
+                );
                 for (b, acc) in acc.into_iter().enumerate() {
                     ops.store_uninit(acc, &mut out_row[x + b * lanes..]);
                 }
@@ -384,7 +392,10 @@ impl KernelRows {
         let top = out_y * p.stride_h;
         let (image_start, image_end) = (p.pad_top, p.pad_top + p.in_h);
         let start = image_start.saturating_sub(top).div_ceil(p.dilation_y);
-        let end = image_end.saturating_sub(top).div_ceil(p.dilation_y).min(p.k_h);
+        let end = image_end
+            .saturating_sub(top)
+            .div_ceil(p.dilation_y)
+            .min(p.k_h);
         let start = start.min(end);
         let first_in_y = (top + start * p.dilation_y).saturating_sub(p.pad_top);
         KernelRows {
