@@ -3,7 +3,8 @@
 //! Times are milliseconds since the Unix epoch (`i64`), as stored in the database and sent to
 //! the page (which formats them in the user's time zone). The source is injectable so tests
 //! can jump ahead ("the planned end has passed") instead of sleeping: [`ShiftedTime`] runs
-//! with the real clock plus an offset the test advances.
+//! with the real clock plus an offset the test advances, or stands still between the test's
+//! steps ([`ShiftedTime::frozen`]) where frames must arrive at exact times.
 //!
 //! [`rfc3339`] writes such a time for people and for JSON (the API, and summaries whose
 //! time is out of the time zone database's range).
@@ -43,12 +44,24 @@ fn system_now_ms() -> i64 {
 #[derive(Debug, Default)]
 pub struct ShiftedTime {
     offset_ms: AtomicI64,
+    /// `Some(start)`: the clock does not flow; it is `start` plus the offset.
+    frozen_at_ms: Option<i64>,
 }
 
 impl ShiftedTime {
     /// Starts with no offset.
     pub fn new() -> Arc<Self> {
         Arc::new(ShiftedTime::default())
+    }
+
+    /// A clock that stands at the system's time now and moves only by
+    /// [`advance_ms`](Self::advance_ms): frames stamped with it are exactly as far apart as
+    /// the test says, however long their analysis takes.
+    pub fn frozen() -> Arc<Self> {
+        Arc::new(ShiftedTime {
+            offset_ms: AtomicI64::new(0),
+            frozen_at_ms: Some(system_now_ms()),
+        })
     }
 
     /// Moves the clock forward by `ms` milliseconds.
@@ -59,7 +72,9 @@ impl ShiftedTime {
 
 impl TimeSource for ShiftedTime {
     fn now_ms(&self) -> i64 {
-        system_now_ms().saturating_add(self.offset_ms.load(Ordering::SeqCst))
+        self.frozen_at_ms
+            .unwrap_or_else(system_now_ms)
+            .saturating_add(self.offset_ms.load(Ordering::SeqCst))
     }
 }
 
@@ -88,5 +103,15 @@ mod tests {
         assert!(t.now_ms() >= before + 60_000);
         t.advance_ms(-5);
         assert!(t.now_ms() >= before + 60_000);
+    }
+
+    #[test]
+    fn frozen_time_moves_only_when_told() {
+        let t = ShiftedTime::frozen();
+        let start = t.now_ms();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(t.now_ms(), start);
+        t.advance_ms(208);
+        assert_eq!(t.now_ms(), start + 208);
     }
 }

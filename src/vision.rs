@@ -22,6 +22,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use focus_vision::fatigue::FatigueParams;
 use focus_vision::framing::{Framing, FramingParams, assess_framing};
 use focus_vision::{DecodeLimits, FaceAnalyzer, FaceTracker, FrameAnalysis};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -166,6 +167,22 @@ impl Vision {
     /// Frames held for analysis now (waiting for a slot or running).
     pub fn held_frames(&self) -> usize {
         self.max_held - self.held.available_permits()
+    }
+
+    /// The fatigue rules for a session's stream: a blink is a closure the verdict itself
+    /// reads as closed (relative to the person's open eyes with a calibration profile), and
+    /// the figures need the shared minimum of eyes seen.
+    pub fn fatigue_params(&self, profiled: bool) -> FatigueParams {
+        let params = self.analyzer.params();
+        FatigueParams {
+            closed_closure: if profiled {
+                params.closed_closure_profiled
+            } else {
+                params.closed_closure
+            },
+            min_observed_ms: focus_types::fatigue::MIN_EYES_SEEN_MS,
+            ..FatigueParams::default()
+        }
     }
 
     /// A tracker for one live session's stream.

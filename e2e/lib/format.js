@@ -30,5 +30,16 @@ export const REASON_WORDS = {
 export const CSV_COLUMNS = [
   "id", "started_at", "planned_minutes", "status", "ended_early", "end_reason", "total_s",
   "focused_s", "unfocused_s", "starting_s", "paused_s", "offline_s", "breaks", "focus_percent",
-  "longest_focus_s", "email_status", "sms_status",
+  "longest_focus_s", "email_status", "sms_status", "blinks", "long_closures", "blinks_per_min",
+  "perclos_percent", "eyes_seen_s",
 ];
+
+/** Blinks a minute as the history and summary write them: whole, "14/min"; "–" unmeasured. */
+export function blinkRateText(rate) {
+  return rate == null ? "–" : `${Math.round(rate)}/min`;
+}
+
+/** PERCLOS as the pages write it: to a tenth, "1.8%"; "–" unmeasured. */
+export function perclosText(p) {
+  return p == null ? "–" : `${p.toFixed(1)}%`;
+}

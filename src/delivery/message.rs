@@ -11,7 +11,8 @@ use crate::time::rfc3339;
 /// The summary of an ended session as the email and the SMS show it.
 ///
 /// Durations are whole seconds rounded to the nearest (as the pages show them), the focus
-/// percent is the summary's (the page's rule), the start time is given in `zone` with the
+/// percent is the summary's (the page's rule), blink rate and PERCLOS are the summary's
+/// (one decimal, `None` under 10 s of eyes seen), the start time is given in `zone` with the
 /// zone's abbreviation ("2026-11-25 09:30 CET"), and the link opens the session on the
 /// history page: `{link_base}/history?session={id}`.
 pub(super) fn summary_message(
@@ -33,6 +34,9 @@ pub(super) fn summary_message(
         breaks: totals.breaks,
         focus_percent: totals.focus_percent(),
         longest_focus_s: whole_seconds(totals.longest_focus_ms),
+        blinks: totals.eyes.blinks,
+        blink_rate_per_min: totals.eyes.blink_rate_per_min(),
+        perclos_percent: totals.eyes.perclos_percent(),
         ended_early: session.ended_early,
         end_note: end_note(session),
         link: format!("{link_base}/history?session={}", session.id),
@@ -71,7 +75,7 @@ fn format_start(ms: i64, zone: &TimeZone) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use focus_store::{AlertMode, EndReason, SessionStatus, Totals};
+    use focus_store::{AlertMode, EndReason, EyeCounts, SessionStatus, Totals};
 
     fn session() -> Session {
         Session {
@@ -98,6 +102,13 @@ mod tests {
                 unfocused_ms: 188_400,
                 breaks: 2,
                 longest_focus_ms: 749_500,
+                // 318 blinks in 23 min 20 s with the eyes seen; 28 s of it shut.
+                eyes: EyeCounts {
+                    blinks: 318,
+                    long_closures: 2,
+                    eyes_seen_ms: 1_400_000,
+                    eyes_shut_ms: 28_000,
+                },
                 ..Totals::default()
             },
         }
@@ -120,6 +131,9 @@ mod tests {
         );
         assert_eq!(msg.breaks, 2);
         assert_eq!(msg.focus_percent, 87.0);
+        assert_eq!(msg.blinks, 318);
+        assert_eq!(msg.blink_rate_per_min, Some(13.6));
+        assert_eq!(msg.perclos_percent, Some(2.0));
         assert!(msg.ended_early);
         assert_eq!(msg.end_note.as_deref(), Some("you ended it"));
         assert_eq!(msg.link, "http://127.0.0.1:8000/history?session=42");

@@ -91,7 +91,7 @@ impl Sessions {
         // The clock as it was, to put back if the end cannot be stored.
         // `events`: the stretches not yet saved (its first `unsaved_before`) and those the
         // end closes.
-        let (clock_before, unsaved_before, clock_summary, events, frames_analyzed) = {
+        let (clock_before, unsaved_before, clock_summary, events, (frames_analyzed, eyes)) = {
             let mut state = live.lock_state();
             let before = state.clock.clone();
             let (summary, closing) = state.clock.finish(to_clock_ms(end_at));
@@ -103,7 +103,7 @@ impl Sessions {
                 unsaved_before,
                 summary,
                 events,
-                state.frames_analyzed,
+                (state.frames_analyzed, state.eyes.counts()),
             )
         };
         // The clock never ends before a time it has already seen, so take its end.
@@ -120,6 +120,7 @@ impl Sessions {
             breaks: clock_summary.breaks,
             longest_focus_ms: clock_summary.longest_focus_ms,
             frames_analyzed,
+            eyes,
         };
         let id = live.id;
         let ending = Ending {

@@ -24,6 +24,7 @@
 
 mod end;
 mod error;
+mod eyes;
 mod profile;
 mod records;
 mod streams;
@@ -35,8 +36,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use focus_clock::{FocusClock, FocusEvent, Snapshot};
-use focus_store::{NewEvent, NewSession, Session, SessionStatus};
-use focus_vision::FrameAnalysis;
+use focus_store::{EyeCounts, NewEvent, NewSession, Session, SessionStatus};
+use focus_vision::{FrameAnalysis, Profile};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -48,6 +49,8 @@ use crate::time::TimeSource;
 use crate::vision::{SessionTracker, Vision};
 
 pub use error::SessionError;
+pub use eyes::LiveFatigue;
+use eyes::SessionEyes;
 pub use records::attention_of;
 use records::{
     clock_params, open_stretch, summary_of, timeline_record, to_clock_ms, to_db_ms, totals_of,
@@ -155,8 +158,8 @@ impl Sessions {
         let profile = self.profile_to_start(new.profile_id).await?;
         let session = self.inner.db.call(move |s| s.create_session(&new)).await?;
         let clock = FocusClock::new(clock_params(&session), to_clock_ms(session.started_at_ms));
-        let live = self.open_live(&session, clock, Vec::new()).await?;
-        live.tracker().set_profile(profile);
+        self.open_live(&session, clock, Vec::new(), profile, EyeCounts::default())
+            .await?;
         tracing::info!(
             session = session.id,
             planned_s = session.planned_duration_s,
@@ -165,18 +168,24 @@ impl Sessions {
         Ok(session)
     }
 
-    /// Registers a running session with its clock and starts its ticker.
+    /// Registers a running session with its clock, the profile its frames are judged with
+    /// and the eye counts it had before a restart, and starts its ticker.
     async fn open_live(
         &self,
         session: &Session,
         clock: FocusClock,
         unsaved: Vec<NewEvent>,
+        profile: Option<Arc<Profile>>,
+        eyes_before: EyeCounts,
     ) -> Result<Arc<LiveSession>, SessionError> {
+        let vision = &self.inner.vision;
+        let eyes = SessionEyes::new(vision.fatigue_params(profile.is_some()), eyes_before);
+        let tracker = vision.tracker();
+        tracker.set_profile(profile);
         let live = Arc::new(LiveSession::new(
             session,
-            clock,
-            unsaved,
-            self.inner.vision.tracker(),
+            (clock, unsaved, eyes),
+            tracker,
             Arc::clone(&self.inner.time),
         ));
         self.live_map().insert(session.id, Arc::clone(&live));
@@ -240,9 +249,10 @@ impl Sessions {
             to_clock_ms(now),
         );
         let unsaved = events.iter().filter_map(timeline_record).collect();
-        let live = self.open_live(&session, clock, unsaved).await?;
-        live.tracker()
-            .set_profile(self.profile_to_continue(&session).await);
+        let profile = self.profile_to_continue(&session).await;
+        let live = self
+            .open_live(&session, clock, unsaved, profile, before.totals.eyes)
+            .await?;
         live.lock_state().frames_analyzed = before.totals.frames_analyzed;
         // Save at once: the offline stretch and the totals that now include it.
         self.save(&live).await;
@@ -297,7 +307,7 @@ impl Sessions {
             let snapshot = state.clock.snapshot(at);
             state.last_saved_ms = now;
             (
-                totals_of(&snapshot, state.frames_analyzed),
+                totals_of(&snapshot, state.frames_analyzed, state.eyes.counts()),
                 std::mem::take(&mut state.unsaved),
                 open_stretch(&state.clock),
             )
@@ -365,6 +375,8 @@ struct SessionClock {
     last_saved_ms: i64,
     /// Frames whose verdict was fed to the clock.
     frames_analyzed: u64,
+    /// Blinks and PERCLOS of those frames.
+    eyes: SessionEyes,
 }
 
 impl SessionClock {
@@ -389,8 +401,7 @@ impl SessionClock {
 impl LiveSession {
     fn new(
         session: &Session,
-        clock: FocusClock,
-        unsaved: Vec<NewEvent>,
+        (clock, unsaved, eyes): (FocusClock, Vec<NewEvent>, SessionEyes),
         tracker: SessionTracker,
         time: Arc<dyn TimeSource>,
     ) -> Self {
@@ -405,6 +416,7 @@ impl LiveSession {
                 unsaved,
                 last_saved_ms: session.updated_at_ms,
                 frames_analyzed: 0,
+                eyes,
             }),
             persist: tokio::sync::Mutex::new(()),
             tracker,
@@ -495,7 +507,7 @@ impl LiveSession {
         state
             .unsaved
             .extend(events.iter().filter_map(timeline_record));
-        Ok(self.to_live_state(&state.clock.snapshot(at), now, state.frames_analyzed))
+        Ok(self.to_live_state(&state, at, now))
     }
 
     /// Registers a new connection of the page and returns its number and a receiver that
@@ -516,6 +528,7 @@ impl LiveSession {
             let events = state.clock.observe(attention_of(analysis), at);
             if !state.clock.is_paused() {
                 state.frames_analyzed = state.frames_analyzed.saturating_add(1);
+                state.eyes.observe(at, analysis);
             }
             events
         })
@@ -534,14 +547,16 @@ impl LiveSession {
         }
         let now = self.time.now_ms();
         let at = state.clock_time(now, self.ends_at_ms);
-        Ok(self.to_live_state(&state.clock.snapshot(at), now, state.frames_analyzed))
+        Ok(self.to_live_state(&state, at, now))
     }
 
-    fn to_live_state(&self, snapshot: &Snapshot, now_ms: i64, frames_analyzed: u64) -> LiveState {
+    /// The live state of `state` at the clock's time `at` (server time `now_ms`).
+    fn to_live_state(&self, state: &SessionClock, at: u64, now_ms: i64) -> LiveState {
         LiveState {
-            clock: *snapshot,
+            clock: state.clock.snapshot(at),
             remaining_ms: u64::try_from(self.ends_at_ms.saturating_sub(now_ms)).unwrap_or(0),
-            frames_analyzed,
+            frames_analyzed: state.frames_analyzed,
+            fatigue: state.eyes.live(),
         }
     }
 }
@@ -556,4 +571,6 @@ pub struct LiveState {
     pub remaining_ms: u64,
     /// Frames whose verdict counted on the clock so far.
     pub frames_analyzed: u64,
+    /// Blinks so far, and the last minute's blink rate and PERCLOS.
+    pub fatigue: LiveFatigue,
 }

@@ -2,7 +2,7 @@
 //! reads it, clock events as timeline rows, totals both ways, and the two millisecond types.
 
 use focus_clock::{Attention, ClockParams, ClockState, FocusClock, FocusEvent, Reason, Snapshot};
-use focus_store::{EventKind, NewEvent, OpenStretch, Session, Totals};
+use focus_store::{EventKind, EyeCounts, NewEvent, OpenStretch, Session, Totals};
 use focus_vision::FrameAnalysis;
 
 /// A frame's verdict as the clock reads it.
@@ -84,7 +84,7 @@ pub(super) fn open_stretch(clock: &FocusClock) -> Option<OpenStretch> {
     })
 }
 
-pub(super) fn totals_of(snapshot: &Snapshot, frames_analyzed: u64) -> Totals {
+pub(super) fn totals_of(snapshot: &Snapshot, frames_analyzed: u64, eyes: EyeCounts) -> Totals {
     Totals {
         total_ms: snapshot.elapsed_ms(),
         focused_ms: snapshot.focused_ms,
@@ -95,6 +95,7 @@ pub(super) fn totals_of(snapshot: &Snapshot, frames_analyzed: u64) -> Totals {
         breaks: snapshot.breaks,
         longest_focus_ms: snapshot.longest_focus_ms,
         frames_analyzed,
+        eyes,
     }
 }
 

@@ -40,6 +40,16 @@ pub struct SessionSummary {
     pub end_reason: Option<EndReason>,
     /// Frames that got a verdict.
     pub frames_analyzed: u64,
+    /// Closures of the eyes of 50-500 ms.
+    pub blinks: u32,
+    /// Blinks per minute of the time the eyes were seen, one decimal; `null` under 10 s of
+    /// eyes seen.
+    pub blink_rate_per_min: Option<f64>,
+    /// PERCLOS over the session: the share of the time the eyes were seen with them at
+    /// least 80% closed, 0-100, one decimal; `null` under 10 s of eyes seen.
+    pub perclos_percent: Option<f64>,
+    /// Time the eyes were seen (the two figures above are over it).
+    pub eyes_seen_seconds: f64,
 }
 
 impl SessionSummary {
@@ -77,6 +87,10 @@ impl SessionSummary {
             status,
             end_reason,
             frames_analyzed: totals.frames_analyzed,
+            blinks: totals.eyes.blinks,
+            blink_rate_per_min: totals.eyes.blink_rate_per_min(),
+            perclos_percent: totals.eyes.perclos_percent(),
+            eyes_seen_seconds: seconds(totals.eyes.eyes_seen_ms),
         }
     }
 }

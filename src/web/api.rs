@@ -405,6 +405,17 @@ pub struct TotalsView {
     pub longest_focus_ms: u64,
     /// Over focused + unfocused.
     pub focus_percent: f64,
+    /// Closures of the eyes of 50-500 ms.
+    pub blinks: u32,
+    /// Closures longer than a blink.
+    pub long_closures: u32,
+    /// Time the eyes were seen (the fatigue figures are over it).
+    pub eyes_seen_ms: u64,
+    /// Blinks per minute of `eyes_seen_ms`, one decimal; `null` under 10 s of it.
+    pub blink_rate_per_min: Option<f64>,
+    /// Share of `eyes_seen_ms` with the eyes at least 80% closed, 0-100, one decimal;
+    /// `null` under 10 s of it.
+    pub perclos_percent: Option<f64>,
 }
 
 impl From<&Totals> for TotalsView {
@@ -419,6 +430,11 @@ impl From<&Totals> for TotalsView {
             breaks: t.breaks,
             longest_focus_ms: t.longest_focus_ms,
             focus_percent: t.focus_percent(),
+            blinks: t.eyes.blinks,
+            long_closures: t.eyes.long_closures,
+            eyes_seen_ms: t.eyes.eyes_seen_ms,
+            blink_rate_per_min: t.eyes.blink_rate_per_min(),
+            perclos_percent: t.eyes.perclos_percent(),
         }
     }
 }

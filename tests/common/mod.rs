@@ -93,7 +93,11 @@ pub async fn spawn_app_adjusted(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 pub async fn spawn_app_with(config: Config) -> TestApp {
-    let time = ShiftedTime::new();
+    spawn_app_with_time(config, ShiftedTime::new()).await
+}
+
+/// Starts an app with `config` on the clock `time` (e.g. [`ShiftedTime::frozen`]).
+pub async fn spawn_app_with_time(config: Config, time: Arc<ShiftedTime>) -> TestApp {
     let db_path = config.db_path.clone();
     let app = App::builder(config)
         .time(time.clone())

@@ -44,6 +44,17 @@ pub struct SummaryMessage {
     pub focus_percent: f64,
     /// Longest uninterrupted focused stretch, in seconds.
     pub longest_focus_s: u64,
+    /// Blinks (closures of the eyes of 50-500 ms).
+    #[serde(default)]
+    pub blinks: u32,
+    /// Blinks per minute of the time the eyes were seen; `None` when they were seen under
+    /// 10 s (no figure is given then).
+    #[serde(default)]
+    pub blink_rate_per_min: Option<f64>,
+    /// PERCLOS over the session: the share of the time the eyes were seen with them at
+    /// least 80% closed, 0-100; `None` as above.
+    #[serde(default)]
+    pub perclos_percent: Option<f64>,
     /// The user stopped before the planned time.
     pub ended_early: bool,
     /// Why the session ended before its time or was cut off, in words for the message
@@ -95,6 +106,30 @@ fn format_percent(percent: f64) -> String {
         format!("{:.0}%", percent.clamp(0.0, 100.0).round())
     } else {
         "n/a".to_owned()
+    }
+}
+
+/// The fatigue figures for the email: blink rate (one decimal, with the count) and PERCLOS
+/// (one decimal), or why there are none.
+fn fatigue_rows(msg: &SummaryMessage) -> Vec<(&'static str, String)> {
+    match (msg.blink_rate_per_min, msg.perclos_percent) {
+        (Some(rate), Some(perclos)) => vec![
+            (
+                "Blink rate",
+                format!(
+                    "{rate:.1} a minute ({})",
+                    plural(msg.blinks, "blink", "blinks")
+                ),
+            ),
+            (
+                "Eyes closed",
+                format!("{perclos:.1}% of the time (PERCLOS)"),
+            ),
+        ],
+        _ => vec![(
+            "Blink rate",
+            "not measured: eyes in view under 10 s".to_owned(),
+        )],
     }
 }
 
@@ -159,6 +194,7 @@ pub fn render_email(msg: &SummaryMessage) -> RenderedEmail {
     ]
     .into_iter()
     .flatten()
+    .chain(fatigue_rows(msg))
     .collect();
 
     let mut text = format!(
@@ -215,7 +251,8 @@ pub fn render_email(msg: &SummaryMessage) -> RenderedEmail {
 
 /// Renders the summary SMS: one GSM-7 segment (160 characters) whenever the
 /// start time and link allow it. The percentage always comes first; then,
-/// as long as they fit, the focused time, "ended early", the time paused,
+/// as long as they fit, the focused time, "ended early", the time paused, the
+/// blink rate and PERCLOS (whole blinks a minute, PERCLOS to a tenth, when measured),
 /// the longest stretch, the breaks and the planned length; the link goes last and is
 /// dropped only if even the shortest message would not fit with it.
 ///
@@ -242,6 +279,12 @@ pub fn render_sms(msg: &SummaryMessage) -> String {
             format!(", paused {}", format_duration(msg.paused_s))
         } else {
             String::new()
+        },
+        match (msg.blink_rate_per_min, msg.perclos_percent) {
+            (Some(rate), Some(perclos)) => {
+                format!(", {:.0} blinks/min, PERCLOS {perclos:.1}%", rate.round())
+            }
+            _ => String::new(),
         },
         format!(", longest {}", format_duration(msg.longest_focus_s)),
         format!(", {}", plural(msg.breaks, "break", "breaks")),
@@ -327,6 +370,9 @@ mod tests {
             breaks: 2,
             focus_percent: 87.03,
             longest_focus_s: 750,
+            blinks: 287,
+            blink_rate_per_min: Some(13.6),
+            perclos_percent: Some(2.1),
             ended_early: false,
             end_note: None,
             link: "http://127.0.0.1:8080/history/42".to_owned(),
@@ -389,6 +435,25 @@ mod tests {
             );
         }
         assert!(email.text.contains("Breaks:        2\n"), "{}", email.text);
+        assert!(
+            email
+                .text
+                .contains("Blink rate:    13.6 a minute (287 blinks)\n"),
+            "{}",
+            email.text
+        );
+        assert!(
+            email
+                .text
+                .contains("Eyes closed:   2.1% of the time (PERCLOS)\n"),
+            "{}",
+            email.text
+        );
+        assert!(
+            email.html.contains("2.1% of the time (PERCLOS)"),
+            "{}",
+            email.html
+        );
         assert!(email.text.contains("Ended early:   no\n"), "{}", email.text);
         // Plain text stays within the 78 characters that need no re-encoding.
         assert!(email.text.lines().all(|l| l.len() <= 78), "{}", email.text);
@@ -452,12 +517,37 @@ mod tests {
     }
 
     #[test]
+    fn fatigue_not_measured_is_said_in_the_email_and_left_out_of_the_sms() {
+        let msg = SummaryMessage {
+            blinks: 1,
+            blink_rate_per_min: None,
+            perclos_percent: None,
+            ..typical()
+        };
+        let email = render_email(&msg);
+        assert!(
+            email
+                .text
+                .contains("Blink rate:    not measured: eyes in view under 10 s\n"),
+            "{}",
+            email.text
+        );
+        assert!(!email.text.contains("PERCLOS"), "{}", email.text);
+        let sms = render_sms(&msg);
+        assert!(!sms.contains("blinks") && !sms.contains("PERCLOS"), "{sms}");
+        // Its room goes to the planned length.
+        assert!(sms.contains("planned 25 min"), "{sms}");
+    }
+
+    #[test]
     fn typical_sms_fits_one_gsm7_segment_with_everything() {
         let sms = render_sms(&typical());
+        // The breaks and the planned length, the least of the details, give way to the
+        // fatigue figures.
         assert_eq!(
             sms,
             "Focus Sentry 2026-11-25 09:30: 87% focused, 21 min 02 s of 24 min 10 s, \
-             longest 12 min 30 s, 2 breaks, planned 25 min. http://127.0.0.1:8080/history/42"
+             14 blinks/min, PERCLOS 2.1%, longest 12 min 30 s. http://127.0.0.1:8080/history/42"
         );
         let septets = gsm7_septets(&sms).expect("GSM-7 only");
         assert!(septets <= SMS_SEGMENT_GSM7, "{septets} septets: {sms}");

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize, Serializer};
 /// Where a summary is sent: one type for the whole app, stored as its
 /// [`as_str`](Channel::as_str) text.
 pub use focus_types::Channel;
+/// What a session saw of the eyes: blink rate and PERCLOS are computed from it.
+pub use focus_types::EyeCounts;
 
 /// Declares a fieldless enum stored as TEXT, with `as_str`, `Display` and the
 /// rusqlite conversions. Unknown text read back from the database becomes a
@@ -159,7 +161,8 @@ pub struct NewSession {
     pub profile_id: Option<i64>,
 }
 
-/// Running totals of a session: times in milliseconds, and the frames judged.
+/// Running totals of a session: times in milliseconds, the frames judged, and what was seen
+/// of the eyes.
 ///
 /// `total_ms` is the session's time so far, from its start; the clock keeps
 /// `focused_ms + unfocused_ms + starting_ms + paused_ms + offline_ms == total_ms`
@@ -168,7 +171,8 @@ pub struct NewSession {
 /// store does not reject totals that break this (they are the user's data), it
 /// only clamps the percentage.
 ///
-/// Serializes with an extra `focus_percent` field.
+/// Serializes flat, with the extra fields `focus_percent`, `blink_rate_per_min` and
+/// `perclos_percent` (`null` under 10 s of eyes seen; see [`focus_types::fatigue`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub struct Totals {
     /// Time of the session so far (the five times below add up to it).
@@ -193,6 +197,9 @@ pub struct Totals {
     /// Frames that got a verdict and counted on the clock.
     #[serde(default)]
     pub frames_analyzed: u64,
+    /// Blinks, long closures, and the time the eyes were seen and shut.
+    #[serde(flatten)]
+    pub eyes: EyeCounts,
 }
 
 impl Totals {
@@ -212,7 +219,7 @@ impl Totals {
 
 impl Serialize for Totals {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Totals", 10)?;
+        let mut s = serializer.serialize_struct("Totals", 16)?;
         s.serialize_field("total_ms", &self.total_ms)?;
         s.serialize_field("focused_ms", &self.focused_ms)?;
         s.serialize_field("unfocused_ms", &self.unfocused_ms)?;
@@ -223,6 +230,12 @@ impl Serialize for Totals {
         s.serialize_field("breaks", &self.breaks)?;
         s.serialize_field("longest_focus_ms", &self.longest_focus_ms)?;
         s.serialize_field("focus_percent", &self.focus_percent())?;
+        s.serialize_field("blinks", &self.eyes.blinks)?;
+        s.serialize_field("long_closures", &self.eyes.long_closures)?;
+        s.serialize_field("eyes_seen_ms", &self.eyes.eyes_seen_ms)?;
+        s.serialize_field("eyes_shut_ms", &self.eyes.eyes_shut_ms)?;
+        s.serialize_field("blink_rate_per_min", &self.eyes.blink_rate_per_min())?;
+        s.serialize_field("perclos_percent", &self.eyes.perclos_percent())?;
         s.end()
     }
 }
@@ -477,10 +490,23 @@ mod tests {
             unfocused_ms: 3_000,
             starting_ms: 1_000,
             frames_analyzed: 20,
+            eyes: EyeCounts {
+                blinks: 3,
+                long_closures: 1,
+                eyes_seen_ms: 12_000,
+                eyes_shut_ms: 600,
+            },
             ..Totals::default()
         };
         let json = serde_json::to_value(t).unwrap();
         assert_eq!(json["focus_percent"], 25.0);
+        assert_eq!(json["blinks"], 3);
+        assert_eq!(json["eyes_shut_ms"], 600);
+        assert_eq!(json["blink_rate_per_min"], 15.0);
+        assert_eq!(json["perclos_percent"], 5.0);
+        // Under 10 s of eyes seen there is no figure.
+        let unseen = serde_json::to_value(Totals::default()).unwrap();
+        assert!(unseen["blink_rate_per_min"].is_null() && unseen["perclos_percent"].is_null());
         assert_eq!(json["starting_ms"], 1_000);
         assert_eq!(json["frames_analyzed"], 20);
         assert_eq!(json["focused_ms"], 1_000);

@@ -17,6 +17,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0002_session_states.sql")),
     M::up(include_str!("../migrations/0003_profiles.sql")),
     M::up(include_str!("../migrations/0004_session_profile.sql")),
+    M::up(include_str!("../migrations/0005_fatigue.sql")),
 ];
 
 /// All migrations, oldest first.
@@ -84,6 +85,15 @@ mod tests {
             )
             .unwrap();
         assert_eq!(row, (45_000, 0, 0, 0, None));
+        // Version 5: a session from before it saw no eyes.
+        let eyes: (i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT blinks, long_closures, eyes_seen_ms, eyes_shut_ms FROM sessions WHERE id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(eyes, (0, 0, 0, 0));
         let kinds: Vec<String> = conn
             .prepare("SELECT kind FROM events WHERE session_id = 7 ORDER BY start_ms")
             .unwrap()

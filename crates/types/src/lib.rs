@@ -7,8 +7,13 @@
 //! # Layout
 //! - [`Channel`]: where a session summary is sent (email or SMS), with the names people read
 //!   and the path of its setup guide.
+//! - [`fatigue`]: eye counts ([`EyeCounts`]) and the one rule for blink rate and PERCLOS.
 
 #![forbid(unsafe_code)]
+
+pub mod fatigue;
+
+pub use fatigue::EyeCounts;
 
 use std::fmt;
 use std::str::FromStr;

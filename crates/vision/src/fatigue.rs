@@ -5,11 +5,18 @@
 //! [`FatigueParams::max_hold_ms`] (a longer gap is time with the eyes unseen).
 //!
 //! - A **closure** is a run of frames with the eyes closed (closure at least
-//!   [`FatigueParams::closed_closure`]). Its length is measured from the last frame with the
-//!   eyes open before it to the first one after it: the longest it can have lasted, which
-//!   for a blink seen on a single frame at 5 frames a second is 400 ms. A closure of 50-500
-//!   ms is a **blink**; a longer one is a long closure (the frames read `eyes_closed`). A
-//!   closure cut by frames where the eyes are unseen counts as neither.
+//!   [`FatigueParams::closed_closure`]). Frames only bound its length: it lasted at least
+//!   from its first closed frame to its last, and at most from the last frame with the eyes
+//!   open before it to the first one after it. Its length is taken as the middle of the two,
+//!   the estimate with the least error whatever the frames' phase. A closure of 50-500 ms is
+//!   a **blink**: one whose estimate is over 500 ms is a long closure (the frames read
+//!   `eyes_closed`), and one too short for a blink is one that cannot have lasted 50 ms (the
+//!   longest it can have lasted is under 50 ms: a reading's flicker between frames more than
+//!   40 a second). At 5 frames a second a blink seen on one frame is 200 ms (0-400), on two
+//!   400 ms (200-600); a closure on three is 600 ms (400-800), a long one. At 24 frames a
+//!   second a blink whose lids pass the threshold on a single frame is 42 ms (0-83), and a
+//!   blink: quick blinks on video read so (checked by hand on pyfeat_WolfgangLanger_Pexels,
+//!   docs/vision.md). A closure cut by frames where the eyes are unseen counts as neither.
 //! - **Blink rate**: blinks per minute of time with the eyes seen.
 //! - **PERCLOS**: the share of time the eyes are at least 80% closed ([`FatigueParams::
 //!   perclos_closure`]), over the last minute ([`FatigueParams::window_ms`]) and over the
@@ -102,6 +109,8 @@ pub struct Fatigue {
     pub perclos: Option<f32>,
     /// Time with the eyes seen, ms (in the window, or in all).
     pub observed_ms: u64,
+    /// Of that, time with the eyes at least 80% closed, ms.
+    pub shut_ms: u64,
 }
 
 /// A stretch of time with one eye state.
@@ -120,8 +129,8 @@ pub struct FatigueMeter {
     last: Option<(u64, EyeSample)>,
     /// Time of the last frame with the eyes seen open (the start of a closure's bracket).
     open_at: Option<u64>,
-    /// Time of the first closed frame of the closure under way.
-    closed_since: Option<u64>,
+    /// Times of the first and the latest closed frame of the closure under way.
+    closed_since: Option<(u64, u64)>,
     blinks: u32,
     long_closures: u32,
     /// Blink end times within the window.
@@ -186,7 +195,7 @@ impl FatigueMeter {
             self.closed_since = None;
             if let Some(c) = closure {
                 if c >= p.closed_closure {
-                    self.closed_since = Some(at_ms);
+                    self.closed_since = Some((at_ms, at_ms));
                 } else {
                     self.open_at = Some(at_ms);
                 }
@@ -195,22 +204,24 @@ impl FatigueMeter {
         }
         let closed = closure.is_some_and(|c| c >= p.closed_closure);
         if closed {
-            self.closed_since.get_or_insert(at_ms);
+            self.closed_since.get_or_insert((at_ms, at_ms)).1 = at_ms;
             return None;
         }
-        let ended = self.closed_since.take().map(|since| {
-            let from = self.open_at.unwrap_or(since);
-            at_ms - from
+        // The middle of the shortest (first to last closed frame) and the longest (open
+        // frame to open frame) the closure can have lasted.
+        let ended = self.closed_since.take().map(|(since, last)| {
+            let longest = at_ms - self.open_at.unwrap_or(since);
+            (longest, (longest + (last - since)) / 2)
         });
         self.open_at = Some(at_ms);
-        let ms = ended?;
-        if (p.blink_min_ms..=p.blink_max_ms).contains(&ms) {
+        let (longest, ms) = ended?;
+        if ms > p.blink_max_ms {
+            self.long_closures += 1;
+            Some(Closure::Long { ms })
+        } else if longest >= p.blink_min_ms {
             self.blinks += 1;
             self.recent_blinks.push_back(at_ms);
             Some(Closure::Blink { ms })
-        } else if ms > p.blink_max_ms {
-            self.long_closures += 1;
-            Some(Closure::Long { ms })
         } else {
             None
         }
@@ -257,6 +268,7 @@ impl FatigueMeter {
             blink_rate_per_min,
             perclos,
             observed_ms: observed,
+            shut_ms: shut,
         }
     }
 
@@ -270,6 +282,7 @@ impl FatigueMeter {
             blink_rate_per_min,
             perclos,
             observed_ms: self.observed_ms,
+            shut_ms: self.shut_ms,
         }
     }
 }
@@ -294,8 +307,8 @@ mod tests {
     #[test]
     fn blinks_are_closures_of_50_to_500_ms() {
         let mut m = FatigueMeter::new(FatigueParams::default());
-        // 24 frames a second (42 ms): one closed frame is bracketed by open frames 83 ms
-        // apart; twelve closed frames span 542 ms.
+        // 24 frames a second (42 ms): one closed frame lasted 0-84 ms (42), three 84-168
+        // (126), twelve 462-546 (504: longer than a blink).
         let mut states = vec![OPEN; 5];
         states.push(SHUT);
         states.extend([OPEN; 5]);
@@ -307,26 +320,36 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                Closure::Blink { ms: 84 },
-                Closure::Blink { ms: 168 },
-                Closure::Long { ms: 546 }
+                Closure::Blink { ms: 42 },
+                Closure::Blink { ms: 126 },
+                Closure::Long { ms: 504 }
             ]
         );
         assert_eq!((m.totals().blinks, m.totals().long_closures), (2, 1));
+        // 100 frames a second: one closed frame cannot have lasted 50 ms (0-20): no blink.
+        let mut m = FatigueMeter::new(FatigueParams::default());
+        assert!(feed(&mut m, 0, 10, &[OPEN, SHUT, OPEN, OPEN]).is_empty());
+        assert_eq!(m.totals().blinks, 0);
     }
 
     #[test]
-    fn at_five_frames_a_second_a_single_closed_frame_is_a_blink_two_are_not() {
+    fn at_five_frames_a_second_one_or_two_closed_frames_are_a_blink_three_are_not() {
         let mut m = FatigueMeter::new(FatigueParams::default());
         let got = feed(
             &mut m,
             1_000,
             200,
-            &[OPEN, SHUT, OPEN, OPEN, SHUT, SHUT, OPEN],
+            &[
+                OPEN, SHUT, OPEN, OPEN, SHUT, SHUT, OPEN, SHUT, SHUT, SHUT, OPEN,
+            ],
         );
         assert_eq!(
             got,
-            vec![Closure::Blink { ms: 400 }, Closure::Long { ms: 600 }]
+            vec![
+                Closure::Blink { ms: 200 },
+                Closure::Blink { ms: 400 },
+                Closure::Long { ms: 600 }
+            ]
         );
     }
 
@@ -345,10 +368,10 @@ mod tests {
         m.observe(0, OPEN);
         m.observe(40, SHUT);
         assert_eq!(m.observe(3_000, OPEN), None);
-        // A closure starting the stream is measured from its first frame.
+        // A closure starting the stream is measured from its first frame: 40-80 ms.
         let mut m = FatigueMeter::new(FatigueParams::default());
         let got = feed(&mut m, 0, 40, &[SHUT, SHUT, OPEN]);
-        assert_eq!(got, vec![Closure::Blink { ms: 80 }]);
+        assert_eq!(got, vec![Closure::Blink { ms: 60 }]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql, TransactionBehavior, p
 
 use crate::deliveries::upsert_delivery;
 use crate::model::{
-    Delivery, EndReason, Ending, NewSession, OpenStretch, Session, SessionStatus, Totals,
+    Delivery, EndReason, Ending, EyeCounts, NewSession, OpenStretch, Session, SessionStatus, Totals,
 };
 use crate::{Error, Result, Store};
 
@@ -18,7 +18,8 @@ use crate::{Error, Result, Store};
 pub(crate) const SESSION_COLUMNS: &str = "id, started_at_ms, planned_duration_s, \
     alert_threshold_ms, alert_mode, email, phone, send_email, send_sms, ends_at_ms, status, \
     ended_at_ms, ended_early, end_reason, updated_at_ms, total_ms, focused_ms, unfocused_ms, \
-    starting_ms, paused_ms, offline_ms, breaks, longest_focus_ms, frames_analyzed, profile_id";
+    starting_ms, paused_ms, offline_ms, breaks, longest_focus_ms, frames_analyzed, profile_id, \
+    blinks, long_closures, eyes_seen_ms, eyes_shut_ms";
 
 /// Maps a row selected with [`SESSION_COLUMNS`]. Values that do not fit the
 /// domain types (an unknown status, a negative duration) become an error.
@@ -50,6 +51,12 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
             breaks: row.get("breaks")?,
             longest_focus_ms: row.get("longest_focus_ms")?,
             frames_analyzed: row.get("frames_analyzed")?,
+            eyes: EyeCounts {
+                blinks: row.get("blinks")?,
+                long_closures: row.get("long_closures")?,
+                eyes_seen_ms: row.get("eyes_seen_ms")?,
+                eyes_shut_ms: row.get("eyes_shut_ms")?,
+            },
         },
     })
 }
@@ -404,7 +411,8 @@ fn finish_in(
 const TOTALS_SET: &str = "total_ms = :total_ms, focused_ms = :focused_ms, \
      unfocused_ms = :unfocused_ms, starting_ms = :starting_ms, paused_ms = :paused_ms, \
      offline_ms = :offline_ms, breaks = :breaks, longest_focus_ms = :longest_focus_ms, \
-     frames_analyzed = :frames_analyzed";
+     frames_analyzed = :frames_analyzed, blinks = :blinks, long_closures = :long_closures, \
+     eyes_seen_ms = :eyes_seen_ms, eyes_shut_ms = :eyes_shut_ms";
 
 /// `others` followed by the parameters of [`TOTALS_SET`] for `totals`.
 fn with_totals<'a>(
@@ -422,6 +430,10 @@ fn with_totals<'a>(
         (":breaks", &totals.breaks),
         (":longest_focus_ms", &totals.longest_focus_ms),
         (":frames_analyzed", &totals.frames_analyzed),
+        (":blinks", &totals.eyes.blinks),
+        (":long_closures", &totals.eyes.long_closures),
+        (":eyes_seen_ms", &totals.eyes.eyes_seen_ms),
+        (":eyes_shut_ms", &totals.eyes.eyes_shut_ms),
     ]);
     all
 }

@@ -26,6 +26,13 @@ pub(crate) fn totals(total_ms: u64, focused_ms: u64) -> Totals {
         unfocused_ms: total_ms - focused_ms,
         breaks: 1,
         longest_focus_ms: focused_ms / 2,
+        // Every save and end carries the eye counts too, so each round trip checks them.
+        eyes: crate::model::EyeCounts {
+            blinks: u32::try_from(total_ms / 4_000).unwrap(),
+            long_closures: 1,
+            eyes_seen_ms: focused_ms,
+            eyes_shut_ms: focused_ms / 50,
+        },
         ..Totals::default()
     }
 }
