@@ -133,7 +133,7 @@ enum Frames {
     Photos(Box<FaceAnalyzer>),
     Stream {
         tracker: Box<FaceTracker>,
-        fatigue: FatigueMeter,
+        fatigue: Box<FatigueMeter>,
         step_ms: f64,
         index: u64,
     },
@@ -164,7 +164,7 @@ impl Frames {
         Ok((
             Frames::Stream {
                 tracker: Box::new(tracker),
-                fatigue,
+                fatigue: Box::new(fatigue),
                 step_ms: 1000.0 / args.fps,
                 index: 0,
             },

@@ -469,12 +469,12 @@ impl LiveSession {
     }
 
     /// Pauses the clock now; the live state, or the summary if the session has ended.
-    fn pause(&self) -> Result<LiveState, SessionSummary> {
+    fn pause(&self) -> Result<LiveState, Box<SessionSummary>> {
         self.apply(|state, at| state.clock.pause(at))
     }
 
     /// Resumes the clock now (starting again); a no-op unless paused.
-    fn resume(&self) -> Result<LiveState, SessionSummary> {
+    fn resume(&self) -> Result<LiveState, Box<SessionSummary>> {
         self.apply(|state, at| state.clock.resume(at))
     }
 
@@ -483,7 +483,7 @@ impl LiveSession {
     fn apply(
         &self,
         action: impl FnOnce(&mut SessionClock, u64) -> Vec<FocusEvent>,
-    ) -> Result<LiveState, SessionSummary> {
+    ) -> Result<LiveState, Box<SessionSummary>> {
         let live = self.update(action)?;
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
         Ok(live)
@@ -495,10 +495,10 @@ impl LiveSession {
     fn update(
         &self,
         action: impl FnOnce(&mut SessionClock, u64) -> Vec<FocusEvent>,
-    ) -> Result<LiveState, SessionSummary> {
+    ) -> Result<LiveState, Box<SessionSummary>> {
         let mut state = self.lock_state();
         if let Some(summary) = self.ended_summary() {
-            return Err(summary);
+            return Err(Box::new(summary));
         }
         let now = self.time.now_ms();
         let at = state.clock_time(now, self.ends_at_ms);
@@ -523,7 +523,7 @@ impl LiveSession {
 
     /// Feeds one frame's verdict to the clock at the server's current time and returns the
     /// live state, or the summary if the session has ended.
-    pub fn observe(&self, analysis: &FrameAnalysis) -> Result<LiveState, SessionSummary> {
+    pub fn observe(&self, analysis: &FrameAnalysis) -> Result<LiveState, Box<SessionSummary>> {
         self.update(|state, at| {
             let events = state.clock.observe(attention_of(analysis), at);
             if !state.clock.is_paused() {
@@ -540,10 +540,10 @@ impl LiveSession {
     }
 
     /// The live state now, without a frame.
-    pub fn current(&self) -> Result<LiveState, SessionSummary> {
+    pub fn current(&self) -> Result<LiveState, Box<SessionSummary>> {
         let state = self.lock_state();
         if let Some(summary) = self.ended_summary() {
-            return Err(summary);
+            return Err(Box::new(summary));
         }
         let now = self.time.now_ms();
         let at = state.clock_time(now, self.ends_at_ms);

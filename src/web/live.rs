@@ -162,7 +162,7 @@ impl Connection {
                 self.last_sent = Instant::now();
                 flow
             }
-            Err(summary) => ControlFlow::Break(Finish::Ended(summary)),
+            Err(summary) => ControlFlow::Break(Finish::Ended(*summary)),
         }
     }
 
@@ -293,7 +293,7 @@ impl Stream {
                     "this session has ended; the frame was not counted",
                 );
                 let _ = conn.send(&refusal).await;
-                ControlFlow::Break(Finish::Ended(summary))
+                ControlFlow::Break(Finish::Ended(*summary))
             }
         };
         conn.last_sent = Instant::now();
@@ -415,7 +415,7 @@ impl Stream {
     fn reply_to_frame(
         &self,
         result: Result<Analysis, tokio::task::JoinError>,
-    ) -> Result<Reply, SessionSummary> {
+    ) -> Result<Reply, Box<SessionSummary>> {
         let analysis = match result {
             Ok(Ok(analysis)) => analysis,
             // Not analysed: the server holds as many frames as it allows. The page is asked
@@ -448,7 +448,7 @@ impl Stream {
             }
         };
         let state = self.live.observe(&analysis)?;
-        Ok(Reply::State(StateReply::frame(state, &analysis)))
+        Ok(Reply::State(Box::new(StateReply::frame(state, &analysis))))
     }
 }
 

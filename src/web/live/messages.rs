@@ -11,7 +11,7 @@ use crate::session::{LiveState, SessionSummary};
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub(super) enum Reply {
-    State(StateReply),
+    State(Box<StateReply>),
     Error(ErrorReply),
 }
 
