@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use focus_sentry::App;
 use focus_sentry::config::Config;
+use focus_test_support::load::Memory;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -254,7 +255,8 @@ async fn run_step(
     }
     result.seconds = wall.elapsed().as_secs_f64();
     result.cpu_percent = (cpu_seconds() - cpu_before) / result.seconds * 100.0;
-    (result.vm_hwm_kb, result.vm_rss_kb) = memory_kb();
+    let memory = Memory::of_self();
+    (result.vm_hwm_kb, result.vm_rss_kb) = (memory.peak_kb, memory.rss_kb);
     for id in ids {
         client
             .post(format!("{base}/api/sessions/{id}/end"))
@@ -318,20 +320,4 @@ fn cpu_seconds() -> f64 {
             .unwrap_or(0)
     };
     (ticks(11) + ticks(12)) as f64 / 100.0
-}
-
-/// (VmHWM, VmRSS) in kB from /proc/self/status.
-fn memory_kb() -> (u64, u64) {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return (0, 0);
-    };
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
 }

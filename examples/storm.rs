@@ -22,9 +22,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use focus_test_support::binary::Server;
+use focus_test_support::load::{Memory, large_frame};
 use futures_util::{SinkExt, StreamExt};
-use image::codecs::jpeg::JpegEncoder;
-use image::{ImageEncoder, RgbImage};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -97,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         frame_reply(&mut steady_ws).await?;
     }
-    let (baseline_kb, _) = memory_kb(pid);
+    let baseline_kb = Memory::of(pid).rss_kb;
 
     println!(
         "storm: {} rounds of a {} byte frame against {} (pid {pid}); load average {}",
@@ -136,14 +135,17 @@ async fn main() -> anyhow::Result<()> {
             errors += 1;
         }
         latencies_ms.push(sent_at.elapsed().as_secs_f64() * 1000.0);
-        peak_rss_kb = peak_rss_kb.max(memory_kb(pid).0);
+        peak_rss_kb = peak_rss_kb.max(Memory::of(pid).rss_kb);
         tokio::time::sleep_until((sent_at + FRAME_INTERVAL).into()).await;
     }
     let sent = storm.await?;
     let storm_seconds = started.elapsed().as_secs_f64();
     // Whatever the storm left queued would run now.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (after_kb, hwm_kb) = memory_kb(pid);
+    let Memory {
+        rss_kb: after_kb,
+        peak_kb: hwm_kb,
+    } = Memory::of(pid);
     peak_rss_kb = peak_rss_kb.max(hwm_kb);
 
     latencies_ms.sort_by(f64::total_cmp);
@@ -205,47 +207,6 @@ async fn frame_reply(
             }
         }
     }
-}
-
-/// A JPEG of 1920x1080 noise just under 2 MB (1.9 MB or so).
-fn large_frame() -> Vec<u8> {
-    let mut state = 0x2545_f491_u32;
-    let image = RgbImage::from_fn(1920, 1080, |_, _| {
-        let mut byte = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state.to_le_bytes()[0]
-        };
-        image::Rgb([byte(), byte(), byte()])
-    });
-    let mut quality = 95;
-    loop {
-        let mut jpeg = Vec::new();
-        JpegEncoder::new_with_quality(&mut jpeg, quality)
-            .write_image(image.as_raw(), 1920, 1080, image::ExtendedColorType::Rgb8)
-            .unwrap();
-        if jpeg.len() < 2_000_000 || quality <= 10 {
-            return jpeg;
-        }
-        quality -= 1;
-    }
-}
-
-/// (VmRSS, VmHWM) of process `pid` in kB.
-fn memory_kb(pid: u32) -> (u64, u64) {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return (0, 0);
-    };
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// The 1, 5 and 15 minute load averages (the machine may be shared: timings need them).

@@ -5,42 +5,14 @@
 
 use std::time::{Duration, Instant};
 
+use focus_test_support::load::large_frame;
 use futures_util::SinkExt;
-use image::codecs::jpeg::JpegEncoder;
-use image::{ImageEncoder, RgbImage};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{self, ATTENTIVE, fixture, send_frame};
 
 /// Rounds of (connect, send a large frame, close).
 const ROUNDS: usize = 240;
-
-/// A JPEG of 1920x1080 noise, between 1 and 2 MB: as large as a frame the server still
-/// analyses (its limit is 2 MiB), and as slow to decode as frames get.
-fn large_frame() -> Vec<u8> {
-    let mut state = 0x2545_f491_u32;
-    let image = RgbImage::from_fn(1920, 1080, |_, _| {
-        let mut byte = || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state.to_le_bytes()[0]
-        };
-        image::Rgb([byte(), byte(), byte()])
-    });
-    let mut quality = 90;
-    loop {
-        let mut jpeg = Vec::new();
-        JpegEncoder::new_with_quality(&mut jpeg, quality)
-            .write_image(image.as_raw(), 1920, 1080, image::ExtendedColorType::Rgb8)
-            .unwrap();
-        if jpeg.len() < 2_000_000 {
-            assert!(jpeg.len() > 1_000_000, "{} bytes", jpeg.len());
-            return jpeg;
-        }
-        quality -= 5;
-    }
-}
 
 /// The resident memory of this process (the server runs in it), bytes.
 fn rss_bytes() -> u64 {

@@ -7,6 +7,7 @@
 //! - [`twilio`]: an HTTP server shaped like Twilio's Messages API;
 //! - [`tls`]: a test certificate generated at run time;
 //! - [`binary`]: the real `focus-sentry` binary started as a server, its log collected;
+//! - [`load`]: the largest frame a server still analyses, and a process's resident memory;
 //! - [`unused_local_addr`]: an address where nothing listens.
 //!
 //! The servers listen on `127.0.0.1` with an OS-chosen port, run as tokio tasks and stop when
@@ -16,6 +17,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod binary;
+pub mod load;
 pub mod smtp;
 pub mod tls;
 pub mod twilio;
