@@ -99,6 +99,21 @@ export function formatPercent(p) {
   return `${Math.round(p)}%`;
 }
 
+/**
+ * Blinks a minute, whole ("14/min"); "–" when not measured (the eyes in view under 10 s:
+ * the server sends null, docs/api.md).
+ */
+export function formatBlinkRate(rate) {
+  if (rate == null || Number.isNaN(rate)) return "–";
+  return `${Math.round(rate)}/min`;
+}
+
+/** PERCLOS to a tenth ("1.8%": it is small when awake); "–" when not measured. */
+export function formatPerclos(p) {
+  if (p == null || Number.isNaN(p)) return "–";
+  return `${p.toFixed(1)}%`;
+}
+
 const dateTime = new Intl.DateTimeFormat(undefined, {
   dateStyle: "medium",
   timeStyle: "short",

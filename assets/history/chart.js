@@ -1,9 +1,11 @@
 // The history page's pictures, drawn as SVG here (no library): the focus-percent trend chart
 // (one point per finished session, oldest to newest, evenly spaced, with a moving average;
-// points are keyboard-focusable and open the session) and a session's timeline.
+// points are keyboard-focusable and open the session), the two small fatigue charts (blink
+// rate and PERCLOS per session) and a session's timeline.
 
 import {
-  $, svg, el, formatDate, formatDateTime, formatDuration, formatPercent, formatTime, reasonText,
+  $, svg, el, formatBlinkRate, formatDate, formatDateTime, formatDuration, formatPercent, formatPerclos, formatTime,
+  reasonText,
 } from "../common.js";
 
 /**
@@ -99,6 +101,98 @@ export function renderChart(sessions, open) {
   $("chart-caption").textContent =
     `${n} finished session${n === 1 ? "" : "s"} from ${formatDateTime(first.started_at_ms)} to ${formatDateTime(last.started_at_ms)}; ` +
     `the latest was ${formatPercent(last.totals.focus_percent)} focused.`;
+}
+
+/**
+ * Draws the two small fatigue charts, blink rate (#chart-blinks) and PERCLOS
+ * (#chart-perclos), of the `sessions` (finished, oldest first) that have the figures (their
+ * eyes were in view for 10 s or more); a point opens the session like the focus chart's.
+ */
+export function renderFatigueCharts(sessions, open) {
+  const measured = sessions.filter((s) => s.totals.blink_rate_per_min != null && s.totals.perclos_percent != null);
+  smallChart($("chart-blinks"), measured, open, {
+    title: "Blinks a minute per session, oldest to newest", axis: "Blinks / min",
+    value: (s) => s.totals.blink_rate_per_min, format: formatBlinkRate, least: 20,
+  });
+  smallChart($("chart-perclos"), measured, open, {
+    title: "PERCLOS per session, oldest to newest", axis: "PERCLOS (%)",
+    value: (s) => s.totals.perclos_percent, format: formatPerclos, least: 10,
+  });
+  const left = sessions.length - measured.length;
+  $("fatigue-caption").textContent = measured.length === 0
+    ? "No session in this range had your eyes in view long enough (10 s) to measure."
+    : `${measured.length} session${measured.length === 1 ? "" : "s"}` +
+      (left > 0 ? `; ${left} without the figures (eyes in view under 10 s, or from before they were measured).` : ".");
+}
+
+/**
+ * One small chart of `value(s)` per session into `box`: a line through a point per session,
+ * evenly spaced; the y axis from 0 to at least `least`; x labels at the first and the last
+ * session (once, if they read the same).
+ */
+function smallChart(box, sessions, open, { title, axis, value, format, least }) {
+  box.replaceChildren();
+  const W = 400;
+  const H = 170;
+  const m = { top: 12, right: 14, bottom: 34, left: 52 };
+  const iw = W - m.left - m.right;
+  const ih = H - m.top - m.bottom;
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
+  root.append(svg("title", { text: title }));
+  const n = sessions.length;
+  const top = niceCeiling(Math.max(least, ...sessions.map(value)));
+  const y = (v) => m.top + ih - (Math.min(v, top) / top) * ih;
+  for (const tick of [0, top / 2, top]) {
+    root.append(
+      svg("line", { class: "grid-line", x1: m.left, x2: W - m.right, y1: y(tick), y2: y(tick) }),
+      svg("text", { class: "axis-label", x: m.left - 6, y: y(tick) + 4, "text-anchor": "end", text: String(tick) }),
+    );
+  }
+  root.append(svg("text", {
+    class: "axis-title", x: 0, y: 0, "text-anchor": "middle",
+    transform: `translate(13 ${m.top + ih / 2}) rotate(-90)`, text: axis,
+  }));
+  if (n === 0) {
+    root.append(svg("text", { class: "empty", x: m.left + iw / 2, y: m.top + ih / 2, "text-anchor": "middle", text: "Not measured yet" }));
+    box.append(root);
+    return;
+  }
+  const x = (i) => (n === 1 ? m.left + iw / 2 : m.left + (i / (n - 1)) * iw);
+  const points = sessions.map((s, i) => [x(i), y(value(s))]);
+  if (n > 1) root.append(svg("polyline", { class: "series", points: points.map((p) => p.join(",")).join(" ") }));
+  const first = sessions[0].started_at_ms;
+  const last = sessions[n - 1].started_at_ms;
+  const sameDay = last - first < 86_400_000 && formatDate(first) === formatDate(last);
+  const label = (ms) => (sameDay ? formatTime(ms) : formatDate(ms));
+  const labels = n === 1 ? [[0, "middle"]] : [[0, "start"], [n - 1, "end"]];
+  const written = new Set();
+  for (const [i, anchor] of labels) {
+    const text = label(sessions[i].started_at_ms);
+    if (written.has(text)) continue;
+    written.add(text);
+    root.append(svg("text", { class: "axis-label x-label", x: x(i), y: H - m.bottom + 18, "text-anchor": anchor, text }));
+  }
+  sessions.forEach((s, i) => {
+    const text = `${formatDateTime(s.started_at_ms)}: ${format(value(s))}. Open details.`;
+    root.append(svg("circle", {
+      class: "point", cx: points[i][0], cy: points[i][1], r: 4.5, tabindex: 0, role: "button",
+      "aria-label": text,
+      onclick: () => open(s.id),
+      onkeydown: (e) => {
+        if (e.key === "Enter" || e.key === " ") {
+          e.preventDefault();
+          open(s.id);
+        }
+      },
+    }, svg("title", { text })));
+  });
+  box.append(root);
+}
+
+/** The smallest of 10, 20, 30, 40, 60, 80, 100, ... at or above `v`. */
+function niceCeiling(v) {
+  for (const step of [10, 20, 30, 40, 60, 80, 100]) if (v <= step) return step;
+  return Math.ceil(v / 50) * 50;
 }
 
 /** Draws session `s`'s stretches and breaks into #timeline; `precise`: times with seconds. */

@@ -3,11 +3,12 @@
 // chart.js.
 
 import {
-  $, api, el, endReasonText, show, formatDateTime, formatDuration, formatPercent, formatTime, reasonText,
+  $, api, el, endReasonText, show, formatBlinkRate, formatDateTime, formatDuration, formatPercent, formatPerclos,
+  formatTime, reasonText,
 } from "../common.js";
 import { DeliveryWatch, deliveriesSettled, deliveriesText } from "../deliveries.js";
 import { clearNotice, notify } from "../notice.js";
-import { renderChart, renderTimeline } from "./chart.js";
+import { renderChart, renderFatigueCharts, renderTimeline } from "./chart.js";
 
 /** The focus clock's debounce (crates/clock): no stretch that ends by itself is shorter. */
 const DEBOUNCE_MS = 500;
@@ -81,6 +82,7 @@ async function load() {
   state.data = data;
   renderStats(data);
   renderChart(measured(data.sessions), openDetail);
+  renderFatigueCharts(measured(data.sessions), openDetail);
   renderTable(data.sessions);
 }
 
@@ -164,6 +166,7 @@ function renderTable(sessions) {
       el("td", { class: "num", text: formatDuration(s.totals.total_ms) }),
       el("td", { class: `num ${percentClass(s.totals.focus_percent)}`, text: s.totals.total_ms ? formatPercent(s.totals.focus_percent) : "–" }),
       el("td", { class: "num", text: String(s.totals.breaks) }),
+      el("td", { class: "num fatigue-cell", text: fatigueText(s.totals) }),
       el("td", { text: running ? "–" : s.ended_early ? "Yes" : "No" }),
       el("td", { class: `status-${s.status}`, text: statusText(s.status) }),
       el("td", { class: "deliveries-cell", text: deliveriesText(s.deliveries) }),
@@ -174,6 +177,12 @@ function renderTable(sessions) {
     );
     body.append(row);
   }
+}
+
+/** "14/min · 1.8%", or "–" when not measured (eyes in view under 10 s). */
+function fatigueText(t) {
+  if (t.blink_rate_per_min == null) return "–";
+  return `${formatBlinkRate(t.blink_rate_per_min)} · ${formatPerclos(t.perclos_percent)}`;
 }
 
 function statusText(status) {
@@ -209,6 +218,10 @@ async function openDetail(id) {
     stat("Starting (no verdict yet)", formatDuration(t.starting_ms || 0)),
     stat("Paused", formatDuration(t.paused_ms || 0)),
     ...(t.offline_ms > 0 ? [stat("Server offline", formatDuration(t.offline_ms))] : []),
+    // Over the time the eyes were in view (docs/api.md); not measured under 10 s of it.
+    stat("Blink rate", t.blink_rate_per_min == null ? "Not measured"
+      : `${formatBlinkRate(t.blink_rate_per_min)} (${t.blinks === 1 ? "1 blink" : `${t.blinks} blinks`})`),
+    stat("Eyes closed (PERCLOS)", t.perclos_percent == null ? "Not measured" : formatPerclos(t.perclos_percent)),
   );
   if (s.status !== "running") stats.append(stat("Why it ended", `${endReasonText(s.end_reason)}.`, "wide"));
   // A session a server restart cut off before its planned end goes on from the live page.

@@ -1,7 +1,9 @@
 // The summary card at the end of a session: the verdict in a sentence, the figures as the
 // server computed them, and how the email / SMS summary is doing.
 
-import { $, endReasonText, formatDateTime, formatDuration, formatPercent, show } from "../common.js";
+import {
+  $, endReasonText, formatBlinkRate, formatDateTime, formatDuration, formatPercent, formatPerclos, show,
+} from "../common.js";
 import { DeliveryWatch } from "../deliveries.js";
 
 const card = $("summary-card");
@@ -53,6 +55,11 @@ function renderSummary(s, session) {
   $("sum-breaks").textContent = String(s.breaks_count);
   $("sum-percent").textContent = formatPercent(percent);
   $("sum-longest").textContent = formatDuration(s.longest_focus_seconds * 1000);
+  // Over the time the eyes were in view; not measured under 10 s of it.
+  $("sum-blink-rate").textContent = s.blink_rate_per_min == null
+    ? "Not measured"
+    : `${formatBlinkRate(s.blink_rate_per_min)} (${s.blinks === 1 ? "1 blink" : `${s.blinks} blinks`})`;
+  $("sum-perclos").textContent = s.perclos_percent == null ? "Not measured" : formatPerclos(s.perclos_percent);
   // Time that is neither focused nor unfocused, so that the parts add up to the total.
   $("sum-starting").textContent = formatDuration((s.starting_seconds || 0) * 1000);
   $("sum-paused").textContent = formatDuration((s.paused_seconds || 0) * 1000);

@@ -4,7 +4,7 @@
 // own verdicts once two in a row agree (./indicator.js), so it follows the camera within
 // ~0.5 s while the timers wait for the clock's 500 ms debounce.
 
-import { $, formatClock, formatDateTime, formatDuration, formatPercent, reasonText } from "../common.js";
+import { $, formatClock, formatDateTime, formatDuration, formatPercent, formatPerclos, reasonText } from "../common.js";
 import { createIndicator, heldSeconds } from "./indicator.js";
 
 const indicator = createIndicator();
@@ -68,6 +68,7 @@ function renderIdle() {
   $("stat-percent").textContent = "–";
   $("frame-warning").textContent = "";
   renderUnjudged({});
+  renderFatigue(null);
   clearOverlay();
 }
 
@@ -91,6 +92,7 @@ export function renderState(msg) {
   $("stat-breaks").textContent = String(msg.breaks);
   $("stat-percent").textContent = formatPercent(msg.focus_percent);
   renderUnjudged(msg);
+  renderFatigue(msg.fatigue);
   renderCountdown();
   if (kind === "paused" || kind === "starting") clearOverlay();
   else if (msg.source === "frame") drawFace(msg.face, kind === "focused");
@@ -131,6 +133,17 @@ function renderUnjudged(msg) {
   line.textContent = parts.length
     ? `Not counted: ${parts.map(([ms, what]) => `${formatClock(ms)} ${what}`).join(", ")}.`
     : "";
+}
+
+/**
+ * The last minute's blink rate and PERCLOS (the server's `fatigue`, docs/api.md): "–" until
+ * the eyes have been in view for 10 s of it (also for a while after a resume). The line's
+ * shape stays the same either way, so nothing moves when the figures come.
+ */
+function renderFatigue(fatigue) {
+  const rate = fatigue ? fatigue.blink_rate_per_min : null;
+  $("stat-blink-rate").textContent = rate == null ? "–" : String(Math.round(rate));
+  $("stat-perclos").textContent = formatPerclos(fatigue ? fatigue.perclos_percent : null);
 }
 
 /**

@@ -6,7 +6,11 @@
 //    threshold, and clears it on refocus;
 // 3. ending early shows a summary whose numbers are the server's;
 // 4. the history lists the session, draws its point on the trend chart, opens its timeline,
-//    and exports it as CSV.
+//    and exports it as CSV;
+// and all along, fatigue (issue 12): the live page's "last minute" line shows the blink rate
+// and PERCLOS the server sends (PERCLOS well up after the closed eyes), and the summary, the
+// history (the session's figures, its row, the fatigue charts) and the CSV carry the
+// session's.
 //
 // The tests share one server, one browser and one database, in this order; each asserts
 // against the API rather than against what an earlier test did.
@@ -20,7 +24,9 @@ import { documentScreenshot, keepEvidence } from "../lib/artifacts.js";
 import { launchBrowser } from "../lib/browser.js";
 import { makeClip } from "../lib/clips.js";
 import { FACE_VIDEO, HAVE_FACE_VIDEO, STILLS } from "../lib/env.js";
-import { CSV_COLUMNS, durationText, percentText, REASON_WORDS } from "../lib/format.js";
+import {
+  blinkRateText, CSV_COLUMNS, durationText, perclosText, percentText, REASON_WORDS,
+} from "../lib/format.js";
 import {
   clockSeconds, colourOf, endEarly, fillSessionForm, readLive, recordLiveMessages, startSession,
   waitForConfig,
@@ -199,6 +205,19 @@ describe("a session from start to history", () => {
       assert.equal(colourOf(live.dot), "red");
       assert.equal(live.bannerVisible, true, "the banner stays up through the whole drift");
     }, { timeout: PHASE_TIMEOUT });
+    // Fatigue, live: once the eyes have been in view 10 s of the last minute the line shows
+    // the server's figures, and seconds of shut eyes lift PERCLOS well above an awake
+    // person's few percent (the closed stretch is 5 s of every 23 s the clip loops).
+    await eventually("the last minute's blink rate and PERCLOS, with the closed eyes in it", async () => {
+      const live = await readLive(page);
+      const last = ofSession().map(({ msg }) => msg).filter((msg) => msg.fatigue).at(-1);
+      assert.ok(last, "the server sends fatigue figures");
+      const { blink_rate_per_min: rate, perclos_percent: perclos } = last.fatigue;
+      assert.ok(perclos != null && perclos >= 5, `PERCLOS ${perclos}% after seconds of closed eyes`);
+      assert.equal(live.blinkRate, String(Math.round(rate)));
+      assert.equal(live.perclos, perclosText(perclos));
+      assert.match(live.fatigueLine, /^Last minute: \d+ blinks\/min · PERCLOS \d+\.\d%$/);
+    }, { timeout: PHASE_TIMEOUT });
 
     const away = await eventually("the reason 'Looking away'", async () => {
       const live = await readLive(page);
@@ -253,6 +272,12 @@ describe("a session from start to history", () => {
     assert.equal(s.end_reason, "user");
     assert.ok(s.frames_analyzed > 0, `frames analysed ${s.frames_analyzed}`);
     assert.equal(session.frames_analyzed, s.frames_analyzed);
+    // Fatigue over the whole session: the eyes were in view for most of it (the empty desk
+    // and the look down aside), and the closed stretch was seconds of PERCLOS.
+    assert.ok(s.eyes_seen_seconds >= 10, `eyes seen ${s.eyes_seen_seconds} s`);
+    assert.ok(s.blink_rate_per_min != null, "a blink rate");
+    assert.ok(s.perclos_percent >= 5, `PERCLOS ${s.perclos_percent}%`);
+    assert.equal(session.totals.blinks, s.blinks);
 
     const text = async (id) => (await page.textContent(`#${id}`)).trim();
     assert.equal(await text("sum-total"), durationText(s.total_seconds * 1000));
@@ -261,6 +286,9 @@ describe("a session from start to history", () => {
     assert.equal(await text("sum-breaks"), String(s.breaks_count));
     assert.equal(await text("sum-percent"), percentText(s.focus_percent));
     assert.equal(await text("sum-longest"), durationText(s.longest_focus_seconds * 1000));
+    assert.equal(await text("sum-blink-rate"),
+      `${blinkRateText(s.blink_rate_per_min)} (${s.blinks === 1 ? "1 blink" : `${s.blinks} blinks`})`);
+    assert.equal(await text("sum-perclos"), perclosText(s.perclos_percent));
     assert.equal(await text("sum-starting"), durationText(s.starting_seconds * 1000));
     assert.equal(await text("sum-paused"), durationText(s.paused_seconds * 1000));
     assert.equal(await page.isVisible("#sum-offline-row"), false, "no offline row without an outage");
@@ -279,7 +307,10 @@ describe("a session from start to history", () => {
     }, { timeout: 20_000 });
     const email = outbox.emails.find((m) => m.to.some((to) => to.includes("e2e@example.com")) && m.data.includes(percentText(s.focus_percent)));
     assert.ok(email, "the emailed summary reached the mail server with the focus percent");
-    assert.ok(outbox.sms.some((m) => m.to === "+14155550123"), "the SMS summary reached the Twilio stand-in");
+    assert.ok(email.data.includes(`${s.perclos_percent.toFixed(1)}% of the time (PERCLOS)`), `PERCLOS in the email:\n${email.data}`);
+    const sms = outbox.sms.find((m) => m.to === "+14155550123");
+    assert.ok(sms, "the SMS summary reached the Twilio stand-in");
+    assert.ok(sms.body.includes(`${Math.round(s.blink_rate_per_min)} blinks/min, PERCLOS ${s.perclos_percent.toFixed(1)}%`), `fatigue in the SMS: ${sms.body}`);
     await documentScreenshot(page, "summary.png");
   }));
 
@@ -301,6 +332,9 @@ describe("a session from start to history", () => {
     assert.ok(stats.includes(durationText(session.totals.total_ms)), stats);
     assert.match(stats, /Starting \(no verdict yet\)\s+\d+ s/);
     assert.match(stats, /Why it ended\s+You ended it early\./);
+    const literal = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    assert.match(stats, new RegExp(`Eyes closed \\(PERCLOS\\)\\s+${literal(perclosText(session.totals.perclos_percent))}`));
+    assert.match(stats, new RegExp(`Blink rate\\s+${literal(blinkRateText(session.totals.blink_rate_per_min))} \\(\\d+ blinks?\\)`));
     assert.equal(await page.isVisible("#detail-continue"), false, "a completed session cannot be continued");
     const stretches = session.events.filter((e) => e.kind !== "break").length;
     assert.equal(await page.locator("#timeline svg rect:not(.break)").count(), stretches,
@@ -322,9 +356,10 @@ describe("a session from start to history", () => {
     assert.equal(cells[2], durationText(newest.totals.total_ms), "total");
     assert.equal(cells[3], percentText(newest.totals.focus_percent), "focus");
     assert.equal(cells[4], String(newest.totals.breaks), "breaks");
-    assert.equal(cells[5], "Yes", "ended early");
-    assert.equal(cells[6], "Completed", "status");
-    assert.equal(cells[7], "Email sent, SMS sent", "summary sent");
+    assert.equal(cells[5], `${blinkRateText(newest.totals.blink_rate_per_min)} · ${perclosText(newest.totals.perclos_percent)}`, "fatigue");
+    assert.equal(cells[6], "Yes", "ended early");
+    assert.equal(cells[7], "Completed", "status");
+    assert.equal(cells[8], "Email sent, SMS sent", "summary sent");
 
     // Short sessions (judged for under a minute; this suite's are) are listed and marked,
     // but left out of the figures and the chart until the person includes them.
@@ -381,6 +416,20 @@ describe("a session from start to history", () => {
     assert.equal((await page.textContent("#kpi-average")).trim(), percentText(all.stats.average_focus_percent));
     assert.match(await page.textContent("#chart-caption"), new RegExp(`^${measured.length} finished sessions? `));
 
+    // The fatigue charts: a point per finished session with the figures, at its figure.
+    const withFatigue = measured.filter((s) => s.totals.blink_rate_per_min != null);
+    assert.ok(withFatigue.some((s) => s.id === sessionId), "this session has fatigue figures");
+    for (const [chart, figure, text] of [
+      ["#chart-blinks", "blink_rate_per_min", blinkRateText],
+      ["#chart-perclos", "perclos_percent", perclosText],
+    ]) {
+      const labels = await page.locator(`${chart} svg circle.point`).evaluateAll((cs) => cs.map((c) => c.getAttribute("aria-label")));
+      assert.equal(labels.length, withFatigue.length, `${chart} points`);
+      withFatigue.forEach((s, i) => assert.ok(labels[i].includes(`: ${text(s.totals[figure])}.`), `${chart}: ${labels[i]}`));
+      const xs = await page.locator(`${chart} svg text.x-label`).allTextContents();
+      assert.equal(new Set(xs).size, xs.length, `${chart} x labels repeat: ${JSON.stringify(xs)}`);
+    }
+
     // CSV export: a download with the documented header and this session's row.
     const [download] = await Promise.all([
       page.waitForEvent("download", { timeout: 15_000 }),
@@ -411,6 +460,11 @@ describe("a session from start to history", () => {
     csvRecord = record;
     assert.equal(record.email_status, "sent");
     assert.equal(record.sms_status, "sent");
+    assert.equal(Number(record.blinks), session.totals.blinks, "blinks");
+    assert.equal(Number(record.long_closures), session.totals.long_closures, "long_closures");
+    assert.equal(Number(record.blinks_per_min), session.totals.blink_rate_per_min, "blinks_per_min");
+    assert.equal(Number(record.perclos_percent), session.totals.perclos_percent, "perclos_percent");
+    assert.equal(Number(record.eyes_seen_s), session.totals.eyes_seen_ms / 1000, "eyes_seen_s");
 
     // The chart's axes say what they measure, and no x label repeats another.
     const titles = await page.locator("#chart svg text.axis-title").allTextContents();
