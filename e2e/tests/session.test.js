@@ -308,7 +308,7 @@ describe("a session from start to history", () => {
     const email = outbox.emails.find((m) => m.to.some((to) => to.includes("e2e@example.com")) && m.data.includes(percentText(s.focus_percent)));
     assert.ok(email, "the emailed summary reached the mail server with the focus percent");
     assert.ok(email.data.includes(`${s.perclos_percent.toFixed(1)}% of the time (PERCLOS)`), `PERCLOS in the email:\n${email.data}`);
-    const sms = outbox.sms.find((m) => m.to === "+14155550123");
+    const sms = outbox.sms.find((m) => m.to === "+14155550123" && m.body.includes(`session=${sessionId}`));
     assert.ok(sms, "the SMS summary reached the Twilio stand-in");
     assert.ok(sms.body.includes(`${Math.round(s.blink_rate_per_min)} blinks/min, PERCLOS ${s.perclos_percent.toFixed(1)}%`), `fatigue in the SMS: ${sms.body}`);
     await documentScreenshot(page, "summary.png");
