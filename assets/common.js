@@ -181,3 +181,15 @@ export function show(node, visible = true) {
 export function $(id) {
   return document.getElementById(id);
 }
+
+/**
+ * The JSON value saved under `key` in this browser (localStorage), or null when nothing is
+ * saved, it does not parse, or storage is off.
+ */
+export function loadSaved(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) || "null");
+  } catch {
+    return null;
+  }
+}

@@ -12,7 +12,7 @@
 // drift has lasted (`drift_ms`) past the session's threshold, so steps come on time whatever
 // the page's timers do in a hidden tab.
 
-import { $, formatTime, reasonText, show } from "../common.js";
+import { $, formatTime, loadSaved, reasonText, show } from "../common.js";
 import { driftText } from "./view.js";
 
 const ESCALATION_KEY = "focus-sentry.escalation";
@@ -46,12 +46,7 @@ const els = {
 
 /** The escalation delays saved in this browser, or the defaults. */
 export function loadEscalation() {
-  let saved = null;
-  try {
-    saved = JSON.parse(localStorage.getItem(ESCALATION_KEY) || "null");
-  } catch {
-    saved = null;
-  }
+  const saved = loadSaved(ESCALATION_KEY);
   const valid = (v) => CHOICES.includes(v);
   const escalation = { ...ESCALATION_DEFAULTS };
   if (saved && typeof saved === "object") {

@@ -3,7 +3,7 @@
 // in words, and the settings remembered in this browser (localStorage) as the default,
 // the calibration profile chosen (profiles.js) among them.
 
-import { $, el } from "../common.js";
+import { $, el, loadSaved } from "../common.js";
 import { chooseProfile, chosenProfile } from "./profiles.js";
 
 const DEFAULTS_KEY = "focus-sentry.defaults";
@@ -92,12 +92,7 @@ function setChannel(channel, { configured, problems, helpUrl }) {
 
 /** Fills the form with the settings saved as the default, if any. */
 export function loadDefaults() {
-  let saved = null;
-  try {
-    saved = JSON.parse(localStorage.getItem(DEFAULTS_KEY) || "null");
-  } catch {
-    saved = null;
-  }
+  const saved = loadSaved(DEFAULTS_KEY);
   if (!saved || typeof saved !== "object") return;
   if (saved.duration_minutes != null) els.duration.value = saved.duration_minutes;
   if (saved.alert_threshold_s != null) els.threshold.value = saved.alert_threshold_s;
