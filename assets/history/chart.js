@@ -82,17 +82,7 @@ export function renderChart(sessions, open) {
   );
   sessions.forEach((s, i) => {
     const label = `${formatDateTime(s.started_at_ms)}: ${formatPercent(s.totals.focus_percent)} focused over ${formatDuration(s.totals.total_ms)}. Open details.`;
-    const point = svg("circle", {
-      class: "point", cx: points[i][0], cy: points[i][1], r: 5.5, tabindex: 0, role: "button",
-      "aria-label": label,
-      onclick: () => open(s.id),
-      onkeydown: (e) => {
-        if (e.key === "Enter" || e.key === " ") {
-          e.preventDefault();
-          open(s.id);
-        }
-      },
-    }, svg("title", { text: label }));
+    const point = sessionPoint(points[i], 5.5, label, () => open(s.id));
     root.append(point);
   });
   box.append(root);
@@ -174,17 +164,7 @@ function smallChart(box, sessions, open, { title, axis, value, format, least }) 
   }
   sessions.forEach((s, i) => {
     const text = `${formatDateTime(s.started_at_ms)}: ${format(value(s))}. Open details.`;
-    root.append(svg("circle", {
-      class: "point", cx: points[i][0], cy: points[i][1], r: 4.5, tabindex: 0, role: "button",
-      "aria-label": text,
-      onclick: () => open(s.id),
-      onkeydown: (e) => {
-        if (e.key === "Enter" || e.key === " ") {
-          e.preventDefault();
-          open(s.id);
-        }
-      },
-    }, svg("title", { text })));
+    root.append(sessionPoint(points[i], 4.5, text, () => open(s.id)));
   });
   box.append(root);
 }
@@ -251,3 +231,18 @@ function timelineLabel(s, stretches, breaks) {
   return `Timeline: ${stretches.length} stretches, ${unfocused} of them unfocused, and ${breaks.length} break${breaks.length === 1 ? "" : "s"}. The table below lists the unfocused stretches.`;
 }
 
+/** A session's point on a chart: a circle that opens the session on a click, Enter or Space,
+ * named `label` for screen readers and as its tooltip. */
+function sessionPoint([cx, cy], r, label, onOpen) {
+  return svg("circle", {
+    class: "point", cx, cy, r, tabindex: 0, role: "button",
+    "aria-label": label,
+    onclick: onOpen,
+    onkeydown: (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        onOpen();
+      }
+    },
+  }, svg("title", { text: label }));
+}
