@@ -279,81 +279,113 @@ fn class_name(class: &str) -> Option<&'static str> {
     CLASSES.iter().copied().find(|c| *c == class)
 }
 
+/// Counts every outcome into a [`Report`]: the verdict of each labelled photo, then the pose
+/// error of each photo with ground truth. With `verbose`, prints a line per labelled photo.
 fn tally(outcomes: &[Outcome], sets: usize, verbose: bool) -> Report {
     let mut report = Report {
         per_set: vec![BTreeMap::new(); sets],
         ..Report::default()
     };
     for o in outcomes {
-        let class = o.sample.class.as_deref().and_then(class_name);
-        let verdict = match &o.analysis {
-            Ok(a) => a.reason.map_or("focused", |r| r.as_str()),
-            Err(_) => "error",
-        };
-        if let Some(class) = class {
-            let ok = matches!(&o.analysis, Ok(a) if a.focused == (class == "attentive"));
-            report.overall.add(ok);
-            report.per_set[o.set].entry(class).or_default().add(ok);
-            let column = VERDICTS
-                .iter()
-                .copied()
-                .find(|v| *v == verdict)
-                .unwrap_or("error");
-            *report.confusion.entry((class, column)).or_default() += 1;
-            if let Ok(FrameAnalysis {
-                away: Some(way), ..
-            }) = &o.analysis
-            {
-                *report.away_ways.entry((class, way.as_str())).or_default() += 1;
-            }
-            if !ok {
-                let got = match &o.analysis {
-                    Ok(a) => verdict_words(a),
-                    Err(e) => format!("error: {e}"),
-                };
-                report
-                    .wrong
-                    .push(format!("{}: expected {class}, got {got}", o.rel));
-            }
+        if let Some(class) = o.sample.class.as_deref().and_then(class_name) {
+            let ok = report.add_verdict(o, class);
             if verbose {
-                let got = o
-                    .analysis
-                    .as_ref()
-                    .map_or_else(|e| e.clone(), verdict_words);
-                println!(
-                    "{} {:<50} {class:<12} {got}",
-                    if ok { "ok " } else { "BAD" },
-                    o.rel
-                );
+                print_verdict(o, class, ok);
             }
-            if class == "attentive"
-                && let Ok(FrameAnalysis {
-                    face: Some(face), ..
-                }) = &o.analysis
-                && face.eyes_visible
-            {
-                report
-                    .gaze_off_camera
-                    .push((face.gaze.yaw_deg.abs(), face.gaze.pitch_deg.abs()));
-            }
+            report.add_gaze(o, class);
         }
         if let Some(truth) = o.sample.pose {
-            match &o.analysis {
-                Ok(FrameAnalysis {
-                    face: Some(face), ..
-                }) => {
-                    let p = face.head_pose;
-                    report.pose.add([
-                        p.yaw_deg - truth.yaw_deg,
-                        p.pitch_deg - truth.pitch_deg,
-                        p.roll_deg - truth.roll_deg,
-                    ]);
-                }
-                _ => report.pose_missed += 1,
-            }
+            report.add_pose(o, truth);
         }
     }
     report
+}
+
+/// The confusion table's column for what the pipeline said.
+fn verdict_column(analysis: &Result<FrameAnalysis, String>) -> &'static str {
+    let verdict = match analysis {
+        Ok(a) => a.reason.map_or("focused", |r| r.as_str()),
+        Err(_) => "error",
+    };
+    VERDICTS
+        .iter()
+        .copied()
+        .find(|v| *v == verdict)
+        .unwrap_or("error")
+}
+
+impl Report {
+    /// Counts a labelled photo: right or wrong, per set and overall; its cell of the
+    /// confusion table; which way it looked away; and, when wrong, a line for the list of
+    /// misjudged photos. Returns whether the verdict was right.
+    fn add_verdict(&mut self, o: &Outcome, class: &'static str) -> bool {
+        let ok = matches!(&o.analysis, Ok(a) if a.focused == (class == "attentive"));
+        self.overall.add(ok);
+        self.per_set[o.set].entry(class).or_default().add(ok);
+        *self
+            .confusion
+            .entry((class, verdict_column(&o.analysis)))
+            .or_default() += 1;
+        if let Ok(FrameAnalysis {
+            away: Some(way), ..
+        }) = &o.analysis
+        {
+            *self.away_ways.entry((class, way.as_str())).or_default() += 1;
+        }
+        if !ok {
+            let got = match &o.analysis {
+                Ok(a) => verdict_words(a),
+                Err(e) => format!("error: {e}"),
+            };
+            self.wrong
+                .push(format!("{}: expected {class}, got {got}", o.rel));
+        }
+        ok
+    }
+
+    /// Keeps how far the gaze of an attentive face with visible eyes points off the camera.
+    fn add_gaze(&mut self, o: &Outcome, class: &'static str) {
+        if class == "attentive"
+            && let Ok(FrameAnalysis {
+                face: Some(face), ..
+            }) = &o.analysis
+            && face.eyes_visible
+        {
+            self.gaze_off_camera
+                .push((face.gaze.yaw_deg.abs(), face.gaze.pitch_deg.abs()));
+        }
+    }
+
+    /// Adds the head-pose error against the ground truth, or counts the photo as missed when
+    /// no face was found.
+    fn add_pose(&mut self, o: &Outcome, truth: HeadPose) {
+        match &o.analysis {
+            Ok(FrameAnalysis {
+                face: Some(face), ..
+            }) => {
+                let p = face.head_pose;
+                self.pose.add([
+                    p.yaw_deg - truth.yaw_deg,
+                    p.pitch_deg - truth.pitch_deg,
+                    p.roll_deg - truth.roll_deg,
+                ]);
+            }
+            _ => self.pose_missed += 1,
+        }
+    }
+}
+
+/// `--verbose`: one line per labelled photo, as it is counted.
+fn print_verdict(o: &Outcome, class: &str, ok: bool) {
+    let got = o
+        .analysis
+        .as_ref()
+        .map_or_else(|e| e.clone(), verdict_words);
+    println!(
+        "{} {:<50} {class:<12} {got}",
+        if ok { "ok " } else { "BAD" },
+        o.rel
+    );
 }
 
 fn median(mut v: Vec<f32>) -> Option<f32> {
@@ -364,10 +396,34 @@ fn median(mut v: Vec<f32>) -> Option<f32> {
     Some(v[v.len() / 2])
 }
 
+/// Prints the report: accuracy per class (per folder when there are several), the confusion
+/// table, the ways of looking away, the head-pose error, the gaze of attentive faces and the
+/// misjudged photos.
 fn print_report(report: &Report, dirs: &[PathBuf], half: Half) {
     if half != Half::All {
         println!("{} half only", half.as_str());
     }
+    print_accuracy(report, dirs);
+    print_confusion(report);
+    print_away_ways(report);
+    print_pose_error(report);
+    print_gaze(report);
+    print_misjudged(report);
+}
+
+/// One row of the accuracy table.
+fn print_accuracy_row(label: &str, t: Tally) {
+    println!(
+        "{label:<12} {:>6} {:>8} {:>8.1}%",
+        t.total,
+        t.correct,
+        t.accuracy() * 100.0
+    );
+}
+
+/// The accuracy table: a row per class, per folder (with the folder's total when there are
+/// several folders), then the overall row.
+fn print_accuracy(report: &Report, dirs: &[PathBuf]) {
     println!(
         "{:<12} {:>6} {:>8} {:>9}",
         "class", "images", "correct", "accuracy"
@@ -378,34 +434,21 @@ fn print_report(report: &Report, dirs: &[PathBuf], half: Half) {
         }
         let mut set = Tally::default();
         for class in CLASSES {
-            if let Some(t) = per_class.get(class) {
-                println!(
-                    "{class:<12} {:>6} {:>8} {:>8.1}%",
-                    t.total,
-                    t.correct,
-                    t.accuracy() * 100.0
-                );
+            if let Some(&t) = per_class.get(class) {
+                print_accuracy_row(class, t);
                 set.total += t.total;
                 set.correct += t.correct;
             }
         }
         if dirs.len() > 1 {
-            println!(
-                "{:<12} {:>6} {:>8} {:>8.1}%",
-                "set",
-                set.total,
-                set.correct,
-                set.accuracy() * 100.0
-            );
+            print_accuracy_row("set", set);
         }
     }
-    println!(
-        "{:<12} {:>6} {:>8} {:>8.1}%",
-        "overall",
-        report.overall.total,
-        report.overall.correct,
-        report.overall.accuracy() * 100.0
-    );
+    print_accuracy_row("overall", report.overall);
+}
+
+/// Expected class by verdict, leaving out the classes no photo had.
+fn print_confusion(report: &Report) {
     println!("confusion (rows: expected, columns: verdict):");
     print!("  {:<12}", "");
     for v in VERDICTS {
@@ -425,6 +468,9 @@ fn print_report(report: &Report, dirs: &[PathBuf], half: Half) {
         }
         println!();
     }
+}
+
+fn print_away_ways(report: &Report) {
     if !report.away_ways.is_empty() {
         let ways: Vec<String> = report
             .away_ways
@@ -433,6 +479,9 @@ fn print_report(report: &Report, dirs: &[PathBuf], half: Half) {
             .collect();
         println!("looking_away, which way: {}", ways.join(", "));
     }
+}
+
+fn print_pose_error(report: &Report) {
     if let Some(m) = report.pose.mean() {
         println!(
             "head pose MAE over {} faces: yaw {:.1} deg, pitch {:.1} deg, roll {:.1} deg{}",
@@ -447,6 +496,9 @@ fn print_report(report: &Report, dirs: &[PathBuf], half: Half) {
             }
         );
     }
+}
+
+fn print_gaze(report: &Report) {
     let yaw = median(report.gaze_off_camera.iter().map(|g| g.0).collect());
     let pitch = median(report.gaze_off_camera.iter().map(|g| g.1).collect());
     if let (Some(yaw), Some(pitch)) = (yaw, pitch) {
@@ -455,6 +507,9 @@ fn print_report(report: &Report, dirs: &[PathBuf], half: Half) {
             report.gaze_off_camera.len()
         );
     }
+}
+
+fn print_misjudged(report: &Report) {
     if !report.wrong.is_empty() {
         println!("misjudged:");
         for w in &report.wrong {
@@ -511,6 +566,8 @@ pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use focus_vision::{Away, Reason};
+
     use super::*;
 
     #[test]
@@ -519,6 +576,77 @@ mod tests {
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    fn outcome(set: usize, class: &str, analysis: Result<FrameAnalysis, String>) -> Outcome {
+        Outcome {
+            set,
+            rel: format!("{class}.jpg"),
+            sample: Sample {
+                class: Some(class.to_owned()),
+                pose: None,
+            },
+            analysis,
+        }
+    }
+
+    fn verdict(reason: Option<Reason>, away: Option<Away>) -> Result<FrameAnalysis, String> {
+        Ok(FrameAnalysis {
+            focused: reason.is_none(),
+            reason,
+            away,
+            zone: None,
+            eye_closure: None,
+            face: None,
+            image_size: (640, 480),
+        })
+    }
+
+    #[test]
+    fn tally_counts_verdicts_per_set_in_the_confusion_table_and_lists_the_misjudged() {
+        let outcomes = [
+            outcome(0, "attentive", verdict(None, None)),
+            outcome(0, "attentive", verdict(Some(Reason::EyesClosed), None)),
+            outcome(
+                1,
+                "away",
+                verdict(Some(Reason::LookingAway), Some(Away::LookingDown)),
+            ),
+            outcome(1, "no_face", Err("truncated JPEG".to_owned())),
+        ];
+        let report = tally(&outcomes, 2, false);
+        assert_eq!((report.overall.total, report.overall.correct), (4, 2));
+        let attentive = report.per_set[0]["attentive"];
+        assert_eq!((attentive.total, attentive.correct), (2, 1));
+        assert_eq!(report.per_set[1]["away"].correct, 1);
+        assert_eq!(
+            report.per_set[1]["no_face"].correct, 0,
+            "an error is never right"
+        );
+        assert_eq!(
+            report.confusion,
+            BTreeMap::from([
+                (("attentive", "focused"), 1),
+                (("attentive", "eyes_closed"), 1),
+                (("away", "looking_away"), 1),
+                (("no_face", "error"), 1),
+            ])
+        );
+        assert_eq!(
+            report.away_ways,
+            BTreeMap::from([(("away", "looking_down"), 1)])
+        );
+        assert_eq!(report.wrong.len(), 2, "{:?}", report.wrong);
+        assert!(report.wrong[0].starts_with("attentive.jpg: expected attentive, got "));
+        assert_eq!(
+            report.wrong[1],
+            "no_face.jpg: expected no_face, got error: truncated JPEG"
+        );
+        assert_eq!(
+            report.pose.n + report.pose_missed,
+            0,
+            "no ground-truth pose"
+        );
     }
 
     #[test]
