@@ -37,6 +37,15 @@ if [ -d "$EVAL_DIR" ] && [ -d "$EVAL2_DIR" ]; then
   "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --half held-out --min-accuracy 0.9
   step "head-pose error on every photo with ground truth in both sets (MAE <= 5 deg)"
   "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --max-pose-mae-deg 5
+  if command -v ffmpeg >/dev/null; then
+    step "side camera: a profile calibrated on faces turned ~30 deg; turned faces focused, frontal ones looking_away"
+    scripts/side-camera.sh "$BIN" "$EVAL_DIR" "$EVAL2_DIR"
+  elif [ "${CI:-}" = "true" ]; then
+    echo "the side-camera gate needs ffmpeg (to mirror photos): run .ci/run" >&2
+    exit 1
+  else
+    step "skipping the side-camera gate: install ffmpeg"
+  fi
 fi
 
 step "vision accuracy on the committed fixtures (>= 95% correct)"
