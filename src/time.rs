@@ -6,13 +6,12 @@
 //! with the real clock plus an offset the test advances, or stands still between the test's
 //! steps ([`ShiftedTime::frozen`]) where frames must arrive at exact times.
 //!
-//! [`rfc3339`] writes such a time for people and for JSON (the API, and summaries whose
-//! time is out of the time zone database's range).
+//! `focus_types::time` writes such a time as RFC 3339 for people and for JSON.
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where "now" comes from.
 pub trait TimeSource: Send + Sync + Debug {
@@ -78,22 +77,9 @@ impl TimeSource for ShiftedTime {
     }
 }
 
-/// Unix ms to RFC 3339 UTC with milliseconds, e.g. `2026-11-25T09:30:00.000Z`. Times before
-/// 1970 do not occur; they are written as the epoch.
-pub fn rfc3339(ms: i64) -> String {
-    let time = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
-    humantime::format_rfc3339_millis(time).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_is_utc_with_milliseconds() {
-        assert_eq!(rfc3339(1_795_599_000_123), "2026-11-25T09:30:00.123Z");
-        assert_eq!(rfc3339(-5), "1970-01-01T00:00:00.000Z");
-    }
 
     #[test]
     fn shifted_time_moves_forward() {
@@ -109,7 +95,7 @@ mod tests {
     fn frozen_time_moves_only_when_told() {
         let t = ShiftedTime::frozen();
         let start = t.now_ms();
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(5));
         assert_eq!(t.now_ms(), start);
         t.advance_ms(208);
         assert_eq!(t.now_ms(), start + 208);

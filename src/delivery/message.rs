@@ -4,9 +4,8 @@
 
 use focus_notify::SummaryMessage;
 use focus_store::{EndReason, Session};
+use focus_types::time::rfc3339_millis;
 use jiff::tz::TimeZone;
-
-use crate::time::rfc3339;
 
 /// The summary of an ended session as the email and the SMS show it.
 ///
@@ -68,7 +67,7 @@ fn format_start(ms: i64, zone: &TimeZone) -> String {
             .strftime("%Y-%m-%d %H:%M %Z")
             .to_string(),
         // Out of jiff's range (year 10000): not a real session; say it plainly in UTC.
-        Err(_) => rfc3339(ms),
+        Err(_) => rfc3339_millis(ms),
     }
 }
 
@@ -184,6 +183,16 @@ mod tests {
         assert_eq!(
             format_start(1_795_599_000_000, &TimeZone::UTC),
             "2026-11-25 09:30 UTC"
+        );
+    }
+
+    #[test]
+    fn a_start_past_the_year_9999_is_written_in_utc() {
+        // 10000-01-01T00:00:00 UTC: out of jiff's range (and out of humantime's, which made
+        // this fallback panic before the one formatter).
+        assert_eq!(
+            format_start(253_402_300_800_000, &TimeZone::UTC),
+            "10000-01-01T00:00:00.000Z"
         );
     }
 }

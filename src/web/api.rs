@@ -11,13 +11,13 @@ use focus_store::{
     Totals,
 };
 use focus_types::Channel;
+use focus_types::time::rfc3339_millis;
 use serde::Serialize;
 
 use super::validate::{Channels, SessionForm, validate_session_form};
 use super::{AppState, SessionId, parse_id, truncate};
 use crate::db::DbError;
 use crate::session::{EndKind, LiveState, SessionSummary};
-use crate::time::rfc3339;
 use crate::web::error::AppError;
 
 /// Widest frame the page sends, in pixels (it scales the camera image down to this).
@@ -366,9 +366,9 @@ impl From<&Session> for SessionView {
             id: s.id,
             status: s.status,
             started_at_ms: s.started_at_ms,
-            started_at: rfc3339(s.started_at_ms),
+            started_at: rfc3339_millis(s.started_at_ms),
             ends_at_ms: s.ends_at_ms,
-            ends_at: rfc3339(s.ends_at_ms),
+            ends_at: rfc3339_millis(s.ends_at_ms),
             ended_at_ms: s.ended_at_ms,
             duration_minutes: f64::from(s.planned_duration_s) / 60.0,
             planned_duration_s: s.planned_duration_s,

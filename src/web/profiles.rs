@@ -10,6 +10,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use focus_types::time::rfc3339_millis;
 use focus_vision::Profile;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,7 +18,6 @@ use serde_json::Value;
 use super::AppState;
 use super::error::AppError;
 use crate::profiles::{self, ListedProfile, ProfileError, SavedProfile};
-use crate::time::rfc3339;
 
 impl From<ProfileError> for AppError {
     fn from(e: ProfileError) -> Self {
@@ -62,7 +62,7 @@ impl From<ListedProfile> for ProfileSummary {
             Ok(p) => ProfileSummary {
                 id: p.id,
                 name: p.name,
-                created_at: rfc3339(p.created_at_ms),
+                created_at: rfc3339_millis(p.created_at_ms),
                 mode: mode_name(&p.profile).to_owned(),
                 usable: true,
                 problem: None,
@@ -70,7 +70,7 @@ impl From<ListedProfile> for ProfileSummary {
             Err((stored, why)) => ProfileSummary {
                 id: stored.id,
                 name: stored.name,
-                created_at: rfc3339(stored.created_at_ms),
+                created_at: rfc3339_millis(stored.created_at_ms),
                 mode: stored.mode,
                 usable: false,
                 problem: Some(why),
@@ -102,7 +102,7 @@ impl From<SavedProfile> for ProfileView {
         ProfileView {
             id: p.id,
             name: p.name,
-            created_at: rfc3339(p.created_at_ms),
+            created_at: rfc3339_millis(p.created_at_ms),
             mode: mode_name(&p.profile),
             profile: p.profile,
         }

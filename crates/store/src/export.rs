@@ -16,6 +16,8 @@
 use std::borrow::Cow;
 use std::io::Write;
 
+use focus_types::time::rfc3339_seconds;
+
 use crate::model::{DeliveryStatus, Session};
 use crate::sessions::{SESSION_COLUMNS, session_from_row};
 use crate::{Result, Store};
@@ -109,7 +111,7 @@ fn csv_row(
     let eyes = &s.totals.eyes;
     [
         s.id.to_string(),
-        rfc3339_utc(s.started_at_ms),
+        rfc3339_seconds(s.started_at_ms),
         minutes(s.planned_duration_s),
         s.status.as_str().to_owned(),
         s.ended_early.to_string(),
@@ -177,36 +179,6 @@ fn trim_fraction(mut number: String) -> String {
     number
 }
 
-/// Unix milliseconds as an RFC 3339 UTC timestamp to the second, rounding
-/// down (`1970-01-01T00:00:00Z` for 0). Valid for years 0 to 9999.
-fn rfc3339_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, secs_of_day) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs_of_day / 3600,
-        secs_of_day % 3600 / 60,
-        secs_of_day % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
-/// Howard Hinnant's `civil_from_days`
-/// (<https://howardhinnant.github.io/date_algorithms.html>).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of era, [0, 146096]
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1, [0, 365]
-    let mp = (5 * doy + 2) / 153; // month from March, [0, 11]
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,14 +197,6 @@ mod tests {
         let mut out = Vec::new();
         write_record(&mut out, ["1", "Smith, \"Ada\"", "x"].into_iter()).unwrap();
         assert_eq!(out, b"1,\"Smith, \"\"Ada\"\"\",x\r\n");
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_utc(1_700_000_000_999), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339_utc(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59Z");
     }
 
     #[test]

@@ -8,10 +8,13 @@
 //! - [`Channel`]: where a session summary is sent (email or SMS), with the names people read
 //!   and the path of its setup guide.
 //! - [`fatigue`]: eye counts ([`EyeCounts`]) and the one rule for blink rate and PERCLOS.
+//! - [`time`]: the one RFC 3339 formatter for Unix-millisecond timestamps (the API, the
+//!   summaries and the CSV export).
 
 #![forbid(unsafe_code)]
 
 pub mod fatigue;
+pub mod time;
 
 pub use fatigue::EyeCounts;
 
