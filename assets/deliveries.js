@@ -1,6 +1,7 @@
-// The summary by email and SMS, as both pages show it: one item per channel (sending,
-// waiting to retry with the error, sent, or not sent with the reason and "Send again"), and
-// the one poller that keeps it current while a channel is still pending.
+// The summary by email and SMS, as both pages show it: the box's markup (a heading, one item
+// per channel: sending, waiting to retry with the error, sent, or not sent with the reason
+// and "Send again"; a note), and the one poller that keeps it current while a channel is
+// still pending. The pages hold only an empty, hidden box where it goes.
 //
 // The poller's rule (the live page's former rule, now the history page's too): ask every
 // second while any channel is pending, for at most 90 s from the start of the watch (the
@@ -78,14 +79,20 @@ export function deliveryList(deliveries, onRetry) {
 }
 
 /**
- * Keeps one session's summary status current in a box of the page: `box` (shown when the
- * session asked for a summary), `list` (the items), `note` (problems in words). `later`: the
- * note when the watch ends with a channel still pending. `onUpdate(session)`: after each
- * answer.
+ * Keeps one session's summary status current in a box of the page. `box`: the id of an empty
+ * element where the status goes (hidden until a session asked for a summary); the watch writes
+ * its markup, a heading, the list of items (id `${box}-list`) and a note for problems in words,
+ * so both pages show it alike. `later`: the note when the watch ends with a channel still
+ * pending. `onUpdate(session)`: after each answer.
  */
 export class DeliveryWatch {
-  constructor({ box, list, note, later, onUpdate = null }) {
-    this.ids = { box, list, note };
+  constructor({ box, later, onUpdate = null }) {
+    this.box = $(box);
+    this.list = el("div", { id: `${box}-list` });
+    this.note = el("p", { class: "muted small" });
+    this.box.classList.add("delivery-status");
+    this.box.setAttribute("aria-live", "polite");
+    this.box.replaceChildren(el("h3", { text: "Summary by email and SMS" }), this.list, this.note);
     this.later = later;
     this.onUpdate = onUpdate;
     this.state = { id: null, until: 0, timer: null };
@@ -96,12 +103,12 @@ export class DeliveryWatch {
     this.stop();
     if (this.state.id !== id) {
       // Another session's summary: start from an empty box.
-      show($(this.ids.box), false);
-      $(this.ids.list).replaceChildren();
+      show(this.box, false);
+      this.list.replaceChildren();
     }
     this.state.id = id;
     this.state.until = performance.now() + WATCH_MS;
-    $(this.ids.note).textContent = "";
+    this.note.textContent = "";
     if (session) this.#render(session);
     else this.#poll(this.state.until);
   }
@@ -119,7 +126,7 @@ export class DeliveryWatch {
     } catch (e) {
       if (this.state.until !== watch) return;
       if (e instanceof ApiError && e.status === 404) return;
-      $(this.ids.note).textContent = `Could not ask the server how the summary is doing: ${e.message}`;
+      this.note.textContent = `Could not ask the server how the summary is doing: ${e.message}`;
       this.state.timer = setTimeout(() => this.#poll(watch), RETRY_MS);
       return;
     }
@@ -129,18 +136,18 @@ export class DeliveryWatch {
 
   #render(session) {
     const deliveries = session.deliveries || [];
-    show($(this.ids.box), deliveries.length > 0);
-    $(this.ids.list).replaceChildren(deliveryList(deliveries, (d, button) => this.#resend(d, button)));
+    show(this.box, deliveries.length > 0);
+    this.list.replaceChildren(deliveryList(deliveries, (d, button) => this.#resend(d, button)));
     if (this.onUpdate) this.onUpdate(session);
     const { until } = this.state;
     if (deliveriesSettled(deliveries)) {
-      $(this.ids.note).textContent = "";
+      this.note.textContent = "";
       this.state.until = 0;
     } else if (performance.now() < until) {
-      $(this.ids.note).textContent = "";
+      this.note.textContent = "";
       this.state.timer = setTimeout(() => this.#poll(until), POLL_MS);
     } else {
-      $(this.ids.note).textContent = this.later;
+      this.note.textContent = this.later;
       this.state.until = 0;
     }
   }
@@ -155,7 +162,7 @@ export class DeliveryWatch {
     } catch (e) {
       button.disabled = false;
       button.textContent = "Send again";
-      $(this.ids.note).textContent = `Could not send it again: ${e.message}`;
+      this.note.textContent = `Could not send it again: ${e.message}`;
       return;
     }
     if (this.state.id === id) this.watch(id);

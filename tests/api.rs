@@ -27,6 +27,16 @@ async fn config_says_what_the_page_needs() {
     assert_eq!(status, 200);
     assert_eq!(body["email_configured"], false);
     assert_eq!(body["sms_configured"], false);
+    // The channels' names come from the server (focus_types::Channel), not the page.
+    assert_eq!(
+        [
+            &body["email_name"],
+            &body["email_title"],
+            &body["sms_name"],
+            &body["sms_title"]
+        ],
+        ["email", "Email", "SMS", "SMS"]
+    );
     assert_eq!(body["limits"]["duration_minutes"]["min"], 1.0);
     assert_eq!(body["limits"]["duration_minutes"]["max"], 600.0);
     assert_eq!(body["limits"]["alert_threshold_s"]["min"], 0.5);

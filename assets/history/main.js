@@ -18,8 +18,6 @@ const state = { days: "30", includeShort: false, data: null, detailId: null };
 /** The open session's summary status, kept current while a channel is pending. */
 const deliveries = new DeliveryWatch({
   box: "detail-deliveries",
-  list: "detail-delivery-list",
-  note: "detail-delivery-note",
   later: "Still trying in the background; open this session again later to see how it ends.",
   onUpdate: (s) => {
     if (deliveriesSettled(s.deliveries)) updateRow(s);

@@ -50,26 +50,38 @@ export function applyConfig(config) {
   els.duration.max = d.max;
   els.threshold.min = t.min;
   els.threshold.max = t.max;
-  for (const channel of CHANNELS) {
-    setChannel(channel, {
-      configured: Boolean(config[`${channel.key}_configured`]),
-      problems: config[`${channel.key}_problems`] || [],
-      helpUrl: config[`${channel.key}_help_url`] || `/help/${channel.key}`,
-    });
-  }
+  for (const channel of CHANNELS) setChannel(channel, serverChannel(config, channel.key));
 }
 
-/** The summary channels as the form shows them. */
+/** The summary channels' places in the form. Their names are the server's (`serverChannel`). */
 const CHANNELS = [
-  { key: "email", checkbox: "send-email", hint: "email-hint", name: "Email", guide: "email",
+  { key: "email", checkbox: "send-email", label: "Send email summary", hint: "email-hint",
     onText: "The summary is emailed when the session ends." },
-  { key: "sms", checkbox: "send-sms", hint: "phone-hint", name: "SMS", guide: "SMS",
+  { key: "sms", checkbox: "send-sms", label: "Send SMS summary", hint: "phone-hint",
     onText: "The summary is texted when the session ends." },
 ];
 
+/** "untick “Send email summary”": the way out of a channel's problem, naming its checkbox. */
+function untick(key) {
+  return `untick \u201c${CHANNELS.find((c) => c.key === key).label}\u201d`;
+}
+
+/** What `GET /api/config` says of one channel: whether it is set up, the settings that keep it
+ * off, its guide, and its names ("email" in a sentence, "Email" as a label: focus_types'
+ * Channel, as the summaries and errors write them). */
+function serverChannel(config, key) {
+  return {
+    configured: Boolean(config[`${key}_configured`]),
+    problems: config[`${key}_problems`] || [],
+    helpUrl: config[`${key}_help_url`],
+    name: config[`${key}_name`],
+    title: config[`${key}_title`],
+  };
+}
+
 /** A channel the server cannot send on: its checkbox is off and disabled, and the hint says
  * why and links to the setup guide (served by the app). */
-function setChannel(channel, { configured, problems, helpUrl }) {
+function setChannel(channel, { configured, problems, helpUrl, name, title }) {
   const checkbox = $(channel.checkbox);
   const hint = $(channel.hint);
   checkbox.disabled = !configured;
@@ -81,11 +93,11 @@ function setChannel(channel, { configured, problems, helpUrl }) {
   }
   checkbox.checked = false;
   const why = problems.length
-    ? `${channel.name} is off: the server's settings for ${problems.join(", ")} need fixing (its start-up log says what is wrong). `
-    : `${channel.name} is not set up on this server. `;
+    ? `${title} is off: the server's settings for ${problems.join(", ")} need fixing (its start-up log says what is wrong). `
+    : `${title} is not set up on this server. `;
   hint.append(
     why,
-    el("a", { href: helpUrl, target: "_blank", rel: "noopener" }, `How to set up ${channel.guide}`),
+    el("a", { href: helpUrl, target: "_blank", rel: "noopener" }, `How to set up ${name}`),
     ".",
   );
 }
@@ -165,14 +177,14 @@ export function checkForm(form) {
       form.alert_threshold_s < t.min || form.alert_threshold_s > t.max) {
     return ["alert_threshold_s", `Enter a threshold between ${t.min} and ${t.max} seconds.`];
   }
-  if (form.send_email && config && !config.email_configured) {
-    return ["send_email", "Email is not set up on this server; untick \u201cSend email summary\u201d."];
-  }
-  if (form.send_sms && config && !config.sms_configured) {
-    return ["send_sms", "SMS is not set up on this server; untick \u201cSend SMS summary\u201d."];
+  for (const { key } of CHANNELS) {
+    const server = config && serverChannel(config, key);
+    if (form[`send_${key}`] && server && !server.configured) {
+      return [`send_${key}`, `${server.title} is not set up on this server; ${untick(key)}.`];
+    }
   }
   if (form.send_email && !form.email) {
-    return ["email", "Enter an email address to receive the summary, or untick \u201cSend email summary\u201d."];
+    return ["email", `Enter an email address to receive the summary, or ${untick("email")}.`];
   }
   if (form.email && !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(form.email)) {
     return ["email", `\u201c${form.email}\u201d does not look like an email address (e.g. you@example.com).`];
@@ -181,7 +193,7 @@ export function checkForm(form) {
     return ["phone", `\u201c${form.phone}\u201d is not a full international number: start with + and the country code, e.g. +14155550123.`];
   }
   if (form.send_sms && !form.phone) {
-    return ["phone", "Enter a phone number with its country code (e.g. +14155550123), or untick \u201cSend SMS summary\u201d."];
+    return ["phone", `Enter a phone number with its country code (e.g. +14155550123), or ${untick("sms")}.`];
   }
   return null;
 }

@@ -10,8 +10,6 @@ const card = $("summary-card");
 
 const deliveries = new DeliveryWatch({
   box: "summary-delivery",
-  list: "summary-delivery-list",
-  note: "summary-delivery-note",
   later: "Still trying in the background; the history page shows how it ends.",
 });
 

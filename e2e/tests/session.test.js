@@ -336,6 +336,13 @@ describe("a session from start to history", () => {
     assert.match(stats, new RegExp(`Eyes closed \\(PERCLOS\\)\\s+${literal(perclosText(session.totals.perclos_percent))}`));
     assert.match(stats, new RegExp(`Blink rate\\s+${literal(blinkRateText(session.totals.blink_rate_per_min))} \\(\\d+ blinks?\\)`));
     assert.equal(await page.isVisible("#detail-continue"), false, "a completed session cannot be continued");
+    // Its summary status, written by the same code as the summary card's (deliveries.js).
+    await eventually("the session's card to say the email and SMS were sent", async () => {
+      assert.equal(await page.isVisible("#detail-deliveries"), true);
+      assert.equal((await page.textContent("#detail-deliveries h3")).trim(), "Summary by email and SMS");
+      assert.equal(await page.locator('#detail-deliveries-list li[data-channel="email"][data-status="sent"]').count(), 1);
+      assert.equal(await page.locator('#detail-deliveries-list li[data-channel="sms"][data-status="sent"]').count(), 1);
+    }, { timeout: 10_000 });
     const stretches = session.events.filter((e) => e.kind !== "break").length;
     assert.equal(await page.locator("#timeline svg rect:not(.break)").count(), stretches,
       "one bar per focused/unfocused stretch");

@@ -1,5 +1,6 @@
 // 7. The start page as a first-time user on a phone (390x844) meets it: Start in sight
-// without scrolling, no sideways scroll, a sentence on what counts as focused, and a camera
+// without scrolling, no sideways scroll, a sentence on what counts as focused, the summary
+// channels the server has not set up said in words with their guides, and a camera
 // preview whose framing check says in words what the camera sees (a face ready to go, no
 // face, too dark) and what to fix. Starting the session hands the camera over and the
 // checks stop.
@@ -64,6 +65,16 @@ test("7. start page on a phone: Start in sight, camera preview with a framing ch
     await page.setViewportSize(PHONE);
     await page.goto(server.url);
     await waitForConfig(page, { emailConfigured: false });
+    // Neither channel is set up on this server: each hint says so in the server's names for
+    // it (focus_types::Channel, through GET /api/config) and links its guide.
+    const hints = await page.evaluate(() => ["email-hint", "phone-hint"].map((id) => {
+      const hint = document.getElementById(id);
+      return { text: hint.textContent, link: hint.querySelector("a")?.getAttribute("href") };
+    }));
+    assert.deepEqual(hints, [
+      { text: "Email is not set up on this server. How to set up email.", link: "/help/email" },
+      { text: "SMS is not set up on this server. How to set up SMS.", link: "/help/sms" },
+    ]);
 
     const layout = await page.evaluate(() => {
       const start = document.getElementById("start-btn").getBoundingClientRect();

@@ -44,6 +44,10 @@ pub async fn config(State(state): State<AppState>) -> Json<ConfigView> {
         sms_problems: problems(Channel::Sms),
         email_help_url: Channel::Email.help_path(),
         sms_help_url: Channel::Sms.help_path(),
+        email_name: Channel::Email.name(),
+        email_title: Channel::Email.title(),
+        sms_name: Channel::Sms.name(),
+        sms_title: Channel::Sms.title(),
         alert_modes: ["banner", "sound", "both"],
         limits: LimitsView {
             duration_minutes: Range {
@@ -77,6 +81,14 @@ pub struct ConfigView {
     pub email_help_url: &'static str,
     /// The setup guide for SMS.
     pub sms_help_url: &'static str,
+    /// Email as a sentence names it ("email") and as a label does ("Email"): the names the
+    /// emails, logs and errors use ([`Channel::name`], [`Channel::title`]), so the page has
+    /// none of its own.
+    pub email_name: &'static str,
+    pub email_title: &'static str,
+    /// The same for SMS ("SMS" both).
+    pub sms_name: &'static str,
+    pub sms_title: &'static str,
     pub alert_modes: [&'static str; 3],
     pub limits: LimitsView,
     pub version: &'static str,
