@@ -32,11 +32,13 @@
 //!   with retries, and records each attempt.
 //! - [`time`]: the server's source of wall-clock time, injectable for tests.
 //! - [`error`]: [`error::error_chain`], an error and its causes on one log line.
-//! - [`cli`]: the command line ([`cli::Cli`]) and the offline `analyze` and `eval` tools.
+//! - [`cli`]: the command line ([`cli::Cli`]) and the offline `analyze`, `calibrate` and `eval`
+//!   tools.
 //!
 //! Dependencies point one way, from the edges to the core: `web` and `cli` use the modules
 //! below them, `startup` wires everything, `session` -> `notifier` -> `delivery` -> `db`,
-//! `time`, `config`, and `session` -> `profiles` -> `db`. Nothing imports `web`, `startup` or `cli`. Each layer returns its
+//! `time`, `config`, and `session` -> `profiles` -> `db` (`calibration` -> `profiles`,
+//! `vision`, `db`). Nothing imports `web`, `startup` or `cli`. Each layer returns its
 //! own error type; only `web` maps errors to HTTP.
 
 #![forbid(unsafe_code)]
