@@ -3,7 +3,9 @@
 //! is attentive again; bad frames; back-pressure; a second connection taking over.
 //!
 //! Time between frames is moved forward with the injectable clock, so the drift lasts
-//! seconds of server time while the test takes a fraction of that.
+//! seconds of server time while the test takes a fraction of that. The drift tests freeze
+//! the clock between their steps: the real time an analysis takes (seconds on a loaded
+//! machine) would otherwise count as session time and move the figures they check.
 
 #![allow(clippy::unwrap_used)]
 
@@ -28,7 +30,7 @@ async fn stream(app: &TestApp, ws: &mut Ws, photo: &[u8], frames: usize, step_ms
 }
 
 async fn drift_and_return(unfocused_photo: &str, reason: &str) {
-    let app = spawn_app().await;
+    let app = spawn_app_frozen().await;
     let session = app.start_session(5.0, 0.5).await;
     let id = session["id"].as_i64().unwrap();
     let mut ws = app.connect_live(id).await;
@@ -91,11 +93,13 @@ async fn drift_and_return(unfocused_photo: &str, reason: &str) {
     let total = summary["total_seconds"].as_f64().unwrap();
     let focused = summary["focused_seconds"].as_f64().unwrap();
     let unfocused = summary["unfocused_seconds"].as_f64().unwrap();
-    // The first frames settled the start (0.5 s of test time with no verdict: "starting",
-    // not focused). The test clock is the real one plus what the test adds, so the real
-    // time the first analyses take (long on a loaded machine) counts too.
+    // The clock is frozen between the test's steps, so the session lasted exactly the time
+    // the test moved it on (4 x 250 + 8 x 300 + 4 x 250 ms), however long the analyses took
+    // on a loaded machine; the first frames settled the start after the debounce (0.5 s with
+    // no verdict: "starting", not focused).
     let starting = summary["starting_seconds"].as_f64().unwrap();
-    assert!((0.5..1.5).contains(&starting), "{summary}");
+    assert_eq!(total, 4.4, "{summary}");
+    assert_eq!(starting, 0.5, "{summary}");
     assert!(
         (total - focused - unfocused - starting).abs() <= 0.15,
         "{summary}"

@@ -80,6 +80,17 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
+/// As [`spawn_app`], on a clock that stands still between the test's steps
+/// ([`ShiftedTime::frozen`]): frames are stamped at exactly the times the test advances to,
+/// however long their analysis takes on a loaded machine.
+pub async fn spawn_app_frozen() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("focus.db");
+    let mut app = spawn_app_with_time(test_config(&db_path), ShiftedTime::frozen()).await;
+    app._dir = Some(dir);
+    app
+}
+
 /// Starts an app on a fresh temporary database with `adjust` applied to the test config
 /// (notifications, retry timing, ...).
 pub async fn spawn_app_adjusted(adjust: impl FnOnce(&mut Config)) -> TestApp {
