@@ -8,6 +8,8 @@
 //! ([`focus_vision::calibration::Calibration`]): the frame is dropped once analysed, never
 //! stored or logged. [`CalibrationRun::save`] builds the profile with the vision crate's rules
 //! and stores it through [`crate::profiles`]; a refused calibration stores nothing.
+//! [`CalibrationRun::save_zone`] adds an extra zone (the user looked at their notes or a
+//! second monitor instead of the dots) to a saved profile.
 //!
 //! Errors are this layer's own ([`CalibrateError`]); `web` turns them into messages.
 
@@ -24,6 +26,12 @@ use crate::vision::{AnalyzeError, SessionTracker, Vision};
 /// The most frames one calibration takes: 5 points of ~2 s at 5 frames a second is 50;
 /// this leaves room for a slower dot or a faster page, and bounds what a client can send.
 pub const MAX_FRAMES: usize = 300;
+
+/// The longest zone name kept, in characters.
+pub const ZONE_NAME_MAX_CHARS: usize = 40;
+
+/// The most extra zones one profile keeps.
+pub const MAX_ZONES: usize = 8;
 
 /// Why a calibration step failed.
 #[derive(Debug, thiserror::Error)]
@@ -150,5 +158,45 @@ impl CalibrationRun {
     ) -> Result<SavedProfile, CalibrateError> {
         let profile = self.build()?;
         Ok(profiles::create(db, name, &profile, now_ms).await?)
+    }
+    /// Builds an extra zone ("notes", "second monitor") from the frames, taken at the centre
+    /// point while the user looked at the zone, and adds it to profile `profile_id` under
+    /// `zone` (replacing a zone of that name). The zone is checked against the profile's
+    /// screen as stored at that moment.
+    ///
+    /// # Errors
+    ///
+    /// [`CalibrateError::Refused`] (no face, eyes closed, the zone lies on the screen, no
+    /// name: nothing saved) or [`CalibrateError::Profile`] (no such profile, or one this
+    /// version cannot read).
+    pub async fn save_zone(
+        &self,
+        db: &Db,
+        profile_id: i64,
+        zone: &str,
+    ) -> Result<SavedProfile, CalibrateError> {
+        if zone.trim().chars().count() > ZONE_NAME_MAX_CHARS {
+            return Err(CalibrateError::Profile(ProfileError::Invalid {
+                field: "zone",
+                detail: format!("a zone's name has at most {ZONE_NAME_MAX_CHARS} characters"),
+            }));
+        }
+        let calibration = self.calibration.clone();
+        let zone = zone.to_owned();
+        profiles::change(db, profile_id, move |profile| {
+            let zone = calibration.build_zone(&zone, profile)?;
+            let new = !profile.zones.iter().any(|z| z.name == zone.name);
+            if new && profile.zones.len() >= MAX_ZONES {
+                return Err(CalibrateError::Profile(ProfileError::Invalid {
+                    field: "zone",
+                    detail: format!(
+                        "a profile has at most {MAX_ZONES} zones; calibrate one again under its name to replace it"
+                    ),
+                }));
+            }
+            profile.set_zone(zone);
+            Ok(())
+        })
+        .await?
     }
 }

@@ -146,6 +146,56 @@ pub async fn rename(db: &Db, id: i64, name: &str) -> Result<SavedProfile, Profil
     get(db, id).await
 }
 
+/// Changes profile `id`'s numbers with `change` (e.g. adds a zone), checks them and saves
+/// them; the read and the write are one step in the store, so two changes at once cannot
+/// lose one another. Returns the profile as saved, or `change`'s refusal (nothing saved).
+///
+/// # Errors
+///
+/// [`ProfileError::NotFound`]; [`ProfileError::Invalid`] (field `profile`) when the stored
+/// numbers cannot be read by this version or the changed ones do not check.
+pub async fn change<E>(
+    db: &Db,
+    id: i64,
+    change: impl FnOnce(&mut Profile) -> Result<(), E> + Send + 'static,
+) -> Result<Result<SavedProfile, E>, ProfileError>
+where
+    E: Send + 'static,
+{
+    /// Why the change wrote nothing: the stored profile, or the change, said no.
+    enum Refused<E> {
+        Unusable(String),
+        Change(E),
+    }
+    let outcome = db
+        .call(move |s| {
+            Ok(s.update_profile_data(id, |data| {
+                let mut profile =
+                    Profile::from_json(data).map_err(|e| Refused::Unusable(e.to_string()))?;
+                change(&mut profile).map_err(Refused::Change)?;
+                profile
+                    .check()
+                    .map_err(|e| Refused::Unusable(e.to_string()))?;
+                Ok(profile.to_json())
+            }))
+        })
+        .await?
+        .map_err(|e| from_store(e, id))?;
+    match outcome {
+        Ok(stored) => SavedProfile::from_stored(stored)
+            .map(Ok)
+            .map_err(|(_, detail)| ProfileError::Invalid {
+                field: "profile",
+                detail,
+            }),
+        Err(Refused::Change(e)) => Ok(Err(e)),
+        Err(Refused::Unusable(detail)) => Err(ProfileError::Invalid {
+            field: "profile",
+            detail,
+        }),
+    }
+}
+
 /// Deletes profile `id`.
 ///
 /// # Errors

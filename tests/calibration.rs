@@ -3,7 +3,9 @@
 //! frames: the attentive webcam stretch in `tests/fixtures/stream` makes a profile that is
 //! saved, listed and used by a session; frames without a face, or corners that are the centre
 //! again, are refused in words and nothing is saved; a taken name keeps the calibration for
-//! another name; mistakes in the protocol are answered and the calibration goes on.
+//! another name; mistakes in the protocol are answered and the calibration goes on. A full
+//! calibration of her glances saves a screen to one side; a zone calibrated where she
+//! glances aside then counts as focused and is named in the live verdict.
 
 #![allow(clippy::unwrap_used)]
 
@@ -273,4 +275,120 @@ async fn mistakes_are_answered_in_words_and_the_calibration_goes_on() {
 
     let reply = say(&mut ws, json!({ "finish": { "name": "Desk" } })).await;
     assert_eq!(reply["saved"]["mode"], "quick", "{reply}");
+}
+
+/// One frame of the attentive stream fixture, by its number in the clip.
+fn stream_frame(n: u32) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "tests/fixtures/stream/pexels_woman_attentive/frame{n}.jpg"
+    ));
+    std::fs::read(path).unwrap()
+}
+
+/// A full calibration of her glances (gaze yaw 8..36 deg, pitch 6..20 deg: a screen to one
+/// side of the camera; the frames `focus-sentry analyze` measured), three frames a point.
+async fn calibrate_side_desk(app: &TestApp) -> Value {
+    let mut ws = connect(app).await;
+    for (point, n) in [
+        ("center", 216),
+        ("top_left", 176),
+        ("top_right", 181),
+        ("bottom_left", 266),
+        ("bottom_right", 146),
+    ] {
+        show(&mut ws, point, &vec![stream_frame(n); 3], true).await;
+    }
+    let reply = say(&mut ws, json!({ "finish": { "name": "Side desk" } })).await;
+    assert_eq!(reply["saved"]["mode"], "full", "{reply}");
+    assert_eq!(expect_close(&mut ws).await, 1000);
+    reply["saved"].clone()
+}
+
+/// Looks at a zone (the centre point's frames) and asks for it to be added to `profile_id`.
+async fn calibrate_zone(app: &TestApp, profile_id: Value, zone: &str, n: u32) -> Value {
+    let mut ws = connect(app).await;
+    show(&mut ws, "center", &vec![stream_frame(n); 3], true).await;
+    say(
+        &mut ws,
+        json!({ "finish": { "profile_id": profile_id, "zone": zone } }),
+    )
+    .await
+}
+
+/// An extra zone: her glance aside (frame 231, gaze yaw -33 deg, off the calibrated screen)
+/// is looking away until "notes" is calibrated there; then a session with the profile judges
+/// it focused on "notes", and the verdict names the zone. A zone where the screen is, an
+/// unknown profile and a muddled finish are refused and change nothing.
+#[tokio::test]
+async fn a_zone_calibrated_beside_the_screen_counts_as_focused_and_is_named() {
+    let app = spawn_app().await;
+    let saved = calibrate_side_desk(&app).await;
+    let id = saved["id"].clone();
+    assert_eq!(saved["profile"]["zones"], json!([]));
+
+    let form = json!({"duration_minutes": 5, "alert_threshold_s": 10, "alert_mode": "banner",
+                      "profile_id": id});
+    let before = app.create_session(&form).await;
+    let mut live = app.connect_live(before["id"].as_i64().unwrap()).await;
+    let reply = send_frame(&mut live, &stream_frame(231)).await;
+    assert_eq!(reply["verdict"]["reason"], "looking_away", "{reply}");
+    assert_eq!(reply["verdict"]["zone"], Value::Null, "{reply}");
+
+    let reply = calibrate_zone(&app, id.clone(), " notes ", 231).await;
+    let zones = &reply["saved"]["profile"]["zones"].clone();
+    assert_eq!(zones.as_array().map(Vec::len), Some(1), "{reply}");
+    assert_eq!(zones[0]["name"], "notes");
+    assert_eq!(reply["saved"]["id"], id);
+    // The screen is as it was.
+    assert_eq!(
+        reply["saved"]["profile"]["screen"],
+        saved["profile"]["screen"]
+    );
+    let listed = profiles(&app).await;
+    assert_eq!(listed[0]["zones"], json!(["notes"]), "{listed:?}");
+
+    let after = app.create_session(&form).await;
+    let mut live = app.connect_live(after["id"].as_i64().unwrap()).await;
+    let reply = send_frame(&mut live, &stream_frame(231)).await;
+    assert_eq!(reply["verdict"]["focused"], true, "{reply}");
+    assert_eq!(reply["verdict"]["zone"], "notes", "{reply}");
+    let reply = send_frame(&mut live, &stream_frame(216)).await;
+    assert_eq!(reply["verdict"]["focused"], true, "{reply}");
+    assert_eq!(
+        reply["verdict"]["zone"],
+        Value::Null,
+        "on the screen: {reply}"
+    );
+
+    // A zone where the screen is: refused in words; the profile keeps its one zone.
+    let reply = calibrate_zone(&app, id.clone(), "monitor", 216).await;
+    assert_eq!(reply["refused"]["reason"], "zone_on_screen", "{reply}");
+    assert!(
+        reply["refused"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("monitor zone lies where the screen is"),
+        "{reply}"
+    );
+    // An unknown profile, a name too long, a finish with both: answered, nothing saved.
+    let reply = calibrate_zone(&app, json!(999), "notes", 231).await;
+    assert_eq!(reply["field"], "profile_id", "{reply}");
+    let reply = calibrate_zone(&app, id.clone(), &"n".repeat(41), 231).await;
+    assert_eq!(
+        (&reply["error"], &reply["field"]),
+        (&json!("invalid zone"), &json!("zone")),
+        "{reply}"
+    );
+    let mut ws = connect(&app).await;
+    show(&mut ws, "center", &[stream_frame(231)], true).await;
+    let reply = say(
+        &mut ws,
+        json!({ "finish": { "name": "X", "profile_id": id, "zone": "notes" } }),
+    )
+    .await;
+    assert_eq!(reply["error"], "bad message", "{reply}");
+    let (_, read) = app.get_json(&format!("/api/profiles/{id}")).await;
+    assert_eq!(read["profile"]["zones"], *zones);
+    assert_eq!(profiles(&app).await.len(), 1);
+    assert_eq!(profiles(&app).await[0]["zones"], json!(["notes"]));
 }

@@ -1,6 +1,8 @@
 // The calibration page: a name, then a full calibration (a dot at the centre and the four
 // corners, ~2 s each) or a quick one (the centre, 3 s), full screen; the outcome in words
-// (saved, or why not), another name when that one is taken, and the saved profiles.
+// (saved, or why not), another name when that one is taken, and the saved profiles. Then,
+// optionally, extra zones of a saved profile ("notes", "second monitor"): the user looks at
+// the zone for ~3 s until a beep, and glances there count as focused.
 //
 // | module | concern |
 // | --- | --- |
@@ -14,9 +16,10 @@
 import { $, api } from "../common.js";
 import { clearNotice, notify } from "../notice.js";
 import { startCamera, stopCamera, video } from "../live/camera.js";
-import { Cancelled, FULL, QUICK, calibrate, dotMs } from "./run.js";
+import { Cancelled, FULL, QUICK, ZONE, calibrate, dotMs } from "./run.js";
 import {
-  hideOutcome, hideStage, noteFrame, renderProfiles, showAnalysing, showDot, showOutcome, showStage,
+  beep, hideOutcome, hideStage, noteFrame, renderProfiles, showAnalysing, showDot, showOutcome, showStage,
+  showZoneCard, showZoneLook,
 } from "./view.js";
 
 const DEFAULT_NAME = "My screen";
@@ -33,13 +36,21 @@ const els = {
   renameName: $("rename-name"),
   renameError: $("rename-error"),
   retryBtn: $("retry-btn"),
+  zoneForm: $("zone-form"),
+  zoneName: $("zone-name"),
+  zoneError: $("zone-name-error"),
+  zoneBtn: $("zone-btn"),
 };
+
+/** The longest zone name the server keeps. */
+const ZONE_NAME_MAX = 40;
 
 const page = {
   profiles: [],
   control: null, // { cancel } while a calibration runs
   pending: null, // an outcome of kind "name": the calibration waiting for another name
   lastButton: null,
+  zoneTarget: null, // the profile a zone is added to: { id, name }
 };
 
 async function loadProfiles() {
@@ -50,7 +61,7 @@ async function loadProfiles() {
     notify("Profiles not loaded", e.message, { action: loadProfiles });
     return;
   }
-  renderProfiles(page.profiles, deleteProfile);
+  renderProfiles(page.profiles, deleteProfile, targetZone);
   if (!els.name.value.trim()) els.name.value = freeName();
 }
 
@@ -71,6 +82,10 @@ async function deleteProfile(profile) {
     notify("Profile not deleted", e.message);
     return;
   }
+  if (page.zoneTarget?.id === profile.id) {
+    page.zoneTarget = null;
+    showZoneCard(null);
+  }
   await loadProfiles();
 }
 
@@ -84,27 +99,60 @@ async function previewIfAllowed() {
   }
 }
 
-async function start(points, button) {
+/** Reads a name field; says what is wrong beside it and returns null when it is empty. */
+function nameFrom(input, error, problem) {
+  const name = input.value.trim();
+  error.textContent = "";
+  input.removeAttribute("aria-invalid");
+  if (!name) {
+    error.textContent = problem;
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+    return null;
+  }
+  return name;
+}
+
+function startScreen(points, button) {
+  if (page.control) return;
+  const name = nameFrom(els.name, els.nameError, "Give the profile a name, e.g. the desk or screen it is for.");
+  if (name) start(points, button, { name });
+}
+
+function startZone(event) {
+  event.preventDefault();
+  if (page.control || !page.zoneTarget) return;
+  const zone = nameFrom(els.zoneName, els.zoneError, "Name the zone, e.g. notes or second monitor.");
+  if (!zone) return;
+  if (zone.length > ZONE_NAME_MAX) {
+    els.zoneError.textContent = `A zone's name has at most ${ZONE_NAME_MAX} characters.`;
+    els.zoneName.setAttribute("aria-invalid", "true");
+    els.zoneName.focus();
+    return;
+  }
+  start(ZONE, els.zoneBtn, { profile_id: page.zoneTarget.id, zone });
+}
+
+/** Shows the zone form for `profile` (just saved, or chosen in the list). */
+function targetZone(profile) {
+  page.zoneTarget = { id: profile.id, name: profile.name };
+  showZoneCard(profile);
+  if (!els.zoneName.value.trim()) els.zoneName.value = "notes";
+  els.zoneName.focus();
+}
+
+async function start(points, button, saveAs) {
   if (page.control) return;
   clearNotice();
   dismissPending();
   hideOutcome();
-  const name = els.name.value.trim();
-  els.nameError.textContent = "";
-  els.name.removeAttribute("aria-invalid");
-  if (!name) {
-    els.nameError.textContent = "Give the profile a name, e.g. the desk or screen it is for.";
-    els.name.setAttribute("aria-invalid", "true");
-    els.name.focus();
-    return;
-  }
   page.lastButton = button;
   const control = { cancel: () => {} };
   page.control = control;
   const problem = await startCamera();
   if (problem) {
     page.control = null;
-    notify(problem.title, problem.text, problem.retry ? { action: () => start(points, button) } : {});
+    notify(problem.title, problem.text, problem.retry ? { action: () => start(points, button, saveAs) } : {});
     return;
   }
   showStage(points.length * dotMs(points));
@@ -112,23 +160,27 @@ async function start(points, button) {
   try {
     const outcome = await calibrate({
       points,
-      name,
+      finish: saveAs,
       video,
       control,
       hooks: {
-        onDot: showDot,
+        onDot: saveAs.zone ? () => showZoneLook(saveAs.zone) : showDot,
         onFrame: noteFrame,
         onFrameError: () => {},
-        onAnalysing: showAnalysing,
+        onAnalysing: () => {
+          // The eyes are on the zone, not the screen: a beep says the look is done.
+          if (saveAs.zone) beep();
+          showAnalysing();
+        },
       },
     });
-    settle(outcome, name);
+    settle(outcome, saveAs.name, saveAs.zone);
   } catch (e) {
     hideStage();
     if (e instanceof Cancelled) {
       notify("Calibration cancelled", "Nothing was saved. Start again when you are ready.", { kind: "info" });
     } else {
-      notify("Calibration stopped", e.message, { action: () => start(points, button) });
+      notify("Calibration stopped", e.message, { action: () => start(points, button, saveAs) });
     }
     // Back where the calibration was started from, once out of full screen (leaving it
     // moves the focus to the page).
@@ -141,10 +193,18 @@ async function start(points, button) {
 }
 
 /** Shows an outcome; keeps a "choose another name" one for the rename form. */
-function settle(outcome, name) {
+function settle(outcome, name, zone) {
   page.pending = outcome.kind === "name" ? outcome : null;
-  showOutcome(outcome, name);
-  if (outcome.kind === "saved") loadProfiles();
+  showOutcome(outcome, name, zone);
+  if (outcome.kind === "saved") {
+    loadProfiles();
+    // The next step offered: zones for the profile just made (or just given one).
+    page.zoneTarget = { id: outcome.profile.id, name: outcome.profile.name };
+    showZoneCard(outcome.profile);
+    // After a zone, the next one gets its own name; after the screen, "notes" is offered.
+    if (zone) els.zoneName.value = "";
+    else if (!els.zoneName.value.trim()) els.zoneName.value = "notes";
+  }
 }
 
 function dismissPending() {
@@ -163,7 +223,7 @@ async function rename(event) {
     return;
   }
   try {
-    settle(await pending.retry(name), name);
+    settle(await pending.retry(name), name, null);
   } catch (e) {
     page.pending = null;
     notify("Calibration not saved", e.message);
@@ -193,9 +253,10 @@ async function leaveFullscreen() {
 
 els.form.addEventListener("submit", (event) => {
   event.preventDefault();
-  start(FULL, els.fullBtn);
+  startScreen(FULL, els.fullBtn);
 });
-els.quickBtn.addEventListener("click", () => start(QUICK, els.quickBtn));
+els.quickBtn.addEventListener("click", () => startScreen(QUICK, els.quickBtn));
+els.zoneForm.addEventListener("submit", startZone);
 els.cancelBtn.addEventListener("click", cancel);
 els.renameForm.addEventListener("submit", rename);
 els.retryBtn.addEventListener("click", () => {

@@ -11,8 +11,14 @@ import { captureJpeg, videoReady } from "../live/capture.js";
 
 export const FULL = ["center", "top_left", "top_right", "bottom_left", "bottom_right"];
 export const QUICK = ["center"];
+/**
+ * An extra zone (notes, a second monitor): one look at it, sent as the centre point. The
+ * eyes need longer to land there than on a dot that appears where they already are.
+ */
+export const ZONE = ["zone"];
 
 const SETTLE_MS = 500;
+const ZONE_SETTLE_MS = 1200;
 const FRAME_INTERVAL_MS = 200;
 const MIN_FRAMES = 3;
 /** A dot waits at most this long past its time for its first analysed frames. */
@@ -91,7 +97,9 @@ function connect() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs a calibration over `points` with frames from `video`, then saves it as `name`.
+ * Runs a calibration over `points` with frames from `video`, then saves it: `finish` is
+ * `{ name }` (a new profile) or `{ profile_id, zone }` (`points` is ZONE: a zone added to
+ * that profile).
  * `hooks`: `onDot(point, index, count)` when a dot is shown; `onFrame(frame)` per analysed
  * frame (`{point, face, frames, faces}`); `onFrameError(reply)` for a frame not counted;
  * `onAnalysing()` once the dots are done. `control.cancel()` (set here) cancels it.
@@ -101,7 +109,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * calibration is kept until `retry` with another name, or `dismiss`), or `{kind: "error",
  * detail}`. Rejects with `Cancelled`, or an Error in words when the server is lost.
  */
-export async function calibrate({ points, name, video, hooks, control }) {
+export async function calibrate({ points, finish: saveAs, video, hooks, control }) {
   let cancelled = false;
   let channel = null;
   control.cancel = () => {
@@ -120,9 +128,10 @@ export async function calibrate({ points, name, video, hooks, control }) {
     for (const [index, point] of points.entries()) {
       check();
       hooks.onDot(point, index, points.length);
-      await sleep(SETTLE_MS);
+      await sleep(point === "zone" ? ZONE_SETTLE_MS : SETTLE_MS);
       check();
-      channel.send({ point });
+      // A zone's frames are a centre-only calibration of where the zone lies.
+      channel.send({ point: point === "zone" ? "center" : point });
       await channel.next();
       const due = performance.now() + dotMs(points) - SETTLE_MS;
       let analysed = 0;
@@ -149,16 +158,16 @@ export async function calibrate({ points, name, video, hooks, control }) {
     }
     check();
     hooks.onAnalysing();
-    return await finish(channel, name);
+    return await finish(channel, saveAs);
   } catch (e) {
     channel.close();
     throw cancelled ? new Cancelled() : e;
   }
 }
 
-/** Asks the server to save the calibration as `name`; see `calibrate` for the outcome. */
-async function finish(channel, name) {
-  channel.send({ finish: { name } });
+/** Asks the server to save the calibration (`saveAs`: see `calibrate`) and returns the outcome. */
+async function finish(channel, saveAs) {
+  channel.send({ finish: saveAs });
   const reply = await channel.next();
   if (reply.saved) {
     channel.close();
@@ -172,7 +181,7 @@ async function finish(channel, name) {
     return {
       kind: "name",
       detail: reply.detail,
-      retry: (another) => finish(channel, another),
+      retry: (another) => finish(channel, { name: another }),
       dismiss: () => channel.close(),
     };
   }

@@ -21,6 +21,8 @@ const els = {
   useBtn: $("use-btn"),
   list: $("profile-list"),
   empty: $("profiles-empty"),
+  zoneCard: $("zone-card"),
+  zoneTitle: $("zone-title"),
 };
 
 const POINT_WORDS = {
@@ -69,6 +71,38 @@ export function showDot(point, index, count) {
     : `Look at the dot: ${POINT_WORDS[point]} (${index + 1} of ${count})`;
 }
 
+/**
+ * A zone's look: no dot (the eyes are on the zone, off the screen), the prompt says where to
+ * look; `data-point="zone"` says so to the page's tests as to its style.
+ */
+export function showZoneLook(zone) {
+  els.dot.dataset.point = "zone";
+  els.prompt.textContent = `Look at your ${zone} now and keep still until the beep`;
+}
+
+/** A short beep: the zone's look is done (the user's eyes are off the screen). */
+export function beep() {
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.value = 0.15;
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.2);
+    tone.onended = () => audio.close();
+  } catch {
+    // No audio here: the prompt on the screen says it is done.
+  }
+}
+
+/** The zone form for `profile` ({ id, name }), or hidden for null. */
+export function showZoneCard(profile) {
+  show(els.zoneCard, Boolean(profile));
+  if (profile) els.zoneTitle.textContent = `Add a zone to \u201c${profile.name}\u201d`;
+}
+
 /** One analysed frame: says so when the last few showed no face. */
 export function noteFrame(frame) {
   state.recent.push(frame.face);
@@ -88,7 +122,7 @@ export function showAnalysing() {
  * The outcome in words. `kind`: "saved", "refused", "name" (the name needs changing) or
  * "error". Focus moves to the outcome so a keyboard or screen-reader user lands on it.
  */
-export function showOutcome(outcome, name) {
+export function showOutcome(outcome, name, zone = null) {
   hideStage();
   show(els.outcome);
   show(els.renameForm, outcome.kind === "name");
@@ -96,7 +130,12 @@ export function showOutcome(outcome, name) {
   els.outcome.className = `card calibrate-outcome ${outcome.kind === "saved" ? "good" : "bad"}`;
   els.renameError.textContent = "";
   els.renameName.removeAttribute("aria-invalid");
-  if (outcome.kind === "saved") {
+  if (outcome.kind === "saved" && zone) {
+    const { profile } = outcome;
+    els.outcomeTitle.textContent = `Zone \u201c${zone}\u201d added to \u201c${profile.name}\u201d`;
+    els.outcomeText.textContent = `In sessions with this profile, looking at your ${zone} counts as focused, shown as \u201cFocused (${zone})\u201d.`;
+    els.useBtn.href = `/?profile=${encodeURIComponent(profile.id)}`;
+  } else if (outcome.kind === "saved") {
     const { profile } = outcome;
     els.outcomeTitle.textContent = `Saved \u201c${profile.name}\u201d`;
     els.outcomeText.textContent = profile.mode === "quick"
@@ -128,15 +167,24 @@ function capitalise(text) {
   return text ? text[0].toUpperCase() + text.slice(1) : text;
 }
 
-/** The saved profiles, newest first, each with a delete button calling `onDelete(profile)`. */
-export function renderProfiles(profiles, onDelete) {
+/**
+ * The saved profiles, newest first, each with its zones, an "Add a zone" button calling
+ * `onZone(profile)` and a delete button calling `onDelete(profile)`.
+ */
+export function renderProfiles(profiles, onDelete, onZone) {
   show(els.empty, profiles.length === 0);
   els.list.replaceChildren(...profiles.map((p) => el("li", { class: "profile-item" },
     el("div", {},
       el("strong", { text: p.name }),
       el("span", { class: "muted small", text: ` \u00b7 ${p.mode === "full" ? "full" : "quick"} calibration, ${formatDateTime(Date.parse(p.created_at))}` }),
+      p.zones?.length ? el("p", { class: "muted small profile-zones", text: `Zones: ${p.zones.join(", ")}` }) : null,
       p.usable ? null : el("p", { class: "hint", text: `Cannot be used by this version: ${p.problem}` }),
     ),
-    el("button", { type: "button", class: "btn small danger", "aria-label": `Delete ${p.name}`, onclick: () => onDelete(p) }, "Delete"),
+    el("div", { class: "profile-actions" },
+      p.usable
+        ? el("button", { type: "button", class: "btn small", "aria-label": `Add a zone to ${p.name}`, onclick: () => onZone(p) }, "Add a zone")
+        : null,
+      el("button", { type: "button", class: "btn small danger", "aria-label": `Delete ${p.name}`, onclick: () => onDelete(p) }, "Delete"),
+    ),
   )));
 }

@@ -14,9 +14,9 @@
 // drift yet. Once it has, N is the clock's `state_ms`, part of the Unfocused timer and
 // floored like it, so the reason never reads "Eyes closed for 2 s" beside Unfocused 0:01.
 
-/** Same verdict: focused both, or unfocused for the same reason. */
+/** Same verdict: focused both on the same place (the screen, or the same zone), or unfocused for the same reason. */
 function same(a, b) {
-  return a.focused === b.focused && (a.focused || a.reason === b.reason);
+  return a.focused === b.focused && (a.focused ? a.zone === b.zone : a.reason === b.reason);
 }
 
 export function createIndicator() {
@@ -30,23 +30,29 @@ export function createIndicator() {
       shown = null;
     },
     /**
-     * The state to show for a live state message: `{ state, reason }`, `state` one of
-     * "starting", "focused", "unfocused", "paused" (as the server's).
+     * The state to show for a live state message: `{ state, reason, zone }`, `state` one of
+     * "starting", "focused", "unfocused", "paused" (as the server's); `zone`: focused on one
+     * of the profile's extra zones ("notes"), from the frames' verdicts, else null.
      */
     follow(msg) {
-      const clock = { state: msg.state || (msg.focused ? "focused" : "unfocused"), reason: msg.reason ?? null };
+      const clock = { state: msg.state || (msg.focused ? "focused" : "unfocused"), reason: msg.reason ?? null, zone: null };
       if (clock.state === "paused" || msg.reason === "no_signal") {
         previous = null;
         shown = null;
         return clock;
       }
       if (msg.source === "frame" && msg.verdict) {
-        const verdict = { focused: Boolean(msg.verdict.focused), reason: msg.verdict.focused ? null : msg.verdict.reason ?? null };
+        const focused = Boolean(msg.verdict.focused);
+        const verdict = {
+          focused,
+          reason: focused ? null : msg.verdict.reason ?? null,
+          zone: focused ? msg.verdict.zone ?? null : null,
+        };
         if (previous && same(previous, verdict)) shown = verdict;
         previous = verdict;
       }
       if (!shown) return clock;
-      return { state: shown.focused ? "focused" : "unfocused", reason: shown.reason };
+      return { state: shown.focused ? "focused" : "unfocused", reason: shown.reason, zone: shown.zone };
     },
   };
 }

@@ -6,6 +6,7 @@
 
 import { $, formatClock, formatDateTime, formatDuration, formatPercent, formatPerclos, reasonText } from "../common.js";
 import { createIndicator, heldSeconds } from "./indicator.js";
+import { renderProfileInUse } from "./profiles.js";
 
 const indicator = createIndicator();
 
@@ -33,6 +34,7 @@ export function startView(session) {
   $("live-subtitle").textContent =
     `Planned ${formatDuration(session.planned_duration_s * 1000)}, ending at ${formatDateTime(session.ends_at_ms)}. ` +
     `Alert after ${session.alert_threshold_s} s away (${alertModeText(session.alert_mode)}).`;
+  renderProfileInUse($("live-profile"), session.profile_id ?? null);
   renderIdle();
   clearInterval(state.countdownTimer);
   state.countdownTimer = setInterval(renderCountdown, 250);
@@ -103,7 +105,9 @@ export function renderState(msg) {
 function stateWords(shown, msg) {
   switch (shown.state) {
     case "focused":
-      return ["Focused", "Eyes on the screen."];
+      return shown.zone
+        ? [`Focused (${shown.zone})`, `Looking at your ${shown.zone}: a zone of your profile, counted as focused.`]
+        : ["Focused", "Eyes on the screen."];
     case "unfocused": {
       // "for N s" only once the clock has confirmed this reason (indicator.js heldSeconds).
       const seconds = heldSeconds(shown, msg);

@@ -4,15 +4,15 @@ import { test } from "node:test";
 
 import { createIndicator, heldSeconds } from "../../assets/live/indicator.js";
 
-const frame = (state, verdict, reason = null) => ({
-  source: "frame", state, reason, verdict: { focused: verdict === "focused", reason: verdict === "focused" ? null : verdict },
+const frame = (state, verdict, reason = null, zone = null) => ({
+  source: "frame", state, reason, verdict: { focused: verdict === "focused", reason: verdict === "focused" ? null : verdict, zone },
 });
 
 test("flips on the second agreeing reply, before the clock", () => {
   const ind = createIndicator();
   assert.equal(ind.follow(frame("focused", "focused")).state, "focused");
   assert.equal(ind.follow(frame("focused", "looking_away")).state, "focused", "one frame is not enough");
-  assert.deepEqual(ind.follow(frame("focused", "looking_away")), { state: "unfocused", reason: "looking_away" });
+  assert.deepEqual(ind.follow(frame("focused", "looking_away")), { state: "unfocused", reason: "looking_away", zone: null });
   assert.equal(ind.follow(frame("unfocused", "looking_away", "looking_away")).state, "unfocused");
 });
 
@@ -24,12 +24,23 @@ test("a single odd frame never flips it", () => {
   assert.equal(ind.follow(frame("focused", "focused")).state, "focused");
 });
 
+test("a glance at a zone (focused, on the notes) shows its name once two replies agree", () => {
+  const ind = createIndicator();
+  ind.follow(frame("focused", "focused"));
+  ind.follow(frame("focused", "focused"));
+  assert.deepEqual(ind.follow(frame("focused", "focused", null, "notes")), { state: "focused", reason: null, zone: null },
+    "one frame on the notes is not enough");
+  assert.deepEqual(ind.follow(frame("focused", "focused", null, "notes")), { state: "focused", reason: null, zone: "notes" });
+  assert.deepEqual(ind.follow(frame("focused", "focused")), { state: "focused", reason: null, zone: "notes" });
+  assert.deepEqual(ind.follow(frame("focused", "focused")), { state: "focused", reason: null, zone: null });
+});
+
 test("paused and no signal come from the clock", () => {
   const ind = createIndicator();
   ind.follow(frame("focused", "focused"));
   ind.follow(frame("focused", "focused"));
   assert.equal(ind.follow({ source: "tick", state: "paused" }).state, "paused");
-  assert.deepEqual(ind.follow({ source: "tick", state: "unfocused", reason: "no_signal" }), { state: "unfocused", reason: "no_signal" });
+  assert.deepEqual(ind.follow({ source: "tick", state: "unfocused", reason: "no_signal" }), { state: "unfocused", reason: "no_signal", zone: null });
   assert.equal(ind.follow({ source: "tick", state: "starting" }).state, "starting");
 });
 
@@ -41,7 +52,7 @@ test("'for N s' only once the clock has confirmed the reason, and never past the
   // The indicator has flipped, the clock has not: the timers still count focused.
   const ahead = at("focused", "eyes_closed", null, { state_ms: 9400, unfocused_ms: 1400 });
   const shown = ind.follow(ahead);
-  assert.deepEqual(shown, { state: "unfocused", reason: "eyes_closed" });
+  assert.deepEqual(shown, { state: "unfocused", reason: "eyes_closed", zone: null });
   assert.equal(heldSeconds(shown, ahead), null, "no number before the clock confirms");
   // Confirmed: N is the clock's state_ms, floored; under a second, no number.
   const confirmed = at("unfocused", "eyes_closed", "eyes_closed", { state_ms: 600, unfocused_ms: 2000 });

@@ -11,9 +11,10 @@
 //!
 //! Protocol (`docs/api.md`, "Calibration"): text `{"point": "center"}` (or `top_left`,
 //! `top_right`, `bottom_left`, `bottom_right`), then binary JPEG frames, answered one by one
-//! with `{"frame": {"point", "face", "frames", "faces"}}`; then `{"finish": {"name": "..."}}`,
-//! answered with `{"saved": <profile>}` or `{"refused": {"reason", "point", "detail"}}` and a
-//! normal close. A bad or taken name is answered with `{"error", "field": "name", "detail"}`
+//! with `{"frame": {"point", "face", "frames", "faces"}}`; then `{"finish": {"name": "..."}}`
+//! (a new profile) or `{"finish": {"profile_id": N, "zone": "notes"}}` (the centre frames
+//! showed the user looking at an extra zone, added to that profile), answered with
+//! `{"saved": <profile>}` or `{"refused": {"reason", "point", "detail"}}` and a normal close. A bad or taken name is answered with `{"error", "field": "name", "detail"}`
 //! and the socket stays open for another `finish`. Other mistakes get
 //! `{"error", "detail"}` and the calibration goes on. The page sends the next frame once the
 //! previous one is answered; frames are read one at a time, so a client that sends faster
@@ -68,9 +69,14 @@ struct Command {
     finish: Option<Finish>,
 }
 
+/// `finish`: save a new profile (`name`), or add a zone to a saved one (`profile_id` and
+/// `zone`).
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Finish {
-    name: String,
+    name: Option<String>,
+    profile_id: Option<i64>,
+    zone: Option<String>,
 }
 
 /// The reply to an analysed frame.
@@ -185,8 +191,33 @@ async fn on_command(state: &AppState, run: &mut CalibrationRun, text: &str) -> (
         }
         Command {
             point: None,
-            finish: Some(finish),
-        } => on_finish(state, run, &finish.name).await,
+            finish:
+                Some(Finish {
+                    name: Some(name),
+                    profile_id: None,
+                    zone: None,
+                }),
+        } => on_finish(state, run, &name).await,
+        Command {
+            point: None,
+            finish:
+                Some(Finish {
+                    name: None,
+                    profile_id: Some(profile_id),
+                    zone: Some(zone),
+                }),
+        } => on_finish_zone(state, run, profile_id, &zone).await,
+        Command {
+            point: None,
+            finish: Some(_),
+        } => (
+            error(
+                "bad message",
+                "finish with {\"name\": \"...\"} (a new profile) or {\"profile_id\": N, \"zone\": \"...\"} (a zone added to it)",
+            )
+            .to_string(),
+            Next::Continue,
+        ),
         _ => (
             error(
                 "bad message",
@@ -207,19 +238,7 @@ async fn on_finish(state: &AppState, run: &CalibrationRun, name: &str) -> (Strin
                 frames = run.frames(),
                 "profile saved from a calibration"
             );
-            // Serialised as `GET /api/profiles/{id}` is (through a JSON value, its f32s would
-            // print with f64 digits).
-            let reply = serde_json::to_string(&SavedReply {
-                saved: ProfileView::from(saved),
-            });
-            match reply {
-                Ok(reply) => (reply, Next::Close),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not serialise a saved profile");
-                    let reply = error("not saved", "the profile was saved but could not be shown");
-                    (reply.to_string(), Next::Close)
-                }
-            }
+            saved_reply(saved)
         }
         Err(CalibrateError::Refused(why)) => {
             tracing::info!(reason = reason(&why), "calibration refused");
@@ -248,6 +267,79 @@ async fn on_finish(state: &AppState, run: &CalibrationRun, name: &str) -> (Strin
                 .to_string(),
                 Next::Continue,
             )
+        }
+    }
+}
+
+async fn on_finish_zone(
+    state: &AppState,
+    run: &CalibrationRun,
+    profile_id: i64,
+    zone: &str,
+) -> (String, Next) {
+    match run.save_zone(&state.db, profile_id, zone).await {
+        Ok(saved) => {
+            tracing::info!(
+                profile = saved.id,
+                frames = run.frames(),
+                "zone added to a profile from a calibration"
+            );
+            saved_reply(saved)
+        }
+        Err(CalibrateError::Refused(why)) => {
+            tracing::info!(reason = reason(&why), "zone calibration refused");
+            (refusal(&why).to_string(), Next::Close)
+        }
+        Err(CalibrateError::Profile(ProfileError::Invalid {
+            field: "zone",
+            detail,
+        })) => (
+            json!({ "error": "invalid zone", "field": "zone", "detail": detail }).to_string(),
+            Next::Continue,
+        ),
+        Err(CalibrateError::Profile(ProfileError::NotFound(id))) => (
+            json!({
+                "error": "no such profile",
+                "field": "profile_id",
+                "detail": format!("there is no calibration profile with id {id}: calibrate the screen first"),
+            })
+            .to_string(),
+            Next::Close,
+        ),
+        Err(CalibrateError::Profile(ProfileError::Invalid { detail, .. })) => (
+            json!({
+                "error": "invalid profile",
+                "field": "profile_id",
+                "detail": format!("the profile cannot be used ({detail}): calibrate the screen again"),
+            })
+            .to_string(),
+            Next::Close,
+        ),
+        Err(other) => {
+            tracing::error!(error = %error_chain(&other), "zone could not be saved");
+            (
+                error(
+                    "not saved",
+                    "the zone could not be saved (the server's database failed); try again",
+                )
+                .to_string(),
+                Next::Continue,
+            )
+        }
+    }
+}
+
+/// `{"saved": <profile>}`, serialised as `GET /api/profiles/{id}` is (through a JSON value,
+/// its f32s would print with f64 digits); the calibration is over.
+fn saved_reply(saved: crate::profiles::SavedProfile) -> (String, Next) {
+    match serde_json::to_string(&SavedReply {
+        saved: ProfileView::from(saved),
+    }) {
+        Ok(reply) => (reply, Next::Close),
+        Err(e) => {
+            tracing::error!(error = %e, "could not serialise a saved profile");
+            let reply = error("not saved", "the profile was saved but could not be shown");
+            (reply.to_string(), Next::Close)
         }
     }
 }

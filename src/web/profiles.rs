@@ -50,6 +50,8 @@ pub struct ProfileSummary {
     pub created_at: String,
     /// `full` or `quick`.
     pub mode: String,
+    /// The names of its extra zones ("notes"), in the order they are checked.
+    pub zones: Vec<String>,
     /// Whether this version can judge with it; `problem` says why not.
     pub usable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,6 +66,7 @@ impl From<ListedProfile> for ProfileSummary {
                 name: p.name,
                 created_at: rfc3339_millis(p.created_at_ms),
                 mode: mode_name(&p.profile).to_owned(),
+                zones: p.profile.zones.iter().map(|z| z.name.clone()).collect(),
                 usable: true,
                 problem: None,
             },
@@ -72,6 +75,7 @@ impl From<ListedProfile> for ProfileSummary {
                 name: stored.name,
                 created_at: rfc3339_millis(stored.created_at_ms),
                 mode: stored.mode,
+                zones: Vec::new(),
                 usable: false,
                 problem: Some(why),
             },

@@ -129,6 +129,42 @@ impl Store {
         self.profile(id)
     }
 
+    /// Rewrites a profile's numbers with `change(current data)` (e.g. to add a zone) and
+    /// returns the profile as saved. The read and the write happen under the writer's lock,
+    /// so two changes at once cannot lose one another. When `change` refuses, its error is
+    /// returned inside `Ok` and nothing is written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for an unknown id; [`Error::Invalid`] when the new data is not
+    /// JSON (nothing written).
+    pub fn update_profile_data<E>(
+        &self,
+        id: i64,
+        change: impl FnOnce(&str) -> std::result::Result<String, E>,
+    ) -> Result<std::result::Result<StoredProfile, E>> {
+        let conn = self.writer();
+        let data: String = conn
+            .prepare_cached("SELECT data FROM profiles WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?
+            .ok_or(Error::NotFound)?;
+        let data = match change(&data) {
+            Ok(data) => data,
+            Err(e) => return Ok(Err(e)),
+        };
+        let json: bool = conn.query_row("SELECT json_valid(?1)", [&data], |r| r.get(0))?;
+        if !json {
+            return Err(Error::Invalid("the profile's data is not JSON".into()));
+        }
+        conn.prepare_cached("UPDATE profiles SET data = ?2 WHERE id = ?1")?
+            .execute(params![id, data])?;
+        let profile = conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM profiles WHERE id = ?1"))?
+            .query_row([id], row_to_profile)?;
+        Ok(Ok(profile))
+    }
+
     /// Deletes a profile; sessions that used it keep their figures, without it.
     ///
     /// # Errors
@@ -237,5 +273,33 @@ mod tests {
             .map(|p| p.name)
             .collect();
         assert_eq!(names, ["Other", "Desk"]);
+    }
+    #[test]
+    fn a_profiles_data_is_changed_in_place_or_left_as_it_was() {
+        let store = Store::open_in_memory().unwrap();
+        let desk = store.create_profile(&new("Desk", 1)).unwrap();
+        let changed = store
+            .update_profile_data(desk.id, |data| {
+                assert_eq!(data, r#"{"version": 1}"#);
+                Ok::<_, ()>(r#"{"version": 1, "zones": []}"#.to_owned())
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(changed.data, r#"{"version": 1, "zones": []}"#);
+        assert_eq!((changed.id, &changed.name), (desk.id, &desk.name));
+        assert_eq!(store.profile(desk.id).unwrap(), changed);
+
+        // A refused change, and data that is not JSON, leave it as it was.
+        let refused = store.update_profile_data(desk.id, |_| Err("no")).unwrap();
+        assert_eq!(refused, Err("no"));
+        assert!(matches!(
+            store.update_profile_data(desk.id, |_| Ok::<_, ()>("{not json".to_owned())),
+            Err(Error::Invalid(_))
+        ));
+        assert_eq!(store.profile(desk.id).unwrap(), changed);
+        assert!(matches!(
+            store.update_profile_data(999, |d| Ok::<_, ()>(d.to_owned())),
+            Err(Error::NotFound)
+        ));
     }
 }

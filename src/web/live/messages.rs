@@ -56,6 +56,7 @@ impl StateReply {
             verdict: Some(Verdict {
                 focused: analysis.focused,
                 reason: analysis.reason.map(|r| r.as_str()),
+                zone: analysis.zone.clone(),
             }),
             stream: None,
         }
@@ -79,6 +80,9 @@ pub(super) struct FaceView {
 pub(super) struct Verdict {
     focused: bool,
     reason: Option<&'static str>,
+    /// Focused on one of the profile's extra zones ("notes") rather than the screen: its
+    /// name; `null` otherwise.
+    zone: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
