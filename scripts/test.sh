@@ -31,8 +31,9 @@ fi
 
 EVAL2_DIR="${FOCUS_EVAL2_DIR:-../shared/eval/faces2}"
 if [ -d "$EVAL_DIR" ] && [ -d "$EVAL2_DIR" ]; then
-  # The half no number was chosen on (docs/vision.md). Issue 12 aims at 93%; measured 91.4% (64/70),
-  # so this floor guards against regressions until the target is met.
+  # The half no number was chosen on (docs/vision.md). Issue 12 aims at 93%; measured 90.0%
+  # (63/70: two of the misses are photos labelled attentive by head pose alone whose eyes look
+  # well aside, docs/vision.md "Accuracy"), so this floor is the true figure.
   step "vision accuracy on the held-out half of $EVAL_DIR + $EVAL2_DIR (>= 90% correct)"
   "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --half held-out --min-accuracy 0.9
   step "head-pose error on every photo with ground truth in both sets (MAE <= 5 deg)"

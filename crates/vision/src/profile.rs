@@ -84,6 +84,15 @@ impl Region {
         o.yaw.abs() <= margin.yaw_deg && o.pitch.abs() <= margin.pitch_deg
     }
 
+    /// The region widened sideways, if need be, to reach `yaw_deg`.
+    pub fn reaching_yaw(&self, yaw_deg: f32) -> Region {
+        Region {
+            yaw_min_deg: self.yaw_min_deg.min(yaw_deg),
+            yaw_max_deg: self.yaw_max_deg.max(yaw_deg),
+            ..*self
+        }
+    }
+
     /// The centre direction.
     pub fn centre(&self) -> (f32, f32) {
         (
@@ -165,14 +174,16 @@ pub const QUICK_HALF_EXTENT: Margin = Margin {
 };
 
 /// Without a calibration, how far to either side of the camera (degrees) the gaze region
-/// reaches before the gaze margin (10): the rule's 30 plus 10, so the gaze reads away past 50.
-/// The extra 10 is generosity while the screen's place is unknown, not a measured rule and not
-/// a correction of the eye model (its sideways gain measures 1.03 on the choosing half,
-/// docs/vision.md "Gaze"): it keeps on the screen the real glances of the attentive clip
-/// (pyfeat_WolfgangLanger_Pexels: eyes 25-35 degrees in the head, gaze 44-48), which the
-/// stream test and the app's attentive-clip test require. A calibration replaces the region
-/// with the measured one plus the plain margin.
-pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = 40.0;
+/// reaches before the gaze margin (10): the screen a quick calibration assumes
+/// ([`QUICK_HALF_EXTENT`], a 15-inch screen at 60 cm) with the camera at its top centre. The
+/// classifier widens it to the head's own direction (a head turned within the evaluation
+/// rule may face a screen there), so a frontal head reads away with the eyes turned more than
+/// 25 degrees (about 15 past the screen's edge: issue 12.4), and a turned head when the eyes
+/// go more than the margin further out than the head. Until 2026-11-30 (session 7) it was 40,
+/// so a frontal head needed the eyes 50 degrees aside; the glances that kept on the screen
+/// (the attentive clip, pyfeat_WolfgangLanger_Pexels) are real glances, 25-35 degrees aside
+/// by eye (`tests/fixtures/stream/pexels_woman_attentive/eyes.tsv`).
+pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = QUICK_HALF_EXTENT.yaw_deg;
 
 /// Without a calibration, how far above the camera (degrees) the gaze region reaches before
 /// the gaze margin (14), so the gaze reads away above 17.8: chosen on the choosing half of the
@@ -185,8 +196,9 @@ impl Profile {
     /// What is assumed without a calibration: the head faces the camera at rest, the head
     /// may turn as far as the evaluation rule allows (|yaw| <= 30, |pitch| <= 25: the head
     /// tolerance of [`crate::Params`]), and the gaze (head plus eyes) reads on the screen up to
-    /// [`UNCALIBRATED_GAZE_YAW_DEG`] to either side, [`UNCALIBRATED_GAZE_UP_DEG`] above the
-    /// camera and the rule's 25 below it, each plus the gaze margin.
+    /// [`UNCALIBRATED_GAZE_YAW_DEG`] to either side (widened by the classifier to the head's
+    /// own direction), [`UNCALIBRATED_GAZE_UP_DEG`] above the camera and the rule's 25 below
+    /// it, each plus the gaze margin.
     pub fn uncalibrated() -> Profile {
         Profile {
             version: PROFILE_VERSION,
@@ -298,7 +310,7 @@ mod tests {
         ));
         let v2 = good.replace("\"version\": 1", "\"version\": 2");
         assert_eq!(Profile::from_json(&v2), Err(ProfileError::Version(2)));
-        let inverted = good.replace("\"yaw_min_deg\": -40.0", "\"yaw_min_deg\": 90.0");
+        let inverted = good.replace("\"yaw_min_deg\": -15.0", "\"yaw_min_deg\": 90.0");
         assert!(matches!(
             Profile::from_json(&inverted),
             Err(ProfileError::Invalid(_))
