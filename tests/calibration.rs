@@ -391,4 +391,28 @@ async fn a_zone_calibrated_beside_the_screen_counts_as_focused_and_is_named() {
     assert_eq!(read["profile"]["zones"], *zones);
     assert_eq!(profiles(&app).await.len(), 1);
     assert_eq!(profiles(&app).await[0]["zones"], json!(["notes"]));
+
+    // Removing the zone: the profile without it; again, or an unknown profile: 404.
+    let delete = |path: String| {
+        let client = http_client();
+        let url = app.url(&path);
+        async move {
+            let response = client.delete(url).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = delete(format!("/api/profiles/{id}/zones/notes")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["profile"]["zones"], json!([]), "{body}");
+    assert_eq!(body["profile"]["screen"], saved["profile"]["screen"]);
+    let (status, body) = delete(format!("/api/profiles/{id}/zones/notes")).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (404, &json!("zone not found")),
+        "{body}"
+    );
+    let (status, _) = delete("/api/profiles/999/zones/notes".to_owned()).await;
+    assert_eq!(status, 404);
+    assert_eq!(profiles(&app).await[0]["zones"], json!([]));
 }

@@ -61,7 +61,7 @@ async function loadProfiles() {
     notify("Profiles not loaded", e.message, { action: loadProfiles });
     return;
   }
-  renderProfiles(page.profiles, deleteProfile, targetZone);
+  renderProfiles(page.profiles, { onDelete: deleteProfile, onZone: targetZone, onRemoveZone: removeZone });
   if (!els.name.value.trim()) els.name.value = freeName();
 }
 
@@ -85,6 +85,17 @@ async function deleteProfile(profile) {
   if (page.zoneTarget?.id === profile.id) {
     page.zoneTarget = null;
     showZoneCard(null);
+  }
+  await loadProfiles();
+}
+
+async function removeZone(profile, zone) {
+  if (!window.confirm(`Remove the zone \u201c${zone}\u201d from \u201c${profile.name}\u201d? Glances there will no longer count as focused in new sessions.`)) return;
+  try {
+    await api(`/api/profiles/${profile.id}/zones/${encodeURIComponent(zone)}`, { method: "DELETE" });
+  } catch (e) {
+    notify("Zone not removed", e.message);
+    return;
   }
   await loadProfiles();
 }

@@ -168,16 +168,22 @@ function capitalise(text) {
 }
 
 /**
- * The saved profiles, newest first, each with its zones, an "Add a zone" button calling
- * `onZone(profile)` and a delete button calling `onDelete(profile)`.
+ * The saved profiles, newest first, each with its zones (a remove button on each calling
+ * `onRemoveZone(profile, zone)`), an "Add a zone" button calling `onZone(profile)` and a
+ * delete button calling `onDelete(profile)`.
  */
-export function renderProfiles(profiles, onDelete, onZone) {
+export function renderProfiles(profiles, { onDelete, onZone, onRemoveZone }) {
   show(els.empty, profiles.length === 0);
   els.list.replaceChildren(...profiles.map((p) => el("li", { class: "profile-item" },
     el("div", {},
       el("strong", { text: p.name }),
       el("span", { class: "muted small", text: ` \u00b7 ${p.mode === "full" ? "full" : "quick"} calibration, ${formatDateTime(Date.parse(p.created_at))}` }),
-      p.zones?.length ? el("p", { class: "muted small profile-zones", text: `Zones: ${p.zones.join(", ")}` }) : null,
+      p.zones?.length
+        ? el("p", { class: "muted small profile-zones" }, "Zones: ", ...p.zones.map((zone) => el("span", { class: "zone-chip" },
+          zone,
+          el("button", { type: "button", class: "zone-remove", "aria-label": `Remove the zone ${zone} from ${p.name}`, title: "Remove this zone", onclick: () => onRemoveZone(p, zone) }, "\u00d7"),
+        )))
+        : null,
       p.usable ? null : el("p", { class: "hint", text: `Cannot be used by this version: ${p.problem}` }),
     ),
     el("div", { class: "profile-actions" },

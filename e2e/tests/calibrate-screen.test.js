@@ -14,7 +14,8 @@
 // 13e. "Add a zone" on the calibration page: the camera looks where her notes are (frame
 //      231, gaze yaw -33 deg) until the beep; the zone "notes" is saved into the profile,
 //      listed with it and offered with it on the start page; a session then judges that view
-//      focused on the notes, and the live card reads "Focused (notes)".
+//      focused on the notes, and the live card reads "Focused (notes)". Removing the zone
+//      (its button in the list) leaves the profile's screen as it was.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -238,5 +239,15 @@ describe("a full calibration with a camera that follows the dots", () => {
       assert.equal((await readLive(page)).state, "Focused");
     }, { timeout: 10_000 });
     await endEarly(page);
+
+    // Removing the zone on the calibration page (it asks first): the profile keeps its screen.
+    await page.goto(`${server.url}/calibrate`);
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.click("button[aria-label='Remove the zone notes from Side desk']");
+    await eventually("the zone gone from the list", async () => {
+      assert.doesNotMatch(await page.textContent("#profile-list"), /Zones:/);
+    });
+    const after = await server.api(`/api/profiles/${savedId}`);
+    assert.deepEqual([after.profile.zones, after.profile.screen], [[], profile.screen]);
   }));
 });

@@ -47,6 +47,9 @@ pub enum AppError {
     /// No calibration profile with this id (404).
     #[error("no profile with id {0}")]
     ProfileNotFound(i64),
+    /// The profile has no zone of this name (404).
+    #[error("profile {id} has no zone {zone:?}")]
+    ZoneNotFound { id: i64, zone: String },
     /// The session exists but has ended, so it cannot take frames (404: the live resource is
     /// gone).
     #[error("session {0} has ended")]
@@ -117,6 +120,7 @@ impl AppError {
             AppError::AnalysisFailed => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::SessionNotFound(_)
             | AppError::ProfileNotFound(_)
+            | AppError::ZoneNotFound { .. }
             | AppError::SessionEnded(_)
             | AppError::DeliveryNotFound { .. }
             | AppError::RouteNotFound => StatusCode::NOT_FOUND,
@@ -177,6 +181,11 @@ impl AppError {
             AppError::ProfileNotFound(id) => (
                 "profile not found".into(),
                 format!("there is no calibration profile with id {id}"),
+                None,
+            ),
+            AppError::ZoneNotFound { id, zone } => (
+                "zone not found".into(),
+                format!("calibration profile {id} has no zone named {zone:?}"),
                 None,
             ),
             AppError::Conflict(detail) => ("conflict".into(), detail.clone(), None),

@@ -1,4 +1,5 @@
-//! `/api/profiles`: the calibration profiles (issue 12): list, read, save, rename, delete.
+//! `/api/profiles`: the calibration profiles (issue 12): list, read, save, rename, delete, and
+//! remove one of a profile's extra zones (they are added by a calibration, `calibrate.rs`).
 //!
 //! The handlers only parse requests and shape replies; [`crate::profiles`] checks and stores,
 //! and its [`ProfileError`] is mapped to HTTP here: bad input 422 (naming the field), a name
@@ -192,4 +193,30 @@ pub async fn delete_profile(
     profiles::delete(&state.db, id).await?;
     tracing::info!(profile = id, "profile deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/profiles/{id}/zones/{zone}`: removes one extra zone (glances there no longer
+/// count as focused in new sessions); 200 and the profile as saved.
+pub async fn delete_zone(
+    State(state): State<AppState>,
+    axum::extract::Path((id, zone)): axum::extract::Path<(String, String)>,
+) -> Result<Json<ProfileView>, AppError> {
+    let id = super::parse_id(&id, "profile")?;
+    let outcome = profiles::change(&state.db, id, move |profile| {
+        let before = profile.zones.len();
+        profile.zones.retain(|z| z.name != zone);
+        if profile.zones.len() == before {
+            Err(zone)
+        } else {
+            Ok(())
+        }
+    })
+    .await?;
+    match outcome {
+        Ok(saved) => {
+            tracing::info!(profile = id, "zone removed");
+            Ok(Json(saved.into()))
+        }
+        Err(zone) => Err(AppError::ZoneNotFound { id, zone }),
+    }
 }
