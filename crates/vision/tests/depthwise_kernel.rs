@@ -4,7 +4,8 @@
 //! channel on the generic row-by-row kernel, and only a profile showed it. This test reads
 //! rten's per-kernel channel counts (its `kernel-stats` feature, on in every build of this
 //! crate so that `cargo build` and `cargo test` share one build of rten) around a cold and a
-//! tracked frame.
+//! tracked frame, and that the rows away from the channels' edges run its code unrolled for
+//! 3x3 and 5x5 kernels.
 //!
 //! It is its own test binary so that no other test's convolutions run in the same process
 //! while it counts.
@@ -59,5 +60,18 @@ fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
     assert_eq!(
         after_tracked.row_by_row, before.row_by_row,
         "depthwise channels fell back to the generic row-by-row kernel"
+    );
+    // Their kernels are 3x3 (the mesh) and 5x5 (the detector): apart from the edge rows of
+    // each channel, where the kernel overhangs the image, every output row must run the
+    // SIMD kernel's code unrolled for those sizes (change 7), the kernel's fast path.
+    let cold_unrolled = after_cold.unrolled_rows - before.unrolled_rows;
+    let tracked_unrolled = after_tracked.unrolled_rows - after_first.unrolled_rows;
+    assert!(
+        cold_unrolled > 10 * cold_simd,
+        "cold frame: {cold_unrolled} unrolled rows over {cold_simd} channels"
+    );
+    assert!(
+        tracked_unrolled > 10 * tracked_simd,
+        "tracked frame: {tracked_unrolled} unrolled rows over {tracked_simd} channels"
     );
 }

@@ -37,6 +37,29 @@ struct Case {
     dilations: [usize; 2],
 }
 
+impl Case {
+    /// Output rows (over all channels) whose whole kernel lies over the image, which the
+    /// SIMD kernel computes with its code unrolled for 3x3 and 5x5 kernels.
+    fn unrolled_rows(&self) -> usize {
+        let [in_h, _] = self.in_hw;
+        let [k_h, k_w] = self.kernel;
+        let [pad_top, _, pad_bottom, _] = self.pads;
+        let [stride_y, _] = self.strides;
+        let [dil_y, _] = self.dilations;
+        if !matches!((k_h, k_w), (3, 3) | (5, 5)) {
+            return 0;
+        }
+        let out_h = (in_h + pad_top + pad_bottom - dil_y * (k_h - 1) - 1) / stride_y + 1;
+        let inside = (0..out_h)
+            .filter(|y| {
+                let top = y * stride_y;
+                top >= pad_top && top + dil_y * (k_h - 1) < pad_top + in_h
+            })
+            .count();
+        inside * self.channels
+    }
+}
+
 /// Depthwise convolution (one kernel per channel) by the definition.
 fn reference_depthwise(
     case: &Case,
@@ -89,7 +112,8 @@ fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     // Widths around the vector sizes (4, 8, 16 lanes, blocks of 4 vectors), the shapes of
     // MobileNet-style networks (3x3, "same" padding, strides 1 and 2 with TensorFlow's
-    // bottom/right padding), and the unusual: 5x5, 1x3, dilation, asymmetric padding.
+    // bottom/right padding), and the unusual: 5x5 (strides 1 and 2), 1x3, dilation,
+    // asymmetric padding.
     for in_w in [1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 64, 65, 80] {
         cases.push(Case {
             channels: 3,
@@ -114,6 +138,14 @@ fn cases() -> Vec<Case> {
         kernel: [5, 5],
         pads: [2, 2, 2, 2],
         strides: [1, 1],
+        dilations: [1, 1],
+    });
+    cases.push(Case {
+        channels: 3,
+        in_hw: [12, 33],
+        kernel: [5, 5],
+        pads: [1, 1, 2, 2],
+        strides: [2, 2],
         dilations: [1, 1],
     });
     cases.push(Case {
@@ -181,6 +213,11 @@ fn depthwise_conv_matches_the_reference() {
         let channels: usize = cases().iter().map(|c| c.channels).sum();
         assert_eq!(stats.whole_channel, channels, "{stats:?}");
         assert_eq!(stats.row_by_row, 0, "{stats:?}");
+        // The rows with the whole kernel over the image, and only those, ran the code
+        // unrolled for 3x3 and 5x5 kernels (the same sums in the same order).
+        let unrolled: usize = cases().iter().map(Case::unrolled_rows).sum();
+        assert!(unrolled > 100, "{unrolled}");
+        assert_eq!(stats.unrolled_rows, unrolled, "{stats:?}");
     }
 }
 

@@ -43,6 +43,9 @@ pub struct DepthwiseKernelStats {
     pub whole_channel: usize,
     /// Channels computed one output row at a time by the generic kernel.
     pub row_by_row: usize,
+    /// Output rows of the whole-channel kernel computed by its unrolled 3x3
+    /// or 5x5 code (rows where the whole kernel lies over the image).
+    pub unrolled_rows: usize,
 }
 
 /// Specialization of conv_2d for pointwise convolutions over one image. This

@@ -27,15 +27,19 @@ pub(crate) mod kernel_stats {
     /// Channels computed one output row at a time by `compute_row`.
     #[cfg(feature = "kernel-stats")]
     static ROW_BY_ROW: AtomicUsize = AtomicUsize::new(0);
+    /// Output rows computed by the whole-channel kernel's unrolled code.
+    #[cfg(feature = "kernel-stats")]
+    static UNROLLED_ROWS: AtomicUsize = AtomicUsize::new(0);
 
     /// Add one block of channels' counts: one atomic add per block (not per
     /// channel), so that the feature costs nothing measurable when on.
     #[inline(always)]
-    pub fn add(_whole_channel: usize, _row_by_row: usize) {
+    pub fn add(_whole_channel: usize, _row_by_row: usize, _unrolled_rows: usize) {
         #[cfg(feature = "kernel-stats")]
         {
             WHOLE_CHANNEL.fetch_add(_whole_channel, Ordering::Relaxed);
             ROW_BY_ROW.fetch_add(_row_by_row, Ordering::Relaxed);
+            UNROLLED_ROWS.fetch_add(_unrolled_rows, Ordering::Relaxed);
         }
     }
 
@@ -45,6 +49,7 @@ pub(crate) mod kernel_stats {
         crate::ops::DepthwiseKernelStats {
             whole_channel: WHOLE_CHANNEL.load(Ordering::Relaxed),
             row_by_row: ROW_BY_ROW.load(Ordering::Relaxed),
+            unrolled_rows: UNROLLED_ROWS.load(Ordering::Relaxed),
         }
     }
 }
@@ -124,12 +129,14 @@ trait DepthwiseConvKernel<X, W, Y> {
     );
 
     /// Compute one whole output channel, if this kernel has a specialized
-    /// implementation for `params`, and return `true`. Returning `false`
-    /// makes the caller fall back to [`compute_row`](Self::compute_row).
+    /// implementation for `params`, and return `Some` of the number of output
+    /// rows it computed with code unrolled for the kernel's size (for
+    /// `kernel-stats`). Returning `None` makes the caller fall back to
+    /// [`compute_row`](Self::compute_row).
     ///
     /// `input` is the channel's contiguous `[in_h, in_w]` plane, `kernel` its
     /// contiguous `[k_h, k_w]` weights and `output` its `[out_h, out_w]`
-    /// plane, which must be fully initialized when this returns `true`.
+    /// plane, which must be fully initialized when this returns `Some`.
     /// Each output is `init + sum(input * kernel)`.
     #[allow(unused_variables)]
     fn compute_channel(
@@ -139,8 +146,8 @@ trait DepthwiseConvKernel<X, W, Y> {
         init: Y,
         input: &[X],
         kernel: &[W],
-    ) -> bool {
-        false
+    ) -> Option<usize> {
+        None
     }
 }
 
@@ -213,8 +220,8 @@ impl DepthwiseConvKernel<f32, f32, f32> for SimdDepthwiseConvKernel {
         init: f32,
         input: &[f32],
         kernel: &[f32],
-    ) -> bool {
-        SCRATCH.with_borrow_mut(|scratch| {
+    ) -> Option<usize> {
+        let unrolled_rows = SCRATCH.with_borrow_mut(|scratch| {
             DepthwiseChannelF32 {
                 params,
                 input,
@@ -225,7 +232,7 @@ impl DepthwiseConvKernel<f32, f32, f32> for SimdDepthwiseConvKernel {
             }
             .dispatch()
         });
-        true
+        Some(unrolled_rows)
     }
 }
 
@@ -249,10 +256,11 @@ struct DepthwiseChannelF32<'a> {
 }
 
 impl SimdOp for DepthwiseChannelF32<'_> {
-    type Output = ();
+    /// Output rows computed by the unrolled code of [`conv_rows`].
+    type Output = usize;
 
     #[inline(always)]
-    fn eval<I: Isa>(self, isa: I) {
+    fn eval<I: Isa>(self, isa: I) -> usize {
         let ops = isa.f32();
         let lanes = ops.len();
         let DepthwiseChannelF32 {
@@ -281,15 +289,12 @@ impl SimdOp for DepthwiseChannelF32<'_> {
             scratch.resize(p.in_h * row_len, 0.);
         }
         let scratch = &mut scratch[..p.in_h * row_len];
-        for (src, dst) in input
-            .chunks_exact(p.in_w)
-            .zip(scratch.chunks_exact_mut(row_len))
-        {
-            for (phase, dst) in dst.chunks_exact_mut(phase_len).enumerate() {
-                // Phase element `i` is padded column `phase + i * stride`,
-                // which is input column `phase + i * stride - pad_left`.
-                // Elements `first..first + n` hold input columns; the rest
-                // are padding.
+        // Phase element `i` is padded column `phase + i * stride`, which is
+        // input column `phase + i * stride - pad_left`. Elements `first..first
+        // + n` hold input columns `first_col, first_col + stride, ...`; the
+        // rest are padding. The same for every row, so computed once.
+        let phases: SmallVec<[(usize, usize, usize); 4]> = (0..stride)
+            .map(|phase| {
                 let first = p.pad_left.saturating_sub(phase).div_ceil(stride);
                 let first_col = (phase + first * stride).saturating_sub(p.pad_left);
                 let n = if first >= phase_len || first_col >= p.in_w {
@@ -297,7 +302,15 @@ impl SimdOp for DepthwiseChannelF32<'_> {
                 } else {
                     (p.in_w - first_col).div_ceil(stride).min(phase_len - first)
                 };
-                let (head, rest) = dst.split_at_mut(first.min(phase_len));
+                (first.min(phase_len), first_col, n)
+            })
+            .collect();
+        for (src, dst) in input
+            .chunks_exact(p.in_w)
+            .zip(scratch.chunks_exact_mut(row_len))
+        {
+            for (dst, &(first, first_col, n)) in dst.chunks_exact_mut(phase_len).zip(&phases) {
+                let (head, rest) = dst.split_at_mut(first);
                 let (body, tail) = rest.split_at_mut(n);
                 head.fill(0.);
                 if stride == 1 {
@@ -321,50 +334,202 @@ impl SimdOp for DepthwiseChannelF32<'_> {
         let weights: SmallVec<[I::F32; 25]> = kernel.iter().map(|&w| ops.splat(w)).collect();
         let init = ops.splat(init);
 
-        for (out_y, out_row) in output.chunks_exact_mut(p.out_w).enumerate() {
-            // The kernel rows over the image (rows in the vertical padding
-            // contribute nothing) and the scratch row under the first.
-            let rows = KernelRows::new(p, out_y, row_len);
+        let rows = RowsParams {
+            scratch,
+            row_len,
+            out_w_padded,
+            tap_offsets: &tap_offsets,
+            weights: &weights,
+            init,
+        };
+        // The common kernel sizes get an unrolled kernel with their taps and
+        // weights in registers, used for the rows where the whole kernel lies
+        // over the image.
+        match (p.k_h, p.k_w) {
+            (3, 3) => conv_rows::<I, 3, 3>(isa, p, &rows, output),
+            (5, 5) => conv_rows::<I, 5, 5>(isa, p, &rows, output),
+            _ => conv_rows::<I, 0, 0>(isa, p, &rows, output),
+        }
+    }
+}
 
-            // Blocks of `DW_BLOCK` vectors, then single vectors, the last one
-            // possibly partial.
-            let full_blocks = p.out_w / (lanes * DW_BLOCK);
-            let mut x = 0;
-            for _ in 0..full_blocks {
-                let acc = conv_block::<I, DW_BLOCK>(
-                    isa,
-                    scratch,
-                    &rows,
-                    &tap_offsets,
-                    &weights,
-                    p.k_w,
-                    x,
-                    init,
-                );
-                for (b, acc) in acc.into_iter().enumerate() {
-                    ops.store_uninit(acc, &mut out_row[x + b * lanes..]);
+/// What [`conv_rows`] needs of a channel besides its geometry: the padded
+/// input rows in `scratch` (`row_len` elements each, with room for a vector
+/// load at every column up to `out_w_padded` plus any tap's offset), where each
+/// tap's column starts within a row, the weights in `[k_h, k_w]` order (one
+/// splatted vector each) and the initial value of every output.
+struct RowsParams<'a, I: Isa> {
+    scratch: &'a [f32],
+    row_len: usize,
+    out_w_padded: usize,
+    tap_offsets: &'a [usize],
+    weights: &'a [I::F32],
+    init: I::F32,
+}
+
+/// Compute every output row of a channel. Rows whose `KH` x `KW` kernel lies
+/// wholly over the image use [`FixedTaps`] (when the kernel is that size;
+/// `KH = 0` for none); the rest use [`AnyTaps`]. Both sum the taps in the same
+/// order, so the results are the same to the bit. Returns the number of rows
+/// computed by `FixedTaps`.
+#[inline(always)]
+fn conv_rows<I: Isa, const KH: usize, const KW: usize>(
+    isa: I,
+    p: &ChannelParams,
+    rows: &RowsParams<I>,
+    output: &mut [MaybeUninit<f32>],
+) -> usize {
+    let fixed = KH > 0 && p.k_h == KH && p.k_w == KW;
+    let (fixed_taps, fixed_weights) = if fixed {
+        (
+            std::array::from_fn(|k_x| rows.tap_offsets[k_x]),
+            std::array::from_fn(|k_y| std::array::from_fn(|k_x| rows.weights[k_y * KW + k_x])),
+        )
+    } else {
+        ([0; KW], [[rows.init; KW]; KH])
+    };
+    // The fixed kernel loads without bounds checks: check once that every tap
+    // of every column up to `out_w_padded` lies inside a row.
+    assert!(
+        fixed_taps
+            .iter()
+            .all(|&t| t + rows.out_w_padded <= rows.row_len)
+    );
+
+    let mut unrolled_rows = 0;
+    for (out_y, out_row) in output.chunks_exact_mut(p.out_w).enumerate() {
+        // The kernel rows over the image (rows in the vertical padding
+        // contribute nothing) and the scratch row under the first.
+        let k_rows = KernelRows::new(p, out_y, rows.row_len);
+        if fixed && k_rows.k_y == (0..KH) {
+            let taps = FixedTaps {
+                isa,
+                rows: std::array::from_fn(|k_y| {
+                    &rows.scratch[k_rows.first_row + k_y * k_rows.row_step..][..rows.row_len]
+                }),
+                taps: &fixed_taps,
+                weights: &fixed_weights,
+                init: rows.init,
+            };
+            conv_row(isa, &taps, out_row);
+            unrolled_rows += 1;
+        } else {
+            let taps = AnyTaps {
+                isa,
+                scratch: rows.scratch,
+                rows: k_rows,
+                tap_offsets: rows.tap_offsets,
+                weights: rows.weights,
+                k_w: p.k_w,
+                init: rows.init,
+            };
+            conv_row(isa, &taps, out_row);
+        }
+    }
+    unrolled_rows
+}
+
+/// A source of output vectors for [`conv_row`].
+trait Taps<I: Isa> {
+    /// The `N` output vectors of a row that start at column `x`. Callers keep
+    /// `x + N * lanes` within the row's width rounded up to whole vectors.
+    fn block<const N: usize>(&self, x: usize) -> [I::F32; N];
+}
+
+/// Compute one output row from `taps`: blocks of `DW_BLOCK` vectors, then
+/// single vectors, the last one possibly partial.
+#[inline(always)]
+fn conv_row<I: Isa, T: Taps<I>>(isa: I, taps: &T, out_row: &mut [MaybeUninit<f32>]) {
+    let ops = isa.f32();
+    let lanes = ops.len();
+    let out_w = out_row.len();
+    let mut x = 0;
+    while x + lanes * DW_BLOCK <= out_w {
+        let acc = taps.block::<DW_BLOCK>(x);
+        for (b, acc) in acc.into_iter().enumerate() {
+            ops.store_uninit(acc, &mut out_row[x + b * lanes..]);
+        }
+        x += lanes * DW_BLOCK;
+    }
+    while x < out_w {
+        let [y] = taps.block::<1>(x);
+        let n = (out_w - x).min(lanes);
+        if n == lanes {
+            ops.store_uninit(y, &mut out_row[x..]);
+        } else {
+            // Safety: the mask covers the `n` elements left in the row.
+            unsafe {
+                ops.store_ptr_mask(
+                    y,
+                    out_row[x..].as_mut_ptr() as *mut f32,
+                    ops.first_n_mask(n),
+                )
+            };
+        }
+        x += lanes;
+    }
+}
+
+/// The taps of a kernel of any size, over the kernel rows that lie on the
+/// image.
+struct AnyTaps<'a, I: Isa> {
+    isa: I,
+    scratch: &'a [f32],
+    rows: KernelRows,
+    tap_offsets: &'a [usize],
+    weights: &'a [I::F32],
+    k_w: usize,
+    init: I::F32,
+}
+
+impl<I: Isa> Taps<I> for AnyTaps<'_, I> {
+    #[inline(always)]
+    fn block<const N: usize>(&self, x: usize) -> [I::F32; N] {
+        conv_block::<I, N>(
+            self.isa,
+            self.scratch,
+            &self.rows,
+            self.tap_offsets,
+            self.weights,
+            self.k_w,
+            x,
+            self.init,
+        )
+    }
+}
+
+/// The taps of a `KH` x `KW` kernel whose rows all lie on the image: constant
+/// trip counts, so the loops unroll, and no bounds check per tap.
+struct FixedTaps<'a, I: Isa, const KH: usize, const KW: usize> {
+    isa: I,
+    /// The scratch row under each kernel row, `row_len` elements each.
+    rows: [&'a [f32]; KH],
+    /// Offset of each horizontal tap within a row; checked by [`conv_rows`] to
+    /// leave room for a vector load at every column up to `out_w_padded`.
+    taps: &'a [usize; KW],
+    weights: &'a [[I::F32; KW]; KH],
+    init: I::F32,
+}
+
+impl<I: Isa, const KH: usize, const KW: usize> Taps<I> for FixedTaps<'_, I, KH, KW> {
+    #[inline(always)]
+    fn block<const N: usize>(&self, x: usize) -> [I::F32; N] {
+        let ops = self.isa.f32();
+        let lanes = ops.len();
+        let mut acc = [self.init; N];
+        for (row, weights) in self.rows.iter().zip(self.weights) {
+            for (&offset, &w) in self.taps.iter().zip(weights) {
+                debug_assert!(offset + x + lanes * N <= row.len());
+                for (b, acc) in acc.iter_mut().enumerate() {
+                    // Safety: `conv_rows` checked that `offset + out_w_padded`
+                    // is within the row, and callers keep `x + N * lanes` within
+                    // `out_w_padded`.
+                    let v = unsafe { ops.load_ptr(row.as_ptr().add(offset + x + b * lanes)) };
+                    *acc = ops.mul_add(v, w, *acc);
                 }
-                x += lanes * DW_BLOCK;
-            }
-            while x < p.out_w {
-                let [y] =
-                    conv_block::<I, 1>(isa, scratch, &rows, &tap_offsets, &weights, p.k_w, x, init);
-                let n = (p.out_w - x).min(lanes);
-                if n == lanes {
-                    ops.store_uninit(y, &mut out_row[x..]);
-                } else {
-                    // Safety: the mask covers the `n` elements left in the row.
-                    unsafe {
-                        ops.store_ptr_mask(
-                            y,
-                            out_row[x..].as_mut_ptr() as *mut f32,
-                            ops.first_n_mask(n),
-                        )
-                    };
-                }
-                x += lanes;
             }
         }
+        acc
     }
 }
 
@@ -391,11 +556,17 @@ impl KernelRows {
         // in_h` that hold the image.
         let top = out_y * p.stride_h;
         let (image_start, image_end) = (p.pad_top, p.pad_top + p.in_h);
-        let start = image_start.saturating_sub(top).div_ceil(p.dilation_y);
-        let end = image_end
-            .saturating_sub(top)
-            .div_ceil(p.dilation_y)
-            .min(p.k_h);
+        // (A division per output row is measurable in small channels; the
+        // usual dilation of 1 needs none.)
+        let div_ceil = |n: usize| {
+            if p.dilation_y == 1 {
+                n
+            } else {
+                n.div_ceil(p.dilation_y)
+            }
+        };
+        let start = div_ceil(image_start.saturating_sub(top));
+        let end = div_ceil(image_end.saturating_sub(top)).min(p.k_h);
         let start = start.min(end);
         let first_in_y = (top + start * p.dilation_y).saturating_sub(p.pad_top);
         KernelRows {
@@ -615,7 +786,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
 
         let input_zero = input_zero.unwrap_or_default();
         // Channels of this block computed by each kind of kernel.
-        let (mut whole_channel, mut row_by_row) = (0, 0);
+        let (mut whole_channel, mut row_by_row, mut unrolled_rows) = (0, 0, 0);
         for c in chan_range.clone() {
             let kernel_view = kernel.slice([c, 0]);
 
@@ -640,7 +811,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
             let contiguous = out_row_stride == out_row_len && in_chan.stride(0) == in_w;
             if contiguous
                 && let Some(kernel_data) = kernel_view.data()
-                && self.kernel.compute_channel(
+                && let Some(unrolled) = self.kernel.compute_channel(
                     &channel_params,
                     &mut out_chan_data[..out_h * out_w],
                     init_value,
@@ -649,6 +820,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
                 )
             {
                 whole_channel += 1;
+                unrolled_rows += unrolled;
                 continue;
             }
             row_by_row += 1;
@@ -670,7 +842,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
                 );
             }
         }
-        kernel_stats::add(whole_channel, row_by_row);
+        kernel_stats::add(whole_channel, row_by_row, unrolled_rows);
     }
 
     /// Compute a depthwise convolution of a 2D image.
