@@ -15,24 +15,12 @@ import {
 export function renderChart(sessions, open) {
   const box = $("chart");
   box.replaceChildren();
-  const W = 820;
-  const H = 280;
-  const m = { top: 16, right: 20, bottom: 58, left: 64 };
-  const iw = W - m.left - m.right;
-  const ih = H - m.top - m.bottom;
-  const root = svg("svg", {
-    viewBox: `0 0 ${W} ${H}`,
-    role: "img",
-    "aria-labelledby": "chart-title chart-caption",
+  const { root, W, H, m, iw, ih, y } = plotFrame({
+    W: 820, H: 280, m: { top: 16, right: 20, bottom: 58, left: 64 }, top: 100, ticks: [0, 25, 50, 75, 100],
+    tickText: (tick) => `${tick}%`, tickGap: 8, axis: "Focus (%)", axisX: 16,
+    label: { "aria-labelledby": "chart-title chart-caption" },
+    title: { id: "chart-title", text: "Focus percent per session, oldest to newest" },
   });
-  root.append(svg("title", { id: "chart-title", text: "Focus percent per session, oldest to newest" }));
-  const y = (p) => m.top + ih - (p / 100) * ih;
-  for (const tick of [0, 25, 50, 75, 100]) {
-    root.append(
-      svg("line", { class: "grid-line", x1: m.left, x2: W - m.right, y1: y(tick), y2: y(tick) }),
-      svg("text", { class: "axis-label", x: m.left - 8, y: y(tick) + 4, "text-anchor": "end", text: `${tick}%` }),
-    );
-  }
   if (sessions.length === 0) {
     root.append(svg("text", { class: "empty", x: W / 2, y: H / 2, "text-anchor": "middle", text: "No finished sessions in this range yet." }));
     box.append(root);
@@ -40,50 +28,27 @@ export function renderChart(sessions, open) {
     return;
   }
   const n = sessions.length;
-  const x = (i) => (n === 1 ? m.left + iw / 2 : m.left + (i / (n - 1)) * iw);
+  const x = spread(n, m.left, iw);
   const points = sessions.map((s, i) => [x(i), y(s.totals.focus_percent)]);
   if (n > 1) {
-    root.append(svg("polyline", { class: "series", points: points.map((p) => p.join(",")).join(" ") }));
+    root.append(polyline("series", points));
     const avg = sessions.map((_, i) => {
       const window = sessions.slice(Math.max(0, i - 4), i + 1);
       return [x(i), y(window.reduce((sum, s) => sum + s.totals.focus_percent, 0) / window.length)];
     });
-    root.append(svg("polyline", { class: "trend", points: avg.map((p) => p.join(",")).join(" ") }));
+    root.append(polyline("trend", avg));
   }
-  // Labels: at most 8, spread evenly from the first session to the last; times of day when
-  // all fall within a day. A label that would repeat an earlier one's text (two sessions in
-  // the same minute or day) is left out: each label names one place on the axis.
-  const sameDay = sessions[n - 1].started_at_ms - sessions[0].started_at_ms < 86_400_000 &&
-    formatDate(sessions[0].started_at_ms) === formatDate(sessions[n - 1].started_at_ms);
+  // Labels: at most 8, spread evenly from the first session to the last.
   const slots = Math.min(n, 8);
-  const labelled = new Set(Array.from({ length: slots }, (_, k) => (slots === 1 ? 0 : Math.round((k * (n - 1)) / (slots - 1)))));
-  const written = new Set();
-  for (const i of labelled) {
-    const at = sessions[i].started_at_ms;
-    const text = sameDay ? formatTime(at) : formatDate(at);
-    if (written.has(text)) continue;
-    written.add(text);
-    root.append(svg("text", {
-      // The outermost labels hug the plot's edges so they are not clipped.
-      class: "axis-label x-label", x: x(i), y: H - m.bottom + 20,
-      "text-anchor": n > 1 && i === 0 ? "start" : n > 1 && i === n - 1 ? "end" : "middle",
-      text,
-    }));
-  }
-  root.append(
-    svg("text", {
-      class: "axis-title", x: m.left + iw / 2, y: H - 8, "text-anchor": "middle",
-      text: sameDay ? "Session start (time of day)" : "Session start (date)",
-    }),
-    svg("text", {
-      class: "axis-title", x: 0, y: 0, "text-anchor": "middle",
-      transform: `translate(16 ${m.top + ih / 2}) rotate(-90)`, text: "Focus (%)",
-    }),
-  );
+  const labelled = Array.from({ length: slots }, (_, k) => (slots === 1 ? 0 : Math.round((k * (n - 1)) / (slots - 1))));
+  const sameDay = dateLabels(root, sessions, labelled, x, H - m.bottom + 20);
+  root.append(svg("text", {
+    class: "axis-title", x: m.left + iw / 2, y: H - 8, "text-anchor": "middle",
+    text: sameDay ? "Session start (time of day)" : "Session start (date)",
+  }));
   sessions.forEach((s, i) => {
     const label = `${formatDateTime(s.started_at_ms)}: ${formatPercent(s.totals.focus_percent)} focused over ${formatDuration(s.totals.total_ms)}. Open details.`;
-    const point = sessionPoint(points[i], 5.5, label, () => open(s.id));
-    root.append(point);
+    root.append(sessionPoint(points[i], 5.5, label, () => open(s.id)));
   });
   box.append(root);
   const first = sessions[0];
@@ -122,51 +87,86 @@ export function renderFatigueCharts(sessions, open) {
  */
 function smallChart(box, sessions, open, { title, axis, value, format, least }) {
   box.replaceChildren();
-  const W = 400;
-  const H = 170;
-  const m = { top: 12, right: 14, bottom: 34, left: 52 };
-  const iw = W - m.left - m.right;
-  const ih = H - m.top - m.bottom;
-  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
-  root.append(svg("title", { text: title }));
   const n = sessions.length;
   const top = niceCeiling(Math.max(least, ...sessions.map(value)));
-  const y = (v) => m.top + ih - (Math.min(v, top) / top) * ih;
-  for (const tick of [0, top / 2, top]) {
-    root.append(
-      svg("line", { class: "grid-line", x1: m.left, x2: W - m.right, y1: y(tick), y2: y(tick) }),
-      svg("text", { class: "axis-label", x: m.left - 6, y: y(tick) + 4, "text-anchor": "end", text: String(tick) }),
-    );
-  }
-  root.append(svg("text", {
-    class: "axis-title", x: 0, y: 0, "text-anchor": "middle",
-    transform: `translate(13 ${m.top + ih / 2}) rotate(-90)`, text: axis,
-  }));
+  const { root, H, m, iw, ih, y } = plotFrame({
+    W: 400, H: 170, m: { top: 12, right: 14, bottom: 34, left: 52 }, top, ticks: [0, top / 2, top],
+    tickText: String, tickGap: 6, axis, axisX: 13, label: { "aria-label": title }, title: { text: title },
+  });
   if (n === 0) {
     root.append(svg("text", { class: "empty", x: m.left + iw / 2, y: m.top + ih / 2, "text-anchor": "middle", text: "Not measured yet" }));
     box.append(root);
     return;
   }
-  const x = (i) => (n === 1 ? m.left + iw / 2 : m.left + (i / (n - 1)) * iw);
+  const x = spread(n, m.left, iw);
   const points = sessions.map((s, i) => [x(i), y(value(s))]);
-  if (n > 1) root.append(svg("polyline", { class: "series", points: points.map((p) => p.join(",")).join(" ") }));
-  const first = sessions[0].started_at_ms;
-  const last = sessions[n - 1].started_at_ms;
-  const sameDay = last - first < 86_400_000 && formatDate(first) === formatDate(last);
-  const label = (ms) => (sameDay ? formatTime(ms) : formatDate(ms));
-  const labels = n === 1 ? [[0, "middle"]] : [[0, "start"], [n - 1, "end"]];
-  const written = new Set();
-  for (const [i, anchor] of labels) {
-    const text = label(sessions[i].started_at_ms);
-    if (written.has(text)) continue;
-    written.add(text);
-    root.append(svg("text", { class: "axis-label x-label", x: x(i), y: H - m.bottom + 18, "text-anchor": anchor, text }));
-  }
+  if (n > 1) root.append(polyline("series", points));
+  dateLabels(root, sessions, n === 1 ? [0] : [0, n - 1], x, H - m.bottom + 18);
   sessions.forEach((s, i) => {
     const text = `${formatDateTime(s.started_at_ms)}: ${format(value(s))}. Open details.`;
     root.append(sessionPoint(points[i], 4.5, text, () => open(s.id)));
   });
   box.append(root);
+}
+
+/**
+ * A chart's empty frame, `W` x `H` with margins `m`: the SVG element (`label`: its ARIA
+ * naming, `title`: its <title>'s attributes), a grid line and a label (`tickText`, `tickGap`
+ * left of the plot) at each of `ticks`, and the y axis title `axis` turned upright at `axisX`.
+ * `y(v)` places a value from 0 (bottom) to `top` (values above it sit on the top line).
+ */
+function plotFrame({ W, H, m, top, ticks, tickText, tickGap, axis, axisX, label, title }) {
+  const iw = W - m.left - m.right;
+  const ih = H - m.top - m.bottom;
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", ...label });
+  root.append(svg("title", title));
+  const y = (v) => m.top + ih - (Math.min(v, top) / top) * ih;
+  for (const tick of ticks) {
+    root.append(
+      svg("line", { class: "grid-line", x1: m.left, x2: W - m.right, y1: y(tick), y2: y(tick) }),
+      svg("text", { class: "axis-label", x: m.left - tickGap, y: y(tick) + 4, "text-anchor": "end", text: tickText(tick) }),
+    );
+  }
+  root.append(svg("text", {
+    class: "axis-title", x: 0, y: 0, "text-anchor": "middle",
+    transform: `translate(${axisX} ${m.top + ih / 2}) rotate(-90)`, text: axis,
+  }));
+  return { root, W, H, m, iw, ih, y };
+}
+
+/** x of the `i`th of `n` points spread evenly over the plot's width (one point: its middle). */
+function spread(n, left, iw) {
+  return (i) => (n === 1 ? left + iw / 2 : left + (i / (n - 1)) * iw);
+}
+
+function polyline(cls, points) {
+  return svg("polyline", { class: cls, points: points.map((p) => p.join(",")).join(" ") });
+}
+
+/**
+ * Writes the x labels of the sessions at `indices` at height `at`: times of day when all the
+ * sessions fall within a day, dates otherwise (returned: true for times of day). A label that
+ * would repeat an earlier one's text (two sessions in the same minute or day) is left out, so
+ * each label names one place on the axis; the outermost hug the plot's edges so they are not
+ * clipped.
+ */
+function dateLabels(root, sessions, indices, x, at) {
+  const n = sessions.length;
+  const first = sessions[0].started_at_ms;
+  const last = sessions[n - 1].started_at_ms;
+  const sameDay = last - first < 86_400_000 && formatDate(first) === formatDate(last);
+  const written = new Set();
+  for (const i of indices) {
+    const text = sameDay ? formatTime(sessions[i].started_at_ms) : formatDate(sessions[i].started_at_ms);
+    if (written.has(text)) continue;
+    written.add(text);
+    root.append(svg("text", {
+      class: "axis-label x-label", x: x(i), y: at,
+      "text-anchor": n > 1 && i === 0 ? "start" : n > 1 && i === n - 1 ? "end" : "middle",
+      text,
+    }));
+  }
+  return sameDay;
 }
 
 /** The smallest of 10, 20, 30, 40, 60, 80, 100, ... at or above `v`. */
