@@ -250,7 +250,8 @@ describe("a session from start to history", () => {
       const live = await readLive(page);
       assert.equal(live.state, "Focused");
       assert.ok(clockSeconds(live.focused) >= clockSeconds(focused.focused) + 8, `focused ${live.focused}`);
-    }, { timeout: 15_000 });
+    }, { timeout: PHASE_TIMEOUT }); // the 8 s may need the clip's next attentive stretch
+
   }));
 
   test("3. ending early shows a summary with the server's numbers", { timeout: 60_000 }, () => evidence("summary", async () => {
