@@ -5,7 +5,8 @@
 //! rten's per-kernel channel counts (its `kernel-stats` feature, on in every build of this
 //! crate so that `cargo build` and `cargo test` share one build of rten) around a cold and a
 //! tracked frame, and that the rows away from the channels' edges run its code unrolled for
-//! 3x3 and 5x5 kernels.
+//! 3x3 and 5x5 kernels. Likewise their max pools (2x2, stride 2) must run in the 2x2 kernel of
+//! change 8 rather than rten's generic pooling.
 //!
 //! It is its own test binary so that no other test's convolutions run in the same process
 //! while it counts.
@@ -13,7 +14,7 @@
 use std::sync::Arc;
 
 use focus_vision::{FaceAnalyzer, FaceTracker};
-use rten::ops::depthwise_kernel_stats;
+use rten::ops::{depthwise_kernel_stats, max_pool_kernel_stats};
 
 #[test]
 fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
@@ -31,6 +32,7 @@ fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
     let analyzer = Arc::new(FaceAnalyzer::embedded().expect("embedded models load"));
 
     let before = depthwise_kernel_stats();
+    let pools_before = max_pool_kernel_stats();
     let cold = analyzer.analyze_bytes(&bytes).expect("cold frame");
     assert!(cold.face.is_some(), "{} has a face", photo.display());
     let after_cold = depthwise_kernel_stats();
@@ -40,6 +42,7 @@ fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
     let after_first = depthwise_kernel_stats();
     tracker.analyze_bytes(&bytes).expect("tracked frame");
     let after_tracked = depthwise_kernel_stats();
+    let pools_after = max_pool_kernel_stats();
 
     let cold_simd = after_cold.whole_channel - before.whole_channel;
     let tracked_simd = after_tracked.whole_channel - after_first.whole_channel;
@@ -73,5 +76,13 @@ fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
     assert!(
         tracked_unrolled > 10 * tracked_simd,
         "tracked frame: {tracked_unrolled} unrolled rows over {tracked_simd} channels"
+    );
+    // Both models halve their feature maps with 2x2 stride-2 max pools (3 in the detector,
+    // 6 in the mesh, tens of channels each), and every one must take the 2x2 kernel.
+    let pooled = pools_after.two_by_two - pools_before.two_by_two;
+    assert!(pooled > 100, "{pooled} planes in the 2x2 max-pool kernel");
+    assert_eq!(
+        pools_after.generic, pools_before.generic,
+        "max pools fell back to the generic pooling"
     );
 }

@@ -7,7 +7,7 @@
 //! ```
 
 use rten::BufferPool;
-use rten::ops::{Padding, conv, prelu, prelu_in_place};
+use rten::ops::{Padding, conv, max_pool, prelu, prelu_in_place};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
 
@@ -397,4 +397,183 @@ fn prelu_matches_the_definition() {
     let slope = tensor(2, &[3, 1, 1]);
     assert!(prelu(&pool, x.view(), slope.view()).is_err());
     assert!(prelu_in_place(&pool, x, slope.view()).is_err());
+}
+
+/// MaxPool by the definition: each output is `-inf` folded with `f32::max` over its window
+/// in row-major order, as rten's generic pooling folds it.
+fn reference_max_pool_2x2(input: &Tensor<f32>) -> Tensor<f32> {
+    let [n, c, h, w]: [usize; 4] = input.shape().try_into().expect("NCHW");
+    let (out_h, out_w) = (h / 2, w / 2);
+    let input = input.nd_view::<4>();
+    let mut out = NdTensor::zeros([n, c, out_h, out_w]);
+    for b in 0..n {
+        for ch in 0..c {
+            for y in 0..out_h {
+                for x in 0..out_w {
+                    let mut max = f32::NEG_INFINITY;
+                    for ky in 0..2 {
+                        for kx in 0..2 {
+                            max = max.max(input[[b, ch, 2 * y + ky, 2 * x + kx]]);
+                        }
+                    }
+                    out[[b, ch, y, x]] = max;
+                }
+            }
+        }
+    }
+    out.into_dyn()
+}
+
+fn assert_same_bits(actual: &Tensor<f32>, expected: &Tensor<f32>, what: &str) {
+    assert_eq!(actual.shape(), expected.shape(), "{what}: shape");
+    for (i, (a, e)) in actual.iter().zip(expected.iter()).enumerate() {
+        assert_eq!(
+            a.to_bits(),
+            e.to_bits(),
+            "{what}: element {i} is {a}, expected {e}"
+        );
+    }
+}
+
+/// Change 8: MaxPool 2x2 stride 2 over contiguous input, bit for bit against the definition
+/// and against rten's generic pooling (which a non-contiguous view of the same values
+/// takes), NaN, infinities and signed zeros included; other windows, paddings and layouts
+/// take the generic pooling, which `kernel-stats` tells apart.
+#[test]
+fn max_pool_2x2_stride_2_matches_the_reference() {
+    let pool = BufferPool::new();
+    #[cfg(feature = "kernel-stats")]
+    let before = rten::ops::max_pool_kernel_stats();
+    let mut fast_planes = 0;
+    let mut generic_planes = 0;
+    // Widths around every vector size (4, 8, 16 lanes: 2x as many input columns), odd
+    // sizes (the last row and column are dropped), a batch, planes too small for a
+    // vector, and enough channels for several parallel tasks.
+    let shapes: [[usize; 4]; 12] = [
+        [1, 1, 2, 2],
+        [1, 3, 3, 3],
+        [1, 2, 4, 7],
+        [1, 2, 6, 16],
+        [1, 2, 5, 17],
+        [1, 3, 8, 33],
+        [1, 2, 4, 64],
+        [1, 2, 3, 70],
+        [2, 5, 10, 10],
+        [1, 16, 128, 128],
+        [1, 288, 4, 4],
+        [1, 4, 2, 40],
+    ];
+    for (n, shape) in shapes.into_iter().enumerate() {
+        let mut x = tensor(9000 + n as u64, &shape);
+        let data = x.data_mut().expect("contiguous");
+        // Special values where windows meet them in every position.
+        let special = [
+            0.0,
+            -0.0,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -0.0,
+            0.0,
+        ];
+        for (i, v) in special.iter().cycle().take(data.len() / 3).enumerate() {
+            data[(i * 3 + n) % data.len()] = *v;
+        }
+        let expected = reference_max_pool_2x2(&x);
+        for padding in [Padding::Fixed([0, 0, 0, 0].into()), Padding::Same] {
+            let same_is_unpadded = shape[2] % 2 == 0 && shape[3] % 2 == 0;
+            if matches!(padding, Padding::Same) && !same_is_unpadded {
+                continue;
+            }
+            let actual = max_pool(
+                &pool,
+                x.view(),
+                &[2, 2],
+                &[2, 2],
+                padding,
+                Default::default(),
+            )
+            .expect("max_pool");
+            assert_same_bits(&actual, &expected, &format!("shape {shape:?}"));
+            fast_planes += shape[0] * shape[1];
+        }
+
+        // The same values, not contiguous (the last two axes swapped twice: a copy is
+        // contiguous, a permuted view is not): rten's generic pooling.
+        let mut swapped = x.clone();
+        swapped.permute(&[0, 1, 3, 2]);
+        let swapped = swapped.to_tensor();
+        let mut view = swapped.view();
+        view.permute(&[0, 1, 3, 2]);
+        assert!(!view.is_contiguous());
+        let generic = max_pool(
+            &pool,
+            view,
+            &[2, 2],
+            &[2, 2],
+            Padding::Fixed([0, 0, 0, 0].into()),
+            Default::default(),
+        )
+        .expect("max_pool");
+        assert_same_bits(&generic, &expected, &format!("shape {shape:?}, generic"));
+        generic_planes += shape[0] * shape[1];
+    }
+
+    // Not this kernel's: padding, other windows and strides (compared with the generic
+    // pooling through a non-contiguous view, so these only check the routing).
+    let x = tensor(9500, &[1, 3, 9, 9]);
+    let others: [(&[usize], &[usize], [usize; 4]); 4] = [
+        (&[2, 2], &[2, 2], [0, 0, 1, 1]),
+        (&[3, 3], &[2, 2], [0, 0, 0, 0]),
+        (&[2, 2], &[1, 1], [0, 0, 0, 0]),
+        (&[2, 2], &[2, 2], [1, 1, 1, 1]),
+    ];
+    for (kernel, strides, pads) in others {
+        let out = max_pool(
+            &pool,
+            x.view(),
+            kernel,
+            strides,
+            Padding::Fixed(pads.into()),
+            Default::default(),
+        )
+        .expect("max_pool");
+        let mut swapped = x.clone();
+        swapped.permute(&[0, 1, 3, 2]);
+        let swapped = swapped.to_tensor();
+        let mut view = swapped.view();
+        view.permute(&[0, 1, 3, 2]);
+        let generic = max_pool(
+            &pool,
+            view,
+            kernel,
+            strides,
+            Padding::Fixed(pads.into()),
+            Default::default(),
+        )
+        .expect("max_pool");
+        assert_same_bits(
+            &out,
+            &generic,
+            &format!("{kernel:?} / {strides:?} / {pads:?}"),
+        );
+        generic_planes += 2 * 3;
+    }
+
+    #[cfg(feature = "kernel-stats")]
+    {
+        let after = rten::ops::max_pool_kernel_stats();
+        assert_eq!(
+            after.two_by_two - before.two_by_two,
+            fast_planes,
+            "every contiguous 2x2 stride-2 case, and nothing else, ran in the 2x2 kernel"
+        );
+        assert_eq!(
+            after.generic - before.generic,
+            generic_planes,
+            "the other cases ran in the generic pooling"
+        );
+    }
+    #[cfg(not(feature = "kernel-stats"))]
+    let _ = (fast_planes, generic_planes);
 }

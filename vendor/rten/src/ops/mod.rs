@@ -160,6 +160,8 @@ pub use norm::{
     rms_normalization, softmax,
 };
 pub use pad::{PadMode, pad};
+#[cfg(feature = "kernel-stats")]
+pub use pooling::{MaxPoolKernelStats, max_pool_stats::max_pool_kernel_stats};
 pub use pooling::{average_pool, global_average_pool, max_pool};
 pub use quantize::{dequantize_linear, dynamic_quantize_linear, quantize_linear};
 pub use scatter::{scatter_elements, scatter_nd};

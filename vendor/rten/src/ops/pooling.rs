@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use rten_base::num::div_ceil;
 use rten_shape_inference::ops as shape_ops;
-use rten_simd::SimdOp;
+use rten_simd::{Isa, SimdOp};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, NdTensorView, NdTensorViewMut, Tensor, TensorView, TensorViewMut};
 use smallvec::SmallVec;
@@ -626,6 +626,12 @@ pub fn max_pool(
     padding: Padding,
     round_mode: RoundMode,
 ) -> Result<Tensor, OpError> {
+    if let Some(output) =
+        max_pool_2x2_stride_2(pool, &input, kernel_size, strides, &padding, round_mode)?
+    {
+        return Ok(output);
+    }
+    max_pool_stats::add_generic(input.shape().iter().take(2).product());
     pool_impl(
         pool,
         input,
@@ -637,6 +643,172 @@ pub fn max_pool(
         &|x, _window_size| x,
         round_mode,
     )
+}
+
+/// Output elements computed per parallel task by [`max_pool_2x2_stride_2`]:
+/// whole channel planes, as many as make about this much work (a small plane
+/// of a deep layer is a few dozen elements).
+const MAX_POOL_2X2_TASK_LEN: usize = 16 * 1024;
+
+/// `MaxPool` with a 2x2 window, stride 2 and no padding (what MobileNet-style
+/// networks use to halve a feature map), over contiguous NCHW input: each output
+/// row reads two contiguous input rows, so the compiler vectorizes the loop for
+/// the ISA [`SimdOp::dispatch`] selects, splitting even and odd columns by
+/// shuffles. The generic [`pool_impl`] gathers its inputs one element at a time
+/// and runs channels in parallel only across the batch.
+///
+/// Returns `Ok(None)` for any other window, stride, padding or layout (and for
+/// ceil-mode windows that would reach past the input), which `pool_impl` then
+/// computes. Each output is folded exactly as `pool_impl` folds it (starting at
+/// `-inf`, in row-major window order, with [`f32::max`]), so results are
+/// bit-identical, NaN and signed zeros included.
+fn max_pool_2x2_stride_2(
+    pool: &BufferPool,
+    input: &TensorView,
+    kernel_size: &[usize],
+    strides: &[usize],
+    padding: &Padding,
+    round_mode: RoundMode,
+) -> Result<Option<Tensor>, OpError> {
+    if kernel_size != [2, 2] || strides != [2, 2] || input.ndim() != 4 {
+        return Ok(None);
+    }
+    let Some(in_data) = input.data() else {
+        return Ok(None);
+    };
+    let [batch, chans, in_h, in_w]: [usize; 4] = input.shape().try_into().unwrap();
+    let (out_h, out_w, fixed_padding) = calc_output_size_and_padding(
+        (in_h, in_w),
+        (2, 2),
+        (2, 2),
+        padding.clone(),
+        None, /* dilations */
+        round_mode,
+    )?;
+    if fixed_padding != [0; 4] || 2 * out_h > in_h || 2 * out_w > in_w {
+        return Ok(None);
+    }
+
+    let mut output = NdTensor::uninit_in(pool, [batch, chans, out_h, out_w]);
+    let (out_plane, in_plane) = (out_h * out_w, in_h * in_w);
+    if out_plane > 0 {
+        let planes_per_task = MAX_POOL_2X2_TASK_LEN.div_ceil(out_plane);
+        output
+            .data_mut()
+            .unwrap()
+            .par_chunks_mut(out_plane * planes_per_task)
+            .zip(in_data.par_chunks(in_plane * planes_per_task))
+            .for_each(|(out_planes, in_planes)| {
+                for (output, input) in out_planes
+                    .chunks_exact_mut(out_plane)
+                    .zip(in_planes.chunks_exact(in_plane))
+                {
+                    MaxPool2x2Plane {
+                        input,
+                        output,
+                        in_w,
+                        out_w,
+                    }
+                    .dispatch();
+                }
+                max_pool_stats::add_planes(out_planes.len() / out_plane);
+            });
+    }
+    // Safety: every plane of `output` was written above (all of it when
+    // `out_plane > 0`; it is empty otherwise).
+    let output = unsafe { output.assume_init() };
+    Ok(Some(output.into()))
+}
+
+/// One channel plane of [`max_pool_2x2_stride_2`].
+struct MaxPool2x2Plane<'a> {
+    /// `in_h x in_w`, row-major.
+    input: &'a [f32],
+    /// `out_h x out_w`, row-major, with `2 * out_h <= in_h`, `2 * out_w <= in_w`.
+    output: &'a mut [MaybeUninit<f32>],
+    in_w: usize,
+    out_w: usize,
+}
+
+impl SimdOp for MaxPool2x2Plane<'_> {
+    type Output = ();
+
+    // Inlined into `dispatch`'s ISA-specific function, so that the loop below
+    // is compiled (and vectorized) with that ISA's target features.
+    #[inline(always)]
+    fn eval<I: Isa>(self, _isa: I) {
+        let MaxPool2x2Plane {
+            input,
+            output,
+            in_w,
+            out_w,
+        } = self;
+        if out_w == 0 {
+            return;
+        }
+        for (y, out_row) in output.chunks_exact_mut(out_w).enumerate() {
+            let top = &input[2 * y * in_w..][..2 * out_w];
+            let bottom = &input[(2 * y + 1) * in_w..][..2 * out_w];
+            for x in 0..out_w {
+                // The same fold as `pool_impl`'s, in the same order.
+                let max = f32::NEG_INFINITY
+                    .max(top[2 * x])
+                    .max(top[2 * x + 1])
+                    .max(bottom[2 * x])
+                    .max(bottom[2 * x + 1]);
+                out_row[x].write(max);
+            }
+        }
+    }
+}
+
+/// How many channel planes each `MaxPool` kernel has computed, for tests that
+/// must know that a model's pools reach [`max_pool_2x2_stride_2`]: the results
+/// cannot tell, since `pool_impl` computes the same values. One relaxed atomic
+/// add per call or parallel task, compiled only with the `kernel-stats` feature.
+pub(crate) mod max_pool_stats {
+    #[cfg(feature = "kernel-stats")]
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[cfg(feature = "kernel-stats")]
+    static TWO_BY_TWO: AtomicUsize = AtomicUsize::new(0);
+    #[cfg(feature = "kernel-stats")]
+    static GENERIC: AtomicUsize = AtomicUsize::new(0);
+
+    /// Planes computed by the 2x2 stride-2 kernel.
+    #[inline(always)]
+    pub fn add_planes(_planes: usize) {
+        #[cfg(feature = "kernel-stats")]
+        TWO_BY_TWO.fetch_add(_planes, Ordering::Relaxed);
+    }
+
+    /// Planes (batch x channels) of a `max_pool` left to the generic pooling.
+    #[inline(always)]
+    pub fn add_generic(_planes: usize) {
+        #[cfg(feature = "kernel-stats")]
+        GENERIC.fetch_add(_planes, Ordering::Relaxed);
+    }
+
+    /// Counts since the process started, over all threads.
+    #[cfg(feature = "kernel-stats")]
+    pub fn max_pool_kernel_stats() -> crate::ops::MaxPoolKernelStats {
+        crate::ops::MaxPoolKernelStats {
+            two_by_two: TWO_BY_TWO.load(Ordering::Relaxed),
+            generic: GENERIC.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// How many channel planes each `MaxPool` kernel has computed since the
+/// process started (see [`max_pool_kernel_stats`](crate::ops::max_pool_kernel_stats)).
+#[cfg(feature = "kernel-stats")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MaxPoolKernelStats {
+    /// Planes computed by the 2x2 stride-2 kernel for contiguous input.
+    pub two_by_two: usize,
+    /// Planes left to the generic pooling (other windows, strides, paddings or
+    /// layouts).
+    pub generic: usize,
 }
 
 #[derive(Debug)]
