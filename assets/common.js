@@ -123,6 +123,19 @@ const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
 const timeSeconds = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
 
 /** Unix ms to the user's local date and time. */
+/**
+ * What a session was judged with, in words, from its `profile` (the session's or summary's
+ * `profile`, docs/api.md: as it was when the session started): 'Judged with profile “Desk”
+ * (full calibration; zones: notes).', or "Not calibrated" when it had none.
+ */
+export function profileUsedText(profile) {
+  if (!profile) return "Not calibrated: judged with the default rules.";
+  const zones = profile.zones && profile.zones.length ? `; zones: ${profile.zones.join(", ")}` : "";
+  const mode = profile.mode === "full" ? "full" : "quick";
+  const gone = profile.id == null ? " That profile has been deleted since." : "";
+  return `Judged with profile \u201c${profile.name}\u201d (${mode} calibration${zones}).${gone}`;
+}
+
 export function formatDateTime(ms) {
   return dateTime.format(new Date(ms));
 }

@@ -27,8 +27,8 @@ use crate::vision::{AnalyzeError, SessionTracker, Vision};
 /// this leaves room for a slower dot or a faster page, and bounds what a client can send.
 pub const MAX_FRAMES: usize = 300;
 
-/// The longest zone name kept, in characters.
-pub const ZONE_NAME_MAX_CHARS: usize = 40;
+/// The longest zone name kept, in characters (the same rule as a zone's rename).
+pub use crate::profiles::ZONE_NAME_MAX_CHARS;
 
 /// The most extra zones one profile keeps.
 pub const MAX_ZONES: usize = 8;

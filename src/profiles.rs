@@ -1,12 +1,14 @@
-//! Calibration profiles as the app keeps them: list, read, save, rename and delete, with the
-//! profile's numbers checked by the vision crate before anything is stored.
+//! Calibration profiles as the app keeps them: list, read, save, rename and delete, rename or
+//! remove one of a profile's extra zones, with the profile's numbers checked by the vision
+//! crate before anything is stored.
 //!
 //! A layer of its own between the web handlers and the store: it speaks [`ProfileError`]
 //! (invalid input, a name taken, no such profile, a store failure), which only `web` turns
 //! into HTTP. A profile holds numbers only (`focus_vision::Profile` as JSON), never a frame.
 
-use focus_store::{NewProfile, StoredProfile};
+use focus_store::{NewProfile, ProfileUsed, StoredProfile};
 use focus_vision::Profile;
+use focus_vision::profile::CalibrationMode;
 
 use crate::db::{Db, DbError};
 
@@ -22,9 +24,33 @@ pub enum ProfileError {
     /// No profile has this id.
     #[error("no profile with id {0}")]
     NotFound(i64),
+    /// The profile has no zone of this name.
+    #[error("profile {id} has no zone {zone:?}")]
+    ZoneNotFound { id: i64, zone: String },
     /// The store failed.
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+/// The longest zone name kept, in characters.
+pub const ZONE_NAME_MAX_CHARS: usize = 40;
+
+/// A zone's new name, trimmed: 1 to [`ZONE_NAME_MAX_CHARS`] characters.
+fn clean_zone_name(name: &str) -> Result<String, ProfileError> {
+    let name = name.trim();
+    let invalid = |detail: String| ProfileError::Invalid {
+        field: "name",
+        detail,
+    };
+    if name.is_empty() {
+        return Err(invalid("a zone needs a name".into()));
+    }
+    if name.chars().count() > ZONE_NAME_MAX_CHARS {
+        return Err(invalid(format!(
+            "a zone's name has at most {ZONE_NAME_MAX_CHARS} characters"
+        )));
+    }
+    Ok(name.to_owned())
 }
 
 /// A saved profile: its record and its numbers, parsed.
@@ -36,7 +62,24 @@ pub struct SavedProfile {
     pub profile: Profile,
 }
 
+/// `full` (centre and four corners) or `quick` (centre only): the mode as stored and shown.
+pub fn mode_name(profile: &Profile) -> &'static str {
+    match profile.mode {
+        CalibrationMode::Full => "full",
+        CalibrationMode::Quick => "quick",
+    }
+}
+
 impl SavedProfile {
+    /// What a session started with it keeps: its name, mode and zones as they are now.
+    pub fn used(&self) -> ProfileUsed {
+        ProfileUsed {
+            name: self.name.clone(),
+            mode: mode_name(&self.profile).to_owned(),
+            zones: self.profile.zones.iter().map(|z| z.name.clone()).collect(),
+        }
+    }
+
     /// Parses a stored record. A record whose numbers no longer parse (written by a newer
     /// version, or damaged) is reported with `profile` = the error, so a list still shows it
     /// and the user can delete it.
@@ -114,11 +157,7 @@ pub async fn create(
     let new = NewProfile {
         name: name.to_owned(),
         created_at_ms: now_ms,
-        mode: match profile.mode {
-            focus_vision::profile::CalibrationMode::Full => "full",
-            focus_vision::profile::CalibrationMode::Quick => "quick",
-        }
-        .to_owned(),
+        mode: mode_name(profile).to_owned(),
         data: profile.to_json(),
     };
     let stored = db
@@ -194,6 +233,75 @@ where
             detail,
         }),
     }
+}
+
+/// Why a zone change wrote nothing.
+enum ZoneRefusal {
+    NotFound(String),
+    Taken(String),
+}
+
+impl ZoneRefusal {
+    fn into_error(self, id: i64) -> ProfileError {
+        match self {
+            ZoneRefusal::NotFound(zone) => ProfileError::ZoneNotFound { id, zone },
+            ZoneRefusal::Taken(name) => {
+                ProfileError::NameTaken(format!("this profile already has a zone named {name:?}"))
+            }
+        }
+    }
+}
+
+/// Renames profile `id`'s zone `zone` (its exact name) to `new_name` (trimmed, at most
+/// [`ZONE_NAME_MAX_CHARS`] characters, not another of its zones' names, ignoring case).
+/// Sessions keep the zone names they started with; new sessions show the new one.
+///
+/// # Errors
+///
+/// [`ProfileError::Invalid`] (field `name`), [`ProfileError::NotFound`],
+/// [`ProfileError::ZoneNotFound`], [`ProfileError::NameTaken`]; nothing is saved then.
+pub async fn rename_zone(
+    db: &Db,
+    id: i64,
+    zone: String,
+    new_name: &str,
+) -> Result<SavedProfile, ProfileError> {
+    let name = clean_zone_name(new_name)?;
+    change(db, id, move |profile| {
+        let Some(at) = profile.zones.iter().position(|z| z.name == zone) else {
+            return Err(ZoneRefusal::NotFound(zone));
+        };
+        let lower = name.to_lowercase();
+        let taken = (profile.zones.iter().enumerate())
+            .any(|(i, z)| i != at && z.name.to_lowercase() == lower);
+        if taken {
+            return Err(ZoneRefusal::Taken(name));
+        }
+        profile.zones[at].name = name;
+        Ok(())
+    })
+    .await?
+    .map_err(|refusal| refusal.into_error(id))
+}
+
+/// Removes profile `id`'s zone `zone` (its exact name): glances there no longer count as
+/// focused in new sessions.
+///
+/// # Errors
+///
+/// [`ProfileError::NotFound`], [`ProfileError::ZoneNotFound`].
+pub async fn remove_zone(db: &Db, id: i64, zone: String) -> Result<SavedProfile, ProfileError> {
+    change(db, id, move |profile| {
+        let before = profile.zones.len();
+        profile.zones.retain(|z| z.name != zone);
+        if profile.zones.len() == before {
+            Err(ZoneRefusal::NotFound(zone))
+        } else {
+            Ok(())
+        }
+    })
+    .await?
+    .map_err(|refusal| refusal.into_error(id))
 }
 
 /// Deletes profile `id`.

@@ -212,6 +212,7 @@ async fn the_email_summary_goes_out_over_starttls_with_the_session_numbers() {
             "Ended early:",
             "yes, before the planned 5 min: you ended it".to_owned(),
         ),
+        ("Judged with:", "no profile (not calibrated)".to_owned()),
     ] {
         let line = format!("{label:<15}{value}\r\n");
         assert!(body.contains(&line), "body lacks {line:?}:\n{body}");

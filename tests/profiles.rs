@@ -1,14 +1,17 @@
 //! The calibration profiles API (issue 12): save, list, read, rename and delete a profile
 //! over HTTP against the real app and a temp SQLite file, and every refusal in words: a bad
 //! name or bad numbers (422, naming the field), a name already taken (409), an unknown or
-//! malformed id (404/400). Nothing refused is stored.
+//! malformed id (404/400). Nothing refused is stored. A profile's extra zone is renamed
+//! (`PATCH .../zones/{zone}`) with the same refusals, and a session keeps the profile it was
+//! judged with (name, mode, zones) in its JSON, its summary and the CSV after the profile is
+//! renamed, its zone renamed, and the profile deleted.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::*;
-use focus_vision::profile::{CalibrationMode, Profile, Region};
+use focus_vision::profile::{CalibrationMode, Profile, Region, Target, Zone};
 use serde_json::{Value, json};
 
 /// A full calibration's profile: the screen to the right of the camera.
@@ -264,4 +267,243 @@ async fn a_session_judges_with_the_profile_it_was_started_with() {
     let (status, session) = app.get_json(&format!("/api/sessions/{}", with["id"])).await;
     assert_eq!(status, 200);
     assert_eq!(session["profile_id"], Value::Null, "{session}");
+}
+
+/// [`desk`] with a "notes" zone below the screen and a "tv" zone to the left.
+fn desk_with_zones() -> Value {
+    let mut p = desk();
+    for (name, yaw, pitch) in [("notes", -20.0, -40.0), ("tv", -60.0, 0.0)] {
+        p.set_zone(Zone {
+            name: name.into(),
+            target: Target {
+                gaze: Region::around(yaw, pitch, 8.0, 8.0),
+                head: Region::around(yaw, pitch, 4.0, 4.0),
+            },
+        });
+    }
+    serde_json::from_str(&p.to_json()).unwrap()
+}
+
+async fn save_profile(app: &TestApp, name: &str, profile: Value) -> i64 {
+    let (status, saved) = app
+        .post_json("/api/profiles", &json!({"name": name, "profile": profile}))
+        .await;
+    assert_eq!(status, 201, "{saved}");
+    saved["id"].as_i64().unwrap()
+}
+
+fn zone_names(profile: &Value) -> Vec<String> {
+    profile["profile"]["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Renaming a zone: the profile as saved comes back with the zone's numbers unchanged; an
+/// empty or over-long name (422, field `name`), another zone's name in any case (409), an
+/// unknown zone or profile (404) and a malformed id (400) are refused and change nothing.
+#[tokio::test]
+async fn a_zone_is_renamed_and_bad_renames_change_nothing() {
+    let app = spawn_app().await;
+    let id = save_profile(&app, "Desk", desk_with_zones()).await;
+    let patch = |path: String, body: Value| {
+        let app = &app;
+        async move { send(reqwest::Method::PATCH, app, &path, Some(body)).await }
+    };
+    let (_, before) = app.get_json(&format!("/api/profiles/{id}")).await;
+
+    let (status, renamed) = patch(
+        format!("/api/profiles/{id}/zones/notes"),
+        json!({"name": "  paper notes "}),
+    )
+    .await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(zone_names(&renamed), ["paper notes", "tv"]);
+    assert_eq!(
+        parsed(&renamed).zones[0].target,
+        parsed(&before).zones[0].target,
+        "the zone's numbers are kept"
+    );
+    assert_eq!(renamed["profile"]["screen"], before["profile"]["screen"]);
+    let (_, listed) = app.get_json("/api/profiles").await;
+    assert_eq!(listed["profiles"][0]["zones"], json!(["paper notes", "tv"]));
+    // A name in the path with a space, and a change of case of its own name.
+    let (status, renamed) = patch(
+        format!("/api/profiles/{id}/zones/paper%20notes"),
+        json!({"name": "Paper notes"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{renamed}");
+    assert_eq!(zone_names(&renamed), ["Paper notes", "tv"]);
+
+    let refusals = [
+        (
+            format!("/api/profiles/{id}/zones/tv"),
+            json!({"name": "PAPER NOTES"}),
+            409,
+            "conflict",
+        ),
+        (
+            format!("/api/profiles/{id}/zones/tv"),
+            json!({"name": "   "}),
+            422,
+            "invalid name",
+        ),
+        (
+            format!("/api/profiles/{id}/zones/tv"),
+            json!({"name": "x".repeat(41)}),
+            422,
+            "invalid name",
+        ),
+        (
+            format!("/api/profiles/{id}/zones/radio"),
+            json!({"name": "music"}),
+            404,
+            "zone not found",
+        ),
+        (
+            "/api/profiles/999/zones/tv".to_owned(),
+            json!({"name": "music"}),
+            404,
+            "profile not found",
+        ),
+        (
+            "/api/profiles/desk/zones/tv".to_owned(),
+            json!({"name": "music"}),
+            400,
+            "bad request",
+        ),
+    ];
+    for (path, body, code, error) in refusals {
+        let (status, reply) = patch(path.clone(), body).await;
+        assert_eq!(
+            (status, reply["error"].as_str()),
+            (code, Some(error)),
+            "{path}: {reply}"
+        );
+        if code == 422 {
+            assert_eq!(reply["field"], "name", "{reply}");
+        }
+    }
+    let (status, long) = patch(
+        format!("/api/profiles/{id}/zones/tv"),
+        json!({"name": "y".repeat(40)}),
+    )
+    .await;
+    assert_eq!(status, 200, "40 characters are allowed: {long}");
+    let (_, after) = app.get_json(&format!("/api/profiles/{id}")).await;
+    assert_eq!(
+        zone_names(&after),
+        ["Paper notes".to_owned(), "y".repeat(40)]
+    );
+}
+
+/// A session keeps what it was judged with, as it was at its start: the profile's name, mode
+/// and zones stay in its JSON, its summary and the CSV when the profile and its zone are
+/// renamed and then the profile deleted; a new session shows the new names; a session without
+/// a profile says none.
+#[tokio::test]
+async fn a_session_keeps_the_profile_it_was_judged_with() {
+    let app = spawn_app().await;
+    let id = save_profile(&app, "Desk", desk_with_zones()).await;
+    let form = |profile: Value| {
+        json!({"duration_minutes": 25, "alert_threshold_s": 10, "alert_mode": "banner",
+               "send_email": false, "send_sms": false, "profile_id": profile})
+    };
+    let first = app.create_session(&form(json!(id))).await;
+    let used = json!({"id": id, "name": "Desk", "mode": "full", "zones": ["notes", "tv"]});
+    assert_eq!(first["profile"], used, "{first}");
+    let plain = app.create_session(&form(Value::Null)).await;
+    assert_eq!(plain["profile"], Value::Null, "{plain}");
+
+    let (status, _) = send(
+        reqwest::Method::PATCH,
+        &app,
+        &format!("/api/profiles/{id}"),
+        Some(json!({"name": "Office"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = send(
+        reqwest::Method::PATCH,
+        &app,
+        &format!("/api/profiles/{id}/zones/notes"),
+        Some(json!({"name": "paper"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, summary) = app
+        .post_empty(&format!("/api/sessions/{}/end", first["id"]))
+        .await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        summary["profile"], used,
+        "the summary says what was used: {summary}"
+    );
+    let (_, stored) = app
+        .get_json(&format!("/api/sessions/{}", first["id"]))
+        .await;
+    assert_eq!(stored["profile"], used, "{stored}");
+    assert_eq!(stored["summary"]["profile"], used, "{stored}");
+
+    let second = app.create_session(&form(json!(id))).await;
+    assert_eq!(
+        second["profile"],
+        json!({"id": id, "name": "Office", "mode": "full", "zones": ["paper", "tv"]})
+    );
+
+    let (status, _) = send(
+        reqwest::Method::DELETE,
+        &app,
+        &format!("/api/profiles/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, stored) = app
+        .get_json(&format!("/api/sessions/{}", first["id"]))
+        .await;
+    assert_eq!(stored["profile_id"], Value::Null);
+    assert_eq!(
+        stored["profile"],
+        json!({"id": null, "name": "Desk", "mode": "full", "zones": ["notes", "tv"]}),
+        "kept after the profile is gone: {stored}"
+    );
+    let (_, listed) = app.get_json("/api/sessions").await;
+    let listed_first = listed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == first["id"])
+        .unwrap();
+    assert_eq!(listed_first["profile"]["name"], "Desk", "{listed_first}");
+
+    let csv = app.get("/api/sessions.csv").await.text().await.unwrap();
+    let lines: Vec<&str> = csv.split_terminator("\r\n").collect();
+    assert!(
+        lines[0].ends_with(",profile,profile_mode,zones"),
+        "{}",
+        lines[0]
+    );
+    let row = |session: &Value| {
+        let prefix = format!("{},", session["id"]);
+        lines
+            .iter()
+            .find(|l| l.starts_with(&prefix))
+            .map(|l| l.to_string())
+            .unwrap()
+    };
+    assert!(
+        row(&first).ends_with(",Desk,full,notes; tv"),
+        "{}",
+        row(&first)
+    );
+    assert!(
+        row(&second).ends_with(",Office,full,paper; tv"),
+        "{}",
+        row(&second)
+    );
+    assert!(row(&plain).ends_with(",,,"), "{}", row(&plain));
 }

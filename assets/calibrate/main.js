@@ -18,8 +18,8 @@ import { clearNotice, notify } from "../notice.js";
 import { startCamera, stopCamera, video } from "../live/camera.js";
 import { Cancelled, FULL, QUICK, ZONE, calibrate, dotMs } from "./run.js";
 import {
-  beep, hideOutcome, hideStage, noteFrame, renderProfiles, showAnalysing, showDot, showOutcome, showStage,
-  showZoneCard, showZoneLook,
+  beep, hideOutcome, hideStage, noteFrame, openRename, renderProfiles, showAnalysing, showDot, showOutcome,
+  showStage, showZoneCard, showZoneLook,
 } from "./view.js";
 
 const DEFAULT_NAME = "My screen";
@@ -42,8 +42,9 @@ const els = {
   zoneBtn: $("zone-btn"),
 };
 
-/** The longest zone name the server keeps. */
+/** The longest zone and profile names the server keeps. */
 const ZONE_NAME_MAX = 40;
+const PROFILE_NAME_MAX = 60;
 
 const page = {
   profiles: [],
@@ -61,7 +62,9 @@ async function loadProfiles() {
     notify("Profiles not loaded", e.message, { action: loadProfiles });
     return;
   }
-  renderProfiles(page.profiles, { onDelete: deleteProfile, onZone: targetZone, onRemoveZone: removeZone });
+  renderProfiles(page.profiles, {
+    onDelete: deleteProfile, onZone: targetZone, onRemoveZone: removeZone, onRename: renameProfile, onRenameZone: renameZone,
+  });
   if (!els.name.value.trim()) els.name.value = freeName();
 }
 
@@ -98,6 +101,46 @@ async function removeZone(profile, zone) {
     return;
   }
   await loadProfiles();
+}
+
+/** Opens the rename form of `profile` in its list item. */
+function renameProfile(item, profile) {
+  openRename(item, {
+    label: `New name for the profile \u201c${profile.name}\u201d`,
+    value: profile.name,
+    maxLength: PROFILE_NAME_MAX,
+    returnTo: item.querySelector(".profile-actions .btn"),
+    save: async (name) => {
+      const saved = await api(`/api/profiles/${profile.id}`, { method: "PATCH", body: { name } });
+      if (page.zoneTarget?.id === profile.id) {
+        page.zoneTarget = { id: saved.id, name: saved.name };
+        showZoneCard(page.zoneTarget);
+      }
+      await loadProfiles();
+      focusProfile(profile.id, ".profile-actions .btn");
+    },
+  });
+}
+
+/** Opens the rename form of `profile`'s zone `zone` in its list item. */
+function renameZone(item, profile, zone) {
+  openRename(item, {
+    label: `New name for the zone \u201c${zone}\u201d of \u201c${profile.name}\u201d`,
+    value: zone,
+    maxLength: ZONE_NAME_MAX,
+    returnTo: [...item.querySelectorAll(".zone-chip")].find((chip) => chip.dataset.zone === zone)?.querySelector(".zone-rename"),
+    save: async (name) => {
+      await api(`/api/profiles/${profile.id}/zones/${encodeURIComponent(zone)}`, { method: "PATCH", body: { name } });
+      await loadProfiles();
+      focusProfile(profile.id, ".profile-actions .btn");
+    },
+  });
+}
+
+/** After the list is drawn again: the focus on `selector` in profile `id`'s item. */
+function focusProfile(id, selector) {
+  const item = document.querySelector(`#profile-list li[data-profile-id="${id}"]`);
+  item?.querySelector(selector)?.focus();
 }
 
 /** Starts the camera for the preview when the browser already allows it (no prompt on arrival). */

@@ -172,25 +172,86 @@ function capitalise(text) {
  * `onRemoveZone(profile, zone)`), an "Add a zone" button calling `onZone(profile)` and a
  * delete button calling `onDelete(profile)`.
  */
-export function renderProfiles(profiles, { onDelete, onZone, onRemoveZone }) {
+export function renderProfiles(profiles, { onDelete, onZone, onRemoveZone, onRename, onRenameZone }) {
   show(els.empty, profiles.length === 0);
-  els.list.replaceChildren(...profiles.map((p) => el("li", { class: "profile-item" },
-    el("div", {},
-      el("strong", { text: p.name }),
-      el("span", { class: "muted small", text: ` \u00b7 ${p.mode === "full" ? "full" : "quick"} calibration, ${formatDateTime(Date.parse(p.created_at))}` }),
-      p.zones?.length
-        ? el("p", { class: "muted small profile-zones" }, "Zones: ", ...p.zones.map((zone) => el("span", { class: "zone-chip" },
-          zone,
-          el("button", { type: "button", class: "zone-remove", "aria-label": `Remove the zone ${zone} from ${p.name}`, title: "Remove this zone", onclick: () => onRemoveZone(p, zone) }, "\u00d7"),
-        )))
-        : null,
-      p.usable ? null : el("p", { class: "hint", text: `Cannot be used by this version: ${p.problem}` }),
+  els.list.replaceChildren(...profiles.map((p) => {
+    const item = el("li", { class: "profile-item", "data-profile-id": p.id });
+    item.append(
+      el("div", { class: "profile-main" },
+        el("strong", { class: "profile-name", text: p.name }),
+        el("span", { class: "muted small", text: ` \u00b7 ${p.mode === "full" ? "full" : "quick"} calibration, ${formatDateTime(Date.parse(p.created_at))}` }),
+        p.zones?.length
+          ? el("p", { class: "muted small profile-zones" }, "Zones: ", ...p.zones.map((zone) => el("span", { class: "zone-chip", "data-zone": zone },
+            el("span", { class: "zone-name", text: zone }),
+            el("button", { type: "button", class: "zone-rename", "aria-label": `Rename the zone ${zone} of ${p.name}`, title: "Rename this zone", onclick: () => onRenameZone(item, p, zone) }, "\u270e"),
+            el("button", { type: "button", class: "zone-remove", "aria-label": `Remove the zone ${zone} from ${p.name}`, title: "Remove this zone", onclick: () => onRemoveZone(p, zone) }, "\u00d7"),
+          )))
+          : null,
+        p.usable ? null : el("p", { class: "hint", text: `Cannot be used by this version: ${p.problem}` }),
+      ),
+      el("div", { class: "profile-actions" },
+        el("button", { type: "button", class: "btn small", "aria-label": `Rename ${p.name}`, onclick: () => onRename(item, p) }, "Rename"),
+        p.usable
+          ? el("button", { type: "button", class: "btn small", "aria-label": `Add a zone to ${p.name}`, onclick: () => onZone(p) }, "Add a zone")
+          : null,
+        el("button", { type: "button", class: "btn small danger", "aria-label": `Delete ${p.name}`, onclick: () => onDelete(p) }, "Delete"),
+      ),
+    );
+    return item;
+  }));
+}
+
+/**
+ * Opens a small form in the list item `item` to rename something (a profile or one of its
+ * zones): the field holds `value`; Enter saves, Escape or Cancel closes it and gives the focus
+ * back to `returnTo`. `save(name)` resolves once saved (the list is drawn again then) or
+ * rejects with an error whose message, in words, is shown beside the field.
+ */
+export function openRename(item, { label, value, maxLength, returnTo, save }) {
+  item.querySelector(".rename-inline")?.remove();
+  const input = el("input", { type: "text", class: "rename-input", maxlength: maxLength, autocomplete: "off", "aria-label": label });
+  input.value = value;
+  const error = el("p", { class: "field-error rename-error", "aria-live": "polite" });
+  const close = () => {
+    form.remove();
+    if (returnTo?.isConnected) returnTo.focus();
+  };
+  const form = el("form", { class: "rename-inline", novalidate: true },
+    el("label", { class: "small", text: label }),
+    el("div", { class: "rename-row" },
+      input,
+      el("button", { type: "submit", class: "btn small primary" }, "Save"),
+      el("button", { type: "button", class: "btn small", onclick: close }, "Cancel"),
     ),
-    el("div", { class: "profile-actions" },
-      p.usable
-        ? el("button", { type: "button", class: "btn small", "aria-label": `Add a zone to ${p.name}`, onclick: () => onZone(p) }, "Add a zone")
-        : null,
-      el("button", { type: "button", class: "btn small danger", "aria-label": `Delete ${p.name}`, onclick: () => onDelete(p) }, "Delete"),
-    ),
-  )));
+    error,
+  );
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      close();
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = input.value.trim();
+    error.textContent = "";
+    input.removeAttribute("aria-invalid");
+    const refuse = (message) => {
+      error.textContent = message;
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    };
+    if (!name) return refuse("Give it a name.");
+    if (name.length > maxLength) return refuse(`At most ${maxLength} characters.`);
+    if (name === value) return close();
+    try {
+      await save(name);
+    } catch (e) {
+      refuse(e.message);
+    }
+  });
+  item.append(form);
+  input.focus();
+  input.select();
 }

@@ -4,7 +4,7 @@
 
 import {
   $, api, el, endReasonText, show, formatBlinkRate, formatDateTime, formatDuration, formatPercent, formatPerclos,
-  formatTime, reasonText,
+  formatTime, profileUsedText, reasonText,
 } from "../common.js";
 import { DeliveryWatch, deliveriesSettled, deliveriesText } from "../deliveries.js";
 import { clearNotice, notify } from "../notice.js";
@@ -159,7 +159,9 @@ function renderTable(sessions) {
     const short = isShort(s);
     const row = el("tr", { "data-session-id": s.id, class: short ? "is-short" : "" },
       el("td", {}, formatDateTime(s.started_at_ms),
-        ...(short ? [" ", el("span", { class: "pill short-mark", title: "Judged for under a minute: left out of the figures unless included", text: "Short" })] : [])),
+        ...(short ? [" ", el("span", { class: "pill short-mark", title: "Judged for under a minute: left out of the figures unless included", text: "Short" })] : []),
+        // The profile it was judged with, by name (the detail says all of it).
+        ...(s.profile ? [el("span", { class: "profile-mark muted small", title: profileUsedText(s.profile), text: s.profile.name })] : [])),
       el("td", { class: "num", text: formatDuration(s.planned_duration_s * 1000) }),
       el("td", { class: "num", text: formatDuration(s.totals.total_ms) }),
       el("td", { class: `num ${percentClass(s.totals.focus_percent)}`, text: s.totals.total_ms ? formatPercent(s.totals.focus_percent) : "–" }),
@@ -203,6 +205,7 @@ async function openDetail(id) {
   $("detail-subtitle").textContent =
     `Planned ${formatDuration(s.planned_duration_s * 1000)}, alert after ${s.alert_threshold_s} s. ${statusText(s.status)}` +
     (s.status !== "running" ? (s.ended_early ? ", ended early." : ", ran to the planned end.") : ".");
+  $("detail-profile").textContent = profileUsedText(s.profile);
   const t = s.totals;
   const stats = $("detail-stats");
   stats.replaceChildren(

@@ -2,7 +2,8 @@
 // server computed them, and how the email / SMS summary is doing.
 
 import {
-  $, endReasonText, formatBlinkRate, formatDateTime, formatDuration, formatPercent, formatPerclos, show,
+  $, endReasonText, formatBlinkRate, formatDateTime, formatDuration, formatPercent, formatPerclos,
+  profileUsedText, show,
 } from "../common.js";
 import { DeliveryWatch } from "../deliveries.js";
 
@@ -46,6 +47,7 @@ function renderSummary(s, session) {
     // The percentage is over the judged time only (focused + unfocused), so say so.
     `${verdict} You were focused ${formatPercent(percent)} of the ${formatDuration(judged * 1000)} judged, ` +
     `with ${breaks}; your longest focused stretch was ${formatDuration(s.longest_focus_seconds * 1000)}.`;
+  $("summary-profile").textContent = profileUsedText(s.profile);
   $("summary-meter").style.width = `${Math.min(100, Math.max(0, percent))}%`;
   $("sum-total").textContent = formatDuration(s.total_seconds * 1000);
   $("sum-focused").textContent = formatDuration(s.focused_seconds * 1000);

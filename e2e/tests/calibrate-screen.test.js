@@ -16,6 +16,11 @@
 //      listed with it and offered with it on the start page; a session then judges that view
 //      focused on the notes, and the live card reads "Focused (notes)". Removing the zone
 //      (its button in the list) leaves the profile's screen as it was.
+// 13f. What a session was judged with: the end-of-session summary says 'Judged with profile
+//      "Side desk" (full calibration; zones: notes).' (or "Not calibrated", 13d); renaming the
+//      zone and the profile on the calibration page (a name another profile has is refused
+//      beside the field, Escape closes the form) leaves the history of that session saying
+//      what was used then, in its detail and in the list.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -52,6 +57,8 @@ let camera;
 let messages;
 /** The profile 13d saves, for 13e. */
 let savedId = null;
+/** The session 13e runs with the zone, for 13f's history. */
+let zoneSession = null;
 
 before(async () => {
   tmp = makeTempDir("calibrate-screen");
@@ -175,9 +182,11 @@ describe("a full calibration with a camera that follows the dots", () => {
       assert.equal((await readLive(page)).state, "Focused");
     });
     await endEarly(page);
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
+    assert.equal((await page.textContent("#summary-profile")).trim(), "Not calibrated: judged with the default rules.");
   }));
 
-  test("13e. a zone added to the profile counts as focused and reads \u201cFocused (notes)\u201d", { timeout: 180_000 }, () => evidence("calibrate-zone", async () => {
+  test("13e/13f. a zone added to the profile counts as focused and reads \u201cFocused (notes)\u201d; the summary and history keep what was used after renames", { timeout: 180_000 }, () => evidence("calibrate-zone", async () => {
     assert.ok(savedId, "13d saved a profile");
     const page = browser.page;
     camera.look("center");
@@ -239,11 +248,76 @@ describe("a full calibration with a camera that follows the dots", () => {
       assert.equal((await readLive(page)).state, "Focused");
     }, { timeout: 10_000 });
     await endEarly(page);
+    zoneSession = id;
+    // 13f: the summary says what the session was judged with.
+    await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
+    assert.equal((await page.textContent("#summary-profile")).trim(),
+      "Judged with profile \u201cSide desk\u201d (full calibration; zones: notes).");
+
+    // 13f: renaming on the calibration page. Another profile's name is refused beside the
+    // field; Escape closes the form without a change.
+    const { profile: other } = await server.api(`/api/profiles/${savedId}`);
+    await server.api("/api/profiles", { method: "POST", body: { name: "Laptop", profile: { ...other, zones: [] } } });
+    await page.goto(`${server.url}/calibrate`);
+    await page.click("button[aria-label='Rename Side desk']");
+    const input = page.locator("#profile-list .rename-input");
+    assert.equal(await input.inputValue(), "Side desk");
+    assert.equal(await page.evaluate(() => document.activeElement?.className), "rename-input");
+    await input.fill("laptop");
+    await input.press("Enter");
+    await eventually("the refusal beside the field", async () => {
+      assert.equal((await page.textContent("#profile-list .rename-error")).trim(), "a profile named \"laptop\" already exists");
+    });
+    assert.equal(await input.getAttribute("aria-invalid"), "true");
+    await input.press("Escape");
+    assert.equal(await page.locator("#profile-list .rename-inline").count(), 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Rename Side desk");
+    // The zone, by its pencil button: renamed in the list and in the profile, numbers kept.
+    await page.click("button[aria-label='Rename the zone notes of Side desk']");
+    assert.equal(await input.inputValue(), "notes");
+    await input.fill("paper notes");
+    await input.press("Enter");
+    await eventually("the zone renamed in the list", async () => {
+      assert.match(await page.textContent("#profile-list"), /Zones: paper notes/);
+    });
+    const renamedZone = await server.api(`/api/profiles/${savedId}`);
+    assert.deepEqual(renamedZone.profile.zones.map((z) => z.name), ["paper notes"]);
+    assert.deepEqual(renamedZone.profile.zones[0].gaze, profile.zones[0].gaze);
+    // The profile, with the Rename button.
+    await page.click("button[aria-label='Rename Side desk']");
+    await input.fill("Side desk, left");
+    await page.click("#profile-list .rename-inline button[type=submit]");
+    await eventually("the profile renamed in the list", async () => {
+      assert.deepEqual(await page.$$eval("#profile-list .profile-name", (n) => n.map((x) => x.textContent)), ["Laptop", "Side desk, left"]);
+    });
+    for (const width of [VIEWPORT.width, 390]) {
+      await page.setViewportSize({ width, height: 844 });
+      await page.click("button[aria-label='Rename the zone paper notes of Side desk, left']");
+      const layout = await measureLayout(page);
+      assert.ok(layout.width <= layout.view, `${width} px: the page is ${layout.width} px wide`);
+      assert.deepEqual(layout.escapes, [], `${width} px, the rename form open`);
+      await input.press("Escape");
+    }
+    await page.setViewportSize(VIEWPORT);
+
+    // The history still says what the session was judged with then, in the list and the detail.
+    await page.goto(`${server.url}/history`);
+    const row = page.locator(`#sessions-body tr[data-session-id="${zoneSession}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    assert.equal((await row.locator(".profile-mark").textContent()).trim(), "Side desk");
+    assert.equal(await row.locator(".profile-mark").getAttribute("title"),
+      "Judged with profile \u201cSide desk\u201d (full calibration; zones: notes).");
+    await row.locator("button", { hasText: "Details" }).click();
+    await page.locator("#detail-card").waitFor({ state: "visible" });
+    assert.equal((await page.textContent("#detail-profile")).trim(),
+      "Judged with profile \u201cSide desk\u201d (full calibration; zones: notes).");
+    const csv = await (await fetch(`${server.url}/api/sessions.csv`)).text();
+    assert.match(csv, new RegExp(`\r\n${zoneSession},[^\r]*,Side desk,full,notes\r\n`));
 
     // Removing the zone on the calibration page (it asks first): the profile keeps its screen.
     await page.goto(`${server.url}/calibrate`);
     page.once("dialog", (dialog) => dialog.accept());
-    await page.click("button[aria-label='Remove the zone notes from Side desk']");
+    await page.click("button[aria-label='Remove the zone paper notes from Side desk, left']");
     await eventually("the zone gone from the list", async () => {
       assert.doesNotMatch(await page.textContent("#profile-list"), /Zones:/);
     });

@@ -3,7 +3,7 @@
 //! the server's time zone.
 
 use focus_notify::SummaryMessage;
-use focus_store::{EndReason, Session};
+use focus_store::{EndReason, ProfileUsed, Session};
 use focus_types::time::rfc3339_millis;
 use jiff::tz::TimeZone;
 
@@ -39,7 +39,24 @@ pub(super) fn summary_message(
         ended_early: session.ended_early,
         end_note: end_note(session),
         link: format!("{link_base}/history?session={}", session.id),
+        judged_with: session.profile_used.as_ref().map(profile_words),
     }
+}
+
+/// `"Desk" (full calibration; zones: notes)`: the profile a session was judged with, for the
+/// email (the pages say the same in `profileUsedText`).
+fn profile_words(profile: &ProfileUsed) -> String {
+    let mode = if profile.mode == "full" {
+        "full"
+    } else {
+        "quick"
+    };
+    let zones = if profile.zones.is_empty() {
+        String::new()
+    } else {
+        format!("; zones: {}", profile.zones.join(", "))
+    };
+    format!("\"{}\" ({mode} calibration{zones})", profile.name)
 }
 
 /// Why the session ended, for the message: said when it did not simply run its course.
@@ -95,6 +112,7 @@ mod tests {
             end_reason: Some(EndReason::User),
             updated_at_ms: 1_795_600_450_000,
             profile_id: None,
+            profile_used: None,
             totals: Totals {
                 total_ms: 1_450_000,
                 focused_ms: 1_261_600,

@@ -156,8 +156,14 @@ impl Sessions {
                 // totals and is closed as interrupted at the next start. The page still
                 // hears that the session ended.
                 tracing::error!(session = id, error = %error_chain(&e), "could not save the end of the session at shutdown");
-                let summary =
-                    SessionSummary::from_totals(id, &totals, ended_early, status, Some(end_reason));
+                let summary = SessionSummary::from_totals(
+                    id,
+                    &totals,
+                    ended_early,
+                    status,
+                    Some(end_reason),
+                    live.profile.clone(),
+                );
                 live.ended.send_replace(Some(summary.clone()));
                 self.live_map().remove(&id);
                 return Ok(summary);

@@ -45,6 +45,7 @@ use crate::config::Timing;
 use crate::db::{Db, DbError};
 use crate::error::error_chain;
 use crate::notifier::Notifier;
+use crate::profiles::SavedProfile;
 use crate::time::TimeSource;
 use crate::vision::{SessionTracker, Vision};
 
@@ -57,7 +58,7 @@ use records::{
 };
 pub use streams::StreamGuard;
 use streams::Streams;
-pub use summary::SessionSummary;
+pub use summary::{SessionProfile, SessionSummary};
 
 /// Why a session ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +156,13 @@ impl Sessions {
             return Err(SessionError::ShuttingDown);
         }
         self.check_room()?;
-        let profile = self.profile_to_start(new.profile_id).await?;
+        let saved = self.profile_to_start(new.profile_id).await?;
+        // The session keeps what it is judged with as it is now, for its history.
+        let new = NewSession {
+            profile_used: saved.as_ref().map(SavedProfile::used),
+            ..new
+        };
+        let profile = saved.map(|saved| Arc::new(saved.profile));
         let session = self.inner.db.call(move |s| s.create_session(&new)).await?;
         let clock = FocusClock::new(clock_params(&session), to_clock_ms(session.started_at_ms));
         self.open_live(&session, clock, Vec::new(), profile, EyeCounts::default())
@@ -346,6 +353,8 @@ pub struct LiveSession {
     pub id: i64,
     pub started_at_ms: i64,
     pub ends_at_ms: i64,
+    /// The calibration profile it is judged with, as it was at the start.
+    pub profile: Option<SessionProfile>,
     state: Mutex<SessionClock>,
     /// Serialises this session's database writes (periodic saves and the final one).
     persist: tokio::sync::Mutex<()>,
@@ -410,6 +419,7 @@ impl LiveSession {
             id: session.id,
             started_at_ms: session.started_at_ms,
             ends_at_ms: session.ends_at_ms,
+            profile: SessionProfile::of(session),
             state: Mutex::new(SessionClock {
                 clock,
                 clock_ms,

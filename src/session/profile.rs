@@ -9,17 +9,17 @@ use focus_store::Session;
 use focus_vision::Profile;
 
 use super::{SessionError, Sessions};
-use crate::profiles::{self, ProfileError};
+use crate::profiles::{self, ProfileError, SavedProfile};
 
 impl Sessions {
     /// The profile asked for when starting, or `None` for the default rules.
     pub(super) async fn profile_to_start(
         &self,
         id: Option<i64>,
-    ) -> Result<Option<Arc<Profile>>, SessionError> {
+    ) -> Result<Option<SavedProfile>, SessionError> {
         let Some(id) = id else { return Ok(None) };
         match profiles::get(&self.inner.db, id).await {
-            Ok(saved) => Ok(Some(Arc::new(saved.profile))),
+            Ok(saved) => Ok(Some(saved)),
             Err(ProfileError::NotFound(_)) => Err(SessionError::Profile(format!(
                 "there is no calibration profile with id {id}: choose another or calibrate again"
             ))),
@@ -27,6 +27,7 @@ impl Sessions {
                 "the calibration profile cannot be used ({detail}): calibrate again"
             ))),
             Err(ProfileError::NameTaken(detail)) => Err(SessionError::Profile(detail)),
+            Err(e @ ProfileError::ZoneNotFound { .. }) => Err(SessionError::Profile(e.to_string())),
             Err(ProfileError::Db(e)) => Err(SessionError::Db(e)),
         }
     }

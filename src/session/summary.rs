@@ -3,7 +3,7 @@
 //! Built from the stored totals, so the summary sent live at the planned end, the answer to
 //! `POST /end`, and a second `POST /end` later are the same to the digit.
 
-use focus_store::{EndReason, Session, SessionStatus, Totals};
+use focus_store::{EndReason, ProfileUsed, Session, SessionStatus, Totals};
 use serde::Serialize;
 
 /// The summary of an ended session. Durations are seconds, rounded to 0.1 s.
@@ -50,6 +50,41 @@ pub struct SessionSummary {
     pub perclos_percent: Option<f64>,
     /// Time the eyes were seen (the two figures above are over it).
     pub eyes_seen_seconds: f64,
+    /// The calibration profile it was judged with, as it was when the session started;
+    /// `null`: not calibrated (the default rules).
+    pub profile: Option<SessionProfile>,
+}
+
+/// The calibration profile a session was judged with, as it was when the session started
+/// (kept with the session, so it still says what was used after the profile is renamed,
+/// calibrated again or deleted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionProfile {
+    /// The profile's id (`GET /api/profiles/{id}`); `null` when it was deleted since.
+    pub id: Option<i64>,
+    /// Its name then.
+    pub name: String,
+    /// `full` or `quick`.
+    pub mode: String,
+    /// Its extra zones then ("notes"): glances there counted as focused.
+    pub zones: Vec<String>,
+}
+
+impl SessionProfile {
+    /// What `session` was judged with; `None`: the default rules.
+    pub fn of(session: &Session) -> Option<Self> {
+        Self::from_used(session.profile_id, session.profile_used.as_ref())
+    }
+
+    /// From the stored parts: the profile's id (if it still exists) and what it was.
+    pub fn from_used(id: Option<i64>, used: Option<&ProfileUsed>) -> Option<Self> {
+        used.map(|u| SessionProfile {
+            id,
+            name: u.name.clone(),
+            mode: u.mode.clone(),
+            zones: u.zones.clone(),
+        })
+    }
 }
 
 impl SessionSummary {
@@ -61,6 +96,7 @@ impl SessionSummary {
             session.ended_early,
             session.status,
             session.end_reason,
+            SessionProfile::of(session),
         )
     }
 
@@ -71,6 +107,7 @@ impl SessionSummary {
         ended_early: bool,
         status: SessionStatus,
         end_reason: Option<EndReason>,
+        profile: Option<SessionProfile>,
     ) -> Self {
         SessionSummary {
             id,
@@ -91,6 +128,7 @@ impl SessionSummary {
             blink_rate_per_min: totals.eyes.blink_rate_per_min(),
             perclos_percent: totals.eyes.perclos_percent(),
             eyes_seen_seconds: seconds(totals.eyes.eyes_seen_ms),
+            profile,
         }
     }
 }
@@ -122,6 +160,7 @@ mod tests {
             true,
             SessionStatus::Completed,
             Some(EndReason::User),
+            None,
         );
         assert_eq!(s.total_seconds, 3.6);
         assert_eq!(s.starting_seconds, 0.6);

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::validate::{Channels, SessionForm, validate_session_form};
 use super::{AppState, SessionId, parse_id, truncate};
 use crate::db::DbError;
-use crate::session::{EndKind, LiveState, SessionSummary};
+use crate::session::{EndKind, LiveState, SessionProfile, SessionSummary};
 use crate::web::error::AppError;
 
 /// Widest frame the page sends, in pixels (it scales the camera image down to this).
@@ -354,6 +354,9 @@ pub struct SessionView {
     /// The calibration profile it judges with (`GET /api/profiles/{id}`); `null`: the
     /// default rules, or a profile deleted since.
     pub profile_id: Option<i64>,
+    /// What it was judged with, as it was when the session started (name, mode, zones;
+    /// `id` null once that profile is deleted); `null`: not calibrated.
+    pub profile: Option<SessionProfile>,
     pub ended_early: bool,
     /// Why it ended (`planned`, `user`, `server_stopped`, `server_lost`); `null` while it
     /// runs.
@@ -391,6 +394,7 @@ impl From<&Session> for SessionView {
             send_email: s.send_email,
             send_sms: s.send_sms,
             profile_id: s.profile_id,
+            profile: SessionProfile::of(s),
             ended_early: s.ended_early,
             end_reason: s.end_reason,
             frames_analyzed: s.totals.frames_analyzed,

@@ -112,8 +112,8 @@ type Analysis = Result<FrameAnalysis, AnalyzeError>;
 enum Finish {
     /// The client went away (or the socket failed): nothing more to send.
     Gone,
-    /// The session ended: send the summary and close normally.
-    Ended(SessionSummary),
+    /// The session ended: send the summary and close normally (boxed: it is large).
+    Ended(Box<SessionSummary>),
     /// Another connection took over.
     Replaced,
 }
@@ -162,7 +162,7 @@ impl Connection {
                 self.last_sent = Instant::now();
                 flow
             }
-            Err(summary) => ControlFlow::Break(Finish::Ended(*summary)),
+            Err(summary) => ControlFlow::Break(Finish::Ended(summary)),
         }
     }
 
@@ -191,7 +191,7 @@ impl Connection {
     async fn close(&mut self, finish: Finish) {
         match finish {
             Finish::Ended(summary) => {
-                let _ = send(&mut self.sink, &EndedReply::new(summary)).await;
+                let _ = send(&mut self.sink, &EndedReply::new(*summary)).await;
                 close(&mut self.sink, 1000, "session ended").await;
             }
             Finish::Replaced => {
@@ -293,7 +293,7 @@ impl Stream {
                     "this session has ended; the frame was not counted",
                 );
                 let _ = conn.send(&refusal).await;
-                ControlFlow::Break(Finish::Ended(*summary))
+                ControlFlow::Break(Finish::Ended(summary))
             }
         };
         conn.last_sent = Instant::now();
@@ -455,7 +455,7 @@ impl Stream {
 /// The session's end watch changed: `open` is false when the session is gone altogether.
 fn on_session_change(open: bool, summary: Option<SessionSummary>) -> Flow {
     match (open, summary) {
-        (_, Some(summary)) => ControlFlow::Break(Finish::Ended(summary)),
+        (_, Some(summary)) => ControlFlow::Break(Finish::Ended(Box::new(summary))),
         // The session is gone without a summary: nothing more to do.
         (false, None) => ControlFlow::Break(Finish::Gone),
         (true, None) => ControlFlow::Continue(()),

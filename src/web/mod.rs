@@ -15,7 +15,7 @@
 //! | `POST /api/sessions/{id}/end` | end it, get the summary (idempotent) |
 //! | `POST /api/sessions/{id}/deliveries/{channel}/retry` | send a failed summary again |
 //! | `GET /api/sessions/{id}/live` | the WebSocket: JPEG frames in, live state out |
-//! | `GET`/`POST /api/profiles`, `GET`/`PATCH`/`DELETE /api/profiles/{id}`, `DELETE /api/profiles/{id}/zones/{zone}` | calibration profiles and their extra zones (profiles.rs) |
+//! | `GET`/`POST /api/profiles`, `GET`/`PATCH`/`DELETE /api/profiles/{id}`, `PATCH`/`DELETE /api/profiles/{id}/zones/{zone}` | calibration profiles and their extra zones (profiles.rs) |
 //! | `GET /api/profiles/calibrate` | the WebSocket of a calibration: frames per dot in, a saved profile (or why not) out (calibrate.rs) |
 //! | `POST /api/frames/check` | the camera preview's framing check: one JPEG in, advice out |
 //! | `GET /help/email`, `GET /help/sms` | the setup guides, rendered from `docs/` |
@@ -97,7 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/profiles/calibrate", get(calibrate::upgrade))
         .route(
             "/api/profiles/{id}/zones/{zone}",
-            axum::routing::delete(profiles::delete_zone),
+            axum::routing::delete(profiles::delete_zone).patch(profiles::rename_zone),
         )
         .route(
             "/api/profiles/{id}",

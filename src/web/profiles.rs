@@ -1,9 +1,10 @@
 //! `/api/profiles`: the calibration profiles (issue 12): list, read, save, rename, delete, and
-//! remove one of a profile's extra zones (they are added by a calibration, `calibrate.rs`).
+//! rename or remove one of a profile's extra zones (they are added by a calibration,
+//! `calibrate.rs`).
 //!
 //! The handlers only parse requests and shape replies; [`crate::profiles`] checks and stores,
 //! and its [`ProfileError`] is mapped to HTTP here: bad input 422 (naming the field), a name
-//! already taken 409, no such profile 404. Bodies: `docs/api.md` ("Profiles").
+//! already taken 409, no such profile or zone 404. Bodies: `docs/api.md` ("Profiles").
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -18,7 +19,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::AppError;
-use crate::profiles::{self, ListedProfile, ProfileError, SavedProfile};
+use crate::profiles::{self, ListedProfile, ProfileError, SavedProfile, mode_name};
 
 impl From<ProfileError> for AppError {
     fn from(e: ProfileError) -> Self {
@@ -26,6 +27,7 @@ impl From<ProfileError> for AppError {
             ProfileError::Invalid { field, detail } => AppError::Invalid { field, detail },
             ProfileError::NameTaken(detail) => AppError::Conflict(detail),
             ProfileError::NotFound(id) => AppError::ProfileNotFound(id),
+            ProfileError::ZoneNotFound { id, zone } => AppError::ZoneNotFound { id, zone },
             ProfileError::Db(e) => AppError::Db(e),
         }
     }
@@ -81,13 +83,6 @@ impl From<ListedProfile> for ProfileSummary {
                 problem: Some(why),
             },
         }
-    }
-}
-
-fn mode_name(profile: &Profile) -> &'static str {
-    match profile.mode {
-        focus_vision::profile::CalibrationMode::Full => "full",
-        focus_vision::profile::CalibrationMode::Quick => "quick",
     }
 }
 
@@ -202,21 +197,21 @@ pub async fn delete_zone(
     axum::extract::Path((id, zone)): axum::extract::Path<(String, String)>,
 ) -> Result<Json<ProfileView>, AppError> {
     let id = super::parse_id(&id, "profile")?;
-    let outcome = profiles::change(&state.db, id, move |profile| {
-        let before = profile.zones.len();
-        profile.zones.retain(|z| z.name != zone);
-        if profile.zones.len() == before {
-            Err(zone)
-        } else {
-            Ok(())
-        }
-    })
-    .await?;
-    match outcome {
-        Ok(saved) => {
-            tracing::info!(profile = id, "zone removed");
-            Ok(Json(saved.into()))
-        }
-        Err(zone) => Err(AppError::ZoneNotFound { id, zone }),
-    }
+    let saved = profiles::remove_zone(&state.db, id, zone).await?;
+    tracing::info!(profile = id, "zone removed");
+    Ok(Json(saved.into()))
+}
+
+/// `PATCH /api/profiles/{id}/zones/{zone}` with `{"name": "..."}`: renames one extra zone;
+/// 200 and the profile as saved. Sessions keep the zone names they started with.
+pub async fn rename_zone(
+    State(state): State<AppState>,
+    axum::extract::Path((id, zone)): axum::extract::Path<(String, String)>,
+    body: Result<Json<RenameForm>, JsonRejection>,
+) -> Result<Json<ProfileView>, AppError> {
+    let id = super::parse_id(&id, "profile")?;
+    let Json(form) = body?;
+    let saved = profiles::rename_zone(&state.db, id, zone, &form.name).await?;
+    tracing::info!(profile = id, "zone renamed");
+    Ok(Json(saved.into()))
 }

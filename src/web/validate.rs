@@ -109,6 +109,7 @@ pub fn validate_session_form(
         send_email,
         send_sms,
         profile_id,
+        profile_used: None,
     })
 }
 

@@ -62,6 +62,11 @@ pub struct SummaryMessage {
     pub end_note: Option<String>,
     /// URL of the session on the local history page.
     pub link: String,
+    /// The calibration profile the session was judged with, in words, as it was when the
+    /// session started (`"Desk" (full calibration; zones: notes)`); `None`: not calibrated.
+    /// The email says it; the SMS has no room for it.
+    #[serde(default)]
+    pub judged_with: Option<String>,
 }
 
 /// An email ready to send.
@@ -191,6 +196,13 @@ pub fn render_email(msg: &SummaryMessage) -> RenderedEmail {
         Some(("Longest focus", format_duration(msg.longest_focus_s))),
         Some(("Breaks", msg.breaks.to_string())),
         Some(("Ended early", ended)),
+        Some((
+            "Judged with",
+            match &msg.judged_with {
+                Some(profile) => format!("profile {profile}"),
+                None => "no profile (not calibrated)".to_owned(),
+            },
+        )),
     ]
     .into_iter()
     .flatten()
@@ -376,6 +388,7 @@ mod tests {
             ended_early: false,
             end_note: None,
             link: "http://127.0.0.1:8080/history/42".to_owned(),
+            judged_with: Some("\"Desk\" (full calibration; zones: notes)".to_owned()),
         }
     }
 
@@ -455,6 +468,31 @@ mod tests {
             email.html
         );
         assert!(email.text.contains("Ended early:   no\n"), "{}", email.text);
+        assert!(
+            email
+                .text
+                .contains("Judged with:   profile \"Desk\" (full calibration; zones: notes)\n"),
+            "{}",
+            email.text
+        );
+        assert!(
+            email
+                .html
+                .contains("profile &quot;Desk&quot; (full calibration; zones: notes)"),
+            "{}",
+            email.html
+        );
+        let plain = render_email(&SummaryMessage {
+            judged_with: None,
+            ..typical()
+        });
+        assert!(
+            plain
+                .text
+                .contains("Judged with:   no profile (not calibrated)\n"),
+            "{}",
+            plain.text
+        );
         // Plain text stays within the 78 characters that need no re-encoding.
         assert!(email.text.lines().all(|l| l.len() <= 78), "{}", email.text);
     }

@@ -11,7 +11,9 @@
 //! was queued on that channel. The fatigue columns come last: `blinks` and
 //! `long_closures` (counts), `blinks_per_min` and `perclos_percent` (one
 //! decimal, over the time the eyes were seen; empty under 10 s of it, see
-//! `focus_types::fatigue`) and `eyes_seen_s`.
+//! `focus_types::fatigue`) and `eyes_seen_s`. Then what the session was judged with, as it
+//! was at the start: `profile` (the profile's name; empty: no profile, the default rules),
+//! `profile_mode` (`full` or `quick`) and `zones` (its extra zones' names, joined by `; `).
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -23,7 +25,7 @@ use crate::sessions::{SESSION_COLUMNS, session_from_row};
 use crate::{Result, Store};
 
 /// Column names of the export, in order.
-pub const CSV_HEADER: [&str; 22] = [
+pub const CSV_HEADER: [&str; 25] = [
     "id",
     "started_at",
     "planned_minutes",
@@ -46,6 +48,9 @@ pub const CSV_HEADER: [&str; 22] = [
     "blinks_per_min",
     "perclos_percent",
     "eyes_seen_s",
+    "profile",
+    "profile_mode",
+    "zones",
 ];
 
 impl Store {
@@ -105,10 +110,11 @@ fn csv_row(
     s: &Session,
     email: Option<DeliveryStatus>,
     sms: Option<DeliveryStatus>,
-) -> [String; 22] {
+) -> [String; 25] {
     let status = |d: Option<DeliveryStatus>| d.map(|d| d.as_str().to_owned()).unwrap_or_default();
     let tenths = |x: Option<f64>| x.map(|x| format!("{x:.1}")).unwrap_or_default();
     let eyes = &s.totals.eyes;
+    let used = s.profile_used.as_ref();
     [
         s.id.to_string(),
         rfc3339_seconds(s.started_at_ms),
@@ -134,6 +140,9 @@ fn csv_row(
         tenths(eyes.blink_rate_per_min()),
         tenths(eyes.perclos_percent()),
         seconds(eyes.eyes_seen_ms),
+        used.map(|p| p.name.clone()).unwrap_or_default(),
+        used.map(|p| p.mode.clone()).unwrap_or_default(),
+        used.map(|p| p.zones.join("; ")).unwrap_or_default(),
     ]
 }
 
@@ -213,7 +222,14 @@ mod tests {
     fn export_has_a_header_and_one_row_per_session_oldest_first() {
         let store = Store::open_in_memory().unwrap();
         let first = store
-            .create_session(&new_session(1_700_000_000_000))
+            .create_session(&crate::NewSession {
+                profile_used: Some(crate::ProfileUsed {
+                    name: "Desk, left".into(),
+                    mode: "full".into(),
+                    zones: vec!["notes".into(), "second monitor".into()],
+                }),
+                ..new_session(1_700_000_000_000)
+            })
             .unwrap();
         let totals = Totals {
             total_ms: 600_000,
@@ -264,18 +280,18 @@ mod tests {
                 "id,started_at,planned_minutes,status,ended_early,end_reason,total_s,focused_s,\
                  unfocused_s,starting_s,paused_s,offline_s,breaks,focus_percent,longest_focus_s,\
                  email_status,sms_status,blinks,long_closures,blinks_per_min,perclos_percent,\
-                 eyes_seen_s",
+                 eyes_seen_s,profile,profile_mode,zones",
                 &format!(
                     // 450.5 of the 540 s measured is 83.43%: truncated like every other
                     // figure, not rounded; the 60 s starting and paused are not measured.
                     // 95 blinks in 431.25 s seen: 13.2 a minute; 9.7 s shut of it: 2.2%.
                     "{},2023-11-14T22:13:20Z,25,completed,true,user,600,450.5,89.5,1,59,0,2,83.4,\
-                     200,sent,,95,2,13.2,2.2,431.25",
+                     200,sent,,95,2,13.2,2.2,431.25,\"Desk, left\",full,notes; second monitor",
                     first.id
                 ),
                 &format!(
-                    // No eyes seen yet: counts of 0, no rates.
-                    "{},2023-11-14T22:28:20Z,25,running,false,,0,0,0,0,0,0,0,0.0,0,,,0,0,,,0",
+                    // No eyes seen yet: counts of 0, no rates; no profile.
+                    "{},2023-11-14T22:28:20Z,25,running,false,,0,0,0,0,0,0,0,0.0,0,,,0,0,,,0,,,",
                     second.id
                 ),
             ]

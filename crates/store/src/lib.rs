@@ -61,8 +61,8 @@ pub use error::{Error, Result};
 pub use export::CSV_HEADER;
 pub use model::{
     AlertMode, Channel, Delivery, DeliveryStatus, EndReason, Ending, Event, EventKind, EyeCounts,
-    NewEvent, NewProfile, NewSession, OpenStretch, Outcome, Session, SessionStatus, Stats,
-    StoredProfile, Totals,
+    NewEvent, NewProfile, NewSession, OpenStretch, Outcome, ProfileUsed, Session, SessionStatus,
+    Stats, StoredProfile, Totals,
 };
 pub use profiles::PROFILE_NAME_MAX_CHARS;
 pub use stats::{BEST_SESSION_MIN_MS, SHORT_SESSION_MS, is_short};

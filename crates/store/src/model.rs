@@ -159,6 +159,21 @@ pub struct NewSession {
     pub send_sms: bool,
     /// The calibration profile to judge with; `None`: the default rules.
     pub profile_id: Option<i64>,
+    /// That profile as it is at the start (its name, mode and zones), kept with the session
+    /// so its history says what was used after the profile changes; `None` with no profile.
+    pub profile_used: Option<ProfileUsed>,
+}
+
+/// The calibration profile a session was judged with, as it was when the session started:
+/// the history shows it even after the profile is renamed, calibrated again or deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileUsed {
+    /// Its name then.
+    pub name: String,
+    /// `full` (centre and four corners) or `quick` (centre only).
+    pub mode: String,
+    /// The names of its extra zones then (glances there counted as focused), in order.
+    pub zones: Vec<String>,
 }
 
 /// Running totals of a session: times in milliseconds, the frames judged, and what was seen
@@ -277,6 +292,9 @@ pub struct Session {
     /// The calibration profile it judged with; `None` for the default rules (or when that
     /// profile was deleted since).
     pub profile_id: Option<i64>,
+    /// What that profile was when the session started (kept when it is renamed or deleted
+    /// since); `None`: judged with the default rules.
+    pub profile_used: Option<ProfileUsed>,
     /// Totals as last saved.
     pub totals: Totals,
 }

@@ -275,6 +275,44 @@ mod tests {
         assert_eq!(names, ["Other", "Desk"]);
     }
     #[test]
+    fn a_session_keeps_the_profile_it_used_after_a_rename_and_a_delete() {
+        let store = Store::open_in_memory().unwrap();
+        let desk = store.create_profile(&new("Desk", 1)).unwrap();
+        let used = crate::ProfileUsed {
+            name: "Desk".into(),
+            mode: "full".into(),
+            zones: vec!["notes".into(), "second, \"big\" monitor".into()],
+        };
+        let with = store
+            .create_session(&crate::NewSession {
+                profile_id: Some(desk.id),
+                profile_used: Some(used.clone()),
+                ..crate::sessions::tests::new_session(10_000)
+            })
+            .unwrap();
+        assert_eq!(with.profile_used.as_ref(), Some(&used));
+        let without = store
+            .create_session(&crate::sessions::tests::new_session(20_000))
+            .unwrap();
+        assert_eq!(without.profile_used, None);
+
+        store.rename_profile(desk.id, "Office").unwrap();
+        let after_rename = store.get_session(with.id).unwrap();
+        assert_eq!(after_rename.profile_id, Some(desk.id));
+        assert_eq!(
+            after_rename.profile_used.as_ref(),
+            Some(&used),
+            "the name then"
+        );
+
+        store.delete_profile(desk.id).unwrap();
+        let after_delete = store.get_session(with.id).unwrap();
+        assert_eq!(after_delete.profile_id, None);
+        assert_eq!(after_delete.profile_used, Some(used));
+        assert_eq!(store.get_session(without.id).unwrap().profile_used, None);
+    }
+
+    #[test]
     fn a_profiles_data_is_changed_in_place_or_left_as_it_was() {
         let store = Store::open_in_memory().unwrap();
         let desk = store.create_profile(&new("Desk", 1)).unwrap();

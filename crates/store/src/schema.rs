@@ -18,6 +18,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0003_profiles.sql")),
     M::up(include_str!("../migrations/0004_session_profile.sql")),
     M::up(include_str!("../migrations/0005_fatigue.sql")),
+    M::up(include_str!("../migrations/0006_session_profile_used.sql")),
 ];
 
 /// All migrations, oldest first.
@@ -123,6 +124,45 @@ mod tests {
             .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn version_6_keeps_the_profile_a_session_named_as_it_is_now() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        MIGRATIONS.to_version(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO profiles (id, name, created_at_ms, mode, data) VALUES \
+             (1, 'Desk', 1, 'full', '{\"zones\": [{\"name\": \"notes\"}, {\"name\": \"tv\"}]}'), \
+             (2, 'Laptop', 2, 'quick', '{}'); \
+             INSERT INTO sessions (id, started_at_ms, planned_duration_s, ends_at_ms, \
+             alert_threshold_ms, alert_mode, send_email, send_sms, status, updated_at_ms, \
+             profile_id) VALUES \
+             (7, 1000, 60, 61000, 10000, 'both', 0, 0, 'running', 61000, 1), \
+             (8, 2000, 60, 62000, 10000, 'both', 0, 0, 'running', 62000, 2), \
+             (9, 3000, 60, 63000, 10000, 'both', 0, 0, 'running', 63000, NULL);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        /// id, profile_name, profile_mode, profile_zones.
+        type Row = (i64, Option<String>, Option<String>, Option<String>);
+        let rows: Vec<Row> = conn
+            .prepare(
+                "SELECT id, profile_name, profile_mode, profile_zones FROM sessions ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            rows,
+            [
+                (7, some("Desk"), some("full"), some(r#"["notes","tv"]"#)),
+                (8, some("Laptop"), some("quick"), some("[]")),
+                (9, None, None, None),
+            ]
+        );
     }
 
     #[test]

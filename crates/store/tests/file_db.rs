@@ -23,6 +23,7 @@ fn settings(started_at_ms: i64) -> NewSession {
         send_email: true,
         send_sms: false,
         profile_id: None,
+        profile_used: None,
     }
 }
 

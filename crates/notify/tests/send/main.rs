@@ -27,5 +27,6 @@ fn summary() -> SummaryMessage {
         ended_early: false,
         end_note: None,
         link: "http://127.0.0.1:8080/history/42".to_owned(),
+        judged_with: None,
     }
 }

@@ -10,7 +10,8 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql, TransactionBehavior, p
 
 use crate::deliveries::upsert_delivery;
 use crate::model::{
-    Delivery, EndReason, Ending, EyeCounts, NewSession, OpenStretch, Session, SessionStatus, Totals,
+    Delivery, EndReason, Ending, EyeCounts, NewSession, OpenStretch, ProfileUsed, Session,
+    SessionStatus, Totals,
 };
 use crate::{Error, Result, Store};
 
@@ -19,7 +20,7 @@ pub(crate) const SESSION_COLUMNS: &str = "id, started_at_ms, planned_duration_s,
     alert_threshold_ms, alert_mode, email, phone, send_email, send_sms, ends_at_ms, status, \
     ended_at_ms, ended_early, end_reason, updated_at_ms, total_ms, focused_ms, unfocused_ms, \
     starting_ms, paused_ms, offline_ms, breaks, longest_focus_ms, frames_analyzed, profile_id, \
-    blinks, long_closures, eyes_seen_ms, eyes_shut_ms";
+    blinks, long_closures, eyes_seen_ms, eyes_shut_ms, profile_name, profile_mode, profile_zones";
 
 /// Maps a row selected with [`SESSION_COLUMNS`]. Values that do not fit the
 /// domain types (an unknown status, a negative duration) become an error.
@@ -41,6 +42,7 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
         end_reason: row.get("end_reason")?,
         updated_at_ms: row.get("updated_at_ms")?,
         profile_id: row.get("profile_id")?,
+        profile_used: profile_used_from_row(row)?,
         totals: Totals {
             total_ms: row.get("total_ms")?,
             focused_ms: row.get("focused_ms")?,
@@ -59,6 +61,30 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
             },
         },
     })
+}
+
+/// The profile a session was judged with, as kept at its start (`None`: no profile).
+fn profile_used_from_row(row: &Row<'_>) -> rusqlite::Result<Option<ProfileUsed>> {
+    let Some(name) = row.get::<_, Option<String>>("profile_name")? else {
+        return Ok(None);
+    };
+    let zones = match row.get::<_, Option<String>>("profile_zones")? {
+        None => Vec::new(),
+        Some(json) => serde_json::from_str(&json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Text,
+                format!("profile_zones is not a list of names: {e}").into(),
+            )
+        })?,
+    };
+    Ok(Some(ProfileUsed {
+        name,
+        mode: row
+            .get::<_, Option<String>>("profile_mode")?
+            .unwrap_or_default(),
+        zones,
+    }))
 }
 
 /// Reads one session, or [`Error::NotFound`].
@@ -91,6 +117,11 @@ impl Store {
             .checked_mul(1000)
             .and_then(|planned_ms| new.started_at_ms.checked_add(planned_ms))
             .ok_or_else(|| Error::Invalid("the planned end time is out of range".into()))?;
+        let used = new.profile_used.as_ref();
+        let zones = used
+            .map(|p| serde_json::to_string(&p.zones))
+            .transpose()
+            .map_err(|e| Error::Invalid(format!("the profile's zones cannot be kept: {e}")))?;
         let mut conn = self.writer();
         // One explicit transaction: the row is read back before the commit, and only a
         // commit that went through returns it. (An autocommit `INSERT ... RETURNING` hands
@@ -100,8 +131,8 @@ impl Store {
             .prepare_cached(
                 "INSERT INTO sessions (started_at_ms, planned_duration_s, alert_threshold_ms, \
                  alert_mode, email, phone, send_email, send_sms, ends_at_ms, updated_at_ms, \
-                 profile_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?10) RETURNING id",
+                 profile_id, profile_name, profile_mode, profile_zones) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?10, ?11, ?12, ?13) RETURNING id",
             )?
             .query_row(
                 params![
@@ -115,6 +146,9 @@ impl Store {
                     new.send_sms,
                     ends_at_ms,
                     new.profile_id,
+                    used.map(|p| &p.name),
+                    used.map(|p| &p.mode),
+                    zones,
                 ],
                 |row| row.get::<_, i64>(0),
             )?;

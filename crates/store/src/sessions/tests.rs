@@ -16,6 +16,7 @@ pub(crate) fn new_session(started_at_ms: i64) -> NewSession {
         send_email: true,
         send_sms: false,
         profile_id: None,
+        profile_used: None,
     }
 }
 
