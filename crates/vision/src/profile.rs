@@ -174,13 +174,14 @@ pub const QUICK_HALF_EXTENT: Margin = Margin {
 };
 
 /// Without a calibration, how far to either side of the camera (degrees) the gaze region
-/// reaches before the gaze margin (10): the screen a quick calibration assumes
-/// ([`QUICK_HALF_EXTENT`], a 15-inch screen at 60 cm) with the camera at its top centre. The
-/// classifier widens it to the head's own direction (a head turned within the evaluation
-/// rule may face a screen there), so a frontal head reads away with the eyes turned more than
-/// 25 degrees (about 15 past the screen's edge: issue 12.4), and a turned head when the eyes
-/// go more than the margin further out than the head. Until 2026-11-30 (session 7) it was 40,
-/// so a frontal head needed the eyes 50 degrees aside; the glances that kept on the screen
+/// reaches before the uncalibrated gaze margin (15, `Params::gaze_margin_uncalibrated`): the
+/// screen a quick calibration assumes ([`QUICK_HALF_EXTENT`], a 15-inch screen at 60 cm) with
+/// the camera at its top centre. The classifier widens it to the head's own direction (a head
+/// turned within the evaluation rule may face a screen there), so a frontal head reads away
+/// with the eyes turned more than 30 degrees (15 past the screen's edge: issue 12.4), and a
+/// turned head when the eyes go more than 15 further out than the head (25 and 10 in session
+/// 7). Until 2026-11-30 (session 7) it was 40, so a frontal head needed the eyes 50 degrees
+/// aside; the glances that kept on the screen
 /// (the attentive clip, pyfeat_WolfgangLanger_Pexels) are real glances, 25-35 degrees aside
 /// by eye (`tests/fixtures/stream/pexels_woman_attentive/eyes.tsv`).
 pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = QUICK_HALF_EXTENT.yaw_deg;

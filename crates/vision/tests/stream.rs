@@ -5,8 +5,8 @@
 //! eyes open, looking into the camera, glancing aside and blinking; `eyes.tsv` beside the
 //! frames says, by hand, where her eyes point in each frame. Nearly every frame looking into
 //! the camera must read focused (a session's indicator turns red on two agreeing replies),
-//! most glances well aside must read `looking_away`, and `eyes_closed` only the frames whose
-//! lids are shut.
+//! most glances well aside (past the uncalibrated rule's 30 degrees) must read
+//! `looking_away`, and `eyes_closed` only the frames whose lids are shut.
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -102,11 +102,13 @@ fn the_attentive_stretch_of_a_stream_reads_as_her_eyes_point_without_a_profile()
         camera_focused, 35,
         "looking into the camera must read focused; misses: {misses:#?}"
     );
-    // Measured 14 of 17 (docs/vision.md "Gaze"): the three glances missed (191, 196, 221,
-    // gaze yaw -15 to -22) go to the side her gaze under-reads: looking into the camera with
-    // the head as then (frames 161-211), her gaze reads 10-18 degrees the other way.
+    // Measured 11 of 17 (docs/vision.md "Accuracy"). Three glances (191, 196, 221, gaze yaw
+    // -15 to -22) go to the side her gaze under-reads: looking into the camera with the head
+    // as then (frames 161-211), her gaze reads 10-18 degrees the other way. Three more (226,
+    // 291, 301: gaze 26-30 degrees aside with the head within 5 of the camera) are within
+    // the uncalibrated rule's 30 (the assumed screen's 15 plus issue 12.4's 15).
     assert!(
-        aside_away >= 14,
+        aside_away >= 11,
         "{aside_away}/17 glances aside read looking_away; misses: {misses:#?}"
     );
 }
