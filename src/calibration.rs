@@ -175,12 +175,7 @@ impl CalibrationRun {
         profile_id: i64,
         zone: &str,
     ) -> Result<SavedProfile, CalibrateError> {
-        if zone.trim().chars().count() > ZONE_NAME_MAX_CHARS {
-            return Err(CalibrateError::Profile(ProfileError::Invalid {
-                field: "zone",
-                detail: format!("a zone's name has at most {ZONE_NAME_MAX_CHARS} characters"),
-            }));
-        }
+        profiles::check_zone_name_length(zone, "zone")?;
         let calibration = self.calibration.clone();
         let zone = zone.to_owned();
         profiles::change(db, profile_id, move |profile| {

@@ -35,21 +35,28 @@ pub enum ProfileError {
 /// The longest zone name kept, in characters.
 pub const ZONE_NAME_MAX_CHARS: usize = 40;
 
+/// Refuses a zone name longer than [`ZONE_NAME_MAX_CHARS`] characters once trimmed, naming
+/// the form's `field`.
+pub fn check_zone_name_length(name: &str, field: &'static str) -> Result<(), ProfileError> {
+    if name.trim().chars().count() > ZONE_NAME_MAX_CHARS {
+        return Err(ProfileError::Invalid {
+            field,
+            detail: format!("a zone's name has at most {ZONE_NAME_MAX_CHARS} characters"),
+        });
+    }
+    Ok(())
+}
+
 /// A zone's new name, trimmed: 1 to [`ZONE_NAME_MAX_CHARS`] characters.
 fn clean_zone_name(name: &str) -> Result<String, ProfileError> {
     let name = name.trim();
-    let invalid = |detail: String| ProfileError::Invalid {
-        field: "name",
-        detail,
-    };
     if name.is_empty() {
-        return Err(invalid("a zone needs a name".into()));
+        return Err(ProfileError::Invalid {
+            field: "name",
+            detail: "a zone needs a name".into(),
+        });
     }
-    if name.chars().count() > ZONE_NAME_MAX_CHARS {
-        return Err(invalid(format!(
-            "a zone's name has at most {ZONE_NAME_MAX_CHARS} characters"
-        )));
-    }
+    check_zone_name_length(name, "name")?;
     Ok(name.to_owned())
 }
 
