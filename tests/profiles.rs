@@ -47,6 +47,11 @@ async fn send(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// `PATCH path` with a JSON body: the status and the reply.
+async fn patch(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    send(reqwest::Method::PATCH, app, path, Some(body)).await
+}
+
 #[tokio::test]
 async fn a_profile_is_saved_listed_read_renamed_and_deleted() {
     let app = spawn_app().await;
@@ -80,11 +85,10 @@ async fn a_profile_is_saved_listed_read_renamed_and_deleted() {
     assert_eq!(status, 200);
     assert_eq!(parsed(&one), desk());
 
-    let (status, renamed) = send(
-        reqwest::Method::PATCH,
+    let (status, renamed) = patch(
         &app,
         &format!("/api/profiles/{id}"),
-        Some(json!({"name": "Office"})),
+        json!({"name": "Office"}),
     )
     .await;
     assert_eq!((status, &renamed["name"]), (200, &json!("Office")));
@@ -172,21 +176,9 @@ async fn bad_profiles_are_refused_in_words_and_nothing_is_kept() {
         .await;
     let second = second["id"].as_i64().unwrap();
     let path = format!("/api/profiles/{second}");
-    let (status, _) = send(
-        reqwest::Method::PATCH,
-        &app,
-        &path,
-        Some(json!({"name": "desk"})),
-    )
-    .await;
+    let (status, _) = patch(&app, &path, json!({"name": "desk"})).await;
     assert_eq!(status, 409);
-    let (status, _) = send(
-        reqwest::Method::PATCH,
-        &app,
-        &path,
-        Some(json!({"name": ""})),
-    )
-    .await;
+    let (status, _) = patch(&app, &path, json!({"name": ""})).await;
     assert_eq!(status, 422);
 
     // Ids: unknown 404, malformed 400.
@@ -308,14 +300,11 @@ fn zone_names(profile: &Value) -> Vec<String> {
 async fn a_zone_is_renamed_and_bad_renames_change_nothing() {
     let app = spawn_app().await;
     let id = save_profile(&app, "Desk", desk_with_zones()).await;
-    let patch = |path: String, body: Value| {
-        let app = &app;
-        async move { send(reqwest::Method::PATCH, app, &path, Some(body)).await }
-    };
     let (_, before) = app.get_json(&format!("/api/profiles/{id}")).await;
 
     let (status, renamed) = patch(
-        format!("/api/profiles/{id}/zones/notes"),
+        &app,
+        &format!("/api/profiles/{id}/zones/notes"),
         json!({"name": "  paper notes "}),
     )
     .await;
@@ -331,7 +320,8 @@ async fn a_zone_is_renamed_and_bad_renames_change_nothing() {
     assert_eq!(listed["profiles"][0]["zones"], json!(["paper notes", "tv"]));
     // A name in the path with a space, and a change of case of its own name.
     let (status, renamed) = patch(
-        format!("/api/profiles/{id}/zones/paper%20notes"),
+        &app,
+        &format!("/api/profiles/{id}/zones/paper%20notes"),
         json!({"name": "Paper notes"}),
     )
     .await;
@@ -377,7 +367,7 @@ async fn a_zone_is_renamed_and_bad_renames_change_nothing() {
         ),
     ];
     for (path, body, code, error) in refusals {
-        let (status, reply) = patch(path.clone(), body).await;
+        let (status, reply) = patch(&app, &path, body).await;
         assert_eq!(
             (status, reply["error"].as_str()),
             (code, Some(error)),
@@ -388,7 +378,8 @@ async fn a_zone_is_renamed_and_bad_renames_change_nothing() {
         }
     }
     let (status, long) = patch(
-        format!("/api/profiles/{id}/zones/tv"),
+        &app,
+        &format!("/api/profiles/{id}/zones/tv"),
         json!({"name": "y".repeat(40)}),
     )
     .await;
@@ -418,19 +409,17 @@ async fn a_session_keeps_the_profile_it_was_judged_with() {
     let plain = app.create_session(&form(Value::Null)).await;
     assert_eq!(plain["profile"], Value::Null, "{plain}");
 
-    let (status, _) = send(
-        reqwest::Method::PATCH,
+    let (status, _) = patch(
         &app,
         &format!("/api/profiles/{id}"),
-        Some(json!({"name": "Office"})),
+        json!({"name": "Office"}),
     )
     .await;
     assert_eq!(status, 200);
-    let (status, _) = send(
-        reqwest::Method::PATCH,
+    let (status, _) = patch(
         &app,
         &format!("/api/profiles/{id}/zones/notes"),
-        Some(json!({"name": "paper"})),
+        json!({"name": "paper"}),
     )
     .await;
     assert_eq!(status, 200);
