@@ -3,18 +3,22 @@
 //!
 //! ```text
 //! cargo run --release --example loadtest -- [--max-sessions 32] [--step-seconds 10] [--budget-seconds 240] [--keep-going]
-//! cargo run --release --example loadtest -- --sessions 24,32,40 [--keep-going]
+//! cargo run --release --example loadtest -- --sessions 24,32,40 [--slots 4] [--keep-going]
 //! ```
 //!
 //! Starts the real app in this process on 127.0.0.1:0 with a temporary database and the
-//! embedded models, then runs steps of N concurrent sessions (1, 2, 3, 4, 6, 8, 12, 16, ...).
+//! embedded models, on a runtime of its own (as many workers as cores, like the binary's),
+//! and the simulated pages on another, so that the CPU time of each is read from its own
+//! threads. Then it runs steps of N concurrent sessions (1, 2, 3, 4, 6, 8, 12, 16, ...).
 //! Each simulated page streams a real webcam-sized JPEG the way the browser does: one frame
 //! in flight, the next one 200 ms after the previous was sent (at once if the reply came
 //! later). Each step reports frames refused as `busy`, reply latency percentiles, the frame
-//! rate achieved, CPU use
-//! (from /proc/self/stat: server and clients together, the clients' share is small), the CPU
-//! time per reply (which a machine shared with other work disturbs far less than latency) and
-//! memory (VmHWM/VmRSS from /proc/self/status). The server's session cap is raised to the
+//! rate achieved, the most frames the server analysed at once, CPU use (from /proc/self/stat:
+//! server and pages together), memory (VmHWM/VmRSS from /proc/self/status: the pages' share is
+//! small), and the CPU time per reply (which a machine shared with other work disturbs far
+//! less than latency), split by thread (/proc/self/task/*/stat): the server's async workers,
+//! its blocking threads (where a frame is decoded, cropped and judged), rten's inference pool,
+//! and the pages. The server's session cap is raised to the
 //! largest step, so every step's sessions can start. It stops at the first step over 200 ms p99
 //! (or under 90 % of the target frame rate, or with any error reply), at `--max-sessions`, or when the time budget
 //! runs out, and prints the largest N that kept up (`--keep-going` runs the remaining steps
@@ -22,7 +26,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -55,6 +61,9 @@ struct Args {
     /// shared machine, where the limits say more about the other load than about the server).
     #[arg(long)]
     keep_going: bool,
+    /// Frames the server analyses at once (`--inference-slots`); its default when absent.
+    #[arg(long)]
+    slots: Option<usize>,
     /// The frame to send (a webcam-sized JPEG).
     #[arg(
         long,
@@ -81,6 +90,10 @@ struct StepResult {
     cpu_percent: f64,
     vm_hwm_kb: u64,
     vm_rss_kb: u64,
+    /// CPU seconds by thread group over the step.
+    threads: ThreadCpu,
+    /// The most frames analysed at the same moment.
+    peak_analysing: usize,
 }
 
 impl StepResult {
@@ -99,14 +112,49 @@ impl StepResult {
         self.cpu_percent / 100.0 * self.seconds * 1000.0 / self.latencies_ms.len().max(1) as f64
     }
 
+    /// CPU seconds per reply as milliseconds.
+    fn per_reply_ms(&self, seconds: f64) -> f64 {
+        seconds * 1000.0 / self.latencies_ms.len().max(1) as f64
+    }
+
     fn fps_per_session(&self) -> f64 {
         self.latencies_ms.len() as f64 / self.seconds / self.sessions as f64
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // The server's runtime, as the binary builds it (one worker per core); its threads are
+    // named so their CPU time can be told from the pages'. Tokio starts the workers when it
+    // builds the runtime, before any blocking thread, so the first `cores` names are theirs.
+    // Blocking threads are kept for the whole run (tokio ends them after 10 idle seconds,
+    // and an ended thread's CPU time can no longer be read on its own).
+    let started = AtomicUsize::new(0);
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name_fn(move || {
+            let n = started.fetch_add(1, Ordering::SeqCst);
+            if n < cores {
+                format!("{SERVER_ASYNC}{n}")
+            } else {
+                format!("{SERVER_BLOCKING}{}", n - cores)
+            }
+        })
+        .thread_keep_alive(Duration::from_secs(24 * 3600))
+        .enable_all()
+        .build()?;
+    let pages = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name(PAGES)
+        .enable_all()
+        .build()?;
+    let result = pages.block_on(run(args, server.handle().clone()));
+    server.shutdown_timeout(Duration::from_secs(10));
+    result
+}
+
+async fn run(args: Args, server: tokio::runtime::Handle) -> anyhow::Result<()> {
     let photo = std::fs::read(&args.photo)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.photo.display()))?;
     let steps = if args.sessions.is_empty() {
@@ -119,24 +167,29 @@ async fn main() -> anyhow::Result<()> {
     // Every step's sessions must be allowed to run (the default cap is 32).
     let largest = steps.iter().copied().max().unwrap_or(1);
     config.limits.max_running_sessions = config.limits.max_running_sessions.max(largest);
-    let app = App::build(config).await?;
+    if let Some(slots) = args.slots {
+        config.limits.inference_slots = slots;
+    }
+    let app = server.spawn(App::build(config)).await??;
+    let vision = app.vision();
     let base = format!("http://{}", app.address());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async move {
+    let serving = server.spawn(app.run_until(async move {
         let _ = stop_rx.await;
     }));
     focus_notify::install_crypto_provider();
     let client = reqwest::Client::new();
 
     println!(
-        "loadtest: {} cores, frame {} bytes, {} s per step, p99 limit {} ms",
+        "loadtest: {} cores, {} inference slots, frame {} bytes, {} s per step, p99 limit {} ms",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
+        vision.inference_slots(),
         photo.len(),
         args.step_seconds,
         args.p99_limit_ms
     );
     println!(
-        "{:>8} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9} {:>10} {:>10}",
+        "{:>8} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8} {:>5} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "sessions",
         "replies",
         "busy",
@@ -145,8 +198,14 @@ async fn main() -> anyhow::Result<()> {
         "p95 ms",
         "p99 ms",
         "max ms",
+        "peak",
         "cpu %",
         "cpu ms/fr",
+        "server",
+        "srv async",
+        "srv block",
+        "rten",
+        "pages",
         "VmHWM MB",
         "VmRSS MB"
     );
@@ -160,7 +219,8 @@ async fn main() -> anyhow::Result<()> {
             println!("time budget reached");
             break;
         }
-        let result = run_step(
+        vision.take_peak_analysing();
+        let mut result = run_step(
             &client,
             &base,
             &photo,
@@ -168,9 +228,11 @@ async fn main() -> anyhow::Result<()> {
             Duration::from_secs(args.step_seconds),
         )
         .await?;
+        result.peak_analysing = vision.take_peak_analysing();
         let p99 = result.percentile(99.0);
+        let t = &result.threads;
         println!(
-            "{:>8} {:>8} {:>6} {:>9.2} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>7.0} {:>9.1} {:>10.1} {:>10.1}",
+            "{:>8} {:>8} {:>6} {:>9.2} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>5} {:>6.0} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
             n,
             result.latencies_ms.len(),
             result.busy,
@@ -179,8 +241,14 @@ async fn main() -> anyhow::Result<()> {
             result.percentile(95.0),
             p99,
             result.percentile(100.0),
+            result.peak_analysing,
             result.cpu_percent,
             result.cpu_ms_per_reply(),
+            result.per_reply_ms(t.server_async + t.server_blocking + t.rten),
+            result.per_reply_ms(t.server_async),
+            result.per_reply_ms(t.server_blocking),
+            result.per_reply_ms(t.rten),
+            result.per_reply_ms(t.pages),
             result.vm_hwm_kb as f64 / 1024.0,
             result.vm_rss_kb as f64 / 1024.0,
         );
@@ -214,7 +282,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), serving).await;
     Ok(())
 }
 
@@ -255,6 +323,7 @@ async fn run_step(
         );
     }
     let cpu_before = cpu_seconds();
+    let threads_before = thread_ticks();
     let wall = Instant::now();
     let deadline = tokio::time::Instant::now() + length;
     let mut tasks = Vec::new();
@@ -277,6 +346,7 @@ async fn run_step(
     }
     result.seconds = wall.elapsed().as_secs_f64();
     result.cpu_percent = (cpu_seconds() - cpu_before) / result.seconds * 100.0;
+    result.threads = ThreadCpu::between(&threads_before, &thread_ticks());
     let memory = Memory::of_self();
     (result.vm_hwm_kb, result.vm_rss_kb) = (memory.peak_kb, memory.rss_kb);
     for id in ids {
@@ -325,21 +395,90 @@ async fn stream_session(
     Ok((latencies, errors, busy))
 }
 
-/// User + system CPU time of this process, seconds (/proc/self/stat fields 14 and 15, in
-/// clock ticks of 1/100 s, the value on every Linux this runs on).
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
+/// Name prefixes of the threads whose CPU time is counted apart: the server's async workers,
+/// its blocking threads, and the simulated pages' runtime. rten names its pool's threads
+/// `rten-N`.
+const SERVER_ASYNC: &str = "srv-async-";
+const SERVER_BLOCKING: &str = "srv-block-";
+const PAGES: &str = "pages";
+const RTEN: &str = "rten-";
+
+/// CPU seconds by group of threads.
+#[derive(Debug, Default, Clone, Copy)]
+struct ThreadCpu {
+    server_async: f64,
+    server_blocking: f64,
+    rten: f64,
+    pages: f64,
+}
+
+impl ThreadCpu {
+    /// What each group's threads used between two readings of [`thread_ticks`]; a thread
+    /// that started in between counts from zero.
+    fn between(before: &HashMap<u32, (String, u64)>, after: &HashMap<u32, (String, u64)>) -> Self {
+        let mut cpu = ThreadCpu::default();
+        for (tid, (name, ticks)) in after {
+            let earlier = before.get(tid).map_or(0, |(_, t)| *t);
+            let seconds = ticks.saturating_sub(earlier) as f64 / 100.0;
+            let group = if name.starts_with(SERVER_ASYNC) {
+                &mut cpu.server_async
+            } else if name.starts_with(SERVER_BLOCKING) {
+                &mut cpu.server_blocking
+            } else if name.starts_with(RTEN) {
+                &mut cpu.rten
+            } else if name.starts_with(PAGES) {
+                &mut cpu.pages
+            } else {
+                continue;
+            };
+            *group += seconds;
+        }
+        cpu
+    }
+}
+
+/// Each thread of this process: its name and user + system CPU time in clock ticks
+/// (/proc/self/task/TID/stat).
+fn thread_ticks() -> HashMap<u32, (String, u64)> {
+    let mut out = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
     };
-    // The command name (field 2) may contain spaces; the fields after it are plain.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        if let Some((name, ticks)) = parse_stat(&stat) {
+            out.insert(tid, (name, ticks));
+        }
+    }
+    out
+}
+
+/// The command name and user + system clock ticks of a /proc `stat` line.
+fn parse_stat(stat: &str) -> Option<(String, u64)> {
+    // The command name (field 2) is in parentheses and may contain spaces; the fields after
+    // it are plain. `after` starts at field 3, so fields 14 and 15 are indexes 11 and 12.
+    let (head, after) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
     let fields: Vec<&str> = after.split_whitespace().collect();
-    // `after` starts at field 3, so field 14 is index 11.
     let ticks = |i: usize| {
         fields
             .get(i)
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    (ticks(11) + ticks(12)) as f64 / 100.0
+    Some((name, ticks(11) + ticks(12)))
+}
+
+/// User + system CPU time of this process, seconds (/proc/self/stat fields 14 and 15, in
+/// clock ticks of 1/100 s, the value on every Linux this runs on).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| parse_stat(&stat))
+        .map_or(0.0, |(_, ticks)| ticks as f64 / 100.0)
 }

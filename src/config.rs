@@ -87,6 +87,14 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_sessions: u32,
+    /// Frames analysed at the same moment, all sessions together (each session has at most
+    /// one in flight). Default: twice the number of cores.
+    #[arg(
+        long,
+        env = "FOCUS_INFERENCE_SLOTS",
+        value_parser = clap::value_parser!(u32).range(1..=1024)
+    )]
+    pub inference_slots: Option<u32>,
     /// Minutes a session may go without any page streaming it before the server pauses it
     /// (it then costs nothing until a page resumes it or its planned end).
     #[arg(
@@ -208,6 +216,10 @@ impl Config {
             db_path: args.db_path.clone(),
             limits: Limits {
                 max_running_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
+                inference_slots: args
+                    .inference_slots
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or_else(Limits::default_inference_slots),
                 ..Limits::default()
             },
             timing: Timing {
@@ -375,8 +387,8 @@ pub struct Limits {
     /// Seconds unfocused before alerting (inclusive).
     pub alert_threshold_s: (f64, f64),
     /// Frames analysed at once across all sessions (each session has at most one in
-    /// flight); defaults to the number of cores so inference never oversubscribes the CPU.
-    pub max_concurrent_inference: usize,
+    /// flight; `FOCUS_INFERENCE_SLOTS`). Default [`Limits::default_inference_slots`].
+    pub inference_slots: usize,
     /// Sessions running at once (`FOCUS_MAX_SESSIONS`); one more is refused with 429. 32:
     /// far more than one person needs, few enough that forgotten or scripted sessions
     /// cannot add up to real CPU and disk work.
@@ -389,6 +401,21 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+impl Limits {
+    /// Inference slots per core by default.
+    pub const SLOTS_PER_CORE: usize = 2;
+
+    /// Twice the number of cores: one frame a core at a time leaves a core partly idle
+    /// (each frame's decoding and cropping run outside rten's pool, and not every layer
+    /// splits across both threads), while a second frame per core fills those gaps; the load
+    /// test measured it (README, Load).
+    pub fn default_inference_slots() -> usize {
+        std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .saturating_mul(Self::SLOTS_PER_CORE)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -397,9 +424,7 @@ impl Default for Limits {
             max_body_bytes: 64 * 1024,
             duration_minutes: (1.0, 600.0),
             alert_threshold_s: (0.5, 600.0),
-            max_concurrent_inference: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            inference_slots: Limits::default_inference_slots(),
             max_running_sessions: 32,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 256,

@@ -102,7 +102,7 @@ impl AppBuilder {
         let now = time.now_ms();
         let db = open_database(&config, now).await?;
         let bounds = FrameBounds::new(
-            config.limits.max_concurrent_inference,
+            config.limits.inference_slots,
             config.limits.max_running_sessions,
         );
         let vision = match vision {
@@ -316,6 +316,12 @@ impl App {
     /// ([`focus_store::Store::set_page_limit`]).
     pub fn db(&self) -> Db {
         self.db.clone()
+    }
+
+    /// The app's vision pipeline: its inference slots and how many frames it analyses at
+    /// once (the load test reports that).
+    pub fn vision(&self) -> Vision {
+        self.sessions.vision().clone()
     }
 
     /// Serves until Ctrl-C or SIGTERM, then saves the open sessions and exits.

@@ -1,9 +1,15 @@
 //! The vision pipeline as the server uses it: one shared [`FaceAnalyzer`] (models loaded once
 //! at start-up), one [`FaceTracker`] per live session, and a bounded number of inference
-//! slots so that frames from many sessions never oversubscribe the CPU.
+//! slots: frames of different sessions analysed at the same moment, all sessions together
+//! ([`FrameBounds::inference_slots`], `FOCUS_INFERENCE_SLOTS`, twice the cores by default).
 //!
-//! Inference is CPU-bound (~20 ms a frame): it runs on tokio's blocking pool, never on an
-//! async worker. Frames are analysed in memory and dropped; they are never stored or logged.
+//! Inference is CPU-bound (~12 ms of CPU a frame on the 2-core test machine): each frame in a
+//! slot runs on tokio's blocking pool, never on an async worker, where it is decoded, cropped
+//! and judged, and its networks run on rten's shared pool (one thread per core). One frame a
+//! core left the cores partly idle under load (a frame's decoding and cropping leave rten's
+//! pool waiting, and not every layer splits over both threads); a second frame a core fills
+//! those gaps without making frames cost more CPU (README, Load). Frames are analysed in
+//! memory and dropped; they are never stored or logged.
 //!
 //! Frames held in memory are bounded twice. Each session has one frame permit, so at most
 //! one of its frames waits or runs at a time, whichever connection sent it (a page that
@@ -19,6 +25,7 @@
 //! the whole server (a second check while one runs is refused, not queued) and takes an
 //! inference slot like any session's frame.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -107,12 +114,40 @@ impl FrameBounds {
 pub struct Vision {
     analyzer: Arc<FaceAnalyzer>,
     slots: Arc<Semaphore>,
+    slots_total: usize,
     limits: DecodeLimits,
     /// One framing check at a time, server-wide.
     check_slot: Arc<Semaphore>,
     /// Frames waiting for a slot or being analysed, all sessions and checks together.
     held: Arc<Semaphore>,
     max_held: usize,
+    /// Frames being analysed this moment (inside an inference slot, on a blocking thread),
+    /// and the most at once since [`Vision::take_peak_analysing`] last asked.
+    analysing: Arc<Gauge>,
+}
+
+/// A count of frames being analysed and its high-water mark.
+#[derive(Debug, Default)]
+struct Gauge {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Gauge {
+    /// One more frame is being analysed until the guard drops.
+    fn enter(self: &Arc<Self>) -> GaugeGuard {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        GaugeGuard(Arc::clone(self))
+    }
+}
+
+struct GaugeGuard(Arc<Gauge>);
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Vision {
@@ -127,9 +162,10 @@ impl Vision {
             max_side: 4096,
             ..DecodeLimits::default()
         };
-        // rten's global pool, shared by the `inference_slots` frames in flight. Measured
-        // with the load benchmark, this sustains more sessions on 2 cores (16 at p99 <
-        // 200 ms) than one single-threaded pool per frame (12).
+        // rten's global pool (one thread per core), shared by the `inference_slots` frames
+        // in flight. Measured with the load benchmark on an earlier build, this sustained
+        // more sessions on 2 cores (16 at p99 < 200 ms) than one single-threaded pool per
+        // frame (12).
         let analyzer = FaceAnalyzer::embedded()?.with_limits(limits);
         Ok(Vision::with_analyzer(Arc::new(analyzer), limits, bounds))
     }
@@ -152,11 +188,27 @@ impl Vision {
         Vision {
             analyzer,
             slots: Arc::new(Semaphore::new(slots)),
+            slots_total: slots,
             limits,
             check_slot: Arc::new(Semaphore::new(1)),
             held: Arc::new(Semaphore::new(max_held)),
             max_held,
+            analysing: Arc::default(),
         }
+    }
+
+    /// Frames analysed at once at most, all sessions and framing checks together.
+    pub fn inference_slots(&self) -> usize {
+        self.slots_total
+    }
+
+    /// The most frames analysed at the same moment since the last call (or since the
+    /// start), then starts counting afresh from the frames being analysed now. The load
+    /// test reports it per step; a test checks that frames of different sessions do run
+    /// side by side, and never more than [`Vision::inference_slots`].
+    pub fn take_peak_analysing(&self) -> usize {
+        let now = self.analysing.now.load(Ordering::SeqCst);
+        self.analysing.peak.swap(now, Ordering::SeqCst)
     }
 
     /// The most frames the server holds for analysis at once (waiting or running).
@@ -218,10 +270,12 @@ impl Vision {
         // "run anyway" rather than refusing frames.
         let slot = Arc::clone(&self.slots).acquire_owned().await.ok();
         let tracker = Arc::clone(&tracker.tracker);
+        let analysing = Arc::clone(&self.analysing);
         let result = tokio::task::spawn_blocking(move || {
             // The permits go with the inference: they are released when it ends, even if
             // the caller has gone by then.
             let _permits = (own, held, slot);
+            let _analysing = analysing.enter();
             // A panic inside the tracker leaves at worst a stale previous crop, which the
             // next frame's detector replaces: keep using a poisoned lock.
             let mut tracker = tracker.lock().unwrap_or_else(PoisonError::into_inner);
@@ -251,8 +305,10 @@ impl Vision {
         let slot = Arc::clone(&self.slots).acquire_owned().await.ok();
         let analyzer = Arc::clone(&self.analyzer);
         let limits = self.limits;
+        let analysing = Arc::clone(&self.analysing);
         let result = tokio::task::spawn_blocking(move || {
             let _permits = (check, held, slot);
+            let _analysing = analysing.enter();
             let image = focus_vision::decode::decode_image(&frame, &limits)?;
             let analysis = analyzer.analyze_image(&image)?;
             let framing = assess_framing(&image, &analysis, &FramingParams::default());

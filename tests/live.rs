@@ -226,6 +226,58 @@ async fn a_flood_of_frames_is_dropped_newest_wins() {
     assert_eq!(reply["source"], "frame");
 }
 
+/// The server analyses frames of different sessions side by side, as many at once as it has
+/// inference slots (`FOCUS_INFERENCE_SLOTS`) and never more, while one session's frames are
+/// still analysed one at a time (a flood from one page is never spread over the slots).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_of_different_sessions_share_the_inference_slots() {
+    const SESSIONS: usize = 8;
+    let photo = fixture(ATTENTIVE);
+    for slots in [1, 2, 4] {
+        let app = spawn_app_adjusted(|config| config.limits.inference_slots = slots).await;
+        assert_eq!(app.vision.inference_slots(), slots);
+        let mut sockets = Vec::new();
+        for _ in 0..SESSIONS {
+            let id = app.start_session(5.0, 0.5).await["id"].as_i64().unwrap();
+            sockets.push(app.connect_live(id).await);
+        }
+        // One frame from every session before any reply is read: they all wait for a slot
+        // at once, and each takes tens of milliseconds.
+        for ws in &mut sockets {
+            ws.send(Message::Binary(photo.clone().into()))
+                .await
+                .unwrap();
+        }
+        for ws in &mut sockets {
+            let reply = next_frame_reply(ws).await;
+            assert!(reply.get("error").is_none(), "{slots} slots: {reply}");
+            assert_eq!(reply["verdict"]["focused"], true, "{slots} slots: {reply}");
+        }
+        assert_eq!(
+            app.vision.take_peak_analysing(),
+            slots,
+            "frames of {SESSIONS} sessions sent at once, {slots} inference slots"
+        );
+
+        // A flood from one page: its frames go one at a time whatever the slots.
+        let ws = &mut sockets[0];
+        for _ in 0..10 {
+            ws.send(Message::Binary(photo.clone().into()))
+                .await
+                .unwrap();
+        }
+        while tokio::time::timeout(Duration::from_millis(1500), next_frame_reply(ws))
+            .await
+            .is_ok()
+        {}
+        assert_eq!(
+            app.vision.take_peak_analysing(),
+            1,
+            "one session's frames, {slots} inference slots"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_new_connection_replaces_the_old_one_and_the_session_goes_on() {
     let app = spawn_app().await;

@@ -212,3 +212,21 @@ fn localhost_is_loopback() {
     assert_eq!(parse_host("localhost"), Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)));
     assert!(parse_host("example.com").is_err());
 }
+
+#[test]
+fn inference_slots_default_to_twice_the_cores_and_can_be_set() {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let config = Config::from_serve_args(&serve_args(), lookup_from(&[]));
+    assert_eq!(config.limits.inference_slots, 2 * cores);
+    assert_eq!(Limits::default().inference_slots, 2 * cores);
+
+    let args = ServeOnly::try_parse_from(["focus-sentry", "--inference-slots", "3"])
+        .expect("parses")
+        .serve;
+    let config = Config::from_serve_args(&args, lookup_from(&[]));
+    assert_eq!(config.limits.inference_slots, 3);
+
+    let zero = ServeOnly::try_parse_from(["focus-sentry", "--inference-slots", "0"])
+        .expect_err("0 slots would analyse nothing");
+    assert!(zero.to_string().contains("inference-slots"), "{zero}");
+}

@@ -57,6 +57,8 @@ pub struct TestApp {
     pub db_path: PathBuf,
     /// The app's own database handle (the same writer and readers it uses).
     pub db: Db,
+    /// The app's vision pipeline (its inference slots, how many frames it analyses at once).
+    pub vision: Vision,
     stop: Option<oneshot::Sender<()>>,
     pub server: Option<JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
@@ -118,6 +120,7 @@ pub async fn spawn_app_with_time(config: Config, time: Arc<ShiftedTime>) -> Test
         .expect("the app builds");
     let address = format!("http://{}", app.address());
     let db = app.db();
+    let vision = app.vision();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = stop_rx.await;
@@ -127,6 +130,7 @@ pub async fn spawn_app_with_time(config: Config, time: Arc<ShiftedTime>) -> Test
         time,
         db_path,
         db,
+        vision,
         stop: Some(stop_tx),
         server: Some(server),
         _dir: None,
