@@ -2,12 +2,16 @@
 //!
 //! These mirror the vision crate's verdict on purpose (same wire names), but this crate
 //! does not depend on it: the web layer maps a `FrameAnalysis` to an [`Attention`]. The
-//! clock adds one reason of its own, [`Reason::NoSignal`], for time with no frames.
+//! clock adds one reason of its own, [`Reason::NoSignal`], for time with no frames. A focused
+//! verdict may name an extra zone ([`Attention::FocusedOn`]): focused, but on "notes" rather
+//! than the screen.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::zone::ZoneId;
 
 /// Why the user is not focused.
 ///
@@ -91,28 +95,39 @@ impl FromStr for Reason {
 
 /// An attention state: one frame's verdict, or the clock's debounced state.
 ///
-/// Serialised adjacently tagged: `{"state":"focused"}` or
+/// Serialised adjacently tagged: `{"state":"focused"}`,
+/// `{"state":"focused_on","reason":0}` (the zone's number) or
 /// `{"state":"unfocused","reason":"looking_away"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "state", content = "reason", rename_all = "snake_case")]
 pub enum Attention {
     /// Looking at the screen.
     Focused,
+    /// Focused, on one of the session's extra zones ("notes") rather than the screen.
+    FocusedOn(ZoneId),
     /// Not looking at the screen, for this reason.
     Unfocused(Reason),
 }
 
 impl Attention {
-    /// `true` for [`Attention::Focused`].
+    /// `true` for [`Attention::Focused`] and [`Attention::FocusedOn`].
     pub const fn is_focused(self) -> bool {
-        matches!(self, Attention::Focused)
+        matches!(self, Attention::Focused | Attention::FocusedOn(_))
     }
 
     /// The reason when unfocused, `None` when focused.
     pub const fn reason(self) -> Option<Reason> {
         match self {
-            Attention::Focused => None,
+            Attention::Focused | Attention::FocusedOn(_) => None,
             Attention::Unfocused(reason) => Some(reason),
+        }
+    }
+
+    /// The zone when focused on one, `None` on the screen or unfocused.
+    pub const fn zone(self) -> Option<ZoneId> {
+        match self {
+            Attention::FocusedOn(zone) => Some(zone),
+            Attention::Focused | Attention::Unfocused(_) => None,
         }
     }
 }
@@ -148,5 +163,10 @@ mod tests {
         let away = Attention::Unfocused(Reason::LookingAway);
         assert!(!away.is_focused());
         assert_eq!(away.reason(), Some(Reason::LookingAway));
+        assert_eq!(away.zone(), None);
+        let notes = ZoneId::new(0).map(Attention::FocusedOn);
+        assert!(notes.is_some_and(Attention::is_focused));
+        assert_eq!(notes.and_then(Attention::reason), None);
+        assert_eq!(notes.and_then(Attention::zone), ZoneId::new(0));
     }
 }

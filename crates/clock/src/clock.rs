@@ -10,6 +10,7 @@ use crate::events::{FocusEvent, Stretch};
 use crate::params::ClockParams;
 use crate::report::{Snapshot, Summary, focus_percent};
 use crate::state::ClockState;
+use crate::zone::{ZoneId, ZoneTimes};
 
 mod drift;
 mod pending;
@@ -53,6 +54,12 @@ pub struct FocusClock {
     pending: Option<Pending>,
     /// The current drift; `Some` exactly when `state` is unfocused.
     drift: Option<Drift>,
+    /// The extra zone the user is focused on (`None`: the screen, or not focused), and
+    /// since when: a part of the focused state, switched under the same debounce.
+    zone: Option<ZoneId>,
+    zone_since_ms: u64,
+    /// Time per zone up to `zone_since_ms`.
+    zone_closed: ZoneTimes,
     /// Totals over closed stretches.
     closed: Totals,
     longest_focus_closed_ms: u64,
@@ -106,6 +113,9 @@ impl FocusClock {
             waiting_for_signal: true,
             pending: None,
             drift: None,
+            zone: None,
+            zone_since_ms: started_at_ms,
+            zone_closed: ZoneTimes::default(),
             closed: Totals::default(),
             longest_focus_closed_ms: 0,
             breaks: 0,
@@ -137,6 +147,7 @@ impl FocusClock {
             offline_ms: before.offline_ms,
         };
         clock.longest_focus_closed_ms = before.longest_focus_ms;
+        clock.zone_closed = before.zone_ms;
         clock.breaks = before.breaks;
         // If the totals do not add up to the time of the interruption (they always do when
         // they came from this clock), the difference counts as offline, so the invariant
@@ -243,12 +254,12 @@ impl FocusClock {
             if run.complete(self.params.debounce_ms) {
                 self.waiting_for_signal = false;
                 self.pending = None;
-                self.transition(attention.into(), at_ms, &mut events);
+                self.apply_verdict(attention, at_ms, &mut events);
             } else {
                 self.pending = Some(run);
             }
         } else if let Some(next) = self.debounce(attention, at_ms) {
-            self.transition(next.into(), at_ms, &mut events);
+            self.apply_verdict(next, at_ms, &mut events);
         }
         self.last_frame_stamp_ms = at_ms;
         self.last_frame_ms = at_ms;
@@ -285,6 +296,7 @@ impl FocusClock {
         }
         self.close_stretch(at_ms, &mut events);
         self.state = ClockState::Paused;
+        self.zone = None;
         self.pending = None;
         // No signal can be lost while paused.
         self.waiting_for_signal = true;
@@ -369,6 +381,7 @@ impl FocusClock {
             breaks: numbers.breaks,
             focus_percent: numbers.focus_percent,
             longest_focus_ms: numbers.longest_focus_ms,
+            zone_ms: numbers.zone_ms,
         };
         self.summary = Some(summary);
         (summary, events)
@@ -432,9 +445,15 @@ impl FocusClock {
     /// or unfocused).
     fn debounce(&mut self, attention: Attention, at_ms: u64) -> Option<Attention> {
         let candidate = match (self.state, attention) {
-            (ClockState::Focused, Attention::Focused) => None,
+            // Focused on the screen or a zone: a change of zone is debounced like a change
+            // of reason, so a flicker between the screen and the notes changes nothing.
+            (ClockState::Focused, Attention::Focused | Attention::FocusedOn(_)) => {
+                (attention.zone() != self.zone).then_some(Candidate::Zone(attention.zone()))
+            }
             (ClockState::Focused, Attention::Unfocused(_)) => Some(Candidate::Unfocus),
-            (ClockState::Unfocused(_), Attention::Focused) => Some(Candidate::Focus),
+            (ClockState::Unfocused(_), Attention::Focused | Attention::FocusedOn(_)) => {
+                Some(Candidate::Focus)
+            }
             (ClockState::Unfocused(current), Attention::Unfocused(seen)) => {
                 (current != seen).then_some(Candidate::Reason(seen))
             }
@@ -459,14 +478,47 @@ impl FocusClock {
         }
     }
 
+    /// Sets the state to a settled or debounced verdict at `at_ms`: the state, and when
+    /// focused the zone (a change of zone alone closes no stretch).
+    fn apply_verdict(&mut self, verdict: Attention, at_ms: u64, events: &mut Vec<FocusEvent>) {
+        let next = ClockState::from(verdict);
+        if next == self.state {
+            self.switch_zone(verdict.zone(), at_ms);
+        } else {
+            self.transition(next, at_ms, events);
+            self.zone = verdict.zone();
+            self.zone_since_ms = at_ms;
+        }
+    }
+
+    /// While focused, moves to another zone (`None`: the screen) at `at_ms`.
+    fn switch_zone(&mut self, zone: Option<ZoneId>, at_ms: u64) {
+        if zone == self.zone {
+            return;
+        }
+        self.close_zone(at_ms);
+        self.zone = zone;
+    }
+
+    /// Adds the open zone's time up to `at_ms` to its total; the zone stays open from there.
+    fn close_zone(&mut self, at_ms: u64) {
+        if let Some(zone) = self.zone {
+            self.zone_closed
+                .add(zone, at_ms.saturating_sub(self.zone_since_ms));
+        }
+        self.zone_since_ms = at_ms;
+    }
+
     /// Switches the state to `next` at `at_ms` (a no-op if it already holds). Only for the
-    /// judged states: pausing and resuming have their own methods.
+    /// judged states: pausing and resuming have their own methods. Leaving focused ends the
+    /// zone; the caller sets the zone of a new focused state.
     fn transition(&mut self, next: ClockState, at_ms: u64, events: &mut Vec<FocusEvent>) {
         if next == self.state {
             return;
         }
         self.close_stretch(at_ms, events);
         self.state = next;
+        self.zone = None;
         self.pending = None;
         events.push(FocusEvent::StateChanged { at_ms, state: next });
         match next {
@@ -493,8 +545,10 @@ impl FocusClock {
         }
     }
 
-    /// Ends the open stretch at `at_ms`: adds it to the totals and reports it (unless empty).
+    /// Ends the open stretch at `at_ms`: adds it (and the open zone's time) to the totals
+    /// and reports it (unless empty).
     fn close_stretch(&mut self, at_ms: u64, events: &mut Vec<FocusEvent>) {
+        self.close_zone(at_ms);
         let length_ms = at_ms.saturating_sub(self.state_since_ms);
         self.closed.add(self.state, length_ms);
         if self.state.is_focused() {
@@ -515,6 +569,11 @@ impl FocusClock {
         let open_ms = at_ms.saturating_sub(self.state_since_ms);
         let mut totals = self.closed;
         totals.add(self.state, open_ms);
+        let mut zone_ms = self.zone_closed;
+        let zone = self.zone.filter(|_| self.state.is_focused());
+        if let Some(zone) = zone {
+            zone_ms.add(zone, at_ms.saturating_sub(self.zone_since_ms));
+        }
         let longest_focus_ms = if self.state.is_focused() {
             self.longest_focus_closed_ms.max(open_ms)
         } else {
@@ -536,6 +595,8 @@ impl FocusClock {
                 .drift
                 .map_or(0, |drift| at_ms.saturating_sub(drift.started_ms)),
             state_ms: open_ms,
+            zone,
+            zone_ms,
         }
     }
 }

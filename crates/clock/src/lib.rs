@@ -1,6 +1,7 @@
 //! Focus Sentry's focus clock: turns per-frame attention verdicts and server timestamps into
 //! focused and unfocused time, drifts, breaks and alerts; keeps the time with no verdict
-//! (starting), paused and offline apart from both.
+//! (starting), paused and offline apart from both. Focused time on the user's extra zones
+//! ("notes") is kept per zone, as a part of the focused time, under the same debounce.
 //!
 //! A pure state machine with time passed in: no clock is read, nothing is awaited, nothing
 //! is written. The web layer feeds each analysed frame to [`FocusClock::observe`] with the
@@ -41,6 +42,8 @@
 //! - [`state`]: what a stretch of time counts as, [`ClockState`] (starting, focused,
 //!   unfocused, paused, offline).
 //! - [`report`]: the live [`Snapshot`], the final [`Summary`] and [`focus_percent`].
+//! - [`zone`]: extra zones ("notes"): [`ZoneId`] and the focused time in each,
+//!   [`ZoneTimes`].
 
 pub mod attention;
 pub mod clock;
@@ -48,6 +51,7 @@ pub mod events;
 pub mod params;
 pub mod report;
 pub mod state;
+pub mod zone;
 
 pub use attention::{Attention, Reason, UnknownReason};
 pub use clock::FocusClock;
@@ -55,3 +59,4 @@ pub use events::{Break, FocusEvent, Stretch};
 pub use params::{ClockParams, MIN_FLIP_FRAMES};
 pub use report::{Snapshot, Summary, focus_percent};
 pub use state::ClockState;
+pub use zone::{MAX_ZONES, ZoneId, ZoneTimes};

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attention::Reason;
 use crate::state::ClockState;
+use crate::zone::{ZoneId, ZoneTimes};
 
 /// Live numbers as of one instant, for the session page.
 ///
@@ -44,6 +45,14 @@ pub struct Snapshot {
     /// How long the current state (and, when unfocused, its reason) has held: the open
     /// stretch. At most `drift_ms` when unfocused. "Eyes closed for N s" is this.
     pub state_ms: u64,
+    /// The extra zone the user is focused on (debounced like the state); `None` on the
+    /// screen and whenever not focused. Not serialised when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneId>,
+    /// Focused time per extra zone so far, including the open one: a part of
+    /// `focused_ms` (their sum is at most it). Not serialised when every zone is at 0.
+    #[serde(default, skip_serializing_if = "ZoneTimes::is_empty")]
+    pub zone_ms: ZoneTimes,
 }
 
 impl Snapshot {
@@ -84,6 +93,10 @@ pub struct Summary {
     pub focus_percent: f64,
     /// Longest focused stretch.
     pub longest_focus_ms: u64,
+    /// Focused time per extra zone: a part of `focused_ms`. Not serialised when every zone
+    /// is at 0.
+    #[serde(default, skip_serializing_if = "ZoneTimes::is_empty")]
+    pub zone_ms: ZoneTimes,
 }
 
 /// `focused_ms / (focused_ms + unfocused_ms) * 100`, truncated (not rounded) to one decimal

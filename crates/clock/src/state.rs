@@ -59,7 +59,8 @@ impl ClockState {
         }
     }
 
-    /// The attention this state judges, `None` for the states without a verdict.
+    /// The attention this state judges (on the screen when focused), `None` for the states
+    /// without a verdict.
     pub const fn attention(self) -> Option<Attention> {
         match self {
             ClockState::Focused => Some(Attention::Focused),
@@ -72,7 +73,8 @@ impl ClockState {
 impl From<Attention> for ClockState {
     fn from(attention: Attention) -> Self {
         match attention {
-            Attention::Focused => ClockState::Focused,
+            // The zone is a part of the focused state the clock keeps beside it.
+            Attention::Focused | Attention::FocusedOn(_) => ClockState::Focused,
             Attention::Unfocused(reason) => ClockState::Unfocused(reason),
         }
     }

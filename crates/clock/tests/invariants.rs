@@ -4,7 +4,7 @@
 
 use focus_clock::{
     Attention, Break, ClockParams, ClockState, FocusClock, FocusEvent, Reason, Snapshot, Stretch,
-    Summary,
+    Summary, ZoneId, ZoneTimes,
 };
 use proptest::prelude::*;
 
@@ -28,10 +28,39 @@ enum Op {
 }
 
 fn attention() -> impl Strategy<Value = Attention> {
+    let zones: Vec<Attention> = (0..3)
+        .filter_map(ZoneId::new)
+        .map(Attention::FocusedOn)
+        .collect();
     prop_oneof![
-        4 => Just(Attention::Focused),
+        3 => Just(Attention::Focused),
+        2 => prop::sample::select(zones),
         1 => prop::sample::select(Reason::ALL.to_vec()).prop_map(Attention::Unfocused),
     ]
+}
+
+/// `ops` with every frame on a zone turned into a frame on the screen.
+fn on_screen(ops: &[Op]) -> Vec<Op> {
+    let screen = |attention: Attention| match attention {
+        Attention::FocusedOn(_) => Attention::Focused,
+        other => other,
+    };
+    ops.iter()
+        .map(|&op| match op {
+            Op::Frame {
+                delta_ms,
+                attention,
+            } => Op::Frame {
+                delta_ms,
+                attention: screen(attention),
+            },
+            Op::LateFrame { back_ms, attention } => Op::LateFrame {
+                back_ms,
+                attention: screen(attention),
+            },
+            other => other,
+        })
+        .collect()
 }
 
 /// Mostly the browser's cadence (0-400 ms), sometimes a gap long enough for no signal.
@@ -144,7 +173,17 @@ fn run(
             prop_assert!(snapshot.offline_ms >= previous.offline_ms);
             prop_assert!(snapshot.breaks >= previous.breaks);
             prop_assert!(snapshot.longest_focus_ms >= previous.longest_focus_ms);
+            for (now, before) in snapshot
+                .zone_ms
+                .as_slice()
+                .iter()
+                .zip(previous.zone_ms.as_slice())
+            {
+                prop_assert!(now >= before, "a zone's time went back after {:?}", op);
+            }
         }
+        prop_assert!(snapshot.zone_ms.total_ms() <= snapshot.focused_ms);
+        prop_assert!(snapshot.zone.is_none() || snapshot.focused);
         prop_assert!(snapshot.longest_focus_ms <= snapshot.focused_ms);
         prop_assert!((0.0..=100.0).contains(&snapshot.focus_percent));
         prop_assert_eq!(snapshot.focused, snapshot.state == ClockState::Focused);
@@ -386,6 +425,21 @@ proptest! {
     ) {
         let session = run(params, started_at_ms, &ops, finish_after_ms)?;
         check_session(&session)?;
+    }
+
+    /// Zones are a part of the focused state: the same session with every zone frame on
+    /// the screen has the same events and totals, less the zone time.
+    #[test]
+    fn zones_change_nothing_but_zone_time(
+        params in params(),
+        ops in prop::collection::vec(op(), 0..300),
+        finish_after_ms in 0u64..5_000,
+    ) {
+        let with_zones = run(params, 0, &ops, finish_after_ms)?;
+        let screen = run(params, 0, &on_screen(&ops), finish_after_ms)?;
+        prop_assert_eq!(&with_zones.events, &screen.events);
+        prop_assert_eq!(Summary { zone_ms: ZoneTimes::default(), ..with_zones.summary }, screen.summary);
+        prop_assert!(with_zones.summary.zone_ms.total_ms() <= with_zones.summary.focused_ms);
     }
 
     /// Ticks only report deadlines earlier; they never change what happens.

@@ -4,6 +4,7 @@
 
 use crate::attention::Reason;
 use crate::params::MIN_FLIP_FRAMES;
+use crate::zone::ZoneId;
 
 /// What a run of frames is trying to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub(super) enum Candidate {
     Unfocus,
     /// Unfocused with another reason -> unfocused with this one.
     Reason(Reason),
+    /// Focused -> focused on another zone (`None`: the screen).
+    Zone(Option<ZoneId>),
     /// Waiting for the signal -> the verdict of the frame that completes the run, whatever
     /// the verdicts in it.
     Settle,

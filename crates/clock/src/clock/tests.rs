@@ -32,8 +32,10 @@ enum Step {
     Pause(u64),
     Resume(u64),
     Finish(u64),
+    /// A focused frame on extra zone number `.1` ("notes").
+    ZoneFrame(u64, usize),
 }
-use Step::{Finish, Frame, Pause, Resume, Tick};
+use Step::{Finish, Frame, Pause, Resume, Tick, ZoneFrame};
 
 /// The frame verdict a test means by a judged state.
 fn verdict(state: ClockState) -> Attention {
@@ -128,6 +130,14 @@ impl Run {
                 self.events.extend(events);
                 at_ms
             }
+            ZoneFrame(at_ms, zone) => {
+                let Some(zone) = ZoneId::new(zone) else {
+                    panic!("zone {zone} is past MAX_ZONES");
+                };
+                let events = self.clock.observe(Attention::FocusedOn(zone), at_ms);
+                self.events.extend(events);
+                at_ms
+            }
             Tick(at_ms) => {
                 let events = self.clock.tick(at_ms);
                 self.events.extend(events);
@@ -176,7 +186,21 @@ impl Run {
                     && snapshot.longest_focus_ms >= previous.longest_focus_ms,
                 "a counter went backwards after {step:?}: {previous:?} -> {snapshot:?}"
             );
+            assert!(
+                (snapshot.zone_ms.as_slice().iter())
+                    .zip(previous.zone_ms.as_slice())
+                    .all(|(now, before)| now >= before),
+                "a zone's time went backwards after {step:?}: {previous:?} -> {snapshot:?}"
+            );
         }
+        assert!(
+            snapshot.zone_ms.total_ms() <= snapshot.focused_ms,
+            "zone time beyond the focused time after {step:?}: {snapshot:?}"
+        );
+        assert!(
+            snapshot.zone.is_none() || snapshot.focused,
+            "a zone while not focused after {step:?}: {snapshot:?}"
+        );
         let alerts = self.alerts().len();
         assert_eq!(
             snapshot.breaks as usize, alerts,
@@ -885,6 +909,7 @@ fn stretches_split_at_every_change_including_reasons() {
             breaks: 0,
             focus_percent: 34.3,
             longest_focus_ms: 1500,
+            zone_ms: ZoneTimes::default(),
         })
     );
 }
@@ -938,6 +963,7 @@ fn finish_table() {
         breaks,
         focus_percent,
         longest_focus_ms,
+        zone_ms: ZoneTimes::default(),
     };
     let cases: Vec<Case> = vec![
         (
@@ -1140,7 +1166,12 @@ fn counters_add_up_at_every_millisecond() {
     .concat();
     for step in script {
         run.step(step);
-        let (Frame(at_ms, _) | Tick(at_ms) | Pause(at_ms) | Resume(at_ms) | Finish(at_ms)) = step;
+        let (Frame(at_ms, _)
+        | ZoneFrame(at_ms, _)
+        | Tick(at_ms)
+        | Pause(at_ms)
+        | Resume(at_ms)
+        | Finish(at_ms)) = step;
         for probe_ms in (at_ms..at_ms + 250).step_by(50) {
             let snapshot = run.clock.snapshot(probe_ms);
             assert_eq!(snapshot.elapsed_ms(), probe_ms, "at {probe_ms}");
@@ -1263,6 +1294,7 @@ fn worked_example_from_the_docs() {
             breaks: 1,
             focus_percent: 37.8,
             longest_focus_ms: 2_600,
+            zone_ms: ZoneTimes::default(),
         })
     );
     let live = run.snapshot_at(16_000);
@@ -1282,6 +1314,8 @@ fn worked_example_from_the_docs() {
             longest_focus_ms: 2_500,
             drift_ms: 10_000,
             state_ms: 6_500,
+            zone: None,
+            zone_ms: ZoneTimes::default(),
         }
     );
 }
@@ -1466,6 +1500,8 @@ fn pause_and_resume() {
     );
     assert_eq!(run.summary.map(|s| s.paused_ms), Some(4_000));
 }
+
+mod zones;
 
 #[test]
 fn restore_after_an_outage() {
