@@ -62,7 +62,7 @@ pub use export::CSV_HEADER;
 pub use model::{
     AlertMode, Channel, Delivery, DeliveryStatus, EndReason, Ending, Event, EventKind, EyeCounts,
     NewEvent, NewProfile, NewSession, OpenStretch, Outcome, ProfileUsed, Session, SessionStatus,
-    Stats, StoredProfile, Totals,
+    Stats, StoredProfile, Totals, ZoneTime,
 };
 pub use profiles::PROFILE_NAME_MAX_CHARS;
 pub use stats::{BEST_SESSION_MIN_MS, SHORT_SESSION_MS, is_short};

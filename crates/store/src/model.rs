@@ -188,7 +188,7 @@ pub struct ProfileUsed {
 ///
 /// Serializes flat, with the extra fields `focus_percent`, `blink_rate_per_min` and
 /// `perclos_percent` (`null` under 10 s of eyes seen; see [`focus_types::fatigue`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Totals {
     /// Time of the session so far (the five times below add up to it).
     pub total_ms: u64,
@@ -215,6 +215,20 @@ pub struct Totals {
     /// Blinks, long closures, and the time the eyes were seen and shut.
     #[serde(flatten)]
     pub eyes: EyeCounts,
+    /// Focused time on each extra zone of the session's profile ("notes"), in the
+    /// profile's order: a part of `focused_ms`. Empty without a profile, with a profile
+    /// without zones, and for sessions stored before zone time was kept (schema 7).
+    #[serde(default)]
+    pub zone_time: Vec<ZoneTime>,
+}
+
+/// Focused time on one extra zone of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneTime {
+    /// The zone's name as it was when the session started.
+    pub zone: String,
+    /// Focused time on it.
+    pub ms: u64,
 }
 
 impl Totals {
@@ -234,7 +248,7 @@ impl Totals {
 
 impl Serialize for Totals {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Totals", 16)?;
+        let mut s = serializer.serialize_struct("Totals", 17)?;
         s.serialize_field("total_ms", &self.total_ms)?;
         s.serialize_field("focused_ms", &self.focused_ms)?;
         s.serialize_field("unfocused_ms", &self.unfocused_ms)?;
@@ -251,6 +265,7 @@ impl Serialize for Totals {
         s.serialize_field("eyes_shut_ms", &self.eyes.eyes_shut_ms)?;
         s.serialize_field("blink_rate_per_min", &self.eyes.blink_rate_per_min())?;
         s.serialize_field("perclos_percent", &self.eyes.perclos_percent())?;
+        s.serialize_field("zone_time", &self.zone_time)?;
         s.end()
     }
 }
@@ -514,9 +529,17 @@ mod tests {
                 eyes_seen_ms: 12_000,
                 eyes_shut_ms: 600,
             },
+            zone_time: vec![ZoneTime {
+                zone: "notes".into(),
+                ms: 400,
+            }],
             ..Totals::default()
         };
-        let json = serde_json::to_value(t).unwrap();
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            json["zone_time"],
+            serde_json::json!([{"zone": "notes", "ms": 400}])
+        );
         assert_eq!(json["focus_percent"], 25.0);
         assert_eq!(json["blinks"], 3);
         assert_eq!(json["eyes_shut_ms"], 600);

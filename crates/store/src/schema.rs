@@ -19,6 +19,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0004_session_profile.sql")),
     M::up(include_str!("../migrations/0005_fatigue.sql")),
     M::up(include_str!("../migrations/0006_session_profile_used.sql")),
+    M::up(include_str!("../migrations/0007_session_zone_time.sql")),
 ];
 
 /// All migrations, oldest first.
@@ -163,6 +164,55 @@ mod tests {
                 (9, None, None, None),
             ]
         );
+    }
+
+    #[test]
+    fn version_7_keeps_old_sessions_with_no_zone_time() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        MIGRATIONS.to_version(&mut conn, 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sessions (id, started_at_ms, planned_duration_s, ends_at_ms, \
+             alert_threshold_ms, alert_mode, send_email, send_sms, status, ended_at_ms, \
+             total_ms, focused_ms, unfocused_ms, updated_at_ms, profile_name, profile_mode, \
+             profile_zones) VALUES \
+             (7, 1000, 60, 61000, 10000, 'both', 0, 0, 'completed', 61000, \
+             60000, 45000, 15000, 61000, 'Desk', 'full', '[\"notes\"]'); \
+             INSERT INTO events (session_id, kind, reason, start_ms, end_ms) \
+             VALUES (7, 'focused', NULL, 1000, 46000);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let kept: (i64, i64, String) = conn
+            .query_row(
+                "SELECT focused_ms, unfocused_ms, profile_zones FROM sessions WHERE id = 7",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (45_000, 15_000, r#"["notes"]"#.to_owned()));
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM session_zone_time", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0, "no zone time is made up for an old session");
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        conn.execute(
+            "INSERT INTO session_zone_time (session_id, zone, ms) VALUES (7, 'notes', 5)",
+            [],
+        )
+        .unwrap();
+        for bad in [
+            "INSERT INTO session_zone_time (session_id, zone, ms) VALUES (7, 'tv', -1)",
+            "INSERT INTO session_zone_time (session_id, zone, ms) VALUES (8, 'tv', 1)",
+            "INSERT INTO session_zone_time (session_id, zone, ms) VALUES (7, 'notes', 1)",
+        ] {
+            assert!(conn.execute(bad, []).is_err(), "{bad}");
+        }
+        conn.execute("DELETE FROM sessions WHERE id = 7", [])
+            .unwrap();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM session_zone_time", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "a deleted session takes its zone time with it");
     }
 
     #[test]

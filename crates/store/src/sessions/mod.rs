@@ -6,12 +6,14 @@
 //! still `running` when the app starts again was cut off by a crash and is
 //! closed by [`Store::close_interrupted`] with the totals it last saved.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, TransactionBehavior, params};
 
 use crate::deliveries::upsert_delivery;
 use crate::model::{
     Delivery, EndReason, Ending, EyeCounts, NewSession, OpenStretch, ProfileUsed, Session,
-    SessionStatus, Totals,
+    SessionStatus, Totals, ZoneTime,
 };
 use crate::{Error, Result, Store};
 
@@ -59,6 +61,8 @@ pub(crate) fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
                 eyes_seen_ms: row.get("eyes_seen_ms")?,
                 eyes_shut_ms: row.get("eyes_shut_ms")?,
             },
+            // Another table: filled in by the callers (`load_session`, `with_zone_time`).
+            zone_time: Vec::new(),
         },
     })
 }
@@ -89,12 +93,64 @@ fn profile_used_from_row(row: &Row<'_>) -> rusqlite::Result<Option<ProfileUsed>>
 
 /// Reads one session, or [`Error::NotFound`].
 pub(crate) fn load_session(conn: &Connection, id: i64) -> Result<Session> {
-    conn.prepare_cached(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
-    ))?
-    .query_row([id], session_from_row)
-    .optional()?
-    .ok_or(Error::NotFound)
+    let mut session = conn
+        .prepare_cached(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+        ))?
+        .query_row([id], session_from_row)
+        .optional()?
+        .ok_or(Error::NotFound)?;
+    session.totals.zone_time = conn
+        .prepare_cached(
+            "SELECT zone, ms FROM session_zone_time WHERE session_id = ?1 ORDER BY rowid",
+        )?
+        .query_map([id], zone_time_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(session)
+}
+
+fn zone_time_from_row(row: &Row<'_>) -> rusqlite::Result<ZoneTime> {
+    Ok(ZoneTime {
+        zone: row.get("zone")?,
+        ms: row.get("ms")?,
+    })
+}
+
+/// Fills in the zone time of `sessions` (read with [`session_from_row`]) with one query.
+pub(crate) fn with_zone_time<'a>(
+    conn: &Connection,
+    sessions: impl IntoIterator<Item = &'a mut Session>,
+) -> Result<()> {
+    let mut by_session: HashMap<i64, Vec<ZoneTime>> = HashMap::new();
+    let mut statement = conn.prepare_cached(
+        "SELECT session_id, zone, ms FROM session_zone_time ORDER BY session_id, rowid",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok((row.get::<_, i64>("session_id")?, zone_time_from_row(row)?))
+    })?;
+    for row in rows {
+        let (id, zone_time) = row?;
+        by_session.entry(id).or_default().push(zone_time);
+    }
+    for session in sessions {
+        if let Some(zone_time) = by_session.remove(&session.id) {
+            session.totals.zone_time = zone_time;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a session's zone time (rows are added for new zones, never removed: a session's
+/// zones only grow).
+fn save_zone_time(conn: &Connection, id: i64, zone_time: &[ZoneTime]) -> Result<()> {
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO session_zone_time (session_id, zone, ms) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (session_id, zone) DO UPDATE SET ms = excluded.ms",
+    )?;
+    for z in zone_time {
+        upsert.execute(params![id, z.zone, z.ms])?;
+    }
+    Ok(())
 }
 
 /// [`Error::NotFound`] unless the session exists.
@@ -166,7 +222,8 @@ impl Store {
         load_session(&*self.reader()?, id)
     }
 
-    /// Saves the running totals of a session: one `UPDATE`, cheap enough to
+    /// Saves the running totals of a session: one `UPDATE` (and an upsert per
+    /// extra zone, in the same transaction), cheap enough to
     /// call every few seconds. `now_ms` becomes the session's
     /// `updated_at_ms`, which is its end time if the app dies before
     /// finishing it.
@@ -176,16 +233,20 @@ impl Store {
     /// [`Error::NotFound`] for an unknown id; [`Error::Conflict`] if the
     /// session has already finished (its final totals are not overwritten).
     pub fn save_totals(&self, id: i64, totals: &Totals, now_ms: i64) -> Result<()> {
-        let conn = self.writer();
-        let changed = conn
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let changed = tx
             .prepare_cached(&format!(
                 "UPDATE sessions SET {TOTALS_SET}, updated_at_ms = :now \
                  WHERE id = :id AND status = 'running'"
             ))?
             .execute(&*with_totals(totals, &[(":id", &id), (":now", &now_ms)]))?;
         if changed == 1 {
+            save_zone_time(&tx, id, &totals.zone_time)?;
+            tx.commit()?;
             return Ok(());
         }
+        drop(tx);
         // Nothing matched: say why.
         let status: Option<SessionStatus> = conn
             .prepare_cached("SELECT status FROM sessions WHERE id = ?1")?
@@ -244,7 +305,7 @@ impl Store {
         end_reason: EndReason,
     ) -> Result<Session> {
         let ending = Ending {
-            totals: *totals,
+            totals: totals.clone(),
             ended_at_ms,
             ended_early,
             status,
@@ -382,6 +443,8 @@ impl Store {
             ))?
             .query_map([since_ms], session_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut sessions = sessions;
+        with_zone_time(&conn, &mut sessions)?;
         Ok(sessions)
     }
 
@@ -437,6 +500,7 @@ fn finish_in(
             (":end_reason", &ending.end_reason),
         ],
     ))?;
+    save_zone_time(conn, id, &totals.zone_time)?;
     Ok(Ok(load_session(conn, id)?))
 }
 

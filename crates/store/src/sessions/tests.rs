@@ -514,3 +514,74 @@ fn recovery_queues_the_summaries_with_the_sessions_it_closes() {
     let queued = store.deliveries_for(late.id).unwrap();
     assert_eq!(queued[0].next_attempt_at_ms, Some(after_end));
 }
+
+fn zone_time(list: &[(&str, u64)]) -> Vec<ZoneTime> {
+    (list.iter())
+        .map(|&(zone, ms)| ZoneTime {
+            zone: zone.to_owned(),
+            ms,
+        })
+        .collect()
+}
+
+#[test]
+fn zone_time_is_saved_with_the_totals_in_its_order_and_read_everywhere() {
+    let store = Store::open_in_memory().unwrap();
+    let plain = store.create_session(&new_session(T0)).unwrap();
+    let s = store.create_session(&new_session(T0 + 1)).unwrap();
+    let with_zones = |total_ms, list: &[(&str, u64)]| Totals {
+        zone_time: zone_time(list),
+        ..totals(total_ms, 8_000)
+    };
+    // Zones in the profile's order (not the names' order), a zone with no time kept as 0.
+    let first = with_zones(10_000, &[("tv", 0), ("notes", 2_000)]);
+    store.save_totals(s.id, &first, T0 + 10_000).unwrap();
+    assert_eq!(store.get_session(s.id).unwrap().totals, first);
+    // Later saves update the times; a zone seen only now (renamed while interrupted) comes
+    // after the others.
+    let second = with_zones(20_000, &[("tv", 1_500), ("notes", 6_000), ("paper", 10)]);
+    store.save_totals(s.id, &second, T0 + 20_000).unwrap();
+    assert_eq!(store.get_session(s.id).unwrap().totals, second);
+    let listed = store.list_sessions(None).unwrap();
+    let by_id = |id| listed.iter().find(|l| l.id == id).unwrap().totals.clone();
+    assert_eq!(by_id(s.id), second);
+    assert_eq!(by_id(plain.id).zone_time, []);
+    let csv = store.sessions_csv().unwrap();
+    assert!(csv.contains(",tv=1.5; notes=6; paper=0.01\r\n"), "{csv}");
+
+    // The end writes the final times; crash recovery keeps the last saved ones.
+    let end = with_zones(30_000, &[("tv", 1_500), ("notes", 9_000), ("paper", 10)]);
+    let done = store
+        .finish_session(
+            s.id,
+            &end,
+            T0 + 30_000,
+            true,
+            SessionStatus::Completed,
+            EndReason::User,
+        )
+        .unwrap();
+    assert_eq!(done.totals, end);
+    assert!(store.save_totals(s.id, &second, T0 + 40_000).is_err());
+    assert_eq!(
+        store.get_session(s.id).unwrap().totals,
+        end,
+        "a finished session keeps its end"
+    );
+    store.save_totals(plain.id, &first, T0 + 5_000).unwrap();
+    store.close_interrupted(T0 + 60_000).unwrap();
+    assert_eq!(store.get_session(plain.id).unwrap().totals, first);
+
+    // Deleting a session takes its zone time with it.
+    store.delete_session(s.id).unwrap();
+    let left: i64 = store
+        .reader()
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM session_zone_time WHERE session_id = ?1",
+            [s.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0);
+}
