@@ -136,6 +136,16 @@ export function profileUsedText(profile) {
   return `Judged with profile \u201c${profile.name}\u201d (${mode} calibration${zones}).${gone}`;
 }
 
+/**
+ * Focused time on the extra zones (`zone_time`: [{zone, ms}] or [{zone, seconds}], docs/api.md)
+ * in words: "notes 6 min 30 s, second monitor 3 min 5 s"; "" when there are none.
+ */
+export function zoneTimeText(zoneTime) {
+  return (zoneTime || [])
+    .map((z) => `${z.zone} ${formatDuration(z.ms ?? z.seconds * 1000)}`)
+    .join(", ");
+}
+
 export function formatDateTime(ms) {
   return dateTime.format(new Date(ms));
 }

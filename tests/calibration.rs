@@ -416,3 +416,101 @@ async fn a_zone_calibrated_beside_the_screen_counts_as_focused_and_is_named() {
     assert_eq!(status, 404);
     assert_eq!(profiles(&app).await[0]["zones"], json!([]));
 }
+
+/// Time on a zone, end to end (issue 12.2): with "notes" calibrated where she glances aside, a
+/// session on a frozen clock gets her on the screen, then on the notes, one flicker back to the
+/// screen, the notes again and the screen. The zone is switched under the clock's debounce (the
+/// third frame, 500 ms after the first), the flicker changes nothing, and the time on the notes
+/// (1.5 s to 4.25 s) is counted live, within the focused time, and kept: in the summary, the
+/// session's JSON and the CSV.
+#[tokio::test]
+async fn the_time_on_a_zone_is_counted_within_the_focused_time_and_kept() {
+    let app = spawn_app_frozen().await;
+    let saved = calibrate_side_desk(&app).await;
+    let id = saved["id"].clone();
+    let reply = calibrate_zone(&app, id.clone(), "notes", 231).await;
+    assert_eq!(
+        reply["saved"]["profile"]["zones"][0]["name"], "notes",
+        "{reply}"
+    );
+
+    let form = json!({"duration_minutes": 5, "alert_threshold_s": 10, "alert_mode": "banner",
+                      "profile_id": id});
+    let session = app.create_session(&form).await;
+    let session_id = session["id"].as_i64().unwrap();
+    let mut live = app.connect_live(session_id).await;
+    let (screen, notes) = (stream_frame(216), stream_frame(231));
+    // Frames every 250 ms, each stamped when sent (the clock is frozen in between).
+    let mut replies = Vec::new();
+    let script = [
+        (&screen, 4),
+        (&notes, 8),
+        (&screen, 1),
+        (&notes, 2),
+        (&screen, 8),
+    ];
+    for (frame, count) in script {
+        for _ in 0..count {
+            let reply = send_frame(&mut live, frame).await;
+            assert!(reply.get("error").is_none(), "frame refused: {reply}");
+            replies.push(reply);
+            app.time.advance_ms(250);
+        }
+    }
+    let at = |ms: usize| &replies[ms / 250];
+    // Settled on the screen at 500; the third notes frame (1 500) switches to the notes.
+    assert_eq!(at(1_250)["verdict"]["zone"], "notes", "{}", at(1_250));
+    assert_eq!(at(1_250)["zone_name"], Value::Null, "two frames: not yet");
+    assert_eq!(at(1_500)["zone_name"], "notes", "{}", at(1_500));
+    assert_eq!(
+        at(2_750)["zone_time"],
+        json!([{"zone": "notes", "ms": 1_250}]),
+        "{}",
+        at(2_750)
+    );
+    // One screen frame among notes frames: a flicker, still on the notes.
+    assert_eq!(at(3_000)["verdict"]["zone"], Value::Null);
+    assert_eq!(at(3_000)["zone_name"], "notes", "{}", at(3_000));
+    // Back on the screen for good: switched at the third frame (4 250).
+    assert_eq!(at(4_000)["zone_name"], "notes");
+    assert_eq!(at(4_250)["zone_name"], Value::Null, "{}", at(4_250));
+    let last = replies.last().unwrap();
+    assert_eq!(last["zone_time"], json!([{"zone": "notes", "ms": 2_750}]));
+    assert!(replies.iter().all(|r| {
+        let zone_ms: u64 = r["zone_time"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|z| z["ms"].as_u64().unwrap())
+            .sum();
+        zone_ms <= r["focused_ms"].as_u64().unwrap()
+    }));
+
+    let (status, summary) = app
+        .post_empty(&format!("/api/sessions/{session_id}/end"))
+        .await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        summary["zone_time"],
+        json!([{"zone": "notes", "seconds": 2.8}]),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["focused_seconds"], 5.3,
+        "500 ms to 5 750: {summary}"
+    );
+    let (_, stored) = app.get_json(&format!("/api/sessions/{session_id}")).await;
+    assert_eq!(
+        stored["totals"]["zone_time"],
+        json!([{"zone": "notes", "ms": 2_750}]),
+        "{stored}"
+    );
+    assert_eq!(stored["totals"]["focused_ms"], 5_250, "{stored}");
+    assert_eq!(stored["summary"], summary);
+    let csv = app.get("/api/sessions.csv").await.text().await.unwrap();
+    let row = csv
+        .split_terminator("\r\n")
+        .find(|l| l.starts_with(&format!("{session_id},")))
+        .unwrap();
+    assert!(row.ends_with(",Side desk,full,notes,notes=2.75"), "{row}");
+}

@@ -4,7 +4,7 @@
 
 import {
   $, api, el, endReasonText, show, formatBlinkRate, formatDateTime, formatDuration, formatPercent, formatPerclos,
-  formatTime, profileUsedText, reasonText,
+  formatTime, profileUsedText, reasonText, zoneTimeText,
 } from "../common.js";
 import { DeliveryWatch, deliveriesSettled, deliveriesText } from "../deliveries.js";
 import { clearNotice, notify } from "../notice.js";
@@ -212,6 +212,10 @@ async function openDetail(id) {
     stat("Total time", formatDuration(t.total_ms)),
     stat("Focused", formatDuration(t.focused_ms)),
     stat("Unfocused", formatDuration(t.unfocused_ms)),
+    // A part of the focused time; none for sessions without zones (or from before they
+    // were counted).
+    ...(t.zone_time && t.zone_time.length
+      ? [stat("Of the focused time, on your zones", zoneTimeText(t.zone_time), "wide")] : []),
     stat("Breaks", String(t.breaks)),
     stat("Focus", formatPercent(t.focus_percent)),
     stat("Longest focused stretch", formatDuration(t.longest_focus_ms)),

@@ -3,7 +3,7 @@
 
 import {
   $, endReasonText, formatBlinkRate, formatDateTime, formatDuration, formatPercent, formatPerclos,
-  profileUsedText, show,
+  profileUsedText, show, zoneTimeText,
 } from "../common.js";
 import { DeliveryWatch } from "../deliveries.js";
 
@@ -52,6 +52,10 @@ function renderSummary(s, session) {
   $("sum-total").textContent = formatDuration(s.total_seconds * 1000);
   $("sum-focused").textContent = formatDuration(s.focused_seconds * 1000);
   $("sum-unfocused").textContent = formatDuration(s.unfocused_seconds * 1000);
+  // A part of the focused time: the profile's extra zones (none without a profile).
+  const zones = zoneTimeText(s.zone_time);
+  $("sum-zones").textContent = zones;
+  show($("sum-zones-row"), zones !== "");
   $("sum-breaks").textContent = String(s.breaks_count);
   $("sum-percent").textContent = formatPercent(percent);
   $("sum-longest").textContent = formatDuration(s.longest_focus_seconds * 1000);

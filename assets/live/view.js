@@ -36,6 +36,8 @@ export function startView(session) {
     `Alert after ${session.alert_threshold_s} s away (${alertModeText(session.alert_mode)}).`;
   renderProfileInUse($("live-profile"), session.profile_id ?? null);
   renderIdle();
+  // The zones are known from the start (0:00 each), so the line never moves what is below.
+  renderZones((session.profile?.zones || []).map((zone) => ({ zone, ms: 0 })), null);
   clearInterval(state.countdownTimer);
   state.countdownTimer = setInterval(renderCountdown, 250);
 }
@@ -95,6 +97,7 @@ export function renderState(msg) {
   $("stat-percent").textContent = formatPercent(msg.focus_percent);
   renderUnjudged(msg);
   renderFatigue(msg.fatigue);
+  if (msg.zone_time) renderZones(msg.zone_time, msg.zone_name);
   renderCountdown();
   if (kind === "paused" || kind === "starting") clearOverlay();
   else if (msg.source === "frame") drawFace(msg.face, kind === "focused");
@@ -137,6 +140,30 @@ function renderUnjudged(msg) {
   line.textContent = parts.length
     ? `Not counted: ${parts.map(([ms, what]) => `${formatClock(ms)} ${what}`).join(", ")}.`
     : "";
+}
+
+/**
+ * The focused time on each extra zone of the profile ("Of it: notes 0:12 · tv 0:00"), counted
+ * by the server's clock like the timers (a part of "Focused"); the zone the clock has the
+ * user on now in bold. Hidden without zones.
+ */
+function renderZones(zoneTime, current) {
+  const line = $("stat-zones");
+  line.replaceChildren();
+  if (!zoneTime.length) {
+    line.hidden = true;
+    return;
+  }
+  line.append("Of it: ");
+  zoneTime.forEach((z, i) => {
+    if (i > 0) line.append(" · ");
+    const part = document.createElement("span");
+    part.className = z.zone === current ? "zone-now" : "";
+    part.dataset.zone = z.zone;
+    part.textContent = `${z.zone} ${formatClock(z.ms)}`;
+    line.append(part);
+  });
+  line.hidden = false;
 }
 
 /**

@@ -31,7 +31,7 @@ export const CSV_COLUMNS = [
   "id", "started_at", "planned_minutes", "status", "ended_early", "end_reason", "total_s",
   "focused_s", "unfocused_s", "starting_s", "paused_s", "offline_s", "breaks", "focus_percent",
   "longest_focus_s", "email_status", "sms_status", "blinks", "long_closures", "blinks_per_min",
-  "perclos_percent", "eyes_seen_s", "profile", "profile_mode", "zones",
+  "perclos_percent", "eyes_seen_s", "profile", "profile_mode", "zones", "zone_focused_s",
 ];
 
 /** Blinks a minute as the history and summary write them: whole, "14/min"; "–" unmeasured. */

@@ -14,13 +14,16 @@
 // 13e. "Add a zone" on the calibration page: the camera looks where her notes are (frame
 //      231, gaze yaw -33 deg) until the beep; the zone "notes" is saved into the profile,
 //      listed with it and offered with it on the start page; a session then judges that view
-//      focused on the notes, and the live card reads "Focused (notes)". Removing the zone
-//      (its button in the list) leaves the profile's screen as it was.
+//      focused on the notes, and the live card reads "Focused (notes)" and counts the time on
+//      the notes beside the focused timer, as a part of it. Removing the zone (its button in
+//      the list) leaves the profile's screen as it was.
 // 13f. What a session was judged with: the end-of-session summary says 'Judged with profile
-//      "Side desk" (full calibration; zones: notes).' (or "Not calibrated", 13d); renaming the
-//      zone and the profile on the calibration page (a name another profile has is refused
-//      beside the field, Escape closes the form) leaves the history of that session saying
-//      what was used then, in its detail and in the list.
+//      "Side desk" (full calibration; zones: notes).' (or "Not calibrated", 13d) and how long
+//      of the focused time was on the notes (the API's zone_time, within focused_ms);
+//      renaming the zone and the profile on the calibration page (a name another profile has
+//      is refused beside the field, Escape closes the form) leaves the history of that
+//      session saying what was used then and the time on "notes", in its detail, the list and
+//      the CSV.
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -30,6 +33,7 @@ import { keepEvidence } from "../lib/artifacts.js";
 import { VIEWPORT, launchBrowser } from "../lib/browser.js";
 import { REPO_ROOT } from "../lib/env.js";
 import { measureLayout } from "../lib/layout.js";
+import { durationText } from "../lib/format.js";
 import { followDots, makeLookingCamera } from "../lib/looking.js";
 import { endEarly, fillSessionForm, readLive, recordLiveMessages, startSession, waitForConfig } from "../lib/pages.js";
 import { FocusServer } from "../lib/server.js";
@@ -85,6 +89,18 @@ const evidence = (label, body) => keepEvidence(label, {
 const verdicts = (id) => messages
   .filter(({ url, msg }) => url.endsWith(`/api/sessions/${id}/live`) && msg.source === "frame" && msg.verdict)
   .map(({ msg }) => msg.verdict);
+
+/** The live zone line: shown, its text, and the zone in bold (the clock's zone now). */
+const zoneLine = (page) => page.evaluate(() => {
+  const line = document.getElementById("stat-zones");
+  return { shown: !line.hidden, text: line.textContent.trim(), now: line.querySelector(".zone-now")?.dataset.zone ?? null };
+});
+
+/** Seconds of "m:ss". */
+const clockSeconds = (text) => {
+  const [m, s] = text.split(":").map(Number);
+  return m * 60 + s;
+};
 
 /** Starts a session from the start page with the form's profile as chosen, the camera on `view`. */
 async function sessionLooking(page, view) {
@@ -242,17 +258,40 @@ describe("a full calibration with a camera that follows the dots", () => {
     });
     assert.equal((await page.textContent("#live-profile")).trim(),
       "Judged with your profile \u201cSide desk\u201d (full calibration; zones: notes).");
-    // Back on the screen: plain Focused.
+    // The time on the notes runs beside the focused timer, a part of it, in bold while the
+    // clock has her on the notes.
+    let onNotesSeconds = 0;
+    await eventually("2 s on the notes in the live zone line", async () => {
+      const line = await zoneLine(page);
+      const match = line.text.match(/^Of it: notes (\d+:\d\d)$/);
+      assert.ok(line.shown && match, JSON.stringify(line));
+      assert.equal(line.now, "notes");
+      onNotesSeconds = clockSeconds(match[1]);
+      assert.ok(onNotesSeconds >= 2, JSON.stringify(line));
+      assert.ok(onNotesSeconds <= clockSeconds((await readLive(page)).focused), "within the focused time");
+    }, { timeout: 15_000 });
+    // Back on the screen: plain Focused, and the notes' time stops.
     camera.look("center");
     await eventually("the indicator says Focused", async () => {
       assert.equal((await readLive(page)).state, "Focused");
     }, { timeout: 10_000 });
+    await eventually("the zone line no longer on the notes", async () => {
+      assert.equal((await zoneLine(page)).now, null);
+    }, { timeout: 10_000 });
     await endEarly(page);
     zoneSession = id;
-    // 13f: the summary says what the session was judged with.
+    // 13f: the summary says what the session was judged with, and the time on the notes.
     await page.locator("#summary-card").waitFor({ state: "visible", timeout: 10_000 });
     assert.equal((await page.textContent("#summary-profile")).trim(),
       "Judged with profile \u201cSide desk\u201d (full calibration; zones: notes).");
+    const stored = await server.api(`/api/sessions/${id}`);
+    const [notesTime] = stored.totals.zone_time;
+    assert.deepEqual(stored.totals.zone_time.map((z) => z.zone), ["notes"], JSON.stringify(stored.totals));
+    assert.ok(notesTime.ms >= onNotesSeconds * 1000 && notesTime.ms < stored.totals.focused_ms,
+      `notes ${notesTime.ms} ms: at least the ${onNotesSeconds} s seen live, less than the focused ${stored.totals.focused_ms} ms`);
+    assert.deepEqual(stored.summary.zone_time, [{ zone: "notes", seconds: Math.round(notesTime.ms / 100) / 10 }]);
+    assert.equal(await page.isVisible("#sum-zones-row"), true);
+    assert.equal((await page.textContent("#sum-zones")).trim(), `notes ${durationText(stored.summary.zone_time[0].seconds * 1000)}`);
 
     // 13f: renaming on the calibration page. Another profile's name is refused beside the
     // field; Escape closes the form without a change.
@@ -311,8 +350,11 @@ describe("a full calibration with a camera that follows the dots", () => {
     await page.locator("#detail-card").waitFor({ state: "visible" });
     assert.equal((await page.textContent("#detail-profile")).trim(),
       "Judged with profile \u201cSide desk\u201d (full calibration; zones: notes).");
+    const detail = await page.$$eval("#detail-stats > div", (rows) =>
+      Object.fromEntries(rows.map((r) => [r.querySelector("dt").textContent, r.querySelector("dd").textContent])));
+    assert.equal(detail["Of the focused time, on your zones"], `notes ${durationText(notesTime.ms)}`, JSON.stringify(detail));
     const csv = await (await fetch(`${server.url}/api/sessions.csv`)).text();
-    assert.match(csv, new RegExp(`\r\n${zoneSession},[^\r]*,Side desk,full,notes\r\n`));
+    assert.match(csv, new RegExp(`\r\n${zoneSession},[^\r]*,Side desk,full,notes,notes=${notesTime.ms / 1000}\r\n`));
 
     // Removing the zone on the calibration page (it asks first): the profile keeps its screen.
     await page.goto(`${server.url}/calibrate`);

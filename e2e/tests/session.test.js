@@ -476,7 +476,7 @@ describe("a session from start to history", () => {
     assert.equal(Number(record.perclos_percent), session.totals.perclos_percent, "perclos_percent");
     assert.equal(Number(record.eyes_seen_s), session.totals.eyes_seen_ms / 1000, "eyes_seen_s");
     // Judged with no profile: the three profile columns are empty.
-    assert.deepEqual([record.profile, record.profile_mode, record.zones], ["", "", ""]);
+    assert.deepEqual([record.profile, record.profile_mode, record.zones, record.zone_focused_s], ["", "", "", ""]);
 
     // The chart's axes say what they measure, and no x label repeats another.
     const titles = await page.locator("#chart svg text.axis-title").allTextContents();

@@ -2,7 +2,7 @@
 //! builds the notifier's [`SummaryMessage`] from the stored session, with the start time in
 //! the server's time zone.
 
-use focus_notify::SummaryMessage;
+use focus_notify::{SummaryMessage, ZoneFocus};
 use focus_store::{EndReason, ProfileUsed, Session};
 use focus_types::time::rfc3339_millis;
 use jiff::tz::TimeZone;
@@ -40,6 +40,12 @@ pub(super) fn summary_message(
         end_note: end_note(session),
         link: format!("{link_base}/history?session={}", session.id),
         judged_with: session.profile_used.as_ref().map(profile_words),
+        zone_time: (totals.zone_time.iter())
+            .map(|z| ZoneFocus {
+                zone: z.zone.clone(),
+                seconds: whole_seconds(z.ms),
+            })
+            .collect(),
     }
 }
 

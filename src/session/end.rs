@@ -91,7 +91,13 @@ impl Sessions {
         // The clock as it was, to put back if the end cannot be stored.
         // `events`: the stretches not yet saved (its first `unsaved_before`) and those the
         // end closes.
-        let (clock_before, unsaved_before, clock_summary, events, (frames_analyzed, eyes)) = {
+        let (
+            clock_before,
+            unsaved_before,
+            clock_summary,
+            events,
+            (frames_analyzed, eyes, zone_time),
+        ) = {
             let mut state = live.lock_state();
             let before = state.clock.clone();
             let (summary, closing) = state.clock.finish(to_clock_ms(end_at));
@@ -103,7 +109,11 @@ impl Sessions {
                 unsaved_before,
                 summary,
                 events,
-                (state.frames_analyzed, state.eyes.counts()),
+                (
+                    state.frames_analyzed,
+                    state.eyes.counts(),
+                    state.zones.zone_time(&summary.zone_ms),
+                ),
             )
         };
         // The clock never ends before a time it has already seen, so take its end.
@@ -121,10 +131,11 @@ impl Sessions {
             longest_focus_ms: clock_summary.longest_focus_ms,
             frames_analyzed,
             eyes,
+            zone_time,
         };
         let id = live.id;
         let ending = Ending {
-            totals,
+            totals: totals.clone(),
             ended_at_ms,
             ended_early,
             status,

@@ -30,13 +30,14 @@ mod records;
 mod streams;
 pub mod summary;
 mod ticker;
+mod zones;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use focus_clock::{FocusClock, FocusEvent, Snapshot};
-use focus_store::{EyeCounts, NewEvent, NewSession, Session, SessionStatus};
+use focus_store::{EyeCounts, NewEvent, NewSession, Session, SessionStatus, ZoneTime};
 use focus_vision::{FrameAnalysis, Profile};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -58,7 +59,8 @@ use records::{
 };
 pub use streams::StreamGuard;
 use streams::Streams;
-pub use summary::{SessionProfile, SessionSummary};
+pub use summary::{SessionProfile, SessionSummary, ZoneSeconds};
+use zones::SessionZones;
 
 /// Why a session ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,8 +167,14 @@ impl Sessions {
         let profile = saved.map(|saved| Arc::new(saved.profile));
         let session = self.inner.db.call(move |s| s.create_session(&new)).await?;
         let clock = FocusClock::new(clock_params(&session), to_clock_ms(session.started_at_ms));
-        self.open_live(&session, clock, Vec::new(), profile, EyeCounts::default())
-            .await?;
+        let zones = SessionZones::new(profile_zones(&session), &[]);
+        self.open_live(
+            &session,
+            (clock, Vec::new(), zones),
+            profile,
+            EyeCounts::default(),
+        )
+        .await?;
         tracing::info!(
             session = session.id,
             planned_s = session.planned_duration_s,
@@ -175,13 +183,13 @@ impl Sessions {
         Ok(session)
     }
 
-    /// Registers a running session with its clock, the profile its frames are judged with
-    /// and the eye counts it had before a restart, and starts its ticker.
+    /// Registers a running session with its clock (with the stretches not yet saved and its
+    /// zones' names), the profile its frames are judged with and the eye counts it had
+    /// before a restart, and starts its ticker.
     async fn open_live(
         &self,
         session: &Session,
-        clock: FocusClock,
-        unsaved: Vec<NewEvent>,
+        (clock, unsaved, zones): (FocusClock, Vec<NewEvent>, SessionZones),
         profile: Option<Arc<Profile>>,
         eyes_before: EyeCounts,
     ) -> Result<Arc<LiveSession>, SessionError> {
@@ -191,7 +199,7 @@ impl Sessions {
         tracker.set_profile(profile);
         let live = Arc::new(LiveSession::new(
             session,
-            (clock, unsaved, eyes),
+            (clock, unsaved, eyes, zones),
             tracker,
             Arc::clone(&self.inner.time),
         ));
@@ -249,16 +257,23 @@ impl Sessions {
             }
             Err(e) => return Err(e.into()),
         };
+        let stored_zones = &before.totals.zone_time;
+        let mut zones = SessionZones::new(profile_zones(&session), stored_zones);
         let (clock, events) = FocusClock::restore(
             clock_params(&session),
             to_clock_ms(session.started_at_ms),
-            &summary_of(&before.totals),
+            &summary_of(&before.totals, zones.clock_times(stored_zones)),
             to_clock_ms(now),
         );
         let unsaved = events.iter().filter_map(timeline_record).collect();
         let profile = self.profile_to_continue(&session).await;
         let live = self
-            .open_live(&session, clock, unsaved, profile, before.totals.eyes)
+            .open_live(
+                &session,
+                (clock, unsaved, zones),
+                profile,
+                before.totals.eyes,
+            )
             .await?;
         live.lock_state().frames_analyzed = before.totals.frames_analyzed;
         // Save at once: the offline stretch and the totals that now include it.
@@ -314,7 +329,12 @@ impl Sessions {
             let snapshot = state.clock.snapshot(at);
             state.last_saved_ms = now;
             (
-                totals_of(&snapshot, state.frames_analyzed, state.eyes.counts()),
+                totals_of(
+                    &snapshot,
+                    state.frames_analyzed,
+                    state.eyes.counts(),
+                    state.zones.zone_time(&snapshot.zone_ms),
+                ),
                 std::mem::take(&mut state.unsaved),
                 open_stretch(&state.clock),
             )
@@ -386,6 +406,8 @@ struct SessionClock {
     frames_analyzed: u64,
     /// Blinks and PERCLOS of those frames.
     eyes: SessionEyes,
+    /// The names of the zones the clock keeps time for.
+    zones: SessionZones,
 }
 
 impl SessionClock {
@@ -410,7 +432,7 @@ impl SessionClock {
 impl LiveSession {
     fn new(
         session: &Session,
-        (clock, unsaved, eyes): (FocusClock, Vec<NewEvent>, SessionEyes),
+        (clock, unsaved, eyes, zones): (FocusClock, Vec<NewEvent>, SessionEyes, SessionZones),
         tracker: SessionTracker,
         time: Arc<dyn TimeSource>,
     ) -> Self {
@@ -427,6 +449,7 @@ impl LiveSession {
                 last_saved_ms: session.updated_at_ms,
                 frames_analyzed: 0,
                 eyes,
+                zones,
             }),
             persist: tokio::sync::Mutex::new(()),
             tracker,
@@ -535,7 +558,9 @@ impl LiveSession {
     /// live state, or the summary if the session has ended.
     pub fn observe(&self, analysis: &FrameAnalysis) -> Result<LiveState, Box<SessionSummary>> {
         self.update(|state, at| {
-            let events = state.clock.observe(attention_of(analysis), at);
+            let attention =
+                (state.zones).attention(attention_of(analysis), analysis.zone.as_deref());
+            let events = state.clock.observe(attention, at);
             if !state.clock.is_paused() {
                 state.frames_analyzed = state.frames_analyzed.saturating_add(1);
                 state.eyes.observe(at, analysis);
@@ -562,8 +587,14 @@ impl LiveSession {
 
     /// The live state of `state` at the clock's time `at` (server time `now_ms`).
     fn to_live_state(&self, state: &SessionClock, at: u64, now_ms: i64) -> LiveState {
+        let clock = state.clock.snapshot(at);
         LiveState {
-            clock: state.clock.snapshot(at),
+            zone_name: clock
+                .zone
+                .and_then(|zone| state.zones.name(zone))
+                .map(str::to_owned),
+            zone_time: state.zones.zone_time(&clock.zone_ms),
+            clock,
             remaining_ms: u64::try_from(self.ends_at_ms.saturating_sub(now_ms)).unwrap_or(0),
             frames_analyzed: state.frames_analyzed,
             fatigue: state.eyes.live(),
@@ -583,4 +614,20 @@ pub struct LiveState {
     pub frames_analyzed: u64,
     /// Blinks so far, and the last minute's blink rate and PERCLOS.
     pub fatigue: LiveFatigue,
+    /// The extra zone the clock counts the user as focused on ("notes"; debounced like the
+    /// state, so it follows the frame's own verdict by about the debounce); `null` on the
+    /// screen or when not focused.
+    pub zone_name: Option<String>,
+    /// Focused time so far on each of the session's extra zones, in the profile's order
+    /// (every zone, 0 for those not looked at; `[]` without zones): a part of
+    /// `focused_ms`.
+    pub zone_time: Vec<ZoneTime>,
+}
+
+/// The zones of the profile a session was judged with, as they were at its start.
+fn profile_zones(session: &Session) -> &[String] {
+    session
+        .profile_used
+        .as_ref()
+        .map_or(&[], |used| used.zones.as_slice())
 }

@@ -1,11 +1,14 @@
 //! Translations between the clock's types and the store's: a frame's verdict as the clock
 //! reads it, clock events as timeline rows, totals both ways, and the two millisecond types.
 
-use focus_clock::{Attention, ClockParams, ClockState, FocusClock, FocusEvent, Reason, Snapshot};
-use focus_store::{EventKind, EyeCounts, NewEvent, OpenStretch, Session, Totals};
+use focus_clock::{
+    Attention, ClockParams, ClockState, FocusClock, FocusEvent, Reason, Snapshot, ZoneTimes,
+};
+use focus_store::{EventKind, EyeCounts, NewEvent, OpenStretch, Session, Totals, ZoneTime};
 use focus_vision::FrameAnalysis;
 
-/// A frame's verdict as the clock reads it.
+/// A frame's verdict as the clock reads it, without its zone (focused on a zone reads as
+/// focused; the session adds the zone, see `zones::SessionZones::attention`).
 pub fn attention_of(analysis: &FrameAnalysis) -> Attention {
     if analysis.focused {
         return Attention::Focused;
@@ -52,8 +55,9 @@ pub(super) fn clock_params(session: &Session) -> ClockParams {
     }
 }
 
-/// Saved totals as the clock's summary, to restore a clock from.
-pub(super) fn summary_of(totals: &Totals) -> focus_clock::Summary {
+/// Saved totals as the clock's summary, to restore a clock from; `zone_ms` is the saved zone
+/// time by the clock's zone numbers.
+pub(super) fn summary_of(totals: &Totals, zone_ms: ZoneTimes) -> focus_clock::Summary {
     focus_clock::Summary {
         total_ms: totals.total_ms,
         focused_ms: totals.focused_ms,
@@ -64,6 +68,7 @@ pub(super) fn summary_of(totals: &Totals) -> focus_clock::Summary {
         breaks: totals.breaks,
         focus_percent: totals.focus_percent(),
         longest_focus_ms: totals.longest_focus_ms,
+        zone_ms,
     }
 }
 
@@ -84,7 +89,13 @@ pub(super) fn open_stretch(clock: &FocusClock) -> Option<OpenStretch> {
     })
 }
 
-pub(super) fn totals_of(snapshot: &Snapshot, frames_analyzed: u64, eyes: EyeCounts) -> Totals {
+/// The totals to save from a snapshot; `zone_time` is its zone time by name.
+pub(super) fn totals_of(
+    snapshot: &Snapshot,
+    frames_analyzed: u64,
+    eyes: EyeCounts,
+    zone_time: Vec<ZoneTime>,
+) -> Totals {
     Totals {
         total_ms: snapshot.elapsed_ms(),
         focused_ms: snapshot.focused_ms,
@@ -96,6 +107,7 @@ pub(super) fn totals_of(snapshot: &Snapshot, frames_analyzed: u64, eyes: EyeCoun
         longest_focus_ms: snapshot.longest_focus_ms,
         frames_analyzed,
         eyes,
+        zone_time,
     }
 }
 

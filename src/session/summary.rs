@@ -53,6 +53,19 @@ pub struct SessionSummary {
     /// The calibration profile it was judged with, as it was when the session started;
     /// `null`: not calibrated (the default rules).
     pub profile: Option<SessionProfile>,
+    /// Focused time on each of the profile's extra zones, in its order: a part of
+    /// `focused_seconds` ("focused 42:10, of which notes 6:30"). `[]` without zones, and
+    /// for sessions stored before zone time was kept.
+    pub zone_time: Vec<ZoneSeconds>,
+}
+
+/// Focused time on one extra zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ZoneSeconds {
+    /// The zone's name when the session started.
+    pub zone: String,
+    /// Focused time on it, rounded to 0.1 s.
+    pub seconds: f64,
 }
 
 /// The calibration profile a session was judged with, as it was when the session started
@@ -129,6 +142,12 @@ impl SessionSummary {
             perclos_percent: totals.eyes.perclos_percent(),
             eyes_seen_seconds: seconds(totals.eyes.eyes_seen_ms),
             profile,
+            zone_time: (totals.zone_time.iter())
+                .map(|z| ZoneSeconds {
+                    zone: z.zone.clone(),
+                    seconds: seconds(z.ms),
+                })
+                .collect(),
         }
     }
 }

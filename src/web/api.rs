@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use focus_store::{
     AlertMode, Delivery, DeliveryStatus, EndReason, Event, EventKind, Session, SessionStatus,
-    Totals,
+    Totals, ZoneTime,
 };
 use focus_types::Channel;
 use focus_types::time::rfc3339_millis;
@@ -432,6 +432,9 @@ pub struct TotalsView {
     /// Share of `eyes_seen_ms` with the eyes at least 80% closed, 0-100, one decimal;
     /// `null` under 10 s of it.
     pub perclos_percent: Option<f64>,
+    /// Focused time on each extra zone of the profile, in its order: a part of
+    /// `focused_ms`. `[]` without zones, and for sessions stored before it was kept.
+    pub zone_time: Vec<ZoneTime>,
 }
 
 impl From<&Totals> for TotalsView {
@@ -451,6 +454,7 @@ impl From<&Totals> for TotalsView {
             eyes_seen_ms: t.eyes.eyes_seen_ms,
             blink_rate_per_min: t.eyes.blink_rate_per_min(),
             perclos_percent: t.eyes.perclos_percent(),
+            zone_time: t.zone_time.clone(),
         }
     }
 }

@@ -48,7 +48,9 @@ pub use address::{validate_e164, validate_email};
 pub use config::{Channel, ConfigProblem, EmailConfig, NotifyConfig, SmsConfig, SmtpSecurity};
 pub use email::EmailSender;
 pub use error::{ErrorKind, SendError};
-pub use message::{RenderedEmail, SummaryMessage, format_duration, render_email, render_sms};
+pub use message::{
+    RenderedEmail, SummaryMessage, ZoneFocus, format_duration, render_email, render_sms,
+};
 pub use retry::RetryPolicy;
 pub use secret::{REDACTED, Scrubber, Secret, redact_url_userinfo};
 pub use sms::SmsSender;

@@ -67,6 +67,28 @@ pub struct SummaryMessage {
     /// The email says it; the SMS has no room for it.
     #[serde(default)]
     pub judged_with: Option<String>,
+    /// Focused time on each of that profile's extra zones ("notes"), in its order: a part
+    /// of `focused_s`. Empty without zones (and for sessions stored before zone time was
+    /// kept). The email lists every zone; the SMS the zones with time, when they fit.
+    #[serde(default)]
+    pub zone_time: Vec<ZoneFocus>,
+}
+
+/// Focused time on one extra zone, for the messages.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ZoneFocus {
+    /// The zone's name ("notes").
+    pub zone: String,
+    /// Focused time on it, whole seconds.
+    pub seconds: u64,
+}
+
+/// "notes 6 min 30 s, second monitor 3 min 05 s".
+fn zone_words<'a>(zones: impl Iterator<Item = &'a ZoneFocus>) -> String {
+    zones
+        .map(|z| format!("{} {}", z.zone, format_duration(z.seconds)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An email ready to send.
@@ -188,7 +210,18 @@ pub fn render_email(msg: &SummaryMessage) -> RenderedEmail {
         Some(("Focus", percent.clone())),
         Some(("Planned", planned.clone())),
         Some(("Total", format_duration(msg.total_s))),
-        Some(("Focused", format_duration(msg.focused_s))),
+        Some((
+            "Focused",
+            if msg.zone_time.is_empty() {
+                format_duration(msg.focused_s)
+            } else {
+                format!(
+                    "{}, of which {}",
+                    format_duration(msg.focused_s),
+                    zone_words(msg.zone_time.iter())
+                )
+            },
+        )),
         Some(("Unfocused", format_duration(msg.unfocused_s))),
         optional_time("Paused", msg.paused_s),
         optional_time("Camera starting", msg.starting_s),
@@ -265,8 +298,10 @@ pub fn render_email(msg: &SummaryMessage) -> RenderedEmail {
 /// start time and link allow it. The percentage always comes first; then,
 /// as long as they fit, the focused time, "ended early", the time paused, the
 /// blink rate and PERCLOS (whole blinks a minute, PERCLOS to a tenth, when measured),
-/// the longest stretch, the breaks and the planned length; the link goes last and is
-/// dropped only if even the shortest message would not fit with it.
+/// the longest stretch, the time on the extra zones (those with any, told right after the
+/// focused time: "of which notes 6 min 30 s"), the breaks and the planned length; the link
+/// goes last and is dropped only if even the shortest message would not fit with it. A
+/// typical message with the fatigue figures has no room left for the zones.
 ///
 /// Twilio trial accounts prepend "Sent from your Twilio trial account - "
 /// (38 characters), which pushes a full message into a second segment.
@@ -276,12 +311,19 @@ pub fn render_sms(msg: &SummaryMessage) -> String {
         msg.started_at_local,
         format_percent(msg.focus_percent)
     );
+    let looked_at: Vec<&ZoneFocus> = msg.zone_time.iter().filter(|z| z.seconds > 0).collect();
+    // In the order they are shown; `PRIORITY` is the order they are given room in.
     let optional = [
         format!(
             ", {} of {}",
             format_duration(msg.focused_s),
             format_duration(msg.total_s)
         ),
+        if looked_at.is_empty() {
+            String::new()
+        } else {
+            format!(", of which {}", zone_words(looked_at.into_iter()))
+        },
         if msg.ended_early {
             ", ended early".to_owned()
         } else {
@@ -321,15 +363,25 @@ pub fn render_sms(msg: &SummaryMessage) -> String {
             continue;
         }
         // Greedy in priority order: a later, shorter detail may still fit
-        // after a longer one did not.
-        let mut chosen: Vec<&str> = Vec::new();
-        for part in optional.iter().filter(|p| !p.is_empty()) {
-            chosen.push(part);
-            if !fits_one_segment(&assemble(&chosen, tail)) {
-                chosen.pop();
+        // after a longer one did not. The zones come after the longest stretch.
+        const PRIORITY: [usize; 8] = [0, 2, 3, 4, 5, 1, 6, 7];
+        let mut chosen = [false; 8];
+        let shown = |chosen: &[bool; 8]| -> Vec<&str> {
+            (optional.iter().zip(chosen))
+                .filter(|(_, on)| **on)
+                .map(|(part, _)| part.as_str())
+                .collect()
+        };
+        for at in PRIORITY {
+            if optional[at].is_empty() {
+                continue;
+            }
+            chosen[at] = true;
+            if !fits_one_segment(&assemble(&shown(&chosen), tail)) {
+                chosen[at] = false;
             }
         }
-        return assemble(&chosen, tail);
+        return assemble(&shown(&chosen), tail);
     }
     // Not even the head fits (an absurdly long start time): send it anyway,
     // Twilio splits it into segments.
@@ -389,7 +441,68 @@ mod tests {
             end_note: None,
             link: "http://127.0.0.1:8080/history/42".to_owned(),
             judged_with: Some("\"Desk\" (full calibration; zones: notes)".to_owned()),
+            zone_time: Vec::new(),
         }
+    }
+
+    fn zones(list: &[(&str, u64)]) -> Vec<ZoneFocus> {
+        (list.iter())
+            .map(|&(zone, seconds)| ZoneFocus {
+                zone: zone.to_owned(),
+                seconds,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_email_tells_the_time_on_each_zone_within_the_focused_time() {
+        let msg = SummaryMessage {
+            zone_time: zones(&[("notes", 390), ("second monitor", 185), ("tv", 0)]),
+            ..typical()
+        };
+        let email = render_email(&msg);
+        let line = "Focused:       21 min 02 s, of which notes 6 min 30 s, \
+                    second monitor 3 min 05 s, tv 0 s";
+        assert!(email.text.contains(line), "{}", email.text);
+        assert!(
+            email
+                .html
+                .contains("21 min 02 s, of which notes 6 min 30 s"),
+            "{}",
+            email.html
+        );
+        // Without zones, the focused time alone.
+        assert!(
+            render_email(&typical())
+                .text
+                .contains("Focused:       21 min 02 s\n")
+        );
+    }
+
+    #[test]
+    fn the_sms_tells_the_zones_only_when_they_fit() {
+        // The typical message is full: the zones, after the fatigue figures and the longest
+        // stretch, are left out.
+        let full = SummaryMessage {
+            zone_time: zones(&[("notes", 390)]),
+            ..typical()
+        };
+        assert_eq!(render_sms(&full), render_sms(&typical()));
+        // Without the fatigue figures there is room, right after the focused time; a zone
+        // never looked at is not named.
+        let roomy = SummaryMessage {
+            blink_rate_per_min: None,
+            perclos_percent: None,
+            zone_time: zones(&[("notes", 390), ("tv", 0)]),
+            ..typical()
+        };
+        let sms = render_sms(&roomy);
+        assert!(fits_one_segment(&sms), "{sms}");
+        assert!(
+            sms.contains("21 min 02 s of 24 min 10 s, of which notes 6 min 30 s,"),
+            "{sms}"
+        );
+        assert!(!sms.contains("tv"), "{sms}");
     }
 
     #[test]

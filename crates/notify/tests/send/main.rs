@@ -28,5 +28,6 @@ fn summary() -> SummaryMessage {
         end_note: None,
         link: "http://127.0.0.1:8080/history/42".to_owned(),
         judged_with: None,
+        zone_time: Vec::new(),
     }
 }
