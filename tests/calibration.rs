@@ -5,7 +5,9 @@
 //! again, are refused in words and nothing is saved; a taken name keeps the calibration for
 //! another name; mistakes in the protocol are answered and the calibration goes on. A full
 //! calibration of her glances saves a screen to one side; a zone calibrated where she
-//! glances aside then counts as focused and is named in the live verdict.
+//! glances aside then counts as focused and is named in the live verdict; the time on it is
+//! kept, and adds up across a server stop and the session's continuation by a new app on the
+//! same database file.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +16,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
+use focus_sentry::time::ShiftedTime;
 use focus_vision::profile::Profile;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
@@ -417,6 +420,71 @@ async fn a_zone_calibrated_beside_the_screen_counts_as_focused_and_is_named() {
     assert_eq!(profiles(&app).await[0]["zones"], json!([]));
 }
 
+/// Where she looks in a [`play`] script: the calibrated screen (frame 216) or the "notes"
+/// zone beside it (frame 231).
+#[derive(Clone, Copy)]
+enum Look {
+    Screen,
+    Notes,
+}
+
+/// A calibrated side desk with "notes" where she glances aside, and a session judged with it
+/// (on `app`'s frozen clock); returns the session's id.
+async fn notes_session(app: &TestApp) -> i64 {
+    let saved = calibrate_side_desk(app).await;
+    let id = saved["id"].clone();
+    let reply = calibrate_zone(app, id.clone(), "notes", 231).await;
+    assert_eq!(
+        reply["saved"]["profile"]["zones"][0]["name"], "notes",
+        "{reply}"
+    );
+    let form = json!({"duration_minutes": 5, "alert_threshold_s": 10, "alert_mode": "banner",
+                      "profile_id": id});
+    app.create_session(&form).await["id"].as_i64().unwrap()
+}
+
+/// Plays `script` (where she looks, for how many frames) to the session: frames every 250 ms,
+/// each stamped when sent (the clock is frozen in between); returns the replies.
+async fn play(app: &TestApp, live: &mut Ws, script: &[(Look, usize)]) -> Vec<Value> {
+    let (screen, notes) = (stream_frame(216), stream_frame(231));
+    let mut replies = Vec::new();
+    for &(look, count) in script {
+        let frame = match look {
+            Look::Screen => &screen,
+            Look::Notes => &notes,
+        };
+        for _ in 0..count {
+            let reply = send_frame(live, frame).await;
+            assert!(reply.get("error").is_none(), "frame refused: {reply}");
+            replies.push(reply);
+            app.time.advance_ms(250);
+        }
+    }
+    replies
+}
+
+/// Asserts that no live reply counts more time on the zones than its focused time.
+fn assert_zone_time_within_focused(replies: &[Value]) {
+    for reply in replies {
+        let zone_ms: u64 = reply["zone_time"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|z| z["ms"].as_u64().unwrap())
+            .sum();
+        assert!(zone_ms <= reply["focused_ms"].as_u64().unwrap(), "{reply}");
+    }
+}
+
+/// The session's row of the CSV export.
+async fn csv_row(app: &TestApp, session_id: i64) -> String {
+    let csv = app.get("/api/sessions.csv").await.text().await.unwrap();
+    csv.split_terminator("\r\n")
+        .find(|l| l.starts_with(&format!("{session_id},")))
+        .unwrap_or_else(|| panic!("row {session_id} in {csv}"))
+        .to_owned()
+}
+
 /// Time on a zone, end to end (issue 12.2): with "notes" calibrated where she glances aside, a
 /// session on a frozen clock gets her on the screen, then on the notes, one flicker back to the
 /// screen, the notes again and the screen. The zone is switched under the clock's debounce (the
@@ -426,37 +494,20 @@ async fn a_zone_calibrated_beside_the_screen_counts_as_focused_and_is_named() {
 #[tokio::test]
 async fn the_time_on_a_zone_is_counted_within_the_focused_time_and_kept() {
     let app = spawn_app_frozen().await;
-    let saved = calibrate_side_desk(&app).await;
-    let id = saved["id"].clone();
-    let reply = calibrate_zone(&app, id.clone(), "notes", 231).await;
-    assert_eq!(
-        reply["saved"]["profile"]["zones"][0]["name"], "notes",
-        "{reply}"
-    );
-
-    let form = json!({"duration_minutes": 5, "alert_threshold_s": 10, "alert_mode": "banner",
-                      "profile_id": id});
-    let session = app.create_session(&form).await;
-    let session_id = session["id"].as_i64().unwrap();
+    let session_id = notes_session(&app).await;
     let mut live = app.connect_live(session_id).await;
-    let (screen, notes) = (stream_frame(216), stream_frame(231));
-    // Frames every 250 ms, each stamped when sent (the clock is frozen in between).
-    let mut replies = Vec::new();
-    let script = [
-        (&screen, 4),
-        (&notes, 8),
-        (&screen, 1),
-        (&notes, 2),
-        (&screen, 8),
-    ];
-    for (frame, count) in script {
-        for _ in 0..count {
-            let reply = send_frame(&mut live, frame).await;
-            assert!(reply.get("error").is_none(), "frame refused: {reply}");
-            replies.push(reply);
-            app.time.advance_ms(250);
-        }
-    }
+    let replies = play(
+        &app,
+        &mut live,
+        &[
+            (Look::Screen, 4),
+            (Look::Notes, 8),
+            (Look::Screen, 1),
+            (Look::Notes, 2),
+            (Look::Screen, 8),
+        ],
+    )
+    .await;
     let at = |ms: usize| &replies[ms / 250];
     // Settled on the screen at 500; the third notes frame (1 500) switches to the notes.
     assert_eq!(at(1_250)["verdict"]["zone"], "notes", "{}", at(1_250));
@@ -476,15 +527,7 @@ async fn the_time_on_a_zone_is_counted_within_the_focused_time_and_kept() {
     assert_eq!(at(4_250)["zone_name"], Value::Null, "{}", at(4_250));
     let last = replies.last().unwrap();
     assert_eq!(last["zone_time"], json!([{"zone": "notes", "ms": 2_750}]));
-    assert!(replies.iter().all(|r| {
-        let zone_ms: u64 = r["zone_time"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|z| z["ms"].as_u64().unwrap())
-            .sum();
-        zone_ms <= r["focused_ms"].as_u64().unwrap()
-    }));
+    assert_zone_time_within_focused(&replies);
 
     let (status, summary) = app
         .post_empty(&format!("/api/sessions/{session_id}/end"))
@@ -507,10 +550,115 @@ async fn the_time_on_a_zone_is_counted_within_the_focused_time_and_kept() {
     );
     assert_eq!(stored["totals"]["focused_ms"], 5_250, "{stored}");
     assert_eq!(stored["summary"], summary);
-    let csv = app.get("/api/sessions.csv").await.text().await.unwrap();
-    let row = csv
-        .split_terminator("\r\n")
-        .find(|l| l.starts_with(&format!("{session_id},")))
-        .unwrap();
+    let row = csv_row(&app, session_id).await;
     assert!(row.ends_with(",Side desk,full,notes,notes=2.75"), "{row}");
+}
+
+/// Time on a zone across a stop: the session of the test above gets 2 750 ms on the notes,
+/// the server stops (the session is kept as interrupted, with that zone time), and a new app
+/// on the same database file continues it two minutes later. The continued clock starts from
+/// the stored 2 750 ms; she settles on the screen again, then on the notes from the third
+/// notes frame (1 500 ms after the continuation) until the third screen frame (3 500): 2 000
+/// ms more. The summary, the session's JSON and the CSV keep the sum, 4 750 ms, within the
+/// focused time of both parts.
+#[tokio::test]
+async fn the_time_on_a_zone_adds_up_across_a_stop_and_a_continuation() {
+    let mut first = spawn_app_frozen().await;
+    let session_id = notes_session(&first).await;
+    let mut live = first.connect_live(session_id).await;
+    let before = play(
+        &first,
+        &mut live,
+        &[
+            (Look::Screen, 4),
+            (Look::Notes, 8),
+            (Look::Screen, 1),
+            (Look::Notes, 2),
+            (Look::Screen, 8),
+        ],
+    )
+    .await;
+    assert_zone_time_within_focused(&before);
+    let last = before.last().unwrap();
+    assert_eq!(last["zone_time"], json!([{"zone": "notes", "ms": 2_750}]));
+
+    // The server stops: the session is interrupted with its time on the notes.
+    first.shutdown().await;
+    let cut = expect_ended(&mut live).await;
+    assert_eq!(cut["status"], "interrupted", "{cut}");
+    assert_eq!(
+        cut["zone_time"],
+        json!([{"zone": "notes", "seconds": 2.8}]),
+        "{cut}"
+    );
+
+    // Back two minutes later on the same database file; the page continues the session.
+    let time = ShiftedTime::frozen();
+    time.advance_ms(120_000);
+    let second = spawn_app_with_time(test_config(&first.db_path), time).await;
+    let (_, stored) = second
+        .get_json(&format!("/api/sessions/{session_id}"))
+        .await;
+    assert_eq!(stored["status"], "interrupted", "{stored}");
+    assert_eq!(
+        stored["totals"]["zone_time"],
+        json!([{"zone": "notes", "ms": 2_750}]),
+        "{stored}"
+    );
+    let first_focused = stored["totals"]["focused_ms"].as_u64().unwrap();
+    assert_eq!(first_focused, 5_250, "{stored}");
+    let (status, resumed) = second
+        .post_empty(&format!("/api/sessions/{session_id}/resume"))
+        .await;
+    assert_eq!(status, 200, "{resumed}");
+    assert_eq!(
+        resumed["live"]["zone_time"],
+        json!([{"zone": "notes", "ms": 2_750}]),
+        "the continued clock starts from the stored zone time: {resumed}"
+    );
+    assert_eq!(resumed["live"]["zone_name"], Value::Null, "{resumed}");
+
+    let mut live = second.connect_live(session_id).await;
+    let after = play(
+        &second,
+        &mut live,
+        &[(Look::Screen, 4), (Look::Notes, 8), (Look::Screen, 4)],
+    )
+    .await;
+    assert_zone_time_within_focused(&after);
+    let at = |ms: usize| &after[ms / 250];
+    assert_eq!(at(1_250)["zone_name"], Value::Null, "{}", at(1_250));
+    assert_eq!(at(1_500)["zone_name"], "notes", "{}", at(1_500));
+    assert_eq!(at(3_250)["zone_name"], "notes", "{}", at(3_250));
+    assert_eq!(at(3_500)["zone_name"], Value::Null, "{}", at(3_500));
+    assert_eq!(
+        after.last().unwrap()["zone_time"],
+        json!([{"zone": "notes", "ms": 2_750 + 2_000}]),
+        "{}",
+        after.last().unwrap()
+    );
+
+    let (status, summary) = second
+        .post_empty(&format!("/api/sessions/{session_id}/end"))
+        .await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        summary["zone_time"],
+        json!([{"zone": "notes", "seconds": 4.8}]),
+        "{summary}"
+    );
+    let (_, stored) = second
+        .get_json(&format!("/api/sessions/{session_id}"))
+        .await;
+    let totals = &stored["totals"];
+    assert_eq!(
+        totals["zone_time"],
+        json!([{"zone": "notes", "ms": 4_750}]),
+        "{stored}"
+    );
+    // Focused: 5 250 ms before the stop, 500 to 4 000 ms after it.
+    assert_eq!(totals["focused_ms"], first_focused + 3_500, "{stored}");
+    assert_eq!(stored["summary"], summary);
+    let row = csv_row(&second, session_id).await;
+    assert!(row.ends_with(",Side desk,full,notes,notes=4.75"), "{row}");
 }
