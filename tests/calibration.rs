@@ -428,6 +428,17 @@ enum Look {
     Notes,
 }
 
+/// On the screen, on the notes, one flicker back to the screen, the notes again, the screen
+/// (frames 250 ms apart): 2 750 ms on the notes, from the third notes frame (1 500) to the
+/// third screen frame after them (4 250), within 5 250 ms focused.
+const NOTES_WITH_A_FLICKER: &[(Look, usize)] = &[
+    (Look::Screen, 4),
+    (Look::Notes, 8),
+    (Look::Screen, 1),
+    (Look::Notes, 2),
+    (Look::Screen, 8),
+];
+
 /// A calibrated side desk with "notes" where she glances aside, and a session judged with it
 /// (on `app`'s frozen clock); returns the session's id.
 async fn notes_session(app: &TestApp) -> i64 {
@@ -496,18 +507,7 @@ async fn the_time_on_a_zone_is_counted_within_the_focused_time_and_kept() {
     let app = spawn_app_frozen().await;
     let session_id = notes_session(&app).await;
     let mut live = app.connect_live(session_id).await;
-    let replies = play(
-        &app,
-        &mut live,
-        &[
-            (Look::Screen, 4),
-            (Look::Notes, 8),
-            (Look::Screen, 1),
-            (Look::Notes, 2),
-            (Look::Screen, 8),
-        ],
-    )
-    .await;
+    let replies = play(&app, &mut live, NOTES_WITH_A_FLICKER).await;
     let at = |ms: usize| &replies[ms / 250];
     // Settled on the screen at 500; the third notes frame (1 500) switches to the notes.
     assert_eq!(at(1_250)["verdict"]["zone"], "notes", "{}", at(1_250));
@@ -566,18 +566,7 @@ async fn the_time_on_a_zone_adds_up_across_a_stop_and_a_continuation() {
     let mut first = spawn_app_frozen().await;
     let session_id = notes_session(&first).await;
     let mut live = first.connect_live(session_id).await;
-    let before = play(
-        &first,
-        &mut live,
-        &[
-            (Look::Screen, 4),
-            (Look::Notes, 8),
-            (Look::Screen, 1),
-            (Look::Notes, 2),
-            (Look::Screen, 8),
-        ],
-    )
-    .await;
+    let before = play(&first, &mut live, NOTES_WITH_A_FLICKER).await;
     assert_zone_time_within_focused(&before);
     let last = before.last().unwrap();
     assert_eq!(last["zone_time"], json!([{"zone": "notes", "ms": 2_750}]));
