@@ -435,7 +435,7 @@ impl Store {
     /// first (by start time, then id).
     pub fn list_sessions(&self, since_ms: Option<i64>) -> Result<Vec<Session>> {
         let conn = self.reader()?;
-        let sessions = conn
+        let mut sessions = conn
             .prepare_cached(&format!(
                 "SELECT {SESSION_COLUMNS} FROM sessions \
                  WHERE ?1 IS NULL OR started_at_ms >= ?1 \
@@ -443,7 +443,6 @@ impl Store {
             ))?
             .query_map([since_ms], session_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut sessions = sessions;
         with_zone_time(&conn, &mut sessions)?;
         Ok(sessions)
     }
