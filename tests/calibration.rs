@@ -651,3 +651,54 @@ async fn the_time_on_a_zone_adds_up_across_a_stop_and_a_continuation() {
     let row = csv_row(&second, session_id).await;
     assert!(row.ends_with(",Side desk,full,notes,notes=4.75"), "{row}");
 }
+
+/// A session continued after a stop is judged with its profile as it was at the start, even
+/// when the profile was deleted in between: her glance at the notes still reads focused on
+/// "notes" (with the default rules it is looking away, as the control without a profile
+/// shows), and the session still names the profile it used.
+#[tokio::test]
+async fn a_continued_session_keeps_its_profile_after_the_profile_is_deleted() {
+    let mut first = spawn_app_frozen().await;
+    let session_id = notes_session(&first).await;
+    let profile_id = profiles(&first).await[0]["id"].as_i64().unwrap();
+    let mut live = first.connect_live(session_id).await;
+    play(&first, &mut live, &[(Look::Screen, 4)]).await;
+    first.shutdown().await;
+    assert_eq!(expect_ended(&mut live).await["status"], "interrupted");
+
+    let time = ShiftedTime::frozen();
+    time.advance_ms(60_000);
+    let second = spawn_app_with_time(test_config(&first.db_path), time).await;
+    let response = http_client()
+        .delete(second.url(&format!("/api/profiles/{profile_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert!(profiles(&second).await.is_empty());
+    let (status, resumed) = second
+        .post_empty(&format!("/api/sessions/{session_id}/resume"))
+        .await;
+    assert_eq!(status, 200, "{resumed}");
+
+    let mut live = second.connect_live(session_id).await;
+    let replies = play(&second, &mut live, &[(Look::Screen, 4), (Look::Notes, 4)]).await;
+    let glance = replies.last().unwrap();
+    assert_eq!(glance["verdict"]["focused"], true, "{glance}");
+    assert_eq!(glance["verdict"]["zone"], "notes", "{glance}");
+    assert_eq!(glance["zone_name"], "notes", "{glance}");
+    let (_, stored) = second
+        .get_json(&format!("/api/sessions/{session_id}"))
+        .await;
+    assert_eq!(stored["profile"]["name"], "Side desk", "{stored}");
+    assert_eq!(stored["profile"]["id"], Value::Null, "deleted: {stored}");
+
+    // The control: the same glance in a session with the default rules is looking away.
+    let plain = second.start_session(5.0, 10.0).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut live = second.connect_live(plain).await;
+    let replies = play(&second, &mut live, &[(Look::Screen, 4), (Look::Notes, 4)]).await;
+    let glance = replies.last().unwrap();
+    assert_eq!(glance["verdict"]["reason"], "looking_away", "{glance}");
+}

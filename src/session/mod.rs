@@ -159,9 +159,11 @@ impl Sessions {
         }
         self.check_room()?;
         let saved = self.profile_to_start(new.profile_id).await?;
-        // The session keeps what it is judged with as it is now, for its history.
+        // The session keeps what it is judged with as it is now: for its history, and to
+        // judge with the same numbers if it is continued after a restart.
         let new = NewSession {
             profile_used: saved.as_ref().map(SavedProfile::used),
+            profile_data: saved.as_ref().map(|saved| saved.profile.to_json()),
             ..new
         };
         let profile = saved.map(|saved| Arc::new(saved.profile));

@@ -1,7 +1,7 @@
 //! The calibration profile a session judges with: read when the session starts (a profile
-//! that is unknown or that this version cannot read refuses the start, in words) and again
-//! when a session the server's stop interrupted is continued (a profile deleted since falls
-//! back to the default rules: the session goes on).
+//! that is unknown or that this version cannot read refuses the start, in words) and kept with
+//! the session as it is then, so a session the server's stop interrupted is continued with the
+//! same numbers even after its profile was calibrated again or deleted.
 
 use std::sync::Arc;
 
@@ -32,15 +32,30 @@ impl Sessions {
         }
     }
 
-    /// The profile of a session being continued; `None` (the default rules) when it had
-    /// none or it can no longer be read.
+    /// The profile of a session being continued, as it was when the session started; `None`
+    /// (the default rules) when it had none, or when its numbers were not kept (a session
+    /// from before schema version 8 whose profile was deleted before it) or cannot be read.
     pub(super) async fn profile_to_continue(&self, session: &Session) -> Option<Arc<Profile>> {
-        let id = session.profile_id?;
-        match profiles::get(&self.inner.db, id).await {
-            Ok(saved) => Some(Arc::new(saved.profile)),
+        let id = session.id;
+        let kept = match self
+            .inner
+            .db
+            .call(move |s| s.session_profile_data(id))
+            .await
+        {
+            Ok(kept) => kept,
             Err(e) => {
-                tracing::warn!(session = session.id, profile = id, error = %e,
-                    "the session's calibration profile is gone; continuing with the default rules");
+                tracing::warn!(session = id, error = %e,
+                    "the session's calibration profile cannot be read; continuing with the default rules");
+                return None;
+            }
+        };
+        let data = kept?;
+        match Profile::from_json(&data) {
+            Ok(profile) => Some(Arc::new(profile)),
+            Err(e) => {
+                tracing::warn!(session = id, error = %e,
+                    "the session's calibration profile cannot be used; continuing with the default rules");
                 None
             }
         }

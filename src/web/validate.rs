@@ -110,6 +110,7 @@ pub fn validate_session_form(
         send_sms,
         profile_id,
         profile_used: None,
+        profile_data: None,
     })
 }
 

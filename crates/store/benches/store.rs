@@ -29,6 +29,7 @@ fn new_session(started_at_ms: i64) -> NewSession {
         send_sms: false,
         profile_id: None,
         profile_used: None,
+        profile_data: None,
     }
 }
 

@@ -162,6 +162,10 @@ pub struct NewSession {
     /// That profile as it is at the start (its name, mode and zones), kept with the session
     /// so its history says what was used after the profile changes; `None` with no profile.
     pub profile_used: Option<ProfileUsed>,
+    /// That profile's numbers (the vision crate's profile JSON) as they are at the start,
+    /// so a session continued after a restart is judged with them; `None` with no
+    /// profile. Read back with [`Store::session_profile_data`](crate::Store::session_profile_data).
+    pub profile_data: Option<String>,
 }
 
 /// The calibration profile a session was judged with, as it was when the session started:

@@ -275,7 +275,7 @@ mod tests {
         assert_eq!(names, ["Other", "Desk"]);
     }
     #[test]
-    fn a_session_keeps_the_profile_it_used_after_a_rename_and_a_delete() {
+    fn a_session_keeps_the_profile_it_used_after_a_rename_a_recalibration_and_a_delete() {
         let store = Store::open_in_memory().unwrap();
         let desk = store.create_profile(&new("Desk", 1)).unwrap();
         let used = crate::ProfileUsed {
@@ -287,6 +287,7 @@ mod tests {
             .create_session(&crate::NewSession {
                 profile_id: Some(desk.id),
                 profile_used: Some(used.clone()),
+                profile_data: Some(desk.data.clone()),
                 ..crate::sessions::tests::new_session(10_000)
             })
             .unwrap();
@@ -305,11 +306,27 @@ mod tests {
             "the name then"
         );
 
+        // Calibrated again: the session keeps the numbers it started with.
+        store
+            .update_profile_data(desk.id, |_| {
+                Ok::<_, ()>(r#"{"version": 1, "zones": []}"#.to_owned())
+            })
+            .unwrap()
+            .unwrap();
+        let then = Some(desk.data.clone());
+        assert_eq!(store.session_profile_data(with.id).unwrap(), then);
+
         store.delete_profile(desk.id).unwrap();
         let after_delete = store.get_session(with.id).unwrap();
         assert_eq!(after_delete.profile_id, None);
         assert_eq!(after_delete.profile_used, Some(used));
+        assert_eq!(store.session_profile_data(with.id).unwrap(), then);
         assert_eq!(store.get_session(without.id).unwrap().profile_used, None);
+        assert_eq!(store.session_profile_data(without.id).unwrap(), None);
+        assert!(matches!(
+            store.session_profile_data(without.id + 100),
+            Err(Error::NotFound)
+        ));
     }
 
     #[test]

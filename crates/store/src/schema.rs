@@ -20,6 +20,7 @@ const MIGRATION_LIST: &[M<'static>] = &[
     M::up(include_str!("../migrations/0005_fatigue.sql")),
     M::up(include_str!("../migrations/0006_session_profile_used.sql")),
     M::up(include_str!("../migrations/0007_session_zone_time.sql")),
+    M::up(include_str!("../migrations/0008_session_profile_data.sql")),
 ];
 
 /// All migrations, oldest first.
@@ -213,6 +214,48 @@ mod tests {
             .query_row("SELECT count(*) FROM session_zone_time", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 0, "a deleted session takes its zone time with it");
+    }
+
+    #[test]
+    fn version_8_keeps_the_numbers_of_the_profile_a_session_named_as_they_are_now() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        MIGRATIONS.to_version(&mut conn, 7).unwrap();
+        conn.execute_batch(
+            "INSERT INTO profiles (id, name, created_at_ms, mode, data) VALUES \
+             (1, 'Desk', 1, 'full', '{\"version\": 1, \"zones\": []}'); \
+             INSERT INTO sessions (id, started_at_ms, planned_duration_s, ends_at_ms, \
+             alert_threshold_ms, alert_mode, send_email, send_sms, status, ended_at_ms, \
+             updated_at_ms, profile_id, profile_name) VALUES \
+             (7, 1000, 60, 61000, 10000, 'both', 0, 0, 'interrupted', 31000, 31000, 1, 'Desk'), \
+             (8, 2000, 60, 62000, 10000, 'both', 0, 0, 'interrupted', 32000, 32000, NULL, \
+             'Gone'), \
+             (9, 3000, 60, 63000, 10000, 'both', 0, 0, 'completed', 63000, 63000, NULL, NULL);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, Option<String>)> = conn
+            .prepare("SELECT id, profile_data FROM sessions ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (7, Some(r#"{"version": 1, "zones": []}"#.to_owned())),
+                (8, None),
+                (9, None),
+            ]
+        );
+        assert!(
+            conn.execute(
+                "UPDATE sessions SET profile_data = 'not json' WHERE id = 9",
+                []
+            )
+            .is_err(),
+            "only JSON is kept"
+        );
     }
 
     #[test]

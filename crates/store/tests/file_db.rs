@@ -24,6 +24,7 @@ fn settings(started_at_ms: i64) -> NewSession {
         send_sms: false,
         profile_id: None,
         profile_used: None,
+        profile_data: None,
     }
 }
 

@@ -187,8 +187,9 @@ impl Store {
             .prepare_cached(
                 "INSERT INTO sessions (started_at_ms, planned_duration_s, alert_threshold_ms, \
                  alert_mode, email, phone, send_email, send_sms, ends_at_ms, updated_at_ms, \
-                 profile_id, profile_name, profile_mode, profile_zones) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?10, ?11, ?12, ?13) RETURNING id",
+                 profile_id, profile_name, profile_mode, profile_zones, profile_data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?1, ?10, ?11, ?12, ?13, ?14) \
+                 RETURNING id",
             )?
             .query_row(
                 params![
@@ -205,6 +206,7 @@ impl Store {
                     used.map(|p| &p.name),
                     used.map(|p| &p.mode),
                     zones,
+                    new.profile_data,
                 ],
                 |row| row.get::<_, i64>(0),
             )?;
@@ -220,6 +222,21 @@ impl Store {
     /// [`Error::NotFound`] if there is no session with this id.
     pub fn get_session(&self, id: i64) -> Result<Session> {
         load_session(&*self.reader()?, id)
+    }
+
+    /// The numbers of the profile a session was judged with, as they were at its start (the
+    /// vision crate's profile JSON); `None` for the default rules, and for a session from
+    /// before schema version 8 whose profile was deleted before it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] if there is no session with this id.
+    pub fn session_profile_data(&self, id: i64) -> Result<Option<String>> {
+        self.reader()?
+            .prepare_cached("SELECT profile_data FROM sessions WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()?
+            .ok_or(Error::NotFound)
     }
 
     /// Saves the running totals of a session: one `UPDATE` (and an upsert per

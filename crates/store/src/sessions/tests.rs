@@ -17,6 +17,7 @@ pub(crate) fn new_session(started_at_ms: i64) -> NewSession {
         send_sms: false,
         profile_id: None,
         profile_used: None,
+        profile_data: None,
     }
 }
 
