@@ -106,7 +106,7 @@ impl Store {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        with_zone_time(&conn, rows.iter_mut().map(|(session, _, _)| session))?;
+        with_zone_time(&conn, None, rows.iter_mut().map(|(session, _, _)| session))?;
         Ok(rows)
     }
 }

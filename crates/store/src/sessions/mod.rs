@@ -116,16 +116,21 @@ fn zone_time_from_row(row: &Row<'_>) -> rusqlite::Result<ZoneTime> {
     })
 }
 
-/// Fills in the zone time of `sessions` (read with [`session_from_row`]) with one query.
+/// Fills in the zone time of `sessions` (read with [`session_from_row`]) with one query over
+/// the sessions started at or after `since_ms` (all when `None`), which must include them.
 pub(crate) fn with_zone_time<'a>(
     conn: &Connection,
+    since_ms: Option<i64>,
     sessions: impl IntoIterator<Item = &'a mut Session>,
 ) -> Result<()> {
     let mut by_session: HashMap<i64, Vec<ZoneTime>> = HashMap::new();
     let mut statement = conn.prepare_cached(
-        "SELECT session_id, zone, ms FROM session_zone_time ORDER BY session_id, rowid",
+        "SELECT z.session_id, z.zone, z.ms FROM session_zone_time z \
+         JOIN sessions s ON s.id = z.session_id \
+         WHERE ?1 IS NULL OR s.started_at_ms >= ?1 \
+         ORDER BY z.session_id, z.rowid",
     )?;
-    let rows = statement.query_map([], |row| {
+    let rows = statement.query_map([since_ms], |row| {
         Ok((row.get::<_, i64>("session_id")?, zone_time_from_row(row)?))
     })?;
     for row in rows {
@@ -460,7 +465,7 @@ impl Store {
             ))?
             .query_map([since_ms], session_from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        with_zone_time(&conn, &mut sessions)?;
+        with_zone_time(&conn, since_ms, &mut sessions)?;
         Ok(sessions)
     }
 

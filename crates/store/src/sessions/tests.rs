@@ -547,6 +547,10 @@ fn zone_time_is_saved_with_the_totals_in_its_order_and_read_everywhere() {
     let by_id = |id| listed.iter().find(|l| l.id == id).unwrap().totals.clone();
     assert_eq!(by_id(s.id), second);
     assert_eq!(by_id(plain.id).zone_time, []);
+    // A list from `since` carries the zone time of the sessions in it.
+    let recent = store.list_sessions(Some(T0 + 1)).unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(recent[0].totals, second);
     let csv = store.sessions_csv().unwrap();
     assert!(csv.contains(",tv=1.5; notes=6; paper=0.01\r\n"), "{csv}");
 
