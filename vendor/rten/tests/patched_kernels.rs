@@ -164,8 +164,10 @@ fn cases() -> Vec<Case> {
         strides: [1, 1],
         dilations: [2, 2],
     });
+    // A kernel over the whole unpadded input (one output per channel). Two channels: with
+    // one, `groups` = 1 and the convolution is a vector-matrix product (change 10).
     cases.push(Case {
-        channels: 1,
+        channels: 2,
         in_hw: [3, 3],
         kernel: [3, 3],
         pads: [0, 0, 0, 0],
@@ -314,6 +316,63 @@ fn dense_conv_with_and_without_bias_matches_the_reference() {
             let what = format!(
                 "shape {n}: {in_c}->{out_c} channels, {in_hw:?} input, {kernel_hw:?} kernel, \
                  bias {with_bias}"
+            );
+            assert_close(&actual, &expected, &what);
+        }
+    }
+}
+
+/// Change 10: a convolution whose kernel covers its whole unpadded input (one output
+/// position: a fully-connected layer, like the face mesh's 1434-output head), computed as a
+/// vector-matrix product. Output channel counts around the gemv kernel's 8-column tiles,
+/// depths around the vector width, with and without bias, any stride.
+#[test]
+fn whole_input_conv_matches_the_reference() {
+    let pool = BufferPool::new();
+    // (in channels, out channels, input size = kernel size, strides)
+    let shapes = [
+        (128, 1434, [2, 2], [1, 1]),
+        (16, 37, [2, 2], [2, 2]),
+        (7, 9, [3, 5], [1, 1]),
+        (3, 8, [1, 1], [1, 1]),
+        (1, 1, [1, 3], [2, 2]),
+        (33, 17, [1, 1], [1, 1]),
+    ];
+    for (n, &(in_c, out_c, in_hw, strides)) in shapes.iter().enumerate() {
+        let case = Case {
+            channels: in_c,
+            in_hw,
+            kernel: in_hw,
+            pads: [0; 4],
+            strides,
+            dilations: [1, 1],
+        };
+        let input = tensor(6000 + n as u64, &[1, in_c, in_hw[0], in_hw[1]]);
+        let kernel = tensor(7000 + n as u64, &[out_c, in_c, in_hw[0], in_hw[1]]);
+        let bias: Vec<f32> = (0..out_c).map(|i| value(8000 + n as u64, i)).collect();
+        let bias_view = NdTensor::from_data([out_c], bias.clone());
+        for with_bias in [true, false] {
+            let actual = conv(
+                &pool,
+                input.view(),
+                kernel.view(),
+                with_bias.then(|| bias_view.view()),
+                Padding::Fixed([0; 4].into()),
+                1,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv");
+            assert_eq!(actual.shape(), &[1, out_c, 1, 1]);
+            let expected = reference_conv(
+                &case,
+                out_c,
+                &input,
+                &kernel,
+                with_bias.then_some(&bias[..]),
+            );
+            let what = format!(
+                "shape {n}: {in_c}->{out_c} channels, {in_hw:?} input and kernel, bias {with_bias}"
             );
             assert_close(&actual, &expected, &what);
         }

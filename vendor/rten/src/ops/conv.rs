@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use rten_base::iter::range_chunks;
 use rten_gemm::{
-    GemmExecutor, GemmInT, GemmInputA, GemmInputB, GemmOptions, GemmOutT, GemmUninitOptions,
-    QuantParams,
+    BiasVector, GemmExecutor, GemmInT, GemmInputA, GemmInputB, GemmOptions, GemmOutT,
+    GemmUninitOptions, QuantParams,
 };
 use rten_shape_inference::ops as shape_ops;
 use rten_tensor::prelude::*;
@@ -156,6 +156,87 @@ where
     unsafe { output.assume_init().into_dyn() }
 }
 
+/// A convolution whose kernel covers the whole unpadded input (one output
+/// position per image: a fully-connected layer written as `Conv`, as in the
+/// heads of MobileNet-style networks), computed as a vector-matrix product per
+/// image.
+///
+/// The im2col path makes this a GEMM with one column, which the GEMM kernel
+/// computes in tiles `nr` columns wide (15 of 16 lanes wasted with AVX2) after
+/// packing the whole kernel for the single call. Here each image is the vector
+/// `a` (its `C * H * W` elements in NCHW order, the kernel's `[C, H, W]` order)
+/// and the kernel, read in place as the matrix `[C * H * W, out_c]` with unit
+/// row stride, is `b`, which `gemm` computes with its `gemv` kernel: one pass
+/// over the weights. The sums are the same but made in a different order, so
+/// results differ from the im2col path's by rounding.
+///
+/// Returns `None` for any other convolution (and for shapes that are an
+/// error), which [`conv_impl`] then computes (or rejects).
+fn conv_2d_whole_input<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
+    pool: &BufferPool,
+    input: &TensorView<X>,
+    kernel: &TensorView<W>,
+    bias: Option<&NdTensorView<Y, 1>>,
+    padding: &Padding,
+    groups: usize,
+    dilations: &[usize],
+) -> Option<Tensor<Y>>
+where
+    GemmExecutor<X, W, Y>: Default,
+{
+    let (&[batch, in_c, in_h, in_w], &[out_c, k_c, k_h, k_w]) = (input.shape(), kernel.shape())
+    else {
+        return None;
+    };
+    let zero_padding = matches!(padding, Padding::Fixed(pads) if pads.iter().all(|&p| p == 0));
+    if groups != 1
+        || out_c == 0
+        || (k_c, k_h, k_w) != (in_c, in_h, in_w)
+        || !zero_padding
+        || dilations.iter().any(|&d| d != 1)
+        || bias.is_some_and(|b| b.size(0) != out_c)
+    {
+        return None;
+    }
+    let depth = in_c * in_h * in_w;
+    let input = input.to_contiguous_in(pool).auto_return(pool);
+    let kernel = kernel.to_contiguous_in(pool).auto_return(pool);
+    let weights =
+        NdTensorView::from_data_with_strides([depth, out_c], kernel.data(), [1, depth]).ok()?;
+    let bias = bias.map(|b| b.to_contiguous());
+
+    let gemm = GemmExecutor::<X, W, Y>::default();
+    let mut output = NdTensor::uninit_in(pool, [batch, out_c, 1, 1]);
+    let out_data = output.data_mut()?;
+    if depth > 0 {
+        for (image, out) in input
+            .data()
+            .chunks_exact(depth)
+            .zip(out_data.chunks_exact_mut(out_c))
+        {
+            gemm.gemm_uninit(
+                out,
+                GemmInputA::Unpacked(NdTensorView::from_data([1, depth], image)),
+                GemmInputB::Unpacked(weights),
+                GemmUninitOptions {
+                    bias: bias.as_ref().map(|b| BiasVector::Row(b.data())),
+                    ..Default::default()
+                },
+            )
+            .ok()?;
+        }
+    } else {
+        // No inputs: each output is its bias.
+        for out in out_data.chunks_exact_mut(out_c) {
+            for (c, o) in out.iter_mut().enumerate() {
+                o.write(bias.as_ref().map_or(Y::default(), |b| b[c]));
+            }
+        }
+    }
+    // Safety: every output element was written above.
+    Some(unsafe { output.assume_init() }.into_dyn())
+}
+
 /// Perform a convolution of `input` with `kernel`.
 ///
 /// For a 2D convolution `input` has dimensions NCHW while `kernel` has OGHW
@@ -185,7 +266,19 @@ pub fn conv<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
 where
     DepthwiseConvExecutor<X, W, Y>: Default,
     GemmExecutor<W, X, Y>: Default,
+    GemmExecutor<X, W, Y>: Default,
 {
+    if let Some(output) = conv_2d_whole_input(
+        pool,
+        &input,
+        &kernel,
+        bias.as_ref(),
+        &padding,
+        groups,
+        dilations,
+    ) {
+        return Ok(output);
+    }
     conv_impl(
         pool, input, kernel, bias, padding, groups, strides, dilations, None, None,
     )

@@ -242,6 +242,11 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Output elements computed per parallel task by
+/// [`DepthwiseConvExecutor::depthwise_conv_2d`]: whole channels, as many as
+/// make about this much work.
+const DW_TASK_LEN: usize = 4 * 1024;
+
 /// Number of output vectors computed side by side in the inner loop, so that
 /// independent multiply-add chains hide the FMA latency.
 const DW_BLOCK: usize = 4;
@@ -894,22 +899,27 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
             })
             .collect();
 
+        // Whole channels per parallel task: as many as make about
+        // `DW_TASK_LEN` outputs, so that the small planes of a network's deep
+        // layers (a few dozen outputs each) do not pay a task's and a block's
+        // setup per channel.
+        let chans_per_task = DW_TASK_LEN.div_ceil((out_h * out_w).max(1));
+
         let n_init = AtomicUsize::new(0);
         for n in 0..batch {
             let mut out_chans = output.slice_mut(n);
             let input = input.slice(n);
 
             out_chans
-                .axis_iter_mut(0)
+                .axis_chunks_mut(0, chans_per_task)
                 .into_par_iter()
                 .enumerate()
-                .for_each(|(out_chan, mut out_chans)| {
-                    let mut out_chans = out_chans
-                        .reshaped_mut([1, out_chans.size(0), out_chans.size(1)])
-                        .unwrap();
+                .for_each(|(task, mut out_chans)| {
+                    let first_chan = task * chans_per_task;
+                    let chan_range = first_chan..first_chan + out_chans.size(0);
                     self.depthwise_conv_2d_block(
                         out_chans.view_mut(),
-                        out_chan..out_chan + 1,
+                        chan_range,
                         input,
                         kernel.view(),
                         bias,
