@@ -34,11 +34,12 @@ fi
 
 EVAL2_DIR="${FOCUS_EVAL2_DIR:-../shared/eval/faces2}"
 if [ -d "$EVAL_DIR" ] && [ -d "$EVAL2_DIR" ]; then
-  # The half no number was chosen on (docs/vision.md). Issue 12 aims at 93%; measured 91.4%
-  # (64/70; 63/70 fails): one miss is a photo labelled attentive by head pose alone whose eyes
-  # look well aside, docs/vision.md "Accuracy". So this floor is the true figure.
-  step "vision accuracy on the held-out half of $EVAL_DIR + $EVAL2_DIR (>= 91.4% correct)"
-  "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --half held-out --min-accuracy 0.914
+  # The half no number was chosen on (docs/vision.md). Issue 12 aims at 93%; measured 92.9%
+  # (65/70, with the small-face retry; 64/70 fails): one miss is a photo labelled attentive by
+  # head pose alone whose eyes look well aside, docs/vision.md "Accuracy". So this floor is
+  # the true figure.
+  step "vision accuracy on the held-out half of $EVAL_DIR + $EVAL2_DIR (>= 92.8% correct)"
+  "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --half held-out --min-accuracy 0.928
   step "head-pose error on every photo with ground truth in both sets (MAE <= 5 deg)"
   "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --max-pose-mae-deg 5
   if command -v ffmpeg >/dev/null; then

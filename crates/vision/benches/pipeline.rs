@@ -136,6 +136,48 @@ fn benches(c: &mut Criterion) {
         tracked + 1 >= frames,
         "tracking fell back to the detector: {tracked}/{frames}"
     );
+
+    // An empty HD room (grey noise, 1920x1080, no face): the small-face retry alone (15
+    // detector runs on tiles), and a whole no-face frame with and without it. The retry's
+    // cost per frame in a stream is the first over `SMALL_FACE_EVERY`.
+    let room = empty_room(1920, 1080);
+    c.bench_function("small_face_retry_1920x1080", |b| {
+        b.iter(|| {
+            detector
+                .detect_small_faces(black_box(&room), 0.5, 0.3)
+                .expect("detect")
+        })
+    });
+    c.bench_function("no_face_1920x1080_with_retry", |b| {
+        b.iter(|| analyzer.analyze_image(black_box(&room)).expect("analyze"))
+    });
+    let no_retry = FaceAnalyzer::new(&models, &engine, Params::default())
+        .expect("models load")
+        .with_small_face_min_side(u32::MAX);
+    c.bench_function("no_face_1920x1080_without_retry", |b| {
+        b.iter(|| no_retry.analyze_image(black_box(&room)).expect("analyze"))
+    });
+    // The page's empty room (640x480): no retry runs there.
+    let small_room = empty_room(640, 480);
+    c.bench_function("no_face_640x480", |b| {
+        b.iter(|| {
+            analyzer
+                .analyze_image(black_box(&small_room))
+                .expect("analyze")
+        })
+    });
+}
+
+/// A frame of grey noise (a fixed pseudo-random sequence): an empty room.
+fn empty_room(width: u32, height: u32) -> RgbImage {
+    let mut state = 0x2545_f491_u32;
+    RgbImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let v = 100 + (state % 41) as u8;
+        image::Rgb([v, v, v])
+    })
 }
 
 criterion_group! {

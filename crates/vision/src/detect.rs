@@ -5,6 +5,14 @@
 //! input pixels relative to the anchor centre) and 896 score logits. Anchors follow
 //! MediaPipe's SSD anchor options for this model: strides 8, 16, 16, 16, two anchors per
 //! cell on the first layer and six on the merged 16-stride layers, fixed unit size.
+//!
+//! **Small faces.** MediaPipe made this detector for faces from its smallest anchor scale up,
+//! [`MIN_FACE_FRACTION`] (0.1484375, 19 of the 128 input pixels: the SSD anchor option
+//! `min_scale` of `face_detection_short_range`): letterboxed whole, a frame shows it faces down
+//! to about 0.15 of its longer side. [`FaceDetector::detect_small_faces`] looks again in
+//! overlapping square tiles ([`small_face_tiles`]) sized so that a face of
+//! [`SMALL_FACE_FRACTION`] (1/20) of the frame's longer side fills the smallest anchor, with the
+//! same score threshold and NMS, boxes mapped back to the frame.
 
 use fast_image_resize as fr;
 use image::RgbImage;
@@ -13,6 +21,13 @@ use crate::{Error, engine::Network};
 
 /// Side of the detector's square input, in pixels.
 pub const INPUT_SIZE: usize = 128;
+/// The smallest face the detector is built for, as a fraction of its input's side: the
+/// smallest anchor scale of MediaPipe's SSD anchor options for this model (`min_scale`,
+/// 19 px of 128).
+pub const MIN_FACE_FRACTION: f32 = 0.1484375;
+/// The smallest face [`FaceDetector::detect_small_faces`] is sized for, as a fraction of the
+/// frame's longer side: 1/20 (a 96 px face in a 1920 px frame).
+pub const SMALL_FACE_FRACTION: f32 = 1.0 / 20.0;
 const NUM_ANCHORS: usize = 896;
 const NUM_COORDS: usize = 16;
 
@@ -69,6 +84,41 @@ impl Letterbox {
     }
 }
 
+/// A rectangle of the frame in whole pixels: `[x, y, width, height]`.
+pub type Region = [u32; 4];
+
+/// The tiles [`FaceDetector::detect_small_faces`] searches in a `width` x `height` frame, from
+/// the detector's geometry alone:
+/// - side: a face of [`SMALL_FACE_FRACTION`] of the longer side fills the detector's smallest
+///   anchor ([`MIN_FACE_FRACTION`] of the tile), so `L / 20 / 0.1484 = 0.337 L` (no larger than
+///   the shorter side);
+/// - overlap: at least the smallest face the whole frame shows (`0.1484 L`), so every face the
+///   whole frame misses lies wholly inside some tile;
+/// - as few tiles per axis as that allows, spread evenly from edge to edge.
+///
+/// A 1920x1080 frame: 647 px tiles, 5 x 3 of them; 1280x720: 432 px, 5 x 3.
+pub fn small_face_tiles(width: u32, height: u32) -> Vec<Region> {
+    let longer = width.max(height) as f32;
+    let side = ((longer * SMALL_FACE_FRACTION / MIN_FACE_FRACTION).ceil() as u32)
+        .min(width.min(height))
+        .max(1);
+    let overlap = ((longer * MIN_FACE_FRACTION).ceil() as u32).min(side / 2);
+    let starts = |extent: u32| -> Vec<u32> {
+        if extent <= side {
+            return vec![0];
+        }
+        let step = side - overlap;
+        let n = (extent - overlap).div_ceil(step).max(2);
+        (0..n)
+            .map(|i| ((extent - side) as f32 * i as f32 / (n - 1) as f32).round() as u32)
+            .collect()
+    };
+    let (xs, ys) = (starts(width), starts(height));
+    ys.iter()
+        .flat_map(|&y| xs.iter().map(move |&x| [x, y, side, side]))
+        .collect()
+}
+
 /// The detector and its anchors.
 #[derive(Debug)]
 pub struct FaceDetector {
@@ -95,7 +145,39 @@ impl FaceDetector {
         min_score: f32,
         nms_iou: f32,
     ) -> Result<Vec<Detection>, Error> {
-        let (input, letterbox) = letterbox_input(image)?;
+        let (w, h) = image.dimensions();
+        let found = self.detect_in(image, [0, 0, w, h], min_score)?;
+        Ok(weighted_nms(found, nms_iou))
+    }
+
+    /// Looks for faces too small for [`detect_faces`](Self::detect_faces) to see in the whole
+    /// frame: the detector runs on each of [`small_face_tiles`] (one run per tile), and the
+    /// detections of all tiles, in frame pixels, go through one non-maximum suppression, so a
+    /// face seen in two overlapping tiles is one face. Same score threshold and NMS as
+    /// `detect_faces`.
+    pub fn detect_small_faces(
+        &self,
+        image: &RgbImage,
+        min_score: f32,
+        nms_iou: f32,
+    ) -> Result<Vec<Detection>, Error> {
+        let (w, h) = image.dimensions();
+        let mut found = Vec::new();
+        for tile in small_face_tiles(w, h) {
+            found.extend(self.detect_in(image, tile, min_score)?);
+        }
+        Ok(weighted_nms(found, nms_iou))
+    }
+
+    /// The detections scoring at least `min_score` in `region` of `image` (letterboxed into
+    /// the input), in frame pixels, before NMS.
+    fn detect_in(
+        &self,
+        image: &RgbImage,
+        region: Region,
+        min_score: f32,
+    ) -> Result<Vec<Detection>, Error> {
+        let (input, letterbox) = letterbox_input(image, region)?;
         let names = [self.output_names[0].as_str(), self.output_names[1].as_str()];
         let outputs = self
             .network
@@ -131,7 +213,7 @@ impl FaceDetector {
                 keypoints,
             });
         }
-        Ok(weighted_nms(found, nms_iou))
+        Ok(found)
     }
 }
 
@@ -139,14 +221,15 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Resizes `image` to fit 128x128 with its aspect kept, centres it on a zero (-1 after
-/// normalisation) background, and returns NHWC RGB in [-1, 1].
-fn letterbox_input(image: &RgbImage) -> Result<(Vec<f32>, Letterbox), Error> {
-    let (w, h) = image.dimensions();
+/// Resizes `region` of `image` to fit 128x128 with its aspect kept, centres it on a zero (-1
+/// after normalisation) background, and returns NHWC RGB in [-1, 1] and the mapping back to
+/// frame pixels.
+fn letterbox_input(image: &RgbImage, region: Region) -> Result<(Vec<f32>, Letterbox), Error> {
+    let [x0, y0, w, h] = region;
     let scale = INPUT_SIZE as f32 / w.max(h) as f32;
     let rw = ((w as f32 * scale).round() as u32).clamp(1, INPUT_SIZE as u32);
     let rh = ((h as f32 * scale).round() as u32).clamp(1, INPUT_SIZE as u32);
-    let resized = resize_rgb(image, rw, rh)?;
+    let resized = resize_region(image, region, rw, rh)?;
     let pad_x = (INPUT_SIZE as u32 - rw) / 2;
     let pad_y = (INPUT_SIZE as u32 - rh) / 2;
     let mut input = vec![-1.0f32; INPUT_SIZE * INPUT_SIZE * 3];
@@ -157,12 +240,14 @@ fn letterbox_input(image: &RgbImage) -> Result<(Vec<f32>, Letterbox), Error> {
             *dst = v as f32 * (2.0 / 255.0) - 1.0;
         }
     }
+    let scale = rw as f32 / w as f32;
     Ok((
         input,
         Letterbox {
-            scale: rw as f32 / w as f32,
-            pad_x: pad_x as f32,
-            pad_y: pad_y as f32,
+            scale,
+            // The region's origin, in input pixels, moves the padding.
+            pad_x: pad_x as f32 - x0 as f32 * scale,
+            pad_y: pad_y as f32 - y0 as f32 * scale,
         },
     ))
 }
@@ -170,11 +255,24 @@ fn letterbox_input(image: &RgbImage) -> Result<(Vec<f32>, Letterbox), Error> {
 /// Area-aware resize with `fast_image_resize` (SIMD convolution), returning packed RGB8.
 pub fn resize_rgb(image: &RgbImage, width: u32, height: u32) -> Result<Vec<u8>, Error> {
     let (w, h) = image.dimensions();
+    resize_region(image, [0, 0, w, h], width, height)
+}
+
+/// [`resize_rgb`] of `region` (`[x, y, width, height]`) of `image`, without copying it out.
+fn resize_region(
+    image: &RgbImage,
+    region: Region,
+    width: u32,
+    height: u32,
+) -> Result<Vec<u8>, Error> {
+    let (w, h) = image.dimensions();
     let src = fr::images::ImageRef::new(w, h, image.as_raw(), fr::PixelType::U8x3)
         .map_err(|e| Error::Decode(e.to_string()))?;
     let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
-    let options =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+    let [x, y, rw, rh] = region.map(f64::from);
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
+        .crop(x, y, rw, rh);
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .map_err(|e| Error::Decode(e.to_string()))?;
@@ -251,11 +349,62 @@ mod tests {
     #[test]
     fn letterbox_maps_back_to_image_pixels() {
         let img = RgbImage::new(640, 480);
-        let (input, lb) = letterbox_input(&img).expect("letterbox");
+        let (input, lb) = letterbox_input(&img, [0, 0, 640, 480]).expect("letterbox");
         assert_eq!(input.len(), INPUT_SIZE * INPUT_SIZE * 3);
         assert_eq!(lb.pad_x, 0.0);
         assert_eq!(lb.pad_y, 16.0);
         let p = lb.to_image(64.0, 64.0);
         assert!((p[0] - 320.0).abs() < 1e-3 && (p[1] - 240.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_tile_maps_back_to_frame_pixels() {
+        let img = RgbImage::new(1920, 1080);
+        let (_, lb) = letterbox_input(&img, [1000, 400, 640, 640]).expect("letterbox");
+        // 640 px into 128: 5 frame pixels per input pixel, from the tile's corner.
+        let p = lb.to_image(0.0, 0.0);
+        assert!(
+            (p[0] - 1000.0).abs() < 1e-3 && (p[1] - 400.0).abs() < 1e-3,
+            "{p:?}"
+        );
+        let p = lb.to_image(64.0, 128.0);
+        assert!(
+            (p[0] - 1320.0).abs() < 1e-3 && (p[1] - 1040.0).abs() < 1e-3,
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn small_face_tiles_follow_the_detector_geometry() {
+        let tiles = small_face_tiles(1920, 1080);
+        assert_eq!(tiles.len(), 15, "{tiles:?}");
+        let side = tiles[0][2];
+        assert_eq!(side, 647);
+        // A face of 1/20 of the frame's width fills the smallest anchor of a tile.
+        let face = 1920.0 * SMALL_FACE_FRACTION;
+        assert!((face / side as f32 - MIN_FACE_FRACTION).abs() < 0.001);
+        // The tiles cover the frame, edge to edge.
+        assert_eq!((tiles[0][0], tiles[0][1]), (0, 0));
+        let last = tiles[tiles.len() - 1];
+        assert_eq!((last[0] + side, last[1] + side), (1920, 1080));
+        // Every face up to the whole frame's smallest (0.148 of 1920 = 285 px) lies wholly
+        // inside a tile, wherever it is.
+        let biggest = (1920.0 * MIN_FACE_FRACTION).ceil() as u32;
+        for x in (0..=1920 - biggest).step_by(7) {
+            for y in (0..=1080 - biggest).step_by(7) {
+                assert!(
+                    tiles.iter().any(|t| x >= t[0]
+                        && y >= t[1]
+                        && x + biggest <= t[0] + t[2]
+                        && y + biggest <= t[1] + t[3]),
+                    "a {biggest} px face at ({x}, {y}) is in no tile"
+                );
+            }
+        }
+        // A portrait frame tiles the same way; a panorama's tiles are no taller than it.
+        assert_eq!(small_face_tiles(1080, 1920).len(), 15);
+        let wide = small_face_tiles(3000, 600);
+        assert!(wide.iter().all(|t| t[1] == 0 && t[2] == 600 && t[3] == 600));
+        assert_eq!(wide.last().map(|t| t[0] + t[2]), Some(3000));
     }
 }

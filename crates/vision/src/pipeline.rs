@@ -6,6 +6,13 @@
 //! A face turned beyond the face model's range (a profile) is not "no face": when the
 //! detector still finds a face seen side-on, or the tracker just followed one turning out of
 //! range, the verdict is `looking_away` ("turned out of view").
+//!
+//! A face too small for the detector to see in the whole frame (a person far from a wide,
+//! high-resolution camera) is looked for again in tiles
+//! ([`FaceDetector::detect_small_faces`]) when the detector finds nothing, on frames at least
+//! [`SMALL_FACE_MIN_SIDE`] on their longer side; a stream does so on its first frame without a
+//! face and then on every [`SMALL_FACE_EVERY`]th, so an empty room costs little more than
+//! before.
 
 use std::sync::Arc;
 
@@ -45,7 +52,23 @@ pub struct FaceAnalyzer {
     canonical: CanonicalFace,
     params: Params,
     limits: DecodeLimits,
+    small_face_min_side: u32,
 }
+
+/// The small-face retry runs on frames whose longer side is at least this many pixels (HD and
+/// up). There a face of 1/20 of the frame (the smallest the retry is sized for) is at least 64
+/// px wide: a quarter of the face mesh's 256 px input, about 12 px per eye, enough to tell
+/// open eyes from shut. In the page's frames (at most 640 px wide) such a face would be 32 px,
+/// 6 px per eye, and a face that small in a webcam's view is someone across the room, not the
+/// user at the desk (`framing`: under a tenth of the width is already "too far").
+pub const SMALL_FACE_MIN_SIDE: u32 = 1280;
+
+/// In a stream, the small-face retry runs on the first frame without a face and then on every
+/// this-many-th consecutive one (every 2 s at the page's 5 frames a second): its 15 detector
+/// runs on an HD frame spread over ten frames add about 1.5 detector runs to each (the figure
+/// measured is in docs/vision.md), where running it on every such frame would multiply the cost
+/// of an empty room's frame several times over.
+pub const SMALL_FACE_EVERY: u32 = 10;
 
 /// What a frame held: what the tracker needs for the next frame.
 #[derive(Debug, Clone)]
@@ -115,7 +138,15 @@ impl FaceAnalyzer {
             canonical: CanonicalFace::from_json(models.canonical_face_json)?,
             params,
             limits: DecodeLimits::default(),
+            small_face_min_side: SMALL_FACE_MIN_SIDE,
         })
+    }
+
+    /// Replaces the smallest longer side ([`SMALL_FACE_MIN_SIDE`]) of a frame on which the
+    /// small-face retry runs; `u32::MAX` turns it off, 0 runs it on every frame without a face.
+    pub fn with_small_face_min_side(mut self, pixels: u32) -> Self {
+        self.small_face_min_side = pixels;
+        self
     }
 
     /// Replaces the decode limits (e.g. a smaller byte limit for the web server).
@@ -154,7 +185,7 @@ impl FaceAnalyzer {
         image: &RgbImage,
         profile: Option<&Profile>,
     ) -> Result<FrameAnalysis, Error> {
-        let (face, found) = self.locate(image, None)?;
+        let (face, found) = self.locate(image, None, true)?;
         let verdict = match (&face, &found) {
             (None, Found::SideOn) => Verdict::turned_out_of_view(),
             _ => judge(face.as_ref(), &self.params, profile),
@@ -163,11 +194,12 @@ impl FaceAnalyzer {
     }
 
     /// Finds and measures the face; with `prior`, first tries the landmark model on that
-    /// crop.
+    /// crop. `small_faces`: the small-face retry may run (on a large enough frame).
     fn locate(
         &self,
         image: &RgbImage,
         prior: Option<&Roi>,
+        small_faces: bool,
     ) -> Result<(Option<FaceObservation>, Found), Error> {
         let (landmarks, detection, tracked) = match prior {
             Some(roi) => {
@@ -175,12 +207,12 @@ impl FaceAnalyzer {
                 if tracked.presence >= self.params.min_tracking_presence {
                     (Some(tracked), None, true)
                 } else {
-                    let (l, d) = self.find_face(image)?;
+                    let (l, d) = self.find_face(image, small_faces)?;
                     (l, d, false)
                 }
             }
             None => {
-                let (l, d) = self.find_face(image)?;
+                let (l, d) = self.find_face(image, small_faces)?;
                 (l, d, false)
             }
         };
@@ -207,43 +239,57 @@ impl FaceAnalyzer {
         ))
     }
 
-    /// Detector, then landmarks on the strongest face; with a margin retry for tight crops.
-    /// The landmarks may have a low presence score (the mesh rejects the crop); the
-    /// detection is returned too.
+    /// Detector, then landmarks on the strongest face; with a margin retry for tight crops
+    /// and, with `small_faces` on a frame of at least `small_face_min_side`, a tiled retry
+    /// for faces too small for the whole frame. The landmarks may have a low presence score
+    /// (the mesh rejects the crop); the detection is returned too.
     fn find_face(
         &self,
         image: &RgbImage,
+        small_faces: bool,
     ) -> Result<(Option<FaceLandmarks>, Option<Detection>), Error> {
-        if let Some((detection, found)) = self.detect_and_mesh(image)? {
+        let (score, iou) = (self.params.min_detection_score, self.params.nms_iou);
+        let whole = self.detector.detect_faces(image, score, iou)?;
+        if let Some((detection, found)) = self.mesh_largest(image, &whole)? {
             return Ok((Some(found), Some(detection)));
         }
-        if self.params.retry_margin <= 0.0 {
-            return Ok((None, None));
-        }
         let (w, h) = image.dimensions();
-        let margin = (w.max(h) as f32 * self.params.retry_margin).round() as u32;
-        let padded = pad_replicate(image, margin);
-        Ok(match self.detect_and_mesh(&padded)? {
-            Some((detection, mut l)) => {
+        let mut padded_found = None;
+        if self.params.retry_margin > 0.0 {
+            let margin = (w.max(h) as f32 * self.params.retry_margin).round() as u32;
+            let padded = pad_replicate(image, margin);
+            let detections = self.detector.detect_faces(&padded, score, iou)?;
+            if let Some((detection, mut l)) = self.mesh_largest(&padded, &detections)? {
                 for p in &mut l.points {
                     p[0] -= margin as f32;
                     p[1] -= margin as f32;
                 }
-                (Some(l), Some(detection))
+                if l.presence >= self.params.min_presence {
+                    return Ok((Some(l), Some(detection)));
+                }
+                // The mesh rejects it: kept (a face seen side-on?) unless the tiles find one.
+                padded_found = Some((l, detection));
             }
-            None => (None, None),
-        })
+        }
+        if small_faces && w.max(h) >= self.small_face_min_side {
+            // Only a face the mesh accepts: a small detection the mesh rejects is not taken
+            // for a face seen side-on (the rule for "turned out of view" is the whole frame's).
+            let small = self.detector.detect_small_faces(image, score, iou)?;
+            if let Some((detection, found)) = self.mesh_largest(image, &small)?
+                && found.presence >= self.params.min_presence
+            {
+                return Ok((Some(found), Some(detection)));
+            }
+        }
+        Ok(padded_found.map_or((None, None), |(l, d)| (Some(l), Some(d))))
     }
 
-    fn detect_and_mesh(
+    /// Landmarks on the largest of `detections` (none: `None`).
+    fn mesh_largest(
         &self,
         image: &RgbImage,
+        detections: &[Detection],
     ) -> Result<Option<(Detection, FaceLandmarks)>, Error> {
-        let detections = self.detector.detect_faces(
-            image,
-            self.params.min_detection_score,
-            self.params.nms_iou,
-        )?;
         // The user is the largest face in their own webcam.
         let Some(best) = detections
             .iter()
@@ -342,6 +388,8 @@ pub struct FaceTracker {
     previous: Option<Roi>,
     /// A face that turned out of the model's range: frames it has been held for.
     turned_out: Option<u32>,
+    /// Consecutive frames without a face (paces the small-face retry).
+    misses: u32,
     /// Frames analysed, and of those, how many found the face in the previous frame's crop
     /// (the detector did not run).
     frames: u64,
@@ -355,6 +403,7 @@ impl FaceTracker {
             profile: None,
             previous: None,
             turned_out: None,
+            misses: 0,
             frames: 0,
             tracked_frames: 0,
         }
@@ -375,8 +424,13 @@ impl FaceTracker {
     pub fn analyze_image(&mut self, image: &RgbImage) -> Result<FrameAnalysis, Error> {
         let (w, h) = image.dimensions();
         let prior = self.previous.filter(|roi| roi.is_valid_for(w, h));
-        let (face, found) = self.analyzer.locate(image, prior.as_ref())?;
+        let small_faces = self.misses.is_multiple_of(SMALL_FACE_EVERY);
+        let (face, found) = self.analyzer.locate(image, prior.as_ref(), small_faces)?;
         self.frames += 1;
+        self.misses = match found {
+            Found::Nothing => self.misses.saturating_add(1),
+            _ => 0,
+        };
         let params = &self.analyzer.params;
         let verdict = match &found {
             Found::Face {

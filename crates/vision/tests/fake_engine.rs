@@ -10,8 +10,10 @@ use std::sync::{
 
 use focus_vision::{
     Error, FaceAnalyzer, FaceTracker, ModelBytes, Params, Reason,
+    detect::small_face_tiles,
     engine::{InferenceEngine, Network, TensorF32},
     models::CanonicalFace,
+    pipeline::SMALL_FACE_EVERY,
 };
 use image::RgbImage;
 
@@ -147,9 +149,28 @@ struct Fixture {
     presence_logit: Arc<Mutex<f32>>,
 }
 
+/// BlazeFace outputs with no face: every score far below the threshold.
+fn no_detection() -> Vec<TensorF32> {
+    vec![
+        tensor(&[1, 896, 16], vec![0.0; 896 * 16]),
+        tensor(&[1, 896, 1], vec![-100.0; 896]),
+    ]
+}
+
 fn fixture(mesh_len: usize) -> Fixture {
+    fixture_with(mesh_len, Arc::new(Mutex::new(true)))
+}
+
+/// [`fixture`] with a detector that sees the face only while `face_there` holds.
+fn fixture_with(mesh_len: usize, face_there: Arc<Mutex<bool>>) -> Fixture {
     let engine = FakeEngine::default();
-    let detector_runs = engine.network("face_detector", one_face);
+    let detector_runs = engine.network("face_detector", move || {
+        if *face_there.lock().expect("lock") {
+            one_face()
+        } else {
+            no_detection()
+        }
+    });
     let presence_logit = Arc::new(Mutex::new(5.0f32));
     let logit = presence_logit.clone();
     let mesh = frontal_mesh();
@@ -231,4 +252,66 @@ fn a_landmark_output_of_the_wrong_size_is_a_model_error() {
         matches!(&err, Error::Model(m) if m.contains("landmark output shapes")),
         "{err}"
     );
+}
+
+/// An HD frame (the small-face retry's size, `SMALL_FACE_MIN_SIDE`).
+fn hd_frame() -> RgbImage {
+    RgbImage::from_pixel(1280, 720, image::Rgb([120, 110, 100]))
+}
+
+#[test]
+fn a_stream_without_a_face_runs_the_small_face_retry_on_every_tenth_frame_only() {
+    let face_there = Arc::new(Mutex::new(false));
+    let f = fixture_with(478 * 3, face_there.clone());
+    *f.presence_logit.lock().expect("lock") = -1.0;
+    let tiles = small_face_tiles(1280, 720).len();
+    assert_eq!(tiles, 15);
+    let mut tracker = FaceTracker::new(f.analyzer.clone());
+    // An empty room: each frame runs the detector on the frame and on the padded frame; the
+    // first frame without a face and every tenth after it also run it on each tile.
+    let mut expected = 0;
+    for n in 0..25 {
+        let a = tracker.analyze_image(&hd_frame()).expect("frame");
+        assert_eq!(a.reason, Some(Reason::NoFace));
+        expected += 2 + if n % SMALL_FACE_EVERY as usize == 0 {
+            tiles
+        } else {
+            0
+        };
+        assert_eq!(runs(&f.detector_runs), expected, "frame {}", n + 1);
+    }
+    assert_eq!(runs(&f.mesh_runs), 0);
+    // 25 frames: 3 retries (frames 1, 11, 21), not 25.
+    assert_eq!(expected, 25 * 2 + 3 * tiles);
+
+    // The user comes back: found in the whole frame, then tracked without the detector.
+    *face_there.lock().expect("lock") = true;
+    *f.presence_logit.lock().expect("lock") = 5.0;
+    tracker.analyze_image(&hd_frame()).expect("back");
+    tracker.analyze_image(&hd_frame()).expect("tracked");
+    assert_eq!(runs(&f.detector_runs), expected + 1);
+    assert!(tracker.is_tracking());
+
+    // And leaves: the first frame without a face runs the retry again.
+    *face_there.lock().expect("lock") = false;
+    *f.presence_logit.lock().expect("lock") = -1.0;
+    let gone = tracker.analyze_image(&hd_frame()).expect("gone");
+    assert_eq!(gone.reason, Some(Reason::NoFace));
+    assert_eq!(runs(&f.detector_runs), expected + 1 + 2 + tiles);
+}
+
+#[test]
+fn the_small_face_retry_runs_on_hd_frames_only() {
+    let f = fixture_with(478 * 3, Arc::new(Mutex::new(false)));
+    // The page's frames (at most 640 px wide): the frame and the padded frame, no tiles.
+    for _ in 0..3 {
+        f.analyzer.analyze_image(&frame()).expect("frame");
+    }
+    assert_eq!(runs(&f.detector_runs), 3 * 2);
+    // An HD frame analysed on its own (no stream to pace it): the tiles every time.
+    let tiles = small_face_tiles(1280, 720).len();
+    for _ in 0..2 {
+        f.analyzer.analyze_image(&hd_frame()).expect("frame");
+    }
+    assert_eq!(runs(&f.detector_runs), 3 * 2 + 2 * (2 + tiles));
 }
