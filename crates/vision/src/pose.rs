@@ -9,6 +9,13 @@
 //! - pitch > 0: the head tilts up;
 //! - roll > 0: the head tilts clockwise on screen (the line from the subject's right eye to
 //!   their left eye turns clockwise).
+//!
+//! and in their order: the labels (3DDFA's `RotationMatrix`, which made AFLW2000-3D and
+//! 300W-LP) compose the head's rotation as `R = Rx(pitch) * Ry(yaw) * Rz(roll)`, pitch
+//! outermost, so the fitted rotation is read back the same way. When the head is both turned
+//! and tilted this differs from reading yaw first (`Ry * Rx * Rz`): a head at 30 deg of yaw
+//! and 20 of pitch in the labels' order reads 31.6 and 17.2 that way (docs/vision.md,
+//! "Conventions").
 
 use nalgebra::{Matrix3, Vector3};
 
@@ -25,20 +32,24 @@ pub struct PoseFit {
 }
 
 impl PoseFit {
-    /// Yaw, pitch and roll of the fitted rotation.
+    /// Yaw, pitch and roll of the fitted rotation, decomposed as
+    /// `Rx(-pitch) * Ry(-yaw) * Rz(-roll)` (the labels' order; the signs turn the standard
+    /// right-handed rotations about the camera axes into the documented ones).
     pub fn angles(&self) -> HeadPose {
         let r = &self.rotation;
-        // Where the face's forward axis (canonical +z) and its ear-to-ear axis (+x) point.
+        // Where the face's forward axis (canonical +z) and its ear-to-ear axis (+x) point:
+        // forward = (-sin yaw, sin pitch cos yaw, cos pitch cos yaw).
         let forward = r * Vector3::z();
         let across = r * Vector3::x();
-        let yaw = (-forward.x).atan2(forward.z);
-        let pitch = forward.y.clamp(-1.0, 1.0).asin();
-        // Roll: the ear-to-ear axis seen in the plane facing the head, after undoing yaw
-        // and pitch, so a turned head does not read as a tilted one.
-        let world_up = Vector3::y();
-        let right_flat = world_up.cross(&forward);
-        let up_flat = forward.cross(&right_flat);
-        let roll = -across.dot(&up_flat).atan2(across.dot(&right_flat));
+        let yaw = (-forward.x).clamp(-1.0, 1.0).asin();
+        let pitch = forward.y.atan2(forward.z);
+        // Roll: the ear-to-ear axis against where it would lie with no roll, Rx * Ry * x,
+        // and the matching up axis, Rx * y.
+        let (sy, cy) = yaw.sin_cos();
+        let (sp, cp) = pitch.sin_cos();
+        let across_unrolled = Vector3::new(cy, sp * sy, cp * sy);
+        let up_unrolled = Vector3::new(0.0, cp, -sp);
+        let roll = -across.dot(&up_unrolled).atan2(across.dot(&across_unrolled));
         HeadPose {
             yaw_deg: yaw.to_degrees(),
             pitch_deg: pitch.to_degrees(),
@@ -164,5 +175,24 @@ mod tests {
             "{roll:?}"
         );
         assert!(roll.yaw_deg.abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_turned_and_tilted_head_reads_in_the_labels_order() {
+        // Built as AFLW2000-3D's labels compose it, pitch outermost: Rx * Ry * Rz.
+        let (yaw, pitch, roll) = (30f32.to_radians(), -25f32.to_radians(), 15f32.to_radians());
+        let r = Rotation3::from_axis_angle(&Vector3::x_axis(), -pitch)
+            * Rotation3::from_axis_angle(&Vector3::y_axis(), -yaw)
+            * Rotation3::from_axis_angle(&Vector3::z_axis(), -roll);
+        let angles = PoseFit {
+            rotation: *r.matrix(),
+            scale: 1.0,
+            translation: Vector3::zeros(),
+            rms_residual: 0.0,
+        }
+        .angles();
+        assert!((angles.yaw_deg - 30.0).abs() < 1e-3, "{angles:?}");
+        assert!((angles.pitch_deg + 25.0).abs() < 1e-3, "{angles:?}");
+        assert!((angles.roll_deg - 15.0).abs() < 1e-3, "{angles:?}");
     }
 }
