@@ -40,8 +40,11 @@ if [ -d "$EVAL_DIR" ] && [ -d "$EVAL2_DIR" ]; then
   # the true figure.
   step "vision accuracy on the held-out half of $EVAL_DIR + $EVAL2_DIR (>= 92.8% correct)"
   "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --half held-out --min-accuracy 0.928
-  step "head-pose error on every photo with ground truth in both sets (MAE <= 5 deg)"
-  "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --max-pose-mae-deg 5
+  # Roll: measured 1.8 deg (53 faces) since the fit's rotation is read in the labels' own
+  # order (pitch outermost, docs/vision.md "Conventions"); 4.7 before, so 2.5 catches a
+  # return to the other order.
+  step "head-pose error on every photo with ground truth in both sets (MAE <= 5 deg; roll <= 2.5)"
+  "$BIN" eval "$EVAL_DIR" "$EVAL2_DIR" --max-pose-mae-deg 5 --max-roll-mae-deg 2.5
   if command -v ffmpeg >/dev/null; then
     step "side camera: a profile calibrated on faces turned ~30 deg; turned faces focused, frontal ones looking_away"
     scripts/side-camera.sh "$BIN" "$EVAL_DIR" "$EVAL2_DIR"

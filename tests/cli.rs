@@ -189,6 +189,43 @@ fn eval_measures_head_pose_error_from_poses_csv() {
     assert!(!out.status.success(), "MAE above 8 degrees fails: {text}");
 }
 
+#[test]
+fn eval_gates_the_roll_error_on_its_own() {
+    // The astronaut faces the camera nearly upright (roll ~3 deg): labelled as she reads in
+    // yaw and pitch but rolled 30 deg, only the roll gate can fail.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pose_dir = dir.path().join("with_pose");
+    std::fs::create_dir(&pose_dir).expect("mkdir");
+    std::fs::copy(
+        fixtures().join("attentive/att01_skimage_astronaut.jpg"),
+        pose_dir.join("a.jpg"),
+    )
+    .expect("copy");
+    std::fs::write(
+        pose_dir.join("poses.csv"),
+        "file,yaw_deg,pitch_deg,roll_deg,expected_class\na.jpg,0.9,-7.8,30.0,attentive\n",
+    )
+    .expect("csv");
+    let eval = |flag: &str| {
+        bin()
+            .arg("eval")
+            .arg(dir.path())
+            .args([flag, "8"])
+            .output()
+            .expect("runs")
+    };
+    let pose = eval("--max-pose-mae-deg");
+    assert!(
+        pose.status.success(),
+        "yaw and pitch are within 8 deg: {}",
+        String::from_utf8_lossy(&pose.stdout)
+    );
+    let roll = eval("--max-roll-mae-deg");
+    let text = String::from_utf8_lossy(&roll.stderr);
+    assert!(!roll.status.success(), "a roll 27 deg off fails: {text}");
+    assert!(text.contains("roll MAE"), "{text}");
+}
+
 fn stream_frame(n: u32) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
         "tests/fixtures/stream/pexels_woman_attentive/frame{n}.jpg"

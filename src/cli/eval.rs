@@ -528,17 +528,25 @@ fn check_gates(report: &Report, args: &EvalArgs) -> anyhow::Result<()> {
             min * 100.0
         );
     }
-    if let Some(max) = args.max_pose_mae_deg {
-        let Some(m) = report.pose.mean() else {
-            bail!("no faces with ground-truth pose to check the pose error on");
-        };
-        if m[0] > max || m[1] > max {
-            bail!(
-                "head pose MAE (yaw {:.1}, pitch {:.1}) exceeds {max:.1} degrees",
-                m[0],
-                m[1]
-            );
-        }
+    if args.max_pose_mae_deg.is_none() && args.max_roll_mae_deg.is_none() {
+        return Ok(());
+    }
+    let Some(m) = report.pose.mean() else {
+        bail!("no faces with ground-truth pose to check the pose error on");
+    };
+    if let Some(max) = args.max_pose_mae_deg
+        && (m[0] > max || m[1] > max)
+    {
+        bail!(
+            "head pose MAE (yaw {:.1}, pitch {:.1}) exceeds {max:.1} degrees",
+            m[0],
+            m[1]
+        );
+    }
+    if let Some(max) = args.max_roll_mae_deg
+        && m[2] > max
+    {
+        bail!("head roll MAE {:.1} exceeds {max:.1} degrees", m[2]);
     }
     Ok(())
 }

@@ -157,6 +157,9 @@ pub struct EvalArgs {
     /// Exit non-zero if the yaw or pitch mean absolute error exceeds this many degrees.
     #[arg(long)]
     pub max_pose_mae_deg: Option<f64>,
+    /// Exit non-zero if the roll mean absolute error exceeds this many degrees.
+    #[arg(long)]
+    pub max_roll_mae_deg: Option<f64>,
     /// Also list every file with its verdict.
     #[arg(long)]
     pub verbose: bool,
