@@ -289,3 +289,50 @@ fn calibrate_writes_a_profile_that_analyze_judges_with_and_refuses_closed_eyes()
     assert!(err.contains("looked closed"), "{err}");
     assert!(!refused.exists());
 }
+
+/// `RTEN_TIMING` (rten's per-operator timing, printed by its inference threads) must not
+/// hang `analyze`: the tool held stdout's lock for the whole run, so the pool thread that
+/// printed waited for it forever while the run waited for the pool.
+#[test]
+fn analyze_finishes_with_rten_timing_on() {
+    use std::{
+        process::Stdio,
+        time::{Duration, Instant},
+    };
+    let mut child = bin()
+        .arg("analyze")
+        .arg(fixtures().join("attentive/att01_skimage_astronaut.jpg"))
+        .env("RTEN_TIMING", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runs");
+    // Read stdout on a thread, so a full pipe cannot stall the child either.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).expect("read stdout");
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            child.kill().expect("kill");
+            child.wait().expect("reap");
+            panic!("analyze with RTEN_TIMING set did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let text = reader.join().expect("reader");
+    let verdicts: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(verdicts.len(), 1, "{text}");
+    assert_eq!(verdicts[0]["focused"], true, "{text}");
+}

@@ -230,8 +230,10 @@ pub fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     let files = expand(&args.paths)?;
     let profile = args.profile.as_deref().map(read_profile).transpose()?;
     let (mut frames, profile) = Frames::new(&args, profile)?;
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    // Not locked for the whole run: each line takes the lock as it is written, so a thread
+    // of the inference pool that prints (rten's `RTEN_TIMING` profiling) is not kept
+    // waiting for the end of a run that waits for it.
+    let mut out = io::stdout();
     if args.pretty {
         writeln!(
             out,
