@@ -161,9 +161,9 @@ fn eval_reports_accuracy_and_enforces_the_minimum() {
     assert_eq!(counts, ["0", "0", "1", "0", "0"], "{text}");
 }
 
-#[test]
-fn eval_measures_head_pose_error_from_poses_csv() {
-    // Ground truth written from the pipeline's own convention for a frontal face.
+/// An eval folder holding the astronaut fixture in `with_pose/`, labelled attentive with the
+/// head pose `yaw,pitch,roll` (degrees) in its `poses.csv`.
+fn astronaut_with_pose(yaw_pitch_roll: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let pose_dir = dir.path().join("with_pose");
     std::fs::create_dir(&pose_dir).expect("mkdir");
@@ -174,9 +174,18 @@ fn eval_measures_head_pose_error_from_poses_csv() {
     .expect("copy");
     std::fs::write(
         pose_dir.join("poses.csv"),
-        "file,yaw_deg,pitch_deg,roll_deg,expected_class\na.jpg,40.0,0.0,0.0,attentive\n",
+        format!(
+            "file,yaw_deg,pitch_deg,roll_deg,expected_class\na.jpg,{yaw_pitch_roll},attentive\n"
+        ),
     )
     .expect("csv");
+    dir
+}
+
+#[test]
+fn eval_measures_head_pose_error_from_poses_csv() {
+    // Ground truth written from the pipeline's own convention for a frontal face.
+    let dir = astronaut_with_pose("40.0,0.0,0.0");
     let out = bin()
         .arg("eval")
         .arg(dir.path())
@@ -193,19 +202,7 @@ fn eval_measures_head_pose_error_from_poses_csv() {
 fn eval_gates_the_roll_error_on_its_own() {
     // The astronaut faces the camera nearly upright (roll ~3 deg): labelled as she reads in
     // yaw and pitch but rolled 30 deg, only the roll gate can fail.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pose_dir = dir.path().join("with_pose");
-    std::fs::create_dir(&pose_dir).expect("mkdir");
-    std::fs::copy(
-        fixtures().join("attentive/att01_skimage_astronaut.jpg"),
-        pose_dir.join("a.jpg"),
-    )
-    .expect("copy");
-    std::fs::write(
-        pose_dir.join("poses.csv"),
-        "file,yaw_deg,pitch_deg,roll_deg,expected_class\na.jpg,0.9,-7.8,30.0,attentive\n",
-    )
-    .expect("csv");
+    let dir = astronaut_with_pose("0.9,-7.8,30.0");
     let eval = |flag: &str| {
         bin()
             .arg("eval")
