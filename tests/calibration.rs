@@ -16,7 +16,6 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use focus_sentry::time::ShiftedTime;
 use focus_vision::profile::Profile;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
@@ -582,9 +581,7 @@ async fn the_time_on_a_zone_adds_up_across_a_stop_and_a_continuation() {
     );
 
     // Back two minutes later on the same database file; the page continues the session.
-    let time = ShiftedTime::frozen();
-    time.advance_ms(120_000);
-    let second = spawn_app_with_time(test_config(&first.db_path), time).await;
+    let second = spawn_app_later(&first.db_path, 120_000).await;
     let (_, stored) = second
         .get_json(&format!("/api/sessions/{session_id}"))
         .await;
@@ -666,9 +663,7 @@ async fn a_continued_session_keeps_its_profile_after_the_profile_is_deleted() {
     first.shutdown().await;
     assert_eq!(expect_ended(&mut live).await["status"], "interrupted");
 
-    let time = ShiftedTime::frozen();
-    time.advance_ms(60_000);
-    let second = spawn_app_with_time(test_config(&first.db_path), time).await;
+    let second = spawn_app_later(&first.db_path, 60_000).await;
     let response = http_client()
         .delete(second.url(&format!("/api/profiles/{profile_id}")))
         .send()

@@ -95,9 +95,7 @@ async fn blinks_and_perclos_are_live_in_the_summary_and_survive_a_restart() {
     assert_eq!(cut["perclos_percent"], perclos, "{cut}");
 
     // Back two minutes later; the page continues the session and streams the clip again.
-    let time = ShiftedTime::frozen();
-    time.advance_ms(120_000);
-    let app = spawn_app_with_time(test_config(&db_path), time).await;
+    let app = spawn_app_later(&db_path, 120_000).await;
     let (status, resumed) = app.post_empty(&format!("/api/sessions/{id}/resume")).await;
     assert_eq!(status, 200, "{resumed}");
     // The counts carry over; the last minute starts again.

@@ -93,6 +93,14 @@ pub async fn spawn_app_frozen() -> TestApp {
     app
 }
 
+/// The server back `after_ms` later (on a frozen clock) on the database file `db_path` of
+/// an app that stopped: what a restart finds, e.g. the sessions it interrupted.
+pub async fn spawn_app_later(db_path: &Path, after_ms: i64) -> TestApp {
+    let time = ShiftedTime::frozen();
+    time.advance_ms(after_ms);
+    spawn_app_with_time(test_config(db_path), time).await
+}
+
 /// Starts an app on a fresh temporary database with `adjust` applied to the test config
 /// (notifications, retry timing, ...).
 pub async fn spawn_app_adjusted(adjust: impl FnOnce(&mut Config)) -> TestApp {
