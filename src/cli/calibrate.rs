@@ -1,18 +1,35 @@
 //! `focus-sentry calibrate --out PROFILE.json --center FILE... [--top-left FILE...] ...`:
 //! a calibration profile from photos of the user looking at the screen's centre (and
-//! corners), built by the same [`Calibration`] the app's calibration page uses.
+//! corners), built as the app's calibration page builds one ([`crate::calibration`]).
 //!
-//! A calibration that cannot be trusted is refused with the reason, and nothing is written.
+//! The page's path, step by step: the files are the frames of one webcam stream, a point's
+//! files in the order given and the points in the page's order (the centre, then the
+//! corners, [`CalibrationPoint::ALL`]), analysed by one [`FaceTracker`] that follows the face
+//! from frame to frame (as `analyze --stream` does and as the page's calibration run does,
+//! with no profile yet); each frame's numbers go to the same [`Calibration`], whose
+//! [`Calibration::build`] checks them with the same rules. Each zone is a calibration of its
+//! own (the page opens a new one for it), checked against the screen as the page checks it,
+//! with the page's limits on zone names and on zones per profile. Analysing the files as
+//! separate stills instead reads the eyes and the head of the same photos differently (a
+//! tracked crop is not the detector's crop), so the two would not give the same profile.
+//!
+//! A calibration that cannot be trusted is refused with the reason, the words the page
+//! shows, and nothing is written.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use anyhow::{Context, bail};
 use focus_vision::{
-    FaceAnalyzer, Profile,
+    FaceAnalyzer, FaceTracker, Profile,
     calibration::{Calibration, CalibrationPoint, CalibrationRules},
 };
 
 use super::CalibrateArgs;
+use crate::calibration::MAX_ZONES;
+use crate::profiles::{ZONE_NAME_MAX_CHARS, check_zone_name_length};
 
 /// The photos per point, in [`CalibrationPoint::ALL`] order.
 fn points(args: &CalibrateArgs) -> [(CalibrationPoint, &[PathBuf]); 5] {
@@ -25,7 +42,8 @@ fn points(args: &CalibrateArgs) -> [(CalibrationPoint, &[PathBuf]); 5] {
     ]
 }
 
-/// `NAME=FILE` pairs grouped by name, in first-seen order.
+/// `NAME=FILE` pairs grouped by name, in first-seen order; names as the page allows them
+/// (at most [`ZONE_NAME_MAX_CHARS`] characters), at most [`MAX_ZONES`] zones.
 fn zones(specs: &[String]) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
     let mut out: Vec<(String, Vec<PathBuf>)> = Vec::new();
     for spec in specs {
@@ -36,47 +54,59 @@ fn zones(specs: &[String]) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
         if name.is_empty() {
             bail!("--zone {spec:?}: the zone needs a name");
         }
+        if check_zone_name_length(name, "zone").is_err() {
+            bail!("--zone {spec:?}: a zone's name has at most {ZONE_NAME_MAX_CHARS} characters");
+        }
         match out.iter_mut().find(|(n, _)| n == name) {
             Some((_, files)) => files.push(file),
             None => out.push((name.to_owned(), vec![file])),
         }
     }
+    if out.len() > MAX_ZONES {
+        bail!(
+            "a profile has at most {MAX_ZONES} zones; --zone names {}",
+            out.len()
+        );
+    }
     Ok(out)
 }
 
-/// Analyses `files` and adds them to `calibration` as frames at `point`.
-fn add_photos(
-    analyzer: &FaceAnalyzer,
-    calibration: &mut Calibration,
-    point: CalibrationPoint,
-    files: &[PathBuf],
-) -> anyhow::Result<()> {
-    for file in files {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let analysis = analyzer
-            .analyze_bytes(&bytes)
-            .with_context(|| format!("cannot analyse {}", file.display()))?;
-        calibration.add(point, &analysis);
+/// One calibration's frames, as the page takes them: `points`' files in order are the
+/// consecutive frames of one stream, analysed by one tracker, each frame's numbers added at
+/// its point.
+fn calibrate_stream(
+    analyzer: &Arc<FaceAnalyzer>,
+    points: &[(CalibrationPoint, &[PathBuf])],
+) -> anyhow::Result<Calibration> {
+    let mut tracker = FaceTracker::new(Arc::clone(analyzer));
+    let mut calibration = Calibration::new(CalibrationRules::default());
+    for &(point, files) in points {
+        for file in files {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let analysis = tracker
+                .analyze_bytes(&bytes)
+                .with_context(|| format!("cannot analyse {}", file.display()))?;
+            calibration.add(point, &analysis);
+        }
     }
-    Ok(())
+    Ok(calibration)
 }
 
 /// Builds the profile (screen and zones) from the photos.
-fn build_profile(analyzer: &FaceAnalyzer, args: &CalibrateArgs) -> anyhow::Result<Profile> {
-    let mut screen = Calibration::new(CalibrationRules::default());
-    for (point, files) in points(args) {
-        add_photos(analyzer, &mut screen, point, files)?;
-    }
-    let mut profile = screen.build().context("calibration refused")?;
-    for (name, files) in zones(&args.zone)? {
-        let mut zone = Calibration::new(CalibrationRules::default());
-        add_photos(analyzer, &mut zone, CalibrationPoint::Center, &files)?;
-        let zone = zone
+fn build_profile(analyzer: &Arc<FaceAnalyzer>, args: &CalibrateArgs) -> anyhow::Result<Profile> {
+    let zones = zones(&args.zone)?;
+    let mut profile = calibrate_stream(analyzer, &points(args))?
+        .build()
+        .context("calibration refused")?;
+    for (name, files) in zones {
+        let zone = calibrate_stream(analyzer, &[(CalibrationPoint::Center, &files)])?
             .build_zone(&name, &profile)
             .with_context(|| format!("the {name} zone was refused"))?;
         profile.set_zone(zone);
     }
+    // What the app checks before it stores a profile.
+    profile.check().context("the profile cannot be used")?;
     Ok(profile)
 }
 
@@ -111,7 +141,7 @@ fn describe(profile: &Profile, out: &Path) -> String {
 /// Runs `focus-sentry calibrate`.
 pub fn run_calibrate(args: CalibrateArgs) -> anyhow::Result<()> {
     let analyzer = FaceAnalyzer::embedded().context("cannot load the vision models")?;
-    let profile = build_profile(&analyzer, &args)?;
+    let profile = build_profile(&Arc::new(analyzer), &args)?;
     std::fs::write(&args.out, profile.to_json() + "\n")
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     println!("{}", describe(&profile, &args.out));
@@ -142,5 +172,13 @@ mod tests {
         );
         assert!(zones(&["notes".to_owned()]).is_err());
         assert!(zones(&["=a.jpg".to_owned()]).is_err());
+        // The page's limits: a 40-character name, 8 zones.
+        assert!(zones(&[format!("{}=a.jpg", "n".repeat(40))]).is_ok());
+        let long = zones(&[format!("{}=a.jpg", "n".repeat(41))]).expect_err("too long");
+        assert!(long.to_string().contains("at most 40 characters"), "{long}");
+        let specs: Vec<String> = (0..9).map(|i| format!("zone {i}=a.jpg")).collect();
+        assert!(zones(&specs[..8]).is_ok());
+        let many = zones(&specs).expect_err("too many");
+        assert!(many.to_string().contains("at most 8 zones"), "{many}");
     }
 }

@@ -97,7 +97,8 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "PROFILE.json")]
     pub out: PathBuf,
     /// Photos looking at the screen's centre. With the centre alone the calibration is the
-    /// quick one: the screen's size is assumed.
+    /// quick one: the screen's size is assumed. As on the calibration page, all the photos
+    /// are frames of one webcam stream, in order: the centre's, then each corner's.
     #[arg(long, required = true, num_args = 1.., value_name = "FILE")]
     pub center: Vec<PathBuf>,
     /// Photos looking at the screen's top-left corner (as the user sees it).
