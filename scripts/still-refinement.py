@@ -11,6 +11,10 @@ accuracy (labels as `focus-sentry eval` reads them), the head-pose MAE against t
 truth, how far the pose, gaze and eye closure move from the cold pass to the first tracked
 one, and how well the eye closure still separates open eyes from shut ones.
 
+With `--eyes`, it instead prints the eye closure of every labelled photo (eyes seen on every
+pass) per pass, and per pass how many open eyes read closed and shut eyes open at the default
+threshold (`--closed-closure`, 0.65): docs/vision.md "Eye state on tracked frames".
+
 With `--mirror`, it instead compares the pose of each photo with ground truth with the pose
 of its mirror image (yaw negated), and their mean: test-time mirroring. The mirrored copies
 go to a temporary folder and are deleted at once; the evaluation photos are read in place.
@@ -57,6 +61,7 @@ def read_samples(dirs):
                         c = r["expected_class"].strip()
                         if p.lower().endswith((".jpg", ".jpeg", ".png")) and c in CLASSES:
                             samples.setdefault(p, {})["class"] = c
+                            samples[p]["notes"] = (r.get("notes") or "").strip()
             if os.path.basename(root) == "with_pose" and "poses.csv" in files:
                 with open(os.path.join(root, "poses.csv")) as f:
                     for r in csv.DictReader(f):
@@ -139,6 +144,34 @@ def refinement(binary, samples, passes):
               f"shut {shut[0][0]:.2f} ({shut[0][1]}), {shut[1][0]:.2f} ({shut[1][1]})")
 
 
+def eyes(binary, samples, passes, threshold):
+    """Eye closure per pass of every labelled photo whose eyes are seen on every pass, and
+    how the default `eyes_closed` threshold reads the open and the shut ones cold and tracked."""
+    rows = []
+    for p, s in samples.items():
+        if "class" not in s or s["class"] == "no_face":
+            continue
+        res = analyze(binary, [p] * (1 + passes), stream=True)
+        if not all(a.get("face") and a["face"].get("eyes_visible") for a in res):
+            continue
+        rows.append((p, s, [a["eye_closure"] for a in res], [a.get("reason") for a in res]))
+    print(f"photo: class | eye closure per pass (cold, tracked...) | verdict per pass   (threshold {threshold})")
+    for p, s, c, r in sorted(rows, key=lambda t: -t[2][1]):
+        hard = " ".join(w for w in ("squint", "smil", "narrow") if w in s.get("notes", "").lower())
+        cells = " ".join(f"{x:.2f}" for x in c)
+        print(f'{os.path.basename(p):44s} {s["class"]:11s} | {cells} | {" ".join(str(x) for x in r)}  {hard}')
+    for k in range(1 + passes):
+        opened = sorted((c[k], os.path.basename(p)) for p, s, c, _ in rows if s["class"] != "eyes_closed")
+        shut = sorted((c[k], os.path.basename(p)) for p, s, c, _ in rows if s["class"] == "eyes_closed")
+        open_closed = [n for x, n in opened if x >= threshold]
+        shut_open = [n for x, n in shut if x < threshold]
+        sep = "separate" if opened[-1][0] < shut[0][0] else "do NOT separate"
+        mid = (opened[-1][0] + shut[0][0]) / 2
+        print(f"pass {k}: {len(opened)} open, {len(open_closed)} read closed {open_closed}; "
+              f"{len(shut)} shut, {len(shut_open)} read open {shut_open}; most closed open {opened[-1][0]:.2f} "
+              f"({opened[-1][1]}), least closed shut {shut[0][0]:.2f} ({shut[0][1]}): {sep}, midpoint {mid:.2f}")
+
+
 def mirror(binary, samples):
     from PIL import Image, ImageOps
 
@@ -172,10 +205,14 @@ def main():
     ap.add_argument("--half", choices=["choosing", "held-out", "all"], required=True)
     ap.add_argument("--passes", type=int, default=2, help="tracked refinements after the cold pass")
     ap.add_argument("--mirror", action="store_true")
+    ap.add_argument("--eyes", action="store_true", help="eye closure per pass against the threshold")
+    ap.add_argument("--closed-closure", type=float, default=0.65, help="the default eyes_closed threshold")
     args = ap.parse_args()
     samples = {p: s for p, s in sorted(read_samples(args.dirs).items()) if args.half == "all" or half_of(p) == args.half}
     if args.mirror:
         mirror(args.binary, samples)
+    elif args.eyes:
+        eyes(args.binary, samples, args.passes, args.closed_closure)
     else:
         refinement(args.binary, samples, args.passes)
 
