@@ -7,7 +7,8 @@
 //! calibration of her glances saves a screen to one side; a zone calibrated where she
 //! glances aside then counts as focused and is named in the live verdict; the time on it is
 //! kept, and adds up across a server stop and the session's continuation by a new app on the
-//! same database file.
+//! same database file. `focus-sentry calibrate` (the real binary) builds the profile the page
+//! builds from the same frames, and refuses what the page refuses, in the page's words.
 
 #![allow(clippy::unwrap_used)]
 
