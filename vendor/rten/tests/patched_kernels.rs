@@ -177,33 +177,127 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// Run `case` as a depthwise convolution through rten's public `conv`.
+fn run_depthwise(
+    pool: &BufferPool,
+    case: &Case,
+    input: &Tensor<f32>,
+    kernel: &Tensor<f32>,
+    bias: Option<&[f32]>,
+) -> Tensor<f32> {
+    let bias = bias.map(|b| NdTensor::from_data([b.len()], b.to_vec()));
+    conv(
+        pool,
+        input.view(),
+        kernel.view(),
+        bias.as_ref().map(|b| b.view()),
+        Padding::Fixed(case.pads.into()),
+        case.channels,
+        &case.strides,
+        &case.dilations,
+    )
+    .expect("conv")
+}
+
+/// Change 11's cases: many channels of small planes, which the SIMD kernel takes in blocks
+/// of about 4 K outputs (the deep layers of MobileNet-style networks: 64 to 256 channels of
+/// 1x1 to 8x8), the blocks' geometry changing from case to case so that each finds the
+/// scratch rows (reused on each thread) laid out for another.
+fn block_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (channels, in_hw, kernel, pads, strides) in [
+        (64, [2, 2], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (1, [40, 70], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (64, [4, 4], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (256, [1, 1], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (2, [33, 66], [5, 5], [2, 2, 2, 2], [1, 1]),
+        (64, [8, 8], [3, 3], [0, 0, 1, 1], [2, 2]),
+        (96, [8, 8], [5, 5], [2, 2, 2, 2], [1, 1]),
+        (72, [5, 9], [3, 3], [2, 1, 0, 3], [1, 2]),
+        (80, [6, 6], [1, 3], [0, 1, 0, 1], [1, 1]),
+    ] {
+        cases.push(Case {
+            channels,
+            in_hw,
+            kernel,
+            pads,
+            strides,
+            dilations: [1, 1],
+        });
+    }
+    cases
+}
+
 #[test]
 fn depthwise_conv_matches_the_reference() {
     let pool = BufferPool::new();
+    // Channels and unrolled rows that the depthwise kernels should count.
+    let (mut channels, mut unrolled) = (0, 0);
     for (n, case) in cases().iter().enumerate() {
         let c = case.channels;
         let input = tensor(n as u64, &[1, c, case.in_hw[0], case.in_hw[1]]);
         let kernel = tensor(1000 + n as u64, &[c, 1, case.kernel[0], case.kernel[1]]);
         let bias: Vec<f32> = (0..c).map(|i| value(2000 + n as u64, i)).collect();
-        let bias_view = NdTensor::from_data([c], bias.clone());
         let what = format!(
             "case {n}: {}x{} input, {:?} kernel, pads {:?}, strides {:?}, dilations {:?}",
             case.in_hw[0], case.in_hw[1], case.kernel, case.pads, case.strides, case.dilations
         );
 
-        let actual = conv(
-            &pool,
-            input.view(),
-            kernel.view(),
-            Some(bias_view.view()),
-            Padding::Fixed(case.pads.into()),
-            c,
-            &case.strides,
-            &case.dilations,
-        )
-        .expect("conv");
+        let actual = run_depthwise(&pool, case, &input, &kernel, Some(&bias));
         let expected = reference_depthwise(case, &input, &kernel, &bias);
         assert_close(&actual, &expected, &what);
+        channels += c;
+        unrolled += case.unrolled_rows();
+    }
+
+    // Change 11: channels in blocks, with and without bias, match the reference, and each
+    // block's results are the same to the bit as those of the same channels computed two at
+    // a time (each pair a block of its own, so every channel's scratch rows laid out anew).
+    for (n, case) in block_cases().iter().enumerate() {
+        let c = case.channels;
+        let [in_h, in_w] = case.in_hw;
+        let [k_h, k_w] = case.kernel;
+        let input = tensor(6000 + n as u64, &[1, c, in_h, in_w]);
+        let kernel = tensor(7000 + n as u64, &[c, 1, k_h, k_w]);
+        let bias: Vec<f32> = (0..c).map(|i| value(8000 + n as u64, i)).collect();
+        for with_bias in [true, false] {
+            let what = format!(
+                "block case {n}: {c} channels of {in_h}x{in_w}, {:?} kernel, pads {:?}, \
+                 strides {:?}, bias {with_bias}",
+                case.kernel, case.pads, case.strides
+            );
+            let bias = with_bias.then_some(&bias[..]);
+            let actual = run_depthwise(&pool, case, &input, &kernel, bias);
+            let zeros = vec![0.; c];
+            let expected = reference_depthwise(case, &input, &kernel, bias.unwrap_or(&zeros));
+            assert_close(&actual, &expected, &what);
+            channels += c;
+            unrolled += case.unrolled_rows();
+
+            for first in (0..c).step_by(2) {
+                let pair = first..(first + 2).min(c);
+                let pair_case = Case {
+                    channels: pair.len(),
+                    ..*case
+                };
+                let pair_input = input.slice((.., pair.clone())).to_tensor();
+                let pair_kernel = kernel.slice(pair.clone()).to_tensor();
+                let pair_bias = bias.map(|b| &b[pair.clone()]);
+                let pair_actual =
+                    run_depthwise(&pool, &pair_case, &pair_input, &pair_kernel, pair_bias);
+                let block = actual.slice((.., pair.clone()));
+                assert_eq!(block.shape(), pair_actual.shape(), "{what}");
+                for (i, (a, p)) in block.iter().zip(pair_actual.iter()).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        p.to_bits(),
+                        "{what}: channels {pair:?}, element {i}: {a} in blocks, {p} by pairs"
+                    );
+                }
+                channels += pair_case.channels;
+                unrolled += pair_case.unrolled_rows();
+            }
+        }
     }
 
     // With the `kernel-stats` feature, also check that every case ran in the SIMD kernel
@@ -212,15 +306,15 @@ fn depthwise_conv_matches_the_reference() {
     #[cfg(feature = "kernel-stats")]
     {
         let stats = rten::ops::depthwise_kernel_stats();
-        let channels: usize = cases().iter().map(|c| c.channels).sum();
         assert_eq!(stats.whole_channel, channels, "{stats:?}");
         assert_eq!(stats.row_by_row, 0, "{stats:?}");
         // The rows with the whole kernel over the image, and only those, ran the code
         // unrolled for 3x3 and 5x5 kernels (the same sums in the same order).
-        let unrolled: usize = cases().iter().map(Case::unrolled_rows).sum();
         assert!(unrolled > 100, "{unrolled}");
         assert_eq!(stats.unrolled_rows, unrolled, "{stats:?}");
     }
+    #[cfg(not(feature = "kernel-stats"))]
+    let _ = (channels, unrolled);
 }
 
 /// A dense convolution (`groups` = 1) by the definition, `bias` (if any) added to each

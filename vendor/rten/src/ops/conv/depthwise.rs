@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +22,7 @@ pub(crate) mod kernel_stats {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Channels computed whole by a specialized kernel
-    /// ([`DepthwiseConvKernel::compute_channel`](super::DepthwiseConvKernel)).
+    /// ([`DepthwiseConvKernel::compute_channels`](super::DepthwiseConvKernel)).
     #[cfg(feature = "kernel-stats")]
     static WHOLE_CHANNEL: AtomicUsize = AtomicUsize::new(0);
     /// Channels computed one output row at a time by `compute_row`.
@@ -128,22 +129,29 @@ trait DepthwiseConvKernel<X, W, Y> {
         kernel_zero: W,
     );
 
-    /// Compute one whole output channel, if this kernel has a specialized
+    /// Compute whole output channels, if this kernel has a specialized
     /// implementation for `params`, and return `Some` of the number of output
     /// rows it computed with code unrolled for the kernel's size (for
     /// `kernel-stats`). Returning `None` makes the caller fall back to
     /// [`compute_row`](Self::compute_row).
     ///
-    /// `input` is the channel's contiguous `[in_h, in_w]` plane, `kernel` its
-    /// contiguous `[k_h, k_w]` weights and `output` its `[out_h, out_w]`
-    /// plane, which must be fully initialized when this returns `Some`.
-    /// Each output is `init + sum(input * kernel)`.
+    /// For `n` channels, `input` holds their contiguous `[n, in_h, in_w]`
+    /// planes, `kernel` their contiguous `[n, k_h, k_w]` weights and `output`
+    /// their `[n, out_h, out_w]` planes, which must be fully initialized when
+    /// this returns `Some`. `init` holds each channel's initial value (`n`
+    /// values), or is `None` for zeros. Each output is `init + sum(input *
+    /// kernel)`.
+    ///
+    /// Taking channels in blocks lets a kernel do its setup (the padded
+    /// layout, the tap offsets, the ISA dispatch) once for all of them: on
+    /// the small planes of a network's deep layers it costs as much as the
+    /// arithmetic of a channel.
     #[allow(unused_variables)]
-    fn compute_channel(
+    fn compute_channels(
         &self,
         params: &ChannelParams,
         output: &mut [MaybeUninit<Y>],
-        init: Y,
+        init: Option<&[Y]>,
         input: &[X],
         kernel: &[W],
     ) -> Option<usize> {
@@ -152,7 +160,7 @@ trait DepthwiseConvKernel<X, W, Y> {
 }
 
 /// Geometry of a depthwise convolution of one channel, for
-/// [`DepthwiseConvKernel::compute_channel`].
+/// [`DepthwiseConvKernel::compute_channels`].
 pub struct ChannelParams {
     in_h: usize,
     in_w: usize,
@@ -213,16 +221,16 @@ impl DepthwiseConvKernel<f32, f32, f32> for SimdDepthwiseConvKernel {
         )
     }
 
-    fn compute_channel(
+    fn compute_channels(
         &self,
         params: &ChannelParams,
         output: &mut [MaybeUninit<f32>],
-        init: f32,
+        init: Option<&[f32]>,
         input: &[f32],
         kernel: &[f32],
     ) -> Option<usize> {
         let unrolled_rows = SCRATCH.with_borrow_mut(|scratch| {
-            DepthwiseChannelF32 {
+            DepthwiseChannelsF32 {
                 params,
                 input,
                 kernel,
@@ -251,24 +259,25 @@ const DW_TASK_LEN: usize = 4 * 1024;
 /// independent multiply-add chains hide the FMA latency.
 const DW_BLOCK: usize = 4;
 
-struct DepthwiseChannelF32<'a> {
+/// The work of [`SimdDepthwiseConvKernel::compute_channels`]: a block of
+/// channels, as that method describes them.
+struct DepthwiseChannelsF32<'a> {
     params: &'a ChannelParams,
     input: &'a [f32],
     kernel: &'a [f32],
     output: &'a mut [MaybeUninit<f32>],
-    init: f32,
+    init: Option<&'a [f32]>,
     scratch: &'a mut Vec<f32>,
 }
 
-impl SimdOp for DepthwiseChannelF32<'_> {
-    /// Output rows computed by the unrolled code of [`conv_rows`].
+impl SimdOp for DepthwiseChannelsF32<'_> {
+    /// Output rows computed by the unrolled code of [`conv_channels`].
     type Output = usize;
 
     #[inline(always)]
     fn eval<I: Isa>(self, isa: I) -> usize {
-        let ops = isa.f32();
-        let lanes = ops.len();
-        let DepthwiseChannelF32 {
+        let lanes = isa.f32().len();
+        let DepthwiseChannelsF32 {
             params: p,
             input,
             kernel,
@@ -276,11 +285,23 @@ impl SimdOp for DepthwiseChannelF32<'_> {
             init,
             scratch,
         } = self;
-        assert_eq!(input.len(), p.in_h * p.in_w);
-        assert_eq!(kernel.len(), p.k_h * p.k_w);
-        assert_eq!(output.len(), p.out_h * p.out_w);
+        let (in_len, k_len, out_len) = (p.in_h * p.in_w, p.k_h * p.k_w, p.out_h * p.out_w);
+        assert!(k_len > 0, "empty kernel");
+        let n_chans = kernel.len() / k_len;
+        assert_eq!(kernel.len(), n_chans * k_len);
+        assert_eq!(input.len(), n_chans * in_len);
+        assert_eq!(output.len(), n_chans * out_len);
+        if let Some(init) = init {
+            assert_eq!(init.len(), n_chans);
+        }
+        if out_len == 0 {
+            return 0;
+        }
         let stride = p.stride_w;
 
+        // Everything below up to `conv_channels` depends only on the geometry,
+        // so it is computed once for the block.
+        //
         // Scratch layout: `[in_h][stride][phase_len]`. Each phase is long
         // enough for a full vector load at every output column block plus the
         // largest tap shift.
@@ -288,8 +309,8 @@ impl SimdOp for DepthwiseChannelF32<'_> {
         let out_w_padded = p.out_w.next_multiple_of(lanes);
         let phase_len = out_w_padded + max_shift + 1;
         let row_len = stride * phase_len;
-        // Every element of the used part is written below (zeros in the
-        // padding), so the buffer is only grown, never cleared.
+        // Every element of the used part is written (zeros in the padding)
+        // before it is read, so the buffer is only grown, never cleared.
         if scratch.len() < p.in_h * row_len {
             scratch.resize(p.in_h * row_len, 0.);
         }
@@ -297,8 +318,8 @@ impl SimdOp for DepthwiseChannelF32<'_> {
         // Phase element `i` is padded column `phase + i * stride`, which is
         // input column `phase + i * stride - pad_left`. Elements `first..first
         // + n` hold input columns `first_col, first_col + stride, ...`; the
-        // rest are padding. The same for every row, so computed once.
-        let phases: SmallVec<[(usize, usize, usize); 4]> = (0..stride)
+        // rest are padding. The same for every row and channel.
+        let phases: SmallVec<[PhaseSpan; 4]> = (0..stride)
             .map(|phase| {
                 let first = p.pad_left.saturating_sub(phase).div_ceil(stride);
                 let first_col = (phase + first * stride).saturating_sub(p.pad_left);
@@ -307,28 +328,13 @@ impl SimdOp for DepthwiseChannelF32<'_> {
                 } else {
                     (p.in_w - first_col).div_ceil(stride).min(phase_len - first)
                 };
-                (first.min(phase_len), first_col, n)
+                PhaseSpan {
+                    first: first.min(phase_len),
+                    first_col,
+                    n,
+                }
             })
             .collect();
-        for (src, dst) in input
-            .chunks_exact(p.in_w)
-            .zip(scratch.chunks_exact_mut(row_len))
-        {
-            for (dst, &(first, first_col, n)) in dst.chunks_exact_mut(phase_len).zip(&phases) {
-                let (head, rest) = dst.split_at_mut(first);
-                let (body, tail) = rest.split_at_mut(n);
-                head.fill(0.);
-                if stride == 1 {
-                    body.copy_from_slice(&src[first_col..][..n]);
-                } else {
-                    for (d, s) in body.iter_mut().zip(src[first_col..].iter().step_by(stride)) {
-                        *d = *s;
-                    }
-                }
-                tail.fill(0.);
-            }
-        }
-
         // Offset of each horizontal tap within a scratch row.
         let tap_offsets: SmallVec<[usize; 7]> = (0..p.k_w)
             .map(|k_x| {
@@ -336,99 +342,183 @@ impl SimdOp for DepthwiseChannelF32<'_> {
                 (offset % stride) * phase_len + offset / stride
             })
             .collect();
-        let weights: SmallVec<[I::F32; 25]> = kernel.iter().map(|&w| ops.splat(w)).collect();
-        let init = ops.splat(init);
+        // The kernel rows over the image for each output row.
+        let k_rows: SmallVec<[KernelRows; 16]> = (0..p.out_h)
+            .map(|out_y| KernelRows::new(p, out_y, row_len))
+            .collect();
 
-        let rows = RowsParams {
-            scratch,
+        let layout = ScratchLayout {
             row_len,
+            phase_len,
             out_w_padded,
+            phases: &phases,
             tap_offsets: &tap_offsets,
-            weights: &weights,
+            k_rows: &k_rows,
+        };
+        let channels = Channels {
+            input,
+            kernel,
             init,
+            output,
         };
         // The common kernel sizes get an unrolled kernel with their taps and
         // weights in registers, used for the rows where the whole kernel lies
         // over the image.
         match (p.k_h, p.k_w) {
-            (3, 3) => conv_rows::<I, 3, 3>(isa, p, &rows, output),
-            (5, 5) => conv_rows::<I, 5, 5>(isa, p, &rows, output),
-            _ => conv_rows::<I, 0, 0>(isa, p, &rows, output),
+            (3, 3) => conv_channels::<I, 3, 3>(isa, p, &layout, channels, scratch),
+            (5, 5) => conv_channels::<I, 5, 5>(isa, p, &layout, channels, scratch),
+            _ => conv_channels::<I, 0, 0>(isa, p, &layout, channels, scratch),
         }
     }
 }
 
-/// What [`conv_rows`] needs of a channel besides its geometry: the padded
-/// input rows in `scratch` (`row_len` elements each, with room for a vector
-/// load at every column up to `out_w_padded` plus any tap's offset), where each
-/// tap's column starts within a row, the weights in `[k_h, k_w]` order (one
-/// splatted vector each) and the initial value of every output.
-struct RowsParams<'a, I: Isa> {
-    scratch: &'a [f32],
-    row_len: usize,
-    out_w_padded: usize,
-    tap_offsets: &'a [usize],
-    weights: &'a [I::F32],
-    init: I::F32,
+/// Where one stride phase of a padded input row holds image columns: elements
+/// `first..first + n` hold input columns `first_col, first_col + stride, ...`;
+/// the rest are zero padding.
+#[derive(Clone, Copy)]
+struct PhaseSpan {
+    first: usize,
+    first_col: usize,
+    n: usize,
 }
 
-/// Compute every output row of a channel. Rows whose `KH` x `KW` kernel lies
-/// wholly over the image use [`FixedTaps`] (when the kernel is that size;
-/// `KH = 0` for none); the rest use [`AnyTaps`]. Both sum the taps in the same
-/// order, so the results are the same to the bit. Returns the number of rows
-/// computed by `FixedTaps`.
+/// How a channel's padded input rows lie in the scratch buffer (see
+/// [`SimdDepthwiseConvKernel`]), and what follows from it for every channel
+/// of a block.
+struct ScratchLayout<'a> {
+    /// Elements of a padded row: `stride_w` phases of `phase_len`.
+    row_len: usize,
+    phase_len: usize,
+    /// The output width rounded up to whole vectors; every tap of every
+    /// column below it can be loaded from a row.
+    out_w_padded: usize,
+    phases: &'a [PhaseSpan],
+    /// Offset of each horizontal tap within a row.
+    tap_offsets: &'a [usize],
+    /// The kernel rows over the image for each output row.
+    k_rows: &'a [KernelRows],
+}
+
+/// The channels of a block: their contiguous input planes, weights and output
+/// planes, and their initial values (`None`: zeros).
+struct Channels<'a> {
+    input: &'a [f32],
+    kernel: &'a [f32],
+    init: Option<&'a [f32]>,
+    output: &'a mut [MaybeUninit<f32>],
+}
+
+/// Copy a channel's input plane into the scratch rows of `layout`, split into
+/// stride phases. The zero padding around the image columns is written only
+/// when `with_padding`: it is the same for every channel of a block, so only
+/// its first channel writes it.
 #[inline(always)]
-fn conv_rows<I: Isa, const KH: usize, const KW: usize>(
+fn fill_scratch(
+    p: &ChannelParams,
+    layout: &ScratchLayout,
+    input: &[f32],
+    scratch: &mut [f32],
+    with_padding: bool,
+) {
+    let stride = p.stride_w;
+    for (y, dst) in scratch.chunks_exact_mut(layout.row_len).enumerate() {
+        let src = &input[y * p.in_w..][..p.in_w];
+        for (dst, span) in dst.chunks_exact_mut(layout.phase_len).zip(layout.phases) {
+            let (head, rest) = dst.split_at_mut(span.first);
+            let (body, tail) = rest.split_at_mut(span.n);
+            if with_padding {
+                head.fill(0.);
+                tail.fill(0.);
+            }
+            if stride == 1 {
+                body.copy_from_slice(&src[span.first_col..][..span.n]);
+            } else {
+                for (d, s) in body
+                    .iter_mut()
+                    .zip(src[span.first_col..].iter().step_by(stride))
+                {
+                    *d = *s;
+                }
+            }
+        }
+    }
+}
+
+/// Compute every output row of every channel of a block. Rows whose `KH` x
+/// `KW` kernel lies wholly over the image use [`FixedTaps`] (when the kernel
+/// is that size; `KH = 0` for none); the rest use [`AnyTaps`]. Both sum the
+/// taps in the same order, so the results are the same to the bit. Returns
+/// the number of rows computed by `FixedTaps`.
+#[inline(always)]
+fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
     isa: I,
     p: &ChannelParams,
-    rows: &RowsParams<I>,
-    output: &mut [MaybeUninit<f32>],
+    layout: &ScratchLayout,
+    channels: Channels,
+    scratch: &mut [f32],
 ) -> usize {
+    let ops = isa.f32();
+    let (in_len, k_len, out_len) = (p.in_h * p.in_w, p.k_h * p.k_w, p.out_h * p.out_w);
     let fixed = KH > 0 && p.k_h == KH && p.k_w == KW;
-    let (fixed_taps, fixed_weights) = if fixed {
-        (
-            std::array::from_fn(|k_x| rows.tap_offsets[k_x]),
-            std::array::from_fn(|k_y| std::array::from_fn(|k_x| rows.weights[k_y * KW + k_x])),
-        )
+    let fixed_taps: [usize; KW] = if fixed {
+        std::array::from_fn(|k_x| layout.tap_offsets[k_x])
     } else {
-        ([0; KW], [[rows.init; KW]; KH])
+        [0; KW]
     };
     // The fixed kernel loads without bounds checks: check once that every tap
     // of every column up to `out_w_padded` lies inside a row.
     assert!(
         fixed_taps
             .iter()
-            .all(|&t| t + rows.out_w_padded <= rows.row_len)
+            .all(|&t| t + layout.out_w_padded <= layout.row_len)
     );
 
+    let Channels {
+        input,
+        kernel,
+        init,
+        output,
+    } = channels;
+    let mut weights: SmallVec<[I::F32; 25]> = SmallVec::with_capacity(k_len);
     let mut unrolled_rows = 0;
-    for (out_y, out_row) in output.chunks_exact_mut(p.out_w).enumerate() {
-        // The kernel rows over the image (rows in the vertical padding
-        // contribute nothing) and the scratch row under the first.
-        let k_rows = KernelRows::new(p, out_y, rows.row_len);
-        if fixed && k_rows.k_y == (0..KH) {
-            let taps = FixedTaps {
-                isa,
-                rows: std::array::from_fn(|k_y| {
-                    &rows.scratch[k_rows.first_row + k_y * k_rows.row_step..][..rows.row_len]
-                }),
-                taps: &fixed_taps,
-                weights: &fixed_weights,
-                init: rows.init,
-            };
-            conv_row(isa, &taps, out_row);
-            unrolled_rows += 1;
+    for c in 0..kernel.len() / k_len {
+        fill_scratch(p, layout, &input[c * in_len..][..in_len], scratch, c == 0);
+        let scratch = &*scratch;
+        weights.clear();
+        weights.extend(kernel[c * k_len..][..k_len].iter().map(|&w| ops.splat(w)));
+        let init = ops.splat(init.map_or(0., |init| init[c]));
+        let fixed_weights: [[I::F32; KW]; KH] = if fixed {
+            std::array::from_fn(|k_y| std::array::from_fn(|k_x| weights[k_y * KW + k_x]))
         } else {
-            let taps = AnyTaps {
-                isa,
-                scratch: rows.scratch,
-                rows: k_rows,
-                tap_offsets: rows.tap_offsets,
-                weights: rows.weights,
-                k_w: p.k_w,
-                init: rows.init,
-            };
-            conv_row(isa, &taps, out_row);
+            [[init; KW]; KH]
+        };
+
+        let output = &mut output[c * out_len..][..out_len];
+        for (out_row, k_rows) in output.chunks_exact_mut(p.out_w).zip(layout.k_rows) {
+            if fixed && k_rows.k_y == (0..KH) {
+                let taps = FixedTaps {
+                    isa,
+                    rows: std::array::from_fn(|k_y| {
+                        &scratch[k_rows.first_row + k_y * k_rows.row_step..][..layout.row_len]
+                    }),
+                    taps: &fixed_taps,
+                    weights: &fixed_weights,
+                    init,
+                };
+                conv_row(isa, &taps, out_row);
+                unrolled_rows += 1;
+            } else {
+                let taps = AnyTaps {
+                    isa,
+                    scratch,
+                    rows: k_rows,
+                    tap_offsets: layout.tap_offsets,
+                    weights: &weights,
+                    k_w: p.k_w,
+                    init,
+                };
+                conv_row(isa, &taps, out_row);
+            }
         }
     }
     unrolled_rows
@@ -480,7 +570,7 @@ fn conv_row<I: Isa, T: Taps<I>>(isa: I, taps: &T, out_row: &mut [MaybeUninit<f32
 struct AnyTaps<'a, I: Isa> {
     isa: I,
     scratch: &'a [f32],
-    rows: KernelRows,
+    rows: &'a KernelRows,
     tap_offsets: &'a [usize],
     weights: &'a [I::F32],
     k_w: usize,
@@ -493,7 +583,7 @@ impl<I: Isa> Taps<I> for AnyTaps<'_, I> {
         conv_block::<I, N>(
             self.isa,
             self.scratch,
-            &self.rows,
+            self.rows,
             self.tap_offsets,
             self.weights,
             self.k_w,
@@ -789,6 +879,28 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
             col_range_for_kernel_x,
         };
 
+        // The whole block at once, when its planes are contiguous (the input
+        // always is, see `depthwise_conv_2d`, and so is the output), so that
+        // the kernel does its setup once for all its channels.
+        let block_kernel = kernel.slice(chan_range.clone());
+        let block_input = input.slice(chan_range.clone());
+        let block_bias = bias.map(|bias| bias.slice(chan_range.clone()));
+        let block_bias: Option<Cow<[Y]>> = block_bias.as_ref().map(|bias| bias.to_slice());
+        if let Some(kernel_data) = block_kernel.data()
+            && let Some(in_data) = block_input.data()
+            && let Some(out_data) = output.data_mut()
+            && let Some(unrolled_rows) = self.kernel.compute_channels(
+                &channel_params,
+                out_data,
+                block_bias.as_deref(),
+                in_data,
+                kernel_data,
+            )
+        {
+            kernel_stats::add(chan_range.len(), 0, unrolled_rows);
+            return;
+        }
+
         let input_zero = input_zero.unwrap_or_default();
         // Channels of this block computed by each kind of kernel.
         let (mut whole_channel, mut row_by_row, mut unrolled_rows) = (0, 0, 0);
@@ -811,15 +923,14 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
 
             let kernel_zero = kernel_zero.map(|kz| kz[c]).unwrap_or_default();
 
-            // A whole-channel kernel needs contiguous planes (the input always
-            // is, see `depthwise_conv_2d`).
+            // A whole-channel kernel needs contiguous planes.
             let contiguous = out_row_stride == out_row_len && in_chan.stride(0) == in_w;
             if contiguous
                 && let Some(kernel_data) = kernel_view.data()
-                && let Some(unrolled) = self.kernel.compute_channel(
+                && let Some(unrolled) = self.kernel.compute_channels(
                     &channel_params,
                     &mut out_chan_data[..out_h * out_w],
-                    init_value,
+                    Some(std::slice::from_ref(&init_value)),
                     &in_chan_data[..in_h * in_w],
                     kernel_data,
                 )
