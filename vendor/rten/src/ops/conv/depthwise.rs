@@ -444,11 +444,11 @@ fn fill_scratch(
     }
 }
 
-/// Compute every output row of every channel of a block. When the kernel is
-/// `KH` x `KW` (`KH = 0` for none), rows whose kernel lies wholly over the
-/// image use [`FixedTaps`] and the rest [`EdgeTaps`]; other kernels use
-/// [`AnyTaps`]. All sum the taps in the same order, so the results are the
-/// same to the bit. Returns the number of rows computed by `FixedTaps`.
+/// Compute every output row of every channel of a block. Rows whose `KH` x
+/// `KW` kernel lies wholly over the image use [`FixedTaps`] (when the kernel
+/// is that size; `KH = 0` for none); the rest use [`AnyTaps`]. Both sum the
+/// taps in the same order, so the results are the same to the bit. Returns
+/// the number of rows computed by `FixedTaps`.
 #[inline(always)]
 fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
     isa: I,
@@ -507,17 +507,6 @@ fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
                 };
                 conv_row(isa, &taps, out_row);
                 unrolled_rows += 1;
-            } else if fixed {
-                let taps = EdgeTaps {
-                    isa,
-                    scratch,
-                    rows: k_rows,
-                    row_len: layout.row_len,
-                    taps: &fixed_taps,
-                    weights: &fixed_weights,
-                    init,
-                };
-                conv_row(isa, &taps, out_row);
             } else {
                 let taps = AnyTaps {
                     isa,
@@ -610,7 +599,7 @@ struct FixedTaps<'a, I: Isa, const KH: usize, const KW: usize> {
     isa: I,
     /// The scratch row under each kernel row, `row_len` elements each.
     rows: [&'a [f32]; KH],
-    /// Offset of each horizontal tap within a row; checked by [`conv_channels`] to
+    /// Offset of each horizontal tap within a row; checked by [`conv_rows`] to
     /// leave room for a vector load at every column up to `out_w_padded`.
     taps: &'a [usize; KW],
     weights: &'a [[I::F32; KW]; KH],
@@ -627,54 +616,13 @@ impl<I: Isa, const KH: usize, const KW: usize> Taps<I> for FixedTaps<'_, I, KH, 
             for (&offset, &w) in self.taps.iter().zip(weights) {
                 debug_assert!(offset + x + lanes * N <= row.len());
                 for (b, acc) in acc.iter_mut().enumerate() {
-                    // Safety: `conv_channels` checked that `offset + out_w_padded`
+                    // Safety: `conv_rows` checked that `offset + out_w_padded`
                     // is within the row, and callers keep `x + N * lanes` within
                     // `out_w_padded`.
                     let v = unsafe { ops.load_ptr(row.as_ptr().add(offset + x + b * lanes)) };
                     *acc = ops.mul_add(v, w, *acc);
                 }
             }
-        }
-        acc
-    }
-}
-
-/// The taps of a `KH` x `KW` kernel on an output row at the top or bottom of
-/// the image, where only some kernel rows lie on it (on the small planes of a
-/// network's deep layers, most rows): the horizontal taps unrolled and
-/// unchecked as in [`FixedTaps`], over the kernel rows of [`KernelRows`]. The
-/// same taps in the same order as [`AnyTaps`], so the same results to the bit.
-struct EdgeTaps<'a, I: Isa, const KH: usize, const KW: usize> {
-    isa: I,
-    scratch: &'a [f32],
-    rows: &'a KernelRows,
-    row_len: usize,
-    /// Offset of each horizontal tap within a row; checked by
-    /// [`conv_channels`] to leave room for a vector load at every column up
-    /// to `out_w_padded`.
-    taps: &'a [usize; KW],
-    weights: &'a [[I::F32; KW]; KH],
-    init: I::F32,
-}
-
-impl<I: Isa, const KH: usize, const KW: usize> Taps<I> for EdgeTaps<'_, I, KH, KW> {
-    #[inline(always)]
-    fn block<const N: usize>(&self, x: usize) -> [I::F32; N] {
-        let ops = self.isa.f32();
-        let lanes = ops.len();
-        let mut acc = [self.init; N];
-        let mut row_start = self.rows.first_row;
-        for weights in &self.weights[self.rows.k_y.clone()] {
-            let row = &self.scratch[row_start..][..self.row_len];
-            for (&offset, &w) in self.taps.iter().zip(weights) {
-                debug_assert!(offset + x + lanes * N <= row.len());
-                for (b, acc) in acc.iter_mut().enumerate() {
-                    // Safety: as in `FixedTaps::block`.
-                    let v = unsafe { ops.load_ptr(row.as_ptr().add(offset + x + b * lanes)) };
-                    *acc = ops.mul_add(v, w, *acc);
-                }
-            }
-            row_start += self.rows.row_step;
         }
         acc
     }
