@@ -17,8 +17,9 @@
 //! server and pages together), memory (VmHWM/VmRSS from /proc/self/status: the pages' share is
 //! small), and the CPU time per reply (which a machine shared with other work disturbs far
 //! less than latency), split by thread (/proc/self/task/*/stat): the server's async workers,
-//! its blocking threads (where a frame is decoded, cropped and judged), rten's inference pool,
-//! and the pages. The server's session cap is raised to the
+//! its blocking threads (which wait for the inference slots' threads), the inference slots'
+//! threads (named `rten-0` by rten: each runs its slot's frames whole, decoded, cropped, its
+//! networks run and judged), and the pages. The server's session cap is raised to the
 //! largest step, so every step's sessions can start. It stops at the first step over 200 ms p99
 //! (or under 90 % of the target frame rate, or with any error reply), at `--max-sessions`, or when the time budget
 //! runs out, and prints the largest N that kept up (`--keep-going` runs the remaining steps
@@ -396,8 +397,9 @@ async fn stream_session(
 }
 
 /// Name prefixes of the threads whose CPU time is counted apart: the server's async workers,
-/// its blocking threads, and the simulated pages' runtime. rten names its pool's threads
-/// `rten-N`.
+/// its blocking threads, and the simulated pages' runtime. rten names its pools' threads
+/// `rten-N`: the inference slots' threads (`rten-0` each), and its global pool's, which only
+/// works while the models load.
 const SERVER_ASYNC: &str = "srv-async-";
 const SERVER_BLOCKING: &str = "srv-block-";
 const PAGES: &str = "pages";

@@ -88,7 +88,7 @@ pub struct ServeArgs {
     )]
     pub max_sessions: u32,
     /// Frames analysed at the same moment, all sessions together (each session has at most
-    /// one in flight). Default: twice the number of cores.
+    /// one in flight), each on a thread of its own. Default: the number of cores.
     #[arg(
         long,
         env = "FOCUS_INFERENCE_SLOTS",
@@ -403,12 +403,11 @@ pub struct Limits {
 
 impl Limits {
     /// Inference slots per core by default.
-    pub const SLOTS_PER_CORE: usize = 2;
+    pub const SLOTS_PER_CORE: usize = 1;
 
-    /// Twice the number of cores: one frame a core at a time leaves a core partly idle
-    /// (each frame's decoding and cropping run outside rten's pool, and not every layer
-    /// splits across both threads), while a second frame per core fills those gaps; the load
-    /// test measured it (README, Load).
+    /// One per core: each slot analyses its frames whole on a thread of its own
+    /// (`src/vision.rs`), so one frame a core keeps every core busy; the load test measured
+    /// more slots no better (README, Load).
     pub fn default_inference_slots() -> usize {
         std::thread::available_parallelism()
             .map_or(2, |n| n.get())

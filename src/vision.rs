@@ -1,14 +1,19 @@
 //! The vision pipeline as the server uses it: one shared [`FaceAnalyzer`] (models loaded once
 //! at start-up), one [`FaceTracker`] per live session, and a bounded number of inference
 //! slots: frames of different sessions analysed at the same moment, all sessions together
-//! ([`FrameBounds::inference_slots`], `FOCUS_INFERENCE_SLOTS`, twice the cores by default).
+//! ([`FrameBounds::inference_slots`], `FOCUS_INFERENCE_SLOTS`, one per core by default).
 //!
-//! Inference is CPU-bound (~12 ms of CPU a frame on the 2-core test machine): each frame in a
-//! slot runs on tokio's blocking pool, never on an async worker, where it is decoded, cropped
-//! and judged, and its networks run on rten's shared pool (one thread per core). One frame a
-//! core left the cores partly idle under load (a frame's decoding and cropping leave rten's
-//! pool waiting, and not every layer splits over both threads); a second frame a core fills
-//! those gaps without making frames cost more CPU (README, Load). Frames are analysed in
+//! Inference is CPU-bound (~10 ms of CPU a frame on the 2-core test machine). Each slot has
+//! an inference thread of its own ([`InferenceThread`], started when the slot is first
+//! used): a frame in a slot runs there from start to end, decoded, cropped, its networks run
+//! and judged, on that one thread, never on an async worker (a tokio blocking thread waits
+//! for it). So with one slot per core every core analyses a frame of its own, whole. That
+//! measured better than the frames' networks sharing rten's pool of one thread per core
+//! (README, Load): splitting one frame's layers over the cores buys nothing when every core
+//! already has a frame, and it cost ~5% more CPU a frame (rayon's splitting, stealing and
+//! idle spinning), left gaps while a frame was decoded and cropped (which needed a second
+//! slot per core to fill), and a frame alone was no faster for it (p50 ~12 ms at one
+//! session either way, since decoding and cropping do not split). Frames are analysed in
 //! memory and dropped; they are never stored or logged.
 //!
 //! Frames held in memory are bounded twice. Each session has one frame permit, so at most
@@ -29,6 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use focus_vision::engine::InferenceThread;
 use focus_vision::fatigue::FatigueParams;
 use focus_vision::framing::{Framing, FramingParams, assess_framing};
 use focus_vision::{DecodeLimits, FaceAnalyzer, FaceTracker, FrameAnalysis};
@@ -113,8 +119,7 @@ impl FrameBounds {
 #[derive(Debug, Clone)]
 pub struct Vision {
     analyzer: Arc<FaceAnalyzer>,
-    slots: Arc<Semaphore>,
-    slots_total: usize,
+    slots: Arc<Slots>,
     limits: DecodeLimits,
     /// One framing check at a time, server-wide.
     check_slot: Arc<Semaphore>,
@@ -124,6 +129,76 @@ pub struct Vision {
     /// Frames being analysed this moment (inside an inference slot, on a blocking thread),
     /// and the most at once since [`Vision::take_peak_analysing`] last asked.
     analysing: Arc<Gauge>,
+}
+
+/// The inference slots: a permit each, and the threads of the slots used so far.
+#[derive(Debug)]
+struct Slots {
+    permits: Arc<Semaphore>,
+    total: usize,
+    /// Threads of slots not in use now; a slot whose permit finds none starts one, so there
+    /// are never more than `total`.
+    idle: Mutex<Vec<InferenceThread>>,
+}
+
+impl Slots {
+    fn new(total: usize) -> Slots {
+        Slots {
+            permits: Arc::new(Semaphore::new(total)),
+            total,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Waits for a free slot (first come, first served).
+    async fn acquire(self: &Arc<Self>) -> Slot {
+        // The semaphore is never closed, so acquiring only fails if it were; treat that as
+        // "run anyway" (on a thread of its own) rather than refusing frames.
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok();
+        Slot {
+            slots: Arc::clone(self),
+            thread: None,
+            _permit: permit,
+        }
+    }
+}
+
+/// A slot held: its permit, and its thread once [`Slot::run`] has taken one.
+struct Slot {
+    slots: Arc<Slots>,
+    thread: Option<InferenceThread>,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Slot {
+    /// Runs `op` on the slot's inference thread, networks included, and waits for it.
+    fn run<R: Send>(&mut self, op: impl FnOnce() -> R + Send) -> R {
+        let slots = &self.slots;
+        self.thread
+            .get_or_insert_with(|| {
+                let idle = slots
+                    .idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pop();
+                idle.unwrap_or_default()
+            })
+            .run(op)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // Runs before the permit is released (fields drop after this), so the next holder
+        // of the permit finds the thread idle.
+        if let Some(thread) = self.thread.take() {
+            self.slots
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(thread);
+        }
+    }
 }
 
 /// A count of frames being analysed and its high-water mark.
@@ -162,10 +237,8 @@ impl Vision {
             max_side: 4096,
             ..DecodeLimits::default()
         };
-        // rten's global pool (one thread per core), shared by the `inference_slots` frames
-        // in flight. Measured with the load benchmark on an earlier build, this sustained
-        // more sessions on 2 cores (16 at p99 < 200 ms) than one single-threaded pool per
-        // frame (12).
+        // The networks run on each slot's own thread (see the module docs); rten's global
+        // pool, which `embedded` names, only serves the models' loading.
         let analyzer = FaceAnalyzer::embedded()?.with_limits(limits);
         Ok(Vision::with_analyzer(Arc::new(analyzer), limits, bounds))
     }
@@ -187,8 +260,7 @@ impl Vision {
         let max_held = bounds.held_frames.clamp(1, Semaphore::MAX_PERMITS);
         Vision {
             analyzer,
-            slots: Arc::new(Semaphore::new(slots)),
-            slots_total: slots,
+            slots: Arc::new(Slots::new(slots)),
             limits,
             check_slot: Arc::new(Semaphore::new(1)),
             held: Arc::new(Semaphore::new(max_held)),
@@ -199,7 +271,7 @@ impl Vision {
 
     /// Frames analysed at once at most, all sessions and framing checks together.
     pub fn inference_slots(&self) -> usize {
-        self.slots_total
+        self.slots.total
     }
 
     /// The most frames analysed at the same moment since the last call (or since the
@@ -266,20 +338,20 @@ impl Vision {
             .try_acquire_owned()
             .map_err(|_| AnalyzeError::Busy)?;
         let held = self.hold()?;
-        // The semaphore is never closed, so acquiring only fails if it were; treat that as
-        // "run anyway" rather than refusing frames.
-        let slot = Arc::clone(&self.slots).acquire_owned().await.ok();
+        let mut slot = self.slots.acquire().await;
         let tracker = Arc::clone(&tracker.tracker);
         let analysing = Arc::clone(&self.analysing);
         let result = tokio::task::spawn_blocking(move || {
             // The permits go with the inference: they are released when it ends, even if
             // the caller has gone by then.
-            let _permits = (own, held, slot);
+            let _permits = (own, held);
             let _analysing = analysing.enter();
-            // A panic inside the tracker leaves at worst a stale previous crop, which the
-            // next frame's detector replaces: keep using a poisoned lock.
-            let mut tracker = tracker.lock().unwrap_or_else(PoisonError::into_inner);
-            tracker.analyze_bytes(&frame)
+            slot.run(|| {
+                // A panic inside the tracker leaves at worst a stale previous crop, which the
+                // next frame's detector replaces: keep using a poisoned lock.
+                let mut tracker = tracker.lock().unwrap_or_else(PoisonError::into_inner);
+                tracker.analyze_bytes(&frame)
+            })
         })
         .await?;
         Ok(result?)
@@ -302,17 +374,19 @@ impl Vision {
             .try_acquire_owned()
             .map_err(|_| CheckError::Busy)?;
         let held = self.hold()?;
-        let slot = Arc::clone(&self.slots).acquire_owned().await.ok();
+        let mut slot = self.slots.acquire().await;
         let analyzer = Arc::clone(&self.analyzer);
         let limits = self.limits;
         let analysing = Arc::clone(&self.analysing);
         let result = tokio::task::spawn_blocking(move || {
-            let _permits = (check, held, slot);
+            let _permits = (check, held);
             let _analysing = analysing.enter();
-            let image = focus_vision::decode::decode_image(&frame, &limits)?;
-            let analysis = analyzer.analyze_image(&image)?;
-            let framing = assess_framing(&image, &analysis, &FramingParams::default());
-            Ok::<_, focus_vision::Error>(FrameCheck { analysis, framing })
+            slot.run(|| {
+                let image = focus_vision::decode::decode_image(&frame, &limits)?;
+                let analysis = analyzer.analyze_image(&image)?;
+                let framing = assess_framing(&image, &analysis, &FramingParams::default());
+                Ok::<_, focus_vision::Error>(FrameCheck { analysis, framing })
+            })
         })
         .await
         .map_err(AnalyzeError::from)?;

@@ -214,11 +214,11 @@ fn localhost_is_loopback() {
 }
 
 #[test]
-fn inference_slots_default_to_twice_the_cores_and_can_be_set() {
+fn inference_slots_default_to_one_per_core_and_can_be_set() {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let config = Config::from_serve_args(&serve_args(), lookup_from(&[]));
-    assert_eq!(config.limits.inference_slots, 2 * cores);
-    assert_eq!(Limits::default().inference_slots, 2 * cores);
+    assert_eq!(config.limits.inference_slots, cores);
+    assert_eq!(Limits::default().inference_slots, cores);
 
     let args = ServeOnly::try_parse_from(["focus-sentry", "--inference-slots", "3"])
         .expect("parses")

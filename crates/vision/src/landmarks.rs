@@ -71,7 +71,7 @@ impl LandmarkModel {
     pub fn detect_landmarks(&self, image: &RgbImage, roi: &Roi) -> Result<FaceLandmarks, Error> {
         let input = crop_rotated(image, roi, INPUT_SIZE)?;
         let outputs = self.network.run(
-            &input,
+            input,
             &[1, INPUT_SIZE, INPUT_SIZE, 3],
             &[&self.landmarks_output, &self.presence_output],
         )?;
