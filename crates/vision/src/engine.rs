@@ -39,10 +39,10 @@ pub trait InferenceEngine: std::fmt::Debug {
 /// The `rten` engine.
 ///
 /// `threads: None` runs every network on rten's global pool (one thread per physical core):
-/// the fastest single frame, and what [`crate::FaceAnalyzer::embedded`] uses (so the CLI and
-/// the web server do). `Some(n)` gives each calling thread its own pool of `n` threads, so
-/// concurrent callers never queue behind each other on a shared pool; the benches use
-/// `Some(1)` to measure one core.
+/// the fastest single frame, and what [`crate::FaceAnalyzer::embedded`] uses (so the CLI
+/// does; the web server runs its frames inside [`InferenceThread`]s). `Some(n)` gives each
+/// calling thread its own pool of `n` threads, so concurrent callers never queue behind each
+/// other on a shared pool; the benches use `Some(1)` to measure one core.
 ///
 /// Either way, a network run inside [`InferenceThread::run`] runs on that thread alone.
 #[derive(Debug, Clone, Default)]
