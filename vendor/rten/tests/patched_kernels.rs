@@ -730,3 +730,77 @@ fn max_pool_2x2_stride_2_matches_the_reference() {
     #[cfg(not(feature = "kernel-stats"))]
     let _ = (fast_planes, generic_planes);
 }
+
+/// Every axis subset of a 4-D tensor, as reduce's `axes`.
+fn axis_sets() -> Vec<Vec<i32>> {
+    (1..16u32)
+        .map(|mask| (0..4).filter(|a| mask & (1 << a) != 0).collect())
+        .collect()
+}
+
+#[test]
+fn reduce_over_any_axes_matches_each_slice_reduced_on_its_own() {
+    // Change 12: a reduction whose reduced dims are not the innermost (ReduceMean over the
+    // channels of [1, 64, 1, 97] in MediaPipe's blendshape network) copies the permuted
+    // input once instead of gathering each slice. Reference: each output's slice gathered
+    // on its own (in the input's order) and reduced as a 1-D tensor by the same operator,
+    // so the results must be the same bits. Also checked against an f64 mean.
+    let pool = BufferPool::new();
+    let shapes: [[usize; 4]; 4] = [[1, 64, 1, 97], [2, 3, 5, 7], [1, 1, 97, 64], [3, 1, 4, 1]];
+    for (seed, shape) in shapes.into_iter().enumerate() {
+        let input = tensor(100 + seed as u64, &shape);
+        // Also a non-contiguous view of the same values.
+        let transposed = input.transposed().to_tensor();
+        for view in [input.view(), transposed.transposed()] {
+            assert_eq!(view.to_vec(), input.to_vec());
+            for axes in axis_sets() {
+                let what = format!(
+                    "shape {shape:?} axes {axes:?} contiguous {}",
+                    view.is_contiguous()
+                );
+                let mean = rten::ops::reduce_mean(&pool, view.as_dyn(), Some(&axes), true).unwrap();
+                let sum = rten::ops::reduce_sum(&pool, view.as_dyn(), Some(&axes), false).unwrap();
+                let max = rten::ops::reduce_max(&pool, view.as_dyn(), Some(&axes), true).unwrap();
+
+                // The kept dims in order, then the reduced ones: one output per slice.
+                let mut perm: Vec<usize> = (0..4).collect();
+                perm.sort_by_key(|d| (axes.contains(&(*d as i32)), *d));
+                let permuted = view.permuted(&perm).to_tensor();
+                let slice_len: usize = axes.iter().map(|&a| shape[a as usize]).product();
+                let slices: Vec<Tensor<f32>> = permuted
+                    .data()
+                    .unwrap()
+                    .chunks(slice_len)
+                    .map(|s| Tensor::from_data(&[s.len()], s.to_vec()))
+                    .collect();
+                assert_eq!(mean.len(), slices.len(), "{what}");
+                assert_eq!(sum.len(), slices.len(), "{what}");
+                let kept: Vec<usize> = (0..4)
+                    .map(|d| {
+                        if axes.contains(&(d as i32)) {
+                            1
+                        } else {
+                            shape[d]
+                        }
+                    })
+                    .collect();
+                assert_eq!(mean.shape(), kept.as_slice(), "{what}");
+                for (i, slice) in slices.iter().enumerate() {
+                    let one = |t: Tensor<f32>| t.item().copied().unwrap();
+                    let want_mean =
+                        one(rten::ops::reduce_mean(&pool, slice.view(), None, false).unwrap());
+                    let want_sum =
+                        one(rten::ops::reduce_sum(&pool, slice.view(), None, false).unwrap());
+                    let want_max =
+                        one(rten::ops::reduce_max(&pool, slice.view(), None, false).unwrap());
+                    let got = |t: &Tensor<f32>| t.data().unwrap()[i];
+                    assert_eq!(got(&mean).to_bits(), want_mean.to_bits(), "{what} mean {i}");
+                    assert_eq!(got(&sum).to_bits(), want_sum.to_bits(), "{what} sum {i}");
+                    assert_eq!(got(&max).to_bits(), want_max.to_bits(), "{what} max {i}");
+                    let exact = slice.iter().map(|&x| x as f64).sum::<f64>() / slice_len as f64;
+                    assert!((got(&mean) as f64 - exact).abs() < 1e-5, "{what} mean {i}");
+                }
+            }
+        }
+    }
+}

@@ -470,39 +470,26 @@ fn reduce<T: Copy>(
                 );
             }
             _ => {
-                if resolved_axes.len() == 1 {
-                    // Fast path for reducing a single axis.
-                    let resolved_axis = resolved_axes[0];
-                    reduced_data.extend(input.lanes(resolved_axis).map(|lane| {
-                        if let Some(lane_slice) = lane.as_slice() {
-                            kernel.reduce_slice(lane_slice)
-                        } else {
-                            let buf = tmp_buf.reserve(lane.len());
-                            buf.extend(lane.copied());
-                            kernel.reduce_slice(buf)
-                        }
-                    }));
-                } else {
-                    // Permute input so the N reduced dims are last, then iterate
-                    // over slices of the inner N dims.
-                    let mut perm: Vec<usize> = (0..input.ndim()).collect();
-                    perm.sort_by_key(|&dim| (resolved_axes.contains(&dim), dim));
-                    let permuted = input.permuted(&perm);
+                // Permute the input so that the reduced dims are last, copy it
+                // into a contiguous buffer once and reduce its chunks. Each
+                // slice holds the same values in the same order as a slice
+                // gathered on its own, so results are unchanged, but one
+                // (blocked) copy of the whole tensor is much cheaper than a
+                // strided gather per output element: a reduction over the
+                // channels of an NCHW tensor gathered every lane one element
+                // at a time.
+                let mut perm: Vec<usize> = (0..input.ndim()).collect();
+                perm.sort_by_key(|&dim| (resolved_axes.contains(&dim), dim));
+                let permuted = input.permuted(&perm);
+                let slice_len: usize = resolved_axes.iter().map(|&dim| input.size(dim)).product();
 
-                    for slice in permuted.inner_iter_dyn(resolved_axes.len()) {
-                        // The reduced dimensions may be contiguous even if the
-                        // tensor is not.
-                        let reduced = if let Some(data) = slice.data() {
-                            kernel.reduce_slice(data)
-                        } else {
-                            let buf = tmp_buf.reserve(slice.len());
-                            let tmp_uninit = &mut buf.spare_capacity_mut()[..slice.len()];
-                            let tmp = slice.copy_into_slice(tmp_uninit);
-                            kernel.reduce_slice(tmp)
-                        };
-                        reduced_data.push(reduced);
-                    }
-                }
+                let buf = tmp_buf.reserve(input.len());
+                let tmp_uninit = &mut buf.spare_capacity_mut()[..input.len()];
+                let tmp = permuted.copy_into_slice(tmp_uninit);
+                reduced_data.extend(
+                    tmp.chunks(slice_len)
+                        .map(|chunk| kernel.reduce_slice(chunk)),
+                );
             }
         }
     }
