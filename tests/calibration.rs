@@ -280,12 +280,16 @@ async fn mistakes_are_answered_in_words_and_the_calibration_goes_on() {
     assert_eq!(reply["saved"]["mode"], "quick", "{reply}");
 }
 
+/// Where a frame of the attentive stream fixture lies, by its number in the clip.
+fn stream_path(n: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "tests/fixtures/stream/pexels_woman_attentive/frame{n}.jpg"
+    ))
+}
+
 /// One frame of the attentive stream fixture, by its number in the clip.
 fn stream_frame(n: u32) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "tests/fixtures/stream/pexels_woman_attentive/frame{n}.jpg"
-    ));
-    std::fs::read(path).unwrap()
+    std::fs::read(stream_path(n)).unwrap()
 }
 
 /// A full calibration of her glances (gaze yaw 8..36 deg, pitch 6..20 deg: a screen to one
@@ -707,20 +711,8 @@ struct Case {
     zone: Option<(&'static str, Vec<PathBuf>)>,
 }
 
-fn stream_path(n: u32) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
-        "tests/fixtures/stream/pexels_woman_attentive/frame{n}.jpg"
-    ))
-}
-
 fn stream_paths(frames: &[u32]) -> Vec<PathBuf> {
     frames.iter().map(|&n| stream_path(n)).collect()
-}
-
-fn fixture_path(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/faces")
-        .join(path)
 }
 
 /// What a calibration came to: the profile (as JSON), or the words of the refusal.

@@ -29,7 +29,7 @@ use focus_vision::{
 
 use super::CalibrateArgs;
 use crate::calibration::MAX_ZONES;
-use crate::profiles::{ZONE_NAME_MAX_CHARS, check_zone_name_length};
+use crate::profiles::check_zone_name_length;
 
 /// The photos per point, in [`CalibrationPoint::ALL`] order.
 fn points(args: &CalibrateArgs) -> [(CalibrationPoint, &[PathBuf]); 5] {
@@ -43,7 +43,7 @@ fn points(args: &CalibrateArgs) -> [(CalibrationPoint, &[PathBuf]); 5] {
 }
 
 /// `NAME=FILE` pairs grouped by name, in first-seen order; names as the page allows them
-/// (at most [`ZONE_NAME_MAX_CHARS`] characters), at most [`MAX_ZONES`] zones.
+/// (at most [`crate::profiles::ZONE_NAME_MAX_CHARS`] characters), at most [`MAX_ZONES`] zones.
 fn zones(specs: &[String]) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
     let mut out: Vec<(String, Vec<PathBuf>)> = Vec::new();
     for spec in specs {
@@ -54,8 +54,8 @@ fn zones(specs: &[String]) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
         if name.is_empty() {
             bail!("--zone {spec:?}: the zone needs a name");
         }
-        if check_zone_name_length(name, "zone").is_err() {
-            bail!("--zone {spec:?}: a zone's name has at most {ZONE_NAME_MAX_CHARS} characters");
+        if let Err(e) = check_zone_name_length(name, "zone") {
+            bail!("--zone {spec:?}: {e}");
         }
         match out.iter_mut().find(|(n, _)| n == name) {
             Some((_, files)) => files.push(file),

@@ -293,11 +293,16 @@ impl TestApp {
     }
 }
 
+/// Where a fixture photo lies, e.g. `fixture_path("attentive/att01_skimage_astronaut.jpg")`.
+pub fn fixture_path(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/faces")
+        .join(path)
+}
+
 /// The bytes of a fixture photo, e.g. `fixture("attentive/att01_skimage_astronaut.jpg")`.
 pub fn fixture(path: &str) -> Vec<u8> {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/faces")
-        .join(path);
+    let full = fixture_path(path);
     std::fs::read(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
 }
 
