@@ -7,7 +7,8 @@
 //! ```
 
 use rten::BufferPool;
-use rten::ops::{Padding, conv, max_pool, prelu, prelu_in_place};
+use rten::ops::{Padding, conv, conv_add, max_pool, prelu, prelu_in_place};
+use rten::{Model, ModelOptions, NodeId, ValueOrView};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
 
@@ -413,6 +414,142 @@ fn dense_conv_with_and_without_bias_matches_the_reference() {
             );
             assert_close(&actual, &expected, &what);
         }
+    }
+}
+
+/// Change 13: `conv_add` (the `ConvAdd` operator) starts the GEMM of a 1x1 or im2col
+/// convolution from `residual + bias`; the same shapes as above, with and without bias,
+/// against the reference convolution plus the residual.
+#[test]
+fn conv_add_matches_the_reference_conv_plus_residual() {
+    let pool = BufferPool::new();
+    let shapes = [
+        (3, 5, [4, 4], [1, 1], [0; 4], [1, 1]),
+        (8, 6, [7, 9], [1, 1], [0; 4], [1, 1]),
+        (16, 13, [5, 17], [1, 1], [0; 4], [1, 1]),
+        (24, 7, [1, 33], [1, 1], [0; 4], [1, 1]),
+        (64, 128, [4, 4], [1, 1], [0; 4], [1, 1]),
+        (3, 16, [9, 11], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (3, 24, [16, 16], [3, 3], [0, 0, 1, 1], [2, 2]),
+        (5, 7, [6, 13], [2, 2], [0; 4], [2, 2]),
+    ];
+    for (n, &(in_c, out_c, in_hw, kernel_hw, pads, strides)) in shapes.iter().enumerate() {
+        let case = Case {
+            channels: in_c,
+            in_hw,
+            kernel: kernel_hw,
+            pads,
+            strides,
+            dilations: [1, 1],
+        };
+        let input = tensor(3000 + n as u64, &[1, in_c, in_hw[0], in_hw[1]]);
+        let kernel = tensor(4000 + n as u64, &[out_c, in_c, kernel_hw[0], kernel_hw[1]]);
+        let bias: Vec<f32> = (0..out_c).map(|i| value(5000 + n as u64, i)).collect();
+        let bias_view = NdTensor::from_data([out_c], bias.clone());
+        for with_bias in [true, false] {
+            let conv_only = reference_conv(
+                &case,
+                out_c,
+                &input,
+                &kernel,
+                with_bias.then_some(&bias[..]),
+            );
+            let residual = tensor(6000 + n as u64, conv_only.shape());
+            let expected = Tensor::from_data(
+                conv_only.shape(),
+                conv_only
+                    .iter()
+                    .zip(residual.iter())
+                    .map(|(c, r)| c + r)
+                    .collect::<Vec<_>>(),
+            );
+            let actual = conv_add(
+                &pool,
+                input.view(),
+                kernel.view(),
+                with_bias.then(|| bias_view.view()),
+                residual.view(),
+                Padding::Fixed(pads.into()),
+                1,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv_add");
+            let what = format!(
+                "shape {n}: {in_c}->{out_c} channels, {in_hw:?} input, {kernel_hw:?} kernel, \
+                 bias {with_bias}"
+            );
+            assert_close(&actual, &expected, &what);
+        }
+    }
+}
+
+/// Change 13: the `ConvAddResidualFusion` on `tests/fixtures/conv_add.onnx` (written by
+/// `conv_add.py` there, which lists its cases): the optimized model (`ConvAdd` where the
+/// fusion applies) gives the unoptimized one's outputs (`Conv`, then `Add`), and exactly the
+/// convolutions that may be fused were (their output values are gone from the graph).
+#[test]
+fn conv_add_fusion_matches_conv_then_add() {
+    let load = |optimize: bool| -> Model {
+        let mut opts = ModelOptions::with_all_ops();
+        opts.enable_optimization(optimize);
+        opts.load_file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/conv_add.onnx"
+        ))
+        .expect("load conv_add.onnx")
+    };
+    let (fused, plain) = (load(true), load(false));
+    let inputs: [(&str, &[usize]); 8] = [
+        ("x", &[1, 8, 5, 7]),
+        ("r", &[1, 8, 5, 7]),
+        ("rb", &[1, 8, 1, 1]),
+        ("x2", &[2, 4, 6, 6]),
+        ("r2", &[2, 6, 6, 6]),
+        ("x1", &[1, 4, 9]),
+        ("r1", &[1, 5, 9]),
+        ("r12", &[1, 8, 3, 4]),
+    ];
+    let outputs: Vec<String> = (1..=12)
+        .map(|i| format!("out{i}"))
+        .chain(["out3b".to_string(), "c9".to_string()])
+        .collect();
+    let feed = |model: &Model| -> Vec<(NodeId, ValueOrView)> {
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(k, (name, shape))| {
+                let id = model.node_id(name).expect("input");
+                (id, tensor(7000 + k as u64, shape).into())
+            })
+            .collect()
+    };
+    let run = |model: &Model| -> Vec<Tensor<f32>> {
+        let outs: Vec<NodeId> = outputs
+            .iter()
+            .map(|name| model.node_id(name).expect("output"))
+            .collect();
+        model
+            .run(feed(model), &outs, None)
+            .expect("run")
+            .into_iter()
+            .map(|value| value.try_into().expect("f32 output"))
+            .collect()
+    };
+    for ((name, actual), expected) in outputs.iter().zip(run(&fused)).zip(run(&plain)) {
+        assert_close(&actual, &expected, name);
+    }
+    // A fused convolution's output is no longer computed: asking for it fails.
+    let computed = |model: &Model, name: &str| {
+        let id = model.node_id(name).expect("value");
+        model.run(feed(model), &[id], None).is_ok()
+    };
+    for name in ["c1", "c2", "c4", "c5", "c6", "c7", "c10", "c11a", "c12"] {
+        assert!(computed(&plain, name), "{name} in the plain model");
+        assert!(!computed(&fused, name), "{name} was not fused");
+    }
+    for name in ["c3", "c8", "c9", "c11b"] {
+        assert!(computed(&fused, name), "{name} was fused");
     }
 }
 

@@ -18,6 +18,7 @@ use crate::operator::{
     OutputTypesContext, check_eq, static_dims,
 };
 use crate::ops::Padding;
+use crate::ops::binary_elementwise::{add, add_in_place};
 use crate::ops::matmul::{OutputScale, cast_scale, shift_cast_gemm_lhs_to_u8, zero_point_to_vec};
 use crate::ops::pooling::{RoundMode, calc_output_size_and_padding};
 use crate::shift_cast::ShiftCast;
@@ -48,17 +49,19 @@ pub struct DepthwiseKernelStats {
     pub unrolled_rows: usize,
 }
 
-/// Specialization of conv_2d for pointwise convolutions over one image. This
-/// can be reduced to tensor reshaping and matrix multiplication.
-/// Compute `out = a * b + bias`, where `out` has `a.rows()` rows of `row_len`
-/// (= `b.cols()`) elements and `bias`, if any, holds one value per row (per
-/// output channel of a convolution).
+/// Compute `out = a * b + bias + residual`, where `out` has `a.rows()` rows of
+/// `row_len` (= `b.cols()`) elements, `bias`, if any, holds one value per row
+/// (per output channel of a convolution) and `residual`, if any, has the
+/// layout of `out` (a tensor added to the convolution's output, such as the
+/// skip connection of a residual block).
 ///
 /// `gemm_uninit`'s bias option adds the bias in a scalar pass over each output
 /// tile after the kernel has stored it. Instead, each output row is first
-/// filled with its bias (a vectorized fill) and the product accumulated into
-/// it (`beta = 1`), so the addition happens in the kernel's vector epilogue.
-/// The sums are the same and made in the same order, so results are identical.
+/// filled with its bias (a vectorized fill), or with `residual + bias`, and the
+/// product accumulated into it (`beta = 1`), so the addition happens in the
+/// kernel's vector epilogue. Without a residual the sums are the same and made
+/// in the same order, so results are identical; with one, the residual is
+/// added before the product instead of after it, which rounds differently.
 fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
     gemm: &GemmExecutor<LhsT, RhsT, OutT>,
     out: &'a mut [MaybeUninit<OutT>],
@@ -66,10 +69,11 @@ fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
     a: GemmInputA<LhsT>,
     b: GemmInputB<RhsT>,
     bias: Option<&[OutT]>,
+    residual: Option<&[OutT]>,
     a_quant: Option<QuantParams<LhsT>>,
     b_quant: Option<QuantParams<RhsT>>,
 ) -> &'a mut [OutT] {
-    let Some(bias) = bias else {
+    if bias.is_none() && residual.is_none() {
         return gemm
             .gemm_uninit(
                 out,
@@ -82,12 +86,44 @@ fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
                 },
             )
             .unwrap();
-    };
-    assert_eq!(out.len(), bias.len() * row_len);
-    for (row, &bias) in out.chunks_exact_mut(row_len).zip(bias) {
-        row.fill(MaybeUninit::new(bias));
     }
-    // Safety: every element was written above.
+    if let Some(bias) = bias {
+        assert_eq!(out.len(), bias.len() * row_len);
+    }
+    if row_len > 0 {
+        match residual {
+            Some(residual) => {
+                assert_eq!(out.len(), residual.len());
+                for (row, (out_row, res_row)) in out
+                    .chunks_exact_mut(row_len)
+                    .zip(residual.chunks_exact(row_len))
+                    .enumerate()
+                {
+                    match bias {
+                        Some(bias) => {
+                            let bias = bias[row];
+                            for (y, &r) in out_row.iter_mut().zip(res_row) {
+                                y.write(r + bias);
+                            }
+                        }
+                        None => {
+                            for (y, &r) in out_row.iter_mut().zip(res_row) {
+                                y.write(r);
+                            }
+                        }
+                    }
+                }
+            }
+            None => {
+                let bias = bias.unwrap();
+                for (row, &bias) in out.chunks_exact_mut(row_len).zip(bias) {
+                    row.fill(MaybeUninit::new(bias));
+                }
+            }
+        }
+    }
+    // Safety: every element was written above (`out` is empty if `row_len`
+    // is zero).
     let out = unsafe { out.assume_init() };
     gemm.gemm(
         out,
@@ -104,6 +140,11 @@ fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
     out
 }
 
+/// Specialization of conv_2d for pointwise convolutions over one image. This
+/// can be reduced to tensor reshaping and matrix multiplication.
+///
+/// `residual`, if given, holds a contiguous tensor of the output's shape,
+/// which is added to the output (see [`gemm_with_row_bias`]).
 fn conv_2d_pointwise<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     pool: &BufferPool,
     input: &NdTensorView<X, 4>,
@@ -111,6 +152,7 @@ fn conv_2d_pointwise<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     bias: Option<NdTensorView<Y, 1>>,
     input_quant: Option<QuantParams<X>>,
     kernel_zero: Option<&[W]>,
+    residual: Option<&[Y]>,
 ) -> Tensor<Y>
 where
     GemmExecutor<W, X, Y>: Default,
@@ -128,8 +170,10 @@ where
     let gemm = GemmExecutor::<W, X, Y>::default();
     let mut n_init = 0;
 
+    let item_len = out_c * in_h * in_w;
     for n in 0..batch {
         let mut out_item = output.slice_mut([n]);
+        let res_item = residual.map(|r| &r[n * item_len..][..item_len]);
 
         let in_mat = input
             .slice([n])
@@ -143,6 +187,7 @@ where
             GemmInputA::Unpacked(kernel_mat.view()),
             GemmInputB::Unpacked(in_mat.view()),
             bias.as_ref().map(|b| b.data()),
+            res_item,
             kernel_quant,
             input_quant,
         );
@@ -284,6 +329,65 @@ where
     )
 }
 
+/// Compute `conv(input, kernel, bias, ...) + residual`: a convolution whose
+/// output is added to another tensor, as in the residual blocks of
+/// MobileNet-style networks (`Add(x, Conv(...))`).
+///
+/// Where the convolution is computed as a GEMM (1x1 or im2col, 2D) and
+/// `residual` is contiguous with the output's shape, each output row is
+/// initialized to `residual + bias` and the product accumulated into it, which
+/// saves the separate pass of the `Add`. The residual is then added before the
+/// product instead of after it, so results can differ from `conv` followed by
+/// `add` by rounding. Otherwise (other convolutions, or a `residual` that
+/// broadcasts) the residual is added to the finished output as `add` does,
+/// broadcasting either operand.
+pub fn conv_add(
+    pool: &BufferPool,
+    input: TensorView<f32>,
+    kernel: TensorView<f32>,
+    bias: Option<NdTensorView<f32, 1>>,
+    residual: TensorView<f32>,
+    padding: Padding,
+    groups: usize,
+    strides: &[usize],
+    dilations: &[usize],
+) -> Result<Tensor<f32>, OpError> {
+    let (mut output, added) = match conv_2d_whole_input(
+        pool,
+        &input,
+        &kernel,
+        bias.as_ref(),
+        &padding,
+        groups,
+        dilations,
+    ) {
+        Some(output) => (output, false),
+        None => conv_impl_residual(
+            pool,
+            input,
+            kernel,
+            bias,
+            padding,
+            groups,
+            strides,
+            dilations,
+            None,
+            None,
+            Some(&residual),
+        )?,
+    };
+    if added {
+        return Ok(output);
+    }
+    if residual.can_broadcast_to(output.shape()) {
+        add_in_place(output.view_mut(), residual);
+        Ok(output)
+    } else {
+        let output = output.auto_return(pool);
+        add(pool, output.view(), residual)
+    }
+}
+
 fn conv_impl<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
     pool: &BufferPool,
     input: TensorView<X>,
@@ -296,6 +400,45 @@ fn conv_impl<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
     input_zero: Option<X>,
     kernel_zero: Option<&[W]>,
 ) -> Result<Tensor<Y>, OpError>
+where
+    DepthwiseConvExecutor<X, W, Y>: Default,
+    GemmExecutor<W, X, Y>: Default,
+{
+    let (output, _) = conv_impl_residual(
+        pool,
+        input,
+        kernel,
+        bias,
+        padding,
+        groups,
+        strides,
+        dilations,
+        input_zero,
+        kernel_zero,
+        None,
+    )?;
+    Ok(output)
+}
+
+/// [`conv_impl`], with a `residual` tensor to add to the output where the
+/// convolution is computed as a GEMM (1x1 or im2col, 2D) and `residual` is
+/// contiguous and has the output's shape: the GEMM then accumulates the
+/// product into `residual + bias` (see [`gemm_with_row_bias`]). Returns the
+/// output and whether the residual was added; if not, the caller adds it.
+#[allow(clippy::too_many_arguments)]
+fn conv_impl_residual<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
+    pool: &BufferPool,
+    input: TensorView<X>,
+    kernel: TensorView<W>,
+    bias: Option<NdTensorView<Y, 1>>,
+    padding: Padding,
+    groups: usize,
+    strides: &[usize],
+    dilations: &[usize],
+    input_zero: Option<X>,
+    kernel_zero: Option<&[W]>,
+    residual: Option<&TensorView<Y>>,
+) -> Result<(Tensor<Y>, bool), OpError>
 where
     DepthwiseConvExecutor<X, W, Y>: Default,
     GemmExecutor<W, X, Y>: Default,
@@ -343,7 +486,7 @@ where
         return result_2d.map(|mut t| {
             let [n, c, _h, w]: [usize; 4] = t.shape().try_into().expect("expected 4D output");
             t.reshape(&[n, c, w]);
-            t
+            (t, false)
         });
     }
 
@@ -410,6 +553,11 @@ where
         ));
     }
 
+    // The residual's data, if it can initialize the GEMM's output.
+    let residual = residual
+        .filter(|r| r.shape() == [batch, out_channels, out_h, out_w])
+        .and_then(|r| r.data());
+
     if k_h == 1
         && k_w == 1
         && !has_padding
@@ -419,14 +567,16 @@ where
         && dilation_y == 1
         && dilation_x == 1
     {
-        return Ok(conv_2d_pointwise(
+        let output = conv_2d_pointwise(
             pool,
             &input.nd_view(),
             &kernel.nd_view(),
             bias.as_ref().map(|b| b.nd_view()),
             input_quant,
             kernel_zero,
-        ));
+            residual,
+        );
+        return Ok((output, residual.is_some()));
     }
 
     if in_c == out_channels && groups == in_c {
@@ -443,7 +593,7 @@ where
             input_zero,
             kernel_zero,
         );
-        return Ok(output.into_dyn());
+        return Ok((output.into_dyn(), false));
     }
 
     let n_patches = out_h * out_w;
@@ -480,7 +630,8 @@ where
             .axis_iter_mut(0)
             .into_par_iter()
             .zip(in_group.axis_iter(0))
-            .for_each(|(mut out_item, in_item)| {
+            .enumerate()
+            .for_each(|(n, (mut out_item, in_item))| {
                 let out_mat = out_item
                     .reshaped_mut([out_chans_per_group, out_h * out_w])
                     .unwrap();
@@ -504,6 +655,10 @@ where
                         .unwrap_or(GemmInputA::Unpacked(kernel_mat.view())),
                     GemmInputB::Im2Col(&im2col),
                     bias.as_ref().map(|b| &b.data()[out_chans.clone()]),
+                    residual.map(|r| {
+                        &r[(n * out_channels + out_chans.start) * n_patches..]
+                            [..out_chans.len() * n_patches]
+                    }),
                     kernel_quant,
                     input_quant,
                 );
@@ -517,7 +672,7 @@ where
     assert!(n_init.load(Ordering::SeqCst) == output.len());
     let output = unsafe { output.assume_init() };
 
-    Ok(output.into())
+    Ok((output.into(), residual.is_some()))
 }
 
 #[derive(Debug)]
@@ -629,6 +784,55 @@ where
         Some(input_zero),
         Some(&kernel_zero),
     )
+}
+
+/// Fusion of [`Conv`] with an `Add` of its output and another tensor (a
+/// residual connection): computes `Conv(X, W, B) + R`.
+///
+/// Inputs: `X`, `W` and an optional `B` as for [`Conv`], then `R`. See
+/// [`conv_add`]. Created by the `ConvAddResidualFusion` graph optimization.
+#[derive(Debug)]
+pub struct ConvAdd {
+    pub conv: Conv,
+}
+
+impl Operator for ConvAdd {
+    fn name(&self) -> &str {
+        "ConvAdd"
+    }
+
+    fn max_inputs(&self) -> Option<usize> {
+        Some(4)
+    }
+
+    fn run(&self, ctx: &OpRunContext) -> Result<OutputList, OpError> {
+        let inputs = ctx.inputs();
+        let input = inputs.require_as(0)?;
+        let weight = inputs.require_as(1)?;
+        let bias = inputs.get_as(2)?;
+        let residual = inputs.require_as(3)?;
+        let conv = &self.conv;
+        conv_add(
+            ctx.pool(),
+            input,
+            weight,
+            bias,
+            residual,
+            conv.padding.clone(),
+            conv.groups,
+            &conv.strides,
+            &conv.dilations,
+        )
+        .into_op_result()
+    }
+
+    fn output_types(&self, _ctx: &OutputTypesContext) -> Option<OutputTypeList> {
+        Some([OutputType::CopyFromInput(0)].into())
+    }
+
+    fn as_infer_shapes(&self) -> Option<&dyn InferShapes> {
+        None
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -14,10 +14,10 @@ use crate::graph::{
 use crate::operator::Operator;
 use crate::ops::transform_inputs::TransformInputsBuilder;
 use crate::ops::{
-    AddSoftmax, BatchNormalization, Cast, ComputeShape, Conv, ConvInteger, ConvIntegerToFloat,
-    FusedMatMul, Gelu, GroupedQueryAttentionMatMul, LayerNormalization, MatMulIntegerToFloat,
-    RMSNormalization, Reciprocal, ReduceMean, RepeatInterleave, Shape, Silu, Softmax, Swish,
-    SymbolInfo, Transpose,
+    AddSoftmax, BatchNormalization, Cast, ComputeShape, Conv, ConvAdd, ConvInteger,
+    ConvIntegerToFloat, FusedMatMul, Gelu, GroupedQueryAttentionMatMul, LayerNormalization,
+    MatMulIntegerToFloat, RMSNormalization, Reciprocal, ReduceMean, RepeatInterleave, Shape, Silu,
+    Softmax, Swish, SymbolInfo, Transpose,
 };
 use crate::optimize::pattern_matcher::{Match, Pattern};
 use crate::value::ValueType;
@@ -1890,6 +1890,104 @@ impl FusionVisitor for ConvAddFusion {
             fused_op: conv_op.clone_operator(),
             input_ids: vec![Some(conv_input), Some(conv_weight), None],
             new_constant_inputs: vec![(2, bias_const)],
+            output_ids: op_node.output_ids().to_vec(),
+            unused_input_ids: Vec::new(),
+        }))
+    }
+}
+
+/// Fuse `Add(Conv(X, W, B), R)` into `ConvAdd(X, W, B, R)`, where `R` is any
+/// value other than the `Conv`'s output (typically a residual connection, as
+/// in `Add(x, Conv(DepthwiseConv(x)))`).
+///
+/// `ConvAdd` initializes the convolution's GEMM output with `R` (plus the
+/// bias) when it can, which saves the `Add`'s pass over memory. It is valid
+/// for any `R` that `Add` accepts: a residual that broadcasts, or a
+/// convolution that is not computed as a GEMM, takes the `Add` as before. `R`
+/// is only read, so it may have other consumers; the `Conv`'s output may not
+/// (the fusion is then skipped, as for other fusions).
+pub struct ConvAddResidualFusion {}
+
+impl FusionVisitor for ConvAddResidualFusion {
+    type State = ();
+
+    fn name(&self) -> &str {
+        "ConvAddResidualFusion"
+    }
+
+    fn prepare(&self, _: &Graph) {}
+
+    fn maybe_fuse(
+        &self,
+        _state: &(),
+        graph: &Graph,
+        _op_node_id: NodeId,
+        op_node: &OperatorNode,
+    ) -> Result<Fusion, FusionError> {
+        if op_node.operator().name() != "Add" {
+            return Err(FusionError::NoMatch);
+        }
+        let [Some(lhs), Some(rhs)] = op_node.input_ids() else {
+            return Err(FusionError::NoMatch);
+        };
+        let (lhs, rhs) = (*lhs, *rhs);
+        if lhs == rhs {
+            // `Add(y, y)`: there is no other operand to initialize `y` with.
+            return Err(FusionError::NoMatch);
+        }
+
+        // One operand must be the output of a `Conv` that nothing else uses
+        // (`Add` is commutative, so try both orders). If both are, take the
+        // first.
+        let only_used_here = |id: NodeId| {
+            !graph.output_ids().contains(&id)
+                && graph
+                    .get_consumers(id)
+                    .is_some_and(|consumers| consumers.len() == 1)
+        };
+        let conv_source = |id: NodeId| {
+            graph
+                .get_source_node(id)
+                .filter(|(_, node)| node.operator().downcast_ref::<Conv>().is_some())
+                .filter(|_| only_used_here(id))
+                .map(|(_, node)| node)
+        };
+        let (conv_node, residual_id) = if let Some(node) = conv_source(lhs) {
+            (node, rhs)
+        } else if let Some(node) = conv_source(rhs) {
+            (node, lhs)
+        } else {
+            return Err(FusionError::NoMatch);
+        };
+        let conv = conv_node
+            .operator()
+            .downcast_ref::<Conv>()
+            .expect("source is a Conv");
+
+        let (conv_input, conv_weight, conv_bias) = match conv_node.input_ids() {
+            [Some(input), Some(weight)] => (*input, *weight, None),
+            [Some(input), Some(weight), bias] => (*input, *weight, *bias),
+            _ => return Err(FusionError::NoMatch),
+        };
+
+        let fused = ConvAdd {
+            conv: Conv {
+                groups: conv.groups,
+                dilations: conv.dilations.clone(),
+                padding: conv.padding.clone(),
+                strides: conv.strides.clone(),
+            },
+        };
+        Ok(Fusion::Op(FusedOp {
+            name: op_node.name().map(|s| s.to_string()),
+            fused_op: Arc::new(fused),
+            input_ids: vec![
+                Some(conv_input),
+                Some(conv_weight),
+                conv_bias,
+                Some(residual_id),
+            ],
+            new_constant_inputs: Vec::new(),
             output_ids: op_node.output_ids().to_vec(),
             unused_input_ids: Vec::new(),
         }))
