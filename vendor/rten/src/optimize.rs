@@ -25,6 +25,7 @@ mod pattern_matcher;
 
 use diagnostics::{DiagnosticLevel, Diagnostics};
 
+use fusions::MomentsLayerNormalizationFusion;
 use fusions::{
     AddSoftmaxFusion, ApproxGeluFusion, BatchNormalizationFusion, CastElimination,
     ComputeShapeFusion, ConvAddFusion, ConvAddResidualFusion, ConvBatchNormFusion,
@@ -644,6 +645,7 @@ impl GraphOptimizer {
 
         // Normalization fusions
         fusions.push(LayerNormalizationFusion {}.into_visitor());
+        fusions.push(MomentsLayerNormalizationFusion {}.into_visitor());
         fusions.push(RMSNormalizationFusion {}.into_visitor());
         fusions.push(BatchNormalizationFusion {});
 

@@ -941,3 +941,262 @@ fn reduce_over_any_axes_matches_each_slice_reduced_on_its_own() {
         }
     }
 }
+
+/// A minimal protobuf writer for the parts of ONNX's `ModelProto` that the graph tests
+/// below need (field numbers from `onnx.proto`).
+#[derive(Default)]
+struct Proto(Vec<u8>);
+
+impl Proto {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+
+    fn int(mut self, field: u64, v: i64) -> Self {
+        self.varint(field << 3);
+        self.varint(v as u64);
+        self
+    }
+
+    fn bytes(mut self, field: u64, data: &[u8]) -> Self {
+        self.varint(field << 3 | 2);
+        self.varint(data.len() as u64);
+        self.0.extend_from_slice(data);
+        self
+    }
+
+    fn string(self, field: u64, s: &str) -> Self {
+        self.bytes(field, s.as_bytes())
+    }
+
+    fn message(self, field: u64, m: Proto) -> Self {
+        self.bytes(field, &m.0)
+    }
+}
+
+/// `NodeProto`: `op` from `inputs` to `output`, with integer-list attributes.
+fn onnx_node(op: &str, inputs: &[&str], output: &str, ints: &[(&str, &[i64])]) -> Proto {
+    let mut node = Proto::default();
+    for input in inputs {
+        node = node.string(1, input);
+    }
+    node = node.string(2, output).string(3, output).string(4, op);
+    for (name, values) in ints {
+        let mut attr = Proto::default().string(1, name).int(20, 7); // INTS
+        for &v in *values {
+            attr = attr.int(8, v);
+        }
+        node = node.message(5, attr);
+    }
+    node
+}
+
+/// `TensorProto` initializers: f32 and i64 constants.
+fn onnx_f32(name: &str, shape: &[usize], data: &[f32]) -> Proto {
+    let mut t = Proto::default();
+    for &d in shape {
+        t = t.int(1, d as i64);
+    }
+    let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    t.int(2, 1).string(8, name).bytes(9, &raw)
+}
+
+fn onnx_i64(name: &str, data: &[i64]) -> Proto {
+    let raw: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    Proto::default()
+        .int(1, data.len() as i64)
+        .int(2, 7)
+        .string(8, name)
+        .bytes(9, &raw)
+}
+
+/// A `ModelProto` (opset 13) with one f32 input `x` of `shape` and one output `y`.
+fn onnx_model(shape: &[usize], nodes: Vec<Proto>, initializers: Vec<Proto>) -> Vec<u8> {
+    let value_info = |name: &str, shape: Option<&[usize]>| {
+        let mut tensor_type = Proto::default().int(1, 1);
+        if let Some(shape) = shape {
+            let mut dims = Proto::default();
+            for &d in shape {
+                dims = dims.message(1, Proto::default().int(1, d as i64));
+            }
+            tensor_type = tensor_type.message(2, dims);
+        }
+        Proto::default()
+            .string(1, name)
+            .message(2, Proto::default().message(1, tensor_type))
+    };
+    let mut graph = Proto::default().string(2, "test");
+    for node in nodes {
+        graph = graph.message(1, node);
+    }
+    for init in initializers {
+        graph = graph.message(5, init);
+    }
+    graph = graph
+        .message(11, value_info("x", Some(shape)))
+        .message(12, value_info("y", None));
+    Proto::default()
+        .int(1, 7)
+        .message(8, Proto::default().int(2, 13))
+        .message(7, graph)
+        .0
+}
+
+/// Runs `model` on `x`, optimized (as loaded by default) and not, and returns both outputs
+/// and whether the optimized graph still computes the value `var` (the unfused variance).
+fn run_optimized_and_not(model: &[u8], x: &Tensor<f32>) -> (Tensor<f32>, Tensor<f32>, bool) {
+    let run = |optimize: bool| {
+        let mut opts = rten::ModelOptions::with_all_ops();
+        opts.enable_optimization(optimize);
+        let model = opts.load(model.to_vec()).unwrap();
+        let out: Tensor<f32> = model
+            .run_one(x.view().into(), None)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let input = model.input_ids()[0];
+        let computes_var = model.find_node("var").is_some_and(|var| {
+            model
+                .run(vec![(input, x.view().into())], &[var], None)
+                .is_ok()
+        });
+        assert!(optimize || computes_var);
+        (out, computes_var)
+    };
+    let (fused, has_var) = run(true);
+    let (unfused, _) = run(false);
+    (fused, unfused, has_var)
+}
+
+/// Layer normalization of `x` over `axis` in f64, then `y = norm * scale + bias`,
+/// returned in `x`'s layout permuted by `perm` (whose last entry is `axis`).
+fn reference_layer_norm(
+    x: &Tensor<f32>,
+    axis: usize,
+    perm: &[usize],
+    scale: &[f32],
+    bias: &[f32],
+    epsilon: f64,
+) -> Tensor<f32> {
+    let xt = x.view().permuted(perm).to_tensor();
+    let n = x.size(axis);
+    let data: Vec<f32> = xt
+        .data()
+        .unwrap()
+        .chunks(n)
+        .flat_map(|row| {
+            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+            let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+            let inv = 1.0 / (var + epsilon).sqrt();
+            row.iter()
+                .enumerate()
+                .map(|(i, &v)| ((v as f64 - mean) * inv * scale[i] as f64 + bias[i] as f64) as f32)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Tensor::from_data(xt.shape(), data)
+}
+
+fn max_abs_diff(a: &Tensor<f32>, b: &Tensor<f32>) -> f32 {
+    assert_eq!(a.shape(), b.shape());
+    a.iter()
+        .zip(b.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0., f32::max)
+}
+
+/// The layer norm of MediaPipe's blendshape network as tf2onnx converts it from TFLite
+/// (over the channels of `[1, C, 1, T]`, the scaled term a transpose of the input to
+/// `[1, 1, T, C]`, no bias). `wrong_layout` reshapes the statistics to `[1, T, 1, 1]`,
+/// which broadcasts to another shape: that graph must not be fused.
+fn transposed_layer_norm_model(c: usize, t: usize, gamma: &[f32], wrong_layout: bool) -> Vec<u8> {
+    let stats_shape: [i64; 4] = if wrong_layout {
+        [1, t as i64, 1, 1]
+    } else {
+        [1, 1, t as i64, 1]
+    };
+    let nodes = vec![
+        onnx_node("ReduceMean", &["x"], "mean", &[("axes", &[1])]),
+        onnx_node("Neg", &["mean"], "neg_mean", &[]),
+        onnx_node("Sub", &["x", "mean"], "centered", &[]),
+        onnx_node("Mul", &["centered", "centered"], "squared", &[]),
+        onnx_node("ReduceMean", &["squared"], "var", &[("axes", &[1])]),
+        onnx_node("Add", &["var", "epsilon"], "var_eps", &[]),
+        onnx_node("Sqrt", &["var_eps"], "std_dev", &[]),
+        onnx_node("Reciprocal", &["std_dev"], "inv_std_dev", &[]),
+        onnx_node("Reshape", &["inv_std_dev", "stats_shape"], "inv_t", &[]),
+        onnx_node("Mul", &["inv_t", "gamma"], "scale", &[]),
+        onnx_node("Reshape", &["neg_mean", "stats_shape"], "neg_mean_t", &[]),
+        onnx_node("Mul", &["neg_mean_t", "scale"], "shift", &[]),
+        onnx_node("Transpose", &["x"], "xt", &[("perm", &[0, 2, 3, 1])]),
+        onnx_node("Mul", &["xt", "scale"], "scaled", &[]),
+        onnx_node("Add", &["scaled", "shift"], "y", &[]),
+    ];
+    let inits = vec![
+        onnx_f32("epsilon", &[1, 1, 1, 1], &[1e-6]),
+        onnx_f32("gamma", &[c], gamma),
+        onnx_i64("stats_shape", &stats_shape),
+    ];
+    onnx_model(&[1, c, 1, t], nodes, inits)
+}
+
+#[test]
+fn keras_layer_norms_fuse_to_layer_normalization() {
+    // Change 13: `MomentsLayerNormalizationFusion`.
+    let (c, t) = (64, 97);
+    let gamma: Vec<f32> = (0..c).map(|i| 0.5 + value(7, i)).collect();
+    // Offset so that the mean is far from zero, as after a residual add.
+    let x = tensor(8, &[1, c, 1, t]).map(|v| 3.0 + v);
+
+    let model = transposed_layer_norm_model(c, t, &gamma, false);
+    let (fused, unfused, has_var) = run_optimized_and_not(&model, &x);
+    assert!(!has_var, "the transposed layer norm was not fused");
+    let want = reference_layer_norm(&x, 1, &[0, 2, 3, 1], &gamma, &vec![0.; c], 1e-6);
+    assert_eq!(fused.shape(), [1, 1, t, c]);
+    assert!(max_abs_diff(&fused, &want) < 1e-5);
+    assert!(max_abs_diff(&unfused, &want) < 1e-5);
+
+    // Statistics reshaped to a layout that does not line up with the transposed input.
+    let model = transposed_layer_norm_model(c, t, &gamma, true);
+    let (fused, unfused, has_var) = run_optimized_and_not(&model, &x);
+    assert!(has_var, "a layer norm with misaligned statistics was fused");
+    assert_eq!(fused.shape(), unfused.shape());
+    assert_eq!(fused.shape(), [1, t, t, c]);
+    assert_eq!(max_abs_diff(&fused, &unfused), 0.);
+
+    // The last axis, with a bias (`bias - mean * s`), and `Pow(X - mean, 2)`.
+    let c = 24;
+    let gamma: Vec<f32> = (0..c).map(|i| 0.5 + value(9, i)).collect();
+    let beta: Vec<f32> = (0..c).map(|i| value(10, i)).collect();
+    let nodes = vec![
+        onnx_node("ReduceMean", &["x"], "mean", &[("axes", &[-1])]),
+        onnx_node("Sub", &["x", "mean"], "centered", &[]),
+        onnx_node("Pow", &["centered", "two"], "squared", &[]),
+        onnx_node("ReduceMean", &["squared"], "var", &[("axes", &[-1])]),
+        onnx_node("Add", &["epsilon", "var"], "var_eps", &[]),
+        onnx_node("Sqrt", &["var_eps"], "std_dev", &[]),
+        onnx_node("Reciprocal", &["std_dev"], "inv_std_dev", &[]),
+        onnx_node("Mul", &["gamma", "inv_std_dev"], "scale", &[]),
+        onnx_node("Mul", &["mean", "scale"], "scaled_mean", &[]),
+        onnx_node("Sub", &["beta", "scaled_mean"], "shift", &[]),
+        onnx_node("Mul", &["x", "scale"], "scaled", &[]),
+        onnx_node("Add", &["shift", "scaled"], "y", &[]),
+    ];
+    let inits = vec![
+        onnx_f32("epsilon", &[], &[1e-3]),
+        onnx_f32("two", &[], &[2.]),
+        onnx_f32("gamma", &[c], &gamma),
+        onnx_f32("beta", &[c], &beta),
+    ];
+    let model = onnx_model(&[2, 3, c], nodes, inits);
+    let x = tensor(11, &[2, 3, c]).map(|v| 2.0 * v - 1.0);
+    let (fused, unfused, has_var) = run_optimized_and_not(&model, &x);
+    assert!(!has_var, "the last-axis layer norm was not fused");
+    let want = reference_layer_norm(&x, 2, &[0, 1, 2], &gamma, &beta, 1e-3);
+    assert!(max_abs_diff(&fused, &want) < 1e-5);
+    assert!(max_abs_diff(&unfused, &want) < 1e-5);
+}

@@ -744,6 +744,230 @@ impl PatternFusion for LayerNormalizationFusion {
     }
 }
 
+/// Fuse the layer normalization that TensorFlow's Keras `LayerNormalization`
+/// is exported as (through `tf.nn.moments` and `tf.nn.batch_normalization`,
+/// e.g. by tf2onnx):
+///
+/// ```text
+/// mean = ReduceMean(X, axis)
+/// var = ReduceMean((X - mean) * (X - mean), axis)  // or Pow(X - mean, 2)
+/// s = Reciprocal(Sqrt(var + epsilon)) * scale
+/// Y = X * s + (bias - mean * s)                     // or Neg(mean) * s without a bias
+/// ```
+///
+/// Unlike the form [`LayerNormalizationFusion`] matches, `X` is scaled and the
+/// scaled mean subtracted as separate terms. Converters from channels-last
+/// layouts may also normalize an axis that is not the last one and emit the
+/// scaled term as a `Transpose` of `X` that moves that axis last, with `mean`
+/// and `s` reshaped to the transposed layout (MediaPipe's MLP-Mixer models,
+/// converted from TFLite). Both become `LayerNormalization(X', scale, bias)`
+/// over the last axis, where `X'` is `X` or that `Transpose` of it.
+///
+/// The results are the same up to rounding: the fused operator subtracts the
+/// mean before scaling.
+pub struct MomentsLayerNormalizationFusion {}
+
+impl MomentsLayerNormalizationFusion {
+    /// `pat`, or `pat` reshaped to the constant shape bound to `shape`.
+    fn maybe_reshaped(pat: Pattern, shape: &'static str) -> Pattern {
+        Pattern::any_of(
+            [
+                Pattern::binary_op("Reshape", pat.clone(), Pattern::const_symbol(shape)),
+                pat,
+            ]
+            .into(),
+        )
+    }
+}
+
+impl PatternFusion for MomentsLayerNormalizationFusion {
+    type Operator = LayerNormalization;
+
+    fn name(&self) -> &str {
+        "MomentsLayerNormalizationFusion"
+    }
+
+    fn pattern(&self) -> Pattern {
+        let x = Pattern::symbol("x");
+        let mean = |key| Pattern::unary_op("ReduceMean", x.clone()).with_name(key);
+
+        let centered = x.clone() - Self::maybe_reshaped(mean("center_mean"), "center_shape");
+        let squared = Pattern::any_of(
+            [
+                centered.clone() * centered.clone(),
+                Pattern::binary_op("Pow", centered, 2.0),
+            ]
+            .into(),
+        );
+        let variance = Pattern::unary_op("ReduceMean", squared).with_name("norm_mean");
+        let inv_std_dev = Pattern::unary_op(
+            "Reciprocal",
+            Pattern::unary_op("Sqrt", variance + Pattern::const_symbol("epsilon")),
+        );
+        let scale =
+            Self::maybe_reshaped(inv_std_dev, "scale_shape") * Pattern::const_symbol("scale");
+
+        let shift_mean = mean("shift_mean");
+        let shift = Pattern::any_of(
+            [
+                Pattern::const_symbol("bias")
+                    - Self::maybe_reshaped(shift_mean.clone(), "shift_shape") * scale.clone(),
+                Self::maybe_reshaped(-shift_mean, "shift_shape") * scale.clone(),
+            ]
+            .into(),
+        );
+
+        Pattern::symbol("x_scaled") * scale + shift
+    }
+
+    fn inputs(&self) -> &[&str] {
+        &["x_scaled", "scale", "bias"]
+    }
+
+    fn unused_inputs(&self) -> &[&str] {
+        &["x"]
+    }
+
+    fn maybe_fuse(
+        &self,
+        pat_match: &Match,
+        graph: &Graph,
+    ) -> Result<LayerNormalization, FusionError> {
+        let node_id = |name| pat_match.node_id(name).expect("missing symbol");
+        let x = node_id("x");
+        let x_shape = graph
+            .get_node(x)
+            .and_then(|node| node.shape())
+            .ok_or(FusionError::CheckFailed("input shape unknown"))?;
+        let rank = x_shape.len();
+
+        // The means must all reduce the same single axis, keeping it.
+        let mut axis = None;
+        for key in ["center_mean", "norm_mean", "shift_mean"] {
+            let mean = graph
+                .get_operator::<ReduceMean>(node_id(key))
+                .ok_or(FusionError::CheckFailed("wrong op"))?;
+            let (Some(&[mean_axis]), true) = (mean.axes.as_deref(), mean.keep_dims) else {
+                return Err(FusionError::CheckFailed("not a mean over one kept axis"));
+            };
+            let mean_axis = if mean_axis < 0 {
+                mean_axis + rank as i32
+            } else {
+                mean_axis
+            };
+            let mean_axis = usize::try_from(mean_axis)
+                .ok()
+                .filter(|&axis| axis < rank)
+                .ok_or(FusionError::CheckFailed("invalid axis"))?;
+            if axis.is_some_and(|axis| axis != mean_axis) {
+                return Err(FusionError::CheckFailed("means over different axes"));
+            }
+            axis = Some(mean_axis);
+        }
+        let axis = axis.unwrap();
+
+        // The scaled input is `X` or a transpose of it that moves `axis` last.
+        let x_scaled = node_id("x_scaled");
+        let perm: Vec<usize> = if x_scaled == x {
+            (0..rank).collect()
+        } else {
+            let transpose = graph
+                .get_source_node(x_scaled)
+                .filter(|(_, op)| op.input_ids() == [Some(x)])
+                .and_then(|(_, op)| op.operator().downcast_ref::<Transpose>())
+                .ok_or(FusionError::CheckFailed(
+                    "scaled input is not X or its transpose",
+                ))?;
+            transpose
+                .perm
+                .clone()
+                .unwrap_or_else(|| (0..rank).rev().collect())
+        };
+        let mut sorted_perm = perm.clone();
+        sorted_perm.sort();
+        if !sorted_perm.iter().copied().eq(0..rank) || perm.last() != Some(&axis) {
+            return Err(FusionError::CheckFailed("normalized axis is not last"));
+        }
+
+        // The per-position statistics, shaped like `X` with `axis` of size 1,
+        // must line up with `X` where it is centered, and with the scaled
+        // input where they scale and shift it.
+        let mut stats_shape = x_shape.to_vec();
+        stats_shape[axis] = Dimension::Fixed(1);
+        let transposed_stats_shape: Vec<Dimension> =
+            perm.iter().map(|&i| stats_shape[i].clone()).collect();
+        let stats_fit = |shape_key: &str, perm: &[usize], expected: &[Dimension]| {
+            if !is_reshape(&stats_shape, perm) {
+                return false;
+            }
+            match pat_match.node_id(shape_key) {
+                None => expected == stats_shape.as_slice(),
+                Some(shape_id) => {
+                    let Some(target) = graph.get_vector::<i32>(shape_id) else {
+                        return false;
+                    };
+                    target.len() == expected.len()
+                        && target
+                            .iter()
+                            .zip(expected)
+                            .all(|(&t, e)| t > 0 && *e == Dimension::Fixed(t as usize))
+                }
+            }
+        };
+        let identity: Vec<usize> = (0..rank).collect();
+        if !stats_fit("center_shape", &identity, &stats_shape)
+            || !stats_fit("scale_shape", &perm, &transposed_stats_shape)
+            || !stats_fit("shift_shape", &perm, &transposed_stats_shape)
+        {
+            return Err(FusionError::CheckFailed(
+                "statistics not aligned with input",
+            ));
+        }
+
+        // Scale and bias must be per-element along the normalized axis.
+        let channels = match x_shape[axis] {
+            Dimension::Fixed(size) => size,
+            _ => return Err(FusionError::CheckFailed("normalized axis size unknown")),
+        };
+        for key in ["scale", "bias"] {
+            let Some(id) = pat_match.node_id(key) else {
+                continue;
+            };
+            let Some(Node::Constant(constant)) = graph.get_node(id) else {
+                return Err(FusionError::CheckFailed("scale or bias not a constant"));
+            };
+            if !matches!(constant.shape(), [] | [1]) && constant.shape() != [channels] {
+                return Err(FusionError::CheckFailed("scale or bias not per-channel"));
+            }
+        }
+
+        let epsilon = graph
+            .get_scalar(node_id("epsilon"))
+            .ok_or(FusionError::CheckFailed("epsilon not a scalar"))?;
+
+        Ok(LayerNormalization {
+            axis: -1,
+            epsilon: Some(epsilon),
+        })
+    }
+}
+
+/// Return true if reshaping a tensor of `shape` to its transpose by `perm`
+/// moves no element, i.e. `perm` keeps the dimensions of size other than 1 in
+/// order.
+fn is_reshape(shape: &[Dimension], perm: &[usize]) -> bool {
+    let mut moved = perm
+        .iter()
+        .copied()
+        .filter(|&i| shape[i] != Dimension::Fixed(1));
+    let mut prev = None;
+    moved.all(|i| {
+        let in_order = prev.is_none_or(|prev| prev < i);
+        prev = Some(i);
+        in_order
+    })
+}
+
 /// Fuse `RMSNormalization(x)`.
 ///
 /// See https://pytorch.org/docs/stable/generated/torch.nn.modules.normalization.RMSNorm.html.
