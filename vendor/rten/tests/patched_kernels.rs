@@ -484,10 +484,11 @@ fn conv_add_matches_the_reference_conv_plus_residual() {
     }
 }
 
-/// Change 13: the `ConvAddResidualFusion` on `tests/fixtures/conv_add.onnx` (written by
-/// `conv_add.py` there, which lists its cases): the optimized model (`ConvAdd` where the
-/// fusion applies) gives the unoptimized one's outputs (`Conv`, then `Add`), and exactly the
-/// convolutions that may be fused were (their output values are gone from the graph).
+/// Changes 13 and 14: the `ConvAddResidualFusion`, and the `TransposeFusion` into `Conv`, on
+/// `tests/fixtures/conv_add.onnx` (written by `conv_add.py` there, which lists its cases): the
+/// optimized model (`ConvAdd` where the fusion applies, convolutions reading their input
+/// through a permuted view) gives the unoptimized one's outputs (`Conv`, then `Add`;
+/// `Transpose`, then `Conv`), and exactly the values that may be fused away were.
 #[test]
 fn conv_add_fusion_matches_conv_then_add() {
     let load = |optimize: bool| -> Model {
@@ -500,7 +501,7 @@ fn conv_add_fusion_matches_conv_then_add() {
         .expect("load conv_add.onnx")
     };
     let (fused, plain) = (load(true), load(false));
-    let inputs: [(&str, &[usize]); 8] = [
+    let inputs: [(&str, &[usize]); 9] = [
         ("x", &[1, 8, 5, 7]),
         ("r", &[1, 8, 5, 7]),
         ("rb", &[1, 8, 1, 1]),
@@ -509,8 +510,9 @@ fn conv_add_fusion_matches_conv_then_add() {
         ("x1", &[1, 4, 9]),
         ("r1", &[1, 5, 9]),
         ("r12", &[1, 8, 3, 4]),
+        ("xn", &[1, 5, 7, 3]),
     ];
-    let outputs: Vec<String> = (1..=12)
+    let outputs: Vec<String> = (1..=15)
         .map(|i| format!("out{i}"))
         .chain(["out3b".to_string(), "c9".to_string()])
         .collect();
@@ -544,7 +546,9 @@ fn conv_add_fusion_matches_conv_then_add() {
         let id = model.node_id(name).expect("value");
         model.run(feed(model), &[id], None).is_ok()
     };
-    for name in ["c1", "c2", "c4", "c5", "c6", "c7", "c10", "c11a", "c12"] {
+    for name in [
+        "c1", "c2", "c4", "c5", "c6", "c7", "c10", "c11a", "c12", "c15", "t13", "t14", "t15",
+    ] {
         assert!(computed(&plain, name), "{name} in the plain model");
         assert!(!computed(&fused, name), "{name} was not fused");
     }

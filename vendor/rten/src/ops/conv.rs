@@ -580,6 +580,10 @@ where
     }
 
     if in_c == out_channels && groups == in_c {
+        // The depthwise kernels want contiguous channel planes. An input with
+        // another layout (such as a permuted view, see `TransposeFusion`) is
+        // copied first.
+        let input = input.to_contiguous_in(pool).auto_return(pool);
         let dw_conv = DepthwiseConvExecutor::default();
         let output = dw_conv.depthwise_conv_2d(
             pool,

@@ -1313,6 +1313,12 @@ impl FusionVisitor for TransposeFusion {
             // computing with them.
             "MatMul",
             "FusedMatMul",
+            // Convolutions: the im2col GEMM packs the input by gathering each
+            // element at an offset computed from its strides, so a permuted
+            // input costs nothing extra; the other paths copy a
+            // non-contiguous input first, as the `Transpose` did.
+            "Conv",
+            "ConvAdd",
             // Operators which copy chunks of the input using methods that can
             // efficiently handle transposed layouts.
             "Concat",
