@@ -6,6 +6,7 @@
 //! of the crop's x axis in the image (y down, radians).
 
 use image::RgbImage;
+use rten_simd::{Isa, SimdOp};
 
 use crate::{Error, detect::resize_rgb};
 
@@ -85,58 +86,106 @@ pub fn crop_rotated(image: &RgbImage, roi: &Roi, size: usize) -> Result<Vec<f32>
 
 fn sample(image: &RgbImage, roi: &Roi, size: usize) -> Vec<f32> {
     let (w, h) = image.dimensions();
-    let (w, h) = (i64::from(w), i64::from(h));
-    let raw = image.as_raw();
-    let len = size * size * 3;
     // One spare element: each pixel is written as four lanes (R, G, B and a fourth that
     // the next pixel overwrites), so the last pixel's fourth lane needs room.
-    let mut out = vec![0.0f32; len + 1];
+    let mut out = vec![0.0f32; size * size * 3 + 1];
     let step = roi.side / size as f32;
     let (s, c) = roi.angle.sin_cos();
     // Image position of crop pixel centre (u + 0.5, v + 0.5), advanced incrementally.
     let origin = roi.to_image(0.5, 0.5, size as f32);
-    let (du, dv) = ([c * step, s * step], [-s * step, c * step]);
-    const K: f32 = 1.0 / 255.0;
-    // The four bytes at `i` (a pixel's R, G, B and the next pixel's R) as four lanes.
-    let lanes = |i: usize| -> [f32; 4] {
-        let b = &raw[i..i + 4];
-        [b[0], b[1], b[2], b[3]].map(f32::from)
-    };
-    for v in 0..size {
-        let mut x = origin[0] + dv[0] * v as f32 - 0.5;
-        let mut y = origin[1] + dv[1] * v as f32 - 0.5;
-        for k in (v * size * 3..(v + 1) * size * 3).step_by(3) {
-            // floor() without SSE4.1 is a libm call; truncation fixed up for negatives is
-            // the same here and several times faster.
-            let xi = x as i64 - i64::from(x < 0.0);
-            let yi = y as i64 - i64::from(y < 0.0);
-            let (fx, fy) = (x - xi as f32, y - yi as f32);
-            // All four taps inside, and a column to spare on the right for the fourth
-            // lane's byte: the common case, four lanes at once without per-tap checks.
-            if xi >= 0 && yi >= 0 && xi + 2 < w && yi + 1 < h {
-                let i = ((yi * w + xi) * 3) as usize;
-                let j = i + (w * 3) as usize;
-                let (t0, t1, b0, b1) = (lanes(i), lanes(i + 3), lanes(j), lanes(j + 3));
-                let (w00, w01) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy));
-                let (w10, w11) = ((1.0 - fx) * fy, fx * fy);
-                // Each lane summed in `edge_tap`'s order, so the values are the same to
-                // the bit as there.
-                let acc: [f32; 4] = std::array::from_fn(|ch| {
-                    (w00 * t0[ch] + w01 * t1[ch] + w10 * b0[ch] + w11 * b1[ch]) * K
-                });
-                out[k..k + 4].copy_from_slice(&acc);
-            } else {
-                let acc = edge_tap(raw, w, h, xi, yi, fx, fy);
-                for (o, a) in out[k..k + 3].iter_mut().zip(acc) {
-                    *o = a * K;
+    Sampler {
+        raw: image.as_raw(),
+        w: i64::from(w),
+        h: i64::from(h),
+        origin,
+        du: [c * step, s * step],
+        dv: [-s * step, c * step],
+        size,
+        out: &mut out,
+    }
+    .dispatch();
+    out.truncate(size * size * 3);
+    out
+}
+
+/// The sampling loop as a [`SimdOp`]: rten-simd compiles it once per instruction set and
+/// runs the best the CPU has (AVX2 on x86-64 machines of the last decade), so the compiler
+/// may use AVX2's byte-to-integer widening and three-operand forms in it. The loop is plain
+/// scalar code either way, with no fused multiply-adds (Rust never contracts `a * b + c`),
+/// so every instruction set computes the same values to the bit.
+struct Sampler<'a> {
+    raw: &'a [u8],
+    w: i64,
+    h: i64,
+    origin: [f32; 2],
+    du: [f32; 2],
+    dv: [f32; 2],
+    size: usize,
+    out: &'a mut [f32],
+}
+
+impl SimdOp for Sampler<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn eval<I: Isa>(self, _isa: I) {
+        let Sampler {
+            raw,
+            w,
+            h,
+            origin,
+            du,
+            dv,
+            size,
+            out,
+        } = self;
+        const K: f32 = 1.0 / 255.0;
+        // The interior test below as two unsigned comparisons (negatives wrap to huge).
+        let (x_end, y_end) = ((w - 2).max(0) as u64, (h - 1).max(0) as u64);
+        let stride = (w * 3) as usize;
+        for v in 0..size {
+            let mut x = origin[0] + dv[0] * v as f32 - 0.5;
+            let mut y = origin[1] + dv[1] * v as f32 - 0.5;
+            for k in (v * size * 3..(v + 1) * size * 3).step_by(3) {
+                // floor() without SSE4.1 is a libm call; truncation fixed up for negatives is
+                // the same here and several times faster.
+                let xi = x as i64 - i64::from(x < 0.0);
+                let yi = y as i64 - i64::from(y < 0.0);
+                let (fx, fy) = (x - xi as f32, y - yi as f32);
+                // All four taps inside, and a column to spare on the right for the fourth
+                // lane's byte: the common case, four lanes at once without per-tap checks.
+                if (xi as u64) < x_end && (yi as u64) < y_end {
+                    let i = (yi as usize * (w as usize) + xi as usize) * 3;
+                    // A pixel's R, G, B and the next two pixels' bytes, top and bottom row:
+                    // lanes 0-3 are the left tap (and the next R), 3-6 the right one.
+                    let top: [u8; 7] = raw[i..i + 7].try_into().unwrap_or_default();
+                    let bottom: [u8; 7] = raw[i + stride..i + stride + 7]
+                        .try_into()
+                        .unwrap_or_default();
+                    let lanes = |b: [u8; 7], at: usize| -> [f32; 4] {
+                        std::array::from_fn(|ch| f32::from(b[at + ch]))
+                    };
+                    let (t0, t1) = (lanes(top, 0), lanes(top, 3));
+                    let (b0, b1) = (lanes(bottom, 0), lanes(bottom, 3));
+                    let (w00, w01) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy));
+                    let (w10, w11) = ((1.0 - fx) * fy, fx * fy);
+                    // Each lane summed in `edge_tap`'s order, so the values are the same to
+                    // the bit as there.
+                    let acc: [f32; 4] = std::array::from_fn(|ch| {
+                        (w00 * t0[ch] + w01 * t1[ch] + w10 * b0[ch] + w11 * b1[ch]) * K
+                    });
+                    out[k..k + 4].copy_from_slice(&acc);
+                } else {
+                    let acc = edge_tap(raw, w, h, xi, yi, fx, fy);
+                    for (o, a) in out[k..k + 3].iter_mut().zip(acc) {
+                        *o = a * K;
+                    }
                 }
+                x += du[0];
+                y += du[1];
             }
-            x += du[0];
-            y += du[1];
         }
     }
-    out.truncate(len);
-    out
 }
 
 /// A bilinear tap near or beyond the image edge: taps outside count as black.
