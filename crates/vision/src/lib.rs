@@ -24,6 +24,7 @@
 //! - [`fatigue`]: blinks, blink rate and PERCLOS over a stream, with time passed in.
 //! - [`pipeline`]: the stateless [`FaceAnalyzer`] and the stateful [`FaceTracker`].
 //! - [`framing`]: framing advice for a camera preview (face found, centred, near, lit).
+//! - `recycle`: the per-frame buffers (decoded frame, face crop) kept for the next frame.
 
 pub mod analysis;
 pub mod blendshapes;
@@ -43,6 +44,7 @@ pub mod models;
 pub mod pipeline;
 pub mod pose;
 pub mod profile;
+mod recycle;
 
 pub use analysis::{Away, EyePair, FaceObservation, FrameAnalysis, Gaze, HeadPose, Reason};
 pub use classify::Params;

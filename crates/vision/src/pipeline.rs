@@ -23,7 +23,7 @@ use crate::{
     blendshapes::BlendshapeModel,
     classify::{Params, Verdict, judge},
     crop::Roi,
-    decode::{DecodeLimits, decode_image},
+    decode::{DecodeLimits, decode_image_into},
     detect::{Detection, FaceDetector},
     engine::{InferenceEngine, RtenEngine},
     eyes::{eye_aspect_ratios, eye_brightness_ratio},
@@ -32,6 +32,7 @@ use crate::{
     models::{BlendshapeSpec, CanonicalFace, ModelBytes},
     pose::fit_head_pose,
     profile::Profile,
+    recycle::Recycler,
 };
 
 /// ONNX output names of the converted MediaPipe models (see `models/README.md`).
@@ -53,7 +54,14 @@ pub struct FaceAnalyzer {
     params: Params,
     limits: DecodeLimits,
     small_face_min_side: u32,
+    /// Decoded-frame buffers, reused by the next frame (see `recycle`).
+    frames: Recycler<RgbImage>,
 }
+
+/// A decoded frame's buffer is kept for the next frame only up to this size (a 1280x720 RGB
+/// frame; the page sends at most 640 px wide), so an occasional large photo does not stay
+/// in memory.
+const MAX_KEPT_FRAME_BYTES: usize = 1280 * 720 * 3;
 
 /// The small-face retry runs on frames whose longer side is at least this many pixels (HD and
 /// up). There a face of 1/20 of the frame (the smallest the retry is sized for) is at least 64
@@ -139,6 +147,7 @@ impl FaceAnalyzer {
             params,
             limits: DecodeLimits::default(),
             small_face_min_side: SMALL_FACE_MIN_SIDE,
+            frames: Recycler::default(),
         })
     }
 
@@ -170,8 +179,22 @@ impl FaceAnalyzer {
         bytes: &[u8],
         profile: Option<&Profile>,
     ) -> Result<FrameAnalysis, Error> {
-        let image = decode_image(bytes, &self.limits)?;
-        self.analyze_image_with(&image, profile)
+        self.with_decoded(bytes, |image| self.analyze_image_with(image, profile))
+    }
+
+    /// Decodes `bytes` into a kept buffer and runs `analyze` on the frame.
+    fn with_decoded<R>(
+        &self,
+        bytes: &[u8],
+        analyze: impl FnOnce(&RgbImage) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let mut image = self.frames.take();
+        let result =
+            decode_image_into(bytes, &self.limits, &mut image).and_then(|()| analyze(&image));
+        if image.as_raw().capacity() <= MAX_KEPT_FRAME_BYTES {
+            self.frames.give(image);
+        }
+        result
     }
 
     /// Analyses a decoded frame.
@@ -416,8 +439,8 @@ impl FaceTracker {
 
     /// Decodes and analyses the next frame of the stream.
     pub fn analyze_bytes(&mut self, bytes: &[u8]) -> Result<FrameAnalysis, Error> {
-        let image = decode_image(bytes, &self.analyzer.limits)?;
-        self.analyze_image(&image)
+        let analyzer = Arc::clone(&self.analyzer);
+        analyzer.with_decoded(bytes, |image| self.analyze_image(image))
     }
 
     /// Analyses the next decoded frame of the stream.
