@@ -108,7 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     input.extend_from_slice(&[p[i][0], p[i][1]]);
                 }
                 let out = net.run(
-                    input,
+                    &input,
                     &[1, spec.landmark_indices.len(), 2],
                     &["StatefulPartitionedCall:0"],
                 )?;

@@ -70,7 +70,7 @@ impl BlendshapeModel {
         }
         let outputs = self
             .network
-            .run(input, &[1, self.indices.len(), 2], &[&self.output])?;
+            .run(&input, &[1, self.indices.len(), 2], &[&self.output])?;
         let scores = &outputs[0].data;
         let get = |i: usize| {
             scores.get(i).copied().ok_or_else(|| {

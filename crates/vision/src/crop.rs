@@ -64,6 +64,19 @@ impl Roi {
 /// image is black. Large downscales first shrink the image with an area-aware filter so the
 /// bilinear sampling does not alias.
 pub fn crop_rotated(image: &RgbImage, roi: &Roi, size: usize) -> Result<Vec<f32>, Error> {
+    let mut out = Vec::new();
+    crop_rotated_into(image, roi, size, &mut out)?;
+    Ok(out)
+}
+
+/// [`crop_rotated`] into `out`, reusing its buffer: every element is written, so a buffer
+/// kept from the last frame needs no clearing.
+pub fn crop_rotated_into(
+    image: &RgbImage,
+    roi: &Roi,
+    size: usize,
+    out: &mut Vec<f32>,
+) -> Result<(), Error> {
     let ratio = roi.side / size as f32;
     if ratio > 2.0 {
         let f = ratio / 1.25;
@@ -79,16 +92,19 @@ pub fn crop_rotated(image: &RgbImage, roi: &Roi, size: usize) -> Result<Vec<f32>
             side: roi.side * (fx + fy) / 2.0,
             angle: roi.angle,
         };
-        return Ok(sample(&small, &scaled, size));
+        sample(&small, &scaled, size, out);
+    } else {
+        sample(image, roi, size, out);
     }
-    Ok(sample(image, roi, size))
+    Ok(())
 }
 
-fn sample(image: &RgbImage, roi: &Roi, size: usize) -> Vec<f32> {
+fn sample(image: &RgbImage, roi: &Roi, size: usize, out: &mut Vec<f32>) {
     let (w, h) = image.dimensions();
     // One spare element: each pixel is written as four lanes (R, G, B and a fourth that
-    // the next pixel overwrites), so the last pixel's fourth lane needs room.
-    let mut out = vec![0.0f32; size * size * 3 + 1];
+    // the next pixel overwrites), so the last pixel's fourth lane needs room. Only growth is
+    // zeroed: the loop writes every element.
+    out.resize(size * size * 3 + 1, 0.0);
     let step = roi.side / size as f32;
     let (s, c) = roi.angle.sin_cos();
     // Image position of crop pixel centre (u + 0.5, v + 0.5), advanced incrementally.
@@ -101,11 +117,10 @@ fn sample(image: &RgbImage, roi: &Roi, size: usize) -> Vec<f32> {
         du: [c * step, s * step],
         dv: [-s * step, c * step],
         size,
-        out: &mut out,
+        out,
     }
     .dispatch();
     out.truncate(size * size * 3);
-    out
 }
 
 /// The sampling loop as a [`SimdOp`]: rten-simd compiles it once per instruction set and
@@ -286,6 +301,8 @@ mod tests {
             image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
         });
         let mut cases = 0;
+        // One buffer through all the cases, as frames reuse it: every element must be written.
+        let mut got = vec![f32::NAN; 5];
         for center in [
             [48.0, 30.0],
             [3.0, 58.5],
@@ -300,8 +317,9 @@ mod tests {
                         side,
                         angle,
                     };
-                    let got = sample(&img, &roi, 23);
+                    sample(&img, &roi, 23, &mut got);
                     let want = sample_by_edge_taps(&img, &roi, 23);
+                    assert_eq!(got.len(), want.len());
                     let same = got
                         .iter()
                         .zip(&want)

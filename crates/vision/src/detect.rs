@@ -181,7 +181,7 @@ impl FaceDetector {
         let names = [self.output_names[0].as_str(), self.output_names[1].as_str()];
         let outputs = self
             .network
-            .run(input, &[1, INPUT_SIZE, INPUT_SIZE, 3], &names)?;
+            .run(&input, &[1, INPUT_SIZE, INPUT_SIZE, 3], &names)?;
         let [regressors, scores] = [&outputs[0], &outputs[1]];
         if regressors.data.len() != NUM_ANCHORS * NUM_COORDS || scores.data.len() != NUM_ANCHORS {
             return Err(Error::Model(format!(

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use rten::{ModelOptions, RunOptions, ThreadPool};
-use rten_tensor::{Tensor, prelude::*};
+use rten_tensor::{Tensor, TensorView, prelude::*};
 
 use crate::Error;
 
@@ -21,11 +21,12 @@ pub struct TensorF32 {
 /// One loaded network with a single `f32` input.
 pub trait Network: Send + Sync + std::fmt::Debug {
     /// Runs the network on `input` (whose shape must match the model's input) and returns the
-    /// requested outputs, in the order of `outputs` (ONNX output names). `input` is taken by
-    /// value so that it becomes the input tensor without a copy (the mesh's is 786 KB).
+    /// requested outputs, in the order of `outputs` (ONNX output names). `input` is borrowed,
+    /// read in place (not copied), so the caller can keep its buffer for the next frame (the
+    /// mesh's is 786 KB).
     fn run(
         &self,
-        input: Vec<f32>,
+        input: &[f32],
         shape: &[usize],
         outputs: &[&str],
     ) -> Result<Vec<TensorF32>, Error>;
@@ -165,7 +166,7 @@ impl std::fmt::Debug for RtenNetwork {
 impl Network for RtenNetwork {
     fn run(
         &self,
-        input: Vec<f32>,
+        input: &[f32],
         shape: &[usize],
         outputs: &[&str],
     ) -> Result<Vec<TensorF32>, Error> {
@@ -183,7 +184,7 @@ impl Network for RtenNetwork {
                     .ok_or_else(|| err(format!("no output named {o}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let tensor = Tensor::from_data(shape, input);
+        let tensor = TensorView::from_data(shape, input);
         // Inside an `InferenceThread` its pool is the one running this code, so rten runs the
         // network inline (rayon's `install` from a pool's own worker calls straight through).
         let opts =

@@ -9,8 +9,9 @@ use image::RgbImage;
 
 use crate::{
     Error,
-    crop::{Roi, crop_rotated},
+    crop::{Roi, crop_rotated_into},
     engine::Network,
+    recycle::Recycler,
 };
 
 /// Side of the landmark model's square input, in pixels.
@@ -56,6 +57,8 @@ pub struct LandmarkModel {
     network: Box<dyn Network>,
     landmarks_output: String,
     presence_output: String,
+    /// Crop buffers, reused by the next run (see `recycle`).
+    crops: Recycler<Vec<f32>>,
 }
 
 impl LandmarkModel {
@@ -64,17 +67,22 @@ impl LandmarkModel {
             network,
             landmarks_output: landmarks_output.to_owned(),
             presence_output: presence_output.to_owned(),
+            crops: Recycler::default(),
         }
     }
 
     /// Crops `roi` out of `image` and returns the landmarks in image pixels.
     pub fn detect_landmarks(&self, image: &RgbImage, roi: &Roi) -> Result<FaceLandmarks, Error> {
-        let input = crop_rotated(image, roi, INPUT_SIZE)?;
-        let outputs = self.network.run(
-            input,
-            &[1, INPUT_SIZE, INPUT_SIZE, 3],
-            &[&self.landmarks_output, &self.presence_output],
-        )?;
+        let mut input = self.crops.take();
+        let outputs = crop_rotated_into(image, roi, INPUT_SIZE, &mut input).and_then(|()| {
+            self.network.run(
+                &input,
+                &[1, INPUT_SIZE, INPUT_SIZE, 3],
+                &[&self.landmarks_output, &self.presence_output],
+            )
+        });
+        self.crops.give(input);
+        let outputs = outputs?;
         let (coords, presence) = (&outputs[0].data, &outputs[1].data);
         if coords.len() != NUM_LANDMARKS * 3 || presence.is_empty() {
             return Err(Error::Model(format!(

@@ -38,7 +38,7 @@ impl std::fmt::Debug for FakeNetwork {
 impl Network for FakeNetwork {
     fn run(
         &self,
-        _input: Vec<f32>,
+        _input: &[f32],
         _shape: &[usize],
         outputs: &[&str],
     ) -> Result<Vec<TensorF32>, Error> {
