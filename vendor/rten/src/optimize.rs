@@ -22,6 +22,7 @@ use crate::value::{DataType, ValueType};
 mod diagnostics;
 mod fusions;
 mod pattern_matcher;
+mod slices;
 
 use diagnostics::{DiagnosticLevel, Diagnostics};
 
@@ -621,6 +622,11 @@ impl GraphOptimizer {
             self.convert_captured_values_to_constants(&mut graph_mut, capture_env)?;
         }
         self.propagate_constants(&mut graph_mut)?;
+
+        // Compute only the parts of tensors that `Slice`s read. This runs on
+        // the unfused graph, whose operators it knows, and the fusions below
+        // then apply to the smaller operators.
+        slices::push_slices_up(&mut graph_mut, &diag);
 
         // Fuse operators.
         //

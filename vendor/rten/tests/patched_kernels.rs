@@ -1204,3 +1204,133 @@ fn keras_layer_norms_fuse_to_layer_normalization() {
     assert!(max_abs_diff(&fused, &want) < 1e-5);
     assert!(max_abs_diff(&unfused, &want) < 1e-5);
 }
+
+/// Attributes of a 1x1 convolution with stride 1.
+const CONV_1X1: &[(&str, &[i64])] = &[
+    ("strides", &[1, 1]),
+    ("dilations", &[1, 1]),
+    ("pads", &[0, 0, 0, 0]),
+];
+
+/// The last block of an MLP-Mixer whose output reads only token 0, in the form tf2onnx
+/// gives MediaPipe's blendshape network: `x` is `[1, C, 1, T]` (channels, tokens); a
+/// token-mixing MLP (1x1 convolutions over the tokens, as channels of the transposed input)
+/// and a residual add, a Keras layer norm over the channels (moments form, statistics
+/// reshaped to the transposed layout), a channel-mixing MLP and a residual add, then two
+/// `Slice`s of the token axis (`0..2`, then `0..1`). With `other_reader`, the output also
+/// adds the sum over the tokens of the token-mixing block's output `r`, which then cannot be
+/// sliced.
+fn mixer_tail_model(c: usize, t: usize, other_reader: bool) -> Vec<u8> {
+    let (h, g) = (12, 16);
+    let last = if other_reader { "tail" } else { "y" };
+    let mut nodes = vec![
+        onnx_node("Transpose", &["x"], "tokens", &[("perm", &[0, 3, 2, 1])]),
+        onnx_node("Conv", &["tokens", "wt1", "bt1"], "ht", CONV_1X1),
+        onnx_node("Relu", &["ht"], "ht_relu", &[]),
+        onnx_node("Conv", &["ht_relu", "wt2", "bt2"], "m", CONV_1X1),
+        onnx_node("Transpose", &["m"], "mt", &[("perm", &[0, 3, 2, 1])]),
+        onnx_node("Add", &["mt", "x"], "r", &[]),
+        onnx_node("ReduceMean", &["r"], "mean", &[("axes", &[1])]),
+        onnx_node("Neg", &["mean"], "neg_mean", &[]),
+        onnx_node("Sub", &["r", "mean"], "centered", &[]),
+        onnx_node("Mul", &["centered", "centered"], "squared", &[]),
+        onnx_node("ReduceMean", &["squared"], "var", &[("axes", &[1])]),
+        onnx_node("Add", &["var", "epsilon"], "var_eps", &[]),
+        onnx_node("Sqrt", &["var_eps"], "std_dev", &[]),
+        onnx_node("Reciprocal", &["std_dev"], "inv_std_dev", &[]),
+        onnx_node("Reshape", &["inv_std_dev", "stats_shape"], "inv_t", &[]),
+        onnx_node("Mul", &["inv_t", "gamma"], "scale", &[]),
+        onnx_node("Reshape", &["neg_mean", "stats_shape"], "neg_mean_t", &[]),
+        onnx_node("Mul", &["neg_mean_t", "scale"], "shift", &[]),
+        onnx_node("Transpose", &["r"], "rt", &[("perm", &[0, 2, 3, 1])]),
+        onnx_node("Mul", &["rt", "scale"], "scaled", &[]),
+        onnx_node("Add", &["scaled", "shift"], "norm", &[]),
+        onnx_node("Transpose", &["norm"], "norm_t", &[("perm", &[0, 3, 1, 2])]),
+        onnx_node("Conv", &["norm_t", "wc1", "bc1"], "hc", CONV_1X1),
+        onnx_node("Relu", &["hc"], "hc_relu", &[]),
+        onnx_node("Conv", &["hc_relu", "wc2", "bc2"], "cm", CONV_1X1),
+        onnx_node("Add", &["cm", "r"], "block", &[]),
+        onnx_node(
+            "Slice",
+            &["block", "starts", "ends2", "axes"],
+            "first2",
+            &[],
+        ),
+        onnx_node("Slice", &["first2", "starts", "ends1", "axes"], last, &[]),
+    ];
+    if other_reader {
+        nodes.push(onnx_node("ReduceSum", &["r", "sum_axes"], "r_sum", &[]));
+        nodes.push(onnx_node("Add", &["tail", "r_sum"], "y", &[]));
+    }
+    let weights = |name: &str, seed: u64, shape: &[usize], scale: f32| {
+        let w = tensor(seed, shape).map(|v| v * scale);
+        onnx_f32(name, shape, w.data().unwrap())
+    };
+    let max = i32::MAX as i64;
+    let inits = vec![
+        weights("wt1", 20, &[h, t, 1, 1], 0.5),
+        weights("bt1", 21, &[h], 0.1),
+        weights("wt2", 22, &[t, h, 1, 1], 0.5),
+        weights("bt2", 23, &[t], 0.1),
+        weights("wc1", 24, &[g, c, 1, 1], 0.5),
+        weights("bc1", 25, &[g], 0.1),
+        weights("wc2", 26, &[c, g, 1, 1], 0.5),
+        weights("bc2", 27, &[c], 0.1),
+        weights("gamma", 28, &[c], 1.0),
+        onnx_f32("epsilon", &[1, 1, 1, 1], &[1e-6]),
+        onnx_i64("stats_shape", &[1, 1, t as i64, 1]),
+        onnx_i64("starts", &[0, 0, 0, 0]),
+        onnx_i64("ends2", &[max, max, 2, max]),
+        onnx_i64("ends1", &[max, max, 1, max]),
+        onnx_i64("axes", &[0, 2, 3, 1]),
+        onnx_i64("sum_axes", &[3]),
+    ];
+    onnx_model(&[1, c, 1, t], nodes, inits)
+}
+
+#[test]
+fn slices_of_the_token_axis_move_up_through_per_token_operators() {
+    // Change 16: `optimize::slices`.
+    let (c, t) = (8, 7);
+    let x = tensor(30, &[1, c, 1, t]).map(|v| 2.0 + v);
+    let load = |model: &[u8], optimize: bool| {
+        let mut opts = ModelOptions::with_all_ops();
+        opts.enable_optimization(optimize);
+        opts.load(model.to_vec()).unwrap()
+    };
+    let run = |model: &Model| -> Tensor<f32> {
+        model
+            .run_one(x.view().into(), None)
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+
+    for other_reader in [false, true] {
+        let bytes = mixer_tail_model(c, t, other_reader);
+        let (optimized, plain) = (load(&bytes, true), load(&bytes, false));
+        let (got, want) = (run(&optimized), run(&plain));
+        assert_eq!(want.shape(), [1, c, 1, 1]);
+        assert_eq!(got.shape(), [1, c, 1, 1]);
+        assert!(
+            max_abs_diff(&got, &want) < 1e-5,
+            "other_reader {other_reader}: {got:?} != {want:?}"
+        );
+
+        // The values that only the slice read are gone: their operators compute the
+        // sliced values instead. The token-mixing MLP's hidden layer mixes all tokens
+        // and stays.
+        let has = |name: &str| optimized.find_node(name).is_some();
+        assert!(has("ht_relu"));
+        for name in ["hc", "hc_relu", "cm", "block", "norm_t", "first2"] {
+            assert!(
+                !has(name),
+                "other_reader {other_reader}: {name} still computed"
+            );
+        }
+        // The token-mixing output is sliced (its convolution computes one output
+        // channel) only if nothing else reads the residual sum.
+        assert_eq!(has("m"), other_reader, "m");
+        assert_eq!(has("r"), other_reader, "r");
+    }
+}
