@@ -1,5 +1,6 @@
-//! Head pose from a weighted Procrustes (Kabsch with scale) fit of the landmarks to
-//! MediaPipe's canonical face, under weak perspective.
+//! Head pose from a fit of MediaPipe's canonical face to the landmarks, under weak
+//! perspective: a weighted Procrustes (Kabsch with scale) in 3D to start, then refined on the
+//! landmarks' image positions alone (docs/vision.md, "Head pose").
 //!
 //! Frames: landmarks are turned into a right-handed camera frame with x to image-right,
 //! y up and z toward the camera (`(x, -y, -z)`). The canonical face has x toward the
@@ -17,7 +18,7 @@
 //! and 20 of pitch in the labels' order reads 31.6 and 17.2 that way (docs/vision.md,
 //! "Conventions").
 
-use nalgebra::{Matrix3, Vector3};
+use nalgebra::{Matrix3, Matrix6x3, Rotation3, Vector2, Vector3, Vector6};
 
 use crate::{HeadPose, models::CanonicalFace};
 
@@ -27,7 +28,8 @@ pub struct PoseFit {
     pub rotation: Matrix3<f32>,
     pub scale: f32,
     pub translation: Vector3<f32>,
-    /// Weighted RMS residual of the fit, in landmark units (pixels).
+    /// RMS residual of the fit, in landmark units (pixels): of the image positions once
+    /// refined on them ([`fit_head_pose`]), else weighted and in 3D.
     pub rms_residual: f32,
 }
 
@@ -59,7 +61,10 @@ impl PoseFit {
 }
 
 /// Fits the canonical face to `landmarks` (image pixels, `(x, y, z)`, y down, z smaller
-/// nearer the camera) with the canonical Procrustes weights.
+/// nearer the camera): first the weighted 3D Procrustes fit on the canonical weights, then,
+/// from there, the rotation, scale and image shift that best place the canonical face's 468
+/// points, under weak perspective, on the landmarks' image positions (equal weights; the
+/// mesh's depth is not used, see [`refine_on_image`]). `None` if the landmarks are degenerate.
 pub fn fit_head_pose(landmarks: &[[f32; 3]], canonical: &CanonicalFace) -> Option<PoseFit> {
     let pairs: Vec<Pair> = canonical
         .procrustes_weights
@@ -74,7 +79,133 @@ pub fn fit_head_pose(landmarks: &[[f32; 3]], canonical: &CanonicalFace) -> Optio
             ))
         })
         .collect();
-    weighted_procrustes(&pairs)
+    let start = weighted_procrustes(&pairs)?;
+    let n = MESH_POINTS
+        .min(landmarks.len())
+        .min(canonical.vertices.len());
+    let points: Vec<(Vector3<f32>, Vector3<f32>)> = (0..n)
+        .map(|i| {
+            let (c, p) = (canonical.vertices[i], landmarks[i]);
+            (
+                Vector3::new(c[0], c[1], c[2]),
+                Vector3::new(p[0], -p[1], -p[2]),
+            )
+        })
+        .collect();
+    Some(refine_on_image(&points, start).unwrap_or(start))
+}
+
+/// The face mesh's own points (the 10 iris points after them move with the eyes).
+const MESH_POINTS: usize = 468;
+
+/// Gauss-Newton iterations of [`refine_on_image`] at most (it stops earlier once a step
+/// turns the head by less than 1e-9 rad).
+const REFINE_ITERATIONS: usize = 20;
+
+/// Refines `start` so that the canonical points, turned, scaled and shifted, fall on the
+/// landmarks' image positions: least squares over `(x, y)` only, every point weighted
+/// equally, under weak perspective (the model the AFLW2000-3D pose labels were fitted
+/// with, on 2D landmarks). The mesh's depth output is left out: the network learnt its image
+/// positions from annotated real photos and its depth from synthetic renders only, and with
+/// its depth the fit reads turned heads short (docs/vision.md, "Head pose"). The depth of the
+/// shift keeps the mesh's mean depth, for the gaze model. `None` if the normal equations are
+/// singular or the result is not finite.
+///
+/// Gauss-Newton on a small turn `w` (`rotation <- exp([w]x) * rotation`), the scale and the
+/// shift. The residuals are linear in each canonical point `c`, so every sum the normal
+/// equations need follows from a few moments of the points (`sum c c^T`, `sum x c`, ...),
+/// taken once: an iteration costs the same whatever the number of points.
+fn refine_on_image(points: &[(Vector3<f32>, Vector3<f32>)], start: PoseFit) -> Option<PoseFit> {
+    if points.len() < 4 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let (mut sc, mut scc) = (Vector3::<f64>::zeros(), Matrix3::<f64>::zeros());
+    let (mut spx, mut spy) = (Vector3::<f64>::zeros(), Vector3::<f64>::zeros());
+    let (mut sp, mut spp) = (Vector3::<f64>::zeros(), 0.0);
+    for (c, p) in points {
+        let (c, p) = (c.cast::<f64>(), p.cast::<f64>());
+        sc += c;
+        scc += c * c.transpose();
+        spx += c * p.x;
+        spy += c * p.y;
+        sp += p;
+        spp += p.x * p.x + p.y * p.y;
+    }
+    let mut rotation = start.rotation.cast::<f64>();
+    let mut scale = f64::from(start.scale);
+    let mut shift = Vector2::new(
+        f64::from(start.translation.x),
+        f64::from(start.translation.y),
+    );
+    for _ in 0..REFINE_ITERATIONS {
+        // Sums over the turned points q = R c: of q q^T, of q, of q times the image x and y.
+        let q_q = rotation * scc * rotation.transpose();
+        let q_sum = rotation * sc;
+        let (q_px, q_py) = (rotation * spx, rotation * spy);
+        let (s, tx, ty) = (scale, shift.x, shift.y);
+        // Each point's Jacobian rows are jx = ax q + bx, jy = ay q + by (unknowns: the turn,
+        // the scale, the shift); d(w x q)/dw = -[q]x, rows x and y.
+        #[rustfmt::skip]
+        let ax = Matrix6x3::new(
+            0.0, 0.0, 0.0,
+            0.0, 0.0, s,
+            0.0, -s, 0.0,
+            1.0, 0.0, 0.0,
+            0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0,
+        );
+        #[rustfmt::skip]
+        let ay = Matrix6x3::new(
+            0.0, 0.0, -s,
+            0.0, 0.0, 0.0,
+            s, 0.0, 0.0,
+            0.0, 1.0, 0.0,
+            0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0,
+        );
+        let (bx, by) = (Vector6::<f64>::ith(4, 1.0), Vector6::<f64>::ith(5, 1.0));
+        let gram = |a: &Matrix6x3<f64>, b: &Vector6<f64>| {
+            let cross = a * q_sum * b.transpose();
+            a * q_q * a.transpose() + cross + cross.transpose() + b * b.transpose() * n
+        };
+        let jtj = gram(&ax, &bx) + gram(&ay, &by);
+        // Residuals r_x = s q_x + t_x - p_x, r_y likewise.
+        let jtr = ax * (q_q.column(0) * s + q_sum * tx - q_px)
+            + bx * (s * q_sum.x + n * tx - sp.x)
+            + ay * (q_q.column(1) * s + q_sum * ty - q_py)
+            + by * (s * q_sum.y + n * ty - sp.y);
+        let step = jtj.cholesky()?.solve(&(-jtr));
+        let turn = Vector3::new(step[0], step[1], step[2]);
+        rotation = Rotation3::new(turn).matrix() * rotation;
+        scale += step[3];
+        shift += Vector2::new(step[4], step[5]);
+        if turn.amax() < 1e-9 && step[3].abs() < 1e-9 * scale.abs() {
+            break;
+        }
+    }
+    // Re-orthonormalise what the small turns accumulated.
+    let rotation = *Rotation3::from_matrix(&rotation).matrix();
+    let (q_q, q_sum) = (rotation * scc * rotation.transpose(), rotation * sc);
+    let (q_px, q_py) = (rotation * spx, rotation * spy);
+    let (s, tx, ty) = (scale, shift.x, shift.y);
+    let residual = s * s * (q_q[(0, 0)] + q_q[(1, 1)])
+        + n * (tx * tx + ty * ty)
+        + spp
+        + 2.0 * s * (tx * q_sum.x + ty * q_sum.y)
+        - 2.0 * s * (q_px.x + q_py.y)
+        - 2.0 * (tx * sp.x + ty * sp.y);
+    let depth = (sp.z - s * q_sum.z) / n;
+    let fit = PoseFit {
+        rotation: rotation.cast::<f32>(),
+        scale: scale as f32,
+        translation: Vector3::new(tx, ty, depth).cast::<f32>(),
+        rms_residual: (residual.max(0.0) / n).sqrt() as f32,
+    };
+    (fit.scale > 0.0
+        && fit.rotation.iter().all(|v| v.is_finite())
+        && fit.translation.iter().all(|v| v.is_finite()))
+    .then_some(fit)
 }
 
 /// A source point, its target and the pair's weight.
@@ -122,7 +253,7 @@ fn weighted_procrustes(pairs: &[Pair]) -> Option<PoseFit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nalgebra::Rotation3;
+    use crate::models::ModelBytes;
 
     fn cloud() -> Vec<Vector3<f32>> {
         vec![
@@ -194,5 +325,56 @@ mod tests {
         assert!((angles.yaw_deg - 30.0).abs() < 1e-3, "{angles:?}");
         assert!((angles.pitch_deg + 25.0).abs() < 1e-3, "{angles:?}");
         assert!((angles.roll_deg - 15.0).abs() < 1e-3, "{angles:?}");
+    }
+
+    /// The canonical face turned by `rot`, scaled, shifted, as image landmarks (y down, z
+    /// smaller nearer), with the depth multiplied by `depth_gain`.
+    fn landmarks_of(rot: &Rotation3<f32>, depth_gain: f32) -> (CanonicalFace, Vec<[f32; 3]>) {
+        let canonical = CanonicalFace::from_json(ModelBytes::embedded().canonical_face_json)
+            .expect("canonical face");
+        let points = canonical
+            .vertices
+            .iter()
+            .map(|c| {
+                let p =
+                    rot * Vector3::new(c[0], c[1], c[2]) * 14.0 + Vector3::new(320.0, -240.0, 5.0);
+                [p.x, -p.y, -p.z * depth_gain]
+            })
+            .collect();
+        (canonical, points)
+    }
+
+    #[test]
+    fn the_fit_reads_the_turn_from_the_image_positions_not_the_meshs_depth() {
+        // 35 deg of yaw, -20 of pitch, 10 of roll, in the labels' order.
+        let rot = Rotation3::from_axis_angle(&Vector3::x_axis(), 20f32.to_radians())
+            * Rotation3::from_axis_angle(&Vector3::y_axis(), -35f32.to_radians())
+            * Rotation3::from_axis_angle(&Vector3::z_axis(), -10f32.to_radians());
+        for depth_gain in [1.0, 0.6, 1.5] {
+            let (canonical, points) = landmarks_of(&rot, depth_gain);
+            let fit = fit_head_pose(&points, &canonical).expect("fit");
+            let a = fit.angles();
+            assert!((a.yaw_deg - 35.0).abs() < 0.05, "{depth_gain}: {a:?}");
+            assert!((a.pitch_deg + 20.0).abs() < 0.05, "{depth_gain}: {a:?}");
+            assert!((a.roll_deg - 10.0).abs() < 0.05, "{depth_gain}: {a:?}");
+            assert!((fit.scale - 14.0).abs() < 0.01, "{fit:?}");
+            assert!(fit.rms_residual < 0.01, "{fit:?}");
+        }
+        // The 3D fit alone reads a flattened mesh short (what the image refinement removes).
+        let (canonical, points) = landmarks_of(&rot, 0.6);
+        let pairs: Vec<Pair> = canonical
+            .procrustes_weights
+            .iter()
+            .map(|&(i, w)| {
+                let (c, p) = (canonical.vertices[i], points[i]);
+                (
+                    Vector3::new(c[0], c[1], c[2]),
+                    Vector3::new(p[0], -p[1], -p[2]),
+                    w,
+                )
+            })
+            .collect();
+        let flat = weighted_procrustes(&pairs).expect("fit").angles();
+        assert!(flat.yaw_deg < 33.0, "{flat:?}");
     }
 }
