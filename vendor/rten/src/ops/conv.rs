@@ -679,7 +679,7 @@ where
     Ok((output.into(), residual.is_some()))
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Conv {
     pub groups: usize,
     pub dilations: Vec<usize>,

@@ -2038,6 +2038,33 @@ impl FusionVisitor for BatchNormalizationFusion {
     }
 }
 
+/// Match `Add(Conv(..), other)` or `Add(other, Conv(..))` (`Add` is
+/// commutative) where the `Conv`'s output passes `accept_conv_output`, and
+/// return the `Conv`'s node, the operator and the other operand. If both
+/// operands qualify, the first is taken.
+fn match_add_of_conv<'a>(
+    graph: &'a Graph,
+    op_node: &OperatorNode,
+    accept_conv_output: impl Fn(NodeId) -> bool,
+) -> Option<(&'a OperatorNode, &'a Conv, NodeId)> {
+    if op_node.operator().name() != "Add" {
+        return None;
+    }
+    let &[Some(lhs), Some(rhs)] = op_node.input_ids() else {
+        return None;
+    };
+    let conv_source = |id: NodeId| {
+        let (_, node) = graph.get_source_node(id)?;
+        let conv = node.operator().downcast_ref::<Conv>()?;
+        accept_conv_output(id).then_some((node, conv))
+    };
+    if let Some((node, conv)) = conv_source(lhs) {
+        Some((node, conv, rhs))
+    } else {
+        conv_source(rhs).map(|(node, conv)| (node, conv, lhs))
+    }
+}
+
 /// Fuse `Add(Conv(X, W), bias)` into `Conv(X, W, bias)`.
 pub struct ConvAddFusion {}
 
@@ -2057,29 +2084,9 @@ impl FusionVisitor for ConvAddFusion {
         _op_node_id: NodeId,
         op_node: &OperatorNode,
     ) -> Result<Fusion, FusionError> {
-        // Match an `Add` with two inputs.
-        if op_node.operator().name() != "Add" {
-            return Err(FusionError::NoMatch);
-        }
-        let [Some(lhs), Some(rhs)] = op_node.input_ids() else {
-            return Err(FusionError::NoMatch);
-        };
-        let (lhs, rhs) = (*lhs, *rhs);
-
-        // One input must be the output of a `Conv`, the other the bias. `Add`
-        // is commutative, so try both orderings.
-        let is_conv = |id: NodeId| {
-            graph
-                .get_source_node(id)
-                .filter(|(_, conv_op)| conv_op.operator().downcast_ref::<Conv>().is_some())
-        };
-        let ((_, conv_op), bias_id) = if let Some(conv) = is_conv(lhs) {
-            (conv, rhs)
-        } else if let Some(conv) = is_conv(rhs) {
-            (conv, lhs)
-        } else {
-            return Err(FusionError::NoMatch);
-        };
+        // One input must be the output of a `Conv`, the other the bias.
+        let (conv_op, _conv, bias_id) =
+            match_add_of_conv(graph, op_node, |_| true).ok_or(FusionError::NoMatch)?;
 
         // The `Conv` must not already have a bias input.
         let (conv_input, conv_weight) = match conv_op.input_ids() {
@@ -2154,45 +2161,22 @@ impl FusionVisitor for ConvAddResidualFusion {
         _op_node_id: NodeId,
         op_node: &OperatorNode,
     ) -> Result<Fusion, FusionError> {
-        if op_node.operator().name() != "Add" {
-            return Err(FusionError::NoMatch);
-        }
-        let [Some(lhs), Some(rhs)] = op_node.input_ids() else {
-            return Err(FusionError::NoMatch);
-        };
-        let (lhs, rhs) = (*lhs, *rhs);
-        if lhs == rhs {
+        if let [Some(lhs), Some(rhs)] = op_node.input_ids()
+            && lhs == rhs
+        {
             // `Add(y, y)`: there is no other operand to initialize `y` with.
             return Err(FusionError::NoMatch);
         }
 
-        // One operand must be the output of a `Conv` that nothing else uses
-        // (`Add` is commutative, so try both orders). If both are, take the
-        // first.
+        // One operand must be the output of a `Conv` that nothing else uses.
         let only_used_here = |id: NodeId| {
             !graph.output_ids().contains(&id)
                 && graph
                     .get_consumers(id)
                     .is_some_and(|consumers| consumers.len() == 1)
         };
-        let conv_source = |id: NodeId| {
-            graph
-                .get_source_node(id)
-                .filter(|(_, node)| node.operator().downcast_ref::<Conv>().is_some())
-                .filter(|_| only_used_here(id))
-                .map(|(_, node)| node)
-        };
-        let (conv_node, residual_id) = if let Some(node) = conv_source(lhs) {
-            (node, rhs)
-        } else if let Some(node) = conv_source(rhs) {
-            (node, lhs)
-        } else {
-            return Err(FusionError::NoMatch);
-        };
-        let conv = conv_node
-            .operator()
-            .downcast_ref::<Conv>()
-            .expect("source is a Conv");
+        let (conv_node, conv, residual_id) =
+            match_add_of_conv(graph, op_node, only_used_here).ok_or(FusionError::NoMatch)?;
 
         let (conv_input, conv_weight, conv_bias) = match conv_node.input_ids() {
             [Some(input), Some(weight)] => (*input, *weight, None),
@@ -2200,14 +2184,7 @@ impl FusionVisitor for ConvAddResidualFusion {
             _ => return Err(FusionError::NoMatch),
         };
 
-        let fused = ConvAdd {
-            conv: Conv {
-                groups: conv.groups,
-                dilations: conv.dilations.clone(),
-                padding: conv.padding.clone(),
-                strides: conv.strides.clone(),
-            },
-        };
+        let fused = ConvAdd { conv: conv.clone() };
         Ok(Fusion::Op(FusedOp {
             name: op_node.name().map(|s| s.to_string()),
             fused_op: Arc::new(fused),
