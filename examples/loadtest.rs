@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example loadtest -- [--max-sessions 32] [--step-seconds 10] [--budget-seconds 240] [--keep-going]
-//! cargo run --release --example loadtest -- --sessions 24,32,40 [--slots 4] [--keep-going]
+//! cargo run --release --example loadtest -- --sessions 24,32,40 [--slots 4] [--keep-going] [--spread]
 //! ```
 //!
 //! Starts the real app in this process on 127.0.0.1:0 with a temporary database and the
@@ -12,7 +12,8 @@
 //! threads. Then it runs steps of N concurrent sessions (1, 2, 3, 4, 6, 8, 12, 16, ...).
 //! Each simulated page streams a real webcam-sized JPEG the way the browser does: one frame
 //! in flight, the next one 200 ms after the previous was sent (at once if the reply came
-//! later). Each step reports frames refused as `busy`, reply latency percentiles, the frame
+//! later). By default all the pages start at the same instant, so their frames arrive in
+//! bursts, all together; `--spread` starts them spread over one frame interval instead. Each step reports frames refused as `busy`, reply latency percentiles, the frame
 //! rate achieved, the most frames the server analysed at once, CPU use (from /proc/self/stat:
 //! server and pages together), memory (VmHWM/VmRSS from /proc/self/status: the pages' share is
 //! small), and the CPU time per reply (which a machine shared with other work disturbs far
@@ -62,6 +63,12 @@ struct Args {
     /// shared machine, where the limits say more about the other load than about the server).
     #[arg(long)]
     keep_going: bool,
+    /// Start the pages one after another, their first frames spread evenly over one frame
+    /// interval (as pages opened independently would be), instead of all at the same instant.
+    /// Without it every page's frames reach the server together, 5 times a second: the worst
+    /// case, where the last frame of each burst waits for all the others.
+    #[arg(long)]
+    spread: bool,
     /// Frames the server analyses at once (`--inference-slots`); its default when absent.
     #[arg(long)]
     slots: Option<usize>,
@@ -227,6 +234,7 @@ async fn run(args: Args, server: tokio::runtime::Handle) -> anyhow::Result<()> {
             &photo,
             n,
             Duration::from_secs(args.step_seconds),
+            args.spread,
         )
         .await?;
         result.peak_analysing = vision.take_peak_analysing();
@@ -307,6 +315,7 @@ async fn run_step(
     photo: &[u8],
     sessions: usize,
     length: Duration,
+    spread: bool,
 ) -> anyhow::Result<StepResult> {
     let mut ids = Vec::with_capacity(sessions);
     for _ in 0..sessions {
@@ -328,11 +337,17 @@ async fn run_step(
     let wall = Instant::now();
     let deadline = tokio::time::Instant::now() + length;
     let mut tasks = Vec::new();
-    for &id in &ids {
+    let start = tokio::time::Instant::now();
+    for (i, &id) in ids.iter().enumerate() {
         let url = format!("{}/api/sessions/{id}/live", base.replacen("http", "ws", 1));
         let frame = photo.to_vec();
+        let first = if spread {
+            start + FRAME_INTERVAL * i as u32 / sessions as u32
+        } else {
+            start
+        };
         tasks.push(tokio::spawn(async move {
-            stream_session(url, frame, deadline).await
+            stream_session(url, frame, first, deadline).await
         }));
     }
     let mut result = StepResult {
@@ -359,14 +374,17 @@ async fn run_step(
     Ok(result)
 }
 
-/// One simulated page: a frame, wait for its reply, the next 200 ms after the previous send.
-/// Returns the reply times, the error replies and the `busy` refusals among them.
+/// One simulated page: connects, sends its first frame at `first`, waits for its reply, and
+/// sends the next 200 ms after the previous send. Returns the reply times, the error replies
+/// and the `busy` refusals among them.
 async fn stream_session(
     url: String,
     frame: Vec<u8>,
+    first: tokio::time::Instant,
     deadline: tokio::time::Instant,
 ) -> anyhow::Result<(Vec<f64>, usize, usize)> {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    tokio::time::sleep_until(first).await;
     let mut latencies = Vec::new();
     let mut errors = 0;
     let mut busy = 0;
