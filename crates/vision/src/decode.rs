@@ -266,12 +266,7 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), Error> {
     let pixels = u64::from(width) * u64::from(height);
     if width > limits.max_side || height > limits.max_side || pixels > limits.max_pixels {
-        return Err(Error::TooLarge {
-            width,
-            height,
-            max_pixels: limits.max_pixels,
-            max_side: limits.max_side,
-        });
+        return Err(too_large((width, height), limits));
     }
     if width < limits.min_side || height < limits.min_side {
         return Err(Error::TooSmall {
@@ -283,17 +278,22 @@ fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<()
     Ok(())
 }
 
+/// The refusal of an image of `(width, height)` over `limits`.
+fn too_large((width, height): (u32, u32), limits: &DecodeLimits) -> Error {
+    Error::TooLarge {
+        width,
+        height,
+        max_pixels: limits.max_pixels,
+        max_side: limits.max_side,
+    }
+}
+
 /// The decoder's error in our terms. `size` is the declared size when known: a limit error
 /// names it; without it, the error says what limit was hit rather than inventing a size.
 fn map_image_error(e: image::ImageError, limits: &DecodeLimits, size: Option<(u32, u32)>) -> Error {
     match e {
         image::ImageError::Limits(_) => match size {
-            Some((width, height)) => Error::TooLarge {
-                width,
-                height,
-                max_pixels: limits.max_pixels,
-                max_side: limits.max_side,
-            },
+            Some(size) => too_large(size, limits),
             None => Error::Decode(format!(
                 "the image needs more memory to decode than allowed for {} pixels",
                 limits.max_pixels
@@ -309,12 +309,7 @@ fn map_image_error(e: image::ImageError, limits: &DecodeLimits, size: Option<(u3
 fn map_jpeg_error(e: DecodeErrors, limits: &DecodeLimits, size: Option<(u32, u32)>) -> Error {
     match e {
         DecodeErrors::LargeDimensions(_) => match size {
-            Some((width, height)) => Error::TooLarge {
-                width,
-                height,
-                max_pixels: limits.max_pixels,
-                max_side: limits.max_side,
-            },
+            Some(size) => too_large(size, limits),
             None => Error::Decode(format!(
                 "the JPEG is wider or taller than the limit of {} px",
                 limits.max_side
