@@ -2,10 +2,11 @@
 // where the dot is (lib/looking.js: the camera's one frame is rewritten when the page moves
 // the dot, as a person's eyes follow it). The views are frames of one woman's glances
 // (tests/fixtures/stream), measured with `focus-sentry calibrate` / `analyze` after padding
-// to 640x480: at the five dots her gaze (head and eyes) lies at yaw 30..47 deg, pitch 6..18
-// deg, a glance to one side, so the profile puts the screen to the side of the camera. The
-// "camera" view (frame 206: she looks into the camera, gaze yaw 10 deg) reads focused with the
-// default rules (which assume the camera at the screen) and looking_away with that profile.
+// to 640x480: at the five dots her gaze (head and eyes) lies at yaw 32..47 deg, pitch
+// -0.4..12.3 deg (6..18 with the head-pose fit before 2026-12-01), a glance to one side, so
+// the profile puts the screen to the side of the camera. The "camera" view (frame 206: she
+// looks into the camera, gaze yaw 10 deg) reads focused with the default rules (which assume
+// the camera at the screen) and looking_away with that profile.
 //
 // 13d. The calibration saves a full profile whose screen region spans the views' gaze; the
 //      start page chooses it; a session records it, names it on the live card and judges
