@@ -20,7 +20,11 @@
 
 use nalgebra::{Matrix3, Vector3};
 
-use crate::{Gaze, blendshapes::EyeScores, pose::PoseFit};
+use crate::{
+    Gaze,
+    blendshapes::EyeScores,
+    pose::{PoseFit, camera_point},
+};
 
 /// Distance from an eye's centre of rotation to its iris centre, in eye widths (corner to
 /// corner): 10 mm over 29 mm, from anatomy.
@@ -50,11 +54,6 @@ const LEFT_EYE: EyeLandmarks = EyeLandmarks {
     outer: 263,
     inner: 362,
 };
-
-/// A landmark in the camera frame of [`crate::pose`]: x right, y up, z toward the camera.
-fn camera_point(p: [f32; 3]) -> Vector3<f32> {
-    Vector3::new(p[0], -p[1], -p[2])
-}
 
 /// The unit direction an eye looks in, in the head frame (x toward the subject's left, y up,
 /// z out of the face), or `None` if its landmarks are missing or degenerate.

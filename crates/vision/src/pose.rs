@@ -66,33 +66,38 @@ impl PoseFit {
 /// points, under weak perspective, on the landmarks' image positions (equal weights; the
 /// mesh's depth is not used, see [`refine_on_image`]). `None` if the landmarks are degenerate.
 pub fn fit_head_pose(landmarks: &[[f32; 3]], canonical: &CanonicalFace) -> Option<PoseFit> {
-    let pairs: Vec<Pair> = canonical
-        .procrustes_weights
-        .iter()
-        .filter_map(|&(i, w)| {
-            let p = landmarks.get(i)?;
-            let c = canonical.vertices.get(i)?;
-            Some((
-                Vector3::new(c[0], c[1], c[2]),
-                Vector3::new(p[0], -p[1], -p[2]),
-                w,
-            ))
-        })
-        .collect();
-    let start = weighted_procrustes(&pairs)?;
+    let start = weighted_procrustes(&weighted_pairs(landmarks, canonical))?;
     let n = MESH_POINTS
         .min(landmarks.len())
         .min(canonical.vertices.len());
     let points: Vec<(Vector3<f32>, Vector3<f32>)> = (0..n)
         .map(|i| {
-            let (c, p) = (canonical.vertices[i], landmarks[i]);
             (
-                Vector3::new(c[0], c[1], c[2]),
-                Vector3::new(p[0], -p[1], -p[2]),
+                Vector3::from(canonical.vertices[i]),
+                camera_point(landmarks[i]),
             )
         })
         .collect();
     Some(refine_on_image(&points, start).unwrap_or(start))
+}
+
+/// A landmark (image pixels, y down, z smaller nearer the camera) in the camera frame above:
+/// x right, y up, z toward the camera.
+pub(crate) fn camera_point(p: [f32; 3]) -> Vector3<f32> {
+    Vector3::new(p[0], -p[1], -p[2])
+}
+
+/// The canonical points with MediaPipe's Procrustes weights, each with its landmark.
+fn weighted_pairs(landmarks: &[[f32; 3]], canonical: &CanonicalFace) -> Vec<Pair> {
+    canonical
+        .procrustes_weights
+        .iter()
+        .filter_map(|&(i, w)| {
+            let p = landmarks.get(i)?;
+            let c = canonical.vertices.get(i)?;
+            Some((Vector3::from(*c), camera_point(*p), w))
+        })
+        .collect()
 }
 
 /// The face mesh's own points (the 10 iris points after them move with the eyes).
@@ -362,19 +367,9 @@ mod tests {
         }
         // The 3D fit alone reads a flattened mesh short (what the image refinement removes).
         let (canonical, points) = landmarks_of(&rot, 0.6);
-        let pairs: Vec<Pair> = canonical
-            .procrustes_weights
-            .iter()
-            .map(|&(i, w)| {
-                let (c, p) = (canonical.vertices[i], points[i]);
-                (
-                    Vector3::new(c[0], c[1], c[2]),
-                    Vector3::new(p[0], -p[1], -p[2]),
-                    w,
-                )
-            })
-            .collect();
-        let flat = weighted_procrustes(&pairs).expect("fit").angles();
+        let flat = weighted_procrustes(&weighted_pairs(&points, &canonical))
+            .expect("fit")
+            .angles();
         assert!(flat.yaw_deg < 33.0, "{flat:?}");
     }
 }
