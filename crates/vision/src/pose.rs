@@ -143,11 +143,17 @@ fn refine_on_image(points: &[(Vector3<f32>, Vector3<f32>)], start: PoseFit) -> O
         f64::from(start.translation.x),
         f64::from(start.translation.y),
     );
+    // Sums over the turned points q = R c: of q q^T, of q, of q times the image x and y.
+    let turned = |rotation: &Matrix3<f64>| {
+        (
+            rotation * scc * rotation.transpose(),
+            rotation * sc,
+            rotation * spx,
+            rotation * spy,
+        )
+    };
     for _ in 0..REFINE_ITERATIONS {
-        // Sums over the turned points q = R c: of q q^T, of q, of q times the image x and y.
-        let q_q = rotation * scc * rotation.transpose();
-        let q_sum = rotation * sc;
-        let (q_px, q_py) = (rotation * spx, rotation * spy);
+        let (q_q, q_sum, q_px, q_py) = turned(&rotation);
         let (s, tx, ty) = (scale, shift.x, shift.y);
         // Each point's Jacobian rows are jx = ax q + bx, jy = ay q + by (unknowns: the turn,
         // the scale, the shift); d(w x q)/dw = -[q]x, rows x and y.
@@ -191,8 +197,7 @@ fn refine_on_image(points: &[(Vector3<f32>, Vector3<f32>)], start: PoseFit) -> O
     }
     // Re-orthonormalise what the small turns accumulated.
     let rotation = *Rotation3::from_matrix(&rotation).matrix();
-    let (q_q, q_sum) = (rotation * scc * rotation.transpose(), rotation * sc);
-    let (q_px, q_py) = (rotation * spx, rotation * spy);
+    let (q_q, q_sum, q_px, q_py) = turned(&rotation);
     let (s, tx, ty) = (scale, shift.x, shift.y);
     let residual = s * s * (q_q[(0, 0)] + q_q[(1, 1)])
         + n * (tx * tx + ty * ty)
