@@ -63,8 +63,8 @@ pub struct Params {
     /// Without a profile, how far the gaze may leave the assumed screen before it is off it,
     /// degrees. Sideways issue 12.4's own words: eyes "about 15 deg or more off the screen"
     /// are looking away, so 15 past the assumed screen's edge (a frontal head reads away with
-    /// the eyes more than 30 degrees aside). Up and down the gaze margin's 14, with which the
-    /// up limit was chosen ([`crate::profile::UNCALIBRATED_GAZE_UP_DEG`]).
+    /// the eyes more than 30 degrees aside). Up and down the gaze margin's 14; the up limit,
+    /// 15 above the camera, is stated with it ([`crate::profile::UNCALIBRATED_GAZE_UP_DEG`]).
     pub gaze_margin_uncalibrated: Margin,
     /// Eyes at least this closed (0 open, 1 shut; [`eye_closure`]) read `eyes_closed`
     /// without a profile: midway between the most closed open eye (a squint, 0.61) and the
@@ -401,10 +401,10 @@ mod tests {
             verdict(Some(&looking(-20.0, 0.0, -16.0, 0.0)), p),
             away(Away::EyesAside)
         );
-        // Up to 17.8 above the camera (3.8 + margin 14) is on the screen; higher is not.
-        assert_eq!(verdict(Some(&looking(0.0, 10.0, 0.0, 7.0)), p), FOCUSED);
+        // Up to 15 above the camera (1 + margin 14) is on the screen; higher is not.
+        assert_eq!(verdict(Some(&looking(0.0, 8.0, 0.0, 6.5)), p), FOCUSED);
         assert_eq!(
-            verdict(Some(&looking(0.0, 5.0, 0.0, 14.0)), p),
+            verdict(Some(&looking(0.0, 5.0, 0.0, 10.5)), p),
             away(Away::LookingUp)
         );
         // Below the camera the rule's 25 plus the margin: 38 is on the screen, 40 is not.
