@@ -120,7 +120,6 @@ impl FrameBounds {
 pub struct Vision {
     analyzer: Arc<FaceAnalyzer>,
     slots: Arc<Slots>,
-    limits: DecodeLimits,
     /// One framing check at a time, server-wide.
     check_slot: Arc<Semaphore>,
     /// Frames waiting for a slot or being analysed, all sessions and checks together.
@@ -240,28 +239,23 @@ impl Vision {
         // The networks run on each slot's own thread (see the module docs); rten's global
         // pool, which `embedded` names, only serves the models' loading.
         let analyzer = FaceAnalyzer::embedded()?.with_limits(limits);
-        Ok(Vision::with_analyzer(Arc::new(analyzer), limits, bounds))
+        Ok(Vision::with_analyzer(Arc::new(analyzer), bounds))
     }
 
     /// The same models (nothing is loaded again) with bounds of their own: fresh slots and
     /// places for frames, shared with nobody. Tests load the models once and give each app
     /// the bounds its configuration asks for.
     pub fn with_bounds(&self, bounds: FrameBounds) -> Vision {
-        Vision::with_analyzer(Arc::clone(&self.analyzer), self.limits, bounds)
+        Vision::with_analyzer(Arc::clone(&self.analyzer), bounds)
     }
 
-    fn with_analyzer(
-        analyzer: Arc<FaceAnalyzer>,
-        limits: DecodeLimits,
-        bounds: FrameBounds,
-    ) -> Vision {
+    fn with_analyzer(analyzer: Arc<FaceAnalyzer>, bounds: FrameBounds) -> Vision {
         // A semaphore cannot hold more than `Semaphore::MAX_PERMITS`; zero would refuse all.
         let slots = bounds.inference_slots.clamp(1, Semaphore::MAX_PERMITS);
         let max_held = bounds.held_frames.clamp(1, Semaphore::MAX_PERMITS);
         Vision {
             analyzer,
             slots: Arc::new(Slots::new(slots)),
-            limits,
             check_slot: Arc::new(Semaphore::new(1)),
             held: Arc::new(Semaphore::new(max_held)),
             max_held,
@@ -376,16 +370,18 @@ impl Vision {
         let held = self.hold()?;
         let mut slot = self.slots.acquire().await;
         let analyzer = Arc::clone(&self.analyzer);
-        let limits = self.limits;
         let analysing = Arc::clone(&self.analysing);
         let result = tokio::task::spawn_blocking(move || {
             let _permits = (check, held);
             let _analysing = analysing.enter();
             slot.run(|| {
-                let image = focus_vision::decode::decode_image(&frame, &limits)?;
-                let analysis = analyzer.analyze_image(&image)?;
-                let framing = assess_framing(&image, &analysis, &FramingParams::default());
-                Ok::<_, focus_vision::Error>(FrameCheck { analysis, framing })
+                // Decoded into the analyser's kept buffers, within its limits (see
+                // `load_embedded`), as a session's frames are.
+                analyzer.with_decoded(&frame, |image| {
+                    let analysis = analyzer.analyze_image(image)?;
+                    let framing = assess_framing(image, &analysis, &FramingParams::default());
+                    Ok(FrameCheck { analysis, framing })
+                })
             })
         })
         .await

@@ -182,8 +182,11 @@ impl FaceAnalyzer {
         self.with_decoded(bytes, |image| self.analyze_image_with(image, profile))
     }
 
-    /// Decodes `bytes` into a kept buffer and runs `analyze` on the frame.
-    fn with_decoded<R>(
+    /// Decodes `bytes` (JPEG or PNG, within this analyser's limits) into a buffer kept for
+    /// the next frame and runs `analyze` on the decoded frame: for callers that need the
+    /// pixels as well as the analysis (the server's framing check), without a fresh buffer
+    /// per frame.
+    pub fn with_decoded<R>(
         &self,
         bytes: &[u8],
         analyze: impl FnOnce(&RgbImage) -> Result<R, Error>,
