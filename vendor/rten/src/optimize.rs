@@ -30,7 +30,7 @@ use fusions::MomentsLayerNormalizationFusion;
 use fusions::{
     AddSoftmaxFusion, ApproxGeluFusion, BatchNormalizationFusion, CastElimination,
     ComputeShapeFusion, ConvAddFusion, ConvAddResidualFusion, ConvBatchNormFusion,
-    ConvIntegerToFloatFusion, Fusion, FusionError, FusionVisitor, GeluFusion,
+    ConvIntegerToFloatFusion, ConvPReluFusion, Fusion, FusionError, FusionVisitor, GeluFusion,
     GroupedQueryAttentionMatMulFusion, IdentityFusion, LayerNormalizationFusion, MatMulAddFusion,
     MatMulIntegerToFloatFusion, MatMulScaleFusion, PatternFusion, RMSNormalizationFusion,
     ReciprocalFusion, ReduceMeanAxesFusion, RepeatInterleaveFusion, SafeSoftmaxFusion,
@@ -663,6 +663,7 @@ impl GraphOptimizer {
         // Convolution fusions
         fusions.push(ConvAddFusion {});
         fusions.push(ConvAddResidualFusion {});
+        fusions.push(ConvPReluFusion {});
         fusions.push(ConvBatchNormFusion {});
         fusions.push(ConvIntegerToFloatFusion {}.into_visitor());
 

@@ -7,7 +7,7 @@
 //! ```
 
 use rten::BufferPool;
-use rten::ops::{Padding, conv, conv_add, max_pool, prelu, prelu_in_place};
+use rten::ops::{Padding, conv, conv_add, conv_prelu, max_pool, prelu, prelu_in_place};
 use rten::{Model, ModelOptions, NodeId, ValueOrView};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
@@ -1332,5 +1332,331 @@ fn slices_of_the_token_axis_move_up_through_per_token_operators() {
         // channel) only if nothing else reads the residual sum.
         assert_eq!(has("m"), other_reader, "m");
         assert_eq!(has("r"), other_reader, "r");
+    }
+}
+
+/// Change 17: rten-gemm's epilogue (`rten_gemm::Epilogue`). Every combination of a per-row
+/// bias, a residual and per-row PRelu slopes, on shapes around the kernels' tiles (6 or 14
+/// rows, 16 or 32 columns, partial tiles at the bottom and right edges), the row blocks (64
+/// rows) and the depth blocks (256): with one depth block bit for bit against the same GEMM
+/// without epilogue followed by `((p + bias) + residual)` and the PRelu's definition, with
+/// several against an f64 reference. One row takes the vector-matrix path.
+#[test]
+fn gemm_epilogue_matches_the_definition() {
+    use rten_gemm::{BiasVector, Epilogue, GemmExecutor, GemmInputA, GemmInputB};
+    use rten_gemm::{GemmResult, GemmUninitOptions};
+    use rten_tensor::{Matrix, NdTensor as Nd};
+
+    let gemm = GemmExecutor::<f32, f32, f32>::default();
+    let run = |a: &Nd<f32, 2>, b: &Nd<f32, 2>, opts: GemmUninitOptions<f32, f32, f32>| {
+        let mut out = Vec::with_capacity(a.size(0) * b.size(1));
+        let res: GemmResult<&mut [f32]> = gemm.gemm_uninit(
+            &mut out.spare_capacity_mut()[..a.size(0) * b.size(1)],
+            GemmInputA::Unpacked(Matrix::from(a.view())),
+            GemmInputB::Unpacked(Matrix::from(b.view())),
+            opts,
+        );
+        res.expect("gemm");
+        // Safety: the GEMM initialized every element.
+        unsafe { out.set_len(a.size(0) * b.size(1)) };
+        out
+    };
+    let mut seed = 9000;
+    for m in [1, 2, 5, 6, 7, 13, 64, 70] {
+        for n in [1, 7, 16, 17, 33, 40] {
+            for k in [1, 3, 31, 256, 300] {
+                seed += 10;
+                let a = Nd::from_data(
+                    [m, k],
+                    (0..m * k).map(|i| value(seed, i)).collect::<Vec<_>>(),
+                );
+                let b = Nd::from_data(
+                    [k, n],
+                    (0..k * n).map(|i| value(seed + 1, i)).collect::<Vec<_>>(),
+                );
+                let bias: Vec<f32> = (0..m).map(|i| value(seed + 2, i)).collect();
+                let residual: Vec<f32> = (0..m * n).map(|i| value(seed + 3, i)).collect();
+                // Some slopes negative, some zero.
+                let slopes: Vec<f32> = (0..m)
+                    .map(|i| if i % 5 == 4 { 0.0 } else { value(seed + 4, i) })
+                    .collect();
+                let product = run(&a, &b, GemmUninitOptions::default());
+                for (with_bias, with_res, with_prelu) in
+                    (0..8).map(|f| (f & 1 != 0, f & 2 != 0, f & 4 != 0))
+                {
+                    let got = run(
+                        &a,
+                        &b,
+                        GemmUninitOptions {
+                            bias: with_bias.then_some(BiasVector::Column(&bias[..])),
+                            epilogue: Epilogue {
+                                residual: with_res.then_some(&residual[..]),
+                                row_prelu: with_prelu.then_some(&slopes[..]),
+                            },
+                            ..Default::default()
+                        },
+                    );
+                    let what = format!(
+                        "{m}x{k} * {k}x{n}, bias {with_bias}, residual {with_res}, \
+                         prelu {with_prelu}"
+                    );
+                    for r in 0..m {
+                        for c in 0..n {
+                            let i = r * n + c;
+                            let prelu = |x: f32| if x < 0.0 { x * slopes[r] } else { x };
+                            if k <= 256 {
+                                let mut x = product[i];
+                                if with_bias {
+                                    x += bias[r];
+                                }
+                                if with_res {
+                                    x += residual[i];
+                                }
+                                if with_prelu {
+                                    x = prelu(x);
+                                }
+                                assert_eq!(got[i].to_bits(), x.to_bits(), "{what}: [{r}, {c}]");
+                            } else {
+                                let mut x: f64 =
+                                    (0..k).map(|d| a[[r, d]] as f64 * b[[d, c]] as f64).sum();
+                                if with_bias {
+                                    x += bias[r] as f64;
+                                }
+                                if with_res {
+                                    x += residual[i] as f64;
+                                }
+                                if with_prelu && x < 0.0 {
+                                    x *= slopes[r] as f64;
+                                }
+                                assert!(
+                                    (got[i] as f64 - x).abs() <= 1e-4 * (1.0 + x.abs()),
+                                    "{what}: [{r}, {c}] is {}, expected {x}",
+                                    got[i]
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Wrong lengths are refused.
+    let a = Nd::from_data([2, 3], vec![1.0; 6]);
+    let b = Nd::from_data([3, 4], vec![1.0; 12]);
+    let mut out = vec![0.0f32; 8];
+    // Safety: f32 has no invalid bit patterns.
+    let out =
+        unsafe { std::mem::transmute::<&mut [f32], &mut [std::mem::MaybeUninit<f32>]>(&mut out) };
+    for epilogue in [
+        Epilogue {
+            residual: Some(&[1.0; 7][..]),
+            row_prelu: None,
+        },
+        Epilogue {
+            residual: None,
+            row_prelu: Some(&[1.0; 3][..]),
+        },
+    ] {
+        let res = gemm.gemm_uninit(
+            out,
+            GemmInputA::Unpacked(Matrix::from(a.view())),
+            GemmInputB::Unpacked(Matrix::from(b.view())),
+            GemmUninitOptions {
+                epilogue,
+                ..Default::default()
+            },
+        );
+        assert!(res.is_err());
+    }
+}
+
+/// Change 17: `conv_prelu` (the `ConvPRelu` operator) applies the PRelu, after the residual
+/// if there is one, in the GEMM's epilogue for 1x1 and im2col convolutions, and after the
+/// convolution otherwise (depthwise, whole-input, broadcasting residuals, slopes that are not
+/// per channel). Bit for bit against `conv` / `conv_add` followed by `prelu`.
+#[test]
+fn conv_prelu_matches_conv_then_prelu() {
+    let pool = BufferPool::new();
+    // (in_c, out_c, in_hw, kernel, pads, strides, groups)
+    let shapes = [
+        (3, 5, [4, 4], [1, 1], [0; 4], [1, 1], 1),
+        (16, 13, [5, 17], [1, 1], [0; 4], [1, 1], 1),
+        (64, 128, [4, 4], [1, 1], [0; 4], [1, 1], 1),
+        (3, 16, [9, 11], [3, 3], [1, 1, 1, 1], [1, 1], 1),
+        (3, 24, [16, 16], [3, 3], [0, 0, 1, 1], [2, 2], 1),
+        (8, 8, [6, 13], [3, 3], [1, 1, 1, 1], [1, 1], 8),
+        (8, 12, [6, 7], [3, 3], [1, 1, 1, 1], [1, 1], 2),
+        (6, 9, [2, 2], [2, 2], [0; 4], [1, 1], 1),
+    ];
+    for (n, &(in_c, out_c, in_hw, kernel_hw, pads, strides, groups)) in shapes.iter().enumerate() {
+        let input = tensor(11000 + n as u64, &[2, in_c, in_hw[0], in_hw[1]]);
+        let kernel = tensor(
+            12000 + n as u64,
+            &[out_c, in_c / groups, kernel_hw[0], kernel_hw[1]],
+        );
+        let bias = NdTensor::from_data(
+            [out_c],
+            (0..out_c)
+                .map(|i| value(13000 + n as u64, i))
+                .collect::<Vec<_>>(),
+        );
+        let conv_of = |with_bias: bool| {
+            conv(
+                &pool,
+                input.view(),
+                kernel.view(),
+                with_bias.then(|| bias.view()),
+                Padding::Fixed(pads.into()),
+                groups,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv")
+        };
+        let out_shape = conv_of(false).shape().to_vec();
+        let slope_values: Vec<f32> = (0..out_c).map(|i| value(14000 + n as u64, i)).collect();
+        let slopes = [
+            Tensor::from_data(&[out_c, 1, 1], slope_values.clone()),
+            Tensor::from_data(&[1, out_c, 1, 1], slope_values.clone()),
+            Tensor::from_data(&[1], vec![0.25]),
+            tensor(15000 + n as u64, &[out_shape[2], out_shape[3]]),
+        ];
+        let residuals = [
+            None,
+            Some(tensor(16000 + n as u64, &out_shape)),
+            Some(tensor(17000 + n as u64, &[1, out_c, 1, 1])),
+        ];
+        for with_bias in [true, false] {
+            for slope in &slopes {
+                for residual in &residuals {
+                    let before = match residual {
+                        None => conv_of(with_bias),
+                        Some(residual) => conv_add(
+                            &pool,
+                            input.view(),
+                            kernel.view(),
+                            with_bias.then(|| bias.view()),
+                            residual.view(),
+                            Padding::Fixed(pads.into()),
+                            groups,
+                            &strides,
+                            &[1, 1],
+                        )
+                        .expect("conv_add"),
+                    };
+                    let expected = prelu(&pool, before.view(), slope.view()).expect("prelu");
+                    let actual = conv_prelu(
+                        &pool,
+                        input.view(),
+                        kernel.view(),
+                        with_bias.then(|| bias.view()),
+                        residual.as_ref().map(|r| r.view()),
+                        slope.view(),
+                        Padding::Fixed(pads.into()),
+                        groups,
+                        &strides,
+                        &[1, 1],
+                    )
+                    .expect("conv_prelu");
+                    let what = format!(
+                        "shape {n}: bias {with_bias}, slope {:?}, residual {:?}",
+                        slope.shape(),
+                        residual.as_ref().map(|r| r.shape().to_vec())
+                    );
+                    assert_same_bits(&actual, &expected, &what);
+                }
+            }
+        }
+    }
+}
+
+/// A model of three convolutions, each followed by a `PRelu`: `Conv` (1x1), `Conv` + `Add`
+/// of its input (3x3, a residual), and a `Conv` over its whole input (not a GEMM); then a
+/// `PRelu` whose slope is not per channel and one after a `Conv` whose output another
+/// operator reads too.
+fn conv_prelu_model(c: usize, hw: usize) -> Vec<u8> {
+    let w = |name: &str, shape: &[usize], seed: u64| {
+        let len = shape.iter().product();
+        onnx_f32(
+            name,
+            shape,
+            &(0..len).map(|i| value(seed, i)).collect::<Vec<_>>(),
+        )
+    };
+    const PAD1: &[(&str, &[i64])] = &[
+        ("strides", &[1, 1]),
+        ("dilations", &[1, 1]),
+        ("pads", &[1, 1, 1, 1]),
+    ];
+    let nodes = vec![
+        onnx_node("Conv", &["x", "w1", "b1"], "c1", CONV_1X1),
+        onnx_node("PRelu", &["c1", "s1"], "p1", &[]),
+        onnx_node("Conv", &["p1", "w2", "b2"], "c2", PAD1),
+        onnx_node("Add", &["c2", "p1"], "a2", &[]),
+        onnx_node("PRelu", &["a2", "s2"], "p2", &[]),
+        onnx_node("Conv", &["p2", "w3", "b3"], "c3", CONV_1X1),
+        onnx_node("PRelu", &["c3", "s3"], "p3", &[]),
+        onnx_node("Conv", &["p3", "w4"], "c4", CONV_1X1),
+        onnx_node("PRelu", &["c4", "s4"], "p4", &[]),
+        onnx_node("Conv", &["p4", "w5"], "c5", CONV_1X1),
+        onnx_node("PRelu", &["c5", "s1"], "p5", &[]),
+        onnx_node("Add", &["p5", "c5"], "y", &[]),
+    ];
+    let inits = vec![
+        w("w1", &[c, c, 1, 1], 1),
+        w("b1", &[c], 2),
+        w("s1", &[c, 1, 1], 3),
+        w("w2", &[c, c, 3, 3], 4),
+        w("b2", &[c], 5),
+        w("s2", &[1, c, 1, 1], 6),
+        w("w3", &[c, c, hw, hw], 7),
+        w("b3", &[c], 8),
+        w("s3", &[c, 1, 1], 9),
+        w("w4", &[c, c, 1, 1], 10),
+        w("s4", &[2, 1, 1, 1], 11),
+        w("w5", &[c, c, 1, 1], 12),
+    ];
+    onnx_model(&[2, c, hw, hw], nodes, inits)
+}
+
+/// Change 17: `ConvPReluFusion` fuses a `PRelu` with per-channel slopes into the `Conv` or
+/// `ConvAdd` before it when nothing else reads the convolution's output; the optimized model
+/// gives the unoptimized one's outputs.
+#[test]
+fn conv_prelu_fusion_matches_conv_then_prelu() {
+    let (c, hw) = (8, 6);
+    let bytes = conv_prelu_model(c, hw);
+    let load = |optimize: bool| {
+        let mut opts = ModelOptions::with_all_ops();
+        opts.enable_optimization(optimize);
+        opts.load(bytes.clone()).unwrap()
+    };
+    let (optimized, plain) = (load(true), load(false));
+    let x = tensor(18000, &[2, c, hw, hw]);
+    let run = |model: &Model| -> Tensor<f32> {
+        model
+            .run_one(x.view().into(), None)
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    assert_same_bits(&run(&optimized), &run(&plain), "conv_prelu model");
+    // A fused value is no longer computed: asking for it fails.
+    let computed = |model: &Model, name: &str| {
+        let (input, id) = (model.input_ids()[0], model.node_id(name).expect("value"));
+        model
+            .run(vec![(input, x.view().into())], &[id], None)
+            .is_ok()
+    };
+    let has = |name: &str| computed(&optimized, name);
+    // Fused: the convolutions' (and the residual sum's) outputs are gone.
+    for name in ["c1", "c2", "a2", "c3"] {
+        assert!(!has(name), "{name} still computed");
+        assert!(computed(&plain, name), "{name} in the plain model");
+    }
+    // Not fused: a slope that is not per channel, a conv output read twice.
+    for name in ["c4", "c5"] {
+        assert!(has(name), "{name} was fused");
     }
 }

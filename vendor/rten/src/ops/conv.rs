@@ -4,12 +4,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use rten_base::iter::range_chunks;
 use rten_gemm::{
-    BiasVector, GemmExecutor, GemmInT, GemmInputA, GemmInputB, GemmOptions, GemmOutT,
+    BiasVector, Epilogue, GemmExecutor, GemmInT, GemmInputA, GemmInputB, GemmOutT,
     GemmUninitOptions, QuantParams,
 };
 use rten_shape_inference::ops as shape_ops;
 use rten_tensor::prelude::*;
-use rten_tensor::{AssumeInit, CowTensor, NdTensor, NdTensorView, Tensor, TensorView};
+use rten_tensor::{CowTensor, NdTensor, NdTensorView, Tensor, TensorView};
 
 use crate::buffer_pool::{AutoReturn, BufferPool, PoolRef};
 use crate::infer_shapes::{InferShapes, impl_infer_shapes};
@@ -21,6 +21,7 @@ use crate::ops::Padding;
 use crate::ops::binary_elementwise::{add, add_in_place};
 use crate::ops::matmul::{OutputScale, cast_scale, shift_cast_gemm_lhs_to_u8, zero_point_to_vec};
 use crate::ops::pooling::{RoundMode, calc_output_size_and_padding};
+use crate::ops::unary_elementwise::prelu_in_place;
 use crate::shift_cast::ShiftCast;
 use crate::value::{DataType, ValueType, ValueView};
 
@@ -49,19 +50,17 @@ pub struct DepthwiseKernelStats {
     pub unrolled_rows: usize,
 }
 
-/// Compute `out = a * b + bias + residual`, where `out` has `a.rows()` rows of
+/// Compute `out = prelu(a * b + bias + residual)`, where `out` has `a.rows()` rows of
 /// `row_len` (= `b.cols()`) elements, `bias`, if any, holds one value per row
 /// (per output channel of a convolution) and `residual`, if any, has the
 /// layout of `out` (a tensor added to the convolution's output, such as the
-/// skip connection of a residual block).
+/// skip connection of a residual block) and `row_prelu`, if any, holds one
+/// PRelu slope per row.
 ///
-/// `gemm_uninit`'s bias option adds the bias in a scalar pass over each output
-/// tile after the kernel has stored it. Instead, each output row is first
-/// filled with its bias (a vectorized fill), or with `residual + bias`, and the
-/// product accumulated into it (`beta = 1`), so the addition happens in the
-/// kernel's vector epilogue. Without a residual the sums are the same and made
-/// in the same order, so results are identical; with one, the residual is
-/// added before the product instead of after it, which rounds differently.
+/// The bias, the residual and the PRelu are applied by rten-gemm's epilogue,
+/// to each block of the output while it is in cache, with SIMD instructions
+/// (see `rten_gemm::Epilogue`): `(a * b + bias) + residual`, the sums and
+/// their order of a `Conv` followed by an `Add`, then the PRelu.
 fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
     gemm: &GemmExecutor<LhsT, RhsT, OutT>,
     out: &'a mut [MaybeUninit<OutT>],
@@ -70,81 +69,37 @@ fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
     b: GemmInputB<RhsT>,
     bias: Option<&[OutT]>,
     residual: Option<&[OutT]>,
+    row_prelu: Option<&[OutT]>,
     a_quant: Option<QuantParams<LhsT>>,
     b_quant: Option<QuantParams<RhsT>>,
 ) -> &'a mut [OutT] {
-    if bias.is_none() && residual.is_none() {
-        return gemm
-            .gemm_uninit(
-                out,
-                a,
-                b,
-                GemmUninitOptions {
-                    a_quant,
-                    b_quant,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-    }
     if let Some(bias) = bias {
         assert_eq!(out.len(), bias.len() * row_len);
     }
-    if row_len > 0 {
-        match residual {
-            Some(residual) => {
-                assert_eq!(out.len(), residual.len());
-                for (row, (out_row, res_row)) in out
-                    .chunks_exact_mut(row_len)
-                    .zip(residual.chunks_exact(row_len))
-                    .enumerate()
-                {
-                    match bias {
-                        Some(bias) => {
-                            let bias = bias[row];
-                            for (y, &r) in out_row.iter_mut().zip(res_row) {
-                                y.write(r + bias);
-                            }
-                        }
-                        None => {
-                            for (y, &r) in out_row.iter_mut().zip(res_row) {
-                                y.write(r);
-                            }
-                        }
-                    }
-                }
-            }
-            None => {
-                let bias = bias.unwrap();
-                for (row, &bias) in out.chunks_exact_mut(row_len).zip(bias) {
-                    row.fill(MaybeUninit::new(bias));
-                }
-            }
-        }
-    }
-    // Safety: every element was written above (`out` is empty if `row_len`
-    // is zero).
-    let out = unsafe { out.assume_init() };
-    gemm.gemm(
+    gemm.gemm_uninit(
         out,
         a,
         b,
-        GemmOptions {
-            beta: OutT::one(),
+        GemmUninitOptions {
+            bias: bias.map(BiasVector::Column),
             a_quant,
             b_quant,
+            epilogue: Epilogue {
+                residual,
+                row_prelu,
+            },
             ..Default::default()
         },
     )
-    .unwrap();
-    out
+    .unwrap()
 }
 
 /// Specialization of conv_2d for pointwise convolutions over one image. This
 /// can be reduced to tensor reshaping and matrix multiplication.
 ///
 /// `residual`, if given, holds a contiguous tensor of the output's shape,
-/// which is added to the output (see [`gemm_with_row_bias`]).
+/// which is added to the output, and `row_prelu` one PRelu slope per output
+/// channel, applied last (see [`gemm_with_row_bias`]).
 fn conv_2d_pointwise<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     pool: &BufferPool,
     input: &NdTensorView<X, 4>,
@@ -153,6 +108,7 @@ fn conv_2d_pointwise<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     input_quant: Option<QuantParams<X>>,
     kernel_zero: Option<&[W]>,
     residual: Option<&[Y]>,
+    row_prelu: Option<&[Y]>,
 ) -> Tensor<Y>
 where
     GemmExecutor<W, X, Y>: Default,
@@ -188,6 +144,7 @@ where
             GemmInputB::Unpacked(in_mat.view()),
             bias.as_ref().map(|b| b.data()),
             res_item,
+            row_prelu,
             kernel_quant,
             input_quant,
         );
@@ -334,13 +291,12 @@ where
 /// MobileNet-style networks (`Add(x, Conv(...))`).
 ///
 /// Where the convolution is computed as a GEMM (1x1 or im2col, 2D) and
-/// `residual` is contiguous with the output's shape, each output row is
-/// initialized to `residual + bias` and the product accumulated into it, which
-/// saves the separate pass of the `Add`. The residual is then added before the
-/// product instead of after it, so results can differ from `conv` followed by
-/// `add` by rounding. Otherwise (other convolutions, or a `residual` that
-/// broadcasts) the residual is added to the finished output as `add` does,
-/// broadcasting either operand.
+/// `residual` is contiguous with the output's shape, the residual is added by
+/// the GEMM's epilogue to each block of the output while it is in cache,
+/// which saves the separate pass of the `Add` (the same sums in the same
+/// order as `conv` followed by `add`). Otherwise (other convolutions, or a
+/// `residual` that broadcasts) the residual is added to the finished output
+/// as `add` does, broadcasting either operand.
 pub fn conv_add(
     pool: &BufferPool,
     input: TensorView<f32>,
@@ -352,7 +308,104 @@ pub fn conv_add(
     strides: &[usize],
     dilations: &[usize],
 ) -> Result<Tensor<f32>, OpError> {
-    let (mut output, added) = match conv_2d_whole_input(
+    conv_fused(
+        pool,
+        input,
+        kernel,
+        bias,
+        Some(residual),
+        None,
+        padding,
+        groups,
+        strides,
+        dilations,
+    )
+}
+
+/// Compute `prelu(conv(input, kernel, bias, ...) [+ residual], slope)`: a
+/// convolution, optionally added to another tensor (see [`conv_add`]),
+/// followed by a PRelu, as in the blocks of MobileNet-style networks.
+///
+/// Where the convolution is computed as a GEMM (1x1 or im2col, 2D), the
+/// residual, if any, is contiguous with the output's shape and `slope` holds
+/// one value per output channel (shape `[C, 1, 1]`, `[1, C, 1, 1]` or the
+/// like), the GEMM's epilogue adds the residual and applies the PRelu to each
+/// block of the output while it is in cache, which saves the separate passes
+/// over memory of the `Add` and the `PRelu`. Otherwise they are applied to
+/// the finished output, as `add` and `prelu` do. Either way results are the
+/// same as those operators' (the same operations in the same order).
+pub fn conv_prelu(
+    pool: &BufferPool,
+    input: TensorView<f32>,
+    kernel: TensorView<f32>,
+    bias: Option<NdTensorView<f32, 1>>,
+    residual: Option<TensorView<f32>>,
+    slope: TensorView<f32>,
+    padding: Padding,
+    groups: usize,
+    strides: &[usize],
+    dilations: &[usize],
+) -> Result<Tensor<f32>, OpError> {
+    conv_fused(
+        pool,
+        input,
+        kernel,
+        bias,
+        residual,
+        Some(slope),
+        padding,
+        groups,
+        strides,
+        dilations,
+    )
+}
+
+/// Return the slopes of a PRelu as one value per channel of an output with
+/// `out_shape` (`[N, C, ...]`), if `slope` broadcasts to it that way: `slope`
+/// has at most as many dims, and all of them are 1 but the one aligned with
+/// the channel axis.
+fn per_channel_slopes<'a>(slope: &'a TensorView<f32>, out_shape: &[usize]) -> Option<&'a [f32]> {
+    let ndim = out_shape.len();
+    if ndim < 2 || slope.ndim() > ndim || slope.len() != out_shape[1] {
+        return None;
+    }
+    let offset = ndim - slope.ndim();
+    let per_channel = slope
+        .shape()
+        .iter()
+        .enumerate()
+        .all(|(i, &size)| size == 1 || i + offset == 1);
+    if !per_channel {
+        return None;
+    }
+    slope.data()
+}
+
+/// [`conv_add`] and [`conv_prelu`]: `prelu(conv(...) + residual)`, each part
+/// optional, fused into the GEMM's epilogue where possible.
+#[allow(clippy::too_many_arguments)]
+fn conv_fused(
+    pool: &BufferPool,
+    input: TensorView<f32>,
+    kernel: TensorView<f32>,
+    bias: Option<NdTensorView<f32, 1>>,
+    residual: Option<TensorView<f32>>,
+    slope: Option<TensorView<f32>>,
+    padding: Padding,
+    groups: usize,
+    strides: &[usize],
+    dilations: &[usize],
+) -> Result<Tensor<f32>, OpError> {
+    // The output's shape is needed to check that the slopes are per channel;
+    // that of `[N, C, ...]` with `C` the kernel's output channels is enough.
+    let row_prelu = slope.as_ref().and_then(|slope| {
+        let out_c = *kernel.shape().first()?;
+        let n = *input.shape().first()?;
+        let mut shape = vec![n, out_c];
+        shape.resize(input.ndim(), 1);
+        per_channel_slopes(slope, &shape)
+    });
+    let (mut output, fused) = match conv_2d_whole_input(
         pool,
         &input,
         &kernel,
@@ -361,7 +414,7 @@ pub fn conv_add(
         groups,
         dilations,
     ) {
-        Some(output) => (output, false),
+        Some(output) => (output, Fused::default()),
         None => conv_impl_residual(
             pool,
             input,
@@ -373,19 +426,32 @@ pub fn conv_add(
             dilations,
             None,
             None,
-            Some(&residual),
+            residual.as_ref(),
+            row_prelu,
         )?,
     };
-    if added {
-        return Ok(output);
+    if let Some(residual) = residual
+        && !fused.residual
+    {
+        if residual.can_broadcast_to(output.shape()) {
+            add_in_place(output.view_mut(), residual);
+        } else {
+            let sum = add(pool, output.view(), residual)?;
+            output.auto_return(pool);
+            output = sum;
+        }
     }
-    if residual.can_broadcast_to(output.shape()) {
-        add_in_place(output.view_mut(), residual);
-        Ok(output)
-    } else {
-        let output = output.auto_return(pool);
-        add(pool, output.view(), residual)
+    match slope {
+        Some(slope) if !fused.prelu => prelu_in_place(pool, output, slope),
+        _ => Ok(output),
     }
+}
+
+/// What [`conv_impl_residual`] applied in the GEMM's epilogue.
+#[derive(Clone, Copy, Debug, Default)]
+struct Fused {
+    residual: bool,
+    prelu: bool,
 }
 
 fn conv_impl<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
@@ -416,15 +482,16 @@ where
         input_zero,
         kernel_zero,
         None,
+        None,
     )?;
     Ok(output)
 }
 
-/// [`conv_impl`], with a `residual` tensor to add to the output where the
-/// convolution is computed as a GEMM (1x1 or im2col, 2D) and `residual` is
-/// contiguous and has the output's shape: the GEMM then accumulates the
-/// product into `residual + bias` (see [`gemm_with_row_bias`]). Returns the
-/// output and whether the residual was added; if not, the caller adds it.
+/// [`conv_impl`], with a `residual` tensor to add to the output and then
+/// per-channel PRelu slopes to apply where the convolution is computed as a
+/// GEMM (1x1 or im2col, 2D) and `residual` is contiguous and has the output's
+/// shape: the GEMM's epilogue then applies them (see [`gemm_with_row_bias`]).
+/// Returns the output and what was applied; the caller applies the rest.
 #[allow(clippy::too_many_arguments)]
 fn conv_impl_residual<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
     pool: &BufferPool,
@@ -438,7 +505,8 @@ fn conv_impl_residual<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
     input_zero: Option<X>,
     kernel_zero: Option<&[W]>,
     residual: Option<&TensorView<Y>>,
-) -> Result<(Tensor<Y>, bool), OpError>
+    row_prelu: Option<&[Y]>,
+) -> Result<(Tensor<Y>, Fused), OpError>
 where
     DepthwiseConvExecutor<X, W, Y>: Default,
     GemmExecutor<W, X, Y>: Default,
@@ -486,7 +554,7 @@ where
         return result_2d.map(|mut t| {
             let [n, c, _h, w]: [usize; 4] = t.shape().try_into().expect("expected 4D output");
             t.reshape(&[n, c, w]);
-            (t, false)
+            (t, Fused::default())
         });
     }
 
@@ -553,10 +621,18 @@ where
         ));
     }
 
-    // The residual's data, if it can initialize the GEMM's output.
+    // The residual's data, if the GEMM's epilogue can add it.
+    let residual_wanted = residual.is_some();
     let residual = residual
         .filter(|r| r.shape() == [batch, out_channels, out_h, out_w])
         .and_then(|r| r.data());
+    // The PRelu follows the residual: in the epilogue only if both are.
+    let row_prelu =
+        row_prelu.filter(|s| s.len() == out_channels && (residual.is_some() || !residual_wanted));
+    let fused = Fused {
+        residual: residual.is_some(),
+        prelu: row_prelu.is_some(),
+    };
 
     if k_h == 1
         && k_w == 1
@@ -575,8 +651,9 @@ where
             input_quant,
             kernel_zero,
             residual,
+            row_prelu,
         );
-        return Ok((output, residual.is_some()));
+        return Ok((output, fused));
     }
 
     if in_c == out_channels && groups == in_c {
@@ -597,7 +674,7 @@ where
             input_zero,
             kernel_zero,
         );
-        return Ok((output.into_dyn(), false));
+        return Ok((output.into_dyn(), Fused::default()));
     }
 
     let n_patches = out_h * out_w;
@@ -663,6 +740,7 @@ where
                         &r[(n * out_channels + out_chans.start) * n_patches..]
                             [..out_chans.len() * n_patches]
                     }),
+                    row_prelu.map(|s| &s[out_chans.clone()]),
                     kernel_quant,
                     input_quant,
                 );
@@ -676,7 +754,7 @@ where
     assert!(n_init.load(Ordering::SeqCst) == output.len());
     let output = unsafe { output.assume_init() };
 
-    Ok((output.into(), residual.is_some()))
+    Ok((output.into(), fused))
 }
 
 #[derive(Clone, Debug)]
@@ -822,6 +900,58 @@ impl Operator for ConvAdd {
             weight,
             bias,
             residual,
+            conv.padding.clone(),
+            conv.groups,
+            &conv.strides,
+            &conv.dilations,
+        )
+        .into_op_result()
+    }
+
+    fn output_types(&self, _ctx: &OutputTypesContext) -> Option<OutputTypeList> {
+        Some([OutputType::CopyFromInput(0)].into())
+    }
+
+    fn as_infer_shapes(&self) -> Option<&dyn InferShapes> {
+        None
+    }
+}
+
+/// Fusion of [`Conv`] or [`ConvAdd`] with a `PRelu` of its output: computes
+/// `PRelu(Conv(X, W, B) [+ R], S)`.
+///
+/// Inputs: `X`, `W` and an optional `B` as for [`Conv`], an optional `R` (as
+/// for [`ConvAdd`]), then the slope `S`. See [`conv_prelu`]. Created by the
+/// `ConvPReluFusion` graph optimization.
+#[derive(Debug)]
+pub struct ConvPRelu {
+    pub conv: Conv,
+}
+
+impl Operator for ConvPRelu {
+    fn name(&self) -> &str {
+        "ConvPRelu"
+    }
+
+    fn max_inputs(&self) -> Option<usize> {
+        Some(5)
+    }
+
+    fn run(&self, ctx: &OpRunContext) -> Result<OutputList, OpError> {
+        let inputs = ctx.inputs();
+        let input = inputs.require_as(0)?;
+        let weight = inputs.require_as(1)?;
+        let bias = inputs.get_as(2)?;
+        let residual = inputs.get_as(3)?;
+        let slope = inputs.require_as(4)?;
+        let conv = &self.conv;
+        conv_prelu(
+            ctx.pool(),
+            input,
+            weight,
+            bias,
+            residual,
+            slope,
             conv.padding.clone(),
             conv.groups,
             &conv.strides,

@@ -369,6 +369,7 @@ where
                 bias,
                 a_quant,
                 b_quant,
+                ..Default::default()
             },
         )
         .unwrap()

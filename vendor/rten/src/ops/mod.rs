@@ -77,7 +77,7 @@ pub(crate) use {
     compute_shape::{ComputeShape, SymbolInfo},
     concat::{Concat, Tile},
     control_flow::{If, Loop},
-    conv::{Conv, ConvAdd, ConvInteger, ConvIntegerToFloat},
+    conv::{Conv, ConvAdd, ConvInteger, ConvIntegerToFloat, ConvPRelu},
     conv_transpose::ConvTranspose,
     convert::{BitCast, Cast, CastLike},
     einsum::Einsum,
@@ -147,7 +147,7 @@ pub use binary_elementwise::{
 pub use concat::{concat, tile};
 #[cfg(feature = "kernel-stats")]
 pub use conv::{DepthwiseKernelStats, depthwise_kernel_stats};
-pub use conv::{conv, conv_add, conv_integer};
+pub use conv::{conv, conv_add, conv_integer, conv_prelu};
 pub use conv_transpose::conv_transpose;
 pub use einsum::einsum;
 pub use gather::{gather, gather_elements, gather_nd};

@@ -15,9 +15,9 @@ use crate::operator::Operator;
 use crate::ops::transform_inputs::TransformInputsBuilder;
 use crate::ops::{
     AddSoftmax, BatchNormalization, Cast, ComputeShape, Conv, ConvAdd, ConvInteger,
-    ConvIntegerToFloat, FusedMatMul, Gelu, GroupedQueryAttentionMatMul, LayerNormalization,
-    MatMulIntegerToFloat, RMSNormalization, Reciprocal, ReduceMean, RepeatInterleave, Shape, Silu,
-    Softmax, Swish, SymbolInfo, Transpose,
+    ConvIntegerToFloat, ConvPRelu, FusedMatMul, Gelu, GroupedQueryAttentionMatMul,
+    LayerNormalization, MatMulIntegerToFloat, RMSNormalization, Reciprocal, ReduceMean,
+    RepeatInterleave, Shape, Silu, Softmax, Swish, SymbolInfo, Transpose,
 };
 use crate::optimize::pattern_matcher::{Match, Pattern};
 use crate::value::ValueType;
@@ -1319,6 +1319,7 @@ impl FusionVisitor for TransposeFusion {
             // non-contiguous input first, as the `Transpose` did.
             "Conv",
             "ConvAdd",
+            "ConvPRelu",
             // Operators which copy chunks of the input using methods that can
             // efficiently handle transposed layouts.
             "Concat",
@@ -2193,6 +2194,118 @@ impl FusionVisitor for ConvAddResidualFusion {
                 Some(conv_weight),
                 conv_bias,
                 Some(residual_id),
+            ],
+            new_constant_inputs: Vec::new(),
+            output_ids: op_node.output_ids().to_vec(),
+            unused_input_ids: Vec::new(),
+        }))
+    }
+}
+
+/// Fuse `PRelu(Conv(X, W, B), S)` into `ConvPRelu(X, W, B, -, S)` and
+/// `PRelu(ConvAdd(X, W, B, R), S)` into `ConvPRelu(X, W, B, R, S)`, where `S`
+/// is a constant with one slope per output channel (shape `[C, 1, 1]` or
+/// `[1, C, 1, 1]` for a 2D convolution, as in MobileNet-style networks).
+///
+/// `ConvPRelu` applies the PRelu (after the residual, if any) in the GEMM's
+/// epilogue, to each block of the output while it is in cache, which saves
+/// the `PRelu`'s pass over memory. Where it cannot (a depthwise convolution,
+/// say), it runs the `PRelu` on the finished output as before. The
+/// convolution's output must have no other consumer.
+pub struct ConvPReluFusion {}
+
+impl FusionVisitor for ConvPReluFusion {
+    type State = ();
+
+    fn name(&self) -> &str {
+        "ConvPReluFusion"
+    }
+
+    fn prepare(&self, _: &Graph) {}
+
+    fn maybe_fuse(
+        &self,
+        _state: &(),
+        graph: &Graph,
+        _op_node_id: NodeId,
+        op_node: &OperatorNode,
+    ) -> Result<Fusion, FusionError> {
+        if op_node.operator().name() != "PRelu" {
+            return Err(FusionError::NoMatch);
+        }
+        let &[Some(x_id), Some(slope_id)] = op_node.input_ids() else {
+            return Err(FusionError::NoMatch);
+        };
+        let Some((_, conv_node)) = graph.get_source_node(x_id) else {
+            return Err(FusionError::NoMatch);
+        };
+        let conv_op = conv_node.operator();
+        let (conv, residual) = if let Some(conv) = conv_op.downcast_ref::<Conv>() {
+            (conv, None)
+        } else if let Some(conv_add) = conv_op.downcast_ref::<ConvAdd>() {
+            let Some(&Some(residual)) = conv_node.input_ids().get(3) else {
+                return Err(FusionError::NoMatch);
+            };
+            (&conv_add.conv, Some(residual))
+        } else {
+            return Err(FusionError::NoMatch);
+        };
+        if graph.output_ids().contains(&x_id)
+            || graph
+                .get_consumers(x_id)
+                .is_none_or(|consumers| consumers.len() != 1)
+        {
+            return Err(FusionError::CheckFailed("conv output has other consumers"));
+        }
+        let (conv_input, conv_weight, conv_bias) = match conv_node.input_ids() {
+            [Some(input), Some(weight)] => (*input, *weight, None),
+            [Some(input), Some(weight), bias, ..] => (*input, *weight, *bias),
+            _ => return Err(FusionError::NoMatch),
+        };
+
+        // The slope must be a constant with one value per output channel.
+        let Some(Node::Constant(slope)) = graph.get_node(slope_id) else {
+            return Err(FusionError::NoMatch);
+        };
+        let out_channels = match graph
+            .get_node(conv_weight)
+            .and_then(|n| n.shape())
+            .as_deref()
+            .and_then(|shape| shape.first().cloned())
+        {
+            Some(Dimension::Fixed(size)) => size,
+            _ => return Err(FusionError::CheckFailed("unknown conv output channels")),
+        };
+        let conv_rank = graph
+            .get_node(conv_weight)
+            .and_then(|n| n.shape())
+            .map(|shape| shape.len())
+            .unwrap_or(0);
+        let slope_shape = slope.shape();
+        if slope_shape.len() > conv_rank || slope_shape.iter().product::<usize>() != out_channels {
+            return Err(FusionError::CheckFailed("slope is not per channel"));
+        }
+        // The slope broadcasts to the output from its trailing axes: all its
+        // axes but the output's channel axis must be 1.
+        let offset = conv_rank - slope_shape.len();
+        let per_channel = slope_shape
+            .iter()
+            .enumerate()
+            .all(|(i, &size)| size == 1 || i + offset == 1);
+        if !per_channel {
+            return Err(FusionError::CheckFailed("slope is not per channel"));
+        }
+
+        let fused = ConvPRelu { conv: conv.clone() };
+        Ok(Fusion::Op(FusedOp {
+            name: op_node.name().map(|s| s.to_string()),
+            fused_op: Arc::new(fused),
+            input_ids: vec![
+                Some(conv_input),
+                Some(conv_weight),
+                conv_bias,
+                residual,
+                Some(slope_id),
             ],
             new_constant_inputs: Vec::new(),
             output_ids: op_node.output_ids().to_vec(),
