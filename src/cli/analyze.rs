@@ -231,8 +231,8 @@ pub fn run_analyze(args: AnalyzeArgs) -> anyhow::Result<()> {
     let profile = args.profile.as_deref().map(read_profile).transpose()?;
     let (mut frames, profile) = Frames::new(&args, profile)?;
     // Not locked for the whole run: each line takes the lock as it is written, so a thread
-    // of the inference pool that prints (rten's `RTEN_TIMING` profiling) is not kept
-    // waiting for the end of a run that waits for it.
+    // of the inference pool that prints to stdout is not kept waiting for the end of a run
+    // that waits for it (rten's `RTEN_TIMING` profiling printed there before its change 18).
     let mut out = io::stdout();
     if args.pretty {
         writeln!(

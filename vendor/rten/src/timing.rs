@@ -478,7 +478,7 @@ impl<'a> Profiler<'a> {
         self.max_value_bytes = bytes;
     }
 
-    /// Print a summary of the profile to stdout.
+    /// Print a summary of the profile to stderr (stdout is the program's).
     pub fn print(&self, opts: ProfileFormat) {
         // Apply filters to timing records.
         let mut records = Cow::Borrowed(&self.records);
@@ -491,15 +491,15 @@ impl<'a> Profiler<'a> {
         // Print overall stats for all operators.
         let run_duration: Duration = records.iter().map(|r| r.elapsed).sum();
         let run_duration_ms = run_duration.as_secs_f64() * 1000.0;
-        println!(
+        eprintln!(
             "{} ops evaluated in {:.3}ms",
             records.len(),
             run_duration_ms,
         );
 
         // Print memory-related stats.
-        println!("Pool allocs {} hits {}", self.pool_allocs, self.pool_hits);
-        println!("Max activation bytes {}", Bytes(self.max_value_bytes));
+        eprintln!("Pool allocs {} hits {}", self.pool_allocs, self.pool_hits);
+        eprintln!("Max activation bytes {}", Bytes(self.max_value_bytes));
 
         // Print detailed breakdown by operator.
         let timing = RunTiming {
@@ -507,7 +507,7 @@ impl<'a> Profiler<'a> {
             total_time: run_duration,
         };
 
-        print!(
+        eprint!(
             "\n{}",
             timing.display(opts.sort.clone(), opts.timing_by_shape)
         );

@@ -235,7 +235,7 @@ impl<S: AsRef<[usize]>> From<S> for Padding {
 
 /// Resolve an index given as a value in `[-len, len-1]` to a positive index in
 /// `[0, len)`, or return None if the index is out of bounds.
-fn resolve_index(len: usize, index: isize) -> Option<usize> {
+pub(crate) fn resolve_index(len: usize, index: isize) -> Option<usize> {
     let len = len as isize;
     if index < -len || index >= len {
         return None;

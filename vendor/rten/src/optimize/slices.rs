@@ -28,7 +28,7 @@ use super::diagnostics::Diagnostics;
 use crate::graph::{Constant, Dimension, Graph, Node, NodeId, OperatorNode};
 use crate::ops::{
     Conv, LayerNormalization, Padding, ReduceL1, ReduceL2, ReduceMax, ReduceMean, ReduceMin,
-    ReduceProd, ReduceSum, ReduceSumSquare, Reshape, Slice, Transpose,
+    ReduceProd, ReduceSum, ReduceSumSquare, Reshape, Slice, Transpose, resolve_index,
 };
 use crate::value::ValueType;
 
@@ -91,14 +91,6 @@ fn const_ints(graph: &Graph, id: NodeId) -> Option<Vec<i32>> {
     }
 }
 
-/// Resolve the axis `axis` (negative counts from the end) of a tensor of rank
-/// `ndim`.
-fn resolve_axis(axis: i32, ndim: usize) -> Option<usize> {
-    let ndim = ndim as i32;
-    let axis = if axis < 0 { axis + ndim } else { axis };
-    (0..ndim).contains(&axis).then_some(axis as usize)
-}
-
 /// Read a `Slice` operator whose starts, ends, axes and steps are constant and
 /// whose input's shape is known, as the slice it takes of its input.
 ///
@@ -135,7 +127,7 @@ fn read_slice(graph: &Graph, op_node: &OperatorNode) -> Option<(NodeId, SliceSpe
 
     let mut spec = SliceSpec::new();
     for ((&axis, &start), &end) in axes.iter().zip(&starts).zip(&ends) {
-        let axis = resolve_axis(axis, shape.len())?;
+        let axis = resolve_index(shape.len(), axis as isize)?;
         if spec.iter().any(|r| r.axis == axis) {
             return None;
         }
@@ -316,7 +308,7 @@ fn input_changes(
         let in_ndim = input_shape(0)?.len();
         let axes: Vec<usize> = axes
             .iter()
-            .map(|&axis| resolve_axis(axis, in_ndim))
+            .map(|&axis| resolve_index(in_ndim, axis as isize))
             .collect::<Option<_>>()?;
         // Input axes that remain in the output, in order.
         let kept: Vec<usize> = (0..in_ndim)
@@ -338,7 +330,7 @@ fn input_changes(
     if let Some(layer_norm) = op.downcast_ref::<LayerNormalization>() {
         // Scale and bias apply to the normalized axes, which the slice must not
         // touch.
-        let axis = resolve_axis(layer_norm.axis as i32, output_shape.len())?;
+        let axis = resolve_index(output_shape.len(), layer_norm.axis)?;
         if spec.iter().any(|r| r.axis >= axis) {
             return None;
         }
