@@ -39,22 +39,44 @@ pub enum Lhs<'a, T> {
     },
 }
 
-/// What [`Kernel::kernel_with_epilogue`] applies to an output tile before it
-/// stores it, in this order: `prelu(alpha * a * b + beta * c + bias +
-/// residual)`. Each part is optional.
+/// What [`Kernel::kernel_with_epilogue`] applies to each full-width output
+/// tile of a GEMM block before it stores it, in this order:
+/// `prelu(a * b [+ out] + bias + residual)` (`alpha` is 1, `beta` 0 or 1).
+/// Built once per block; the kernel finds a tile's values from the tile's
+/// first row and column in the output. Each part is present if its `EPI_*`
+/// flag is set in `parts`; an absent part's pointer is null.
 #[derive(Clone, Copy)]
-pub struct TileEpilogue<'a, T> {
-    /// One bias per row of the tile.
-    pub bias: Option<&'a [T]>,
+pub struct BlockEpilogue<T> {
+    /// The parts present: a set of [`EPI_BETA_ONE`], [`EPI_BIAS`],
+    /// [`EPI_RESIDUAL`] and [`EPI_PRELU`].
+    pub parts: u8,
 
-    /// The tile's first element in a matrix added to the output, and that
-    /// matrix's row stride. A pointer, not a slice, for the same reason as in
-    /// [`Lhs::Unpacked`].
-    pub residual: Option<(*const T, usize)>,
+    /// The depth of the block, as for [`Kernel::kernel`].
+    pub depth: usize,
 
-    /// One PRelu slope per row of the tile.
-    pub row_prelu: Option<&'a [T]>,
+    /// One bias per output row.
+    pub bias: *const T,
+
+    /// The first element of a matrix added to the output, indexed as the
+    /// output (row `r`, column `c` at `r * residual_row_stride + c`).
+    pub residual: *const T,
+
+    /// The row stride of `residual`.
+    pub residual_row_stride: usize,
+
+    /// One PRelu slope per output row.
+    pub row_prelu: *const T,
 }
+
+/// [`BlockEpilogue`] part: the product is added to the output (`beta = 1`);
+/// without it the output is overwritten (`beta = 0`).
+pub const EPI_BETA_ONE: u8 = 1;
+/// [`BlockEpilogue`] part: a bias per row is added.
+pub const EPI_BIAS: u8 = 2;
+/// [`BlockEpilogue`] part: a residual matrix is added.
+pub const EPI_RESIDUAL: u8 = 4;
+/// [`BlockEpilogue`] part: a PRelu with one slope per row is applied.
+pub const EPI_PRELU: u8 = 8;
 
 // Make Lhs Copy/Clone regardless of `T` (it holds a slice or a pointer).
 impl<T> Clone for Lhs<'_, T> {
@@ -281,17 +303,23 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
         None
     }
 
+    /// True if [`kernel_with_epilogue`](Kernel::kernel_with_epilogue)
+    /// supports a [`BlockEpilogue`] with these `parts`. Asked once per block.
+    fn supports_epilogue(&self, _parts: u8) -> bool {
+        false
+    }
+
     /// Compute a full-width tile of the output matrix as
-    /// [`kernel`](Kernel::kernel) does, then apply `epilogue` to it in
-    /// registers before it is stored. Returns `false`, having done nothing, if
-    /// this kernel does not support it for these arguments; the caller then
-    /// calls `kernel` and applies the epilogue itself.
+    /// [`kernel`](Kernel::kernel) does with `alpha = 1`, then apply `epi` to
+    /// it in registers before it is stored. The tile's first element is at
+    /// row `row`, column `col` of the output.
     ///
     /// # Safety
     ///
-    /// As for [`kernel`](Kernel::kernel); the epilogue's slices must hold at
-    /// least `used_rows` values and its residual pointer must be valid for
-    /// reads of `used_rows` rows of `used_cols` values at its row stride.
+    /// As for [`kernel`](Kernel::kernel) with `used_cols = NR`;
+    /// [`supports_epilogue`](Kernel::supports_epilogue) returned true for
+    /// `epi.parts`; `epi`'s present pointers are valid for reads of rows
+    /// `row..row + used_rows` (and of columns `col..col + NR` of the residual).
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel_with_epilogue(
         &self,
@@ -300,13 +328,11 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
         _a: Lhs<LhsT>,
         _b: &[u8],
         _used_rows: usize,
-        _used_cols: usize,
-        _depth: usize,
-        _alpha: f32,
-        _beta: OutT,
-        _epilogue: &TileEpilogue<OutT>,
-    ) -> bool {
-        false
+        _row: usize,
+        _col: usize,
+        _epi: &BlockEpilogue<OutT>,
+    ) {
+        unimplemented!("kernel_with_epilogue")
     }
 
     /// Compute a tile of the output matrix.

@@ -34,8 +34,8 @@ pub use epilogue::{ApplyEpilogue, Epilogue};
 pub use errors::{BlockQuantizedError, GemmError};
 pub use im2col::{ColOffsets, Im2Col, RowOffsets};
 pub use kernels::QuantParams;
-use kernels::TileEpilogue;
 use kernels::generic::GenericKernel;
+use kernels::{BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RESIDUAL};
 use kernels::{Kernel, MatVecOutput};
 use packing::PackingBuffer;
 pub use prepack::{PackedAMatrix, PackedBMatrix};
@@ -1183,11 +1183,42 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
     // after the last (the caller passes an empty one for the others).
     let bias = if depth_range.start == 0 { bias } else { None };
     let wants_epilogue = bias.is_some() || !epilogue.is_empty();
-    // The kernel's epilogue takes a bias per row (a column vector) only.
-    let (col_bias, try_kernel_epilogue) = match bias {
-        Some(BiasVector::Column(bias)) => (Some(bias), true),
-        Some(BiasVector::Row(_)) => (None, false),
-        None => (None, wants_epilogue),
+    // What the kernel applies in registers to each full-width tile, decided
+    // once for the block: `None` if it applies nothing (the tiles are then
+    // stored and the bias and epilogue applied to them). The kernel's
+    // epilogue takes `alpha = 1`, `beta` 0 or 1 and a bias per row (a column
+    // vector) only.
+    let kernel_epilogue = if !wants_epilogue
+        || alpha != 1.
+        || matches!(bias, Some(BiasVector::Row(_)))
+        || (beta != OutT::zero() && beta != OutT::one())
+    {
+        None
+    } else {
+        let col_bias = match bias {
+            Some(BiasVector::Column(bias)) => Some(bias),
+            _ => None,
+        };
+        let parts = (if beta == OutT::one() { EPI_BETA_ONE } else { 0 })
+            | (if col_bias.is_some() { EPI_BIAS } else { 0 })
+            | (if epilogue.residual.is_some() {
+                EPI_RESIDUAL
+            } else {
+                0
+            })
+            | (if epilogue.row_prelu.is_some() {
+                EPI_PRELU
+            } else {
+                0
+            });
+        kernel.supports_epilogue(parts).then(|| BlockEpilogue {
+            parts,
+            depth: depth_range.len(),
+            bias: col_bias.map_or(std::ptr::null(), |b| b.as_ptr()),
+            residual: epilogue.residual.map_or(std::ptr::null(), |r| r.as_ptr()),
+            residual_row_stride: out_cols,
+            row_prelu: epilogue.row_prelu.map_or(std::ptr::null(), |s| s.as_ptr()),
+        })
     };
 
     // Sanity check input length here rather than inner loop.
@@ -1216,13 +1247,6 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                 //    every output tile is processed by one thread at a time.
                 let out_tile = unsafe { output.tile(row_tile, col_tile) };
 
-                let a_quant_tile = a_quant.map(|aq| {
-                    let row_range = row_tile * mr..(row_tile * mr + mr).min(aq.zero_point.len());
-                    QuantParams {
-                        zero_point: &aq.zero_point[row_range],
-                    }
-                });
-
                 let kernel_lhs = match a {
                     LhsBlock::Packed {
                         data,
@@ -1250,24 +1274,15 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                 // The bias (after the first depth block) and the epilogue
                 // (after the last), applied by the kernel in registers where
                 // it can, else to the stored tile.
-                let in_kernel = try_kernel_epilogue && {
-                    let row = row_tile * mr;
-                    // Safety: `row` is a row of the output and
-                    // `(row, col_tile * nr)` an element of it; the lengths of
-                    // the bias and epilogue were checked in `gemm_impl`.
-                    let tile_epilogue = unsafe {
-                        TileEpilogue {
-                            bias: col_bias.map(|b| b.get_unchecked(row..)),
-                            residual: epilogue.residual.map(|r| {
-                                (r.as_ptr().add(row * out_cols + col_tile * nr), out_cols)
-                            }),
-                            row_prelu: epilogue.row_prelu.map(|s| s.get_unchecked(row..)),
-                        }
-                    };
+                if let Some(epi) = &kernel_epilogue
+                    && out_tile.used_cols == nr
+                {
                     // Safety:
                     //  - Kernel is supported on current system
                     //  - Output tile is initialized if beta is non-zero
-                    //  - The epilogue's lengths were checked in `gemm_impl`
+                    //  - The kernel supports `epi.parts`; the lengths of the
+                    //    bias and epilogue were checked in `gemm_impl`, so
+                    //    they cover the tile's rows and columns.
                     unsafe {
                         kernel.kernel_with_epilogue(
                             out_tile.ptr as *mut OutT,
@@ -1275,17 +1290,20 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                             kernel_lhs,
                             b_panel,
                             out_tile.used_rows,
-                            out_tile.used_cols,
-                            depth_range.len(),
-                            alpha,
-                            beta,
-                            &tile_epilogue,
+                            row_tile * mr,
+                            col_tile * nr,
+                            epi,
                         )
-                    }
-                };
-                if in_kernel {
+                    };
                     continue;
                 }
+
+                let a_quant_tile = a_quant.map(|aq| {
+                    let row_range = row_tile * mr..(row_tile * mr + mr).min(aq.zero_point.len());
+                    QuantParams {
+                        zero_point: &aq.zero_point[row_range],
+                    }
+                });
 
                 // Safety:
                 //  - Kernel is supported on current system

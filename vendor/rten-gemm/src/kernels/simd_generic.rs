@@ -4,7 +4,7 @@ use rten_simd::ops::{BitOps, Extend, Interleave, NumOps};
 use rten_simd::{Isa, Simd};
 use rten_tensor::{Matrix, MatrixLayout, Storage};
 
-use super::{Int8DotProduct, Lhs, MatVecOutput, TileEpilogue};
+use super::{BlockEpilogue, Int8DotProduct, Lhs, MatVecOutput};
 
 /// Compute an output block of a vector-matrix product ("gemv" in BLAS APIs).
 ///
@@ -353,15 +353,18 @@ pub unsafe fn simd_gemm<I: Isa, const MR: usize, const NR_REGS: usize, const ROW
 /// [`simd_gemm`] with `alpha = 1` and `beta` 0 or 1 (`BETA_ONE`), followed by
 /// an epilogue applied in registers before the tile is stored: `out =
 /// prelu(a * b [+ out] + bias + residual)`, each part present if its const
-/// flag is set (the parts' values are read from `epi`). Each output is the
-/// same sum in the same order as `simd_gemm` followed by the epilogue's
-/// operations one at a time.
+/// flag is set (the parts' values are read from `epi` at the tile's first row
+/// `row` and column `col` in the output). Each output is the same sum in the
+/// same order as `simd_gemm` followed by the epilogue's operations one at a
+/// time.
 ///
 /// # Safety
 ///
-/// As for [`simd_gemm`]; `epi`'s slices hold at least `ROWS` values and its
-/// residual pointer is valid for `ROWS` rows of `NR_REGS * ops.len()` values.
+/// As for [`simd_gemm`] with `depth = epi.depth`; `epi`'s pointers for the
+/// parts present are valid for reads of rows `row..row + ROWS` (and of
+/// columns `col..col + NR_REGS * ops.len()` of the residual).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn simd_gemm_epilogue<
     I: Isa,
     const MR: usize,
@@ -377,22 +380,18 @@ pub unsafe fn simd_gemm_epilogue<
     tile_row_stride: usize,
     a: Lhs<f32>,
     b: &[f32],
-    depth: usize,
-    epi: &TileEpilogue<f32>,
+    row: usize,
+    col: usize,
+    epi: &BlockEpilogue<f32>,
 ) {
     let ops = isa.f32();
-    let bias = epi.bias.unwrap_or(&[]);
-    let slopes = epi.row_prelu.unwrap_or(&[]);
-    let (res_ptr, res_stride) = epi.residual.unwrap_or((std::ptr::null(), 0));
-    if BIAS {
-        assert!(bias.len() >= ROWS);
-    }
-    if PRELU {
-        assert!(slopes.len() >= ROWS);
-    }
-    if RESIDUAL {
-        assert!(!res_ptr.is_null());
-    }
+    let depth = epi.depth;
+    let res_stride = epi.residual_row_stride;
+    // The tile's first values (the caller guarantees that the pointers of
+    // the parts present are valid there; the others are not read).
+    let bias = epi.bias.wrapping_add(row);
+    let slopes = epi.row_prelu.wrapping_add(row);
+    let res_ptr = epi.residual.wrapping_add(row * res_stride + col);
 
     let tmp = unsafe {
         simd_gemm_acc::<I, MR, NR_REGS, ROWS>(isa, a, b, depth, tile_ptr, tile_row_stride)
@@ -406,7 +405,7 @@ pub unsafe fn simd_gemm_epilogue<
                 x = ops.add(unsafe { ops.load_ptr(out_ptr) }, x);
             }
             if BIAS {
-                x = ops.add(x, ops.splat(bias[i]));
+                x = ops.add(x, ops.splat(unsafe { *bias.add(i) }));
             }
             if RESIDUAL {
                 let r = unsafe { ops.load_ptr(res_ptr.add(res_stride * i + j * ops.len())) };
@@ -415,7 +414,7 @@ pub unsafe fn simd_gemm_epilogue<
             if PRELU {
                 // As rten-vecmath's `LeakyRelu`.
                 let neg = ops.lt(x, ops.zero());
-                x = ops.select(ops.mul(x, ops.splat(slopes[i])), x, neg);
+                x = ops.select(ops.mul(x, ops.splat(unsafe { *slopes.add(i) })), x, neg);
             }
             unsafe { ops.store_ptr(x, out_ptr) };
         }

@@ -11,7 +11,8 @@ use super::simd_generic::{
     GemmDispatch, simd_gemm_epilogue, simd_gemv, simd_int8_gemm, simd_int8_gemv,
 };
 use super::{
-    Int8DotProduct, Kernel, Lhs, MatVecOutput, PackedLayout, QuantParams, TempTile, TileEpilogue,
+    BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RESIDUAL, Int8DotProduct, Kernel, Lhs,
+    MatVecOutput, PackedLayout, QuantParams, TempTile,
 };
 use crate::packing;
 use crate::packing::{
@@ -62,6 +63,22 @@ unsafe fn pack_b_block_avx<const NR: usize>(
 ) {
     pack_b_block::<f32, NR>(out, b, rows, cols);
 }
+
+/// The [`BlockEpilogue`]s `FmaKernel` applies in registers: those a
+/// convolution makes, the bias, residual and PRelu after a single depth block;
+/// with several, the bias after the first and the others after the last.
+const FMA_EPILOGUES: [u8; 10] = [
+    EPI_BIAS,
+    EPI_BIAS | EPI_RESIDUAL,
+    EPI_BIAS | EPI_PRELU,
+    EPI_BIAS | EPI_RESIDUAL | EPI_PRELU,
+    EPI_RESIDUAL,
+    EPI_PRELU,
+    EPI_RESIDUAL | EPI_PRELU,
+    EPI_BETA_ONE | EPI_RESIDUAL,
+    EPI_BETA_ONE | EPI_PRELU,
+    EPI_BETA_ONE | EPI_RESIDUAL | EPI_PRELU,
+];
 
 // Safety - The `new` fn tests for AVX-2 / FMA support.
 unsafe impl Kernel<f32, f32, f32> for FmaKernel {
@@ -240,6 +257,10 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         }
     }
 
+    fn supports_epilogue(&self, parts: u8) -> bool {
+        FMA_EPILOGUES.contains(&parts)
+    }
+
     #[target_feature(enable = "avx2")]
     #[target_feature(enable = "fma")]
     unsafe fn kernel_with_epilogue(
@@ -249,22 +270,14 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         a: Lhs<f32>,
         b: &[u8],
         used_rows: usize,
-        used_cols: usize,
-        depth: usize,
-        alpha: f32,
-        beta: f32,
-        epilogue: &TileEpilogue<f32>,
-    ) -> bool {
+        row: usize,
+        col: usize,
+        epi: &BlockEpilogue<f32>,
+    ) {
         const MR: usize = FmaKernel::MR;
         const NR: usize = FmaKernel::NR;
         const NR_REGS: usize = NR / AVX2_X32_LANES;
 
-        // Full-width tiles only (the others go through a temporary tile),
-        // with `alpha = 1` and `beta` 0 or 1 (a GEMM's first depth block,
-        // and the others with the output accumulated).
-        if used_cols != NR || alpha != 1. || (beta != 0. && beta != 1.) {
-            return false;
-        }
         let b = cast_slice(b).unwrap();
 
         macro_rules! run {
@@ -281,7 +294,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                                 $bias,
                                 $res,
                                 $prelu,
-                            >(self.isa, tile_ptr, tile_row_stride, a, b, depth, epilogue)
+                            >(self.isa, tile_ptr, tile_row_stride, a, b, row, col, epi)
                         }
                     };
                 }
@@ -297,28 +310,30 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
             }};
         }
 
-        // The combinations a convolution makes: the bias, residual and PRelu
-        // after a single depth block; with several, the bias after the first
-        // and the others after the last.
-        match (
-            beta == 1.,
-            epilogue.bias.is_some(),
-            epilogue.residual.is_some(),
-            epilogue.row_prelu.is_some(),
-        ) {
-            (false, true, false, false) => run!(false, true, false, false),
-            (false, true, true, false) => run!(false, true, true, false),
-            (false, true, false, true) => run!(false, true, false, true),
-            (false, true, true, true) => run!(false, true, true, true),
-            (false, false, true, false) => run!(false, false, true, false),
-            (false, false, false, true) => run!(false, false, false, true),
-            (false, false, true, true) => run!(false, false, true, true),
-            (true, false, true, false) => run!(true, false, true, false),
-            (true, false, false, true) => run!(true, false, false, true),
-            (true, false, true, true) => run!(true, false, true, true),
-            _ => return false,
+        // As `FMA_EPILOGUES`.
+        const B: u8 = EPI_BIAS;
+        const BR: u8 = EPI_BIAS | EPI_RESIDUAL;
+        const BP: u8 = EPI_BIAS | EPI_PRELU;
+        const BRP: u8 = EPI_BIAS | EPI_RESIDUAL | EPI_PRELU;
+        const R: u8 = EPI_RESIDUAL;
+        const P: u8 = EPI_PRELU;
+        const RP: u8 = EPI_RESIDUAL | EPI_PRELU;
+        const OR: u8 = EPI_BETA_ONE | EPI_RESIDUAL;
+        const OP: u8 = EPI_BETA_ONE | EPI_PRELU;
+        const ORP: u8 = EPI_BETA_ONE | EPI_RESIDUAL | EPI_PRELU;
+        match epi.parts {
+            B => run!(false, true, false, false),
+            BR => run!(false, true, true, false),
+            BP => run!(false, true, false, true),
+            BRP => run!(false, true, true, true),
+            R => run!(false, false, true, false),
+            P => run!(false, false, false, true),
+            RP => run!(false, false, true, true),
+            OR => run!(true, false, true, false),
+            OP => run!(true, false, false, true),
+            ORP => run!(true, false, true, true),
+            parts => panic!("unsupported epilogue {parts:#x}"),
         }
-        true
     }
 
     fn gemv_kernel(
