@@ -2066,6 +2066,40 @@ fn match_add_of_conv<'a>(
     }
 }
 
+/// The inputs of a `Conv` node (or of a fused operator whose inputs start as
+/// a `Conv`'s do): the input and the weights, which must be present, and the
+/// bias, if any. Later inputs (a `ConvAdd`'s residual, say) are ignored.
+fn conv_inputs(conv_node: &OperatorNode) -> Option<(NodeId, NodeId, Option<NodeId>)> {
+    match conv_node.input_ids() {
+        [Some(input), Some(weight)] => Some((*input, *weight, None)),
+        [Some(input), Some(weight), bias, ..] => Some((*input, *weight, *bias)),
+        _ => None,
+    }
+}
+
+/// The output channel count and the rank of a convolution, from its weights,
+/// which have shape `[out_channels, in_channels / groups, ...kernel]`.
+fn conv_weight_dims(graph: &Graph, weight_id: NodeId) -> Result<(usize, usize), FusionError> {
+    let weight_shape = graph
+        .get_node(weight_id)
+        .and_then(|n| n.shape())
+        .ok_or(FusionError::CheckFailed("unknown conv weight shape"))?;
+    match weight_shape.first() {
+        Some(Dimension::Fixed(size)) => Ok((*size, weight_shape.len())),
+        _ => Err(FusionError::CheckFailed("unknown conv output channels")),
+    }
+}
+
+/// Whether a value is read by exactly one operator and is not a graph
+/// output, so that the operator that reads it may be fused with the one
+/// that produces it.
+fn only_used_once(graph: &Graph, id: NodeId) -> bool {
+    !graph.output_ids().contains(&id)
+        && graph
+            .get_consumers(id)
+            .is_some_and(|consumers| consumers.len() == 1)
+}
+
 /// Fuse `Add(Conv(X, W), bias)` into `Conv(X, W, bias)`.
 pub struct ConvAddFusion {}
 
@@ -2095,17 +2129,7 @@ impl FusionVisitor for ConvAddFusion {
             _ => return Err(FusionError::CheckFailed("conv already has a bias")),
         };
 
-        // Determine the `Conv`'s rank and output channel count from the weights,
-        // which have shape `[out_channels, in_channels / groups, ...kernel]`.
-        let weight_shape = graph
-            .get_node(conv_weight)
-            .and_then(|n| n.shape())
-            .ok_or(FusionError::CheckFailed("unknown conv weight shape"))?;
-        let out_channels = match weight_shape.first() {
-            Some(Dimension::Fixed(size)) => *size,
-            _ => return Err(FusionError::CheckFailed("unknown conv output channels")),
-        };
-        let conv_rank = weight_shape.len();
+        let (out_channels, conv_rank) = conv_weight_dims(graph, conv_weight)?;
 
         // Check bias is a constant with shape `[1, out_channels, ...]` that
         // can be reshaped to `[out_channels]`.
@@ -2170,20 +2194,11 @@ impl FusionVisitor for ConvAddResidualFusion {
         }
 
         // One operand must be the output of a `Conv` that nothing else uses.
-        let only_used_here = |id: NodeId| {
-            !graph.output_ids().contains(&id)
-                && graph
-                    .get_consumers(id)
-                    .is_some_and(|consumers| consumers.len() == 1)
-        };
         let (conv_node, conv, residual_id) =
-            match_add_of_conv(graph, op_node, only_used_here).ok_or(FusionError::NoMatch)?;
-
-        let (conv_input, conv_weight, conv_bias) = match conv_node.input_ids() {
-            [Some(input), Some(weight)] => (*input, *weight, None),
-            [Some(input), Some(weight), bias] => (*input, *weight, *bias),
-            _ => return Err(FusionError::NoMatch),
-        };
+            match_add_of_conv(graph, op_node, |id| only_used_once(graph, id))
+                .ok_or(FusionError::NoMatch)?;
+        let (conv_input, conv_weight, conv_bias) =
+            conv_inputs(conv_node).ok_or(FusionError::NoMatch)?;
 
         let fused = ConvAdd { conv: conv.clone() };
         Ok(Fusion::Op(FusedOp {
@@ -2250,37 +2265,17 @@ impl FusionVisitor for ConvPReluFusion {
         } else {
             return Err(FusionError::NoMatch);
         };
-        if graph.output_ids().contains(&x_id)
-            || graph
-                .get_consumers(x_id)
-                .is_none_or(|consumers| consumers.len() != 1)
-        {
+        if !only_used_once(graph, x_id) {
             return Err(FusionError::CheckFailed("conv output has other consumers"));
         }
-        let (conv_input, conv_weight, conv_bias) = match conv_node.input_ids() {
-            [Some(input), Some(weight)] => (*input, *weight, None),
-            [Some(input), Some(weight), bias, ..] => (*input, *weight, *bias),
-            _ => return Err(FusionError::NoMatch),
-        };
+        let (conv_input, conv_weight, conv_bias) =
+            conv_inputs(conv_node).ok_or(FusionError::NoMatch)?;
 
         // The slope must be a constant with one value per output channel.
         let Some(Node::Constant(slope)) = graph.get_node(slope_id) else {
             return Err(FusionError::NoMatch);
         };
-        let out_channels = match graph
-            .get_node(conv_weight)
-            .and_then(|n| n.shape())
-            .as_deref()
-            .and_then(|shape| shape.first().cloned())
-        {
-            Some(Dimension::Fixed(size)) => size,
-            _ => return Err(FusionError::CheckFailed("unknown conv output channels")),
-        };
-        let conv_rank = graph
-            .get_node(conv_weight)
-            .and_then(|n| n.shape())
-            .map(|shape| shape.len())
-            .unwrap_or(0);
+        let (out_channels, conv_rank) = conv_weight_dims(graph, conv_weight)?;
         let slope_shape = slope.shape();
         if slope_shape.len() > conv_rank || slope_shape.iter().product::<usize>() != out_channels {
             return Err(FusionError::CheckFailed("slope is not per channel"));
