@@ -269,6 +269,25 @@ fn calibrate_writes_a_profile_that_analyze_judges_with_and_refuses_closed_eyes()
     assert_eq!(lines[0]["focused"], true, "{}", lines[0]);
     assert_eq!(lines[1]["reason"], "eyes_closed", "{}", lines[1]);
 
+    // The same profile as an older version wrote it (format 1): refused, in words.
+    assert_eq!(json["version"], 2, "{json}");
+    let old = dir.path().join("old.json");
+    let mut old_json = json.clone();
+    old_json["version"] = serde_json::json!(1);
+    std::fs::write(&old, old_json.to_string()).expect("write");
+    let out = bin()
+        .args(["analyze", "--profile"])
+        .arg(&old)
+        .arg(stream_frame(251))
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("older version") && err.contains("calibrate again"),
+        "{err}"
+    );
+
     // Calibrating on shut eyes is refused, says why, and writes nothing.
     let refused = dir.path().join("refused.json");
     let out = bin()

@@ -198,6 +198,65 @@ async fn bad_profiles_are_refused_in_words_and_nothing_is_kept() {
     assert_eq!(names, ["Laptop", "Desk"]);
 }
 
+/// A profile saved by an older version (format 1: its head angles read by an older fit, in an
+/// order the file does not record) is listed as unusable with "calibrate again" in words, so
+/// the start page shows it greyed out and it can still be deleted; starting a session with it,
+/// reading it or adding to it is refused in the same words; nothing is stored.
+#[tokio::test]
+async fn a_profile_made_by_an_older_version_asks_to_calibrate_again() {
+    let app = spawn_app().await;
+    let old = desk().to_json().replace("\"version\": 2", "\"version\": 1");
+    assert!(old.contains("\"version\": 1"), "{old}");
+    let new = focus_store::NewProfile {
+        name: "Old desk".into(),
+        created_at_ms: 1_764_460_800_000,
+        mode: "full".into(),
+        data: old,
+    };
+    let id = app
+        .db
+        .call(move |s| s.create_profile(&new))
+        .await
+        .unwrap()
+        .id;
+
+    let (status, list) = app.get_json("/api/profiles").await;
+    assert_eq!(status, 200);
+    let listed = &list["profiles"][0];
+    assert_eq!(listed["id"], id, "{list}");
+    assert_eq!(listed["usable"], false, "{list}");
+    let problem = listed["problem"].as_str().unwrap();
+    assert!(
+        problem.contains("older version") && problem.contains("calibrate again"),
+        "{problem}"
+    );
+
+    let (status, body) = app.get_json(&format!("/api/profiles/{id}")).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "profile", "{body}");
+
+    let form = json!({"duration_minutes": 25, "alert_threshold_s": 10, "alert_mode": "banner",
+                      "send_email": false, "send_sms": false, "profile_id": id});
+    let (status, body) = app.post_json("/api/sessions", &form).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "profile_id", "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("calibrate again"),
+        "{body}"
+    );
+    let (_, sessions) = app.get_json("/api/sessions").await;
+    assert_eq!(sessions["sessions"], json!([]), "{sessions}");
+
+    let (status, _) = send(
+        reqwest::Method::DELETE,
+        &app,
+        &format!("/api/profiles/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+}
+
 /// A session started with a profile records it and judges its frames by it: with the screen
 /// calibrated 30 degrees to the side, a face looking into the camera is looking away; the
 /// same face in a session without a profile is focused. Deleting the profile keeps the

@@ -11,6 +11,9 @@ const els = { select: $("profile"), hint: $("profile-hint") };
 const state = {
   /** The id to choose once the list is in (a saved default, or ?profile=ID). */
   wanted: null,
+  /** The profiles listed, and the hint to show under the chooser when nothing else is to be said. */
+  profiles: [],
+  hint: "",
 };
 
 /** Fills the chooser from the server; says in the hint when the list could not be loaded. */
@@ -34,7 +37,8 @@ export async function loadProfiles() {
     ...profiles.map((p) => el("option", { value: p.id, disabled: !p.usable },
       p.usable ? `${p.name} (${p.mode === "full" ? "full" : "quick"} calibration${zonesText(p.zones)})` : `${p.name} (cannot be used: ${p.problem})`)),
   );
-  els.hint.textContent = profiles.length
+  state.profiles = profiles;
+  state.hint = profiles.length
     ? "Judges your attention relative to your calibrated screen and eyes."
     : "No profile yet: calibrate so that your screen counts wherever your camera sits.";
   apply();
@@ -49,11 +53,19 @@ export function chooseProfile(id) {
 function apply() {
   if (state.wanted == null) {
     els.select.value = "";
+    if (state.hint) els.hint.textContent = state.hint;
     return;
   }
   const option = [...els.select.options].find((o) => o.value === String(state.wanted) && !o.disabled);
-  // A remembered profile that was deleted since: no profile.
+  // A remembered profile that was deleted since, or that this version cannot use: no profile.
   els.select.value = option ? option.value : "";
+  // Say why the remembered one was not chosen (e.g. made by an older version: calibrate again).
+  const unusable = state.profiles.find((p) => p.id === state.wanted && !p.usable);
+  if (unusable) {
+    els.hint.textContent = `Your profile "${unusable.name}" cannot be used: ${unusable.problem}. Sessions use the default rules until you choose another.`;
+  } else if (state.hint) {
+    els.hint.textContent = state.hint;
+  }
 }
 
 /** The chosen profile's id, or null for none. */

@@ -148,7 +148,7 @@ pub enum CalibrationMode {
 /// A person's calibration. JSON, numbers only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
-    /// Format version; this code writes and reads 1.
+    /// Format version; this code writes and reads [`PROFILE_VERSION`] (2).
     pub version: u32,
     pub mode: CalibrationMode,
     /// Where the screen lies.
@@ -162,8 +162,18 @@ pub struct Profile {
     pub zones: Vec<Zone>,
 }
 
-/// The current profile format.
-pub const PROFILE_VERSION: u32 = 1;
+/// The current profile format: 2, head directions (and the gaze, which turns the eyes by the
+/// head) as this version reads them: the head fitted to the landmarks' image positions
+/// (session 13) and its rotation read in the AFLW2000-3D labels' order, pitch outermost
+/// (session 10; docs/vision.md, "Conventions").
+///
+/// Format 1 (every profile made before session 15) wrote the same fields, but its angles were read by whichever fit
+/// the program had when the profile was made: yaw first with the 3D fit until session 10,
+/// pitch first with the 3D fit until session 13, pitch first on the image positions since.
+/// A format-1 file does not say which, and the fit's change is one of measurement (the same
+/// face's head reads up to several degrees apart), so it cannot be converted: it is refused
+/// as [`ProfileError::Outdated`] ("calibrate again").
+pub const PROFILE_VERSION: u32 = 2;
 
 /// Quick calibration knows only the screen's centre; it assumes the screen spans this many
 /// degrees either side of it (yaw, pitch): a 15-inch laptop screen (33 x 21 cm) at 60 cm.
@@ -241,7 +251,10 @@ impl Profile {
 
     /// Checks the version and that every number is finite and every region well formed.
     pub fn check(&self) -> Result<(), ProfileError> {
-        if self.version != PROFILE_VERSION {
+        if self.version < PROFILE_VERSION {
+            return Err(ProfileError::Outdated(self.version));
+        }
+        if self.version > PROFILE_VERSION {
             return Err(ProfileError::Version(self.version));
         }
         let region_ok = |r: &Region| {
@@ -294,8 +307,17 @@ impl Profile {
 pub enum ProfileError {
     #[error("not a calibration profile: {0}")]
     Json(String),
-    #[error("profile version {0} is not supported (this version reads 1)")]
+    /// Written by a newer version of the program.
+    #[error(
+        "profile format {0} is from a newer version of Focus Sentry (this version reads format {PROFILE_VERSION})"
+    )]
     Version(u32),
+    /// Made by an older version, whose head angles this version would misread
+    /// ([`PROFILE_VERSION`]): the person must calibrate again.
+    #[error(
+        "made by an older version of Focus Sentry (profile format {0}), which measured head angles differently: calibrate again"
+    )]
+    Outdated(u32),
     #[error("the profile is damaged: {0}")]
     Invalid(&'static str),
 }
@@ -312,13 +334,29 @@ mod tests {
             Profile::from_json("{\"hello\": 1}"),
             Err(ProfileError::Json(_))
         ));
-        let v2 = good.replace("\"version\": 1", "\"version\": 2");
-        assert_eq!(Profile::from_json(&v2), Err(ProfileError::Version(2)));
+        let newer = good.replace("\"version\": 2", "\"version\": 3");
+        assert_eq!(Profile::from_json(&newer), Err(ProfileError::Version(3)));
         let inverted = good.replace("\"yaw_min_deg\": -15.0", "\"yaw_min_deg\": 90.0");
         assert!(matches!(
             Profile::from_json(&inverted),
             Err(ProfileError::Invalid(_))
         ));
+    }
+
+    /// A format-1 profile (made before session 15) holds head angles read by an older fit, in an order
+    /// its file does not record: refused, telling the person to calibrate again.
+    #[test]
+    fn profiles_of_an_older_format_are_refused_with_calibrate_again() {
+        let good = Profile::uncalibrated().to_json();
+        assert!(good.contains("\"version\": 2"), "{good}");
+        let old = good.replace("\"version\": 2", "\"version\": 1");
+        let refused = Profile::from_json(&old);
+        assert_eq!(refused, Err(ProfileError::Outdated(1)));
+        let words = ProfileError::Outdated(1).to_string();
+        assert!(
+            words.contains("older version") && words.ends_with("calibrate again"),
+            "{words}"
+        );
     }
 
     #[test]
