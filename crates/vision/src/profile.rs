@@ -167,9 +167,10 @@ pub struct Profile {
 /// (session 13) and its rotation read in the AFLW2000-3D labels' order, pitch outermost
 /// (session 10; docs/vision.md, "Conventions").
 ///
-/// Format 1 (every profile made before session 15) wrote the same fields, but its angles were read by whichever fit
-/// the program had when the profile was made: yaw first with the 3D fit until session 10,
-/// pitch first with the 3D fit until session 13, pitch first on the image positions since.
+/// Format 1 (every profile made before session 15) wrote the same fields, but its angles were
+/// read by whichever fit the program had when the profile was made: yaw first with the 3D fit
+/// until session 10, pitch first with the 3D fit until session 13, pitch first on the image
+/// positions since.
 /// A format-1 file does not say which, and the fit's change is one of measurement (the same
 /// face's head reads up to several degrees apart), so it cannot be converted: it is refused
 /// as [`ProfileError::Outdated`] ("calibrate again").
@@ -197,14 +198,15 @@ pub const QUICK_HALF_EXTENT: Margin = Margin {
 pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = QUICK_HALF_EXTENT.yaw_deg;
 
 /// Without a calibration, how far above the camera (degrees) the gaze region reaches before
-/// the gaze margin (14), so the gaze reads away above 15. Stated, not fitted, as the sideways
+/// the gaze margin (12), so the gaze reads away above 15. Stated, not fitted, as the sideways
 /// rule is: the camera sits at the top centre of the assumed screen, so the screen's top edge
 /// is at the camera's height, and issue 12.4's "about 15 deg or more off the screen" is 15 deg
-/// above the camera; the region's 1 plus the margin's 14 (the down side keeps the margin). Until
+/// above the camera; the region's 3 plus the margin's 12 (1 plus 14 until session 15, when the
+/// gaze margin was taken again from the gaze error; the down side keeps the margin). Until
 /// session 14 it was 3.8 (17.8 with the margin), chosen on the choosing half with the 3D head
 /// fit; read from the image positions, that half's gazes no longer separate there
 /// (docs/vision.md, "Rules").
-pub const UNCALIBRATED_GAZE_UP_DEG: f32 = 1.0;
+pub const UNCALIBRATED_GAZE_UP_DEG: f32 = 3.0;
 
 impl Profile {
     /// What is assumed without a calibration: the head faces the camera at rest, the head
@@ -343,8 +345,8 @@ mod tests {
         ));
     }
 
-    /// A format-1 profile (made before session 15) holds head angles read by an older fit, in an order
-    /// its file does not record: refused, telling the person to calibrate again.
+    /// A format-1 profile (made before session 15) holds head angles read by an older fit, in
+    /// an order its file does not record: refused, telling the person to calibrate again.
     #[test]
     fn profiles_of_an_older_format_are_refused_with_calibrate_again() {
         let good = Profile::uncalibrated().to_json();
