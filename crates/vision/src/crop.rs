@@ -6,7 +6,10 @@
 //! of the crop's x axis in the image (y down, radians).
 
 use image::RgbImage;
-use rten_simd::{Isa, SimdOp};
+use rten_simd::{
+    Isa, SimdOp,
+    ops::{BitOps, FloatOps, MaskOps, NumOps, ToFloat},
+};
 
 use crate::{Error, detect::resize_rgb};
 
@@ -124,10 +127,20 @@ fn sample(image: &RgbImage, roi: &Roi, size: usize, out: &mut Vec<f32>) {
 }
 
 /// The sampling loop as a [`SimdOp`]: rten-simd compiles it once per instruction set and
-/// runs the best the CPU has (AVX2 on x86-64 machines of the last decade), so the compiler
-/// may use AVX2's byte-to-integer widening and three-operand forms in it. The loop is plain
-/// scalar code either way, with no fused multiply-adds (Rust never contracts `a * b + c`),
-/// so every instruction set computes the same values to the bit.
+/// runs the best the CPU has (AVX2 on x86-64 machines of the last decade).
+///
+/// Each row goes in chunks of [`CHUNK`] crop pixels, in three passes:
+/// 1. the image positions, advanced one pixel at a time as ever (sequential float sums: the
+///    same values to the bit as one loop over the row);
+/// 2. SIMD over the chunk: which pixels have all four taps inside the image, their top-left
+///    tap's byte offset and their four bilinear weights;
+/// 3. one pixel at a time: an inside pixel reads two 8-byte runs (top and bottom row) and
+///    sums its four taps as four lanes (R, G, B and a fourth the next pixel overwrites); a
+///    pixel near or beyond the edge goes through [`edge_tap`].
+///
+/// No fused multiply-adds anywhere (neither Rust nor rten-simd's `mul`/`add` contract), and
+/// each lane is summed in `edge_tap`'s order, so every instruction set computes the same
+/// values to the bit, and the same as the scalar definition (tests below).
 struct Sampler<'a> {
     raw: &'a [u8],
     w: i64,
@@ -139,11 +152,14 @@ struct Sampler<'a> {
     out: &'a mut [f32],
 }
 
+/// Crop pixels per chunk of a row: a multiple of every instruction set's lane count.
+const CHUNK: usize = 64;
+
 impl SimdOp for Sampler<'_> {
     type Output = ();
 
     #[inline(always)]
-    fn eval<I: Isa>(self, _isa: I) {
+    fn eval<I: Isa>(self, isa: I) {
         let Sampler {
             raw,
             w,
@@ -155,49 +171,95 @@ impl SimdOp for Sampler<'_> {
             out,
         } = self;
         const K: f32 = 1.0 / 255.0;
-        // The interior test below as two unsigned comparisons (negatives wrap to huge).
-        let (x_end, y_end) = ((w - 2).max(0) as u64, (h - 1).max(0) as u64);
+        let (fops, iops, mops) = (isa.f32(), isa.i32(), isa.m32());
+        let lanes = fops.len();
+        debug_assert_eq!(CHUNK % lanes, 0);
         let stride = (w * 3) as usize;
+        // A pixel is inside when its top-left tap is at 0 <= x < w - 2 (a column to spare on
+        // the right for the fourth lane's bytes) and 0 <= y < h - 1: for these whole limits
+        // the same as `0 <= x < w - 2` on the unfloored position. Byte offsets are `i32`
+        // lanes: an image too large for them (2 GB) takes the edge path everywhere.
+        let fits = raw.len() < i32::MAX as usize;
+        let (x_end, y_end) = if fits {
+            ((w - 2).max(0) as f32, (h - 1).max(0) as f32)
+        } else {
+            (0.0, 0.0)
+        };
+        let [zero, one] = [fops.zero(), fops.one()];
+        let [x_end, y_end] = [fops.splat(x_end), fops.splat(y_end)];
+        let [stride_v, three, outside] = [stride as i32, 3, -1].map(|n| iops.splat(n));
+        let mut xs = [0.0f32; CHUNK];
+        let mut ys = [0.0f32; CHUNK];
+        let mut offsets = [0i32; CHUNK];
+        let mut weights = [[0.0f32; CHUNK]; 4];
         for v in 0..size {
             let mut x = origin[0] + dv[0] * v as f32 - 0.5;
             let mut y = origin[1] + dv[1] * v as f32 - 0.5;
-            for k in (v * size * 3..(v + 1) * size * 3).step_by(3) {
-                // floor() without SSE4.1 is a libm call; truncation fixed up for negatives is
-                // the same here and several times faster.
-                let xi = x as i64 - i64::from(x < 0.0);
-                let yi = y as i64 - i64::from(y < 0.0);
-                let (fx, fy) = (x - xi as f32, y - yi as f32);
-                // All four taps inside, and a column to spare on the right for the fourth
-                // lane's byte: the common case, four lanes at once without per-tap checks.
-                if (xi as u64) < x_end && (yi as u64) < y_end {
-                    let i = (yi as usize * (w as usize) + xi as usize) * 3;
-                    // A pixel's R, G, B and the next two pixels' bytes, top and bottom row:
-                    // lanes 0-3 are the left tap (and the next R), 3-6 the right one.
-                    let top: [u8; 7] = raw[i..i + 7].try_into().unwrap_or_default();
-                    let bottom: [u8; 7] = raw[i + stride..i + stride + 7]
-                        .try_into()
-                        .unwrap_or_default();
-                    let lanes = |b: [u8; 7], at: usize| -> [f32; 4] {
-                        std::array::from_fn(|ch| f32::from(b[at + ch]))
-                    };
-                    let (t0, t1) = (lanes(top, 0), lanes(top, 3));
-                    let (b0, b1) = (lanes(bottom, 0), lanes(bottom, 3));
-                    let (w00, w01) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy));
-                    let (w10, w11) = ((1.0 - fx) * fy, fx * fy);
-                    // Each lane summed in `edge_tap`'s order, so the values are the same to
-                    // the bit as there.
-                    let acc: [f32; 4] = std::array::from_fn(|ch| {
-                        (w00 * t0[ch] + w01 * t1[ch] + w10 * b0[ch] + w11 * b1[ch]) * K
-                    });
-                    out[k..k + 4].copy_from_slice(&acc);
-                } else {
-                    let acc = edge_tap(raw, w, h, xi, yi, fx, fy);
-                    for (o, a) in out[k..k + 3].iter_mut().zip(acc) {
-                        *o = a * K;
+            for u0 in (0..size).step_by(CHUNK) {
+                let n = CHUNK.min(size - u0);
+                for (px, py) in xs[..n].iter_mut().zip(&mut ys[..n]) {
+                    (*px, *py) = (x, y);
+                    x += du[0];
+                    y += du[1];
+                }
+                for c in (0..CHUNK).step_by(lanes) {
+                    let (xv, yv) = (fops.load(&xs[c..]), fops.load(&ys[c..]));
+                    let inside = mops.and(
+                        mops.and(fops.ge(xv, zero), fops.lt(xv, x_end)),
+                        mops.and(fops.ge(yv, zero), fops.lt(yv, y_end)),
+                    );
+                    // Truncation is the floor for the inside pixels (x, y >= 0).
+                    let (xi, yi) = (fops.to_int_trunc(xv), fops.to_int_trunc(yv));
+                    let fx = fops.sub(xv, iops.to_float(xi));
+                    let fy = fops.sub(yv, iops.to_float(yi));
+                    // Wrapping arithmetic (outside pixels' lanes may hold anything): replaced
+                    // by -1 below.
+                    let at = iops.add(iops.mul(yi, stride_v), iops.mul(xi, three));
+                    iops.store(iops.select(at, outside, inside), &mut offsets[c..]);
+                    let (gx, gy) = (fops.sub(one, fx), fops.sub(one, fy));
+                    fops.store(fops.mul(gx, gy), &mut weights[0][c..]);
+                    fops.store(fops.mul(fx, gy), &mut weights[1][c..]);
+                    fops.store(fops.mul(gx, fy), &mut weights[2][c..]);
+                    fops.store(fops.mul(fx, fy), &mut weights[3][c..]);
+                }
+                let row = (v * size + u0) * 3;
+                for j in 0..n {
+                    let k = row + j * 3;
+                    let at = offsets[j];
+                    let run = |i: usize| -> Option<&[u8; 7]> { raw.get(i..i + 7)?.try_into().ok() };
+                    let runs = usize::try_from(at)
+                        .ok()
+                        .and_then(|i| Some((run(i)?, run(i + stride)?)));
+                    if let Some((top, bottom)) = runs {
+                        // A pixel's R, G, B and the next two pixels' bytes, top and bottom
+                        // row: lanes 0-3 are the left tap (and the next R), 3-6 the right one.
+                        let four = |b: &[u8; 7], at: usize| -> [f32; 4] {
+                            let b: [u8; 4] = b[at..at + 4].try_into().unwrap_or_default();
+                            b.map(f32::from)
+                        };
+                        let (t0, t1) = (four(top, 0), four(top, 3));
+                        let (b0, b1) = (four(bottom, 0), four(bottom, 3));
+                        let [w00, w01, w10, w11] =
+                            [weights[0][j], weights[1][j], weights[2][j], weights[3][j]];
+                        // Each lane summed in `edge_tap`'s order, so the values are the same
+                        // to the bit as there.
+                        let acc: [f32; 4] = std::array::from_fn(|ch| {
+                            (w00 * t0[ch] + w01 * t1[ch] + w10 * b0[ch] + w11 * b1[ch]) * K
+                        });
+                        out[k..k + 4].copy_from_slice(&acc);
+                    } else {
+                        let (x, y) = (xs[j], ys[j]);
+                        // floor() without SSE4.1 is a libm call; truncation fixed up for
+                        // negatives is the same here and several times faster.
+                        let xi = x as i64 - i64::from(x < 0.0);
+                        let yi = y as i64 - i64::from(y < 0.0);
+                        let (fx, fy) = (x - xi as f32, y - yi as f32);
+                        let acc = edge_tap(raw, w, h, xi, yi, fx, fy);
+                        for (o, a) in out[k..k + 3].iter_mut().zip(acc) {
+                            *o = a * K;
+                        }
                     }
                 }
-                x += du[0];
-                y += du[1];
             }
         }
     }
