@@ -417,6 +417,66 @@ fn dense_conv_with_and_without_bias_matches_the_reference() {
     }
 }
 
+/// Change 20: rten-gemm packs a panel of im2col columns (16 with AVX2) that lie along one
+/// row of the image, evenly spaced, as strided copies of the image's rows (stride 1, 2 or
+/// any), and other panels, and the rows of a panel that reach into the padding, by the
+/// general gather. Cases: panels in one row and across rows, padding on every side, strides
+/// 1-3, dilation 2, NCHW input and an NHWC one read through a permuted view (the face
+/// mesh's and BlazeFace's first convolutions), the mesh's 2x2 stride-2 convolutions.
+#[test]
+fn im2col_conv_matches_the_reference() {
+    let pool = BufferPool::new();
+    // (in channels, out channels, input size, kernel, pads, strides, dilations)
+    let shapes = [
+        (3, 16, [33, 64], [3, 3], [0, 0, 1, 1], [2, 2], [1, 1]),
+        (3, 8, [20, 40], [5, 5], [1, 1, 2, 2], [2, 2], [1, 1]),
+        (4, 7, [9, 70], [3, 3], [1, 1, 1, 1], [1, 1], [1, 1]),
+        (5, 6, [10, 37], [3, 3], [2, 2, 2, 2], [1, 1], [2, 2]),
+        (3, 5, [12, 100], [3, 3], [0; 4], [3, 3], [1, 1]),
+        (16, 16, [8, 64], [2, 2], [0; 4], [2, 2], [1, 1]),
+        (32, 12, [16, 32], [2, 2], [0; 4], [2, 2], [1, 1]),
+        (64, 6, [8, 16], [2, 2], [0; 4], [2, 2], [1, 1]),
+        (8, 9, [8, 8], [2, 2], [0; 4], [2, 2], [1, 1]),
+        (2, 3, [17, 17], [3, 1], [0, 1, 0, 0], [1, 1], [1, 1]),
+    ];
+    for (n, &(in_c, out_c, in_hw, kernel_hw, pads, strides, dilations)) in shapes.iter().enumerate()
+    {
+        let case = Case {
+            channels: in_c,
+            in_hw,
+            kernel: kernel_hw,
+            pads,
+            strides,
+            dilations,
+        };
+        let input = tensor(6000 + n as u64, &[1, in_c, in_hw[0], in_hw[1]]);
+        let kernel = tensor(7000 + n as u64, &[out_c, in_c, kernel_hw[0], kernel_hw[1]]);
+        let expected = reference_conv(&case, out_c, &input, &kernel, None);
+        // The same image stored NHWC, read through a permuted view.
+        let nhwc = input.permuted(&[0, 2, 3, 1]).to_tensor();
+        let nhwc_view = nhwc.permuted(&[0, 3, 1, 2]);
+        for (layout, input) in [("NCHW", input.view()), ("NHWC", nhwc_view)] {
+            let actual = conv(
+                &pool,
+                input,
+                kernel.view(),
+                None,
+                Padding::Fixed(pads.into()),
+                1,
+                &strides,
+                &dilations,
+            )
+            .expect("conv");
+            let what = format!(
+                "shape {n}: {in_c}->{out_c} channels, {in_hw:?} {layout} input, \
+                 {kernel_hw:?} kernel, pads {pads:?}, strides {strides:?}, \
+                 dilations {dilations:?}"
+            );
+            assert_close(&actual, &expected, &what);
+        }
+    }
+}
+
 /// Change 13: `conv_add` (the `ConvAdd` operator) starts the GEMM of a 1x1 or im2col
 /// convolution from `residual + bias`; the same shapes as above, with and without bias,
 /// against the reference convolution plus the residual.
