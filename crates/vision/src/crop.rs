@@ -134,7 +134,7 @@ fn sample(image: &RgbImage, roi: &Roi, size: usize, out: &mut Vec<f32>) {
 ///    same values to the bit as one loop over the row);
 /// 2. SIMD over the chunk: which pixels have all four taps inside the image, their top-left
 ///    tap's byte offset and their four bilinear weights;
-/// 3. one pixel at a time: an inside pixel reads two 8-byte runs (top and bottom row) and
+/// 3. one pixel at a time: an inside pixel reads two 7-byte runs (top and bottom row) and
 ///    sums its four taps as four lanes (R, G, B and a fourth the next pixel overwrites); a
 ///    pixel near or beyond the edge goes through [`edge_tap`].
 ///
