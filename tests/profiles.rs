@@ -52,6 +52,17 @@ async fn patch(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     send(reqwest::Method::PATCH, app, path, Some(body)).await
 }
 
+/// `DELETE /api/profiles/{id}`: the status and the reply.
+async fn delete_profile(app: &TestApp, id: impl std::fmt::Display) -> (u16, Value) {
+    send(
+        reqwest::Method::DELETE,
+        app,
+        &format!("/api/profiles/{id}"),
+        None,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_profile_is_saved_listed_read_renamed_and_deleted() {
     let app = spawn_app().await;
@@ -94,24 +105,12 @@ async fn a_profile_is_saved_listed_read_renamed_and_deleted() {
     assert_eq!((status, &renamed["name"]), (200, &json!("Office")));
     assert_eq!(parsed(&renamed), desk());
 
-    let (status, _) = send(
-        reqwest::Method::DELETE,
-        &app,
-        &format!("/api/profiles/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = delete_profile(&app, id).await;
     assert_eq!(status, 204);
     let (status, gone) = app.get_json(&format!("/api/profiles/{id}")).await;
     assert_eq!(status, 404);
     assert_eq!(gone["error"], "profile not found");
-    let (status, _) = send(
-        reqwest::Method::DELETE,
-        &app,
-        &format!("/api/profiles/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = delete_profile(&app, id).await;
     assert_eq!(status, 404);
 }
 
@@ -200,8 +199,8 @@ async fn bad_profiles_are_refused_in_words_and_nothing_is_kept() {
 
 /// A profile saved by an older version (format 1: its head angles read by an older fit, in an
 /// order the file does not record) is listed as unusable with "calibrate again" in words, so
-/// the start page shows it greyed out and it can still be deleted; starting a session with it,
-/// reading it or adding to it is refused in the same words; nothing is stored.
+/// the start page shows it greyed out and it can still be deleted; reading it is refused
+/// (422), and starting a session with it is refused in the same words, storing nothing.
 #[tokio::test]
 async fn a_profile_made_by_an_older_version_asks_to_calibrate_again() {
     let app = spawn_app().await;
@@ -247,13 +246,7 @@ async fn a_profile_made_by_an_older_version_asks_to_calibrate_again() {
     let (_, sessions) = app.get_json("/api/sessions").await;
     assert_eq!(sessions["sessions"], json!([]), "{sessions}");
 
-    let (status, _) = send(
-        reqwest::Method::DELETE,
-        &app,
-        &format!("/api/profiles/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = delete_profile(&app, id).await;
     assert_eq!(status, 204);
 }
 
@@ -307,13 +300,7 @@ async fn a_session_judges_with_the_profile_it_was_started_with() {
     assert_eq!(before["sessions"], after["sessions"]);
 
     // Deleting the profile keeps the session and forgets the profile.
-    let (status, _) = send(
-        reqwest::Method::DELETE,
-        &app,
-        &format!("/api/profiles/{profile_id}"),
-        None,
-    )
-    .await;
+    let (status, _) = delete_profile(&app, profile_id).await;
     assert_eq!(status, 204);
     let (status, session) = app.get_json(&format!("/api/sessions/{}", with["id"])).await;
     assert_eq!(status, 200);
@@ -502,13 +489,7 @@ async fn a_session_keeps_the_profile_it_was_judged_with() {
         json!({"id": id, "name": "Office", "mode": "full", "zones": ["paper", "tv"]})
     );
 
-    let (status, _) = send(
-        reqwest::Method::DELETE,
-        &app,
-        &format!("/api/profiles/{id}"),
-        None,
-    )
-    .await;
+    let (status, _) = delete_profile(&app, id).await;
     assert_eq!(status, 204);
     let (_, stored) = app
         .get_json(&format!("/api/sessions/{}", first["id"]))
