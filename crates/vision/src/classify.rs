@@ -59,9 +59,9 @@ pub struct Params {
     /// With a profile, how far the gaze (head plus eyes) may leave the calibrated screen
     /// region before the eyes are off it, degrees: two and a half times the gaze error
     /// measured on the choosing half of the evaluation photos (the median gaze of its
-    /// attentive faces off the camera, yaw 3.3, pitch 4.9 since session 13's pose fit),
-    /// rounded to the degree: about two standard deviations. 10 / 14 until session 15 (an
-    /// error of 3.8 / 5.5 then).
+    /// attentive faces off the camera, yaw 3.3, pitch 4.9 with the pose fit on image
+    /// positions of 218b1b7), rounded to the degree: about two standard deviations. 10 / 14
+    /// until 2183073 (an error of 3.8 / 5.5 then).
     pub gaze_margin: Margin,
     /// Without a profile, how far the gaze may leave the assumed screen before it is off it,
     /// degrees. Sideways issue 12.4's own words: eyes "about 15 deg or more off the screen"

@@ -164,13 +164,13 @@ pub struct Profile {
 
 /// The current profile format: 2, head directions (and the gaze, which turns the eyes by the
 /// head) as this version reads them: the head fitted to the landmarks' image positions
-/// (session 13) and its rotation read in the AFLW2000-3D labels' order, pitch outermost
-/// (session 10; docs/vision.md, "Conventions").
+/// (since 218b1b7, 2026-12-01) and its rotation read in the AFLW2000-3D labels' order, pitch
+/// outermost (since 66690b1, 2026-11-30; docs/vision.md, "Conventions").
 ///
-/// Format 1 (every profile made before session 15) wrote the same fields, but its angles were
-/// read by whichever fit the program had when the profile was made: yaw first with the 3D fit
-/// until session 10, pitch first with the 3D fit until session 13, pitch first on the image
-/// positions since.
+/// Format 1 (every profile made before 55565ba, 2026-12-01) wrote the same fields, but its
+/// angles were read by whichever fit the program had when the profile was made: yaw first with
+/// the 3D fit until 66690b1, pitch first with the 3D fit until 218b1b7, pitch first on the
+/// image positions since.
 /// A format-1 file does not say which, and the fit's change is one of measurement (the same
 /// face's head reads up to several degrees apart), so it cannot be converted: it is refused
 /// as [`ProfileError::Outdated`] ("calibrate again").
@@ -190,9 +190,9 @@ pub const QUICK_HALF_EXTENT: Margin = Margin {
 /// the camera at its top centre. The classifier widens it to the head's own direction (a head
 /// turned within the evaluation rule may face a screen there), so a frontal head reads away
 /// with the eyes turned more than 30 degrees (15 past the screen's edge: issue 12.4), and a
-/// turned head when the eyes go more than 15 further out than the head (25 and 10 in session
-/// 7). Until 2026-11-30 (session 7) it was 40, so a frontal head needed the eyes 50 degrees
-/// aside; the glances that kept on the screen
+/// turned head when the eyes go more than 15 further out than the head (25 and 10 from
+/// 83080a3 to c499c07, 2026-11-30). Until 83080a3 it was 40, so a frontal head needed the
+/// eyes 50 degrees aside; the glances that kept on the screen
 /// (the attentive clip, pyfeat_WolfgangLanger_Pexels) are real glances, 25-35 degrees aside
 /// by eye (`tests/fixtures/stream/pexels_woman_attentive/eyes.tsv`).
 pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = QUICK_HALF_EXTENT.yaw_deg;
@@ -201,10 +201,10 @@ pub const UNCALIBRATED_GAZE_YAW_DEG: f32 = QUICK_HALF_EXTENT.yaw_deg;
 /// the gaze margin (12), so the gaze reads away above 15. Stated, not fitted, as the sideways
 /// rule is: the camera sits at the top centre of the assumed screen, so the screen's top edge
 /// is at the camera's height, and issue 12.4's "about 15 deg or more off the screen" is 15 deg
-/// above the camera; the region's 3 plus the margin's 12 (1 plus 14 until session 15, when the
+/// above the camera; the region's 3 plus the margin's 12 (1 plus 14 until 2183073, when the
 /// gaze margin was taken again from the gaze error; the down side keeps the margin). Until
-/// session 14 it was 3.8 (17.8 with the margin), chosen on the choosing half with the 3D head
-/// fit; read from the image positions, that half's gazes no longer separate there
+/// 611746a (2026-12-01) it was 3.8 (17.8 with the margin), chosen on the choosing half with
+/// the 3D head fit; read from the image positions, that half's gazes no longer separate there
 /// (docs/vision.md, "Rules").
 pub const UNCALIBRATED_GAZE_UP_DEG: f32 = 3.0;
 
@@ -345,7 +345,7 @@ mod tests {
         ));
     }
 
-    /// A format-1 profile (made before session 15) holds head angles read by an older fit, in
+    /// A format-1 profile (made before 55565ba) holds head angles read by an older fit, in
     /// an order its file does not record: refused, telling the person to calibrate again.
     #[test]
     fn profiles_of_an_older_format_are_refused_with_calibrate_again() {
