@@ -129,14 +129,16 @@ fn sample(image: &RgbImage, roi: &Roi, size: usize, out: &mut Vec<f32>) {
 /// The sampling loop as a [`SimdOp`]: rten-simd compiles it once per instruction set and
 /// runs the best the CPU has (AVX2 on x86-64 machines of the last decade).
 ///
-/// Each row goes in chunks of [`CHUNK`] crop pixels, in three passes:
+/// Each row goes in chunks of [`CHUNK`] crop pixels, in four passes:
 /// 1. the image positions, advanced one pixel at a time as ever (sequential float sums: the
 ///    same values to the bit as one loop over the row);
 /// 2. SIMD over the chunk: which pixels have all four taps inside the image, their top-left
 ///    tap's byte offset and their four bilinear weights;
-/// 3. one pixel at a time: an inside pixel reads two 7-byte runs (top and bottom row) and
-///    sums its four taps as four lanes (R, G, B and a fourth the next pixel overwrites); a
-///    pixel near or beyond the edge goes through [`edge_tap`].
+/// 3. the inside pixels one at a time, with one bounds check for the chunk and none per
+///    pixel: two 7-byte runs (top and bottom row) whose four taps are summed as four lanes
+///    (R, G, B and a fourth the next pixel overwrites);
+/// 4. the pixels near or beyond the edge, if any, one at a time: black when all four taps
+///    are outside the image, else through [`edge_tap`].
 ///
 /// No fused multiply-adds anywhere (neither Rust nor rten-simd's `mul`/`add` contract), and
 /// each lane is summed in `edge_tap`'s order, so every instruction set computes the same
@@ -174,7 +176,8 @@ impl SimdOp for Sampler<'_> {
         let (fops, iops, mops) = (isa.f32(), isa.i32(), isa.m32());
         let lanes = fops.len();
         debug_assert_eq!(CHUNK % lanes, 0);
-        let stride = (w * 3) as usize;
+        // A `u32` widened, so that the compiler knows `offset + stride + 7` cannot wrap.
+        let stride = u32::try_from(w * 3).unwrap_or(u32::MAX) as usize;
         // A pixel is inside when its top-left tap is at 0 <= x < w - 2 (a column to spare on
         // the right for the fourth lane's bytes) and 0 <= y < h - 1: for these whole limits
         // the same as `0 <= x < w - 2` on the unfloored position. Byte offsets are `i32`
@@ -185,6 +188,10 @@ impl SimdOp for Sampler<'_> {
         } else {
             (0.0, 0.0)
         };
+        // The image's sides as floats, for the test of pixels wholly outside it: exact below
+        // 2^24 (any image a frame can be).
+        let exact_sides = w < 1 << 24 && h < 1 << 24;
+        let (wf, hf) = (w as f32, h as f32);
         let [zero, one] = [fops.zero(), fops.one()];
         let [x_end, y_end] = [fops.splat(x_end), fops.splat(y_end)];
         let [stride_v, three, outside] = [stride as i32, 3, -1].map(|n| iops.splat(n));
@@ -223,32 +230,60 @@ impl SimdOp for Sampler<'_> {
                     fops.store(fops.mul(fx, fy), &mut weights[3][c..]);
                 }
                 let row = (v * size + u0) * 3;
-                for j in 0..n {
-                    let k = row + j * 3;
-                    let at = offsets[j];
-                    let run = |i: usize| -> Option<&[u8; 7]> { raw.get(i..i + 7)?.try_into().ok() };
-                    let runs = usize::try_from(at)
-                        .ok()
-                        .and_then(|i| Some((run(i)?, run(i + stride)?)));
-                    if let Some((top, bottom)) = runs {
-                        // A pixel's R, G, B and the next two pixels' bytes, top and bottom
-                        // row: lanes 0-3 are the left tap (and the next R), 3-6 the right one.
+                let (lowest, highest) = offsets[..n]
+                    .iter()
+                    .fold((0, -1), |(lo, hi), &at| (lo.min(at), hi.max(at)));
+                // One bounds check for the chunk's inside pixels: each reads bytes up to its
+                // offset + stride + 7, at most the highest offset's, which the inside test
+                // keeps within the image (checked here all the same). With the offsets
+                // clamped to it, the compiler drops every per-pixel check.
+                let mut in_fast = false;
+                if let Ok(top) = usize::try_from(highest)
+                    && top + stride + 7 <= raw.len()
+                    && let Some(dst) = out.get_mut(row..row + 3 * n + 1)
+                {
+                    in_fast = true;
+                    for j in 0..n {
+                        // An edge pixel (-1) reads somewhere inside; it is rewritten below.
+                        let at = (offsets[j] as u32 as usize).min(top);
+                        let near: &[u8; 7] = raw[at..at + 7].try_into().unwrap_or(&[0; 7]);
+                        let far: &[u8; 7] = raw[at + stride..at + stride + 7]
+                            .try_into()
+                            .unwrap_or(&[0; 7]);
+                        // A 7-byte run holds a pixel's R, G, B and the next two pixels':
+                        // lanes 0-3 are the left tap (and the next R), 3-6 the right one.
                         let four = |b: &[u8; 7], at: usize| -> [f32; 4] {
                             let b: [u8; 4] = b[at..at + 4].try_into().unwrap_or_default();
                             b.map(f32::from)
                         };
-                        let (t0, t1) = (four(top, 0), four(top, 3));
-                        let (b0, b1) = (four(bottom, 0), four(bottom, 3));
+                        let (t0, t1) = (four(near, 0), four(near, 3));
+                        let (b0, b1) = (four(far, 0), four(far, 3));
                         let [w00, w01, w10, w11] =
                             [weights[0][j], weights[1][j], weights[2][j], weights[3][j]];
                         // Each lane summed in `edge_tap`'s order, so the values are the same
-                        // to the bit as there.
+                        // to the bit as there; the fourth lane lands on the next pixel's R,
+                        // which that pixel overwrites.
                         let acc: [f32; 4] = std::array::from_fn(|ch| {
                             (w00 * t0[ch] + w01 * t1[ch] + w10 * b0[ch] + w11 * b1[ch]) * K
                         });
-                        out[k..k + 4].copy_from_slice(&acc);
-                    } else {
+                        dst[3 * j..3 * j + 4].copy_from_slice(&acc);
+                    }
+                }
+                if lowest < 0 || !in_fast {
+                    for j in 0..n {
+                        if in_fast && offsets[j] >= 0 {
+                            continue;
+                        }
                         let (x, y) = (xs[j], ys[j]);
+                        // After the inside pixels: the left neighbour's fourth lane has
+                        // landed on this pixel's R.
+                        let k = row + j * 3;
+                        // All four taps outside (floor(x) + 1 < 0 or floor(x) >= w, or the
+                        // same for y): black, as `edge_tap` would sum it. NaN goes on.
+                        if exact_sides && (x < -1.0 || x >= wf || y < -1.0 || y >= hf) {
+                            out[k..k + 3].fill(0.0);
+                            continue;
+                        }
                         // floor() without SSE4.1 is a libm call; truncation fixed up for
                         // negatives is the same here and several times faster.
                         let xi = x as i64 - i64::from(x < 0.0);
