@@ -17,7 +17,7 @@
 use fast_image_resize as fr;
 use image::RgbImage;
 
-use crate::{Error, engine::Network};
+use crate::{Error, engine::Network, recycle::Recycler};
 
 /// Side of the detector's square input, in pixels.
 pub const INPUT_SIZE: usize = 128;
@@ -125,6 +125,18 @@ pub struct FaceDetector {
     network: Box<dyn Network>,
     anchors: Vec<[f32; 2]>,
     output_names: [String; 2],
+    /// The letterbox's buffers, kept for the next detector run (see `recycle`).
+    scratch: Recycler<Scratch>,
+}
+
+/// What a detector run writes besides its outputs, kept from run to run: the resizer (with
+/// its intermediate image, ~0.14 MB for a 640x360 frame, zeroed only when it grows), the
+/// resized region and the network's input.
+#[derive(Default)]
+struct Scratch {
+    resizer: fr::Resizer,
+    resized: Vec<u8>,
+    input: Vec<f32>,
 }
 
 impl FaceDetector {
@@ -134,6 +146,7 @@ impl FaceDetector {
             network,
             anchors: anchors(),
             output_names: [regressors.to_owned(), scores.to_owned()],
+            scratch: Recycler::default(),
         }
     }
 
@@ -177,11 +190,15 @@ impl FaceDetector {
         region: Region,
         min_score: f32,
     ) -> Result<Vec<Detection>, Error> {
-        let (input, letterbox) = letterbox_input(image, region)?;
+        let mut scratch = self.scratch.take();
+        let letterbox = letterbox_input(image, region, &mut scratch);
         let names = [self.output_names[0].as_str(), self.output_names[1].as_str()];
-        let outputs = self
-            .network
-            .run(&input, &[1, INPUT_SIZE, INPUT_SIZE, 3], &names)?;
+        let outputs = letterbox.and_then(|letterbox| {
+            let shape = [1, INPUT_SIZE, INPUT_SIZE, 3];
+            Ok((self.network.run(&scratch.input, &shape, &names)?, letterbox))
+        });
+        self.scratch.give(scratch);
+        let (outputs, letterbox) = outputs?;
         let [regressors, scores] = [&outputs[0], &outputs[1]];
         if regressors.data.len() != NUM_ANCHORS * NUM_COORDS || scores.data.len() != NUM_ANCHORS {
             return Err(Error::Model(format!(
@@ -222,17 +239,27 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 /// Resizes `region` of `image` to fit 128x128 with its aspect kept, centres it on a zero (-1
-/// after normalisation) background, and returns NHWC RGB in [-1, 1] and the mapping back to
-/// frame pixels.
-fn letterbox_input(image: &RgbImage, region: Region) -> Result<(Vec<f32>, Letterbox), Error> {
+/// after normalisation) background, and writes NHWC RGB in [-1, 1] into `scratch.input`;
+/// returns the mapping back to frame pixels.
+fn letterbox_input(
+    image: &RgbImage,
+    region: Region,
+    scratch: &mut Scratch,
+) -> Result<Letterbox, Error> {
     let [x0, y0, w, h] = region;
     let scale = INPUT_SIZE as f32 / w.max(h) as f32;
     let rw = ((w as f32 * scale).round() as u32).clamp(1, INPUT_SIZE as u32);
     let rh = ((h as f32 * scale).round() as u32).clamp(1, INPUT_SIZE as u32);
-    let resized = resize_region(image, region, rw, rh)?;
+    let Scratch {
+        resizer,
+        resized,
+        input,
+    } = scratch;
+    resize_region_into(resizer, image, region, rw, rh, resized)?;
     let pad_x = (INPUT_SIZE as u32 - rw) / 2;
     let pad_y = (INPUT_SIZE as u32 - rh) / 2;
-    let mut input = vec![-1.0f32; INPUT_SIZE * INPUT_SIZE * 3];
+    input.clear();
+    input.resize(INPUT_SIZE * INPUT_SIZE * 3, -1.0);
     for y in 0..rh as usize {
         let src = &resized[y * rw as usize * 3..(y + 1) * rw as usize * 3];
         let row = (y + pad_y as usize) * INPUT_SIZE + pad_x as usize;
@@ -241,42 +268,52 @@ fn letterbox_input(image: &RgbImage, region: Region) -> Result<(Vec<f32>, Letter
         }
     }
     let scale = rw as f32 / w as f32;
-    Ok((
-        input,
-        Letterbox {
-            scale,
-            // The region's origin, in input pixels, moves the padding.
-            pad_x: pad_x as f32 - x0 as f32 * scale,
-            pad_y: pad_y as f32 - y0 as f32 * scale,
-        },
-    ))
+    Ok(Letterbox {
+        scale,
+        // The region's origin, in input pixels, moves the padding.
+        pad_x: pad_x as f32 - x0 as f32 * scale,
+        pad_y: pad_y as f32 - y0 as f32 * scale,
+    })
 }
 
 /// Area-aware resize with `fast_image_resize` (SIMD convolution), returning packed RGB8.
 pub fn resize_rgb(image: &RgbImage, width: u32, height: u32) -> Result<Vec<u8>, Error> {
     let (w, h) = image.dimensions();
-    resize_region(image, [0, 0, w, h], width, height)
+    let mut out = Vec::new();
+    resize_region_into(
+        &mut fr::Resizer::new(),
+        image,
+        [0, 0, w, h],
+        width,
+        height,
+        &mut out,
+    )?;
+    Ok(out)
 }
 
-/// [`resize_rgb`] of `region` (`[x, y, width, height]`) of `image`, without copying it out.
-fn resize_region(
+/// [`resize_rgb`] of `region` (`[x, y, width, height]`) of `image`, without copying it out,
+/// into `out` (its buffer reused: every byte is written) with `resizer`.
+fn resize_region_into(
+    resizer: &mut fr::Resizer,
     image: &RgbImage,
     region: Region,
     width: u32,
     height: u32,
-) -> Result<Vec<u8>, Error> {
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     let (w, h) = image.dimensions();
     let src = fr::images::ImageRef::new(w, h, image.as_raw(), fr::PixelType::U8x3)
         .map_err(|e| Error::Decode(e.to_string()))?;
-    let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
+    out.resize(width as usize * height as usize * 3, 0);
+    let mut dst = fr::images::Image::from_slice_u8(width, height, out, fr::PixelType::U8x3)
+        .map_err(|e| Error::Decode(e.to_string()))?;
     let [x, y, rw, rh] = region.map(f64::from);
     let options = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
         .crop(x, y, rw, rh);
-    fr::Resizer::new()
+    resizer
         .resize(&src, &mut dst, &options)
-        .map_err(|e| Error::Decode(e.to_string()))?;
-    Ok(dst.into_vec())
+        .map_err(|e| Error::Decode(e.to_string()))
 }
 
 fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
@@ -349,8 +386,9 @@ mod tests {
     #[test]
     fn letterbox_maps_back_to_image_pixels() {
         let img = RgbImage::new(640, 480);
-        let (input, lb) = letterbox_input(&img, [0, 0, 640, 480]).expect("letterbox");
-        assert_eq!(input.len(), INPUT_SIZE * INPUT_SIZE * 3);
+        let mut scratch = Scratch::default();
+        let lb = letterbox_input(&img, [0, 0, 640, 480], &mut scratch).expect("letterbox");
+        assert_eq!(scratch.input.len(), INPUT_SIZE * INPUT_SIZE * 3);
         assert_eq!(lb.pad_x, 0.0);
         assert_eq!(lb.pad_y, 16.0);
         let p = lb.to_image(64.0, 64.0);
@@ -360,7 +398,8 @@ mod tests {
     #[test]
     fn a_tile_maps_back_to_frame_pixels() {
         let img = RgbImage::new(1920, 1080);
-        let (_, lb) = letterbox_input(&img, [1000, 400, 640, 640]).expect("letterbox");
+        let mut scratch = Scratch::default();
+        let lb = letterbox_input(&img, [1000, 400, 640, 640], &mut scratch).expect("letterbox");
         // 640 px into 128: 5 frame pixels per input pixel, from the tile's corner.
         let p = lb.to_image(0.0, 0.0);
         assert!(

@@ -1,7 +1,8 @@
 //! Large per-frame buffers kept for the next frame instead of allocated (and zeroed) anew:
-//! the decoded frame (~0.7 MB at 640x360) and the face crop (~0.8 MB). Kept by the shared
-//! models, not per stream, so they number at most the frames analysed at once (the server's
-//! inference slots), however many sessions are open.
+//! the decoded frame (~0.7 MB at 640x360), the face crop (~0.8 MB) and the detector's
+//! letterbox (~0.4 MB: the resizer's intermediate image, the resized frame, the input). Kept
+//! by the shared models, not per stream, so they number at most the frames analysed at once
+//! (the server's inference slots), however many sessions are open.
 //!
 //! A kept buffer still holds the pixels of a past frame until the next one overwrites it;
 //! it never leaves the process, and `Debug` shows only how many are kept.
