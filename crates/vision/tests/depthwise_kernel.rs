@@ -5,8 +5,10 @@
 //! rten's per-kernel channel counts (its `kernel-stats` feature, on in every build of this
 //! crate so that `cargo build` and `cargo test` share one build of rten) around a cold and a
 //! tracked frame, and that the rows away from the channels' edges run its code unrolled for
-//! 3x3 and 5x5 kernels. Likewise their max pools (2x2, stride 2) must run in the 2x2 kernel of
-//! change 8 rather than rten's generic pooling.
+//! 3x3 and 5x5 kernels, and that their input rows are copied into its padded rows by its
+//! vector copy (stride 1) or paired copy (stride 2), not one element at a time (change 21).
+//! Likewise their max pools (2x2, stride 2) must run in the 2x2 kernel of change 8 rather
+//! than rten's generic pooling.
 //!
 //! It is its own test binary so that no other test's convolutions run in the same process
 //! while it counts.
@@ -76,6 +78,13 @@ fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
     assert!(
         tracked_unrolled > 10 * tracked_simd,
         "tracked frame: {tracked_unrolled} unrolled rows over {tracked_simd} channels"
+    );
+    // Their depthwise convolutions have strides 1 and 2 (the detector's): every input row
+    // must be copied into the kernel's padded rows by its vector copy (stride 1) or its
+    // paired copy of the two stride phases (stride 2), not one element at a time (change 21).
+    assert_eq!(
+        after_tracked.elementwise_copied_rows, before.elementwise_copied_rows,
+        "depthwise input rows copied one element at a time"
     );
     // Both models halve their feature maps with 2x2 stride-2 max pools (3 in the detector,
     // 6 in the mesh, tens of channels each), and every one must take the 2x2 kernel.

@@ -6,11 +6,18 @@
 //! cargo test --manifest-path vendor/rten/Cargo.toml --features kernel-stats --test patched_kernels
 //! ```
 
+use std::sync::Mutex;
+
 use rten::BufferPool;
 use rten::ops::{Padding, conv, conv_add, conv_prelu, max_pool, prelu, prelu_in_place};
 use rten::{Model, ModelOptions, NodeId, ValueOrView};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor};
+
+/// Held by the tests that run depthwise convolutions, so that the one that counts them
+/// (`depthwise_conv_matches_the_reference`, with `kernel-stats`) counts only its own: the
+/// counters are global and the tests of this binary run in parallel threads.
+static DEPTHWISE_COUNTS: Mutex<()> = Mutex::new(());
 
 /// A deterministic pseudo-random value in [-1, 1) for element `i` of tensor `seed`.
 fn value(seed: u64, i: usize) -> f32 {
@@ -58,6 +65,90 @@ impl Case {
             })
             .count();
         inside * self.channels
+    }
+
+    /// Input rows that the SIMD kernel copies into its padded rows one element at a time:
+    /// those of strides other than 1 (vector copies) and 2 (the two phases copied in pairs).
+    fn elementwise_copied_rows(&self) -> usize {
+        if matches!(self.strides[1], 1 | 2) {
+            0
+        } else {
+            self.in_hw[0] * self.channels
+        }
+    }
+}
+
+/// Depthwise convolution as the SIMD kernel sums it: `bias`, then for each kernel row over
+/// the image and each kernel column, one fused multiply-add, with zero for a column in the
+/// padding. The kernel's results must match it to the bit, whatever path (unrolled or not,
+/// vector, paired or element-wise copies of the input) computed them.
+fn kernel_order_depthwise(
+    case: &Case,
+    input: &Tensor<f32>,
+    kernel: &Tensor<f32>,
+    bias: &[f32],
+) -> Tensor<f32> {
+    let [in_h, in_w] = case.in_hw;
+    let [k_h, k_w] = case.kernel;
+    let [pad_top, pad_left, pad_bottom, pad_right] = case.pads;
+    let [stride_y, stride_x] = case.strides;
+    let [dil_y, dil_x] = case.dilations;
+    let out_h = (in_h + pad_top + pad_bottom - dil_y * (k_h - 1) - 1) / stride_y + 1;
+    let out_w = (in_w + pad_left + pad_right - dil_x * (k_w - 1) - 1) / stride_x + 1;
+    let mut out = NdTensor::zeros([1, case.channels, out_h, out_w]);
+    let input = input.nd_view::<4>();
+    let kernel = kernel.nd_view::<4>();
+    for c in 0..case.channels {
+        for y in 0..out_h {
+            for x in 0..out_w {
+                let mut sum = bias[c];
+                for ky in 0..k_h {
+                    let iy = (y * stride_y + ky * dil_y) as isize - pad_top as isize;
+                    if iy < 0 || iy >= in_h as isize {
+                        continue;
+                    }
+                    for kx in 0..k_w {
+                        let ix = (x * stride_x + kx * dil_x) as isize - pad_left as isize;
+                        let v = if ix < 0 || ix >= in_w as isize {
+                            0.
+                        } else {
+                            input[[0, c, iy as usize, ix as usize]]
+                        };
+                        sum = v.mul_add(kernel[[c, 0, ky, kx]], sum);
+                    }
+                }
+                out[[0, c, y, x]] = sum;
+            }
+        }
+    }
+    out.into_dyn()
+}
+
+/// Whether rten's SIMD code on this machine multiplies and adds in one rounding, as
+/// [`kernel_order_depthwise`] does (AVX2 + FMA, AVX-512 or Neon; not the generic fallback).
+fn simd_has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        true
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+fn assert_same_bits_as(actual: &Tensor<f32>, expected: &Tensor<f32>, what: &str) {
+    assert_eq!(actual.shape(), expected.shape(), "{what}: shape");
+    for (i, (a, e)) in actual.iter().zip(expected.iter()).enumerate() {
+        assert_eq!(
+            a.to_bits(),
+            e.to_bits(),
+            "{what}: element {i} is {a}, the kernel's order of sums gives {e}"
+        );
     }
 }
 
@@ -231,9 +322,12 @@ fn block_cases() -> Vec<Case> {
 
 #[test]
 fn depthwise_conv_matches_the_reference() {
+    let _counting = DEPTHWISE_COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    #[cfg(feature = "kernel-stats")]
+    let before = rten::ops::depthwise_kernel_stats();
     let pool = BufferPool::new();
     // Channels and unrolled rows that the depthwise kernels should count.
-    let (mut channels, mut unrolled) = (0, 0);
+    let (mut channels, mut unrolled, mut elementwise) = (0, 0, 0);
     for (n, case) in cases().iter().enumerate() {
         let c = case.channels;
         let input = tensor(n as u64, &[1, c, case.in_hw[0], case.in_hw[1]]);
@@ -247,8 +341,13 @@ fn depthwise_conv_matches_the_reference() {
         let actual = run_depthwise(&pool, case, &input, &kernel, Some(&bias));
         let expected = reference_depthwise(case, &input, &kernel, &bias);
         assert_close(&actual, &expected, &what);
+        if simd_has_fma() {
+            let exact = kernel_order_depthwise(case, &input, &kernel, &bias);
+            assert_same_bits_as(&actual, &exact, &what);
+        }
         channels += c;
         unrolled += case.unrolled_rows();
+        elementwise += case.elementwise_copied_rows();
     }
 
     // Change 11: channels in blocks, with and without bias, match the reference, and each
@@ -272,8 +371,13 @@ fn depthwise_conv_matches_the_reference() {
             let zeros = vec![0.; c];
             let expected = reference_depthwise(case, &input, &kernel, bias.unwrap_or(&zeros));
             assert_close(&actual, &expected, &what);
+            if simd_has_fma() {
+                let exact = kernel_order_depthwise(case, &input, &kernel, bias.unwrap_or(&zeros));
+                assert_same_bits_as(&actual, &exact, &what);
+            }
             channels += c;
             unrolled += case.unrolled_rows();
+            elementwise += case.elementwise_copied_rows();
 
             for first in (0..c).step_by(2) {
                 let pair = first..(first + 2).min(c);
@@ -297,25 +401,36 @@ fn depthwise_conv_matches_the_reference() {
                 }
                 channels += pair_case.channels;
                 unrolled += pair_case.unrolled_rows();
+                elementwise += pair_case.elementwise_copied_rows();
             }
         }
     }
 
     // With the `kernel-stats` feature, also check that every case ran in the SIMD kernel
-    // (the results alone cannot tell: the generic kernel computes the same values). It is the
-    // only test in this binary that runs depthwise convolutions, so nothing else counts.
+    // (the results alone cannot tell: the generic kernel computes the same values). The
+    // other tests that run depthwise convolutions wait for `DEPTHWISE_COUNTS`.
     #[cfg(feature = "kernel-stats")]
     {
-        let stats = rten::ops::depthwise_kernel_stats();
+        let after = rten::ops::depthwise_kernel_stats();
+        let stats = rten::ops::DepthwiseKernelStats {
+            whole_channel: after.whole_channel - before.whole_channel,
+            row_by_row: after.row_by_row - before.row_by_row,
+            unrolled_rows: after.unrolled_rows - before.unrolled_rows,
+            elementwise_copied_rows: after.elementwise_copied_rows - before.elementwise_copied_rows,
+        };
         assert_eq!(stats.whole_channel, channels, "{stats:?}");
         assert_eq!(stats.row_by_row, 0, "{stats:?}");
         // The rows with the whole kernel over the image, and only those, ran the code
         // unrolled for 3x3 and 5x5 kernels (the same sums in the same order).
         assert!(unrolled > 100, "{unrolled}");
         assert_eq!(stats.unrolled_rows, unrolled, "{stats:?}");
+        // Change 21: the input rows of strides 1 and 2 were copied by the vector and paired
+        // copies, and only those of other strides one element at a time.
+        assert!(elementwise > 0, "{elementwise}");
+        assert_eq!(stats.elementwise_copied_rows, elementwise, "{stats:?}");
     }
     #[cfg(not(feature = "kernel-stats"))]
-    let _ = (channels, unrolled);
+    let _ = (channels, unrolled, elementwise);
 }
 
 /// A dense convolution (`groups` = 1) by the definition, `bias` (if any) added to each
@@ -1537,6 +1652,8 @@ fn gemm_epilogue_matches_the_definition() {
 /// per channel). Bit for bit against `conv` / `conv_add` followed by `prelu`.
 #[test]
 fn conv_prelu_matches_conv_then_prelu() {
+    // Its grouped cases include a depthwise convolution.
+    let _counting = DEPTHWISE_COUNTS.lock().unwrap_or_else(|e| e.into_inner());
     let pool = BufferPool::new();
     // (in_c, out_c, in_hw, kernel, pads, strides, groups)
     let shapes = [

@@ -48,6 +48,10 @@ pub struct DepthwiseKernelStats {
     /// Output rows of the whole-channel kernel computed by its unrolled 3x3
     /// or 5x5 code (rows where the whole kernel lies over the image).
     pub unrolled_rows: usize,
+    /// Input rows that the whole-channel kernel copied into its padded rows
+    /// one element at a time: neither by its vector copy (stride 1) nor by
+    /// its paired copy of the two phases (stride 2).
+    pub elementwise_copied_rows: usize,
 }
 
 /// Compute `out = prelu(a * b + bias + residual)`, where `out` has `a.rows()` rows of

@@ -31,16 +31,21 @@ pub(crate) mod kernel_stats {
     /// Output rows computed by the whole-channel kernel's unrolled code.
     #[cfg(feature = "kernel-stats")]
     static UNROLLED_ROWS: AtomicUsize = AtomicUsize::new(0);
+    /// Input rows that the whole-channel kernel copied into its padded rows
+    /// one element at a time.
+    #[cfg(feature = "kernel-stats")]
+    static ELEMENTWISE_COPIED_ROWS: AtomicUsize = AtomicUsize::new(0);
 
     /// Add one block of channels' counts: one atomic add per block (not per
     /// channel), so that the feature costs nothing measurable when on.
     #[inline(always)]
-    pub fn add(_whole_channel: usize, _row_by_row: usize, _unrolled_rows: usize) {
+    pub fn add(_whole_channel: usize, _row_by_row: usize, _rows: super::RowCounts) {
         #[cfg(feature = "kernel-stats")]
         {
             WHOLE_CHANNEL.fetch_add(_whole_channel, Ordering::Relaxed);
             ROW_BY_ROW.fetch_add(_row_by_row, Ordering::Relaxed);
-            UNROLLED_ROWS.fetch_add(_unrolled_rows, Ordering::Relaxed);
+            UNROLLED_ROWS.fetch_add(_rows.unrolled, Ordering::Relaxed);
+            ELEMENTWISE_COPIED_ROWS.fetch_add(_rows.elementwise_copied, Ordering::Relaxed);
         }
     }
 
@@ -51,7 +56,26 @@ pub(crate) mod kernel_stats {
             whole_channel: WHOLE_CHANNEL.load(Ordering::Relaxed),
             row_by_row: ROW_BY_ROW.load(Ordering::Relaxed),
             unrolled_rows: UNROLLED_ROWS.load(Ordering::Relaxed),
+            elementwise_copied_rows: ELEMENTWISE_COPIED_ROWS.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Rows of a block of channels computed or copied by each path of the
+/// whole-channel kernel, for `kernel-stats`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RowCounts {
+    /// Output rows computed by the code unrolled for the kernel's size.
+    unrolled: usize,
+    /// Input rows copied into the padded rows one element at a time (not by
+    /// the vector copies of stride 1 or the paired copy of stride 2).
+    elementwise_copied: usize,
+}
+
+impl std::ops::AddAssign for RowCounts {
+    fn add_assign(&mut self, other: RowCounts) {
+        self.unrolled += other.unrolled;
+        self.elementwise_copied += other.elementwise_copied;
     }
 }
 
@@ -130,9 +154,9 @@ trait DepthwiseConvKernel<X, W, Y> {
     );
 
     /// Compute whole output channels, if this kernel has a specialized
-    /// implementation for `params`, and return `Some` of the number of output
-    /// rows it computed with code unrolled for the kernel's size (for
-    /// `kernel-stats`). Returning `None` makes the caller fall back to
+    /// implementation for `params`, and return `Some` of the rows it computed
+    /// or copied by each of its paths (for `kernel-stats`). Returning `None`
+    /// makes the caller fall back to
     /// [`compute_row`](Self::compute_row).
     ///
     /// For `n` channels, `input` holds their contiguous `[n, in_h, in_w]`
@@ -154,7 +178,7 @@ trait DepthwiseConvKernel<X, W, Y> {
         init: Option<&[Y]>,
         input: &[X],
         kernel: &[W],
-    ) -> Option<usize> {
+    ) -> Option<RowCounts> {
         None
     }
 }
@@ -228,8 +252,8 @@ impl DepthwiseConvKernel<f32, f32, f32> for SimdDepthwiseConvKernel {
         init: Option<&[f32]>,
         input: &[f32],
         kernel: &[f32],
-    ) -> Option<usize> {
-        let unrolled_rows = SCRATCH.with_borrow_mut(|scratch| {
+    ) -> Option<RowCounts> {
+        let rows = SCRATCH.with_borrow_mut(|scratch| {
             DepthwiseChannelsF32 {
                 params,
                 input,
@@ -240,7 +264,7 @@ impl DepthwiseConvKernel<f32, f32, f32> for SimdDepthwiseConvKernel {
             }
             .dispatch()
         });
-        Some(unrolled_rows)
+        Some(rows)
     }
 }
 
@@ -271,11 +295,11 @@ struct DepthwiseChannelsF32<'a> {
 }
 
 impl SimdOp for DepthwiseChannelsF32<'_> {
-    /// Output rows computed by the unrolled code of [`conv_channels`].
-    type Output = usize;
+    /// Rows computed or copied by each path of [`conv_channels`].
+    type Output = RowCounts;
 
     #[inline(always)]
-    fn eval<I: Isa>(self, isa: I) -> usize {
+    fn eval<I: Isa>(self, isa: I) -> RowCounts {
         let lanes = isa.f32().len();
         let DepthwiseChannelsF32 {
             params: p,
@@ -295,7 +319,7 @@ impl SimdOp for DepthwiseChannelsF32<'_> {
             assert_eq!(init.len(), n_chans);
         }
         if out_len == 0 {
-            return 0;
+            return RowCounts::default();
         }
         let stride = p.stride_w;
 
@@ -310,11 +334,14 @@ impl SimdOp for DepthwiseChannelsF32<'_> {
         let phase_len = out_w_padded + max_shift + 1;
         let row_len = stride * phase_len;
         // Every element of the used part is written (zeros in the padding)
-        // before it is read, so the buffer is only grown, never cleared.
-        if scratch.len() < p.in_h * row_len {
-            scratch.resize(p.in_h * row_len, 0.);
+        // before it is read, so the buffer is only grown, never cleared. One
+        // vector of slack after the rows: `fill_scratch` zeroes the padding
+        // with whole vectors, the last of which may reach past the last row.
+        let scratch_len = p.in_h * row_len + lanes;
+        if scratch.len() < scratch_len {
+            scratch.resize(scratch_len, 0.);
         }
-        let scratch = &mut scratch[..p.in_h * row_len];
+        let scratch = &mut scratch[..scratch_len];
         // Phase element `i` is padded column `phase + i * stride`, which is
         // input column `phase + i * stride - pad_left`. Elements `first..first
         // + n` hold input columns `first_col, first_col + stride, ...`; the
@@ -343,9 +370,18 @@ impl SimdOp for DepthwiseChannelsF32<'_> {
             })
             .collect();
         // The kernel rows over the image for each output row.
-        let k_rows: SmallVec<[KernelRows; 16]> = (0..p.out_h)
-            .map(|out_y| KernelRows::new(p, out_y, row_len))
-            .collect();
+        // The output rows whose whole kernel lies over the image: `y *
+        // stride_h >= pad_top` and `y * stride_h + dilation_y * (k_h - 1) <
+        // pad_top + in_h`.
+        let inner_rows = {
+            let span = p.dilation_y * (p.k_h - 1);
+            let end = if p.pad_top + p.in_h > span {
+                ((p.pad_top + p.in_h - span - 1) / p.stride_h + 1).min(p.out_h)
+            } else {
+                0
+            };
+            p.pad_top.div_ceil(p.stride_h).min(end)..end
+        };
 
         let layout = ScratchLayout {
             row_len,
@@ -353,7 +389,7 @@ impl SimdOp for DepthwiseChannelsF32<'_> {
             out_w_padded,
             phases: &phases,
             tap_offsets: &tap_offsets,
-            k_rows: &k_rows,
+            inner_rows,
         };
         let channels = Channels {
             input,
@@ -395,8 +431,8 @@ struct ScratchLayout<'a> {
     phases: &'a [PhaseSpan],
     /// Offset of each horizontal tap within a row.
     tap_offsets: &'a [usize],
-    /// The kernel rows over the image for each output row.
-    k_rows: &'a [KernelRows],
+    /// The output rows whose whole kernel lies over the image.
+    inner_rows: Range<usize>,
 }
 
 /// The channels of a block: their contiguous input planes, weights and output
@@ -412,36 +448,140 @@ struct Channels<'a> {
 /// stride phases. The zero padding around the image columns is written only
 /// when `with_padding`: it is the same for every channel of a block, so only
 /// its first channel writes it.
+///
+/// At stride 1 (one phase) each row is copied in whole vectors and a masked
+/// last one, and the padding zeroed in whole vectors, inline: a call to
+/// `memcpy` and two to `memset` per row, with the per-phase bookkeeping, cost
+/// more than the copy on the narrow rows of a network's deep layers. The
+/// zeroing's whole vectors may reach past the padding, into the image columns
+/// of the row (copied after them) or into the next row (written after this
+/// one), or past the last row into the vector of slack after it.
 #[inline(always)]
-fn fill_scratch(
+fn fill_scratch<I: Isa>(
+    isa: I,
     p: &ChannelParams,
     layout: &ScratchLayout,
     input: &[f32],
     scratch: &mut [f32],
     with_padding: bool,
-) {
+) -> usize {
+    let ops = isa.f32();
+    let lanes = ops.len();
+    let row_len = layout.row_len;
+    assert_eq!(input.len(), p.in_h * p.in_w);
+    assert!(scratch.len() >= p.in_h * row_len + lanes);
     let stride = p.stride_w;
-    for (y, dst) in scratch.chunks_exact_mut(layout.row_len).enumerate() {
+    if stride == 1 {
+        let span = layout.phases[0];
+        // Checked once, for the unchecked loads and stores below: the image
+        // columns lie within the padded row and within the input row.
+        assert!(span.first + span.n <= row_len && span.first_col + span.n <= p.in_w);
+        let whole = span.n - span.n % lanes;
+        let last = ops.first_n_mask(span.n % lanes);
+        let zero = ops.zero();
+        for y in 0..p.in_h {
+            // Safety: rows `y < in_h` of `in_w` elements lie in `input`, and
+            // of `row_len` elements (plus the slack) in `scratch`; the copied
+            // columns lie within them (checked above); the zeroing stores start
+            // inside the row and reach at most `lanes - 1` elements past it.
+            unsafe {
+                let src = input.as_ptr().add(y * p.in_w + span.first_col);
+                let dst = scratch.as_mut_ptr().add(y * row_len);
+                if with_padding {
+                    let mut i = 0;
+                    while i < span.first {
+                        ops.store_ptr(zero, dst.add(i));
+                        i += lanes;
+                    }
+                }
+                let body = dst.add(span.first);
+                let mut i = 0;
+                while i < whole {
+                    ops.store_ptr(ops.load_ptr(src.add(i)), body.add(i));
+                    i += lanes;
+                }
+                if i < span.n {
+                    ops.store_ptr_mask(ops.load_ptr_mask(src.add(i), last), body.add(i), last);
+                }
+                if with_padding {
+                    let mut i = span.first + span.n;
+                    while i < row_len {
+                        ops.store_ptr(zero, dst.add(i));
+                        i += lanes;
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+    // At stride 2, the image columns that the two phases share pairwise
+    // (`a`'s column `2 i + first_col` and `b`'s the next one) are copied
+    // together, a loop the compiler vectorizes (loads and shuffles); the
+    // columns left over, at most one per phase, by the loop below. Strided
+    // copies one element at a time cost about 11 instructions an element.
+    let pairs = if stride == 2 {
+        let [a, b] = [layout.phases[0], layout.phases[1]];
+        if a.first_col + 1 == b.first_col {
+            Some((0, 1, a.n.min(b.n)))
+        } else if b.first_col + 1 == a.first_col {
+            Some((1, 0, a.n.min(b.n)))
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    // Rows copied wholly one element at a time, for `kernel-stats`.
+    let mut elementwise_rows = 0;
+    for (y, dst) in scratch[..p.in_h * row_len]
+        .chunks_exact_mut(row_len)
+        .enumerate()
+    {
         let src = &input[y * p.in_w..][..p.in_w];
-        for (dst, span) in dst.chunks_exact_mut(layout.phase_len).zip(layout.phases) {
+        // Elements of phases 0 and 1 copied by the paired loop.
+        let mut done = [0; 2];
+        if let Some((a, b, n)) = pairs
+            && n > 0
+        {
+            let (span_a, span_b) = (layout.phases[a], layout.phases[b]);
+            let (phase_0, phase_1) = dst.split_at_mut(layout.phase_len);
+            let (dst_a, dst_b) = if a == 0 {
+                (phase_0, phase_1)
+            } else {
+                (phase_1, phase_0)
+            };
+            let dst_a = &mut dst_a[span_a.first..][..n];
+            let dst_b = &mut dst_b[span_b.first..][..n];
+            let src = &src[span_a.first_col..][..2 * n];
+            for ((da, db), s) in dst_a.iter_mut().zip(dst_b).zip(src.chunks_exact(2)) {
+                *da = s[0];
+                *db = s[1];
+            }
+            done = [n; 2];
+        } else {
+            elementwise_rows += 1;
+        }
+        for (phase, (dst, span)) in dst
+            .chunks_exact_mut(layout.phase_len)
+            .zip(layout.phases)
+            .enumerate()
+        {
+            let done = done.get(phase).copied().unwrap_or(0);
             let (head, rest) = dst.split_at_mut(span.first);
             let (body, tail) = rest.split_at_mut(span.n);
             if with_padding {
                 head.fill(0.);
                 tail.fill(0.);
             }
-            if stride == 1 {
-                body.copy_from_slice(&src[span.first_col..][..span.n]);
-            } else {
-                for (d, s) in body
-                    .iter_mut()
-                    .zip(src[span.first_col..].iter().step_by(stride))
-                {
-                    *d = *s;
-                }
+            for (d, s) in body[done..]
+                .iter_mut()
+                .zip(src[span.first_col..].iter().step_by(stride).skip(done))
+            {
+                *d = *s;
             }
         }
     }
+    elementwise_rows
 }
 
 /// Compute every output row of every channel of a block. Rows whose `KH` x
@@ -456,8 +596,9 @@ fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
     layout: &ScratchLayout,
     channels: Channels,
     scratch: &mut [f32],
-) -> usize {
+) -> RowCounts {
     let ops = isa.f32();
+    let lanes = ops.len();
     let (in_len, k_len, out_len) = (p.in_h * p.in_w, p.k_h * p.k_w, p.out_h * p.out_w);
     let fixed = KH > 0 && p.k_h == KH && p.k_w == KW;
     let fixed_taps: [usize; KW] = if fixed {
@@ -466,12 +607,28 @@ fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
         [0; KW]
     };
     // The fixed kernel loads without bounds checks: check once that every tap
-    // of every column up to `out_w_padded` lies inside a row.
+    // of every column up to `out_w_padded` lies inside a row, and that the
+    // kernel rows of the inner output rows lie inside the image's rows.
     assert!(
         fixed_taps
             .iter()
             .all(|&t| t + layout.out_w_padded <= layout.row_len)
     );
+    let inner_rows = if fixed {
+        layout.inner_rows.clone()
+    } else {
+        0..0
+    };
+    let row_step = p.dilation_y * layout.row_len;
+    if let Some(last_row) = inner_rows.clone().last() {
+        assert!(
+            last_row * p.stride_h + (KH - 1) * p.dilation_y < p.pad_top + p.in_h
+                && inner_rows.start * p.stride_h >= p.pad_top
+        );
+    }
+    // The last, partial vector of each output row.
+    let last = ops.first_n_mask(p.out_w % lanes);
+    let max_tap = layout.tap_offsets.iter().copied().max().unwrap_or(0);
 
     let Channels {
         input,
@@ -479,49 +636,71 @@ fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
         init,
         output,
     } = channels;
-    let mut weights: SmallVec<[I::F32; 25]> = SmallVec::with_capacity(k_len);
-    let mut unrolled_rows = 0;
+    // The splatted weights of a kernel of another size than `KH` x `KW`.
+    let mut weights: SmallVec<[I::F32; 25]> = SmallVec::new();
+    let mut rows = RowCounts::default();
     for c in 0..kernel.len() / k_len {
-        fill_scratch(p, layout, &input[c * in_len..][..in_len], scratch, c == 0);
+        rows.elementwise_copied += fill_scratch(
+            isa,
+            p,
+            layout,
+            &input[c * in_len..][..in_len],
+            scratch,
+            c == 0,
+        );
         let scratch = &*scratch;
-        weights.clear();
-        weights.extend(kernel[c * k_len..][..k_len].iter().map(|&w| ops.splat(w)));
+        let kernel = &kernel[c * k_len..][..k_len];
         let init = ops.splat(init.map_or(0., |init| init[c]));
-        let fixed_weights: [[I::F32; KW]; KH] = if fixed {
-            std::array::from_fn(|k_y| std::array::from_fn(|k_x| weights[k_y * KW + k_x]))
+        // Built in place, not collected: a `SmallVec` of vectors cost about
+        // 450 instructions a channel.
+        let mut fixed_weights = [[init; KW]; KH];
+        if fixed {
+            for (k_y, row) in fixed_weights.iter_mut().enumerate() {
+                for (k_x, w) in row.iter_mut().enumerate() {
+                    *w = ops.splat(kernel[k_y * KW + k_x]);
+                }
+            }
         } else {
-            [[init; KW]; KH]
+            weights.clear();
+            weights.extend(kernel.iter().map(|&w| ops.splat(w)));
+        }
+        let any_weights: &[I::F32] = if fixed {
+            fixed_weights.as_flattened()
+        } else {
+            &weights
         };
 
         let output = &mut output[c * out_len..][..out_len];
-        for (out_row, k_rows) in output.chunks_exact_mut(p.out_w).zip(layout.k_rows) {
-            if fixed && k_rows.k_y == (0..KH) {
+        for (y, out_row) in output.chunks_exact_mut(p.out_w).enumerate() {
+            if inner_rows.contains(&y) {
+                let first_row = (y * p.stride_h - p.pad_top) * layout.row_len;
                 let taps = FixedTaps {
                     isa,
-                    rows: std::array::from_fn(|k_y| {
-                        &scratch[k_rows.first_row + k_y * k_rows.row_step..][..layout.row_len]
-                    }),
+                    rows: &scratch[first_row..],
+                    row_step,
                     taps: &fixed_taps,
                     weights: &fixed_weights,
                     init,
                 };
-                conv_row(isa, &taps, out_row);
-                unrolled_rows += 1;
+                conv_row(isa, &taps, out_row, last);
             } else {
+                let k_rows = KernelRows::new(p, y, layout.row_len);
                 let taps = AnyTaps {
                     isa,
                     scratch,
-                    rows: k_rows,
+                    rows: &k_rows,
                     tap_offsets: layout.tap_offsets,
-                    weights: &weights,
+                    max_tap,
+                    weights: any_weights,
                     k_w: p.k_w,
                     init,
                 };
-                conv_row(isa, &taps, out_row);
+                conv_row(isa, &taps, out_row, last);
             }
         }
+        rows.unrolled += inner_rows.len();
     }
-    unrolled_rows
+    rows
 }
 
 /// A source of output vectors for [`conv_row`].
@@ -532,36 +711,32 @@ trait Taps<I: Isa> {
 }
 
 /// Compute one output row from `taps`: blocks of `DW_BLOCK` vectors, then
-/// single vectors, the last one possibly partial.
+/// single vectors, the last one possibly partial (stored under `last`, the
+/// mask of the row's width modulo the vector length).
 #[inline(always)]
-fn conv_row<I: Isa, T: Taps<I>>(isa: I, taps: &T, out_row: &mut [MaybeUninit<f32>]) {
+fn conv_row<I: Isa, T: Taps<I>>(isa: I, taps: &T, out_row: &mut [MaybeUninit<f32>], last: I::M32) {
     let ops = isa.f32();
     let lanes = ops.len();
     let out_w = out_row.len();
+    let out = out_row.as_mut_ptr() as *mut f32;
     let mut x = 0;
+    // Safety: every store below lies within `out_row` (the loops' bounds, and
+    // `last` covers the `out_w - x < lanes` elements left at the end).
     while x + lanes * DW_BLOCK <= out_w {
         let acc = taps.block::<DW_BLOCK>(x);
         for (b, acc) in acc.into_iter().enumerate() {
-            ops.store_uninit(acc, &mut out_row[x + b * lanes..]);
+            unsafe { ops.store_ptr(acc, out.add(x + b * lanes)) };
         }
         x += lanes * DW_BLOCK;
     }
-    while x < out_w {
+    while x + lanes <= out_w {
         let [y] = taps.block::<1>(x);
-        let n = (out_w - x).min(lanes);
-        if n == lanes {
-            ops.store_uninit(y, &mut out_row[x..]);
-        } else {
-            // Safety: the mask covers the `n` elements left in the row.
-            unsafe {
-                ops.store_ptr_mask(
-                    y,
-                    out_row[x..].as_mut_ptr() as *mut f32,
-                    ops.first_n_mask(n),
-                )
-            };
-        }
+        unsafe { ops.store_ptr(y, out.add(x)) };
         x += lanes;
+    }
+    if x < out_w {
+        let [y] = taps.block::<1>(x);
+        unsafe { ops.store_ptr_mask(y, out.add(x), last) };
     }
 }
 
@@ -572,6 +747,7 @@ struct AnyTaps<'a, I: Isa> {
     scratch: &'a [f32],
     rows: &'a KernelRows,
     tap_offsets: &'a [usize],
+    max_tap: usize,
     weights: &'a [I::F32],
     k_w: usize,
     init: I::F32,
@@ -585,6 +761,7 @@ impl<I: Isa> Taps<I> for AnyTaps<'_, I> {
             self.scratch,
             self.rows,
             self.tap_offsets,
+            self.max_tap,
             self.weights,
             self.k_w,
             x,
@@ -597,10 +774,14 @@ impl<I: Isa> Taps<I> for AnyTaps<'_, I> {
 /// trip counts, so the loops unroll, and no bounds check per tap.
 struct FixedTaps<'a, I: Isa, const KH: usize, const KW: usize> {
     isa: I,
-    /// The scratch row under each kernel row, `row_len` elements each.
-    rows: [&'a [f32]; KH],
-    /// Offset of each horizontal tap within a row; checked by [`conv_rows`] to
-    /// leave room for a vector load at every column up to `out_w_padded`.
+    /// The scratch rows from the one under kernel row 0; the row under kernel
+    /// row `k_y` starts `k_y * row_step` elements in. [`conv_channels`]
+    /// checked that all `KH` rows, `row_len` elements each, lie in it.
+    rows: &'a [f32],
+    row_step: usize,
+    /// Offset of each horizontal tap within a row; checked by
+    /// [`conv_channels`] to leave room for a vector load at every column up
+    /// to `out_w_padded`.
     taps: &'a [usize; KW],
     weights: &'a [[I::F32; KW]; KH],
     init: I::F32,
@@ -612,14 +793,17 @@ impl<I: Isa, const KH: usize, const KW: usize> Taps<I> for FixedTaps<'_, I, KH, 
         let ops = self.isa.f32();
         let lanes = ops.len();
         let mut acc = [self.init; N];
-        for (row, weights) in self.rows.iter().zip(self.weights) {
+        for (k_y, weights) in self.weights.iter().enumerate() {
+            let row = k_y * self.row_step + x;
             for (&offset, &w) in self.taps.iter().zip(weights) {
-                debug_assert!(offset + x + lanes * N <= row.len());
+                debug_assert!(row + offset + lanes * N <= self.rows.len());
                 for (b, acc) in acc.iter_mut().enumerate() {
-                    // Safety: `conv_rows` checked that `offset + out_w_padded`
-                    // is within the row, and callers keep `x + N * lanes` within
+                    // Safety: `conv_channels` checked that the kernel's rows
+                    // lie in `rows` and that `offset + out_w_padded` is within
+                    // a row, and callers keep `x + N * lanes` within
                     // `out_w_padded`.
-                    let v = unsafe { ops.load_ptr(row.as_ptr().add(offset + x + b * lanes)) };
+                    let v =
+                        unsafe { ops.load_ptr(self.rows.as_ptr().add(row + offset + b * lanes)) };
                     *acc = ops.mul_add(v, w, *acc);
                 }
             }
@@ -674,13 +858,15 @@ impl KernelRows {
 
 /// Accumulate `N` vectors of outputs starting at column `x` of an output row:
 /// `init + sum(row[offset + x..] * weight)` over the kernel rows in `rows`
-/// (rows of `scratch`) and the horizontal taps in `tap_offsets`.
+/// (rows of `scratch`) and the horizontal taps in `tap_offsets` (the largest
+/// of which is `max_tap`).
 #[inline(always)]
 fn conv_block<I: Isa, const N: usize>(
     isa: I,
     scratch: &[f32],
     rows: &KernelRows,
     tap_offsets: &[usize],
+    max_tap: usize,
     weights: &[I::F32],
     k_w: usize,
     x: usize,
@@ -690,14 +876,16 @@ fn conv_block<I: Isa, const N: usize>(
     let lanes = ops.len();
     let mut acc = [init; N];
     let mut row_start = rows.first_row;
+    // Bounds checked once per kernel row rather than per tap: the span from
+    // column `x` that the row's taps read.
+    let span = max_tap + lanes * N;
     for k_y in rows.k_y.clone() {
-        let row = &scratch[row_start..];
-        for (k_x, &offset) in tap_offsets.iter().enumerate() {
-            let w = weights[k_y * k_w + k_x];
-            let src = &row[offset + x..][..lanes * N];
+        let row = &scratch[row_start + x..][..span];
+        let weights = &weights[k_y * k_w..][..k_w];
+        for (&offset, &w) in tap_offsets.iter().zip(weights) {
             for (b, acc) in acc.iter_mut().enumerate() {
-                // Safety: `src` holds `lanes * N` elements.
-                let v = unsafe { ops.load_ptr(src.as_ptr().add(b * lanes)) };
+                // Safety: `offset + lanes * N <= span`, the length of `row`.
+                let v = unsafe { ops.load_ptr(row.as_ptr().add(offset + b * lanes)) };
                 *acc = ops.mul_add(v, w, *acc);
             }
         }
@@ -889,7 +1077,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
         if let Some(kernel_data) = block_kernel.data()
             && let Some(in_data) = block_input.data()
             && let Some(out_data) = output.data_mut()
-            && let Some(unrolled_rows) = self.kernel.compute_channels(
+            && let Some(rows) = self.kernel.compute_channels(
                 &channel_params,
                 out_data,
                 block_bias.as_deref(),
@@ -897,13 +1085,14 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
                 kernel_data,
             )
         {
-            kernel_stats::add(chan_range.len(), 0, unrolled_rows);
+            kernel_stats::add(chan_range.len(), 0, rows);
             return;
         }
 
         let input_zero = input_zero.unwrap_or_default();
         // Channels of this block computed by each kind of kernel.
-        let (mut whole_channel, mut row_by_row, mut unrolled_rows) = (0, 0, 0);
+        let (mut whole_channel, mut row_by_row) = (0, 0);
+        let mut rows = RowCounts::default();
         for c in chan_range.clone() {
             let kernel_view = kernel.slice([c, 0]);
 
@@ -927,7 +1116,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
             let contiguous = out_row_stride == out_row_len && in_chan.stride(0) == in_w;
             if contiguous
                 && let Some(kernel_data) = kernel_view.data()
-                && let Some(unrolled) = self.kernel.compute_channels(
+                && let Some(chan_rows) = self.kernel.compute_channels(
                     &channel_params,
                     &mut out_chan_data[..out_h * out_w],
                     Some(std::slice::from_ref(&init_value)),
@@ -936,7 +1125,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
                 )
             {
                 whole_channel += 1;
-                unrolled_rows += unrolled;
+                rows += chan_rows;
                 continue;
             }
             row_by_row += 1;
@@ -958,7 +1147,7 @@ impl<X: Copy + Default + Sync, W: Copy + Default + Sync, Y: Copy + Default>
                 );
             }
         }
-        kernel_stats::add(whole_channel, row_by_row, unrolled_rows);
+        kernel_stats::add(whole_channel, row_by_row, rows);
     }
 
     /// Compute a depthwise convolution of a 2D image.
