@@ -138,6 +138,11 @@ impl<T: Copy + Default> Im2Col<'_, T> {
         assert!(img_len > 0 && img_len <= i32::MAX as usize);
         let max_img_offset = ops.splat(img_len as i32 - 1);
 
+        // The extent of the block's row offsets, to test once per panel
+        // whether all of its rows lie in the image.
+        let row_bounds = RowBounds::new(row_chan_offsets, row_y_offsets, row_x_offsets);
+        let mut stats = PackStats::default();
+
         // Loop over column panels, then rows, then SIMD-wide column groups
         // within each panel.
         let mut out_offset = 0;
@@ -167,6 +172,47 @@ impl<T: Copy + Default> Im2Col<'_, T> {
                     .all(|(i, &x)| x as i64 == panel_x as i64 + i as i64 * x_step as i64);
             let panel_x_span = (panel_width as i64 - 1) * x_step as i64;
 
+            // If moreover every row of the panel lies in the image (the
+            // common case: all panels but those at the image's edges), the
+            // rows are copied one after the other with no test per row, by a
+            // loop specialized for the step.
+            if panel_in_line
+                && let Some(bounds) = &row_bounds
+                && bounds.panel_inside(
+                    panel_y as i64,
+                    panel_x as i64,
+                    panel_x_span,
+                    panel_x_span + (x_step == 2) as i64,
+                    self.max_y_offset as i64,
+                    self.max_x_offset as i64,
+                    img_len as i64,
+                )
+            {
+                let n_rows = row_chan_offsets.len();
+                let out_panels = &mut out[out_offset..out_offset + n_rows * panel_width];
+                let base = panel_y as isize + panel_x as isize;
+                let step = x_step as usize;
+                // Safety: `panel_inside` checked that every row's elements
+                // (`base + start + i * step`, `i < panel_width`, and the one
+                // after for step 2) are in bounds of the image, which is
+                // borrowed immutably.
+                unsafe {
+                    let src = (img_data.as_ptr(), base);
+                    let offsets = &bounds.starts[..];
+                    let out = out_panels;
+                    match step {
+                        1 => copy_panel_rows::<_, 1>(src, 1, offsets, out, panel_width),
+                        2 => copy_panel_rows::<_, 2>(src, 2, offsets, out, panel_width),
+                        3 => copy_panel_rows::<_, 3>(src, 3, offsets, out, panel_width),
+                        6 => copy_panel_rows::<_, 6>(src, 6, offsets, out, panel_width),
+                        _ => copy_panel_rows::<_, 0>(src, step, offsets, out, panel_width),
+                    }
+                }
+                out_offset += n_rows * panel_width;
+                stats.whole_panel_rows += n_rows;
+                continue;
+            }
+
             for ((&row_chan_offset, &row_y_offset), &row_x_offset) in row_chan_offsets
                 .iter()
                 .zip(row_y_offsets.iter())
@@ -188,9 +234,11 @@ impl<T: Copy + Default> Im2Col<'_, T> {
                             copy_strided(&img_data, start as usize, x_step as usize, out_panel)
                         };
                         out_offset += panel_width;
+                        stats.row_copies += 1;
                         continue;
                     }
                 }
+                stats.gathered_rows += 1;
 
                 let row_chan_offset = ops.splat(row_chan_offset);
                 let row_y_offset = ops.splat(row_y_offset);
@@ -246,6 +294,7 @@ impl<T: Copy + Default> Im2Col<'_, T> {
 
         // Check we initialized as many elements as used.
         assert_eq!(out_offset, used_size);
+        stats.record();
     }
 }
 
@@ -272,25 +321,219 @@ unsafe fn copy_strided<S: Storage>(
     assert!(start + last * stride < src.len());
     // Safety: `start + i * stride <= start + last * stride`, which is in
     // bounds, for every `i < out.len()`.
-    let src_ptr = unsafe { src.as_ptr().add(start) };
-    let read = |i: usize| unsafe { *src_ptr.add(i) };
-    match stride {
-        // Dense rows (stride 1) and the columns of a stride-2 convolution
-        // over NCHW input. The constant stride lets the compiler vectorize.
-        1 => {
-            for (i, out_el) in out.iter_mut().enumerate() {
-                out_el.write(read(i));
-            }
+    unsafe {
+        let src_ptr = src.as_ptr().add(start);
+        match stride {
+            // Dense rows (stride 1), the columns of a stride-2 convolution
+            // over NCHW input, and those of a stride-1 or stride-2
+            // convolution over 3-channel NHWC input read through a permuted
+            // view. The constant stride lets the compiler vectorize (1, 2) or
+            // at least drop the stride's multiplications (3, 6).
+            1 => copy_step::<_, 1>(src_ptr, 1, out),
+            2 => copy_step::<_, 2>(src_ptr, 2, out),
+            3 => copy_step::<_, 3>(src_ptr, 3, out),
+            6 => copy_step::<_, 6>(src_ptr, 6, out),
+            _ => copy_step::<_, 0>(src_ptr, stride, out),
         }
-        2 => {
-            for (i, out_el) in out.iter_mut().enumerate() {
-                out_el.write(read(i * 2));
-            }
+    }
+}
+
+/// Copy `out.len()` elements `step` apart from `src` to `out`; `STEP` is
+/// `step` as a constant, or 0 to use `step`.
+///
+/// # Safety
+///
+/// `src.add(i * step)` must be valid for reads for every `i < out.len()`.
+#[inline(always)]
+unsafe fn copy_step<T: Copy, const STEP: usize>(
+    src: *const T,
+    step: usize,
+    out: &mut [MaybeUninit<T>],
+) {
+    let step = if STEP == 0 { step } else { STEP };
+    for (i, out_el) in out.iter_mut().enumerate() {
+        out_el.write(unsafe { *src.add(i * step) });
+    }
+}
+
+/// Copy `out.len()` elements 2 apart from `src` to `out`, reading
+/// `2 * out.len()` consecutive elements (one past the last one copied) in
+/// runs of 16, from which the compiler takes every other one by vector
+/// shuffles.
+///
+/// # Safety
+///
+/// `src.add(i)` must be valid for reads for every `i < 2 * out.len()`.
+#[inline(always)]
+unsafe fn copy_step2_whole<T: Copy>(src: *const T, out: &mut [MaybeUninit<T>]) {
+    let mut chunks = out.chunks_exact_mut(8);
+    for (n, out_chunk) in chunks.by_ref().enumerate() {
+        let run: [T; 16] = unsafe { std::ptr::read_unaligned(src.add(n * 16) as *const [T; 16]) };
+        for (i, out_el) in out_chunk.iter_mut().enumerate() {
+            out_el.write(run[2 * i]);
         }
-        _ => {
-            for (i, out_el) in out.iter_mut().enumerate() {
-                out_el.write(read(i * stride));
-            }
+    }
+    let done = out.len() / 8 * 8;
+    let rest = &mut out[done..];
+    unsafe { copy_step::<T, 2>(src.add(2 * done), 2, rest) };
+}
+
+/// Pack every row of one panel that lies wholly in the image: row `r` of
+/// the panel (`out[r * panel_width..][..panel_width]`) is a copy of
+/// `panel_width` elements `step` apart from the image `src.0` at offset
+/// `src.1 + starts[r]`. `STEP` is as for [`copy_step`].
+///
+/// # Safety
+///
+/// For every row `r` and every `i < panel_width`, the image's element at
+/// `src.1 + starts[r] + i * step` must be in bounds and valid for reads, and
+/// for `STEP = 2` also the one after the last (the stride-2 copy reads it).
+#[inline(always)]
+unsafe fn copy_panel_rows<T: Copy, const STEP: usize>(
+    (src, base): (*const T, isize),
+    step: usize,
+    starts: &[isize],
+    out: &mut [MaybeUninit<T>],
+    panel_width: usize,
+) {
+    for (out_row, &start) in out.chunks_exact_mut(panel_width).zip(starts) {
+        let src = unsafe { src.offset(base + start) };
+        if STEP == 2 {
+            unsafe { copy_step2_whole(src, out_row) };
+        } else {
+            unsafe { copy_step::<T, STEP>(src, step, out_row) };
+        }
+    }
+}
+
+/// The least and greatest offsets of a block of im2col rows
+/// ([`RowOffsets`]), for [`panel_inside`](RowBounds::panel_inside).
+struct RowBounds {
+    min_y: i64,
+    max_y: i64,
+    min_x: i64,
+    max_x: i64,
+    /// Least and greatest `chan + y + x`.
+    min_start: i64,
+    max_start: i64,
+    /// `chan + y + x` of each row.
+    starts: Vec<isize>,
+}
+
+impl RowBounds {
+    /// The bounds of rows `chan[r], y[r], x[r]`, or `None` for no rows.
+    fn new(chan: &[i32], y: &[i32], x: &[i32]) -> Option<Self> {
+        let mut rows = chan.iter().zip(y).zip(x);
+        let ((&c, &y0), &x0) = rows.next()?;
+        let start = c as i64 + y0 as i64 + x0 as i64;
+        let mut bounds = RowBounds {
+            min_y: y0 as i64,
+            max_y: y0 as i64,
+            min_x: x0 as i64,
+            max_x: x0 as i64,
+            min_start: start,
+            max_start: start,
+            starts: Vec::with_capacity(chan.len()),
+        };
+        bounds.starts.push(start as isize);
+        for ((&c, &y), &x) in rows {
+            let (y, x) = (y as i64, x as i64);
+            let start = c as i64 + y + x;
+            bounds.min_y = bounds.min_y.min(y);
+            bounds.max_y = bounds.max_y.max(y);
+            bounds.min_x = bounds.min_x.min(x);
+            bounds.max_x = bounds.max_x.max(x);
+            bounds.min_start = bounds.min_start.min(start);
+            bounds.max_start = bounds.max_start.max(start);
+            bounds.starts.push(start as isize);
+        }
+        Some(bounds)
+    }
+
+    /// True if every row of a panel whose patches start at `(panel_y,
+    /// panel_x)` and span `x_span` along one image row lies in the image
+    /// (not in the padding: `y` in `0..=max_y`, `x..=x + x_span` in
+    /// `0..=max_x`), as the per-row test in `pack_block` would find for each
+    /// row, and each row's `read_span + 1` elements from its first are in
+    /// the buffer (`0..img_len`): `read_span` is `x_span`, or one more for
+    /// the stride-2 copy, which reads one past its last element (see
+    /// [`copy_step2_whole`]).
+    #[allow(clippy::too_many_arguments)]
+    fn panel_inside(
+        &self,
+        panel_y: i64,
+        panel_x: i64,
+        x_span: i64,
+        read_span: i64,
+        max_y: i64,
+        max_x: i64,
+        img_len: i64,
+    ) -> bool {
+        let base = panel_y + panel_x;
+        panel_y + self.min_y >= 0
+            && panel_y + self.max_y <= max_y
+            && panel_x + self.min_x >= 0
+            && panel_x + self.max_x + x_span <= max_x
+            && base + self.min_start >= 0
+            && base + self.max_start + read_span < img_len
+    }
+}
+
+/// How [`Im2Col::pack_block`] packed its rows, counted per call.
+#[derive(Default)]
+struct PackStats {
+    /// Rows of panels that lay wholly in the image, copied with no test per row.
+    whole_panel_rows: usize,
+    /// Rows of other panels along one image row, copied after a test.
+    row_copies: usize,
+    /// Rows gathered element by element (padding, or panels across rows).
+    gathered_rows: usize,
+}
+
+impl PackStats {
+    #[inline(always)]
+    fn record(&self) {
+        #[cfg(feature = "kernel-stats")]
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            stats::WHOLE_PANEL_ROWS.fetch_add(self.whole_panel_rows, Relaxed);
+            stats::ROW_COPIES.fetch_add(self.row_copies, Relaxed);
+            stats::GATHERED_ROWS.fetch_add(self.gathered_rows, Relaxed);
+        }
+    }
+}
+
+/// Counts of how the f32 im2col packing packed its panel rows since the
+/// process started, over all threads (feature `kernel-stats`), for tests that
+/// must know which path ran: every path packs the same values.
+#[cfg(feature = "kernel-stats")]
+pub mod stats {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub(super) static WHOLE_PANEL_ROWS: AtomicUsize = AtomicUsize::new(0);
+    pub(super) static ROW_COPIES: AtomicUsize = AtomicUsize::new(0);
+    pub(super) static GATHERED_ROWS: AtomicUsize = AtomicUsize::new(0);
+
+    /// Panel rows packed by each path of the f32 im2col packing.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct Im2ColStats {
+        /// Rows of panels that lay wholly in the image, copied with no test
+        /// per row.
+        pub whole_panel_rows: usize,
+        /// Rows of other panels along one image row that lay in the image,
+        /// each copied after its own test.
+        pub row_copies: usize,
+        /// Rows gathered element by element (over the padding, or panels
+        /// across image rows).
+        pub gathered_rows: usize,
+    }
+
+    /// The counts so far.
+    pub fn im2col_stats() -> Im2ColStats {
+        Im2ColStats {
+            whole_panel_rows: WHOLE_PANEL_ROWS.load(Ordering::Relaxed),
+            row_copies: ROW_COPIES.load(Ordering::Relaxed),
+            gathered_rows: GATHERED_ROWS.load(Ordering::Relaxed),
         }
     }
 }

@@ -32,6 +32,8 @@ pub use block_quant::{BlockQuantizedGemm, BlockQuantizedMatrix, ComputeMode};
 use epilogue::Panel;
 pub use epilogue::{ApplyEpilogue, Epilogue};
 pub use errors::{BlockQuantizedError, GemmError};
+#[cfg(feature = "kernel-stats")]
+pub use im2col::stats::{Im2ColStats, im2col_stats};
 pub use im2col::{ColOffsets, Im2Col, RowOffsets};
 pub use kernels::QuantParams;
 use kernels::generic::GenericKernel;

@@ -592,6 +592,135 @@ fn im2col_conv_matches_the_reference() {
     }
 }
 
+/// Change 22: a panel of im2col columns along one image row whose rows all lie in the image
+/// (the block's least and greatest row offsets checked once) is packed row after row with no
+/// test per row, by a copy loop specialized for the step (1, 2, 3, 6 or any). Cases: the face
+/// mesh's first convolution (3x3, stride 2, NHWC: step 6) and BlazeFace's (5x5, stride 2,
+/// padding on every side), a stride-1 3x3 one over NHWC input (step 3), the mesh's 2x2
+/// stride-2 shape (step 2), one deep enough to take several depth blocks, stride 3 (step 3 in
+/// NCHW, 9 in NHWC). Each against the reference, and the NHWC view bit for bit against the
+/// NCHW input (the same values are packed in the same order). With `kernel-stats`, that the
+/// whole-panel path packed at least the rows of every panel wholly in the image.
+#[test]
+fn im2col_whole_panels_match_the_reference() {
+    let pool = BufferPool::new();
+    // (in channels, out channels, input size, kernel, pads, strides)
+    let shapes = [
+        (3, 16, [40, 64], [3, 3], [0, 0, 1, 1], [2, 2]),
+        (3, 24, [32, 64], [5, 5], [1, 1, 2, 2], [2, 2]),
+        (3, 8, [9, 50], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (16, 16, [8, 64], [2, 2], [0; 4], [2, 2]),
+        (40, 6, [6, 40], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (3, 5, [12, 100], [3, 3], [0; 4], [3, 3]),
+    ];
+    #[cfg(feature = "kernel-stats")]
+    let before = rten_gemm::im2col_stats();
+    let mut whole_panel_rows = 0;
+    for (n, &(in_c, out_c, in_hw, kernel_hw, pads, strides)) in shapes.iter().enumerate() {
+        let case = Case {
+            channels: in_c,
+            in_hw,
+            kernel: kernel_hw,
+            pads,
+            strides,
+            dilations: [1, 1],
+        };
+        let input = tensor(8000 + n as u64, &[1, in_c, in_hw[0], in_hw[1]]);
+        let kernel = tensor(9000 + n as u64, &[out_c, in_c, kernel_hw[0], kernel_hw[1]]);
+        let expected = reference_conv(&case, out_c, &input, &kernel, None);
+        let nhwc = input.permuted(&[0, 2, 3, 1]).to_tensor();
+        let nhwc_view = nhwc.permuted(&[0, 3, 1, 2]);
+        let run = |input| {
+            conv(
+                &pool,
+                input,
+                kernel.view(),
+                None,
+                Padding::Fixed(pads.into()),
+                1,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv")
+        };
+        let nchw_out = run(input.view());
+        let nhwc_out = run(nhwc_view);
+        let what = format!(
+            "shape {n}: {in_c}->{out_c} channels, {in_hw:?} input, {kernel_hw:?} kernel, \
+             pads {pads:?}, strides {strides:?}"
+        );
+        assert_close(&nchw_out, &expected, &what);
+        assert_eq!(nhwc_out.shape(), nchw_out.shape(), "{what}");
+        for (i, (a, b)) in nhwc_out.iter().zip(nchw_out.iter()).enumerate() {
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "{what}: element {i}: NHWC {a}, NCHW {b}"
+            );
+        }
+        // The rows of the panels of 16 columns that lie along one image row with every kernel
+        // tap in the image, for NCHW and NHWC.
+        whole_panel_rows += in_c
+            * kernel_hw[0]
+            * kernel_hw[1]
+            * (whole_panels(&case, 16, true) + whole_panels(&case, 16, false));
+    }
+    assert!(whole_panel_rows > 1000, "{whole_panel_rows}");
+    #[cfg(feature = "kernel-stats")]
+    {
+        // Other tests may pack im2col panels at the same time: they only add. The panels of
+        // AVX2's FMA kernel are 16 columns wide; AVX-512's, wider, may lie whole less often.
+        let after = rten_gemm::im2col_stats();
+        let packed = after.whole_panel_rows - before.whole_panel_rows;
+        #[cfg(target_arch = "x86_64")]
+        let fma = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && !std::arch::is_x86_feature_detected!("avx512f");
+        #[cfg(not(target_arch = "x86_64"))]
+        let fma = false;
+        if fma {
+            assert!(
+                packed >= whole_panel_rows,
+                "{packed} < {whole_panel_rows}, {after:?}"
+            );
+        } else {
+            assert!(packed > 0, "{after:?}");
+        }
+    }
+}
+
+/// The panels of `panel_width` output positions of `case` that lie along one output row
+/// (and so one image row) with the whole kernel over the image, not its padding. Over NCHW
+/// input (`nchw`) with stride 2, not the panel whose last tap is the image's last element: the
+/// stride-2 copy reads one element past its last.
+fn whole_panels(case: &Case, panel_width: usize, nchw: bool) -> usize {
+    let [in_h, in_w] = case.in_hw;
+    let [k_h, k_w] = case.kernel;
+    let [pad_top, pad_left, pad_bottom, pad_right] = case.pads;
+    let [stride_y, stride_x] = case.strides;
+    let out_h = (in_h + pad_top + pad_bottom - (k_h - 1) - 1) / stride_y + 1;
+    let out_w = (in_w + pad_left + pad_right - (k_w - 1) - 1) / stride_x + 1;
+    let inside = |pos: usize, stride: usize, pad: usize, k: usize, len: usize| {
+        let first = (pos * stride) as isize - pad as isize;
+        first >= 0 && first as usize + k <= len
+    };
+    (0..(out_h * out_w).div_ceil(panel_width))
+        .filter(|p| {
+            let (first, last) = (p * panel_width, (p + 1) * panel_width - 1);
+            let (y, x0, x1) = (first / out_w, first % out_w, last % out_w);
+            last / out_w == y
+                && y < out_h
+                && inside(y, stride_y, pad_top, k_h, in_h)
+                && inside(x0, stride_x, pad_left, k_w, in_w)
+                && inside(x1, stride_x, pad_left, k_w, in_w)
+                && !(nchw
+                    && stride_x == 2
+                    && y * stride_y + k_h == in_h + pad_top
+                    && x1 * stride_x + k_w == in_w + pad_left)
+        })
+        .count()
+}
+
 /// Change 13: `conv_add` (the `ConvAdd` operator) starts the GEMM of a 1x1 or im2col
 /// convolution from `residual + bias`; the same shapes as above, with and without bias,
 /// against the reference convolution plus the residual.
