@@ -309,23 +309,33 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
         false
     }
 
-    /// Compute a full-width tile of the output matrix as
+    /// Compute the full-width tiles of rows `row..row + used_rows` of one
+    /// column of output tiles (consecutive row tiles of `MR` rows, the last
+    /// of `used_rows % MR` if that is not 0), each as
     /// [`kernel`](Kernel::kernel) does with `alpha = 1`, then apply `epi` to
-    /// it in registers before it is stored. The tile's first element is at
-    /// row `row`, column `col` of the output.
+    /// it in registers before it is stored. The first tile's first element
+    /// is at `tile_ptr`, row `row`, column `col` of the output; the tiles
+    /// follow each other `MR * tile_row_stride` elements apart. `a` is the
+    /// first tile's LHS: packed, the panel of tile `t` starts `t *
+    /// a_panel_stride` bytes into it; unpacked, at its row `t * MR`.
+    ///
+    /// One call for a column of tiles pays the call, the choice of the
+    /// epilogue's code and the tile's setup once, not once per tile.
     ///
     /// # Safety
     ///
-    /// As for [`kernel`](Kernel::kernel) with `used_cols = NR`;
-    /// [`supports_epilogue`](Kernel::supports_epilogue) returned true for
-    /// `epi.parts`; `epi`'s present pointers are valid for reads of rows
-    /// `row..row + used_rows` (and of columns `col..col + NR` of the residual).
+    /// As for [`kernel`](Kernel::kernel) with `used_cols = NR`, for each
+    /// tile; [`supports_epilogue`](Kernel::supports_epilogue) returned true
+    /// for `epi.parts`; `epi`'s present pointers are valid for reads of rows
+    /// `row..row + used_rows` (and of columns `col..col + NR` of the
+    /// residual).
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel_with_epilogue(
         &self,
         _tile_ptr: *mut OutT,
         _tile_row_stride: usize,
         _a: Lhs<LhsT>,
+        _a_panel_stride: usize,
         _b: &[u8],
         _used_rows: usize,
         _row: usize,

@@ -1235,6 +1235,59 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
         .for_each(|(block_col_tile, col_tile)| {
             let b_panel_offset = block_col_tile * b.panel_stride;
             let b_panel = &b.data[b_panel_offset..b_panel_offset + b.panel_stride];
+
+            // The bias (after the first depth block) and the epilogue (after
+            // the last), applied by the kernel in registers to a column of
+            // full-width tiles in one call where it can; else, below, to each
+            // stored tile.
+            if let Some(epi) = &kernel_epilogue {
+                // Safety:
+                //  - The loops in this function and its caller are set up so
+                //    that every output tile is processed by one thread at a
+                //    time.
+                let out_tiles = unsafe { output.tile_column(row_tiles.clone(), col_tile) };
+                if out_tiles.used_cols == nr {
+                    let (kernel_lhs, a_panel_stride) = match a {
+                        LhsBlock::Packed { data, panel_stride } => {
+                            (kernels::Lhs::Packed(data), panel_stride)
+                        }
+                        LhsBlock::Unpacked(mat) => {
+                            let storage = mat.storage();
+                            let offset = row_tiles.start * mr * mat.row_stride()
+                                + depth_range.start * mat.col_stride();
+                            let lhs = kernels::Lhs::Unpacked {
+                                // Safety:
+                                //  - `offset` is a valid storage offset within `mat`
+                                data: unsafe { storage.as_ptr().add(offset) },
+                                len: storage.len().saturating_sub(offset),
+                                row_stride: mat.row_stride(),
+                            };
+                            (lhs, 0)
+                        }
+                    };
+                    // Safety:
+                    //  - Kernel is supported on current system
+                    //  - Output tiles are initialized if beta is non-zero
+                    //  - The kernel supports `epi.parts`; the lengths of the
+                    //    bias and epilogue were checked in `gemm_impl`, so
+                    //    they cover the tiles' rows and columns.
+                    unsafe {
+                        kernel.kernel_with_epilogue(
+                            out_tiles.ptr as *mut OutT,
+                            out_tiles.row_stride,
+                            kernel_lhs,
+                            a_panel_stride,
+                            b_panel,
+                            out_tiles.used_rows,
+                            row_tiles.start * mr,
+                            col_tile * nr,
+                            epi,
+                        )
+                    };
+                    return;
+                }
+            }
+
             let b_quant_tile = b_quant.map(|bq| {
                 let col_range = col_tile * nr..(col_tile * nr + nr).min(bq.zero_point.len());
                 QuantParams {
@@ -1272,33 +1325,6 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                         }
                     }
                 };
-
-                // The bias (after the first depth block) and the epilogue
-                // (after the last), applied by the kernel in registers where
-                // it can, else to the stored tile.
-                if let Some(epi) = &kernel_epilogue
-                    && out_tile.used_cols == nr
-                {
-                    // Safety:
-                    //  - Kernel is supported on current system
-                    //  - Output tile is initialized if beta is non-zero
-                    //  - The kernel supports `epi.parts`; the lengths of the
-                    //    bias and epilogue were checked in `gemm_impl`, so
-                    //    they cover the tile's rows and columns.
-                    unsafe {
-                        kernel.kernel_with_epilogue(
-                            out_tile.ptr as *mut OutT,
-                            out_tile.row_stride,
-                            kernel_lhs,
-                            b_panel,
-                            out_tile.used_rows,
-                            row_tile * mr,
-                            col_tile * nr,
-                            epi,
-                        )
-                    };
-                    continue;
-                }
 
                 let a_quant_tile = a_quant.map(|aq| {
                     let row_range = row_tile * mr..(row_tile * mr + mr).min(aq.zero_point.len());

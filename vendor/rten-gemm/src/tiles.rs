@@ -1,4 +1,5 @@
 use std::marker::PhantomData;
+use std::ops::Range;
 
 use rten_tensor::prelude::*;
 use rten_tensor::storage::StorageMut;
@@ -66,6 +67,27 @@ impl<'a, T> OutputTiles<'a, T> {
             ptr: unsafe { self.data.add(start_row * self.row_stride + start_col) },
             row_stride: self.row_stride,
             used_rows: (self.rows - start_row).min(self.tile_rows),
+            used_cols: (self.cols - start_col).min(self.tile_cols),
+            _marker: PhantomData,
+        }
+    }
+
+    /// Return the tiles `rows` (a non-empty range of row tiles) of column
+    /// `col` of the grid as one tile of up to `rows.len() * tile_rows` rows.
+    ///
+    /// Safety: As for [`tile`](Self::tile), for each of the tiles.
+    #[inline]
+    pub unsafe fn tile_column(&self, rows: Range<usize>, col: usize) -> OutputTile<'_, T> {
+        assert!(rows.start < rows.end && rows.end <= self.n_row_tiles);
+        assert!(col < self.n_col_tiles);
+
+        let start_row = rows.start * self.tile_rows;
+        let start_col = col * self.tile_cols;
+
+        OutputTile {
+            ptr: unsafe { self.data.add(start_row * self.row_stride + start_col) },
+            row_stride: self.row_stride,
+            used_rows: (self.rows - start_row).min(rows.len() * self.tile_rows),
             used_cols: (self.cols - start_col).min(self.tile_cols),
             _marker: PhantomData,
         }

@@ -1652,11 +1652,11 @@ fn gemm_epilogue_matches_the_definition() {
     use rten_tensor::{Matrix, NdTensor as Nd};
 
     let gemm = GemmExecutor::<f32, f32, f32>::default();
-    let run = |a: &Nd<f32, 2>, b: &Nd<f32, 2>, opts: GemmUninitOptions<f32, f32, f32>| {
+    let run_a = |a: Matrix, b: &Nd<f32, 2>, opts: GemmUninitOptions<f32, f32, f32>| {
         let mut out = Vec::with_capacity(a.size(0) * b.size(1));
         let res: GemmResult<&mut [f32]> = gemm.gemm_uninit(
             &mut out.spare_capacity_mut()[..a.size(0) * b.size(1)],
-            GemmInputA::Unpacked(Matrix::from(a.view())),
+            GemmInputA::Unpacked(a),
             GemmInputB::Unpacked(Matrix::from(b.view())),
             opts,
         );
@@ -1664,6 +1664,9 @@ fn gemm_epilogue_matches_the_definition() {
         // Safety: the GEMM initialized every element.
         unsafe { out.set_len(a.size(0) * b.size(1)) };
         out
+    };
+    let run = |a: &Nd<f32, 2>, b: &Nd<f32, 2>, opts: GemmUninitOptions<f32, f32, f32>| {
+        run_a(Matrix::from(a.view()), b, opts)
     };
     let mut seed = 9000;
     for m in [1, 2, 5, 6, 7, 13, 64, 70] {
@@ -1704,6 +1707,24 @@ fn gemm_epilogue_matches_the_definition() {
                         "{m}x{k} * {k}x{n}, bias {with_bias}, residual {with_res}, \
                          prelu {with_prelu}"
                     );
+                    // The same with A in columns (so the kernel reads it packed, change 23's
+                    // other case): the same bits.
+                    let a_cols = a.transposed().to_tensor();
+                    let got_packed = run_a(
+                        Matrix::from(a_cols.transposed()),
+                        &b,
+                        GemmUninitOptions {
+                            bias: with_bias.then_some(BiasVector::Column(&bias[..])),
+                            epilogue: Epilogue {
+                                residual: with_res.then_some(&residual[..]),
+                                row_prelu: with_prelu.then_some(&slopes[..]),
+                            },
+                            ..Default::default()
+                        },
+                    );
+                    for (i, (p, u)) in got_packed.iter().zip(&got).enumerate() {
+                        assert_eq!(p.to_bits(), u.to_bits(), "{what}: A packed, element {i}");
+                    }
                     for r in 0..m {
                         for c in 0..n {
                             let i = r * n + c;

@@ -268,6 +268,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         tile_ptr: *mut f32,
         tile_row_stride: usize,
         a: Lhs<f32>,
+        a_panel_stride: usize,
         b: &[u8],
         used_rows: usize,
         row: usize,
@@ -280,10 +281,27 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
 
         let b = cast_slice(b).unwrap();
 
+        // The LHS of row tile `t`.
+        let tile_a = |t: usize| match a {
+            Lhs::Packed(data) => Lhs::Packed(&data[t * a_panel_stride..]),
+            Lhs::Unpacked {
+                data,
+                len,
+                row_stride,
+            } => {
+                let offset = t * MR * row_stride;
+                Lhs::Unpacked {
+                    data: data.wrapping_add(offset),
+                    len: len.saturating_sub(offset),
+                    row_stride,
+                }
+            }
+        };
+
         macro_rules! run {
             ($beta_one:literal, $bias:literal, $res:literal, $prelu:literal) => {{
                 macro_rules! rows {
-                    ($rows:literal) => {
+                    ($rows:literal, $t:expr) => {
                         unsafe {
                             simd_gemm_epilogue::<
                                 _,
@@ -294,18 +312,31 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                                 $bias,
                                 $res,
                                 $prelu,
-                            >(self.isa, tile_ptr, tile_row_stride, a, b, row, col, epi)
+                            >(
+                                self.isa,
+                                tile_ptr.add($t * MR * tile_row_stride),
+                                tile_row_stride,
+                                tile_a($t),
+                                b,
+                                row + $t * MR,
+                                col,
+                                epi,
+                            )
                         }
                     };
                 }
-                match used_rows {
-                    6 => rows!(6),
-                    5 => rows!(5),
-                    4 => rows!(4),
-                    3 => rows!(3),
-                    2 => rows!(2),
-                    1 => rows!(1),
-                    _ => panic!("unsupported `used_rows` {}", used_rows),
+                let full_tiles = used_rows / MR;
+                for t in 0..full_tiles {
+                    rows!(6, t);
+                }
+                match used_rows % MR {
+                    0 => {}
+                    5 => rows!(5, full_tiles),
+                    4 => rows!(4, full_tiles),
+                    3 => rows!(3, full_tiles),
+                    2 => rows!(2, full_tiles),
+                    1 => rows!(1, full_tiles),
+                    _ => unreachable!(),
                 }
             }};
         }
