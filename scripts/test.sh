@@ -16,6 +16,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace
 
+# The vendored rten's own tests of its patches (vendor/rten/README.md, "Tests"): kernels bit
+# for bit against their definitions, and with `kernel-stats` that the new paths ran. vendor/
+# is not a workspace member, so the workspace's `cargo test` does not reach them.
+step "cargo test (vendor/rten: the patches' tests)"
+cargo test --manifest-path vendor/rten/Cargo.toml --features kernel-stats --test patched_kernels
+
 # The binary `cargo test` just built (feature-unified with the tests): reusing it saves a
 # second build of the dependency graph that `cargo run` would start.
 BIN="${CARGO_TARGET_DIR:-target}/debug/focus-sentry"
