@@ -256,6 +256,17 @@ fn cases() -> Vec<Case> {
         strides: [1, 1],
         dilations: [2, 2],
     });
+    // Change 28: many inner rows computed a column of blocks at a time, with blocks of 4
+    // vectors, single vectors and a masked last one in each row (75 = 2 x 32 + 8 + 3 with 8
+    // lanes, 64 + 11 with 16), rows 2 apart in the input (stride 2 down, 1 across).
+    cases.push(Case {
+        channels: 2,
+        in_hw: [19, 75],
+        kernel: [3, 3],
+        pads: [1, 1, 1, 1],
+        strides: [2, 1],
+        dilations: [1, 1],
+    });
     // A kernel over the whole unpadded input (one output per channel). Two channels: with
     // one, `groups` = 1 and the convolution is a vector-matrix product (change 10).
     cases.push(Case {

@@ -671,32 +671,40 @@ fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
         };
 
         let output = &mut output[c * out_len..][..out_len];
-        for (y, out_row) in output.chunks_exact_mut(p.out_w).enumerate() {
-            if inner_rows.contains(&y) {
-                let first_row = (y * p.stride_h - p.pad_top) * layout.row_len;
-                let taps = FixedTaps {
-                    isa,
-                    rows: &scratch[first_row..],
-                    row_step,
-                    taps: &fixed_taps,
-                    weights: &fixed_weights,
-                    init,
-                };
-                conv_row(isa, &taps, out_row, last);
-            } else {
-                let k_rows = KernelRows::new(p, y, layout.row_len);
-                let taps = AnyTaps {
-                    isa,
-                    scratch,
-                    rows: &k_rows,
-                    tap_offsets: layout.tap_offsets,
-                    max_tap,
-                    weights: any_weights,
-                    k_w: p.k_w,
-                    init,
-                };
-                conv_row(isa, &taps, out_row, last);
-            }
+        // The edge rows, where part of the kernel overhangs the image.
+        for y in (0..inner_rows.start).chain(inner_rows.end.max(inner_rows.start)..p.out_h) {
+            let out_row = &mut output[y * p.out_w..][..p.out_w];
+            let k_rows = KernelRows::new(p, y, layout.row_len);
+            let taps = AnyTaps {
+                isa,
+                scratch,
+                rows: &k_rows,
+                tap_offsets: layout.tap_offsets,
+                max_tap,
+                weights: any_weights,
+                k_w: p.k_w,
+                init,
+            };
+            conv_row(isa, &taps, out_row, last);
+        }
+        if !inner_rows.is_empty() {
+            let first_row = (inner_rows.start * p.stride_h - p.pad_top) * layout.row_len;
+            let taps = FixedTaps {
+                isa,
+                rows: &scratch[first_row..],
+                row_step,
+                taps: &fixed_taps,
+                weights: &fixed_weights,
+                init,
+            };
+            conv_rows(
+                isa,
+                &taps,
+                &mut output[inner_rows.start * p.out_w..inner_rows.end * p.out_w],
+                p.out_w,
+                p.stride_h * layout.row_len,
+                last,
+            );
         }
         rows.unrolled += inner_rows.len();
     }
@@ -705,8 +713,10 @@ fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
 
 /// A source of output vectors for [`conv_row`].
 trait Taps<I: Isa> {
-    /// The `N` output vectors of a row that start at column `x`. Callers keep
-    /// `x + N * lanes` within the row's width rounded up to whole vectors.
+    /// The `N` output vectors of a row that start at column `x` ([`AnyTaps`]),
+    /// or at offset `x` of the taps' rows ([`FixedTaps`]: `x` = the row's
+    /// offset plus its column). Callers keep the column plus `N * lanes`
+    /// within the row's width rounded up to whole vectors.
     fn block<const N: usize>(&self, x: usize) -> [I::F32; N];
 }
 
@@ -737,6 +747,65 @@ fn conv_row<I: Isa, T: Taps<I>>(isa: I, taps: &T, out_row: &mut [MaybeUninit<f32
     if x < out_w {
         let [y] = taps.block::<1>(x);
         unsafe { ops.store_ptr_mask(y, out.add(x), last) };
+    }
+}
+
+/// Compute consecutive output rows of width `out_w` from `taps`, the row `r`
+/// of `out` from the taps at offset `r * in_step` (the distance between the
+/// rows' first input rows): the same vectors as [`conv_row`] for each row,
+/// computed a column of blocks at a time (`DW_BLOCK` vectors, then single
+/// vectors, then the masked last one) down all the rows. The loop over the
+/// rows then holds only the pointer steps: computed row by row, each row paid
+/// about 55 instructions of setup (its pointers and bounds, the weights
+/// reloaded into registers for each of its loops), as much as the arithmetic
+/// of a row of 32 outputs.
+#[inline(always)]
+fn conv_rows<I: Isa, T: Taps<I>>(
+    isa: I,
+    taps: &T,
+    out: &mut [MaybeUninit<f32>],
+    out_w: usize,
+    in_step: usize,
+    last: I::M32,
+) {
+    let ops = isa.f32();
+    let lanes = ops.len();
+    assert!(out_w > 0 && out.len().is_multiple_of(out_w));
+    let n_rows = out.len() / out_w;
+    let out = out.as_mut_ptr() as *mut f32;
+    let mut x = 0;
+    // Safety: every store below lies within `out`: row `r < n_rows` of
+    // `out_w` elements, at columns below `out_w` (the loops' bounds, and
+    // `last` covers the `out_w - x < lanes` elements left at the end).
+    // (The offsets step by addition: with `r * in_step` the compiler kept a
+    // multiplication and a spilled register in the loops.)
+    while x + lanes * DW_BLOCK <= out_w {
+        let (mut at, mut o) = (x, x);
+        for _ in 0..n_rows {
+            let acc = taps.block::<DW_BLOCK>(at);
+            for (b, acc) in acc.into_iter().enumerate() {
+                unsafe { ops.store_ptr(acc, out.add(o + b * lanes)) };
+            }
+            (at, o) = (at + in_step, o + out_w);
+        }
+        x += lanes * DW_BLOCK;
+    }
+    while x + lanes <= out_w {
+        let (mut at, mut o) = (x, x);
+        for _ in 0..n_rows {
+            let [y] = taps.block::<1>(at);
+            unsafe { ops.store_ptr(y, out.add(o)) };
+            (at, o) = (at + in_step, o + out_w);
+        }
+        x += lanes;
+    }
+    if x < out_w {
+        let (mut at, mut o) = (x, x);
+        for _ in 0..n_rows {
+            let [y] = taps.block::<1>(at);
+            unsafe { ops.store_ptr_mask(y, out.add(o), last) };
+            (at, o) = (at + in_step, o + out_w);
+        }
     }
 }
 
@@ -774,9 +843,11 @@ impl<I: Isa> Taps<I> for AnyTaps<'_, I> {
 /// trip counts, so the loops unroll, and no bounds check per tap.
 struct FixedTaps<'a, I: Isa, const KH: usize, const KW: usize> {
     isa: I,
-    /// The scratch rows from the one under kernel row 0; the row under kernel
-    /// row `k_y` starts `k_y * row_step` elements in. [`conv_channels`]
-    /// checked that all `KH` rows, `row_len` elements each, lie in it.
+    /// The scratch rows from the one under kernel row 0 of the first output
+    /// row; for an output vector at offset `x` (see [`conv_rows`]), the row
+    /// under kernel row `k_y` starts `k_y * row_step + x` elements in.
+    /// [`conv_channels`] checked that all `KH` rows of every output row it
+    /// computes, `row_len` elements each, lie in it.
     rows: &'a [f32],
     row_step: usize,
     /// Offset of each horizontal tap within a row; checked by
