@@ -5,7 +5,8 @@
 //! rten's per-kernel channel counts (its `kernel-stats` feature, on in every build of this
 //! crate so that `cargo build` and `cargo test` share one build of rten) around a cold and a
 //! tracked frame, and that the rows away from the channels' edges run its code unrolled for
-//! 3x3 and 5x5 kernels, and that their input rows are copied into its padded rows by its
+//! 3x3 and 5x5 kernels (the edge rows its code unrolled for the kernel's width, change 29),
+//! and that their input rows are copied into its padded rows by its
 //! vector copy (stride 1) or paired copy (stride 2), not one element at a time (change 21).
 //! Likewise their max pools (2x2, stride 2) must run in the 2x2 kernel of change 8 rather
 //! than rten's generic pooling.
@@ -78,6 +79,20 @@ fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
     assert!(
         tracked_unrolled > 10 * tracked_simd,
         "tracked frame: {tracked_unrolled} unrolled rows over {tracked_simd} channels"
+    );
+    // And their edge rows (the kernel overhanging the image above or below: with "same"
+    // padding at least one a channel, two in the mesh's stride-1 layers) run the code
+    // unrolled for the kernel's width over the kernel rows on the image (change 29), not the
+    // general loop.
+    let cold_edge = after_cold.unrolled_edge_rows - before.unrolled_edge_rows;
+    let tracked_edge = after_tracked.unrolled_edge_rows - after_first.unrolled_edge_rows;
+    assert!(
+        cold_edge >= cold_simd,
+        "cold frame: {cold_edge} unrolled edge rows over {cold_simd} channels"
+    );
+    assert!(
+        tracked_edge >= 2 * tracked_simd,
+        "tracked frame: {tracked_edge} unrolled edge rows over {tracked_simd} channels"
     );
     // Their depthwise convolutions have strides 1 and 2 (the detector's): every input row
     // must be copied into the kernel's padded rows by its vector copy (stride 1) or its

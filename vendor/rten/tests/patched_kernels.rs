@@ -49,13 +49,26 @@ impl Case {
     /// Output rows (over all channels) whose whole kernel lies over the image, which the
     /// SIMD kernel computes with its code unrolled for 3x3 and 5x5 kernels.
     fn unrolled_rows(&self) -> usize {
+        self.rows_inside_and_at_the_edges().0
+    }
+
+    /// Output rows (over all channels) with part of the kernel over the padding above or
+    /// below the image, which the SIMD kernel computes with its code unrolled for the width
+    /// of 3x3 and 5x5 kernels (change 29).
+    fn unrolled_edge_rows(&self) -> usize {
+        self.rows_inside_and_at_the_edges().1
+    }
+
+    /// Output rows (over all channels) of a 3x3 or 5x5 kernel with the whole kernel over the
+    /// image, and the others; (0, 0) for other kernel sizes.
+    fn rows_inside_and_at_the_edges(&self) -> (usize, usize) {
         let [in_h, _] = self.in_hw;
         let [k_h, k_w] = self.kernel;
         let [pad_top, _, pad_bottom, _] = self.pads;
         let [stride_y, _] = self.strides;
         let [dil_y, _] = self.dilations;
         if !matches!((k_h, k_w), (3, 3) | (5, 5)) {
-            return 0;
+            return (0, 0);
         }
         let out_h = (in_h + pad_top + pad_bottom - dil_y * (k_h - 1) - 1) / stride_y + 1;
         let inside = (0..out_h)
@@ -64,7 +77,7 @@ impl Case {
                 top >= pad_top && top + dil_y * (k_h - 1) < pad_top + in_h
             })
             .count();
-        inside * self.channels
+        (inside * self.channels, (out_h - inside) * self.channels)
     }
 
     /// Input rows that the SIMD kernel copies into its padded rows one element at a time:
@@ -338,7 +351,7 @@ fn depthwise_conv_matches_the_reference() {
     let before = rten::ops::depthwise_kernel_stats();
     let pool = BufferPool::new();
     // Channels and unrolled rows that the depthwise kernels should count.
-    let (mut channels, mut unrolled, mut elementwise) = (0, 0, 0);
+    let (mut channels, mut unrolled, mut unrolled_edge, mut elementwise) = (0, 0, 0, 0);
     for (n, case) in cases().iter().enumerate() {
         let c = case.channels;
         let input = tensor(n as u64, &[1, c, case.in_hw[0], case.in_hw[1]]);
@@ -358,6 +371,7 @@ fn depthwise_conv_matches_the_reference() {
         }
         channels += c;
         unrolled += case.unrolled_rows();
+        unrolled_edge += case.unrolled_edge_rows();
         elementwise += case.elementwise_copied_rows();
     }
 
@@ -388,6 +402,7 @@ fn depthwise_conv_matches_the_reference() {
             }
             channels += c;
             unrolled += case.unrolled_rows();
+            unrolled_edge += case.unrolled_edge_rows();
             elementwise += case.elementwise_copied_rows();
 
             for first in (0..c).step_by(2) {
@@ -412,6 +427,7 @@ fn depthwise_conv_matches_the_reference() {
                 }
                 channels += pair_case.channels;
                 unrolled += pair_case.unrolled_rows();
+                unrolled_edge += pair_case.unrolled_edge_rows();
                 elementwise += pair_case.elementwise_copied_rows();
             }
         }
@@ -427,6 +443,7 @@ fn depthwise_conv_matches_the_reference() {
             whole_channel: after.whole_channel - before.whole_channel,
             row_by_row: after.row_by_row - before.row_by_row,
             unrolled_rows: after.unrolled_rows - before.unrolled_rows,
+            unrolled_edge_rows: after.unrolled_edge_rows - before.unrolled_edge_rows,
             elementwise_copied_rows: after.elementwise_copied_rows - before.elementwise_copied_rows,
         };
         assert_eq!(stats.whole_channel, channels, "{stats:?}");
@@ -435,13 +452,17 @@ fn depthwise_conv_matches_the_reference() {
         // unrolled for 3x3 and 5x5 kernels (the same sums in the same order).
         assert!(unrolled > 100, "{unrolled}");
         assert_eq!(stats.unrolled_rows, unrolled, "{stats:?}");
+        // Change 29: and the other rows of those kernels (at the top and bottom edges) ran
+        // the code unrolled for their width, over the kernel rows on the image.
+        assert!(unrolled_edge > 100, "{unrolled_edge}");
+        assert_eq!(stats.unrolled_edge_rows, unrolled_edge, "{stats:?}");
         // Change 21: the input rows of strides 1 and 2 were copied by the vector and paired
         // copies, and only those of other strides one element at a time.
         assert!(elementwise > 0, "{elementwise}");
         assert_eq!(stats.elementwise_copied_rows, elementwise, "{stats:?}");
     }
     #[cfg(not(feature = "kernel-stats"))]
-    let _ = (channels, unrolled, elementwise);
+    let _ = (channels, unrolled, unrolled_edge, elementwise);
 }
 
 /// A dense convolution (`groups` = 1) by the definition, `bias` (if any) added to each

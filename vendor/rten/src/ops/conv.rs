@@ -48,6 +48,11 @@ pub struct DepthwiseKernelStats {
     /// Output rows of the whole-channel kernel computed by its unrolled 3x3
     /// or 5x5 code (rows where the whole kernel lies over the image).
     pub unrolled_rows: usize,
+    /// Edge output rows (part of the kernel over the padding above or below
+    /// the image) of a 3x3 or 5x5 kernel, computed by the whole-channel
+    /// kernel's code unrolled for the kernel's width over the kernel rows on
+    /// the image.
+    pub unrolled_edge_rows: usize,
     /// Input rows that the whole-channel kernel copied into its padded rows
     /// one element at a time: neither by its vector copy (stride 1) nor by
     /// its paired copy of the two phases (stride 2).

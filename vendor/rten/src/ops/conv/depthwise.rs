@@ -31,6 +31,10 @@ pub(crate) mod kernel_stats {
     /// Output rows computed by the whole-channel kernel's unrolled code.
     #[cfg(feature = "kernel-stats")]
     static UNROLLED_ROWS: AtomicUsize = AtomicUsize::new(0);
+    /// Edge output rows computed by the whole-channel kernel's code unrolled
+    /// for the kernel's width.
+    #[cfg(feature = "kernel-stats")]
+    static UNROLLED_EDGE_ROWS: AtomicUsize = AtomicUsize::new(0);
     /// Input rows that the whole-channel kernel copied into its padded rows
     /// one element at a time.
     #[cfg(feature = "kernel-stats")]
@@ -45,6 +49,7 @@ pub(crate) mod kernel_stats {
             WHOLE_CHANNEL.fetch_add(_whole_channel, Ordering::Relaxed);
             ROW_BY_ROW.fetch_add(_row_by_row, Ordering::Relaxed);
             UNROLLED_ROWS.fetch_add(_rows.unrolled, Ordering::Relaxed);
+            UNROLLED_EDGE_ROWS.fetch_add(_rows.unrolled_edge, Ordering::Relaxed);
             ELEMENTWISE_COPIED_ROWS.fetch_add(_rows.elementwise_copied, Ordering::Relaxed);
         }
     }
@@ -56,6 +61,7 @@ pub(crate) mod kernel_stats {
             whole_channel: WHOLE_CHANNEL.load(Ordering::Relaxed),
             row_by_row: ROW_BY_ROW.load(Ordering::Relaxed),
             unrolled_rows: UNROLLED_ROWS.load(Ordering::Relaxed),
+            unrolled_edge_rows: UNROLLED_EDGE_ROWS.load(Ordering::Relaxed),
             elementwise_copied_rows: ELEMENTWISE_COPIED_ROWS.load(Ordering::Relaxed),
         }
     }
@@ -67,6 +73,9 @@ pub(crate) mod kernel_stats {
 pub(crate) struct RowCounts {
     /// Output rows computed by the code unrolled for the kernel's size.
     unrolled: usize,
+    /// Edge output rows computed by the code unrolled for the kernel's width
+    /// ([`EdgeTaps`]).
+    unrolled_edge: usize,
     /// Input rows copied into the padded rows one element at a time (not by
     /// the vector copies of stride 1 or the paired copy of stride 2).
     elementwise_copied: usize,
@@ -75,6 +84,7 @@ pub(crate) struct RowCounts {
 impl std::ops::AddAssign for RowCounts {
     fn add_assign(&mut self, other: RowCounts) {
         self.unrolled += other.unrolled;
+        self.unrolled_edge += other.unrolled_edge;
         self.elementwise_copied += other.elementwise_copied;
     }
 }
@@ -675,17 +685,33 @@ fn conv_channels<I: Isa, const KH: usize, const KW: usize>(
         for y in (0..inner_rows.start).chain(inner_rows.end.max(inner_rows.start)..p.out_h) {
             let out_row = &mut output[y * p.out_w..][..p.out_w];
             let k_rows = KernelRows::new(p, y, layout.row_len);
-            let taps = AnyTaps {
-                isa,
-                scratch,
-                rows: &k_rows,
-                tap_offsets: layout.tap_offsets,
-                max_tap,
-                weights: any_weights,
-                k_w: p.k_w,
-                init,
-            };
-            conv_row(isa, &taps, out_row, last);
+            if fixed {
+                let taps = EdgeTaps {
+                    isa,
+                    scratch,
+                    rows: &k_rows,
+                    taps: &fixed_taps,
+                    max_tap,
+                    weights: &fixed_weights,
+                    init,
+                };
+                conv_row(isa, &taps, out_row, last);
+            } else {
+                let taps = AnyTaps {
+                    isa,
+                    scratch,
+                    rows: &k_rows,
+                    tap_offsets: layout.tap_offsets,
+                    max_tap,
+                    weights: any_weights,
+                    k_w: p.k_w,
+                    init,
+                };
+                conv_row(isa, &taps, out_row, last);
+            }
+        }
+        if fixed {
+            rows.unrolled_edge += p.out_h - inner_rows.len();
         }
         if !inner_rows.is_empty() {
             let first_row = (inner_rows.start * p.stride_h - p.pad_top) * layout.row_len;
@@ -836,6 +862,47 @@ impl<I: Isa> Taps<I> for AnyTaps<'_, I> {
             x,
             self.init,
         )
+    }
+}
+
+/// The taps of a `KH` x `KW` kernel over the kernel rows that lie on the image,
+/// for the edge rows (where [`FixedTaps`] does not apply): the kernel rows in a
+/// loop, as [`AnyTaps`] takes them, and each row's `KW` taps unrolled, with
+/// their weights from the splatted `KH` x `KW` array. The same sums in the
+/// same order as [`AnyTaps`]: the general loop cost about 6 instructions per
+/// tap (the tap's offset and weight loaded, the loop's bookkeeping).
+struct EdgeTaps<'a, I: Isa, const KH: usize, const KW: usize> {
+    isa: I,
+    scratch: &'a [f32],
+    rows: &'a KernelRows,
+    /// Offset of each horizontal tap within a row, the largest `max_tap`.
+    taps: &'a [usize; KW],
+    max_tap: usize,
+    weights: &'a [[I::F32; KW]; KH],
+    init: I::F32,
+}
+
+impl<I: Isa, const KH: usize, const KW: usize> Taps<I> for EdgeTaps<'_, I, KH, KW> {
+    #[inline(always)]
+    fn block<const N: usize>(&self, x: usize) -> [I::F32; N] {
+        let ops = self.isa.f32();
+        let lanes = ops.len();
+        let mut acc = [self.init; N];
+        let mut row_start = self.rows.first_row;
+        // Bounds checked once per kernel row, as in `conv_block`.
+        let span = self.max_tap + lanes * N;
+        for k_y in self.rows.k_y.clone() {
+            let row = &self.scratch[row_start + x..][..span];
+            for (&offset, &w) in self.taps.iter().zip(&self.weights[k_y]) {
+                for (b, acc) in acc.iter_mut().enumerate() {
+                    // Safety: `offset + lanes * N <= span`, the length of `row`.
+                    let v = unsafe { ops.load_ptr(row.as_ptr().add(offset + b * lanes)) };
+                    *acc = ops.mul_add(v, w, *acc);
+                }
+            }
+            row_start += self.rows.row_step;
+        }
+        acc
     }
 }
 
