@@ -197,17 +197,16 @@ impl<T: Copy + Default> Im2Col<'_, T> {
                 // after for step 2) are in bounds of the image, which is
                 // borrowed immutably.
                 unsafe {
-                    let src = (img_data.as_ptr(), base);
-                    let offsets = &bounds.starts[..];
-                    let out = out_panels;
-                    match step {
-                        1 => copy_panel_rows::<_, 1>(src, 1, offsets, out, panel_width),
-                        2 => copy_panel_rows::<_, 2>(src, 2, offsets, out, panel_width),
-                        3 => copy_panel_rows::<_, 3>(src, 3, offsets, out, panel_width),
-                        6 => copy_panel_rows::<_, 6>(src, 6, offsets, out, panel_width),
-                        _ => copy_panel_rows::<_, 0>(src, step, offsets, out, panel_width),
-                    }
-                }
+                    copy_rows(
+                        img_data.as_ptr().offset(base),
+                        step,
+                        true,
+                        &bounds.starts,
+                        out_panels,
+                        panel_width,
+                        0..panel_width,
+                    )
+                };
                 out_offset += n_rows * panel_width;
                 stats.whole_panel_rows += n_rows;
                 continue;
@@ -229,9 +228,21 @@ impl<T: Copy + Default> Im2Col<'_, T> {
                         && start + panel_x_span < img_len as i64
                     {
                         let out_panel = &mut out[out_offset..out_offset + panel_width];
-                        // Safety: the image is borrowed immutably.
+                        let read_past = start + panel_x_span + 1 < img_len as i64;
+                        // Safety: the row's elements `start + i * x_step`,
+                        // `i < panel_width`, are in the buffer (and for
+                        // `read_past` the one after the last); the image is
+                        // borrowed immutably.
                         unsafe {
-                            copy_strided(&img_data, start as usize, x_step as usize, out_panel)
+                            copy_rows(
+                                img_data.as_ptr().add(start as usize),
+                                x_step as usize,
+                                read_past,
+                                &[0],
+                                out_panel,
+                                panel_width,
+                                0..panel_width,
+                            )
                         };
                         out_offset += panel_width;
                         stats.row_copies += 1;
@@ -298,42 +309,72 @@ impl<T: Copy + Default> Im2Col<'_, T> {
     }
 }
 
-/// Copy `out.len()` elements of `src`, `stride` apart from `start`, to `out`.
+/// Copy, for each row `r` (of `starts.len()`), `cols.len()` elements `step`
+/// apart from `src + starts[r]` to `out[r * row_width..][cols]`. The loop is
+/// chosen once for the step: steps 1, 2, 3 and 6 have their own (1 and 2
+/// vectorized, 3 and 6 without multiplications), and with `read_past` step 2
+/// reads `2 * cols.len()` consecutive elements, one past the last it copies,
+/// in runs of 16 that the compiler turns into vector loads and shuffles
+/// ([`copy_step2_whole`]).
 ///
-/// Panics if the last element is beyond the end of `src`.
+/// Dense rows (step 1), the columns of a stride-2 convolution over NCHW
+/// input (2), and those of a stride-1 or stride-2 convolution over
+/// 3-channel NHWC input read through a permuted view (3, 6).
 ///
 /// # Safety
 ///
-/// No mutable reference to the elements of `src` may exist (as for
-/// [`Storage::get`]).
+/// `src.offset(starts[r] + i * step)` must be valid for reads for every row
+/// `r` and `i < cols.len()`, and with `read_past` (used for step 2 only)
+/// for `i < 2 * cols.len()`; `cols.end <= row_width` and `out` must hold
+/// `starts.len()` rows.
 #[inline(always)]
-unsafe fn copy_strided<S: Storage>(
-    src: &S,
-    start: usize,
-    stride: usize,
-    out: &mut [MaybeUninit<S::Elem>],
-) where
-    S::Elem: Copy,
-{
-    let Some(last) = out.len().checked_sub(1) else {
-        return;
-    };
-    assert!(start + last * stride < src.len());
-    // Safety: `start + i * stride <= start + last * stride`, which is in
-    // bounds, for every `i < out.len()`.
+unsafe fn copy_rows<T: Copy>(
+    src: *const T,
+    step: usize,
+    read_past: bool,
+    starts: &[isize],
+    out: &mut [MaybeUninit<T>],
+    row_width: usize,
+    cols: Range<usize>,
+) {
+    assert!(
+        cols.start <= cols.end && cols.end <= row_width && out.len() >= starts.len() * row_width
+    );
     unsafe {
-        let src_ptr = src.as_ptr().add(start);
-        match stride {
-            // Dense rows (stride 1), the columns of a stride-2 convolution
-            // over NCHW input, and those of a stride-1 or stride-2
-            // convolution over 3-channel NHWC input read through a permuted
-            // view. The constant stride lets the compiler vectorize (1, 2) or
-            // at least drop the stride's multiplications (3, 6).
-            1 => copy_step::<_, 1>(src_ptr, 1, out),
-            2 => copy_step::<_, 2>(src_ptr, 2, out),
-            3 => copy_step::<_, 3>(src_ptr, 3, out),
-            6 => copy_step::<_, 6>(src_ptr, 6, out),
-            _ => copy_step::<_, 0>(src_ptr, stride, out),
+        match step {
+            1 => copy_rows_step::<_, 1, false>(src, 1, starts, out, row_width, cols),
+            2 if read_past => copy_rows_step::<_, 2, true>(src, 2, starts, out, row_width, cols),
+            2 => copy_rows_step::<_, 2, false>(src, 2, starts, out, row_width, cols),
+            3 => copy_rows_step::<_, 3, false>(src, 3, starts, out, row_width, cols),
+            6 => copy_rows_step::<_, 6, false>(src, 6, starts, out, row_width, cols),
+            _ => copy_rows_step::<_, 0, false>(src, step, starts, out, row_width, cols),
+        }
+    }
+}
+
+/// [`copy_rows`] for one step: `STEP` is `step` as a constant, or 0 to use
+/// `step`; `READ_PAST` as `read_past` there (for `STEP = 2`).
+///
+/// # Safety
+///
+/// As [`copy_rows`].
+#[inline(always)]
+unsafe fn copy_rows_step<T: Copy, const STEP: usize, const READ_PAST: bool>(
+    src: *const T,
+    step: usize,
+    starts: &[isize],
+    out: &mut [MaybeUninit<T>],
+    row_width: usize,
+    cols: Range<usize>,
+) {
+    for (out_row, &start) in out.chunks_exact_mut(row_width).zip(starts) {
+        // Safety: the caller checked `cols.end <= row_width`.
+        let out_run = unsafe { out_row.get_unchecked_mut(cols.clone()) };
+        let src = unsafe { src.offset(start) };
+        if STEP == 2 && READ_PAST {
+            unsafe { copy_step2_whole(src, out_run) };
+        } else {
+            unsafe { copy_step::<T, STEP>(src, step, out_run) };
         }
     }
 }
@@ -378,34 +419,6 @@ unsafe fn copy_step2_whole<T: Copy>(src: *const T, out: &mut [MaybeUninit<T>]) {
     unsafe { copy_step::<T, 2>(src.add(2 * done), 2, rest) };
 }
 
-/// Pack every row of one panel that lies wholly in the image: row `r` of
-/// the panel (`out[r * panel_width..][..panel_width]`) is a copy of
-/// `panel_width` elements `step` apart from the image `src.0` at offset
-/// `src.1 + starts[r]`. `STEP` is as for [`copy_step`].
-///
-/// # Safety
-///
-/// For every row `r` and every `i < panel_width`, the image's element at
-/// `src.1 + starts[r] + i * step` must be in bounds and valid for reads, and
-/// for `STEP = 2` also the one after the last (the stride-2 copy reads it).
-#[inline(always)]
-unsafe fn copy_panel_rows<T: Copy, const STEP: usize>(
-    (src, base): (*const T, isize),
-    step: usize,
-    starts: &[isize],
-    out: &mut [MaybeUninit<T>],
-    panel_width: usize,
-) {
-    for (out_row, &start) in out.chunks_exact_mut(panel_width).zip(starts) {
-        let src = unsafe { src.offset(base + start) };
-        if STEP == 2 {
-            unsafe { copy_step2_whole(src, out_row) };
-        } else {
-            unsafe { copy_step::<T, STEP>(src, step, out_row) };
-        }
-    }
-}
-
 /// The least and greatest offsets of a block of im2col rows
 /// ([`RowOffsets`]), for [`panel_inside`](RowBounds::panel_inside).
 struct RowBounds {
@@ -422,32 +435,33 @@ struct RowBounds {
 
 impl RowBounds {
     /// The bounds of rows `chan[r], y[r], x[r]`, or `None` for no rows.
+    ///
+    /// Inlined into the packing's code for the ISA, each bound is found in
+    /// its own pass over one table, which the compiler vectorizes (where
+    /// one loop out of line, updating all six, took about 40 instructions
+    /// a row).
+    #[inline(always)]
     fn new(chan: &[i32], y: &[i32], x: &[i32]) -> Option<Self> {
-        let mut rows = chan.iter().zip(y).zip(x);
-        let ((&c, &y0), &x0) = rows.next()?;
-        let start = c as i64 + y0 as i64 + x0 as i64;
-        let mut bounds = RowBounds {
-            min_y: y0 as i64,
-            max_y: y0 as i64,
-            min_x: x0 as i64,
-            max_x: x0 as i64,
-            min_start: start,
-            max_start: start,
-            starts: Vec::with_capacity(chan.len()),
-        };
-        bounds.starts.push(start as isize);
-        for ((&c, &y), &x) in rows {
-            let (y, x) = (y as i64, x as i64);
-            let start = c as i64 + y + x;
-            bounds.min_y = bounds.min_y.min(y);
-            bounds.max_y = bounds.max_y.max(y);
-            bounds.min_x = bounds.min_x.min(x);
-            bounds.max_x = bounds.max_x.max(x);
-            bounds.min_start = bounds.min_start.min(start);
-            bounds.max_start = bounds.max_start.max(start);
-            bounds.starts.push(start as isize);
+        if chan.is_empty() || y.is_empty() || x.is_empty() {
+            return None;
         }
-        Some(bounds)
+        let starts: Vec<isize> = chan
+            .iter()
+            .zip(y)
+            .zip(x)
+            .map(|((&c, &y), &x)| c as isize + y as isize + x as isize)
+            .collect();
+        let min = |xs: &[i32]| xs.iter().fold(i32::MAX, |m, &x| m.min(x)) as i64;
+        let max = |xs: &[i32]| xs.iter().fold(i32::MIN, |m, &x| m.max(x)) as i64;
+        Some(RowBounds {
+            min_y: min(y),
+            max_y: max(y),
+            min_x: min(x),
+            max_x: max(x),
+            min_start: starts.iter().fold(isize::MAX, |m, &s| m.min(s)) as i64,
+            max_start: starts.iter().fold(isize::MIN, |m, &s| m.max(s)) as i64,
+            starts,
+        })
     }
 
     /// True if every row of a panel whose patches start at `(panel_y,
