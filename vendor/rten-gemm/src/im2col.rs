@@ -106,6 +106,14 @@ impl<T: Copy + Default> Im2Col<'_, T> {
     /// `NR_REGS` specifies the width of each column panel as a multiple of
     /// `S::LEN` elements. In other words, `panel_width` must exactly equal
     /// `NR_REGS * S::LEN`.
+    ///
+    /// A panel's columns split into runs along one image row, evenly spaced
+    /// (one run if the panel lies along one image row: all but the smallest
+    /// images' panels). A panel whose runs each lie in the image for every
+    /// row of the block (strided copies), or in the padding for every row
+    /// (zeros), is packed run after run with no test per row. Of other
+    /// panels, a row along one image row that lies in the image is copied
+    /// after a test; the rest are gathered element by element.
     #[inline(always)]
     pub(super) fn pack_block<I: Isa, const NR_REGS: usize>(
         &self,
@@ -129,6 +137,7 @@ impl<T: Copy + Default> Im2Col<'_, T> {
         let row_chan_offsets = &self.row_offsets.chan[rows.clone()];
         let row_y_offsets = &self.row_offsets.y[rows.clone()];
         let row_x_offsets = &self.row_offsets.x[rows.clone()];
+        let n_rows = rows.len();
 
         let img_data = self.image.storage();
 
@@ -137,11 +146,26 @@ impl<T: Copy + Default> Im2Col<'_, T> {
         let img_len = self.image.storage().len();
         assert!(img_len > 0 && img_len <= i32::MAX as usize);
         let max_img_offset = ops.splat(img_len as i32 - 1);
+        let max_x_offset = ops.splat(self.max_x_offset);
+        let max_y_offset = ops.splat(self.max_y_offset);
+        let limits = Limits {
+            max_y: self.max_y_offset as i64,
+            max_x: self.max_x_offset as i64,
+            img_len: img_len as i64,
+        };
+        // Safety (for every read through `img`): the image is borrowed
+        // immutably.
+        let img = (img_data.as_ptr(), img_len);
 
         // The extent of the block's row offsets, to test once per panel
         // whether all of its rows lie in the image.
-        let row_bounds = RowBounds::new(row_chan_offsets, row_y_offsets, row_x_offsets);
+        let Some(row_bounds) = RowBounds::new(row_chan_offsets, row_y_offsets, row_x_offsets)
+        else {
+            // No rows: nothing to pack.
+            return;
+        };
         let mut stats = PackStats::default();
+        let mut runs = [Run::default(); MAX_RUNS];
 
         // Loop over column panels, then rows, then SIMD-wide column groups
         // within each panel.
@@ -152,99 +176,85 @@ impl<T: Copy + Default> Im2Col<'_, T> {
                 std::array::from_fn(|i| ops.load(&col_y_offsets[start_col + ops.len() * i..]));
             let col_x_offset: [I::I32; NR_REGS] =
                 std::array::from_fn(|i| ops.load(&col_x_offsets[start_col + ops.len() * i..]));
-            let max_x_offset = ops.splat(self.max_x_offset);
-            let max_y_offset = ops.splat(self.max_y_offset);
-
-            // If the panel's patches lie along one row of the image, evenly
-            // spaced, each row of the panel reads `panel_width` elements
-            // `x_step` apart, which where they all lie in the image are
-            // copied without computing and masking each offset.
             let panel_y_offsets = &col_y_offsets[start_col..start_col + panel_width];
             let panel_x_offsets = &col_x_offsets[start_col..start_col + panel_width];
-            let panel_y = panel_y_offsets[0];
-            let panel_x = panel_x_offsets[0];
-            let x_step = panel_x_offsets.get(1).map_or(0, |x| x - panel_x);
-            let panel_in_line = x_step >= 0
-                && panel_y_offsets.iter().all(|&y| y == panel_y)
-                && panel_x_offsets
-                    .iter()
-                    .enumerate()
-                    .all(|(i, &x)| x as i64 == panel_x as i64 + i as i64 * x_step as i64);
-            let panel_x_span = (panel_width as i64 - 1) * x_step as i64;
+            let out_panel = &mut out[out_offset..out_offset + n_rows * panel_width];
+            out_offset += n_rows * panel_width;
 
-            // If moreover every row of the panel lies in the image (the
-            // common case: all panels but those at the image's edges), the
-            // rows are copied one after the other with no test per row, by a
-            // loop specialized for the step.
-            if panel_in_line
-                && let Some(bounds) = &row_bounds
-                && bounds.panel_inside(
-                    panel_y as i64,
-                    panel_x as i64,
-                    panel_x_span,
-                    panel_x_span + (x_step == 2) as i64,
-                    self.max_y_offset as i64,
-                    self.max_x_offset as i64,
-                    img_len as i64,
-                )
+            // The panel's runs: one if it lies along one image row (tested
+            // in vector registers), else found column by column (0 if more
+            // than `MAX_RUNS`: gathered).
+            let n_runs = if let Some(step) =
+                in_line_step(isa, &col_y_offset, &col_x_offset, panel_x_offsets[0])
             {
-                let n_rows = row_chan_offsets.len();
-                let out_panels = &mut out[out_offset..out_offset + n_rows * panel_width];
-                let base = panel_y as isize + panel_x as isize;
-                let step = x_step as usize;
-                // Safety: `panel_inside` checked that every row's elements
-                // (`base + start + i * step`, `i < panel_width`, and the one
-                // after for step 2) are in bounds of the image, which is
-                // borrowed immutably.
-                unsafe {
-                    copy_rows(
-                        img_data.as_ptr().offset(base),
-                        step,
-                        true,
-                        &bounds.starts,
-                        out_panels,
-                        panel_width,
-                        0..panel_width,
-                    )
+                runs[0] = Run {
+                    col: 0,
+                    len: panel_width,
+                    y: panel_y_offsets[0],
+                    x: panel_x_offsets[0],
+                    step,
+                    whole: Whole::No,
                 };
-                out_offset += n_rows * panel_width;
-                stats.whole_panel_rows += n_rows;
+                1
+            } else {
+                find_runs(panel_y_offsets, panel_x_offsets, &mut runs)
+            };
+            let panel_runs = &mut runs[..n_runs];
+
+            // If every run lies in the image for every row of the block, or
+            // in the padding for every row (the common case: all panels but
+            // those at the image's edges), the rows are copied one after
+            // the other with no test per row, by a loop specialized for the
+            // step.
+            if n_runs > 0 && row_bounds.classify(panel_runs, &limits) {
+                // Safety: `classify` checked that every row's elements of
+                // each `Whole::Copy` run (and for `read_past` the one after
+                // the run's last) are in bounds of the image.
+                unsafe { pack_whole_panel(img.0, &row_bounds, panel_runs, out_panel, panel_width) };
+                if n_runs == 1 {
+                    stats.whole_panel_rows += n_rows;
+                } else {
+                    stats.run_panel_rows += n_rows;
+                }
                 continue;
             }
 
-            for ((&row_chan_offset, &row_y_offset), &row_x_offset) in row_chan_offsets
+            for (r, ((&row_chan_offset, &row_y_offset), &row_x_offset)) in row_chan_offsets
                 .iter()
                 .zip(row_y_offsets.iter())
                 .zip(row_x_offsets.iter())
+                .enumerate()
             {
-                if panel_in_line {
-                    let y = panel_y as i64 + row_y_offset as i64;
-                    let x = panel_x as i64 + row_x_offset as i64;
+                let out_row = &mut out_panel[r * panel_width..(r + 1) * panel_width];
+                if n_runs == 1 {
+                    // Along one image row: copied if it lies in the image.
+                    let run = &panel_runs[0];
+                    let span = run.x_span();
+                    let y = run.y as i64 + row_y_offset as i64;
+                    let x = run.x as i64 + row_x_offset as i64;
                     let start = row_chan_offset as i64 + y + x;
-                    if (0..=self.max_y_offset as i64).contains(&y)
+                    if (0..=limits.max_y).contains(&y)
                         && x >= 0
-                        && x + panel_x_span <= self.max_x_offset as i64
+                        && x + span <= limits.max_x
                         && start >= 0
-                        && start + panel_x_span < img_len as i64
+                        && start + span < limits.img_len
                     {
-                        let out_panel = &mut out[out_offset..out_offset + panel_width];
-                        let read_past = start + panel_x_span + 1 < img_len as i64;
-                        // Safety: the row's elements `start + i * x_step`,
-                        // `i < panel_width`, are in the buffer (and for
-                        // `read_past` the one after the last); the image is
-                        // borrowed immutably.
+                        let read_past = start + span + 1 < limits.img_len;
+                        // Safety: the row's elements `start + i * step`, `i <
+                        // panel_width`, are in the buffer (and for `read_past`
+                        // the one after the last); the image is borrowed
+                        // immutably.
                         unsafe {
                             copy_rows(
-                                img_data.as_ptr().add(start as usize),
-                                x_step as usize,
+                                img.0.add(start as usize),
+                                run.step as usize,
                                 read_past,
                                 &[0],
-                                out_panel,
+                                out_row,
                                 panel_width,
                                 0..panel_width,
                             )
                         };
-                        out_offset += panel_width;
                         stats.row_copies += 1;
                         continue;
                     }
@@ -293,12 +303,10 @@ impl<T: Copy + Default> Im2Col<'_, T> {
                             T::default()
                         };
 
-                        // Safety: `out_offset + i` is valid for `i < ops.len()`.
-                        let out_el = unsafe { out.get_unchecked_mut(out_offset + idx) };
+                        // Safety: `i * ops.len() + idx < panel_width`.
+                        let out_el = unsafe { out_row.get_unchecked_mut(i * ops.len() + idx) };
                         out_el.write(elem);
                     }
-
-                    out_offset += ops.len();
                 }
             }
         }
@@ -306,6 +314,188 @@ impl<T: Copy + Default> Im2Col<'_, T> {
         // Check we initialized as many elements as used.
         assert_eq!(out_offset, used_size);
         stats.record();
+    }
+}
+
+/// The most runs a panel is split into before it is gathered instead.
+const MAX_RUNS: usize = 32;
+
+/// Lane numbers, for [`in_line_step`].
+const LANES: [i32; 64] = {
+    let mut lanes = [0; 64];
+    let mut i = 0;
+    while i < 64 {
+        lanes[i] = i as i32;
+        i += 1;
+    }
+    lanes
+};
+
+/// `Some(step)` if the panel whose columns' offsets are `ys`, `xs` (loaded
+/// as vectors) lies along one image row, evenly spaced: `ys` all the same
+/// and `xs[i] == x0 + i * step` exactly, `step >= 0`.
+#[inline(always)]
+fn in_line_step<I: Isa, const NR_REGS: usize>(
+    isa: I,
+    ys: &[I::I32; NR_REGS],
+    xs: &[I::I32; NR_REGS],
+    x0: i32,
+) -> Option<i32> {
+    let ops = isa.i32();
+    let mask_ops = isa.m32();
+    let width = ops.len() * NR_REGS;
+    let lanes = ops.load(&LANES[..ops.len()]);
+    let x1 = if width > 1 { xs[0].to_array()[1] } else { x0 };
+    let step = x1 as i64 - x0 as i64;
+    // With every `x0 + i * step` in i32's range, the vectors' wrapping
+    // arithmetic below computes each exactly.
+    if step < 0 || x0 as i64 + (width as i64 - 1) * step > i32::MAX as i64 {
+        return None;
+    }
+    let step = step as i32;
+    let (y0, x0, step_v) = (
+        ops.splat(ys[0].to_array()[0]),
+        ops.splat(x0),
+        ops.splat(step),
+    );
+    let mut in_line = mask_ops.and(ops.eq(ys[0], y0), ops.eq(ys[0], y0));
+    for i in 0..NR_REGS {
+        let index = ops.add(lanes, ops.splat((i * ops.len()) as i32));
+        let x = ops.add(x0, ops.mul(index, step_v));
+        let col_in_line = mask_ops.and(ops.eq(ys[i], y0), ops.eq(xs[i], x));
+        in_line = mask_ops.and(in_line, col_in_line);
+    }
+    mask_ops.all(in_line).then_some(step)
+}
+
+/// How every row of a panel packs one of its [`Run`]s, or [`Whole::No`]
+/// if the rows differ.
+#[derive(Clone, Copy, Default, PartialEq)]
+enum Whole {
+    #[default]
+    No,
+    /// Copied from the image; `read_past`: the element after each row's
+    /// last is in the buffer too (for the stride-2 copy).
+    Copy { read_past: bool },
+    /// In the padding: zero.
+    Zero,
+}
+
+/// Columns `col..col + len` of a panel, along one image row: column
+/// `col + i` at `(y, x + i * step)` (offsets premultiplied by the image's
+/// strides, as [`ColOffsets`]), `step >= 0`.
+#[derive(Clone, Copy, Default)]
+struct Run {
+    col: usize,
+    len: usize,
+    y: i32,
+    x: i32,
+    step: i32,
+    whole: Whole,
+}
+
+impl Run {
+    /// `x` offset of the last column from the first.
+    fn x_span(&self) -> i64 {
+        (self.len as i64 - 1) * self.step as i64
+    }
+}
+
+/// Split a panel with column offsets `ys`, `xs` into runs along image rows:
+/// their number, or 0 if there are more than `MAX_RUNS`.
+fn find_runs(ys: &[i32], xs: &[i32], runs: &mut [Run; MAX_RUNS]) -> usize {
+    let mut n = 0;
+    let mut col = 0;
+    while col < ys.len().min(xs.len()) {
+        let (y, x) = (ys[col], xs[col]);
+        let mut len = 1;
+        let mut step = 0;
+        if let (Some(&y1), Some(&x1)) = (ys.get(col + 1), xs.get(col + 1))
+            && y1 == y
+            && x1 >= x
+            && x1 as i64 - x as i64 <= i32::MAX as i64
+        {
+            step = x1 - x;
+            len = 2;
+            while let (Some(&yi), Some(&xi)) = (ys.get(col + len), xs.get(col + len))
+                && yi == y
+                && xi as i64 == x as i64 + len as i64 * step as i64
+            {
+                len += 1;
+            }
+        }
+        if n == MAX_RUNS {
+            return 0;
+        }
+        runs[n] = Run {
+            col,
+            len,
+            y,
+            x,
+            step,
+            whole: Whole::No,
+        };
+        n += 1;
+        col += len;
+    }
+    n
+}
+
+/// The bounds an im2col element must lie within: `y` offset in
+/// `0..=max_y`, `x` offset in `0..=max_x` (else it is in the padding), and
+/// the buffer offset in `0..img_len`.
+struct Limits {
+    max_y: i64,
+    max_x: i64,
+    img_len: i64,
+}
+
+/// Pack every row of a panel whose runs `runs` are each wholly
+/// [`Copy`](Whole::Copy) or [`Zero`](Whole::Zero) for every row:
+/// run after run, row `r` of the panel is `out[r * panel_width..][..panel_width]`
+/// and its run starts in the image at `img + run.y + run.x + bounds.starts[r]`.
+///
+/// # Safety
+///
+/// As [`copy_rows`] for each `Copy` run (as [`RowBounds::classify`] checks).
+#[inline(always)]
+unsafe fn pack_whole_panel<T: Copy + Default>(
+    img: *const T,
+    bounds: &RowBounds,
+    runs: &[Run],
+    out: &mut [MaybeUninit<T>],
+    panel_width: usize,
+) {
+    for run in runs {
+        let cols = run.col..run.col + run.len;
+        match run.whole {
+            Whole::Copy { read_past } => unsafe {
+                let src = img.offset(run.y as isize + run.x as isize);
+                let step = run.step as usize;
+                if run.len == panel_width {
+                    // The panel's width is a constant for the compiler's
+                    // loops.
+                    let cols = 0..panel_width;
+                    copy_rows(src, step, read_past, &bounds.starts, out, panel_width, cols)
+                } else {
+                    copy_rows(src, step, read_past, &bounds.starts, out, panel_width, cols)
+                }
+            },
+            Whole::Zero => {
+                for out_row in out.chunks_exact_mut(panel_width) {
+                    zero(&mut out_row[cols.clone()]);
+                }
+            }
+            Whole::No => unreachable!("pack_whole_panel: run not classified"),
+        }
+    }
+}
+
+/// Write zeros to `out`.
+#[inline(always)]
+fn zero<T: Copy + Default>(out: &mut [MaybeUninit<T>]) {
+    for out_el in out {
+        out_el.write(T::default());
     }
 }
 
@@ -420,7 +610,7 @@ unsafe fn copy_step2_whole<T: Copy>(src: *const T, out: &mut [MaybeUninit<T>]) {
 }
 
 /// The least and greatest offsets of a block of im2col rows
-/// ([`RowOffsets`]), for [`panel_inside`](RowBounds::panel_inside).
+/// ([`RowOffsets`]), for [`classify`](RowBounds::classify).
 struct RowBounds {
     min_y: i64,
     max_y: i64,
@@ -472,35 +662,66 @@ impl RowBounds {
     /// the buffer (`0..img_len`): `read_span` is `x_span`, or one more for
     /// the stride-2 copy, which reads one past its last element (see
     /// [`copy_step2_whole`]).
-    #[allow(clippy::too_many_arguments)]
     fn panel_inside(
         &self,
-        panel_y: i64,
-        panel_x: i64,
+        (panel_y, panel_x): (i64, i64),
         x_span: i64,
         read_span: i64,
-        max_y: i64,
-        max_x: i64,
-        img_len: i64,
+        limits: &Limits,
     ) -> bool {
         let base = panel_y + panel_x;
         panel_y + self.min_y >= 0
-            && panel_y + self.max_y <= max_y
+            && panel_y + self.max_y <= limits.max_y
             && panel_x + self.min_x >= 0
-            && panel_x + self.max_x + x_span <= max_x
+            && panel_x + self.max_x + x_span <= limits.max_x
             && base + self.min_start >= 0
-            && base + self.max_start + read_span < img_len
+            && base + self.max_start + read_span < limits.img_len
+    }
+
+    /// True if every element of every row of such a panel lies in the
+    /// padding.
+    fn panel_outside(&self, (panel_y, panel_x): (i64, i64), x_span: i64, limits: &Limits) -> bool {
+        panel_y + self.min_y > limits.max_y
+            || panel_y + self.max_y < 0
+            || panel_x + self.min_x > limits.max_x
+            || panel_x + self.max_x + x_span < 0
+    }
+
+    /// Set each run's [`Whole`] for the block's rows; true if none is
+    /// [`Whole::No`].
+    #[inline(always)]
+    fn classify(&self, runs: &mut [Run], limits: &Limits) -> bool {
+        for run in runs {
+            let at = (run.y as i64, run.x as i64);
+            let span = run.x_span();
+            run.whole = if run.step == 2 && self.panel_inside(at, span, span + 1, limits) {
+                Whole::Copy { read_past: true }
+            } else if self.panel_inside(at, span, span, limits) {
+                Whole::Copy { read_past: false }
+            } else if self.panel_outside(at, span, limits) {
+                Whole::Zero
+            } else {
+                return false;
+            };
+        }
+        true
     }
 }
 
 /// How [`Im2Col::pack_block`] packed its rows, counted per call.
 #[derive(Default)]
 struct PackStats {
-    /// Rows of panels that lay wholly in the image, copied with no test per row.
+    /// Rows of panels along one image row, packed with no test per row.
     whole_panel_rows: usize,
-    /// Rows of other panels along one image row, copied after a test.
+    /// Rows of panels across image rows, packed run by run with no test per
+    /// row.
+    run_panel_rows: usize,
+    /// Rows of other panels along one image row that lay in the image, copied
+    /// after a test.
     row_copies: usize,
-    /// Rows gathered element by element (padding, or panels across rows).
+    /// Rows gathered element by element (over the padding, or of panels
+    /// across image rows whose runs are neither wholly in the image nor in
+    /// the padding).
     gathered_rows: usize,
 }
 
@@ -511,6 +732,7 @@ impl PackStats {
         {
             use std::sync::atomic::Ordering::Relaxed;
             stats::WHOLE_PANEL_ROWS.fetch_add(self.whole_panel_rows, Relaxed);
+            stats::RUN_PANEL_ROWS.fetch_add(self.run_panel_rows, Relaxed);
             stats::ROW_COPIES.fetch_add(self.row_copies, Relaxed);
             stats::GATHERED_ROWS.fetch_add(self.gathered_rows, Relaxed);
         }
@@ -525,20 +747,26 @@ pub mod stats {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     pub(super) static WHOLE_PANEL_ROWS: AtomicUsize = AtomicUsize::new(0);
+    pub(super) static RUN_PANEL_ROWS: AtomicUsize = AtomicUsize::new(0);
     pub(super) static ROW_COPIES: AtomicUsize = AtomicUsize::new(0);
     pub(super) static GATHERED_ROWS: AtomicUsize = AtomicUsize::new(0);
 
     /// Panel rows packed by each path of the f32 im2col packing.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
     pub struct Im2ColStats {
-        /// Rows of panels that lay wholly in the image, copied with no test
-        /// per row.
+        /// Rows of panels along one image row that lay wholly in the image
+        /// (or in the padding), packed with no test per row.
         pub whole_panel_rows: usize,
+        /// Rows of panels across image rows, each of whose runs along one
+        /// image row lay wholly in the image or in the padding, packed run
+        /// by run with no test per row.
+        pub run_panel_rows: usize,
         /// Rows of other panels along one image row that lay in the image,
         /// each copied after its own test.
         pub row_copies: usize,
-        /// Rows gathered element by element (over the padding, or panels
-        /// across image rows).
+        /// Rows gathered element by element (over the padding, or of panels
+        /// across image rows whose runs are neither wholly in the image nor
+        /// in the padding).
         pub gathered_rows: usize,
     }
 
@@ -546,6 +774,7 @@ pub mod stats {
     pub fn im2col_stats() -> Im2ColStats {
         Im2ColStats {
             whole_panel_rows: WHOLE_PANEL_ROWS.load(Ordering::Relaxed),
+            run_panel_rows: RUN_PANEL_ROWS.load(Ordering::Relaxed),
             row_copies: ROW_COPIES.load(Ordering::Relaxed),
             gathered_rows: GATHERED_ROWS.load(Ordering::Relaxed),
         }

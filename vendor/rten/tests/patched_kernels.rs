@@ -12,7 +12,7 @@ use rten::BufferPool;
 use rten::ops::{Padding, conv, conv_add, conv_prelu, max_pool, prelu, prelu_in_place};
 use rten::{Model, ModelOptions, NodeId, ValueOrView};
 use rten_tensor::prelude::*;
-use rten_tensor::{NdTensor, Tensor};
+use rten_tensor::{NdTensor, Tensor, TensorView};
 
 /// Held by the tests that run depthwise convolutions, so that the one that counts them
 /// (`depthwise_conv_matches_the_reference`, with `kernel-stats`) counts only its own: the
@@ -718,6 +718,142 @@ fn im2col_whole_panels_match_the_reference() {
         } else {
             assert!(packed > 0, "{after:?}");
         }
+    }
+}
+
+/// The im2col matrix of `case` over `input` (`[1, C, H, W]`, any layout) by the definition:
+/// row `(c, ky, kx)`, column `(oy, ox)`, zero in the padding; as a `[1, C * kH * kW, 1,
+/// oH * oW]` image, whose 1x1 convolution is the GEMM the im2col convolution computes.
+fn im2col_by_definition(case: &Case, input: TensorView<f32>) -> (Tensor<f32>, [usize; 2]) {
+    let [in_h, in_w] = case.in_hw;
+    let [k_h, k_w] = case.kernel;
+    let [pad_top, pad_left, pad_bottom, pad_right] = case.pads;
+    let [stride_y, stride_x] = case.strides;
+    let [dil_y, dil_x] = case.dilations;
+    let out_h = (in_h + pad_top + pad_bottom - dil_y * (k_h - 1) - 1) / stride_y + 1;
+    let out_w = (in_w + pad_left + pad_right - dil_x * (k_w - 1) - 1) / stride_x + 1;
+    let input = input.nd_view::<4>();
+    let mut data = Vec::with_capacity(case.channels * k_h * k_w * out_h * out_w);
+    for c in 0..case.channels {
+        for ky in 0..k_h {
+            for kx in 0..k_w {
+                for y in 0..out_h {
+                    for x in 0..out_w {
+                        let iy = (y * stride_y + ky * dil_y) as isize - pad_top as isize;
+                        let ix = (x * stride_x + kx * dil_x) as isize - pad_left as isize;
+                        let inside =
+                            (0..in_h as isize).contains(&iy) && (0..in_w as isize).contains(&ix);
+                        data.push(if inside {
+                            input[[0, c, iy as usize, ix as usize]]
+                        } else {
+                            0.0
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let rows = case.channels * k_h * k_w;
+    (
+        Tensor::from_data(&[1, rows, 1, out_h * out_w], data),
+        [out_h, out_w],
+    )
+}
+
+/// Changes 24 and 25: every way rten-gemm packs an im2col panel (panels along one image row
+/// wholly in the image; panels across image rows whose runs along one row each lie wholly in
+/// the image or in the padding; the rows of other panels copied after a test, or gathered
+/// element by element) packs the im2col matrix's values: the
+/// convolution is bit for bit the 1x1 convolution of its im2col matrix built by the
+/// definition (the same GEMM over the same values in the same order; the 1x1 one packs its
+/// input with rten-gemm's plain packing). Cases: the face mesh's first convolution (3x3,
+/// stride 2, padding right and bottom) and BlazeFace's (5x5, stride 2, padding on every
+/// side), over NCHW and over NHWC read through a permuted view (step 6); the mesh's 2x2
+/// stride-2 convolutions down to 8x8, 4x4 and 2x2 outputs (panels across image rows, and
+/// columns past the last output position, in the padding below the image); a 12-wide output
+/// (runs that do not start at a panel's first column); 3x3 over small images with padding
+/// (panels across rows reaching into the padding); dilation 2; stride 3; a 3x1 kernel with
+/// padding on the left only; several depth blocks. With `kernel-stats`: that each path ran.
+#[test]
+fn im2col_packing_matches_the_definition_bit_for_bit() {
+    let pool = BufferPool::new();
+    // (in channels, out channels, input size, kernel, pads, strides, dilations)
+    let shapes = [
+        (3, 16, [40, 64], [3, 3], [0, 0, 1, 1], [2, 2], [1, 1]),
+        (3, 24, [32, 64], [5, 5], [1, 1, 2, 2], [2, 2], [1, 1]),
+        (16, 16, [16, 16], [2, 2], [0; 4], [2, 2], [1, 1]),
+        (128, 8, [8, 8], [2, 2], [0; 4], [2, 2], [1, 1]),
+        (128, 8, [4, 4], [2, 2], [0; 4], [2, 2], [1, 1]),
+        (8, 5, [24, 24], [2, 2], [0; 4], [2, 2], [1, 1]),
+        (4, 7, [6, 6], [3, 3], [1, 1, 1, 1], [1, 1], [1, 1]),
+        (3, 6, [7, 5], [3, 3], [2, 1, 0, 2], [1, 1], [1, 1]),
+        (5, 6, [10, 37], [3, 3], [2, 2, 2, 2], [1, 1], [2, 2]),
+        (3, 5, [12, 100], [3, 3], [1, 1, 1, 1], [3, 3], [1, 1]),
+        (2, 3, [17, 17], [3, 1], [0, 1, 0, 0], [1, 1], [1, 1]),
+        (40, 6, [6, 40], [3, 3], [1, 1, 1, 1], [1, 1], [1, 1]),
+    ];
+    #[cfg(feature = "kernel-stats")]
+    let before = rten_gemm::im2col_stats();
+    for (n, &(in_c, out_c, in_hw, kernel_hw, pads, strides, dilations)) in shapes.iter().enumerate()
+    {
+        let case = Case {
+            channels: in_c,
+            in_hw,
+            kernel: kernel_hw,
+            pads,
+            strides,
+            dilations,
+        };
+        let input = tensor(11000 + n as u64, &[1, in_c, in_hw[0], in_hw[1]]);
+        let kernel = tensor(12000 + n as u64, &[out_c, in_c, kernel_hw[0], kernel_hw[1]]);
+        let rows = in_c * kernel_hw[0] * kernel_hw[1];
+        let kernel_1x1 = kernel.to_shape([out_c, rows, 1, 1].as_slice());
+        let nhwc = input.permuted(&[0, 2, 3, 1]).to_tensor();
+        let nhwc_view = nhwc.permuted(&[0, 3, 1, 2]);
+        for (layout, input) in [("NCHW", input.view()), ("NHWC", nhwc_view)] {
+            let actual = conv(
+                &pool,
+                input.view(),
+                kernel.view(),
+                None,
+                Padding::Fixed(pads.into()),
+                1,
+                &strides,
+                &dilations,
+            )
+            .expect("conv");
+            let (matrix, [out_h, out_w]) = im2col_by_definition(&case, input.view());
+            let expected = conv(
+                &pool,
+                matrix.view(),
+                kernel_1x1.view(),
+                None,
+                Padding::Fixed([0; 4].into()),
+                1,
+                &[1, 1],
+                &[1, 1],
+            )
+            .expect("1x1 conv");
+            let expected = expected.to_shape([1, out_c, out_h, out_w].as_slice());
+            let what = format!(
+                "shape {n}: {in_c}->{out_c} channels, {in_hw:?} {layout} input, \
+                 {kernel_hw:?} kernel, pads {pads:?}, strides {strides:?}, \
+                 dilations {dilations:?}"
+            );
+            assert_same_bits(&actual, &expected, &what);
+        }
+    }
+    #[cfg(feature = "kernel-stats")]
+    {
+        // Other tests may pack im2col panels at the same time: they only add.
+        let after = rten_gemm::im2col_stats();
+        assert!(
+            after.whole_panel_rows > before.whole_panel_rows,
+            "{after:?}"
+        );
+        assert!(after.run_panel_rows > before.run_panel_rows, "{after:?}");
+        assert!(after.row_copies > before.row_copies, "{after:?}");
+        assert!(after.gathered_rows > before.gathered_rows, "{after:?}");
     }
 }
 
