@@ -309,26 +309,29 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
         false
     }
 
-    /// Compute the full-width tiles of rows `row..row + used_rows` of one
-    /// column of output tiles (consecutive row tiles of `MR` rows, the last
-    /// of `used_rows % MR` if that is not 0), each as
-    /// [`kernel`](Kernel::kernel) does with `alpha = 1`, then apply `epi` to
-    /// it in registers before it is stored. The first tile's first element
-    /// is at `tile_ptr`, row `row`, column `col` of the output; the tiles
-    /// follow each other `MR * tile_row_stride` elements apart. `a` is the
-    /// first tile's LHS: packed, the panel of tile `t` starts `t *
-    /// a_panel_stride` bytes into it; unpacked, at its row `t * MR`.
+    /// Compute the full-width tiles of rows `row..row + used_rows` of
+    /// `col_tiles` consecutive columns of output tiles (in each, consecutive
+    /// row tiles of `MR` rows, the last of `used_rows % MR` if that is not
+    /// 0), each as [`kernel`](Kernel::kernel) does with `alpha = 1`, then
+    /// apply `epi` to it in registers before it is stored. The first tile's
+    /// first element is at `tile_ptr`, row `row`, column `col` of the output;
+    /// the tiles of a column follow each other `MR * tile_row_stride`
+    /// elements apart, the columns `NR` elements apart. `a` is the first
+    /// tile's LHS: packed, the panel of row tile `t` starts `t *
+    /// a_panel_stride` bytes into it; unpacked, at its row `t * MR`. `b`
+    /// holds the columns' packed panels, `b_panel_stride` bytes apart (and
+    /// long).
     ///
-    /// One call for a column of tiles pays the call, the choice of the
-    /// epilogue's code and the tile's setup once, not once per tile.
+    /// One call for a block's columns of tiles pays the call, the choice of
+    /// the epilogue's code and its setup once, not once per tile or column.
     ///
     /// # Safety
     ///
     /// As for [`kernel`](Kernel::kernel) with `used_cols = NR`, for each
     /// tile; [`supports_epilogue`](Kernel::supports_epilogue) returned true
     /// for `epi.parts`; `epi`'s present pointers are valid for reads of rows
-    /// `row..row + used_rows` (and of columns `col..col + NR` of the
-    /// residual).
+    /// `row..row + used_rows` (and of columns `col..col + col_tiles * NR` of
+    /// the residual).
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel_with_epilogue(
         &self,
@@ -337,6 +340,8 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
         _a: Lhs<LhsT>,
         _a_panel_stride: usize,
         _b: &[u8],
+        _b_panel_stride: usize,
+        _col_tiles: usize,
         _used_rows: usize,
         _row: usize,
         _col: usize,

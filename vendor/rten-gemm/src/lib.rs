@@ -31,6 +31,8 @@ mod tiles;
 pub use block_quant::{BlockQuantizedGemm, BlockQuantizedMatrix, ComputeMode};
 use epilogue::Panel;
 pub use epilogue::{ApplyEpilogue, Epilogue};
+#[cfg(feature = "kernel-stats")]
+pub use epilogue_stats::{EpilogueKernelStats, epilogue_kernel_stats};
 pub use errors::{BlockQuantizedError, GemmError};
 #[cfg(feature = "kernel-stats")]
 pub use im2col::stats::{Im2ColStats, im2col_stats};
@@ -1130,6 +1132,35 @@ fn gemm_impl<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
     Ok(output.into_slice_mut().unwrap())
 }
 
+/// Counts of the calls of `Kernel::kernel_with_epilogue` made on the current
+/// thread (feature `kernel-stats`), for tests that must know how the blocks'
+/// tiles were computed: one call per block computes the same values as one
+/// per column of tiles.
+#[cfg(feature = "kernel-stats")]
+pub mod epilogue_stats {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(super) static CALLS: Cell<usize> = const { Cell::new(0) };
+        pub(super) static COL_TILES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Calls of the kernel's epilogue path, and the column tiles they computed.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct EpilogueKernelStats {
+        pub calls: usize,
+        pub col_tiles: usize,
+    }
+
+    /// The counts since the current thread started.
+    pub fn epilogue_kernel_stats() -> EpilogueKernelStats {
+        EpilogueKernelStats {
+            calls: CALLS.with(Cell::get),
+            col_tiles: COL_TILES.with(Cell::get),
+        }
+    }
+}
+
 /// LHS / A input for a call to [`gemm_block`].
 #[derive(Copy, Clone)]
 enum LhsBlock<'a, T> {
@@ -1229,148 +1260,161 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
         assert!(mat.cols() >= depth_range.end);
     }
 
-    // Loop over column tiles.
-    col_tiles
-        .enumerate()
-        .for_each(|(block_col_tile, col_tile)| {
-            let b_panel_offset = block_col_tile * b.panel_stride;
-            let b_panel = &b.data[b_panel_offset..b_panel_offset + b.panel_stride];
-
-            // The bias (after the first depth block) and the epilogue (after
-            // the last), applied by the kernel in registers to a column of
-            // full-width tiles in one call where it can; else, below, to each
-            // stored tile.
-            if let Some(epi) = &kernel_epilogue {
-                // Safety:
-                //  - The loops in this function and its caller are set up so
-                //    that every output tile is processed by one thread at a
-                //    time.
-                let out_tiles = unsafe { output.tile_column(row_tiles.clone(), col_tile) };
-                if out_tiles.used_cols == nr {
-                    let (kernel_lhs, a_panel_stride) = match a {
-                        LhsBlock::Packed { data, panel_stride } => {
-                            (kernels::Lhs::Packed(data), panel_stride)
-                        }
-                        LhsBlock::Unpacked(mat) => {
-                            let storage = mat.storage();
-                            let offset = row_tiles.start * mr * mat.row_stride()
-                                + depth_range.start * mat.col_stride();
-                            let lhs = kernels::Lhs::Unpacked {
-                                // Safety:
-                                //  - `offset` is a valid storage offset within `mat`
-                                data: unsafe { storage.as_ptr().add(offset) },
-                                len: storage.len().saturating_sub(offset),
-                                row_stride: mat.row_stride(),
-                            };
-                            (lhs, 0)
-                        }
-                    };
-                    // Safety:
-                    //  - Kernel is supported on current system
-                    //  - Output tiles are initialized if beta is non-zero
-                    //  - The kernel supports `epi.parts`; the lengths of the
-                    //    bias and epilogue were checked in `gemm_impl`, so
-                    //    they cover the tiles' rows and columns.
-                    unsafe {
-                        kernel.kernel_with_epilogue(
-                            out_tiles.ptr as *mut OutT,
-                            out_tiles.row_stride,
-                            kernel_lhs,
-                            a_panel_stride,
-                            b_panel,
-                            out_tiles.used_rows,
-                            row_tiles.start * mr,
-                            col_tile * nr,
-                            epi,
-                        )
-                    };
-                    return;
+    // The bias (after the first depth block) and the epilogue (after the
+    // last), applied by the kernel in registers to the block's full-width
+    // column tiles, all in one call, where it can; else, below, to each
+    // stored tile. A column tile is full-width unless it is the output's
+    // last and `out_cols` is not a multiple of `nr`.
+    let full_width = col_tiles.start..col_tiles.end.min(out_cols / nr).max(col_tiles.start);
+    let other_col_tiles = match &kernel_epilogue {
+        Some(epi) if !full_width.is_empty() => {
+            // Safety:
+            //  - The loops in this function and its caller are set up so
+            //    that every output tile is processed by one thread at a
+            //    time.
+            let out_tiles = unsafe { output.tile_column(row_tiles.clone(), full_width.start) };
+            let (kernel_lhs, a_panel_stride) = match a {
+                LhsBlock::Packed { data, panel_stride } => {
+                    (kernels::Lhs::Packed(data), panel_stride)
                 }
+                LhsBlock::Unpacked(mat) => {
+                    let storage = mat.storage();
+                    let offset = row_tiles.start * mr * mat.row_stride()
+                        + depth_range.start * mat.col_stride();
+                    let lhs = kernels::Lhs::Unpacked {
+                        // Safety:
+                        //  - `offset` is a valid storage offset within `mat`
+                        data: unsafe { storage.as_ptr().add(offset) },
+                        len: storage.len().saturating_sub(offset),
+                        row_stride: mat.row_stride(),
+                    };
+                    (lhs, 0)
+                }
+            };
+            let b_panels = &b.data[(full_width.start - col_tiles.start) * b.panel_stride
+                ..(full_width.end - col_tiles.start) * b.panel_stride];
+            // Safety:
+            //  - Kernel is supported on current system
+            //  - Output tiles are initialized if beta is non-zero
+            //  - The column tiles `full_width` are full-width: they follow
+            //    each other `nr` elements apart in the output's rows.
+            //  - The kernel supports `epi.parts`; the lengths of the bias and
+            //    epilogue were checked in `gemm_impl`, so they cover the
+            //    tiles' rows and columns.
+            unsafe {
+                kernel.kernel_with_epilogue(
+                    out_tiles.ptr as *mut OutT,
+                    out_tiles.row_stride,
+                    kernel_lhs,
+                    a_panel_stride,
+                    b_panels,
+                    b.panel_stride,
+                    full_width.len(),
+                    out_tiles.used_rows,
+                    row_tiles.start * mr,
+                    full_width.start * nr,
+                    epi,
+                )
+            };
+            #[cfg(feature = "kernel-stats")]
+            {
+                epilogue_stats::CALLS.with(|c| c.set(c.get() + 1));
+                epilogue_stats::COL_TILES.with(|c| c.set(c.get() + full_width.len()));
             }
+            full_width.end..col_tiles.end
+        }
+        _ => col_tiles.clone(),
+    };
 
-            let b_quant_tile = b_quant.map(|bq| {
-                let col_range = col_tile * nr..(col_tile * nr + nr).min(bq.zero_point.len());
+    // Loop over the other column tiles.
+    other_col_tiles.for_each(|col_tile| {
+        let block_col_tile = col_tile - col_tiles.start;
+        let b_panel_offset = block_col_tile * b.panel_stride;
+        let b_panel = &b.data[b_panel_offset..b_panel_offset + b.panel_stride];
+
+        let b_quant_tile = b_quant.map(|bq| {
+            let col_range = col_tile * nr..(col_tile * nr + nr).min(bq.zero_point.len());
+            QuantParams {
+                zero_point: &bq.zero_point[col_range],
+            }
+        });
+
+        // Loop over row tiles.
+        for (block_row_tile, row_tile) in row_tiles.clone().enumerate() {
+            // Safety:
+            //  - The loops in this function and its caller are set up so that
+            //    every output tile is processed by one thread at a time.
+            let out_tile = unsafe { output.tile(row_tile, col_tile) };
+
+            let kernel_lhs = match a {
+                LhsBlock::Packed {
+                    data,
+                    panel_stride,
+                    // panel_len,
+                } => {
+                    let a_panel_offset = block_row_tile * panel_stride;
+                    let a_panel = &data[a_panel_offset..a_panel_offset + panel_stride];
+                    kernels::Lhs::Packed(a_panel)
+                }
+                LhsBlock::Unpacked(mat) => {
+                    let storage = mat.storage();
+                    let offset =
+                        row_tile * mr * mat.row_stride() + depth_range.start * mat.col_stride();
+                    kernels::Lhs::Unpacked {
+                        // Safety:
+                        //  - `offset` is a valid storage offset within `mat`
+                        data: unsafe { storage.as_ptr().add(offset) },
+                        len: storage.len().saturating_sub(offset),
+                        row_stride: mat.row_stride(),
+                    }
+                }
+            };
+
+            let a_quant_tile = a_quant.map(|aq| {
+                let row_range = row_tile * mr..(row_tile * mr + mr).min(aq.zero_point.len());
                 QuantParams {
-                    zero_point: &bq.zero_point[col_range],
+                    zero_point: &aq.zero_point[row_range],
                 }
             });
 
-            // Loop over row tiles.
-            for (block_row_tile, row_tile) in row_tiles.clone().enumerate() {
-                // Safety:
-                //  - The loops in this function and its caller are set up so that
-                //    every output tile is processed by one thread at a time.
-                let out_tile = unsafe { output.tile(row_tile, col_tile) };
-
-                let kernel_lhs = match a {
-                    LhsBlock::Packed {
-                        data,
-                        panel_stride,
-                        // panel_len,
-                    } => {
-                        let a_panel_offset = block_row_tile * panel_stride;
-                        let a_panel = &data[a_panel_offset..a_panel_offset + panel_stride];
-                        kernels::Lhs::Packed(a_panel)
-                    }
-                    LhsBlock::Unpacked(mat) => {
-                        let storage = mat.storage();
-                        let offset =
-                            row_tile * mr * mat.row_stride() + depth_range.start * mat.col_stride();
-                        kernels::Lhs::Unpacked {
-                            // Safety:
-                            //  - `offset` is a valid storage offset within `mat`
-                            data: unsafe { storage.as_ptr().add(offset) },
-                            len: storage.len().saturating_sub(offset),
-                            row_stride: mat.row_stride(),
-                        }
-                    }
-                };
-
-                let a_quant_tile = a_quant.map(|aq| {
-                    let row_range = row_tile * mr..(row_tile * mr + mr).min(aq.zero_point.len());
-                    QuantParams {
-                        zero_point: &aq.zero_point[row_range],
-                    }
-                });
-
-                // Safety:
-                //  - Kernel is supported on current system
-                //  - Output tile is initialized if beta is non-zero
-                unsafe {
-                    kernel.kernel(
-                        out_tile.ptr as *mut OutT,
-                        out_tile.row_stride,
-                        kernel_lhs,
-                        b_panel,
-                        out_tile.used_rows,
-                        out_tile.used_cols,
-                        depth_range.len(),
-                        alpha,
-                        beta,
-                        a_quant_tile,
-                        b_quant_tile,
-                    );
-                }
-
-                if wants_epilogue {
-                    let panel = Panel {
-                        ptr: out_tile.ptr as *mut OutT,
-                        row_stride: out_tile.row_stride,
-                        rows: out_tile.used_rows,
-                        cols: out_tile.used_cols,
-                        row_start: row_tile * mr,
-                        col_start: col_tile * nr,
-                        bias,
-                        residual: epilogue.residual.map(|r| (r, out_cols)),
-                        row_prelu: epilogue.row_prelu,
-                    };
-                    // Safety: the kernel has initialized the tile, which this
-                    // thread alone processes; the lengths of the bias and the
-                    // epilogue were checked in `gemm_impl`.
-                    unsafe { OutT::apply_epilogue(panel) };
-                }
+            // Safety:
+            //  - Kernel is supported on current system
+            //  - Output tile is initialized if beta is non-zero
+            unsafe {
+                kernel.kernel(
+                    out_tile.ptr as *mut OutT,
+                    out_tile.row_stride,
+                    kernel_lhs,
+                    b_panel,
+                    out_tile.used_rows,
+                    out_tile.used_cols,
+                    depth_range.len(),
+                    alpha,
+                    beta,
+                    a_quant_tile,
+                    b_quant_tile,
+                );
             }
-        });
+
+            if wants_epilogue {
+                let panel = Panel {
+                    ptr: out_tile.ptr as *mut OutT,
+                    row_stride: out_tile.row_stride,
+                    rows: out_tile.used_rows,
+                    cols: out_tile.used_cols,
+                    row_start: row_tile * mr,
+                    col_start: col_tile * nr,
+                    bias,
+                    residual: epilogue.residual.map(|r| (r, out_cols)),
+                    row_prelu: epilogue.row_prelu,
+                };
+                // Safety: the kernel has initialized the tile, which this
+                // thread alone processes; the lengths of the bias and the
+                // epilogue were checked in `gemm_impl`.
+                unsafe { OutT::apply_epilogue(panel) };
+            }
+        }
+    });
 }
 
 /// Apply an epilogue to a whole `rows x cols` output (the paths of

@@ -2155,3 +2155,99 @@ fn conv_prelu_fusion_matches_conv_then_prelu() {
         assert!(has(name), "{name} was fused");
     }
 }
+
+/// Change 26: rten-gemm's kernel computes all the full-width column tiles of a block in one
+/// call of its epilogue path (16 columns each with AVX2), not one call per column of tiles:
+/// wide outputs (up to 2048 columns: two column blocks; a narrower last tile; 70 rows: two
+/// row blocks), small depths as in the 1x1 convolutions of MobileNet-style networks, A read
+/// in place and packed, bit for bit against the same GEMM without epilogue followed by
+/// `((p + bias) + residual)` and the PRelu's definition. Run on a one-thread pool, whose
+/// thread's kernel-stats counters show one call per block and every full-width tile computed.
+#[test]
+fn gemm_epilogue_one_kernel_call_per_block() {
+    use rten_gemm::{BiasVector, Epilogue, GemmExecutor, GemmInputA, GemmInputB};
+    use rten_gemm::{GemmUninitOptions, epilogue_kernel_stats};
+    use rten_tensor::{Matrix, NdTensor as Nd};
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let gemm = GemmExecutor::<f32, f32, f32>::default();
+        let run = |a: Matrix, b: &Nd<f32, 2>, opts: GemmUninitOptions<f32, f32, f32>| {
+            let (m, n) = (a.size(0), b.size(1));
+            let mut out = Vec::with_capacity(m * n);
+            gemm.gemm_uninit(
+                &mut out.spare_capacity_mut()[..m * n],
+                GemmInputA::Unpacked(a),
+                GemmInputB::Unpacked(Matrix::from(b.view())),
+                opts,
+            )
+            .expect("gemm");
+            // Safety: the GEMM initialized every element.
+            unsafe { out.set_len(m * n) };
+            out
+        };
+        let mut seed = 30000;
+        for m in [8, 16, 70] {
+            for n in [160, 1000, 1030, 2048] {
+                for k in [8, 16] {
+                    seed += 10;
+                    let a = Nd::from_data(
+                        [m, k],
+                        (0..m * k).map(|i| value(seed, i)).collect::<Vec<_>>(),
+                    );
+                    let b = Nd::from_data(
+                        [k, n],
+                        (0..k * n).map(|i| value(seed + 1, i)).collect::<Vec<_>>(),
+                    );
+                    let bias: Vec<f32> = (0..m).map(|i| value(seed + 2, i)).collect();
+                    let residual: Vec<f32> = (0..m * n).map(|i| value(seed + 3, i)).collect();
+                    let slopes: Vec<f32> = (0..m).map(|i| value(seed + 4, i)).collect();
+                    let opts = || GemmUninitOptions {
+                        bias: Some(BiasVector::Column(&bias[..])),
+                        epilogue: Epilogue {
+                            residual: Some(&residual[..]),
+                            row_prelu: Some(&slopes[..]),
+                        },
+                        ..Default::default()
+                    };
+                    let product = run(Matrix::from(a.view()), &b, GemmUninitOptions::default());
+                    let before = epilogue_kernel_stats();
+                    let got = run(Matrix::from(a.view()), &b, opts());
+                    let after = epilogue_kernel_stats();
+                    // A in columns: the kernel reads it packed.
+                    let a_cols = a.transposed().to_tensor();
+                    let got_packed = run(Matrix::from(a_cols.transposed()), &b, opts());
+                    let what = format!("{m}x{k} * {k}x{n}");
+                    let row_blocks = m.div_ceil(66);
+                    let full_tiles = n / 16;
+                    assert_eq!(
+                        after.col_tiles - before.col_tiles,
+                        row_blocks * full_tiles,
+                        "{what}: column tiles"
+                    );
+                    assert_eq!(
+                        after.calls - before.calls,
+                        row_blocks * full_tiles.div_ceil(64),
+                        "{what}: kernel calls, one per block"
+                    );
+                    for r in 0..m {
+                        for c in 0..n {
+                            let i = r * n + c;
+                            let x = product[i] + bias[r] + residual[i];
+                            let x = if x < 0.0 { x * slopes[r] } else { x };
+                            assert_eq!(got[i].to_bits(), x.to_bits(), "{what}: [{r}, {c}]");
+                            assert_eq!(
+                                got_packed[i].to_bits(),
+                                x.to_bits(),
+                                "{what}: A packed, [{r}, {c}]"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    });
+}

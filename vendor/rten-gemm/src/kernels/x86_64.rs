@@ -270,6 +270,8 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         a: Lhs<f32>,
         a_panel_stride: usize,
         b: &[u8],
+        b_panel_stride: usize,
+        col_tiles: usize,
         used_rows: usize,
         row: usize,
         col: usize,
@@ -279,7 +281,8 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         const NR: usize = FmaKernel::NR;
         const NR_REGS: usize = NR / AVX2_X32_LANES;
 
-        let b = cast_slice(b).unwrap();
+        let b: &[f32] = cast_slice(b).unwrap();
+        let b_panel_len = b_panel_stride / size_of::<f32>();
 
         // The LHS of row tile `t`.
         let tile_a = |t: usize| match a {
@@ -300,8 +303,15 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
 
         macro_rules! run {
             ($beta_one:literal, $bias:literal, $res:literal, $prelu:literal) => {{
+                // Column tile `c`'s output and B panel.
+                let column = |c: usize| {
+                    (
+                        unsafe { tile_ptr.add(c * NR) },
+                        &b[c * b_panel_len..(c + 1) * b_panel_len],
+                    )
+                };
                 macro_rules! rows {
-                    ($rows:literal, $t:expr) => {
+                    ($rows:literal, $t:expr, $c:expr, $tile_ptr:expr, $b:expr) => {
                         unsafe {
                             simd_gemm_epilogue::<
                                 _,
@@ -314,29 +324,32 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                                 $prelu,
                             >(
                                 self.isa,
-                                tile_ptr.add($t * MR * tile_row_stride),
+                                $tile_ptr.add($t * MR * tile_row_stride),
                                 tile_row_stride,
                                 tile_a($t),
-                                b,
+                                $b,
                                 row + $t * MR,
-                                col,
+                                col + $c * NR,
                                 epi,
                             )
                         }
                     };
                 }
                 let full_tiles = used_rows / MR;
-                for t in 0..full_tiles {
-                    rows!(6, t);
-                }
-                match used_rows % MR {
-                    0 => {}
-                    5 => rows!(5, full_tiles),
-                    4 => rows!(4, full_tiles),
-                    3 => rows!(3, full_tiles),
-                    2 => rows!(2, full_tiles),
-                    1 => rows!(1, full_tiles),
-                    _ => unreachable!(),
+                for c in 0..col_tiles {
+                    let (tile_ptr, b) = column(c);
+                    for t in 0..full_tiles {
+                        rows!(6, t, c, tile_ptr, b);
+                    }
+                    match used_rows % MR {
+                        0 => {}
+                        5 => rows!(5, full_tiles, c, tile_ptr, b),
+                        4 => rows!(4, full_tiles, c, tile_ptr, b),
+                        3 => rows!(3, full_tiles, c, tile_ptr, b),
+                        2 => rows!(2, full_tiles, c, tile_ptr, b),
+                        1 => rows!(1, full_tiles, c, tile_ptr, b),
+                        _ => unreachable!(),
+                    }
                 }
             }};
         }
