@@ -358,7 +358,7 @@ fn in_line_step<I: Isa, const NR_REGS: usize>(
         ops.splat(x0),
         ops.splat(step),
     );
-    let mut in_line = mask_ops.and(ops.eq(ys[0], y0), ops.eq(ys[0], y0));
+    let mut in_line = ops.eq(ys[0], y0);
     for i in 0..NR_REGS {
         let index = ops.add(lanes, ops.splat((i * ops.len()) as i32));
         let x = ops.add(x0, ops.mul(index, step_v));

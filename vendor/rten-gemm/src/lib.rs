@@ -1161,6 +1161,21 @@ pub mod epilogue_stats {
     }
 }
 
+/// The kernel's view of an unpacked A from row `row`, column `depth_start`
+/// on: the tiles' LHS in [`gemm_block`].
+#[inline(always)]
+fn unpacked_lhs<T>(mat: Matrix<'_, T>, row: usize, depth_start: usize) -> kernels::Lhs<'_, T> {
+    let storage = mat.storage();
+    let offset = row * mat.row_stride() + depth_start * mat.col_stride();
+    kernels::Lhs::Unpacked {
+        // Safety:
+        //  - `offset` is a valid storage offset within `mat`
+        data: unsafe { storage.as_ptr().add(offset) },
+        len: storage.len().saturating_sub(offset),
+        row_stride: mat.row_stride(),
+    }
+}
+
 /// LHS / A input for a call to [`gemm_block`].
 #[derive(Copy, Clone)]
 enum LhsBlock<'a, T> {
@@ -1277,19 +1292,10 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                 LhsBlock::Packed { data, panel_stride } => {
                     (kernels::Lhs::Packed(data), panel_stride)
                 }
-                LhsBlock::Unpacked(mat) => {
-                    let storage = mat.storage();
-                    let offset = row_tiles.start * mr * mat.row_stride()
-                        + depth_range.start * mat.col_stride();
-                    let lhs = kernels::Lhs::Unpacked {
-                        // Safety:
-                        //  - `offset` is a valid storage offset within `mat`
-                        data: unsafe { storage.as_ptr().add(offset) },
-                        len: storage.len().saturating_sub(offset),
-                        row_stride: mat.row_stride(),
-                    };
-                    (lhs, 0)
-                }
+                LhsBlock::Unpacked(mat) => (
+                    unpacked_lhs(mat, row_tiles.start * mr, depth_range.start),
+                    0,
+                ),
             };
             let b_panels = &b.data[(full_width.start - col_tiles.start) * b.panel_stride
                 ..(full_width.end - col_tiles.start) * b.panel_stride];
@@ -1356,18 +1362,7 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                     let a_panel = &data[a_panel_offset..a_panel_offset + panel_stride];
                     kernels::Lhs::Packed(a_panel)
                 }
-                LhsBlock::Unpacked(mat) => {
-                    let storage = mat.storage();
-                    let offset =
-                        row_tile * mr * mat.row_stride() + depth_range.start * mat.col_stride();
-                    kernels::Lhs::Unpacked {
-                        // Safety:
-                        //  - `offset` is a valid storage offset within `mat`
-                        data: unsafe { storage.as_ptr().add(offset) },
-                        len: storage.len().saturating_sub(offset),
-                        row_stride: mat.row_stride(),
-                    }
-                }
+                LhsBlock::Unpacked(mat) => unpacked_lhs(mat, row_tile * mr, depth_range.start),
             };
 
             let a_quant_tile = a_quant.map(|aq| {
