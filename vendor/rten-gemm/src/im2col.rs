@@ -219,56 +219,6 @@ impl<T: Copy + Default> Im2Col<'_, T> {
                 continue;
             }
 
-            // A panel along one image row at the image's left or right edge
-            // (whose rows all lie in the image's rows): the columns in the
-            // image for every row of the block are copied with no test per
-            // row, by the step's loop, and only the few at the run's ends
-            // tested element by element.
-            if n_runs == 1
-                && let Some(inner) = row_bounds.inner_columns(&panel_runs[0], &limits)
-            {
-                let run = &panel_runs[0];
-                // Safety: `inner_columns` checked that every row's elements
-                // of columns `inner` are in the buffer.
-                unsafe {
-                    let src = img.0.offset(
-                        run.y as isize + run.x as isize + inner.start as isize * run.step as isize,
-                    );
-                    copy_rows(
-                        src,
-                        run.step as usize,
-                        false,
-                        &row_bounds.starts,
-                        out_panel,
-                        panel_width,
-                        inner.clone(),
-                    );
-                }
-                for ((out_row, &start), &row_x_offset) in out_panel
-                    .chunks_exact_mut(panel_width)
-                    .zip(&row_bounds.starts)
-                    .zip(row_x_offsets)
-                {
-                    let x0 = run.x as i64 + row_x_offset as i64;
-                    let start = start as i64 + run.y as i64 + run.x as i64;
-                    for col in (0..inner.start).chain(inner.end..panel_width) {
-                        let dx = col as i64 * run.step as i64;
-                        let offset = start + dx;
-                        let elem = if (0..=limits.max_x).contains(&(x0 + dx))
-                            && (0..limits.img_len).contains(&offset)
-                        {
-                            // Safety: `offset` is in the buffer.
-                            unsafe { *img.0.add(offset as usize) }
-                        } else {
-                            T::default()
-                        };
-                        out_row[col].write(elem);
-                    }
-                }
-                stats.split_panel_rows += n_rows;
-                continue;
-            }
-
             for (r, ((&row_chan_offset, &row_y_offset), &row_x_offset)) in row_chan_offsets
                 .iter()
                 .zip(row_y_offsets.iter())
@@ -737,34 +687,6 @@ impl RowBounds {
             || panel_x + self.max_x + x_span < 0
     }
 
-    /// For a panel along one image row (`run`, the whole panel) whose
-    /// rows all lie in the image's rows but not wholly in its columns: the
-    /// columns that lie in the image, and in the buffer, for every row of
-    /// the block (the columns at the run's ends that reach into the left
-    /// or right padding for some row excluded), or `None` if there are
-    /// none or the rows do not all lie in the image's rows.
-    fn inner_columns(&self, run: &Run, limits: &Limits) -> Option<Range<usize>> {
-        let (y, x, step) = (run.y as i64, run.x as i64, run.step as i64);
-        if step <= 0 || y + self.min_y < 0 || y + self.max_y > limits.max_y {
-            return None;
-        }
-        // Column `i` is in the image for every row if `x + i * step +
-        // min_x >= 0` and `x + i * step + max_x <= limits.max_x`.
-        let lo = ((-(x + self.min_x)).max(0) + step - 1) / step;
-        let hi_x = limits.max_x - self.max_x - x;
-        if hi_x < 0 {
-            return None;
-        }
-        let hi = (hi_x / step + 1).min(run.len as i64);
-        if lo >= hi {
-            return None;
-        }
-        let first = y + x + lo * step;
-        let last = y + x + (hi - 1) * step;
-        (first + self.min_start >= 0 && last + self.max_start < limits.img_len)
-            .then_some(lo as usize..hi as usize)
-    }
-
     /// Set each run's [`Whole`] for the block's rows; true if none is
     /// [`Whole::No`].
     #[inline(always)]
@@ -794,10 +716,6 @@ struct PackStats {
     /// Rows of panels across image rows, packed run by run with no test per
     /// row.
     run_panel_rows: usize,
-    /// Rows of panels along one image row at the image's left or right
-    /// edge, copied over the columns in the image for every row, their ends
-    /// tested element by element.
-    split_panel_rows: usize,
     /// Rows of other panels along one image row that lay in the image, copied
     /// after a test.
     row_copies: usize,
@@ -815,7 +733,6 @@ impl PackStats {
             use std::sync::atomic::Ordering::Relaxed;
             stats::WHOLE_PANEL_ROWS.fetch_add(self.whole_panel_rows, Relaxed);
             stats::RUN_PANEL_ROWS.fetch_add(self.run_panel_rows, Relaxed);
-            stats::SPLIT_PANEL_ROWS.fetch_add(self.split_panel_rows, Relaxed);
             stats::ROW_COPIES.fetch_add(self.row_copies, Relaxed);
             stats::GATHERED_ROWS.fetch_add(self.gathered_rows, Relaxed);
         }
@@ -831,7 +748,6 @@ pub mod stats {
 
     pub(super) static WHOLE_PANEL_ROWS: AtomicUsize = AtomicUsize::new(0);
     pub(super) static RUN_PANEL_ROWS: AtomicUsize = AtomicUsize::new(0);
-    pub(super) static SPLIT_PANEL_ROWS: AtomicUsize = AtomicUsize::new(0);
     pub(super) static ROW_COPIES: AtomicUsize = AtomicUsize::new(0);
     pub(super) static GATHERED_ROWS: AtomicUsize = AtomicUsize::new(0);
 
@@ -845,11 +761,6 @@ pub mod stats {
         /// image row lay wholly in the image or in the padding, packed run
         /// by run with no test per row.
         pub run_panel_rows: usize,
-        /// Rows of panels along one image row at the image's left or right
-        /// edge (their rows all in the image's rows), copied over the
-        /// columns in the image for every row with no test per row, the
-        /// columns at the ends tested element by element.
-        pub split_panel_rows: usize,
         /// Rows of other panels along one image row that lay in the image,
         /// each copied after its own test.
         pub row_copies: usize,
@@ -864,7 +775,6 @@ pub mod stats {
         Im2ColStats {
             whole_panel_rows: WHOLE_PANEL_ROWS.load(Ordering::Relaxed),
             run_panel_rows: RUN_PANEL_ROWS.load(Ordering::Relaxed),
-            split_panel_rows: SPLIT_PANEL_ROWS.load(Ordering::Relaxed),
             row_copies: ROW_COPIES.load(Ordering::Relaxed),
             gathered_rows: GATHERED_ROWS.load(Ordering::Relaxed),
         }
