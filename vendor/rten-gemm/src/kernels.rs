@@ -39,6 +39,26 @@ pub enum Lhs<'a, T> {
     },
 }
 
+/// RHS / B input to [`Kernel::kernel_with_epilogue`].
+#[derive(Clone, Copy)]
+pub enum Rhs<'a, T> {
+    /// The column tiles' panels packed by
+    /// [`pack_b_block`](Kernel::pack_b_block), `panel_stride` bytes apart
+    /// (and long).
+    Packed { data: &'a [u8], panel_stride: usize },
+
+    /// B read in place (if [`packs_rhs`](Kernel::packs_rhs) is true for the
+    /// block's depth): the first column tile's first element at `data`, its
+    /// rows `row_stride` elements apart, a column stride of 1, the column
+    /// tiles `NR` elements apart. The kernel packs each column tile's panel
+    /// as it computes that column's first row tile, and its other row tiles
+    /// read the panel, so B is read once, as `pack_b_block` reads it, and
+    /// the packed panel is in L1 when they do.
+    ///
+    /// Not a slice for the reason given at [`Lhs::Unpacked`].
+    Unpacked { data: *const T, row_stride: usize },
+}
+
 /// What [`Kernel::kernel_with_epilogue`] applies to each full-width output
 /// tile of a GEMM block before it stores it, in this order:
 /// `prelu(a * b [+ out] + bias + residual)` (`alpha` is 1, `beta` 0 or 1).
@@ -309,6 +329,12 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
         false
     }
 
+    /// True if [`kernel_with_epilogue`](Kernel::kernel_with_epilogue)
+    /// takes B in place ([`Rhs::Unpacked`]) for a block of depth `depth`.
+    fn packs_rhs(&self, _depth: usize) -> bool {
+        false
+    }
+
     /// Compute the full-width tiles of rows `row..row + used_rows` of
     /// `col_tiles` consecutive columns of output tiles (in each, consecutive
     /// row tiles of `MR` rows, the last of `used_rows % MR` if that is not
@@ -319,8 +345,8 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
     /// elements apart, the columns `NR` elements apart. `a` is the first
     /// tile's LHS: packed, the panel of row tile `t` starts `t *
     /// a_panel_stride` bytes into it; unpacked, at its row `t * MR`. `b`
-    /// holds the columns' packed panels, `b_panel_stride` bytes apart (and
-    /// long).
+    /// holds the columns' packed panels or, if
+    /// [`packs_rhs`](Kernel::packs_rhs), B in place (see [`Rhs`]).
     ///
     /// One call for a block's columns of tiles pays the call, the choice of
     /// the epilogue's code and its setup once, not once per tile or column.
@@ -331,7 +357,8 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
     /// tile; [`supports_epilogue`](Kernel::supports_epilogue) returned true
     /// for `epi.parts`; `epi`'s present pointers are valid for reads of rows
     /// `row..row + used_rows` (and of columns `col..col + col_tiles * NR` of
-    /// the residual).
+    /// the residual); a [`Rhs::Unpacked`] B is valid for reads of its
+    /// `epi.depth` rows of `col_tiles * NR` columns.
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel_with_epilogue(
         &self,
@@ -339,8 +366,7 @@ pub unsafe trait Kernel<LhsT, RhsT, OutT>: Sync {
         _tile_row_stride: usize,
         _a: Lhs<LhsT>,
         _a_panel_stride: usize,
-        _b: &[u8],
-        _b_panel_stride: usize,
+        _b: Rhs<RhsT>,
         _col_tiles: usize,
         _used_rows: usize,
         _row: usize,

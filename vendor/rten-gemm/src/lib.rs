@@ -2,7 +2,6 @@
 //! architectures, for both floating point and int8 inputs.
 
 use std::cell::RefCell;
-use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ops::{Add, Mul, Range};
 
@@ -985,6 +984,57 @@ fn gemm_impl<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
                 // the GEMM block is computed.
                 let mut thread_local_packed_b: Option<PackingBuffer> = None;
 
+                // Only use provided `beta` on the first write to this output
+                // tile. For subsequent updates accumulate.
+                let effective_beta = if depth_range.start == 0 {
+                    beta
+                } else {
+                    OutT::one()
+                };
+
+                // The epilogue follows the last depth block (the bias, the
+                // first; see `gemm_block`).
+                let block_epilogue = if depth_range.end == a.cols() {
+                    epilogue
+                } else {
+                    Epilogue::default()
+                };
+
+                // B read in place by the kernel for the block's full-width
+                // column tiles, each packed by the kernel as it computes the
+                // tile's first row tile (`kernels::Rhs::Unpacked`), where B
+                // would otherwise be packed here for one row block: the
+                // panel is then in L1 for the other row tiles, and B is read
+                // once either way. The columns after the full-width ones (a
+                // last partial tile) are packed here.
+                let full_width_end = col_end.min(b.cols() / nr * nr).max(col_start);
+                let rhs_in_place = match b {
+                    GemmInputB::Unpacked(b_mat)
+                        if b_mat.col_stride() == 1
+                            && n_row_blocks == 1
+                            && full_width_end > col_start
+                            && kernel.packs_rhs(depth_range.len())
+                            && block_kernel_epilogue(
+                                kernel,
+                                depth_range.clone(),
+                                alpha,
+                                effective_beta,
+                                bias,
+                                block_epilogue,
+                                b.cols(),
+                            )
+                            .is_some() =>
+                    {
+                        Some(b_mat)
+                    }
+                    _ => None,
+                };
+                let pack_cols = if rhs_in_place.is_some() {
+                    full_width_end..col_end
+                } else {
+                    col_start..col_end
+                };
+
                 let rhs_block = match b {
                     GemmInputB::Unpacked(_)
                     | GemmInputB::Im2Col(_)
@@ -992,7 +1042,7 @@ fn gemm_impl<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
                         let mut packed_b = cell.take();
 
                         let layout =
-                            kernel.packed_b_layout(depth_range.len(), col_end - col_start, b_quant);
+                            kernel.packed_b_layout(depth_range.len(), pack_cols.len(), b_quant);
                         let packed_uninit = packed_b.alloc(layout.size(), layout.align());
 
                         match b {
@@ -1000,7 +1050,7 @@ fn gemm_impl<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
                                 packed_uninit,
                                 b,
                                 depth_range.clone(),
-                                col_start..col_end,
+                                pack_cols.clone(),
                                 b_quant,
                             ),
                             GemmInputB::Im2Col(im) => kernel.pack_im2col(
@@ -1028,26 +1078,11 @@ fn gemm_impl<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
                         RhsBlock {
                             data: thread_local_packed_b.as_ref().unwrap().as_bytes(),
                             panel_stride: layout.panel_stride(),
-                            _marker: PhantomData,
+                            first_packed_tile: (pack_cols.start - col_start) / nr,
+                            in_place: rhs_in_place,
                         }
                     }),
                     GemmInputB::Packed(pm) => pm.block(col_range.clone(), depth_block_idx),
-                };
-
-                // Only use provided `beta` on the first write to this output
-                // tile. For subsequent updates accumulate.
-                let effective_beta = if depth_range.start == 0 {
-                    beta
-                } else {
-                    OutT::one()
-                };
-
-                // The epilogue follows the last depth block (the bias, the
-                // first; see `gemm_block`).
-                let block_epilogue = if depth_range.end == a.cols() {
-                    epilogue
-                } else {
-                    Epilogue::default()
                 };
 
                 // Loop over row blocks.
@@ -1143,6 +1178,7 @@ pub mod epilogue_stats {
     thread_local! {
         pub(super) static CALLS: Cell<usize> = const { Cell::new(0) };
         pub(super) static COL_TILES: Cell<usize> = const { Cell::new(0) };
+        pub(super) static IN_PLACE_COL_TILES: Cell<usize> = const { Cell::new(0) };
     }
 
     /// Calls of the kernel's epilogue path, and the column tiles they computed.
@@ -1150,6 +1186,9 @@ pub mod epilogue_stats {
     pub struct EpilogueKernelStats {
         pub calls: usize,
         pub col_tiles: usize,
+        /// The column tiles among `col_tiles` whose B the kernel read in place
+        /// (`kernels::Rhs::Unpacked`).
+        pub in_place_col_tiles: usize,
     }
 
     /// The counts since the current thread started.
@@ -1157,6 +1196,7 @@ pub mod epilogue_stats {
         EpilogueKernelStats {
             calls: CALLS.with(Cell::get),
             col_tiles: COL_TILES.with(Cell::get),
+            in_place_col_tiles: IN_PLACE_COL_TILES.with(Cell::get),
         }
     }
 }
@@ -1191,8 +1231,8 @@ enum LhsBlock<'a, T> {
     Unpacked(Matrix<'a, T>),
 }
 
-/// LHS / B input for a call to [`gemm_block`]. Currently always packed as
-/// a sequence of column panels.
+/// RHS / B input for a call to [`gemm_block`]: packed as a sequence of column
+/// panels, or for the block's full-width column tiles read in place.
 #[derive(Copy, Clone)]
 struct RhsBlock<'a, T> {
     data: &'a [u8],
@@ -1200,43 +1240,35 @@ struct RhsBlock<'a, T> {
     /// Stride between each column panel.
     panel_stride: usize,
 
-    _marker: PhantomData<T>,
+    /// The block's column tile (counted from its first) of `data`'s first
+    /// panel: 0, or with `in_place`, the first after the full-width tiles.
+    first_packed_tile: usize,
+
+    /// B itself (with a column stride of 1), whose full-width column tiles
+    /// the kernel reads in place (`kernels::Rhs::Unpacked`); `data` then
+    /// holds only the columns after them.
+    in_place: Option<Matrix<'a, T>>,
 }
 
-/// Process a single block (ie. a slice along each of the M/N/K dimensions) of a
-/// matrix multiplication.
-///
-/// `col_tiles` and `row_tiles` specifies the range of output tiles to update.
-/// `a` and `b` are the inputs. `depth_range` specifies the range along the K
-/// dimension.
-fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
+/// What the kernel applies in registers to each full-width tile of a block
+/// (see [`gemm_block`]), decided once for the block: `None` if it applies
+/// nothing (the tiles are then stored and the bias and epilogue applied to
+/// them). `bias` and `epilogue` are the GEMM's; the bias is added after the
+/// first depth block only.
+fn block_kernel_epilogue<LhsT, RhsT, OutT: GemmOutT>(
     kernel: &dyn Kernel<LhsT, RhsT, OutT>,
-    output: &OutputTiles<MaybeUninit<OutT>>,
-    col_tiles: Range<usize>,
-    row_tiles: Range<usize>,
     depth_range: Range<usize>,
-    a: LhsBlock<LhsT>,
-    b: RhsBlock<RhsT>,
     alpha: f32,
     beta: OutT,
     bias: Option<BiasVector<OutT>>,
     epilogue: Epilogue<OutT>,
     out_cols: usize,
-    a_quant: Option<QuantParams<LhsT>>,
-    b_quant: Option<QuantParams<RhsT>>,
-) {
-    let (mr, nr) = (kernel.mr(), kernel.nr());
-
-    // The bias is added after the first depth block, the epilogue applied
-    // after the last (the caller passes an empty one for the others).
+) -> Option<BlockEpilogue<OutT>> {
     let bias = if depth_range.start == 0 { bias } else { None };
     let wants_epilogue = bias.is_some() || !epilogue.is_empty();
-    // What the kernel applies in registers to each full-width tile, decided
-    // once for the block: `None` if it applies nothing (the tiles are then
-    // stored and the bias and epilogue applied to them). The kernel's
-    // epilogue takes `alpha = 1`, `beta` 0 or 1 and a bias per row (a column
+    // The kernel's epilogue takes `alpha = 1`, `beta` 0 or 1 and a bias per row (a column
     // vector) only.
-    let kernel_epilogue = if !wants_epilogue
+    if !wants_epilogue
         || alpha != 1.
         || matches!(bias, Some(BiasVector::Row(_)))
         || (beta != OutT::zero() && beta != OutT::one())
@@ -1267,7 +1299,46 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
             residual_row_stride: out_cols,
             row_prelu: epilogue.row_prelu.map_or(std::ptr::null(), |s| s.as_ptr()),
         })
-    };
+    }
+}
+
+/// Process a single block (ie. a slice along each of the M/N/K dimensions) of a
+/// matrix multiplication.
+///
+/// `col_tiles` and `row_tiles` specifies the range of output tiles to update.
+/// `a` and `b` are the inputs. `depth_range` specifies the range along the K
+/// dimension.
+fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
+    kernel: &dyn Kernel<LhsT, RhsT, OutT>,
+    output: &OutputTiles<MaybeUninit<OutT>>,
+    col_tiles: Range<usize>,
+    row_tiles: Range<usize>,
+    depth_range: Range<usize>,
+    a: LhsBlock<LhsT>,
+    b: RhsBlock<RhsT>,
+    alpha: f32,
+    beta: OutT,
+    bias: Option<BiasVector<OutT>>,
+    epilogue: Epilogue<OutT>,
+    out_cols: usize,
+    a_quant: Option<QuantParams<LhsT>>,
+    b_quant: Option<QuantParams<RhsT>>,
+) {
+    let (mr, nr) = (kernel.mr(), kernel.nr());
+
+    // The bias is added after the first depth block, the epilogue applied
+    // after the last (the caller passes an empty one for the others).
+    let bias = if depth_range.start == 0 { bias } else { None };
+    let wants_epilogue = bias.is_some() || !epilogue.is_empty();
+    let kernel_epilogue = block_kernel_epilogue(
+        kernel,
+        depth_range.clone(),
+        alpha,
+        beta,
+        bias,
+        epilogue,
+        out_cols,
+    );
 
     // Sanity check input length here rather than inner loop.
     if let LhsBlock::Unpacked(mat) = &a {
@@ -1297,8 +1368,33 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                     0,
                 ),
             };
-            let b_panels = &b.data[(full_width.start - col_tiles.start) * b.panel_stride
-                ..(full_width.end - col_tiles.start) * b.panel_stride];
+            let kernel_rhs = match b.in_place {
+                Some(b_mat) => {
+                    // The block's full-width columns of B's rows
+                    // `depth_range`, read in place.
+                    let offset = depth_range.start * b_mat.row_stride() + full_width.start * nr;
+                    let storage = b_mat.storage();
+                    assert!(
+                        b_mat.col_stride() == 1
+                            && full_width.end * nr <= b_mat.cols()
+                            && depth_range.end <= b_mat.rows()
+                            && storage.len()
+                                >= offset
+                                    + (depth_range.len() - 1) * b_mat.row_stride()
+                                    + full_width.len() * nr
+                    );
+                    kernels::Rhs::Unpacked {
+                        // Safety: `offset` is in bounds (asserted above).
+                        data: unsafe { storage.as_ptr().add(offset) },
+                        row_stride: b_mat.row_stride(),
+                    }
+                }
+                None => kernels::Rhs::Packed {
+                    data: &b.data[(full_width.start - col_tiles.start) * b.panel_stride
+                        ..(full_width.end - col_tiles.start) * b.panel_stride],
+                    panel_stride: b.panel_stride,
+                },
+            };
             // Safety:
             //  - Kernel is supported on current system
             //  - Output tiles are initialized if beta is non-zero
@@ -1313,8 +1409,7 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                     out_tiles.row_stride,
                     kernel_lhs,
                     a_panel_stride,
-                    b_panels,
-                    b.panel_stride,
+                    kernel_rhs,
                     full_width.len(),
                     out_tiles.used_rows,
                     row_tiles.start * mr,
@@ -1326,16 +1421,23 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
             {
                 epilogue_stats::CALLS.with(|c| c.set(c.get() + 1));
                 epilogue_stats::COL_TILES.with(|c| c.set(c.get() + full_width.len()));
+                if b.in_place.is_some() {
+                    epilogue_stats::IN_PLACE_COL_TILES.with(|c| c.set(c.get() + full_width.len()));
+                }
             }
             full_width.end..col_tiles.end
         }
-        _ => col_tiles.clone(),
+        _ => {
+            // `gemm_impl` reads B in place only where the kernel takes the
+            // block's full-width tiles.
+            assert!(b.in_place.is_none());
+            col_tiles.clone()
+        }
     };
 
     // Loop over the other column tiles.
     other_col_tiles.for_each(|col_tile| {
-        let block_col_tile = col_tile - col_tiles.start;
-        let b_panel_offset = block_col_tile * b.panel_stride;
+        let b_panel_offset = (col_tile - col_tiles.start - b.first_packed_tile) * b.panel_stride;
         let b_panel = &b.data[b_panel_offset..b_panel_offset + b.panel_stride];
 
         let b_quant_tile = b_quant.map(|bq| {

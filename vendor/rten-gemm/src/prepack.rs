@@ -132,7 +132,8 @@ impl<T> PackedBMatrix<T> {
         RhsBlock {
             data,
             panel_stride,
-            _marker: PhantomData,
+            first_packed_tile: 0,
+            in_place: None,
         }
     }
 

@@ -2251,3 +2251,169 @@ fn gemm_epilogue_one_kernel_call_per_block() {
         }
     });
 }
+
+/// Change 32: where a GEMM has one row block (at most 64 rows) and the kernel takes the
+/// block's epilogue, the kernel reads B in place for the full-width column tiles and packs
+/// each tile's panel itself as it computes that column's first row tile; the other row tiles
+/// read the panel. Bit for bit against the same GEMM with B transposed in memory (a column
+/// stride other than 1: packed by `pack_b_block` as before) and, in one depth block, against
+/// the GEMM without epilogue followed by `((p + bias) + residual)` and the PRelu: 1-70 rows
+/// (one tile, full and partial ones, two row blocks), depths 1-300 (two depth blocks past
+/// 256), widths around the 16-column tile (none full-width, a narrower last tile, two column
+/// blocks), B contiguous and a view of a wider matrix (row stride past its columns), every
+/// combination of bias, residual and PRelu. kernel-stats counts the column tiles that read B
+/// in place.
+#[test]
+fn gemm_rhs_read_in_place_by_the_kernel() {
+    use rten_gemm::{BiasVector, Epilogue, GemmExecutor, GemmInputA, GemmInputB};
+    use rten_gemm::{GemmUninitOptions, epilogue_kernel_stats};
+    use rten_tensor::{Matrix, NdTensor as Nd};
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let gemm = GemmExecutor::<f32, f32, f32>::default();
+        // Only the AVX2 + FMA kernel reads B in place; the values are checked on any.
+        let kernel_reads_in_place = gemm.kernel_name() == "x86_64-f32-fma";
+        let run = |a: Matrix, b: Matrix, opts: GemmUninitOptions<f32, f32, f32>| {
+            let (m, n) = (a.size(0), b.size(1));
+            let mut out = Vec::with_capacity(m * n);
+            gemm.gemm_uninit(
+                &mut out.spare_capacity_mut()[..m * n],
+                GemmInputA::Unpacked(a),
+                GemmInputB::Unpacked(b),
+                opts,
+            )
+            .expect("gemm");
+            // Safety: the GEMM initialized every element.
+            unsafe { out.set_len(m * n) };
+            out
+        };
+        let mut seed = 40000;
+        let mut in_place_cases = 0;
+        for (m, k, n) in [
+            (8, 16, 1024),
+            (8, 16, 16),
+            (8, 16, 15),
+            (8, 16, 17),
+            (16, 8, 1030),
+            (32, 16, 2048),
+            (16, 32, 200),
+            (1, 1, 48),
+            (3, 2, 33),
+            (6, 3, 64),
+            (7, 5, 64),
+            (12, 17, 64),
+            (64, 33, 96),
+            (65, 16, 64),
+            (70, 8, 100),
+            (24, 256, 64),
+            (13, 300, 40),
+        ] {
+            for b_wide in [false, true] {
+                for parts in 0..8 {
+                    seed += 10;
+                    let a = Nd::from_data(
+                        [m, k],
+                        (0..m * k).map(|i| value(seed, i)).collect::<Vec<_>>(),
+                    );
+                    // B: the first n columns of [k, n] or [k, n + 40]; and the same
+                    // values transposed in memory.
+                    let w = if b_wide { n + 40 } else { n };
+                    let b_store = Nd::from_data(
+                        [k, w],
+                        (0..k * w).map(|i| value(seed + 1, i)).collect::<Vec<_>>(),
+                    );
+                    let b_view = b_store.slice((.., ..n));
+                    let b_t = b_view.transposed().to_tensor();
+                    let bias: Vec<f32> = (0..m).map(|i| value(seed + 2, i)).collect();
+                    let residual: Vec<f32> = (0..m * n).map(|i| value(seed + 3, i)).collect();
+                    let slopes: Vec<f32> = (0..m).map(|i| value(seed + 4, i)).collect();
+                    let (has_bias, has_res, has_prelu) =
+                        (parts & 1 != 0, parts & 2 != 0, parts & 4 != 0);
+                    let opts = || GemmUninitOptions {
+                        bias: has_bias.then_some(BiasVector::Column(&bias[..])),
+                        epilogue: Epilogue {
+                            residual: has_res.then_some(&residual[..]),
+                            row_prelu: has_prelu.then_some(&slopes[..]),
+                        },
+                        ..Default::default()
+                    };
+                    let what = format!("{m}x{k} * {k}x{n}, B wide {b_wide}, parts {parts}");
+
+                    let before = epilogue_kernel_stats();
+                    let packed = run(
+                        Matrix::from(a.view()),
+                        Matrix::from(b_t.transposed()),
+                        opts(),
+                    );
+                    let after = epilogue_kernel_stats();
+                    assert_eq!(
+                        after.in_place_col_tiles, before.in_place_col_tiles,
+                        "{what}"
+                    );
+
+                    let before = epilogue_kernel_stats();
+                    let got = run(Matrix::from(a.view()), Matrix::from(b_view.view()), opts());
+                    let after = epilogue_kernel_stats();
+                    // Read in place: one row block, full-width tiles, and each depth block
+                    // with an epilogue the kernel applies (the bias after the first, the
+                    // residual and PRelu after the last).
+                    let epilogue_blocks = if k <= 256 {
+                        usize::from(parts != 0)
+                    } else {
+                        usize::from(has_bias) + usize::from(has_res || has_prelu)
+                    };
+                    let expected = if kernel_reads_in_place && m <= 64 {
+                        epilogue_blocks * (n / 16)
+                    } else {
+                        0
+                    };
+                    let tiles = after.in_place_col_tiles - before.in_place_col_tiles;
+                    assert_eq!(tiles, expected, "{what}: column tiles read in place");
+                    if expected > 0 {
+                        in_place_cases += 1;
+                    }
+
+                    let product = (k <= 256).then(|| {
+                        run(
+                            Matrix::from(a.view()),
+                            Matrix::from(b_view.view()),
+                            GemmUninitOptions::default(),
+                        )
+                    });
+                    for r in 0..m {
+                        for c in 0..n {
+                            let i = r * n + c;
+                            assert_eq!(
+                                got[i].to_bits(),
+                                packed[i].to_bits(),
+                                "{what}: [{r}, {c}] against B packed"
+                            );
+                            let Some(product) = &product else { continue };
+                            let mut x = product[i];
+                            if has_bias {
+                                x += bias[r];
+                            }
+                            if has_res {
+                                x += residual[i];
+                            }
+                            if has_prelu && x < 0.0 {
+                                x *= slopes[r];
+                            }
+                            assert_eq!(got[i].to_bits(), x.to_bits(), "{what}: [{r}, {c}]");
+                        }
+                    }
+                }
+            }
+        }
+        if kernel_reads_in_place {
+            assert!(
+                in_place_cases > 100,
+                "{in_place_cases} cases read B in place"
+            );
+        }
+    });
+}

@@ -379,7 +379,7 @@ pub unsafe fn simd_gemm_epilogue<
     tile_ptr: *mut f32,
     tile_row_stride: usize,
     a: Lhs<f32>,
-    b: &[f32],
+    b: RhsTile,
     row: usize,
     col: usize,
     epi: &BlockEpilogue<f32>,
@@ -394,7 +394,25 @@ pub unsafe fn simd_gemm_epilogue<
     let res_ptr = epi.residual.wrapping_add(row * res_stride + col);
 
     let tmp = unsafe {
-        simd_gemm_acc::<I, MR, NR_REGS, ROWS>(isa, a, b, depth, tile_ptr, tile_row_stride)
+        match b {
+            RhsTile::Packed(b) => {
+                simd_gemm_acc::<I, MR, NR_REGS, ROWS>(isa, a, b, depth, tile_ptr, tile_row_stride)
+            }
+            RhsTile::Packing {
+                src,
+                row_stride,
+                dst,
+            } => simd_gemm_acc_from::<I, MR, NR_REGS, ROWS, true>(
+                isa,
+                a,
+                src,
+                row_stride,
+                dst,
+                depth,
+                tile_ptr,
+                tile_row_stride,
+            ),
+        }
     };
 
     for i in 0..ROWS {
@@ -438,8 +456,70 @@ unsafe fn simd_gemm_acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROW
     tile_row_stride: usize,
 ) -> [[I::F32; NR_REGS]; ROWS] {
     let ops = isa.f32();
-
     assert!(b.len() >= depth * NR_REGS * ops.len());
+    unsafe {
+        simd_gemm_acc_from::<I, MR, NR_REGS, ROWS, false>(
+            isa,
+            a,
+            b.as_ptr(),
+            NR_REGS * ops.len(),
+            std::ptr::null_mut(),
+            depth,
+            tile_ptr,
+            tile_row_stride,
+        )
+    }
+}
+
+/// The B operand of one tile of [`simd_gemm_epilogue`].
+#[derive(Clone, Copy)]
+pub enum RhsTile<'a> {
+    /// A panel packed as by `pack_b_block`: row `k` of the tile's `NR`
+    /// columns at `k * NR`.
+    Packed(&'a [f32]),
+
+    /// The tile's columns read in place, row `k` at `src + k * row_stride`
+    /// (a column stride of 1), and written to `dst` as `pack_b_block` packs
+    /// them, for the tiles after this one to read as [`RhsTile::Packed`].
+    Packing {
+        src: *const f32,
+        row_stride: usize,
+        dst: *mut f32,
+    },
+}
+
+/// [`simd_gemm_acc`] with B's rows `b_row_stride` elements apart from
+/// `b_ptr`; if `PACK`, each row's `NR_REGS` vectors are also stored at
+/// `b_dst`, `NR_REGS` vectors apart (the layout of a panel packed by
+/// `pack_b_block`). The same loads and FMAs in the same order either way.
+///
+/// # Safety
+///
+/// As for [`simd_gemm`], with B's `depth` rows of `NR_REGS` vectors readable
+/// at `b_ptr` and, if `PACK`, `depth * NR_REGS` vectors writable at `b_dst`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn simd_gemm_acc_from<
+    I: Isa,
+    const MR: usize,
+    const NR_REGS: usize,
+    const ROWS: usize,
+    const PACK: bool,
+>(
+    isa: I,
+    a: Lhs<f32>,
+    b_ptr: *const f32,
+    b_row_stride: usize,
+    b_dst: *mut f32,
+    depth: usize,
+    tile_ptr: *mut f32,
+    tile_row_stride: usize,
+) -> [[I::F32; NR_REGS]; ROWS] {
+    let ops = isa.f32();
+    // The packed panel's row length; the stride of B's rows unless `PACK`.
+    let panel_row = NR_REGS * ops.len();
+    let b_row_stride = if PACK { b_row_stride } else { panel_row };
+
     assert!(depth > 0);
     let (a_ptr, a_row_stride) = match a {
         Lhs::Packed(data) => {
@@ -463,20 +543,32 @@ unsafe fn simd_gemm_acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROW
             (data, row_stride)
         }
     };
-    let b_ptr = b.as_ptr();
 
     let mut tmp = [[ops.zero(); NR_REGS]; ROWS];
     let mut b_rows = [ops.zero(); NR_REGS];
 
-    unroll_loop_x4!(0..depth - 1, k, {
-        let b_off = k * NR_REGS * ops.len();
-
-        // Prefetch B for the next iteration
-        ops.prefetch(unsafe { b_ptr.add((k + 1) * NR_REGS * ops.len()) });
-
+    // Row `k` of B, loaded (and if `PACK`, stored to the panel).
+    let load_b_row = |b_rows: &mut [I::F32; NR_REGS], k: usize| {
+        let b_off = k * b_row_stride;
         for i in 0..NR_REGS {
             b_rows[i] = unsafe { ops.load_ptr(b_ptr.add(b_off + i * ops.len())) };
+            if PACK {
+                unsafe { ops.store_ptr(b_rows[i], b_dst.add(k * panel_row + i * ops.len())) };
+            }
         }
+    };
+
+    unroll_loop_x4!(0..depth - 1, k, {
+        if PACK {
+            // B's rows are far apart: prefetch this row's part of the next
+            // column tile.
+            ops.prefetch(b_ptr.wrapping_add(k * b_row_stride + panel_row));
+        } else {
+            // Prefetch B for the next iteration
+            ops.prefetch(unsafe { b_ptr.add((k + 1) * NR_REGS * ops.len()) });
+        }
+
+        load_b_row(&mut b_rows, k);
 
         for i in 0..ROWS {
             let a_val = unsafe { *a_ptr.add(i * a_row_stride + k) };
@@ -495,11 +587,10 @@ unsafe fn simd_gemm_acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROW
 
     // Perform final outer product update.
     let k = depth - 1;
-    let b_off = k * NR_REGS * ops.len();
-
-    for i in 0..NR_REGS {
-        b_rows[i] = unsafe { ops.load_ptr(b_ptr.add(b_off + i * ops.len())) };
+    if PACK {
+        ops.prefetch(b_ptr.wrapping_add(k * b_row_stride + panel_row));
     }
+    load_b_row(&mut b_rows, k);
 
     for i in 0..ROWS {
         let a_val = unsafe { *a_ptr.add(i * a_row_stride + k) };

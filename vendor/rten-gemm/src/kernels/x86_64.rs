@@ -8,11 +8,11 @@ use rten_tensor::{Matrix, MatrixLayout};
 use rten_simd::isa::Avx512Isa;
 
 use super::simd_generic::{
-    GemmDispatch, simd_gemm_epilogue, simd_gemv, simd_int8_gemm, simd_int8_gemv,
+    GemmDispatch, RhsTile, simd_gemm_epilogue, simd_gemv, simd_int8_gemm, simd_int8_gemv,
 };
 use super::{
     BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RESIDUAL, Int8DotProduct, Kernel, Lhs,
-    MatVecOutput, PackedLayout, QuantParams, TempTile,
+    MatVecOutput, PackedLayout, QuantParams, Rhs, TempTile,
 };
 use crate::packing;
 use crate::packing::{
@@ -79,6 +79,11 @@ const FMA_EPILOGUES: [u8; 10] = [
     EPI_BETA_ONE | EPI_PRELU,
     EPI_BETA_ONE | EPI_RESIDUAL | EPI_PRELU,
 ];
+
+/// The largest depth for which `FmaKernel` reads B in place ([`Rhs::Unpacked`]):
+/// a depth block's (`depth_block_size`), so that one column tile's panel,
+/// packed by the kernel, fits in a buffer on its stack (16 KB).
+const FMA_PACKED_RHS_DEPTH: usize = 256;
 
 // Safety - The `new` fn tests for AVX-2 / FMA support.
 unsafe impl Kernel<f32, f32, f32> for FmaKernel {
@@ -261,6 +266,10 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         FMA_EPILOGUES.contains(&parts)
     }
 
+    fn packs_rhs(&self, depth: usize) -> bool {
+        depth <= FMA_PACKED_RHS_DEPTH
+    }
+
     #[target_feature(enable = "avx2")]
     #[target_feature(enable = "fma")]
     unsafe fn kernel_with_epilogue(
@@ -269,8 +278,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         tile_row_stride: usize,
         a: Lhs<f32>,
         a_panel_stride: usize,
-        b: &[u8],
-        b_panel_stride: usize,
+        b: Rhs<f32>,
         col_tiles: usize,
         used_rows: usize,
         row: usize,
@@ -281,8 +289,9 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         const NR: usize = FmaKernel::NR;
         const NR_REGS: usize = NR / AVX2_X32_LANES;
 
-        let b: &[f32] = cast_slice(b).unwrap();
-        let b_panel_len = b_panel_stride / size_of::<f32>();
+        // The panel of one column tile, packed from B in place by its first
+        // row tile (`Rhs::Unpacked`).
+        let mut panel = [MaybeUninit::<f32>::uninit(); FMA_PACKED_RHS_DEPTH * NR];
 
         // The LHS of row tile `t`.
         let tile_a = |t: usize| match a {
@@ -303,13 +312,6 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
 
         macro_rules! run {
             ($beta_one:literal, $bias:literal, $res:literal, $prelu:literal) => {{
-                // Column tile `c`'s output and B panel.
-                let column = |c: usize| {
-                    (
-                        unsafe { tile_ptr.add(c * NR) },
-                        &b[c * b_panel_len..(c + 1) * b_panel_len],
-                    )
-                };
                 macro_rules! rows {
                     ($rows:literal, $t:expr, $c:expr, $tile_ptr:expr, $b:expr) => {
                         unsafe {
@@ -336,19 +338,57 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                     };
                 }
                 let full_tiles = used_rows / MR;
-                for c in 0..col_tiles {
-                    let (tile_ptr, b) = column(c);
-                    for t in 0..full_tiles {
-                        rows!(6, t, c, tile_ptr, b);
+                // The row tiles of column tile `c` from `t0`, with B `b`.
+                macro_rules! column {
+                    ($c:expr, $tile_ptr:expr, $t0:expr, $b:expr) => {
+                        for t in $t0..full_tiles {
+                            rows!(6, t, $c, $tile_ptr, $b);
+                        }
+                        match used_rows % MR {
+                            0 => {}
+                            5 => rows!(5, full_tiles, $c, $tile_ptr, $b),
+                            4 => rows!(4, full_tiles, $c, $tile_ptr, $b),
+                            3 => rows!(3, full_tiles, $c, $tile_ptr, $b),
+                            2 => rows!(2, full_tiles, $c, $tile_ptr, $b),
+                            1 => rows!(1, full_tiles, $c, $tile_ptr, $b),
+                            _ => unreachable!(),
+                        }
+                    };
+                }
+                match b {
+                    Rhs::Packed { data, panel_stride } => {
+                        let b: &[f32] = cast_slice(data).unwrap();
+                        let b_panel_len = panel_stride / size_of::<f32>();
+                        for c in 0..col_tiles {
+                            let tile_ptr = unsafe { tile_ptr.add(c * NR) };
+                            let b = RhsTile::Packed(&b[c * b_panel_len..(c + 1) * b_panel_len]);
+                            column!(c, tile_ptr, 0, b);
+                        }
                     }
-                    match used_rows % MR {
-                        0 => {}
-                        5 => rows!(5, full_tiles, c, tile_ptr, b),
-                        4 => rows!(4, full_tiles, c, tile_ptr, b),
-                        3 => rows!(3, full_tiles, c, tile_ptr, b),
-                        2 => rows!(2, full_tiles, c, tile_ptr, b),
-                        1 => rows!(1, full_tiles, c, tile_ptr, b),
-                        _ => unreachable!(),
+                    Rhs::Unpacked { data, row_stride } => {
+                        let depth = epi.depth;
+                        assert!(depth <= FMA_PACKED_RHS_DEPTH);
+                        let dst = panel.as_mut_ptr() as *mut f32;
+                        for c in 0..col_tiles {
+                            let tile_ptr = unsafe { tile_ptr.add(c * NR) };
+                            let first = RhsTile::Packing {
+                                src: data.wrapping_add(c * NR),
+                                row_stride,
+                                dst,
+                            };
+                            if full_tiles == 0 {
+                                // A single tile: nothing reads the panel.
+                                column!(c, tile_ptr, 0, first);
+                                continue;
+                            }
+                            rows!(6, 0, c, tile_ptr, first);
+                            // Safety: the first tile has written the panel's
+                            // `depth` rows.
+                            let packed = unsafe {
+                                std::slice::from_raw_parts(dst as *const f32, depth * NR)
+                            };
+                            column!(c, tile_ptr, 1, RhsTile::Packed(packed));
+                        }
                     }
                 }
             }};
