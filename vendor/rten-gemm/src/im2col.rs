@@ -233,12 +233,7 @@ impl<T: Copy + Default> Im2Col<'_, T> {
                     let y = run.y as i64 + row_y_offset as i64;
                     let x = run.x as i64 + row_x_offset as i64;
                     let start = row_chan_offset as i64 + y + x;
-                    if (0..=limits.max_y).contains(&y)
-                        && x >= 0
-                        && x + span <= limits.max_x
-                        && start >= 0
-                        && start + span < limits.img_len
-                    {
+                    if limits.contains((y, y), (x, x + span), (start, start + span)) {
                         let read_past = start + span + 1 < limits.img_len;
                         // Safety: the row's elements `start + i * step`, `i <
                         // panel_width`, are in the buffer (and for `read_past`
@@ -448,6 +443,29 @@ struct Limits {
     max_y: i64,
     max_x: i64,
     img_len: i64,
+}
+
+impl Limits {
+    /// True if elements whose `y` offsets lie in `min_y..=max_y`, `x`
+    /// offsets in `min_x..=max_x` and buffer offsets in `first..=last` all
+    /// lie in the image: the one test of the per-row copy in
+    /// [`Im2Col::pack_block`] (one row: `y` alone, its first and last `x`
+    /// and offset) and of [`RowBounds`]' tests for all of a block's rows at
+    /// once (their least and greatest), so that the two cannot differ.
+    #[inline(always)]
+    fn contains(
+        &self,
+        (min_y, max_y): (i64, i64),
+        (min_x, max_x): (i64, i64),
+        (first, last): (i64, i64),
+    ) -> bool {
+        min_y >= 0
+            && max_y <= self.max_y
+            && min_x >= 0
+            && max_x <= self.max_x
+            && first >= 0
+            && last < self.img_len
+    }
 }
 
 /// Pack every row of a panel whose runs `runs` are each wholly
@@ -670,12 +688,11 @@ impl RowBounds {
         limits: &Limits,
     ) -> bool {
         let base = panel_y + panel_x;
-        panel_y + self.min_y >= 0
-            && panel_y + self.max_y <= limits.max_y
-            && panel_x + self.min_x >= 0
-            && panel_x + self.max_x + x_span <= limits.max_x
-            && base + self.min_start >= 0
-            && base + self.max_start + read_span < limits.img_len
+        limits.contains(
+            (panel_y + self.min_y, panel_y + self.max_y),
+            (panel_x + self.min_x, panel_x + self.max_x + x_span),
+            (base + self.min_start, base + self.max_start + read_span),
+        )
     }
 
     /// True if every element of every row of such a panel lies in the
