@@ -88,6 +88,12 @@ pub struct BlockEpilogue<T> {
     pub row_prelu: *const T,
 }
 
+// Safety: a `BlockEpilogue` is a read-only view of the GEMM's bias, residual
+// and slopes (slices of `T`, which may be shared between threads if `T` is
+// `Sync`), as `&[T]` is; nothing writes through its pointers.
+unsafe impl<T: Sync> Send for BlockEpilogue<T> {}
+unsafe impl<T: Sync> Sync for BlockEpilogue<T> {}
+
 /// [`BlockEpilogue`] part: the product is added to the output (`beta = 1`);
 /// without it the output is overwritten (`beta = 0`).
 pub const EPI_BETA_ONE: u8 = 1;

@@ -1000,6 +1000,18 @@ fn gemm_impl<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
                     Epilogue::default()
                 };
 
+                // What the kernel applies to the block's full-width tiles,
+                // the same for each row block.
+                let kernel_epilogue = block_kernel_epilogue(
+                    kernel,
+                    depth_range.clone(),
+                    alpha,
+                    effective_beta,
+                    bias,
+                    block_epilogue,
+                    b.cols(),
+                );
+
                 // B read in place by the kernel for the block's full-width
                 // column tiles, each packed by the kernel as it computes the
                 // tile's first row tile (`kernels::Rhs::Unpacked`), where B
@@ -1014,16 +1026,7 @@ fn gemm_impl<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
                             && n_row_blocks == 1
                             && full_width_end > col_start
                             && kernel.packs_rhs(depth_range.len())
-                            && block_kernel_epilogue(
-                                kernel,
-                                depth_range.clone(),
-                                alpha,
-                                effective_beta,
-                                bias,
-                                block_epilogue,
-                                b.cols(),
-                            )
-                            .is_some() =>
+                            && kernel_epilogue.is_some() =>
                     {
                         Some(b_mat)
                     }
@@ -1145,6 +1148,7 @@ fn gemm_impl<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
                             effective_beta,
                             bias,
                             block_epilogue,
+                            kernel_epilogue,
                             b.cols(),
                             a_quant,
                             b_quant,
@@ -1179,6 +1183,7 @@ pub mod epilogue_stats {
         pub(super) static CALLS: Cell<usize> = const { Cell::new(0) };
         pub(super) static COL_TILES: Cell<usize> = const { Cell::new(0) };
         pub(super) static IN_PLACE_COL_TILES: Cell<usize> = const { Cell::new(0) };
+        pub(crate) static UNPACKED_COL_TILES: Cell<usize> = const { Cell::new(0) };
     }
 
     /// Calls of the kernel's epilogue path, and the column tiles they computed.
@@ -1189,6 +1194,10 @@ pub mod epilogue_stats {
         /// The column tiles among `col_tiles` whose B the kernel read in place
         /// (`kernels::Rhs::Unpacked`).
         pub in_place_col_tiles: usize,
+        /// The column tiles among `in_place_col_tiles` that had one row tile,
+        /// which read B in place without packing it (`RhsInPlace` of
+        /// the AVX2 + FMA kernel).
+        pub unpacked_col_tiles: usize,
     }
 
     /// The counts since the current thread started.
@@ -1197,6 +1206,7 @@ pub mod epilogue_stats {
             calls: CALLS.with(Cell::get),
             col_tiles: COL_TILES.with(Cell::get),
             in_place_col_tiles: IN_PLACE_COL_TILES.with(Cell::get),
+            unpacked_col_tiles: UNPACKED_COL_TILES.with(Cell::get),
         }
     }
 }
@@ -1307,7 +1317,10 @@ fn block_kernel_epilogue<LhsT, RhsT, OutT: GemmOutT>(
 ///
 /// `col_tiles` and `row_tiles` specifies the range of output tiles to update.
 /// `a` and `b` are the inputs. `depth_range` specifies the range along the K
-/// dimension.
+/// dimension. `kernel_epilogue` is what the kernel applies to the block's
+/// full-width column tiles ([`block_kernel_epilogue`], decided by the caller
+/// once for all the row blocks); `bias` and `epilogue` (the GEMM's) are
+/// applied to the other tiles after they are stored.
 fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
     kernel: &dyn Kernel<LhsT, RhsT, OutT>,
     output: &OutputTiles<MaybeUninit<OutT>>,
@@ -1320,6 +1333,7 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
     beta: OutT,
     bias: Option<BiasVector<OutT>>,
     epilogue: Epilogue<OutT>,
+    kernel_epilogue: Option<BlockEpilogue<OutT>>,
     out_cols: usize,
     a_quant: Option<QuantParams<LhsT>>,
     b_quant: Option<QuantParams<RhsT>>,
@@ -1330,15 +1344,6 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
     // after the last (the caller passes an empty one for the others).
     let bias = if depth_range.start == 0 { bias } else { None };
     let wants_epilogue = bias.is_some() || !epilogue.is_empty();
-    let kernel_epilogue = block_kernel_epilogue(
-        kernel,
-        depth_range.clone(),
-        alpha,
-        beta,
-        bias,
-        epilogue,
-        out_cols,
-    );
 
     // Sanity check input length here rather than inner loop.
     if let LhsBlock::Unpacked(mat) = &a {

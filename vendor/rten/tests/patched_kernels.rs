@@ -2262,7 +2262,8 @@ fn gemm_epilogue_one_kernel_call_per_block() {
 /// 256), widths around the 16-column tile (none full-width, a narrower last tile, two column
 /// blocks), B contiguous and a view of a wider matrix (row stride past its columns), every
 /// combination of bias, residual and PRelu. kernel-stats counts the column tiles that read B
-/// in place.
+/// in place. Change 36: with fewer rows than one row tile (2-5), each column's one tile reads
+/// B in place without packing it, which kernel-stats counts too.
 #[test]
 fn gemm_rhs_read_in_place_by_the_kernel() {
     use rten_gemm::{BiasVector, Epilogue, GemmExecutor, GemmInputA, GemmInputB};
@@ -2293,6 +2294,7 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
         };
         let mut seed = 40000;
         let mut in_place_cases = 0;
+        let mut unpacked_cases = 0;
         for (m, k, n) in [
             (8, 16, 1024),
             (8, 16, 16),
@@ -2303,6 +2305,9 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
             (16, 32, 200),
             (1, 1, 48),
             (3, 2, 33),
+            (2, 16, 48),
+            (5, 64, 40),
+            (4, 300, 64),
             (6, 3, 64),
             (7, 5, 64),
             (12, 17, 64),
@@ -2374,8 +2379,18 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
                     };
                     let tiles = after.in_place_col_tiles - before.in_place_col_tiles;
                     assert_eq!(tiles, expected, "{what}: column tiles read in place");
+                    // Of them, those of a single partial row tile: not packed.
+                    let unpacked = after.unpacked_col_tiles - before.unpacked_col_tiles;
+                    let expected_unpacked = if m < 6 { expected } else { 0 };
+                    assert_eq!(
+                        unpacked, expected_unpacked,
+                        "{what}: column tiles read in place, not packed"
+                    );
                     if expected > 0 {
                         in_place_cases += 1;
+                        if m < 6 {
+                            unpacked_cases += 1;
+                        }
                     }
 
                     let product = (k <= 256).then(|| {
@@ -2414,6 +2429,10 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
             assert!(
                 in_place_cases > 100,
                 "{in_place_cases} cases read B in place"
+            );
+            assert!(
+                unpacked_cases > 20,
+                "{unpacked_cases} cases read B in place, not packed"
             );
         }
     });

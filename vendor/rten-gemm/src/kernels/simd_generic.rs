@@ -379,7 +379,7 @@ pub unsafe fn simd_gemm_epilogue<
     tile_ptr: *mut f32,
     tile_row_stride: usize,
     a: Lhs<f32>,
-    b: RhsTile,
+    b: impl RhsTile,
     row: usize,
     col: usize,
     epi: &BlockEpilogue<f32>,
@@ -393,27 +393,7 @@ pub unsafe fn simd_gemm_epilogue<
     let slopes = epi.row_prelu.wrapping_add(row);
     let res_ptr = epi.residual.wrapping_add(row * res_stride + col);
 
-    let tmp = unsafe {
-        match b {
-            RhsTile::Packed(b) => {
-                simd_gemm_acc::<I, MR, NR_REGS, ROWS>(isa, a, b, depth, tile_ptr, tile_row_stride)
-            }
-            RhsTile::Packing {
-                src,
-                row_stride,
-                dst,
-            } => simd_gemm_acc_from::<I, MR, NR_REGS, ROWS, true>(
-                isa,
-                a,
-                src,
-                row_stride,
-                dst,
-                depth,
-                tile_ptr,
-                tile_row_stride,
-            ),
-        }
-    };
+    let tmp = unsafe { b.acc::<I, MR, NR_REGS, ROWS>(isa, a, depth, tile_ptr, tile_row_stride) };
 
     for i in 0..ROWS {
         for j in 0..NR_REGS {
@@ -458,7 +438,7 @@ unsafe fn simd_gemm_acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROW
     let ops = isa.f32();
     assert!(b.len() >= depth * NR_REGS * ops.len());
     unsafe {
-        simd_gemm_acc_from::<I, MR, NR_REGS, ROWS, false>(
+        simd_gemm_acc_from::<I, MR, NR_REGS, ROWS, B_PANEL>(
             isa,
             a,
             b.as_ptr(),
@@ -471,32 +451,135 @@ unsafe fn simd_gemm_acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROW
     }
 }
 
-/// The B operand of one tile of [`simd_gemm_epilogue`].
-#[derive(Clone, Copy)]
-pub enum RhsTile<'a> {
-    /// A panel packed as by `pack_b_block`: row `k` of the tile's `NR`
-    /// columns at `k * NR`.
-    Packed(&'a [f32]),
-
-    /// The tile's columns read in place, row `k` at `src + k * row_stride`
-    /// (a column stride of 1), and written to `dst` as `pack_b_block` packs
-    /// them, for the tiles after this one to read as [`RhsTile::Packed`].
-    Packing {
-        src: *const f32,
-        row_stride: usize,
-        dst: *mut f32,
-    },
+/// The B operand of one tile of [`simd_gemm_epilogue`]: [`RhsPanel`],
+/// [`RhsInPlace`] or [`RhsPacking`]. A trait rather than an enum so that each
+/// call site of the kernel instantiates only the accumulation it uses.
+pub trait RhsTile: Copy {
+    /// The `ROWS x NR_REGS` vectors of `a * b` for one tile, as
+    /// [`simd_gemm_acc`].
+    ///
+    /// # Safety
+    ///
+    /// As for [`simd_gemm_acc`], with B valid as the implementation says.
+    unsafe fn acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROWS: usize>(
+        self,
+        isa: I,
+        a: Lhs<f32>,
+        depth: usize,
+        tile_ptr: *mut f32,
+        tile_row_stride: usize,
+    ) -> [[I::F32; NR_REGS]; ROWS];
 }
 
-/// [`simd_gemm_acc`] with B's rows `b_row_stride` elements apart from
-/// `b_ptr`; if `PACK`, each row's `NR_REGS` vectors are also stored at
-/// `b_dst`, `NR_REGS` vectors apart (the layout of a panel packed by
-/// `pack_b_block`). The same loads and FMAs in the same order either way.
+/// A panel packed as by `pack_b_block`: row `k` of the tile's `NR` columns at
+/// `k * NR`.
+#[derive(Clone, Copy)]
+pub struct RhsPanel<'a>(pub &'a [f32]);
+
+impl RhsTile for RhsPanel<'_> {
+    #[inline(always)]
+    unsafe fn acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROWS: usize>(
+        self,
+        isa: I,
+        a: Lhs<f32>,
+        depth: usize,
+        tile_ptr: *mut f32,
+        tile_row_stride: usize,
+    ) -> [[I::F32; NR_REGS]; ROWS] {
+        unsafe {
+            simd_gemm_acc::<I, MR, NR_REGS, ROWS>(isa, a, self.0, depth, tile_ptr, tile_row_stride)
+        }
+    }
+}
+
+/// The tile's columns read in place, row `k` at `src + k * row_stride` (a
+/// column stride of 1), for a tile that is its column's only one.
+#[derive(Clone, Copy)]
+pub struct RhsInPlace {
+    pub src: *const f32,
+    pub row_stride: usize,
+}
+
+impl RhsTile for RhsInPlace {
+    #[inline(always)]
+    unsafe fn acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROWS: usize>(
+        self,
+        isa: I,
+        a: Lhs<f32>,
+        depth: usize,
+        tile_ptr: *mut f32,
+        tile_row_stride: usize,
+    ) -> [[I::F32; NR_REGS]; ROWS] {
+        unsafe {
+            simd_gemm_acc_from::<I, MR, NR_REGS, ROWS, B_IN_PLACE>(
+                isa,
+                a,
+                self.src,
+                self.row_stride,
+                std::ptr::null_mut(),
+                depth,
+                tile_ptr,
+                tile_row_stride,
+            )
+        }
+    }
+}
+
+/// The tile's columns read in place as for [`RhsInPlace`], and written to
+/// `dst` as `pack_b_block` packs them, for the tiles after this one to read
+/// as an [`RhsPanel`].
+#[derive(Clone, Copy)]
+pub struct RhsPacking {
+    pub src: *const f32,
+    pub row_stride: usize,
+    pub dst: *mut f32,
+}
+
+impl RhsTile for RhsPacking {
+    #[inline(always)]
+    unsafe fn acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROWS: usize>(
+        self,
+        isa: I,
+        a: Lhs<f32>,
+        depth: usize,
+        tile_ptr: *mut f32,
+        tile_row_stride: usize,
+    ) -> [[I::F32; NR_REGS]; ROWS] {
+        unsafe {
+            simd_gemm_acc_from::<I, MR, NR_REGS, ROWS, B_PACKING>(
+                isa,
+                a,
+                self.src,
+                self.row_stride,
+                self.dst,
+                depth,
+                tile_ptr,
+                tile_row_stride,
+            )
+        }
+    }
+}
+
+/// How [`simd_gemm_acc_from`] reads B: a panel packed by `pack_b_block`
+/// (its rows `NR_REGS` vectors apart; `b_row_stride` is not used).
+const B_PANEL: u8 = 0;
+/// How [`simd_gemm_acc_from`] reads B: in place, its rows `b_row_stride`
+/// elements apart.
+const B_IN_PLACE: u8 = 1;
+/// How [`simd_gemm_acc_from`] reads B: as [`B_IN_PLACE`], each row's
+/// `NR_REGS` vectors also stored at `b_dst`, `NR_REGS` vectors apart (the
+/// layout of a panel packed by `pack_b_block`).
+const B_PACKING: u8 = 2;
+
+/// [`simd_gemm_acc`] with B at `b_ptr`, read as `B_READ` says
+/// ([`B_PANEL`], [`B_IN_PLACE`] or [`B_PACKING`]). The same loads and FMAs
+/// in the same order whichever it is.
 ///
 /// # Safety
 ///
 /// As for [`simd_gemm`], with B's `depth` rows of `NR_REGS` vectors readable
-/// at `b_ptr` and, if `PACK`, `depth * NR_REGS` vectors writable at `b_dst`.
+/// at `b_ptr` and, for [`B_PACKING`], `depth * NR_REGS` vectors writable at
+/// `b_dst`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn simd_gemm_acc_from<
@@ -504,7 +587,7 @@ unsafe fn simd_gemm_acc_from<
     const MR: usize,
     const NR_REGS: usize,
     const ROWS: usize,
-    const PACK: bool,
+    const B_READ: u8,
 >(
     isa: I,
     a: Lhs<f32>,
@@ -516,9 +599,13 @@ unsafe fn simd_gemm_acc_from<
     tile_row_stride: usize,
 ) -> [[I::F32; NR_REGS]; ROWS] {
     let ops = isa.f32();
-    // The packed panel's row length; the stride of B's rows unless `PACK`.
+    // The packed panel's row length; the stride of B's rows in a panel.
     let panel_row = NR_REGS * ops.len();
-    let b_row_stride = if PACK { b_row_stride } else { panel_row };
+    let b_row_stride = if B_READ == B_PANEL {
+        panel_row
+    } else {
+        b_row_stride
+    };
 
     assert!(depth > 0);
     let (a_ptr, a_row_stride) = match a {
@@ -547,19 +634,19 @@ unsafe fn simd_gemm_acc_from<
     let mut tmp = [[ops.zero(); NR_REGS]; ROWS];
     let mut b_rows = [ops.zero(); NR_REGS];
 
-    // Row `k` of B, loaded (and if `PACK`, stored to the panel).
+    // Row `k` of B, loaded (and if `B_PACKING`, stored to the panel).
     let load_b_row = |b_rows: &mut [I::F32; NR_REGS], k: usize| {
         let b_off = k * b_row_stride;
         for i in 0..NR_REGS {
             b_rows[i] = unsafe { ops.load_ptr(b_ptr.add(b_off + i * ops.len())) };
-            if PACK {
+            if B_READ == B_PACKING {
                 unsafe { ops.store_ptr(b_rows[i], b_dst.add(k * panel_row + i * ops.len())) };
             }
         }
     };
 
     unroll_loop_x4!(0..depth - 1, k, {
-        if PACK {
+        if B_READ != B_PANEL {
             // B's rows are far apart: prefetch this row's part of the next
             // column tile.
             ops.prefetch(b_ptr.wrapping_add(k * b_row_stride + panel_row));
@@ -587,7 +674,7 @@ unsafe fn simd_gemm_acc_from<
 
     // Perform final outer product update.
     let k = depth - 1;
-    if PACK {
+    if B_READ != B_PANEL {
         ops.prefetch(b_ptr.wrapping_add(k * b_row_stride + panel_row));
     }
     load_b_row(&mut b_rows, k);

@@ -8,7 +8,7 @@ use rten_tensor::{Matrix, MatrixLayout};
 use rten_simd::isa::Avx512Isa;
 
 use super::simd_generic::{
-    GemmDispatch, RhsTile, simd_gemm_epilogue, simd_gemv, simd_int8_gemm, simd_int8_gemv,
+    GemmDispatch, RhsInPlace, RhsPacking, RhsPanel, simd_gemm_epilogue, simd_gemv, simd_int8_gemm, simd_int8_gemv,
 };
 use super::{
     BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RESIDUAL, Int8DotProduct, Kernel, Lhs,
@@ -84,6 +84,87 @@ const FMA_EPILOGUES: [u8; 10] = [
 /// a depth block's (`depth_block_size`), so that one column tile's panel,
 /// packed by the kernel, fits in a buffer on its stack (16 KB).
 const FMA_PACKED_RHS_DEPTH: usize = 256;
+
+/// `FmaKernel::kernel_with_epilogue` for a block of fewer rows than one row
+/// tile, with B read in place (`Rhs::Unpacked`, from `b`): each column tile
+/// has one tile, which reads B's rows once, so nothing is packed
+/// ([`RhsInPlace`]). Out of line, so that its code leaves the register
+/// allocation of the kernel's other paths as it was.
+///
+/// # Safety
+///
+/// As for `kernel_with_epilogue`, with `used_rows < FmaKernel::MR`, the
+/// epilogue's parts those of the const parameters, and AVX2 and FMA
+/// supported.
+#[target_feature(enable = "avx2")]
+#[target_feature(enable = "fma")]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn one_row_tile_in_place<
+    const BETA_ONE: bool,
+    const BIAS: bool,
+    const RESIDUAL: bool,
+    const PRELU: bool,
+>(
+    isa: Avx2Isa,
+    tile_ptr: *mut f32,
+    tile_row_stride: usize,
+    a: Lhs<f32>,
+    b: *const f32,
+    b_row_stride: usize,
+    col_tiles: usize,
+    used_rows: usize,
+    row: usize,
+    col: usize,
+    epi: &BlockEpilogue<f32>,
+) {
+    const MR: usize = FmaKernel::MR;
+    const NR: usize = FmaKernel::NR;
+    const NR_REGS: usize = NR / AVX2_X32_LANES;
+    assert!(used_rows < MR);
+    for c in 0..col_tiles {
+        let tile_ptr = unsafe { tile_ptr.add(c * NR) };
+        let b = RhsInPlace {
+            src: b.wrapping_add(c * NR),
+            row_stride: b_row_stride,
+        };
+        macro_rules! rows {
+            ($rows:literal) => {
+                unsafe {
+                    simd_gemm_epilogue::<
+                        _,
+                        MR,
+                        NR_REGS,
+                        $rows,
+                        BETA_ONE,
+                        BIAS,
+                        RESIDUAL,
+                        PRELU,
+                    >(
+                        isa,
+                        tile_ptr,
+                        tile_row_stride,
+                        a,
+                        b,
+                        row,
+                        col + c * NR,
+                        epi,
+                    )
+                }
+            };
+        }
+        match used_rows {
+            5 => rows!(5),
+            4 => rows!(4),
+            3 => rows!(3),
+            2 => rows!(2),
+            1 => rows!(1),
+            _ => unreachable!(),
+        }
+    }
+    #[cfg(feature = "kernel-stats")]
+    crate::epilogue_stats::UNPACKED_COL_TILES.with(|n| n.set(n.get() + col_tiles));
+}
 
 // Safety - The `new` fn tests for AVX-2 / FMA support.
 unsafe impl Kernel<f32, f32, f32> for FmaKernel {
@@ -361,33 +442,43 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                         let b_panel_len = panel_stride / size_of::<f32>();
                         for c in 0..col_tiles {
                             let tile_ptr = unsafe { tile_ptr.add(c * NR) };
-                            let b = RhsTile::Packed(&b[c * b_panel_len..(c + 1) * b_panel_len]);
+                            let b = RhsPanel(&b[c * b_panel_len..(c + 1) * b_panel_len]);
                             column!(c, tile_ptr, 0, b);
                         }
                     }
+                    Rhs::Unpacked { data, row_stride } if full_tiles == 0 => unsafe {
+                        one_row_tile_in_place::<$beta_one, $bias, $res, $prelu>(
+                            self.isa,
+                            tile_ptr,
+                            tile_row_stride,
+                            a,
+                            data,
+                            row_stride,
+                            col_tiles,
+                            used_rows,
+                            row,
+                            col,
+                            epi,
+                        )
+                    },
                     Rhs::Unpacked { data, row_stride } => {
                         let depth = epi.depth;
                         assert!(depth <= FMA_PACKED_RHS_DEPTH);
                         let dst = panel.as_mut_ptr() as *mut f32;
                         for c in 0..col_tiles {
                             let tile_ptr = unsafe { tile_ptr.add(c * NR) };
-                            let first = RhsTile::Packing {
+                            let first = RhsPacking {
                                 src: data.wrapping_add(c * NR),
                                 row_stride,
                                 dst,
                             };
-                            if full_tiles == 0 {
-                                // A single tile: nothing reads the panel.
-                                column!(c, tile_ptr, 0, first);
-                                continue;
-                            }
                             rows!(6, 0, c, tile_ptr, first);
                             // Safety: the first tile has written the panel's
                             // `depth` rows.
                             let packed = unsafe {
                                 std::slice::from_raw_parts(dst as *const f32, depth * NR)
                             };
-                            column!(c, tile_ptr, 1, RhsTile::Packed(packed));
+                            column!(c, tile_ptr, 1, RhsPanel(packed));
                         }
                     }
                 }
