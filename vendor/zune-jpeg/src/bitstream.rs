@@ -441,10 +441,49 @@ impl BitStream {
 
     /// Advance the bitstream over a block but ignore the data contained.
     ///
-    /// This updates DC prediction but we never dequantize and we never do any Zig-Zag translation
-    /// either. Still returns the index of the last component read.
+    /// This does not update the DC prediction (for a component whose samples are never
+    /// used), and we never dequantize and we never do any Zig-Zag translation either. Still
+    /// returns the index of the last component read.
     pub fn discard_mcu_block<T>(
         &mut self, reader: &mut ZReader<T>, dc_table: &HuffmanTable, ac_table: &HuffmanTable
+    ) -> Result<u16, DecodeErrors>
+    where
+        T: ZByteReaderTrait
+    {
+        self.discard_dc(reader, dc_table)?;
+        self.discard_ac(reader, ac_table)
+    }
+
+    /// Advance the bitstream over a block of a component whose samples are used, but not in
+    /// this block (outside the region of [`JpegDecoder::decode_region_into`]).
+    ///
+    /// Unlike [`discard_mcu_block`](Self::discard_mcu_block) this keeps the DC prediction,
+    /// which the following blocks depend on, and fails where
+    /// [`decode_mcu_block`](Self::decode_mcu_block) fails before reading (no bits left before
+    /// a marker), so that the decoder stops at the same block either way. Returns the
+    /// position after the last coefficient read, as `decode_mcu_block` does.
+    ///
+    /// [`JpegDecoder::decode_region_into`]: crate::JpegDecoder::decode_region_into
+    pub fn skip_mcu_block<T>(
+        &mut self, reader: &mut ZReader<T>, dc_table: &HuffmanTable, ac_table: &HuffmanTable,
+        dc_prediction: &mut i32
+    ) -> Result<u16, DecodeErrors>
+    where
+        T: ZByteReaderTrait
+    {
+        if self.bits_left < 1 && self.marker.is_some() {
+            return Err(DecodeErrors::Format(
+                "No more bytes left in stream before marker".to_string()
+            ));
+        }
+        self.decode_dc(reader, dc_table, dc_prediction)?;
+        self.discard_ac(reader, ac_table)
+    }
+
+    /// Advance the bitstream over a block's AC coefficients, ignoring them.
+    #[inline(always)]
+    fn discard_ac<T>(
+        &mut self, reader: &mut ZReader<T>, ac_table: &HuffmanTable
     ) -> Result<u16, DecodeErrors>
     where
         T: ZByteReaderTrait
@@ -455,9 +494,6 @@ impl BitStream {
         let (mut symbol, mut r, mut fast_ac);
         // Decode AC coefficients
         let mut pos: usize = 1;
-
-        // decode DC, dc prediction will contain the value
-        self.discard_dc(reader, dc_table)?;
 
         while pos < 64 {
             self.refill(reader)?;

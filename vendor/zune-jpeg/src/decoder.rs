@@ -159,6 +159,17 @@ pub struct JpegDecoder<T> {
     pub(crate) extended_xmp_segments: Vec<ExtendedXmpSegment>,
 }
 
+/// A rectangle of an image's pixels, `rows` counted from the top and `columns` from the
+/// left: the part of an image to decode with
+/// [`JpegDecoder::decode_region_into`], and the part it decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PixelRegion {
+    /// Rows, from the top.
+    pub rows:    core::ops::Range<usize>,
+    /// Columns, from the left.
+    pub columns: core::ops::Range<usize>
+}
+
 impl<T> JpegDecoder<T>
 where
     T: ZByteReaderTrait
@@ -825,6 +836,59 @@ where
     ///
     ///
     pub fn decode_into(&mut self, out: &mut [u8]) -> Result<(), DecodeErrors> {
+        self.decode_window_into(out, None).map(|_| ())
+    }
+
+    /// Decode into a pre-allocated buffer as [`decode_into`](Self::decode_into) does, but
+    /// finish only the pixels of `region` (and a few around it).
+    ///
+    /// Every MCU is still entropy-decoded (the bitstream can only be read in order, and the
+    /// DC predictions run through it), but the inverse DCT runs only for the MCUs that cover
+    /// `region`, with one MCU more on each side so that chroma upsampling at its edges sees
+    /// the same neighbours as in a full decode; upsampling only for the MCU rows they span,
+    /// and colour conversion only for the columns returned. This is what libjpeg-turbo's
+    /// `jpeg_skip_scanlines` and `jpeg_crop_scanline` do, for callers that read only part of
+    /// each image (e.g. a region of interest tracked through a video).
+    ///
+    /// Returns the region of `out` that holds exactly what
+    /// [`decode_into`](Self::decode_into) writes there: it contains `region` clipped to the
+    /// image. Every other pixel holds unspecified values (what `out` held before, or pixels
+    /// decoded without their neighbours). Images this does not apply to (progressive, or
+    /// baseline with components in separate scans, or decoded to grayscale from vertically
+    /// subsampled colour) are decoded whole, and the whole image is returned.
+    ///
+    /// It is an error if the buffer size is smaller than
+    /// [`output_buffer_size()`](Self::output_buffer_size).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use zune_core::bytestream::ZCursor;
+    /// use zune_jpeg::{JpegDecoder, PixelRegion};
+    /// let data = std::fs::read("frame.jpg").unwrap();
+    /// let mut decoder = JpegDecoder::new(ZCursor::new(&data));
+    /// decoder.decode_headers().unwrap();
+    /// let (width, _) = decoder.dimensions().unwrap();
+    /// let mut out = vec![0; decoder.output_buffer_size().unwrap()];
+    /// // Only rows 100..200 of columns 300..400 are needed.
+    /// let wanted = PixelRegion { rows: 100..200, columns: 300..400 };
+    /// let valid = decoder.decode_region_into(&mut out, wanted).unwrap();
+    /// assert!(valid.rows.start <= 100 && valid.rows.end >= 200);
+    /// assert!(valid.columns.start <= 300 && valid.columns.end >= 400);
+    /// let row_150 = &out[150 * width * 3..151 * width * 3];
+    /// let pixels = &row_150[valid.columns.start * 3..valid.columns.end * 3];
+    /// ```
+    pub fn decode_region_into(
+        &mut self, out: &mut [u8], region: PixelRegion
+    ) -> Result<PixelRegion, DecodeErrors> {
+        self.decode_window_into(out, Some(region))
+    }
+
+    /// [`decode_into`](Self::decode_into) with a region to finish (`None`: all); returns
+    /// the region written as a full decode writes it.
+    fn decode_window_into(
+        &mut self, out: &mut [u8], region: Option<PixelRegion>
+    ) -> Result<PixelRegion, DecodeErrors> {
         self.decode_headers_internal()?;
 
         let expected_size = self.output_buffer_size().unwrap();
@@ -839,9 +903,13 @@ where
         let out = &mut out[0..out_len];
 
         if self.is_progressive {
-            self.decode_mcu_ycbcr_progressive(out)
+            self.decode_mcu_ycbcr_progressive(out)?;
+            Ok(PixelRegion {
+                rows:    0..usize::from(self.info.height),
+                columns: 0..usize::from(self.info.width)
+            })
         } else {
-            self.decode_mcu_ycbcr_baseline(out)
+            self.decode_mcu_ycbcr_baseline(out, region)
         }
     }
 

@@ -9,6 +9,7 @@
 use alloc::vec::Vec;
 use alloc::{format, vec};
 use core::cmp::min;
+use core::ops::Range;
 
 use zune_core::bytestream::ZByteReaderTrait;
 use zune_core::colorspace::ColorSpace;
@@ -17,7 +18,7 @@ use zune_core::log::{error, trace, warn};
 
 use crate::bitstream::BitStream;
 use crate::components::SampleRatios;
-use crate::decoder::MAX_COMPONENTS;
+use crate::decoder::{PixelRegion, MAX_COMPONENTS};
 use crate::errors::DecodeErrors;
 use crate::marker::Marker;
 use crate::mcu_prog::get_marker;
@@ -86,8 +87,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
     )]
     #[inline(never)]
     pub(crate) fn decode_mcu_ycbcr_baseline(
-        &mut self, pixels: &mut [u8]
-    ) -> Result<(), DecodeErrors> {
+        &mut self, pixels: &mut [u8], region: Option<PixelRegion>
+    ) -> Result<PixelRegion, DecodeErrors> {
         setup_component_params(self)?;
 
         // check dc and AC tables
@@ -186,6 +187,26 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
 
         let mut pixels_written = 0;
 
+        // The MCU rows and columns to finish (inverse DCT; upsampling and colour conversion
+        // of those rows) and the pixels that come out as in a full decode; see
+        // `decode_region_into`.
+        let height = usize::from(self.info.height);
+        let (mcu_rows, mcu_columns, valid) = match region {
+            Some(region) if all_components_in_first_scan && self.coeff == 1 => {
+                let (rows, valid_rows) =
+                    mcu_window(region.rows, self.rows_per_mcu_row(), mcu_height, height);
+                let (columns, valid_columns) =
+                    mcu_window(region.columns, self.columns_per_mcu(), mcu_width, width);
+                let valid = PixelRegion { rows: valid_rows, columns: valid_columns };
+                if valid.rows.is_empty() || valid.columns.is_empty() {
+                    (0..0, 0..0, valid)
+                } else {
+                    (rows, columns, valid)
+                }
+            }
+            _ => (0..mcu_height, 0..mcu_width, PixelRegion { rows: 0..height, columns: 0..width }),
+        };
+
         let is_hv = usize::from(self.is_interleaved);
         let upsampler_scratch_size = is_hv * self.components.iter().map(|x| x.width_stride).max().unwrap_or(0) * 8;
         let mut upsampler_scratch_space = vec![0; upsampler_scratch_size];
@@ -199,6 +220,7 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
             trace!("Decoding MCU width: {mcu_width}, height: {mcu_height}");
 
             for i in 0..mcu_height {
+                let finish = mcu_rows.contains(&i);
                 if stream.overread_by > 0 {
                     pixels.get_mut(pixels_written..).map(|v| v.fill(128));
                     if self.options.strict_mode() {
@@ -217,7 +239,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                         i,
                         &mut tmp,
                         &mut stream,
-                        &mut progressive_mcus
+                        &mut progressive_mcus,
+                        if finish { mcu_columns.clone() } else { 0..0 }
                     )?
                 } else {
                     /* NB: (cae). This code was added due to the issue at https://github.com/etemesi254/zune-image/issues/277
@@ -242,7 +265,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                         i,
                         &mut tmp,
                         &mut stream,
-                        &mut progressive_mcus
+                        &mut progressive_mcus,
+                        0..usize::MAX
                     )?
                 };
 
@@ -256,7 +280,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                         width,
                         padded_width,
                         &mut pixels_written,
-                        &mut upsampler_scratch_space
+                        &mut upsampler_scratch_space,
+                        finish.then(|| valid.columns.clone())
                     )?;
                 }
 
@@ -264,7 +289,7 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                     McuContinuation::Ok => {}
                     McuContinuation::AnotherSos if all_components_in_first_scan => {
                         warn!("More than one SOS despite already having all components");
-                        return Ok(());
+                        return Ok(valid);
                     }
                     McuContinuation::AnotherSos => continue 'sos,
                     McuContinuation::InterScanMarker(marker) => {
@@ -280,7 +305,7 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                     McuContinuation::Terminate => {
                         warn!("Got terminate signal, will not process further");
                         pixels.get_mut(pixels_written..).map(|v| v.fill(128));
-                        return Ok(());
+                        return Ok(valid);
                     }
                 }
             }
@@ -316,7 +341,29 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
 
         trace!("Finished decoding image");
 
-        Ok(())
+        Ok(valid)
+    }
+
+    /// Pixel rows that `post_process` converts per MCU row, in the layouts where
+    /// `decode_mcu_ycbcr_baseline` honours a region (`coeff == 1`): the same counts as its
+    /// two branches.
+    fn rows_per_mcu_row(&self) -> usize {
+        if self.is_interleaved && self.options.jpeg_get_out_colorspace() != ColorSpace::Luma {
+            8 * self.v_max
+        } else if let SampleRatios::Generic(_, v) = self.info.sample_ratio {
+            8 * v
+        } else {
+            8
+        }
+    }
+
+    /// Pixel columns per MCU (per data unit in a non-interleaved scan).
+    fn columns_per_mcu(&self) -> usize {
+        if self.is_interleaved {
+            8 * self.h_max
+        } else {
+            8
+        }
     }
 
     /// Process all MCUs when baseline decoding has been processing them component-after-component.
@@ -387,16 +434,19 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                 width,
                 padded_width,
                 &mut pixels_written,
-                &mut upsampler_scratch_space
+                &mut upsampler_scratch_space,
+                Some(0..width)
             )?;
         }
 
         return Ok(());
     }
 
+    /// Decodes one row of MCUs; dequantizes and inverse-DCTs the blocks of the MCUs in
+    /// `finish` (others are only read, keeping the DC predictions).
     fn decode_mcu_width<const PROGRESSIVE: bool>(
         &mut self, mcu_width: usize, mcu_height: usize, tmp: &mut [i32; 64],
-        stream: &mut BitStream, progressive: &mut [Vec<i16>; 4]
+        stream: &mut BitStream, progressive: &mut [Vec<i16>; 4], finish: Range<usize>
     ) -> Result<McuContinuation, DecodeErrors> {
         let is_one_by_one = !self.scan_subsampled;
 
@@ -415,7 +465,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                 mcu_height,
                 tmp,
                 stream,
-                progressive
+                progressive,
+                finish
             )
         } else {
             self.inner_decode_mcu_width::<PROGRESSIVE, true>(
@@ -423,7 +474,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                 mcu_height,
                 tmp,
                 stream,
-                progressive
+                progressive,
+                finish
             )
         }
     }
@@ -435,7 +487,7 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
     // the scan. The difference was ~1% or a bit more.
     fn inner_decode_mcu_width<const PROGRESSIVE: bool, const SAMPLED: bool>(
         &mut self, mcu_width: usize, mcu_height: usize, tmp: &mut [i32; 64],
-        stream: &mut BitStream, progressive: &mut [Vec<i16>; 4]
+        stream: &mut BitStream, progressive: &mut [Vec<i16>; 4], finish: Range<usize>
     ) -> Result<McuContinuation, DecodeErrors> {
         let z_order = self.z_order;
         let z_scans = &z_order[..usize::from(self.num_scans)];
@@ -471,6 +523,7 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
         }
 
         for j in 0..scan_du_width {
+            let finish = finish.contains(&j);
             // iterate over components
             for &k in z_scans {
                 // we made this loop body massive due to several different paths that depend on
@@ -501,7 +554,7 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                     &mut component.raw_coeff
                 };
 
-                let component_samples_needed = component.needed;
+                let component_samples_needed = component.needed && finish;
 
                 // If image is interleaved iterate over scan components,
                 // otherwise if it-s non-interleaved, these routines iterate in
@@ -539,6 +592,15 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                                 ac_table,
                                 qt_table,
                                 tmp,
+                                &mut component.dc_pred
+                            )
+                        } else if component.needed {
+                            // An MCU outside the window: its samples are not needed,
+                            // but the DC prediction is, by the blocks that follow.
+                            stream.skip_mcu_block(
+                                &mut self.stream,
+                                dc_table,
+                                ac_table,
                                 &mut component.dc_pred
                             )
                         } else {
@@ -784,11 +846,25 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
         }
         Ok(())
     }
+    /// Upsamples MCU row `i` and colour-converts its pixel `columns` into the rows of
+    /// `pixels` from `*pixels_written` on, and advances `*pixels_written` past the rows
+    /// written. `columns == None` (a row outside the region of `decode_region_into`): only
+    /// advances `*pixels_written`, by the same count.
     #[allow(clippy::too_many_lines, clippy::too_many_arguments)]
     pub(crate) fn post_process(
         &mut self, pixels: &mut [u8], i: usize, mcu_height: usize, width: usize,
-        padded_width: usize, pixels_written: &mut usize, upsampler_scratch_space: &mut [i16]
+        padded_width: usize, pixels_written: &mut usize, upsampler_scratch_space: &mut [i16],
+        columns: Option<Range<usize>>
     ) -> Result<(), DecodeErrors> {
+        let finish = columns.is_some();
+        let columns = columns.unwrap_or(0..width);
+        // Samples of a row from the first column converted: to the end of the padding when
+        // converting to the last column, as a full decode does.
+        let padded_columns = if columns.end == width {
+            padded_width - columns.start
+        } else {
+            columns.len()
+        };
         let out_colorspace_components = self.options.jpeg_get_out_colorspace().num_components();
 
         let mut px = *pixels_written;
@@ -809,6 +885,11 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
         }
         let mut color_conv_function =
             |num_iters: usize, samples: [&[i16]; 4]| -> Result<(), DecodeErrors> {
+                if !finish {
+                    let row = width * out_colorspace_components;
+                    px += row * pixels[px..].chunks_exact(row).take(num_iters).count();
+                    return Ok(());
+                }
                 for (pos, output) in pixels[px..]
                     .chunks_exact_mut(width * out_colorspace_components)
                     .take(num_iters)
@@ -818,8 +899,11 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
 
                     // iterate over each line, since color-convert needs only
                     // one line
+                    let output = &mut output[columns.start * out_colorspace_components
+                        ..columns.end * out_colorspace_components];
                     for (j, samp) in raw_samples.iter_mut().enumerate().take(comp_len) {
-                        let temp = &samples[j].get(pos * padded_width..(pos + 1) * padded_width);
+                        let from = pos * padded_width + columns.start;
+                        let temp = &samples[j].get(from..from + padded_columns);
                         if temp.is_none() {
                             return Err(DecodeErrors::FormatStatic("Missing samples"));
                         }
@@ -831,8 +915,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                         self.input_colorspace,
                         self.options.jpeg_get_out_colorspace(),
                         output,
-                        width,
-                        padded_width
+                        columns.len(),
+                        padded_columns
                     )?;
                     px += width * out_colorspace_components;
                 }
@@ -842,7 +926,7 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
         let comps = &mut self.components[..];
 
         if self.is_interleaved && self.options.jpeg_get_out_colorspace() != ColorSpace::Luma {
-            for comp in comps.iter_mut() {
+            for comp in comps.iter_mut().filter(|_| finish) {
                 upsample(
                     comp,
                     mcu_height,
@@ -884,7 +968,7 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                 //
                 // E.g the Y sample is not sampled but we haven't finished upsampling the last row of
                 // the previous mcu, since we don't have the down row, so save it
-                for component in comps.iter_mut() {
+                for component in comps.iter_mut().filter(|_| finish) {
                     if component.sample_ratio != SampleRatios::H {
                         // We don't care about H sampling factors, since it's copied in the workers function
 
@@ -945,6 +1029,33 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
         *pixels_written = px;
         Ok(())
     }
+}
+
+/// For a window of `pixels` (rows or columns) of an image `extent` pixels tall or wide, in
+/// `mcus` MCUs of `per_mcu` pixels each along that axis: the MCUs to finish, and the pixels
+/// that then come out exactly as in a full decode (a range containing `pixels` clipped to
+/// the image).
+///
+/// Chroma upsampling reads one chroma sample on either side: with vertical subsampling, MCU
+/// row `k`'s last chroma row is upsampled, and its last pixel rows written, only with the
+/// first chroma row of row `k + 1`, and its first chroma row with the last row of `k - 1`
+/// (which `post_process` carries over); with horizontal subsampling, the first and last
+/// chroma column of an MCU with the neighbouring MCUs'. So the window is widened by one MCU
+/// on each side, whose own pixels are not exact. (Without subsampling the margin is not
+/// needed, but costs little.)
+fn mcu_window(
+    pixels: Range<usize>, per_mcu: usize, mcus: usize, extent: usize
+) -> (Range<usize>, Range<usize>) {
+    let start = pixels.start.min(extent);
+    let end = pixels.end.min(extent).max(start);
+    if start == end || per_mcu == 0 || mcus == 0 {
+        return (0..0, start..start);
+    }
+    let first = (start / per_mcu).saturating_sub(1);
+    let last = end.div_ceil(per_mcu).min(mcus - 1);
+    let exact_start = if first == 0 { 0 } else { (first + 1) * per_mcu };
+    let exact_end = if last == mcus - 1 { extent } else { (last * per_mcu).min(extent) };
+    (first..last + 1, exact_start..exact_end)
 }
 
 enum McuContinuation {

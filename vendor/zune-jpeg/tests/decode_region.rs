@@ -1,0 +1,116 @@
+//! `JpegDecoder::decode_region_into`: the region it reports is that of a full decode, to the
+//! bit, for every window; pixels far from the window are not written at all.
+
+use core::ops::Range;
+
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+use zune_jpeg::{JpegDecoder, PixelRegion};
+
+/// scikit-image's `chelsea` (CC0, see `images/README.md`): 451x300, baseline YCbCr 4:2:0, so
+/// 16x16 MCUs, the last row and column partial.
+const CHELSEA: &[u8] = include_bytes!("images/chelsea.jpg");
+
+fn decoder(out: ColorSpace) -> JpegDecoder<ZCursor<&'static [u8]>> {
+    let options = DecoderOptions::default().jpeg_set_out_colorspace(out);
+    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(CHELSEA), options);
+    decoder.decode_headers().unwrap();
+    decoder
+}
+
+/// Decodes `wanted` into a buffer of 0xAA and checks it against `full`.
+fn check(out: ColorSpace, full: &[u8], wanted: PixelRegion) {
+    let (width, height) = decoder(out).dimensions().unwrap();
+    let channels = out.num_components();
+    let row = width * channels;
+    let mut pixels = vec![0xAA; full.len()];
+    let valid = decoder(out)
+        .decode_region_into(&mut pixels, wanted.clone())
+        .unwrap();
+    let clip = |r: &Range<usize>, n: usize| r.start.min(n)..r.end.min(n).max(r.start.min(n));
+    let (rows, columns) = (clip(&wanted.rows, height), clip(&wanted.columns, width));
+    let contains = |outer: &Range<usize>, inner: &Range<usize>, n: usize| {
+        outer.start <= inner.start && outer.end >= inner.end && outer.end <= n
+    };
+    assert!(
+        contains(&valid.rows, &rows, height) && contains(&valid.columns, &columns, width),
+        "{out:?} {wanted:?}: valid {valid:?}"
+    );
+    if rows.is_empty() || columns.is_empty() {
+        return;
+    }
+    let bytes = |r: usize| r * row + valid.columns.start * channels..r * row + valid.columns.end * channels;
+    for r in valid.rows.clone() {
+        assert!(
+            pixels[bytes(r)] == full[bytes(r)],
+            "{out:?} {wanted:?}: row {r} of {valid:?} differs"
+        );
+    }
+    // Finished are the requested pixels rounded out to MCUs (16x16 here), with one MCU of
+    // margin each side, no more: pixels further out are left as they were.
+    let outside = |r: &Range<usize>| r.start.saturating_sub(32) / 16 * 16..(r.end + 32).div_ceil(16) * 16;
+    let (near_rows, near_columns) = (outside(&rows), outside(&columns));
+    for r in 0..height {
+        for c in 0..width {
+            if !(near_rows.contains(&r) && near_columns.contains(&c)) {
+                let at = r * row + c * channels;
+                assert!(
+                    pixels[at..at + channels].iter().all(|&p| p == 0xAA),
+                    "{out:?} {wanted:?}: pixel ({c}, {r}) written"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_window_of_rows_or_columns_matches_a_full_decode() {
+    for out in [ColorSpace::RGB, ColorSpace::RGBA, ColorSpace::YCbCr] {
+        let full = decoder(out).decode().unwrap();
+        for start in (0..320).step_by(9) {
+            for end in (start..330).step_by(23) {
+                check(out, &full, PixelRegion { rows: start..end, columns: 0..usize::MAX });
+            }
+        }
+        for start in (0..470).step_by(11) {
+            for end in (start..480).step_by(29) {
+                check(out, &full, PixelRegion { rows: 0..usize::MAX, columns: start..end });
+            }
+        }
+    }
+}
+
+#[test]
+fn rectangles_match_a_full_decode() {
+    let full = decoder(ColorSpace::RGB).decode().unwrap();
+    for rows in [0..40, 17..120, 100..101, 150..300, 290..400] {
+        for columns in [0..40, 33..200, 250..251, 300..451, 440..1000] {
+            check(ColorSpace::RGB, &full, PixelRegion { rows: rows.clone(), columns });
+        }
+    }
+}
+
+#[test]
+fn the_whole_image_is_a_full_decode() {
+    let full = decoder(ColorSpace::RGB).decode().unwrap();
+    let mut pixels = vec![0; full.len()];
+    let valid = decoder(ColorSpace::RGB)
+        .decode_region_into(&mut pixels, PixelRegion { rows: 0..usize::MAX, columns: 0..usize::MAX })
+        .unwrap();
+    assert_eq!(valid, PixelRegion { rows: 0..300, columns: 0..451 });
+    assert!(pixels == full);
+}
+
+#[test]
+fn grayscale_from_subsampled_colour_is_decoded_whole() {
+    // The one layout the region does not apply to (the decoder converts two rows per
+    // iteration there): everything is decoded and reported so.
+    let full = decoder(ColorSpace::Luma).decode().unwrap();
+    let mut pixels = vec![0; full.len()];
+    let valid = decoder(ColorSpace::Luma)
+        .decode_region_into(&mut pixels, PixelRegion { rows: 100..120, columns: 10..20 })
+        .unwrap();
+    assert_eq!(valid, PixelRegion { rows: 0..300, columns: 0..451 });
+    assert!(pixels == full);
+}
