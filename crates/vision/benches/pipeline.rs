@@ -10,11 +10,11 @@ use focus_vision::{
     FaceAnalyzer, FaceTracker, ModelBytes, Params,
     blendshapes::BlendshapeModel,
     classify::judge,
-    crop::Roi,
-    decode::{DecodeLimits, decode_image},
+    crop::{Roi, region_read},
+    decode::{DecodeLimits, decode_image, decode_image_into, decode_region_into},
     detect::FaceDetector,
     engine::{InferenceEngine, RtenEngine},
-    landmarks::LandmarkModel,
+    landmarks::{INPUT_SIZE, LandmarkModel},
     models::{BlendshapeSpec, CanonicalFace},
     pose::fit_head_pose,
 };
@@ -70,6 +70,28 @@ fn benches(c: &mut Criterion) {
     });
     let face = detector.detect_faces(&image, 0.5, 0.3).expect("detect")[0];
     let roi = Roi::around(face.bbox, face.right_eye(), face.left_eye(), 1.5);
+
+    // A stream's frame into the buffer kept from the last one: whole (a frame the detector
+    // runs on), and only the face crop's region (a tracked frame, see `src/frame.rs`).
+    let mut kept = RgbImage::default();
+    c.bench_function("decode_jpeg_640x480_into", |b| {
+        b.iter(|| {
+            decode_image_into(black_box(&jpeg), &DecodeLimits::default(), &mut kept)
+                .expect("decode")
+        })
+    });
+    let region = region_read(&roi, INPUT_SIZE, 640, 480).expect("the crop is at most 2x down");
+    c.bench_function("decode_jpeg_640x480_face_region", |b| {
+        b.iter(|| {
+            decode_region_into(
+                black_box(&jpeg),
+                &DecodeLimits::default(),
+                &mut kept,
+                region.clone(),
+            )
+            .expect("decode")
+        })
+    });
 
     let landmarks = LandmarkModel::new(
         engine

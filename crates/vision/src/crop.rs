@@ -11,7 +11,7 @@ use rten_simd::{
     ops::{BitOps, FloatOps, MaskOps, NumOps, ToFloat},
 };
 
-use crate::{Error, detect::resize_rgb};
+use crate::{Error, decode::Region, detect::resize_rgb};
 
 /// A rotated square region of an image.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +63,29 @@ impl Roi {
     }
 }
 
+/// The region of an image `width` x `height` that [`crop_rotated`] reads to sample `roi` at
+/// `size` x `size`: the rotated square's bounding box, with the bilinear taps' row below and
+/// columns to the right (and the byte of the next pixel a four-lane read takes), and slack
+/// either side for rounding. `None` when it reads the whole image (a large downscale shrinks
+/// the whole image first).
+pub fn region_read(roi: &Roi, size: usize, width: u32, height: u32) -> Option<Region> {
+    if needs_shrinking(roi, size) {
+        return None;
+    }
+    let size = size as f32;
+    let corners =
+        [(0.0, 0.0), (size, 0.0), (0.0, size), (size, size)].map(|(u, v)| roi.to_image(u, v, size));
+    Some(
+        Region::around_points(corners, 2.0, 4.0, width, height)
+            .unwrap_or(Region::whole(width, height)),
+    )
+}
+
+/// Whether [`crop_rotated_into`] shrinks the whole image before sampling `roi` at `size`.
+fn needs_shrinking(roi: &Roi, size: usize) -> bool {
+    roi.side / size as f32 > 2.0
+}
+
 /// Samples `roi` from `image` into a `size` x `size` NHWC RGB tensor in [0, 1]; outside the
 /// image is black. Large downscales first shrink the image with an area-aware filter so the
 /// bilinear sampling does not alias.
@@ -81,7 +104,7 @@ pub fn crop_rotated_into(
     out: &mut Vec<f32>,
 ) -> Result<(), Error> {
     let ratio = roi.side / size as f32;
-    if ratio > 2.0 {
+    if needs_shrinking(roi, size) {
         let f = ratio / 1.25;
         let (w, h) = image.dimensions();
         let nw = ((w as f32 / f).round() as u32).max(1);
@@ -324,7 +347,7 @@ fn edge_tap(raw: &[u8], w: i64, h: i64, xi: i64, yi: i64, fx: f32, fy: f32) -> [
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -384,6 +407,64 @@ mod tests {
             }
         }
         out
+    }
+
+    /// `image` with every pixel outside `region` replaced by `poison`.
+    pub(crate) fn poisoned(image: &RgbImage, region: &Region, poison: [u8; 3]) -> RgbImage {
+        RgbImage::from_fn(image.width(), image.height(), |x, y| {
+            if region.columns.contains(&x) && region.rows.contains(&y) {
+                *image.get_pixel(x, y)
+            } else {
+                image::Rgb(poison)
+            }
+        })
+    }
+
+    #[test]
+    fn a_crop_reads_only_its_region() {
+        // Crops inside the image, across its edges, turned, enlarged and shrunk (up to the
+        // downscale that shrinks the whole image): the same to the bit with every pixel
+        // outside `region_read` replaced.
+        let mut state = 0x1234_5678_u32;
+        let img = RgbImage::from_fn(120, 90, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+        });
+        let mut checked = 0;
+        for (cx, cy) in [(60.0, 45.0), (10.3, 80.7), (115.0, 3.0), (-5.0, 40.0)] {
+            for side in [9.0, 30.5, 64.0, 127.9] {
+                for angle in [0.0, 0.3, -1.2, 2.9] {
+                    let roi = Roi {
+                        center: [cx, cy],
+                        side,
+                        angle,
+                    };
+                    let region = region_read(&roi, 64, 120, 90).expect("at most 2x down");
+                    assert!(region.rows.len() < 90 || side > 60.0, "{roi:?}: {region:?}");
+                    let want = crop_rotated(&img, &roi, 64).expect("crop");
+                    for poison in [[0, 0, 0], [255, 255, 255]] {
+                        let got =
+                            crop_rotated(&poisoned(&img, &region, poison), &roi, 64).expect("crop");
+                        let same = want
+                            .iter()
+                            .zip(&got)
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(same, "{roi:?} reads outside {region:?}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 64);
+        // More than 2x down: the whole image is shrunk first.
+        let big = Roi {
+            center: [60.0, 45.0],
+            side: 129.0,
+            angle: 0.0,
+        };
+        assert_eq!(region_read(&big, 64, 120, 90), None);
     }
 
     #[test]

@@ -8,17 +8,97 @@
 //! copies the input, parses the headers three times and decodes into a freshly zeroed buffer,
 //! together ~1.2 M instructions of a 640x360 frame's ~7.
 //! PNG goes through the `image` crate.
+//!
+//! A reader of part of a frame (the tracked face's region) can have only that [`Region`]
+//! decoded ([`decode_region_into`]): the JPEG is still read whole, but the inverse DCT,
+//! upsampling and colour conversion run only near the region (the vendored zune-jpeg's
+//! `JpegDecoder::decode_region_into`), and the region it reports is the full decode's to the
+//! bit.
 
-use std::io::Cursor;
+use std::{io::Cursor, ops::Range};
 
 use image::{ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage, metadata::Orientation};
 use zune_jpeg::{
-    JpegDecoder,
+    JpegDecoder, PixelRegion,
     errors::DecodeErrors,
     zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions},
 };
 
 use crate::Error;
+
+/// A rectangle of an image's pixels: `columns` from the left, `rows` from the top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub columns: Range<u32>,
+    pub rows: Range<u32>,
+}
+
+impl Region {
+    /// All of an image `width` x `height`.
+    pub fn whole(width: u32, height: u32) -> Self {
+        Self {
+            columns: 0..width,
+            rows: 0..height,
+        }
+    }
+
+    /// Whether no pixel is in it.
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty() || self.rows.is_empty()
+    }
+
+    /// Whether every pixel of `other` is in it (an empty `other` is in any region).
+    pub fn contains(&self, other: &Region) -> bool {
+        let within = |outer: &Range<u32>, inner: &Range<u32>| {
+            outer.start <= inner.start && inner.end <= outer.end
+        };
+        other.is_empty()
+            || (within(&self.columns, &other.columns) && within(&self.rows, &other.rows))
+    }
+
+    /// The part of it in an image `width` x `height`.
+    pub fn clipped(&self, width: u32, height: u32) -> Self {
+        let clip = |r: &Range<u32>, n: u32| r.start.min(n)..r.end.min(n).max(r.start.min(n));
+        Self {
+            columns: clip(&self.columns, width),
+            rows: clip(&self.rows, height),
+        }
+    }
+
+    /// The region spanned by the points `[x, y]` (`None` if any is NaN or infinite), from
+    /// `before` pixels before the smallest coordinates (floored) to `after` pixels after the
+    /// largest (floored), clipped to an image `width` x `height`.
+    pub fn around_points(
+        points: impl IntoIterator<Item = [f32; 2]>,
+        before: f32,
+        after: f32,
+        width: u32,
+        height: u32,
+    ) -> Option<Self> {
+        let mut lo = [f32::INFINITY; 2];
+        let mut hi = [f32::NEG_INFINITY; 2];
+        for p in points {
+            if !(p[0].is_finite() && p[1].is_finite()) {
+                return None;
+            }
+            for axis in 0..2 {
+                lo[axis] = lo[axis].min(p[axis]);
+                hi[axis] = hi[axis].max(p[axis]);
+            }
+        }
+        // Saturating float-to-int casts: coordinates beyond the image clip to its edges.
+        let span = |axis: usize| {
+            (lo[axis].floor() - before).max(0.0) as u32..(hi[axis].floor() + after).max(0.0) as u32
+        };
+        Some(
+            Self {
+                columns: span(0),
+                rows: span(1),
+            }
+            .clipped(width, height),
+        )
+    }
+}
 
 /// Limits on what [`decode_image`] accepts.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,10 +161,39 @@ pub fn decode_image_into(
         });
     }
     match format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, limits, image),
+        ImageFormat::Jpeg => decode_jpeg(bytes, limits, image, None).map(|_| ()),
         _ => {
             *image = decode_with_image_crate(bytes, format, limits)?;
             Ok(())
+        }
+    }
+}
+
+/// [`decode_image_into`] for a reader of `region` only: returns the region of `image` that
+/// holds the decoded frame, exactly as [`decode_image_into`] decodes it, a region that
+/// contains `region` (clipped to the image). The other pixels are unspecified (another
+/// frame's, or pixels decoded without their neighbours) and must not be read.
+///
+/// Only a JPEG without EXIF rotation is decoded in part (see `decode_region_into` in
+/// `vendor/zune-jpeg`); anything else is decoded whole, and all of it returned.
+pub fn decode_region_into(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    image: &mut RgbImage,
+    region: Region,
+) -> Result<Region, Error> {
+    let format = sniff(bytes)?;
+    if bytes.len() > limits.max_bytes {
+        return Err(Error::TooManyBytes {
+            bytes: bytes.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    match format {
+        ImageFormat::Jpeg => decode_jpeg(bytes, limits, image, Some(region)),
+        _ => {
+            *image = decode_with_image_crate(bytes, format, limits)?;
+            Ok(Region::whole(image.width(), image.height()))
         }
     }
 }
@@ -99,7 +208,13 @@ fn jpeg_options(limits: &DecodeLimits) -> DecoderOptions {
         .set_max_height(limits.max_side as usize)
 }
 
-fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits, image: &mut RgbImage) -> Result<(), Error> {
+/// Decodes a JPEG into `image`, all of it or at least `region`; returns the region decoded.
+fn decode_jpeg(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    image: &mut RgbImage,
+    region: Option<Region>,
+) -> Result<Region, Error> {
     let layout = jpeg_layout(bytes);
     if layout == JpegLayout::Truncated || (layout == JpegLayout::Other && !jpeg_is_complete(bytes))
     {
@@ -133,7 +248,8 @@ fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits, image: &mut RgbImage) -> Res
         .ok_or_else(|| Error::Decode("the JPEG's size overflows".into()))?;
     let mut pixels = std::mem::take(image).into_raw();
     if layout == JpegLayout::SingleScan {
-        // Every pixel is written (see `JpegLayout`): no need to clear a reused buffer.
+        // Every pixel is written (see `JpegLayout`), or with `region` every pixel of the
+        // region reported: no need to clear a reused buffer.
         pixels.resize(len, 0);
     } else {
         // The decoder may stop early on a marker inside a scan and leave the rest unwritten:
@@ -141,19 +257,45 @@ fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits, image: &mut RgbImage) -> Res
         pixels.clear();
         pixels.resize(len, 0);
     }
-    decoder
-        .decode_into(&mut pixels)
-        .map_err(|e| map_jpeg_error(e, limits, Some((width, height))))?;
-    let decoded = RgbImage::from_raw(width, height, pixels)
+    let decoded = match region {
+        // The stored image's pixels are the frame's only when it is not turned.
+        Some(region) if orientation == Orientation::NoTransforms => {
+            let to_usize = |r: Range<u32>| r.start as usize..r.end as usize;
+            let wanted = PixelRegion {
+                rows: to_usize(region.rows),
+                columns: to_usize(region.columns),
+            };
+            let decoded = decoder
+                .decode_region_into(&mut pixels, wanted)
+                .map_err(|e| map_jpeg_error(e, limits, Some((width, height))))?;
+            // Within the image, so within `u32`.
+            let to_u32 = |r: Range<usize>| r.start as u32..r.end as u32;
+            Region {
+                columns: to_u32(decoded.columns),
+                rows: to_u32(decoded.rows),
+            }
+        }
+        _ => {
+            decoder
+                .decode_into(&mut pixels)
+                .map_err(|e| map_jpeg_error(e, limits, Some((width, height))))?;
+            Region::whole(width, height)
+        }
+    };
+    let frame = RgbImage::from_raw(width, height, pixels)
         .ok_or_else(|| Error::Decode("the JPEG decoder's output has the wrong size".into()))?;
     *image = if orientation == Orientation::NoTransforms {
-        decoded
+        frame
     } else {
-        let mut turned = image::DynamicImage::ImageRgb8(decoded);
+        let mut turned = image::DynamicImage::ImageRgb8(frame);
         turned.apply_orientation(orientation);
         turned.into_rgb8()
     };
-    Ok(())
+    Ok(if orientation == Orientation::NoTransforms {
+        decoded
+    } else {
+        Region::whole(image.width(), image.height())
+    })
 }
 
 /// PNG (or any format but JPEG) through the `image` crate, under its allocation limit.

@@ -6,7 +6,7 @@
 
 use image::RgbImage;
 
-use crate::EyePair;
+use crate::{EyePair, decode::Region};
 
 /// Corners (outer, inner) and three upper/lower lid pairs of one eye.
 struct EyeIndices {
@@ -82,19 +82,45 @@ fn mean_luma(image: &RgbImage, points: &[[f32; 3]], indices: &[usize], radius: f
 /// the openings but the lids above them stay bright), far lower behind dark lenses, which
 /// cover both.
 pub fn eye_brightness_ratio(image: &RgbImage, points: &[[f32; 3]]) -> f32 {
-    let eye_width = dist(points[33], points[133]).max(dist(points[263], points[362]));
-    let radius = eye_width * 0.15;
-    // Lid centres and irises of both eyes.
-    let openings = mean_luma(image, points, &[159, 145, 468, 386, 374, 473], radius);
-    // The upper lids, between the lash line and the brow.
-    let lids = mean_luma(image, points, &[27, 28, 29, 257, 258, 259], radius);
-    // Upper cheeks and the nose: skin that dark glasses leave uncovered.
-    let skin = mean_luma(image, points, &[50, 280, 4, 1], radius * 1.5);
+    let [openings, lids, skin] =
+        brightness_discs(points).map(|(indices, radius)| mean_luma(image, points, indices, radius));
     if skin <= 1.0 {
         1.0
     } else {
         openings.max(lids) / skin
     }
+}
+
+/// The discs [`eye_brightness_ratio`] averages, as landmark indices and a radius in pixels:
+/// the openings, the upper lids, the skin.
+fn brightness_discs(points: &[[f32; 3]]) -> [(&'static [usize], f32); 3] {
+    let eye_width = dist(points[33], points[133]).max(dist(points[263], points[362]));
+    let radius = eye_width * 0.15;
+    [
+        // Lid centres and irises of both eyes.
+        (&[159, 145, 468, 386, 374, 473], radius),
+        // The upper lids, between the lash line and the brow.
+        (&[27, 28, 29, 257, 258, 259], radius),
+        // Upper cheeks and the nose: skin that dark glasses leave uncovered.
+        (&[50, 280, 4, 1], radius * 1.5),
+    ]
+}
+
+/// The region of an image `width` x `height` that [`eye_brightness_ratio`] reads, with a
+/// pixel of slack either side.
+pub fn eye_brightness_region(points: &[[f32; 3]], width: u32, height: u32) -> Region {
+    let corners = brightness_discs(points)
+        .into_iter()
+        .flat_map(|(indices, radius)| {
+            let r = radius.max(1.0);
+            indices.iter().flat_map(move |&i| {
+                let [x, y, _] = points[i];
+                [[x - r, y - r], [x + r, y + r]]
+            })
+        });
+    // A NaN or infinite coordinate: `mean_luma` may read row or column 0 (a NaN casts to
+    // 0), so claim the whole image.
+    Region::around_points(corners, 1.0, 2.0, width, height).unwrap_or(Region::whole(width, height))
 }
 
 /// A person's eyes at rest, open: the level [`eye_closure`] measures from.
@@ -145,6 +171,52 @@ pub fn eye_closure(openness: &EyePair, blink: &EyePair, open: &EyeBaseline) -> f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_brightness_check_reads_only_its_region() {
+        // A face mesh's points scattered over a noisy image, some near or beyond its edges:
+        // the ratio is the same to the bit with every pixel outside the region replaced.
+        let mut state = 0x9e37_79b9_u32;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state
+        };
+        let img = RgbImage::from_fn(160, 120, |_, _| {
+            let v = next();
+            image::Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
+        });
+        let mut rng = 0x51ed_270b_u32;
+        let mut coord = move |scale: f32, offset: f32| {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            (rng % 10_000) as f32 / 10_000.0 * scale + offset
+        };
+        for (x0, y0, spread) in [(40.0, 30.0, 60.0), (-10.0, 90.0, 50.0), (120.0, -5.0, 45.0)] {
+            let points: Vec<[f32; 3]> = (0..478)
+                .map(|_| [coord(spread, x0), coord(spread, y0), 0.0])
+                .collect();
+            let region = eye_brightness_region(&points, 160, 120);
+            assert!(region.rows.len() < 120, "{region:?}");
+            let want = eye_brightness_ratio(&img, &points);
+            for poison in [[0, 0, 0], [255, 255, 255]] {
+                let got = eye_brightness_ratio(
+                    &crate::crop::tests::poisoned(&img, &region, poison),
+                    &points,
+                );
+                assert_eq!(want.to_bits(), got.to_bits(), "reads outside {region:?}");
+            }
+        }
+        // A NaN landmark may read row 0: the whole image.
+        let mut points = vec![[50.0, 50.0, 0.0]; 478];
+        points[159][1] = f32::NAN;
+        assert_eq!(
+            eye_brightness_region(&points, 160, 120),
+            Region::whole(160, 120)
+        );
+    }
 
     fn pair(v: f32) -> EyePair {
         EyePair { left: v, right: v }

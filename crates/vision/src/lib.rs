@@ -22,6 +22,7 @@
 //! - [`classify`]: the rules ([`Params`]) and the focused / reason decision, relative to a
 //!   profile.
 //! - [`fatigue`]: blinks, blink rate and PERCLOS over a stream, with time passed in.
+//! - `frame`: a frame under analysis, decoded only in the region its readers ask for.
 //! - [`pipeline`]: the stateless [`FaceAnalyzer`] and the stateful [`FaceTracker`].
 //! - [`framing`]: framing advice for a camera preview (face found, centred, near, lit).
 //! - `recycle`: the per-frame buffers (decoded frame, face crop) kept for the next frame.
@@ -37,6 +38,7 @@ pub mod engine;
 pub mod error;
 pub mod eyes;
 pub mod fatigue;
+mod frame;
 pub mod framing;
 pub mod gaze;
 pub mod landmarks;

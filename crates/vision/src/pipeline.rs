@@ -13,22 +13,29 @@
 //! [`SMALL_FACE_MIN_SIDE`] on their longer side; a stream does so on its first frame without a
 //! face and then on every [`SMALL_FACE_EVERY`]th, so an empty room costs little more than
 //! before.
+//!
+//! A stream's tracked frame is decoded only where it is read: [`FaceTracker::analyze_bytes`]
+//! asks the decoder for the region under the previous frame's crop, and every reader of the
+//! frame states the region it reads (`Frame::region`, see `frame`); a reader of more (the
+//! detector, when the track is lost) has the frame decoded whole first, so the analysis is
+//! the same as a whole frame's to the bit.
 
 use std::sync::Arc;
 
-use image::RgbImage;
+use image::{ImageFormat, RgbImage};
 
 use crate::{
     Error, FaceObservation, FrameAnalysis,
     blendshapes::BlendshapeModel,
     classify::{Params, Verdict, judge},
-    crop::Roi,
-    decode::{DecodeLimits, decode_image_into},
+    crop::{Roi, region_read},
+    decode::{DecodeLimits, Region, declared_size, decode_image_into, decode_region_into},
     detect::{Detection, FaceDetector},
     engine::{InferenceEngine, RtenEngine},
-    eyes::{eye_aspect_ratios, eye_brightness_ratio},
+    eyes::{eye_aspect_ratios, eye_brightness_ratio, eye_brightness_region},
+    frame::Frame,
     gaze::estimate_gaze,
-    landmarks::{FaceLandmarks, LandmarkModel},
+    landmarks::{FaceLandmarks, INPUT_SIZE, LandmarkModel},
     models::{BlendshapeSpec, CanonicalFace, ModelBytes},
     pose::fit_head_pose,
     profile::Profile,
@@ -191,9 +198,25 @@ impl FaceAnalyzer {
         bytes: &[u8],
         analyze: impl FnOnce(&RgbImage) -> Result<R, Error>,
     ) -> Result<R, Error> {
+        self.with_frame(bytes, None, |frame| analyze(frame.whole()?))
+    }
+
+    /// Decodes `bytes` as [`Self::with_decoded`] does, whole or at least `region` (see
+    /// `frame`), and runs `analyze` on the frame.
+    fn with_frame<R>(
+        &self,
+        bytes: &[u8],
+        region: Option<Region>,
+        analyze: impl FnOnce(&mut Frame<'_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let mut image = self.frames.take();
-        let result =
-            decode_image_into(bytes, &self.limits, &mut image).and_then(|()| analyze(&image));
+        let limits = &self.limits;
+        let result = match region {
+            Some(region) => decode_region_into(bytes, limits, &mut image, region)
+                .and_then(|decoded| analyze(&mut Frame::part(&mut image, decoded, bytes, limits))),
+            None => decode_image_into(bytes, limits, &mut image)
+                .and_then(|()| analyze(&mut Frame::whole_image(&image))),
+        };
         if image.as_raw().capacity() <= MAX_KEPT_FRAME_BYTES {
             self.frames.give(image);
         }
@@ -211,34 +234,37 @@ impl FaceAnalyzer {
         image: &RgbImage,
         profile: Option<&Profile>,
     ) -> Result<FrameAnalysis, Error> {
-        let (face, found) = self.locate(image, None, true)?;
+        let (face, found) = self.locate(&mut Frame::whole_image(image), None, true)?;
         let verdict = match (&face, &found) {
             (None, Found::SideOn) => Verdict::turned_out_of_view(),
             _ => judge(face.as_ref(), &self.params, profile),
         };
-        Ok(analysis(image, verdict, face))
+        Ok(analysis(image.dimensions(), verdict, face))
     }
 
     /// Finds and measures the face; with `prior`, first tries the landmark model on that
     /// crop. `small_faces`: the small-face retry may run (on a large enough frame).
     fn locate(
         &self,
-        image: &RgbImage,
+        frame: &mut Frame<'_>,
         prior: Option<&Roi>,
         small_faces: bool,
     ) -> Result<(Option<FaceObservation>, Found), Error> {
+        let (width, height) = frame.dimensions();
         let (landmarks, detection, tracked) = match prior {
             Some(roi) => {
-                let tracked = self.landmarks.detect_landmarks(image, roi)?;
+                let read = region_read(roi, INPUT_SIZE, width, height)
+                    .unwrap_or(Region::whole(width, height));
+                let tracked = self.landmarks.detect_landmarks(frame.region(&read)?, roi)?;
                 if tracked.presence >= self.params.min_tracking_presence {
                     (Some(tracked), None, true)
                 } else {
-                    let (l, d) = self.find_face(image, small_faces)?;
+                    let (l, d) = self.find_face(frame.whole()?, small_faces)?;
                     (l, d, false)
                 }
             }
             None => {
-                let (l, d) = self.find_face(image, small_faces)?;
+                let (l, d) = self.find_face(frame.whole()?, small_faces)?;
                 (l, d, false)
             }
         };
@@ -253,7 +279,7 @@ impl FaceAnalyzer {
                 },
             ));
         };
-        let face = self.observe(image, &landmarks)?;
+        let face = self.observe(frame, &landmarks)?;
         let yaw_deg = face.head_pose.yaw_deg;
         Ok((
             Some(face),
@@ -347,14 +373,16 @@ impl FaceAnalyzer {
 
     fn observe(
         &self,
-        image: &RgbImage,
+        frame: &mut Frame<'_>,
         landmarks: &FaceLandmarks,
     ) -> Result<FaceObservation, Error> {
         let points = &landmarks.points;
         let eyes = self.blendshapes.estimate_eyes(landmarks)?;
         let eye_openness = eye_aspect_ratios(points);
-        let eyes_visible =
-            eye_brightness_ratio(image, points) >= self.params.min_eye_brightness_ratio;
+        let (width, height) = frame.dimensions();
+        let read = eye_brightness_region(points, width, height);
+        let eyes_visible = eye_brightness_ratio(frame.region(&read)?, points)
+            >= self.params.min_eye_brightness_ratio;
         let fit = fit_head_pose(points, &self.canonical)
             .ok_or_else(|| Error::Model("head pose fit failed".into()))?;
         let head_pose = fit.angles();
@@ -372,7 +400,11 @@ impl FaceAnalyzer {
     }
 }
 
-fn analysis(image: &RgbImage, verdict: Verdict, face: Option<FaceObservation>) -> FrameAnalysis {
+fn analysis(
+    image_size: (u32, u32),
+    verdict: Verdict,
+    face: Option<FaceObservation>,
+) -> FrameAnalysis {
     FrameAnalysis {
         focused: verdict.focused,
         reason: verdict.reason,
@@ -380,7 +412,7 @@ fn analysis(image: &RgbImage, verdict: Verdict, face: Option<FaceObservation>) -
         zone: verdict.zone,
         eye_closure: verdict.eye_closure,
         face,
-        image_size: image.dimensions(),
+        image_size,
     }
 }
 
@@ -440,18 +472,32 @@ impl FaceTracker {
         self.profile = profile;
     }
 
-    /// Decodes and analyses the next frame of the stream.
+    /// Decodes and analyses the next frame of the stream. While the face is tracked, only
+    /// the region under its crop is decoded, unless more is read (see `frame`).
     pub fn analyze_bytes(&mut self, bytes: &[u8]) -> Result<FrameAnalysis, Error> {
         let analyzer = Arc::clone(&self.analyzer);
-        analyzer.with_decoded(bytes, |image| self.analyze_image(image))
+        let region = self.region_to_decode(bytes);
+        analyzer.with_frame(bytes, region, |frame| self.analyze_frame(frame))
     }
 
     /// Analyses the next decoded frame of the stream.
     pub fn analyze_image(&mut self, image: &RgbImage) -> Result<FrameAnalysis, Error> {
-        let (w, h) = image.dimensions();
+        self.analyze_frame(&mut Frame::whole_image(image))
+    }
+
+    /// The region of the JPEG `bytes` that the tracked crop will read (`None`: decode it
+    /// all): the one under the previous frame's crop, in the size its header declares.
+    fn region_to_decode(&self, bytes: &[u8]) -> Option<Region> {
+        let (w, h) = declared_size(bytes, ImageFormat::Jpeg)?;
+        let prior = self.previous.filter(|roi| roi.is_valid_for(w, h))?;
+        region_read(&prior, INPUT_SIZE, w, h)
+    }
+
+    fn analyze_frame(&mut self, frame: &mut Frame<'_>) -> Result<FrameAnalysis, Error> {
+        let (w, h) = frame.dimensions();
         let prior = self.previous.filter(|roi| roi.is_valid_for(w, h));
         let small_faces = self.misses.is_multiple_of(SMALL_FACE_EVERY);
-        let (face, found) = self.analyzer.locate(image, prior.as_ref(), small_faces)?;
+        let (face, found) = self.analyzer.locate(frame, prior.as_ref(), small_faces)?;
         self.frames += 1;
         self.misses = match found {
             Found::Nothing => self.misses.saturating_add(1),
@@ -492,7 +538,7 @@ impl FaceTracker {
                 }
             }
         };
-        Ok(analysis(image, verdict, face))
+        Ok(analysis((w, h), verdict, face))
     }
 
     /// Whether the next frame will try the tracked crop before the detector.
@@ -504,5 +550,47 @@ impl FaceTracker {
     /// running the detector)`.
     pub fn counts(&self) -> (u64, u64) {
         (self.frames, self.tracked_frames)
+    }
+}
+
+#[cfg(all(test, feature = "embedded-models"))]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn stream_frame(n: u32) -> Vec<u8> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "../../tests/fixtures/stream/pexels_woman_attentive/frame{n}.jpg"
+        ));
+        std::fs::read(path).expect("read frame")
+    }
+
+    #[test]
+    fn a_tracked_frame_is_decoded_only_under_its_crop() {
+        let analyzer = Arc::new(FaceAnalyzer::embedded().expect("embedded models load"));
+        let mut tracker = FaceTracker::new(Arc::clone(&analyzer));
+        let (first, second) = (stream_frame(141), stream_frame(146));
+        // Nothing tracked yet: the whole frame.
+        assert_eq!(tracker.region_to_decode(&first), None);
+        tracker.analyze_bytes(&first).expect("analyses");
+        assert!(tracker.is_tracking());
+        // The woman's face crop spans the frame's height but not its width (640x360).
+        let region = tracker.region_to_decode(&second).expect("a tracked face");
+        assert!(
+            region.columns.len() < 500 && !region.rows.is_empty(),
+            "{region:?}"
+        );
+        analyzer
+            .with_frame(&second, Some(region.clone()), |frame| {
+                let decoded = frame.decoded();
+                assert!(decoded.contains(&region), "{decoded:?}");
+                assert!(decoded.columns.len() < 600, "{decoded:?}");
+                Ok(())
+            })
+            .expect("decodes");
+        let analysis = tracker.analyze_bytes(&second).expect("analyses");
+        assert!(analysis.face.is_some());
+        assert_eq!(tracker.counts(), (2, 1));
     }
 }
