@@ -51,42 +51,45 @@ fn check(out: ColorSpace, full: &[u8], wanted: PixelRegion) {
     // margin each side, no more: pixels further out are left as they were.
     let outside = |r: &Range<usize>| r.start.saturating_sub(32) / 16 * 16..(r.end + 32).div_ceil(16) * 16;
     let (near_rows, near_columns) = (outside(&rows), outside(&columns));
-    for r in 0..height {
-        for c in 0..width {
-            if !(near_rows.contains(&r) && near_columns.contains(&c)) {
-                let at = r * row + c * channels;
-                assert!(
-                    pixels[at..at + channels].iter().all(|&p| p == 0xAA),
-                    "{out:?} {wanted:?}: pixel ({c}, {r}) written"
-                );
-            }
-        }
+    let left = near_columns.start.min(width) * channels;
+    let right = near_columns.end.min(width) * channels;
+    for (r, line) in pixels.chunks_exact(row).enumerate() {
+        let untouched: &[&[u8]] = if near_rows.contains(&r) {
+            &[&line[..left], &line[right..]]
+        } else {
+            &[line]
+        };
+        assert!(
+            untouched.iter().all(|part| part.iter().all(|&p| p == 0xAA)),
+            "{out:?} {wanted:?}: row {r} written outside {near_columns:?}"
+        );
     }
 }
 
 #[test]
 fn every_window_of_rows_or_columns_matches_a_full_decode() {
-    for out in [ColorSpace::RGB, ColorSpace::RGBA, ColorSpace::YCbCr] {
-        let full = decoder(out).decode().unwrap();
-        for start in (0..320).step_by(9) {
-            for end in (start..330).step_by(23) {
-                check(out, &full, PixelRegion { rows: start..end, columns: 0..usize::MAX });
-            }
+    let out = ColorSpace::RGB;
+    let full = decoder(out).decode().unwrap();
+    for start in (0..320).step_by(9) {
+        for end in (start..330).step_by(23) {
+            check(out, &full, PixelRegion { rows: start..end, columns: 0..usize::MAX });
         }
-        for start in (0..470).step_by(11) {
-            for end in (start..480).step_by(29) {
-                check(out, &full, PixelRegion { rows: 0..usize::MAX, columns: start..end });
-            }
+    }
+    for start in (0..470).step_by(11) {
+        for end in (start..480).step_by(29) {
+            check(out, &full, PixelRegion { rows: 0..usize::MAX, columns: start..end });
         }
     }
 }
 
 #[test]
-fn rectangles_match_a_full_decode() {
-    let full = decoder(ColorSpace::RGB).decode().unwrap();
-    for rows in [0..40, 17..120, 100..101, 150..300, 290..400] {
-        for columns in [0..40, 33..200, 250..251, 300..451, 440..1000] {
-            check(ColorSpace::RGB, &full, PixelRegion { rows: rows.clone(), columns });
+fn rectangles_match_a_full_decode_in_every_output_colourspace() {
+    for out in [ColorSpace::RGB, ColorSpace::RGBA, ColorSpace::YCbCr] {
+        let full = decoder(out).decode().unwrap();
+        for rows in [0..40, 17..120, 100..101, 150..300, 290..400] {
+            for columns in [0..40, 33..200, 250..251, 300..451, 440..1000] {
+                check(out, &full, PixelRegion { rows: rows.clone(), columns });
+            }
         }
     }
 }
