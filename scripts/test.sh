@@ -22,6 +22,11 @@ cargo test --workspace
 step "cargo test (vendor/rten: the patches' tests)"
 cargo test --manifest-path vendor/rten/Cargo.toml --features kernel-stats --test patched_kernels
 
+# The vendored zune-jpeg's test of its patch (vendor/zune-jpeg/README.md): a region decoded
+# equals a full decode there to the bit.
+step "cargo test (vendor/zune-jpeg: the region decode's tests)"
+cargo test --manifest-path vendor/zune-jpeg/Cargo.toml --test decode_region
+
 # The binary `cargo test` just built (feature-unified with the tests): reusing it saves a
 # second build of the dependency graph that `cargo run` would start.
 BIN="${CARGO_TARGET_DIR:-target}/debug/focus-sentry"
