@@ -153,20 +153,7 @@ pub fn decode_image_into(
     limits: &DecodeLimits,
     image: &mut RgbImage,
 ) -> Result<(), Error> {
-    let format = sniff(bytes)?;
-    if bytes.len() > limits.max_bytes {
-        return Err(Error::TooManyBytes {
-            bytes: bytes.len(),
-            limit: limits.max_bytes,
-        });
-    }
-    match format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, limits, image, None).map(|_| ()),
-        _ => {
-            *image = decode_with_image_crate(bytes, format, limits)?;
-            Ok(())
-        }
-    }
+    decode_into(bytes, limits, image, None).map(|_| ())
 }
 
 /// [`decode_image_into`] for a reader of `region` only: returns the region of `image` that
@@ -182,6 +169,17 @@ pub fn decode_region_into(
     image: &mut RgbImage,
     region: Region,
 ) -> Result<Region, Error> {
+    decode_into(bytes, limits, image, Some(region))
+}
+
+/// [`decode_image_into`] and [`decode_region_into`]: all of the image, or at least `region`
+/// of it; returns the region decoded.
+fn decode_into(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    image: &mut RgbImage,
+    region: Option<Region>,
+) -> Result<Region, Error> {
     let format = sniff(bytes)?;
     if bytes.len() > limits.max_bytes {
         return Err(Error::TooManyBytes {
@@ -190,7 +188,7 @@ pub fn decode_region_into(
         });
     }
     match format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, limits, image, Some(region)),
+        ImageFormat::Jpeg => decode_jpeg(bytes, limits, image, region),
         _ => {
             *image = decode_with_image_crate(bytes, format, limits)?;
             Ok(Region::whole(image.width(), image.height()))
