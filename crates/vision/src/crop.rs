@@ -409,6 +409,17 @@ pub(crate) mod tests {
         out
     }
 
+    /// An image of noise (xorshift32 from `seed`, three bytes of each value a pixel).
+    pub(crate) fn noise_image(width: u32, height: u32, seed: u32) -> RgbImage {
+        let mut state = seed;
+        RgbImage::from_fn(width, height, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+        })
+    }
+
     /// `image` with every pixel outside `region` replaced by `poison`.
     pub(crate) fn poisoned(image: &RgbImage, region: &Region, poison: [u8; 3]) -> RgbImage {
         RgbImage::from_fn(image.width(), image.height(), |x, y| {
@@ -425,13 +436,7 @@ pub(crate) mod tests {
         // Crops inside the image, across its edges, turned, enlarged and shrunk (up to the
         // downscale that shrinks the whole image): the same to the bit with every pixel
         // outside `region_read` replaced.
-        let mut state = 0x1234_5678_u32;
-        let img = RgbImage::from_fn(120, 90, |_, _| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
-        });
+        let img = noise_image(120, 90, 0x1234_5678);
         let mut checked = 0;
         for (cx, cy) in [(60.0, 45.0), (10.3, 80.7), (115.0, 3.0), (-5.0, 40.0)] {
             for side in [9.0, 30.5, 64.0, 127.9] {
@@ -471,13 +476,7 @@ pub(crate) mod tests {
     fn sampling_matches_edge_taps_to_the_bit() {
         // A noisy image, and crops inside it, across its edges and corners, beyond it,
         // turned at several angles, enlarged and shrunk.
-        let mut state = 0x2545_f491_u32;
-        let img = RgbImage::from_fn(97, 61, |_, _| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
-        });
+        let img = noise_image(97, 61, 0x2545_f491);
         let mut cases = 0;
         // One buffer through all the cases, as frames reuse it: every element must be written.
         let mut got = vec![f32::NAN; 5];

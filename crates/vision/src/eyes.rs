@@ -176,17 +176,7 @@ mod tests {
     fn the_brightness_check_reads_only_its_region() {
         // A face mesh's points scattered over a noisy image, some near or beyond its edges:
         // the ratio is the same to the bit with every pixel outside the region replaced.
-        let mut state = 0x9e37_79b9_u32;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
-        let img = RgbImage::from_fn(160, 120, |_, _| {
-            let v = next();
-            image::Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
-        });
+        let img = crate::crop::tests::noise_image(160, 120, 0x9e37_79b9);
         let mut rng = 0x51ed_270b_u32;
         let mut coord = move |scale: f32, offset: f32| {
             rng ^= rng << 13;
