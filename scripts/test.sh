@@ -22,6 +22,11 @@ cargo test --workspace
 step "cargo test (vendor/rten: the patches' tests)"
 cargo test --manifest-path vendor/rten/Cargo.toml --features kernel-stats --test patched_kernels
 
+# The vendored rten-gemm's own unit tests, upstream's (vendor/rten-gemm/README.md): every
+# GEMM kernel this CPU has against a reference, over sizes around its tiles and blocks.
+step "cargo test (vendor/rten-gemm: upstream's unit tests)"
+cargo test --manifest-path vendor/rten-gemm/Cargo.toml --lib
+
 # The vendored zune-jpeg's test of its patch (vendor/zune-jpeg/README.md): a region decoded
 # equals a full decode there to the bit.
 step "cargo test (vendor/zune-jpeg: the region decode's tests)"

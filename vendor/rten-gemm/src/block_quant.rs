@@ -811,7 +811,7 @@ mod tests {
     use rten_tensor::rng::XorShiftRng;
     use rten_tensor::test_util::{expect_equal, expect_equal_with_tolerance};
     use rten_tensor::{AsView, Contiguous, Layout, NdTensor, NdTensorView};
-    use rten_testing::TestCases;
+    use crate::test_shims::TestCases;
 
     use super::{
         BlockQuantizedGemm, BlockQuantizedMatrix, ComputeMode, nbit_zero_point, pack_4bit_elements,

@@ -1554,4 +1554,6 @@ mod reduced_range_rng;
 pub use reduced_range_rng::ReducedRangeRng;
 
 #[cfg(test)]
+mod test_shims;
+#[cfg(test)]
 mod tests;

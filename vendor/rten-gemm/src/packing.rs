@@ -428,7 +428,7 @@ impl Default for PackingBuffer {
 #[cfg(test)]
 mod tests {
     use rten_tensor::{AsView, NdTensor, NdTensorView};
-    use rten_testing::TestCases;
+    use crate::test_shims::TestCases;
     use std::mem::MaybeUninit;
 
     use super::{BlockQuantizedMatrixPacker, PackedLayout, PackingBuffer};

@@ -2,13 +2,12 @@ use std::error::Error;
 use std::time::Instant;
 
 use rten_base::num::AsUsize;
-use rten_bench::run_bench;
 use rten_tensor::prelude::*;
 use rten_tensor::rng::XorShiftRng;
 use rten_tensor::test_util::{ApproxEq, expect_equal};
 use rten_tensor::{Matrix, MatrixLayout, MatrixMut, NdTensor, NdTensorView, RandomSource};
-use rten_testing::TestCases;
 
+use super::test_shims::{TestCases, run_bench};
 use super::{
     BiasVector, BlockQuantizedMatrix, ColOffsets, F32KernelType, GemmError, GemmExecutor, GemmInT,
     GemmInputA, GemmInputB, GemmOptions, GemmOutT, Im2Col, QuantParams, ReducedRangeRng,
