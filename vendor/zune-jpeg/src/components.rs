@@ -55,6 +55,11 @@ pub(crate) struct Components {
     /// An up-sampling function, can be basic or SSE, depending
     /// on the platform
     pub up_sampler: UpSampler,
+    /// The passes of `up_sampler` for a vertically subsampled component, run apart to
+    /// upsample a range of columns (`decode_region_into`): the vertical one (for `V`, the
+    /// whole upsampler), then for `HV` the horizontal one on each of the two rows it
+    /// writes. Unused otherwise.
+    pub up_sampler_passes: (UpSampler, UpSampler),
     /// How pixels do we need to go to get to the next line?
     pub width_stride: usize,
     /// Component ID for progressive
@@ -161,6 +166,7 @@ impl Components {
             quantization_table: [0; 64],
             dc_pred: 0,
             up_sampler: upsample_no_op,
+            up_sampler_passes: (upsample_no_op, upsample_no_op),
             // set later
             width_stride: horizontal_sample,
             id: a[0],

@@ -970,10 +970,15 @@ where
                 }
                 (1, 2) => {
                     comp.sample_ratio = SampleRatios::V;
+                    comp.up_sampler_passes = (choose_v_samp_function(&self.options), upsample_no_op);
                     choose_v_samp_function(&self.options)
                 }
                 (2, 2) => {
                     comp.sample_ratio = SampleRatios::HV;
+                    comp.up_sampler_passes = (
+                        choose_v_samp_function(&self.options),
+                        choose_horizontal_samp_function(&self.options)
+                    );
                     choose_hv_samp_function(&self.options)
                 }
                 (hs, vs) => {

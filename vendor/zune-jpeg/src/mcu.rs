@@ -281,7 +281,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                         padded_width,
                         &mut pixels_written,
                         &mut upsampler_scratch_space,
-                        finish.then(|| valid.columns.clone())
+                        finish.then(|| valid.columns.clone()),
+                        mcu_columns.clone()
                     )?;
                 }
 
@@ -435,7 +436,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                 padded_width,
                 &mut pixels_written,
                 &mut upsampler_scratch_space,
-                Some(0..width)
+                Some(0..width),
+                0..usize::MAX
             )?;
         }
 
@@ -846,15 +848,17 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
         }
         Ok(())
     }
-    /// Upsamples MCU row `i` and colour-converts its pixel `columns` into the rows of
-    /// `pixels` from `*pixels_written` on, and advances `*pixels_written` past the rows
-    /// written. `columns == None` (a row outside the region of `decode_region_into`): only
-    /// advances `*pixels_written`, by the same count.
+    /// Upsamples MCU row `i` in its MCU columns `mcu_columns` (`0..usize::MAX` for all) and
+    /// colour-converts its pixel `columns` into the rows of `pixels` from `*pixels_written`
+    /// on, and advances `*pixels_written` past the rows written. `columns == None` (a row
+    /// outside the region of `decode_region_into`): only advances `*pixels_written`, by the
+    /// same count. With horizontal subsampling, `mcu_columns` must cover `columns` with a
+    /// margin of one MCU column on each side inside the image (see `mcu_window`).
     #[allow(clippy::too_many_lines, clippy::too_many_arguments)]
     pub(crate) fn post_process(
         &mut self, pixels: &mut [u8], i: usize, mcu_height: usize, width: usize,
         padded_width: usize, pixels_written: &mut usize, upsampler_scratch_space: &mut [i16],
-        columns: Option<Range<usize>>
+        columns: Option<Range<usize>>, mcu_columns: Range<usize>
     ) -> Result<(), DecodeErrors> {
         let finish = columns.is_some();
         let columns = columns.unwrap_or(0..width);
@@ -932,7 +936,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                     mcu_height,
                     i,
                     upsampler_scratch_space,
-                    is_vertically_sampled
+                    is_vertically_sampled,
+                    mcu_columns.clone()
                 )?;
             }
 

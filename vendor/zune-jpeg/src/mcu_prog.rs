@@ -611,7 +611,8 @@ impl<T: ZByteReaderTrait> JpegDecoder<T> {
                 padded_width,
                 &mut pixels_written,
                 &mut upsampler_scratch_space,
-                Some(0..width)
+                Some(0..width),
+                0..usize::MAX
             )?;
         }
 

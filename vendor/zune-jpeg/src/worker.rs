@@ -9,11 +9,12 @@
 use alloc::format;
 use core::convert::TryInto;
 use core::cmp::min;
+use core::ops::Range;
 
 use zune_core::colorspace::ColorSpace;
 
 use crate::color_convert::ycbcr_to_grayscale;
-use crate::components::{Components, SampleRatios};
+use crate::components::{Components, SampleRatios, UpSampler};
 use crate::decoder::{ColorConvert16Ptr, MAX_COMPONENTS};
 use crate::errors::DecodeErrors;
 
@@ -372,10 +373,28 @@ fn color_convert_ycbcr(
         rem.copy_from_slice(&temp[0..rem.len()]);
     }
 }
+/// Upsamples MCU row `i` of `component` into its `upsample_dest` (and, with vertical
+/// subsampling, the previous MCU row's last sample row into `first_row_upsample_dest`).
+/// Only the samples of MCU columns `mcu_columns` are upsampled (`0..usize::MAX` for all;
+/// `decode_region_into`): with horizontal subsampling, those of the first and last MCU
+/// column are then not exact, unless it is the image's first or last.
 pub(crate) fn upsample(
     component: &mut Components, mcu_height: usize, i: usize, upsampler_scratch_space: &mut [i16],
-    has_vertical_sample: bool
+    has_vertical_sample: bool, mcu_columns: Range<usize>
 ) -> Result<(), DecodeErrors> {
+    // The sample columns of those MCU columns; `None` when that is the whole row, which runs
+    // the upsampler on whole rows as before.
+    let per_mcu = component.horizontal_sample * 8;
+    let row_len = component.width_stride;
+    let columns = mcu_columns.start.saturating_mul(per_mcu).min(row_len)
+        ..mcu_columns.end.saturating_mul(per_mcu).min(row_len);
+    let columns = (columns != (0..row_len)).then_some(columns);
+    let upsample_row = RowUpsampler {
+        up_sampler: component.up_sampler,
+        passes: component.up_sampler_passes,
+        ratio: component.sample_ratio,
+        columns: columns.clone()
+    };
     match component.sample_ratio {
         SampleRatios::V | SampleRatios::HV => {
             /*
@@ -417,7 +436,7 @@ pub(crate) fn upsample(
                 let row = &component.row[..];
                 let row_up = &component.row_up[..];
                 let row_down = &component.raw_coeff[0..stride];
-                (component.up_sampler)(row, row_up, row_down, upsampler_scratch_space, dest);
+                upsample_row.run(row, row_up, row_down, upsampler_scratch_space, dest);
             }
 
             // we have the Y component width stride.
@@ -492,13 +511,7 @@ pub(crate) fn upsample(
 
                 if upsample {
                     // upsample
-                    (component.up_sampler)(
-                        curr_row,
-                        row_up,
-                        row_down,
-                        upsampler_scratch_space,
-                        dest
-                    );
+                    upsample_row.run(curr_row, row_up, row_down, upsampler_scratch_space, dest);
                 }
             }
         }
@@ -546,7 +559,18 @@ pub(crate) fn upsample(
             {
                 // upsample using the fn pointer, should only be H, so no need for
                 // row up and row down
-                (component.up_sampler)(single_row, &[], &[], &mut [], output_stride);
+                match &columns {
+                    None => (component.up_sampler)(single_row, &[], &[], &mut [], output_stride),
+                    // The columns' output samples, but for their first and last, are those
+                    // of the whole row.
+                    Some(c) => (component.up_sampler)(
+                        &single_row[c.clone()],
+                        &[],
+                        &[],
+                        &mut [],
+                        &mut output_stride[2 * c.start..2 * c.end]
+                    )
+                }
             }
         }
         SampleRatios::Generic(h, v) => {
@@ -574,4 +598,70 @@ pub(crate) fn upsample(
         SampleRatios::None => {}
     };
     Ok(())
+}
+
+/// A vertically subsampled component's upsampler for one sample row (`V` or `HV`), on the
+/// whole row or on sample `columns` of it ([`upsample_columns`]).
+struct RowUpsampler {
+    up_sampler: UpSampler,
+    passes: (UpSampler, UpSampler),
+    ratio: SampleRatios,
+    columns: Option<Range<usize>>
+}
+
+impl RowUpsampler {
+    /// Upsamples the row `input`, between `row_up` and `row_down`, into `dest`.
+    #[inline(always)]
+    fn run(
+        &self, input: &[i16], row_up: &[i16], row_down: &[i16], scratch: &mut [i16],
+        dest: &mut [i16]
+    ) {
+        match &self.columns {
+            None => (self.up_sampler)(input, row_up, row_down, scratch, dest),
+            Some(columns) => upsample_columns(
+                self.passes,
+                self.ratio,
+                input,
+                row_up,
+                row_down,
+                scratch,
+                dest,
+                columns.clone()
+            )
+        }
+    }
+}
+
+/// Upsamples sample columns `columns` of one row of a vertically subsampled component
+/// (`ratio` `V` or `HV`) into the same columns of the two output rows in `dest`, laid out as
+/// the whole-row upsampler writes them (two rows of `dest.len() / 2` samples, one after the
+/// other). Runs the upsampler's `passes` on the columns: the vertical one into `scratch`,
+/// then for `HV` the horizontal one from each of its two rows into `dest` (for `V`, a copy).
+/// The output is that of the whole row, but for the columns' first and last output samples
+/// with `HV`, which the horizontal pass filters as at the ends of a row.
+#[allow(clippy::too_many_arguments)]
+fn upsample_columns(
+    (vertical, horizontal): (UpSampler, UpSampler), ratio: SampleRatios, input: &[i16],
+    row_up: &[i16], row_down: &[i16], scratch: &mut [i16], dest: &mut [i16],
+    columns: Range<usize>
+) {
+    let n = columns.len();
+    let (rows, rest) = scratch.split_at_mut(2 * n);
+    vertical(
+        &input[columns.clone()],
+        &row_up[columns.clone()],
+        &row_down[columns.clone()],
+        rest,
+        rows
+    );
+    let (top, bottom) = rows.split_at(n);
+    let (dest_top, dest_bottom) = dest.split_at_mut(dest.len() / 2);
+    if ratio == SampleRatios::HV {
+        let out = 2 * columns.start..2 * columns.end;
+        horizontal(top, &[], &[], &mut [], &mut dest_top[out.clone()]);
+        horizontal(bottom, &[], &[], &mut [], &mut dest_bottom[out]);
+    } else {
+        dest_top[columns.clone()].copy_from_slice(top);
+        dest_bottom[columns].copy_from_slice(bottom);
+    }
 }
