@@ -1184,6 +1184,7 @@ pub mod epilogue_stats {
         pub(super) static COL_TILES: Cell<usize> = const { Cell::new(0) };
         pub(super) static IN_PLACE_COL_TILES: Cell<usize> = const { Cell::new(0) };
         pub(crate) static UNPACKED_COL_TILES: Cell<usize> = const { Cell::new(0) };
+        pub(crate) static WIDE_REMAINDER_TILES: Cell<usize> = const { Cell::new(0) };
     }
 
     /// Calls of the kernel's epilogue path, and the column tiles they computed.
@@ -1198,6 +1199,11 @@ pub mod epilogue_stats {
         /// which read B in place without packing it (`RhsInPlace` of
         /// the AVX2 + FMA kernel).
         pub unpacked_col_tiles: usize,
+        /// The tiles of a block's 1-2 remainder rows three column tiles
+        /// wide (48 columns), each reading the panel the three column
+        /// tiles' first row tiles packed from B in place
+        /// (`wide_remainder_groups` of the AVX2 + FMA kernel).
+        pub wide_remainder_tiles: usize,
     }
 
     /// The counts since the current thread started.
@@ -1207,6 +1213,7 @@ pub mod epilogue_stats {
             col_tiles: COL_TILES.with(Cell::get),
             in_place_col_tiles: IN_PLACE_COL_TILES.with(Cell::get),
             unpacked_col_tiles: UNPACKED_COL_TILES.with(Cell::get),
+            wide_remainder_tiles: WIDE_REMAINDER_TILES.with(Cell::get),
         }
     }
 }

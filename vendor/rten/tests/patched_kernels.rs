@@ -2437,3 +2437,188 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
         }
     });
 }
+
+/// Change 37: where a block read in place (change 32) has full row tiles and
+/// a remainder of 1 or 2 rows, the AVX2 + FMA kernel computes the remainder
+/// rows 48 columns (three column tiles) at a time from a panel that wide,
+/// packed by the three column tiles' first row tiles. Checked bit for bit
+/// against the same GEMM with B packed by `pack_b_block` (B transposed in
+/// memory) and against the definition, over 1- and 2-row remainders below
+/// one to five full row tiles, widths that are and are not multiples of 48
+/// (and of 16), depths up to and past what the panel holds (85), a second
+/// depth block (the epilogue after `beta = 1`), and every combination of
+/// bias, residual and PRelu; with `kernel-stats`, that exactly the expected
+/// groups of three column tiles took the wide tile.
+#[test]
+fn gemm_wide_remainder_tiles() {
+    use rten_gemm::{BiasVector, Epilogue, GemmExecutor, GemmInputA, GemmInputB};
+    use rten_gemm::{GemmUninitOptions, epilogue_kernel_stats};
+    use rten_tensor::{Matrix, NdTensor as Nd};
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        let gemm = GemmExecutor::<f32, f32, f32>::default();
+        let kernel_reads_in_place = gemm.kernel_name() == "x86_64-f32-fma";
+        let run = |a: Matrix, b: Matrix, opts: GemmUninitOptions<f32, f32, f32>| {
+            let (m, n) = (a.size(0), b.size(1));
+            let mut out = Vec::with_capacity(m * n);
+            gemm.gemm_uninit(
+                &mut out.spare_capacity_mut()[..m * n],
+                GemmInputA::Unpacked(a),
+                GemmInputB::Unpacked(b),
+                opts,
+            )
+            .expect("gemm");
+            // Safety: the GEMM initialized every element.
+            unsafe { out.set_len(m * n) };
+            out
+        };
+        let mut seed = 50000;
+        let mut wide_cases = [0; 2];
+        for (m, k, n) in [
+            // The mesh's 1x1 convolutions with 8 output channels.
+            (8, 16, 1024),
+            (8, 32, 4096),
+            (8, 16, 48),
+            (8, 16, 47),
+            (8, 16, 64),
+            (8, 16, 80),
+            (8, 16, 100),
+            (8, 8, 1040),
+            (8, 85, 144),
+            (8, 86, 144),
+            (8, 1, 96),
+            (8, 300, 96),
+            (7, 16, 96),
+            (7, 3, 150),
+            (7, 85, 48),
+            (13, 16, 200),
+            (14, 24, 96),
+            (20, 16, 112),
+            (31, 9, 160),
+            (32, 16, 1000),
+            (32, 300, 48),
+            (9, 16, 96),
+            (12, 16, 96),
+        ] {
+            for b_wide in [false, true] {
+                for parts in 0..8 {
+                    seed += 10;
+                    let a = Nd::from_data(
+                        [m, k],
+                        (0..m * k).map(|i| value(seed, i)).collect::<Vec<_>>(),
+                    );
+                    // B: the first n columns of [k, n] or [k, n + 40]; and the same
+                    // values transposed in memory.
+                    let w = if b_wide { n + 40 } else { n };
+                    let b_store = Nd::from_data(
+                        [k, w],
+                        (0..k * w).map(|i| value(seed + 1, i)).collect::<Vec<_>>(),
+                    );
+                    let b_view = b_store.slice((.., ..n));
+                    let b_t = b_view.transposed().to_tensor();
+                    let bias: Vec<f32> = (0..m).map(|i| value(seed + 2, i)).collect();
+                    let residual: Vec<f32> = (0..m * n).map(|i| value(seed + 3, i)).collect();
+                    let slopes: Vec<f32> = (0..m).map(|i| value(seed + 4, i)).collect();
+                    let (has_bias, has_res, has_prelu) =
+                        (parts & 1 != 0, parts & 2 != 0, parts & 4 != 0);
+                    let opts = || GemmUninitOptions {
+                        bias: has_bias.then_some(BiasVector::Column(&bias[..])),
+                        epilogue: Epilogue {
+                            residual: has_res.then_some(&residual[..]),
+                            row_prelu: has_prelu.then_some(&slopes[..]),
+                        },
+                        ..Default::default()
+                    };
+                    let what = format!("{m}x{k} * {k}x{n}, B wide {b_wide}, parts {parts}");
+
+                    let before = epilogue_kernel_stats();
+                    let packed = run(
+                        Matrix::from(a.view()),
+                        Matrix::from(b_t.transposed()),
+                        opts(),
+                    );
+                    let after = epilogue_kernel_stats();
+                    // (With a depth of 1, B transposed has a column stride of 1 too.)
+                    if k > 1 {
+                        assert_eq!(
+                            after.wide_remainder_tiles, before.wide_remainder_tiles,
+                            "{what}: B packed"
+                        );
+                    }
+
+                    let before = epilogue_kernel_stats();
+                    let got = run(Matrix::from(a.view()), Matrix::from(b_view.view()), opts());
+                    let after = epilogue_kernel_stats();
+                    // The depth blocks (256 deep) that the kernel reads in place with an
+                    // epilogue (the bias after the first, the residual and PRelu after
+                    // the last) and whose 48-wide panel fits in the kernel's (85 deep);
+                    // in each, a group per three full-width column tiles of each column
+                    // block (1024 columns).
+                    let wide_blocks = (0..k)
+                        .step_by(256)
+                        .filter(|&start| {
+                            let end = (start + 256).min(k);
+                            let epilogue =
+                                (start == 0 && has_bias) || (end == k && (has_res || has_prelu));
+                            epilogue && end - start <= 85
+                        })
+                        .count();
+                    let groups: usize = (0..n / 16)
+                        .step_by(64)
+                        .map(|t| (n / 16 - t).min(64) / 3)
+                        .sum();
+                    let expected = if kernel_reads_in_place && m > 6 && matches!(m % 6, 1 | 2) {
+                        wide_blocks * groups
+                    } else {
+                        0
+                    };
+                    let tiles = after.wide_remainder_tiles - before.wide_remainder_tiles;
+                    assert_eq!(tiles, expected, "{what}: wide remainder tiles");
+                    if expected > 0 {
+                        wide_cases[m % 6 - 1] += 1;
+                    }
+
+                    let product = (k <= 256).then(|| {
+                        run(
+                            Matrix::from(a.view()),
+                            Matrix::from(b_view.view()),
+                            GemmUninitOptions::default(),
+                        )
+                    });
+                    for r in 0..m {
+                        for c in 0..n {
+                            let i = r * n + c;
+                            assert_eq!(
+                                got[i].to_bits(),
+                                packed[i].to_bits(),
+                                "{what}: [{r}, {c}] against B packed"
+                            );
+                            let Some(product) = &product else { continue };
+                            let mut x = product[i];
+                            if has_bias {
+                                x += bias[r];
+                            }
+                            if has_res {
+                                x += residual[i];
+                            }
+                            if has_prelu && x < 0.0 {
+                                x *= slopes[r];
+                            }
+                            assert_eq!(got[i].to_bits(), x.to_bits(), "{what}: [{r}, {c}]");
+                        }
+                    }
+                }
+            }
+        }
+        if kernel_reads_in_place {
+            assert!(
+                wide_cases[0] > 30 && wide_cases[1] > 100,
+                "{wide_cases:?} cases with a 1- and 2-row wide remainder tile"
+            );
+        }
+    });
+}

@@ -444,6 +444,7 @@ unsafe fn simd_gemm_acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROW
             b.as_ptr(),
             NR_REGS * ops.len(),
             std::ptr::null_mut(),
+            0,
             depth,
             tile_ptr,
             tile_row_stride,
@@ -517,6 +518,7 @@ impl RhsTile for RhsInPlace {
                 self.src,
                 self.row_stride,
                 std::ptr::null_mut(),
+                0,
                 depth,
                 tile_ptr,
                 tile_row_stride,
@@ -526,13 +528,15 @@ impl RhsTile for RhsInPlace {
 }
 
 /// The tile's columns read in place as for [`RhsInPlace`], and written to
-/// `dst` as `pack_b_block` packs them, for the tiles after this one to read
-/// as an [`RhsPanel`].
+/// `dst`, row `k` at `dst + k * dst_row_stride`, for the tiles after this one
+/// to read: with `dst_row_stride` the tile's width, as `pack_b_block` packs
+/// them (an [`RhsPanel`]); wider, as one column tile of a wider panel.
 #[derive(Clone, Copy)]
 pub struct RhsPacking {
     pub src: *const f32,
     pub row_stride: usize,
     pub dst: *mut f32,
+    pub dst_row_stride: usize,
 }
 
 impl RhsTile for RhsPacking {
@@ -552,6 +556,7 @@ impl RhsTile for RhsPacking {
                 self.src,
                 self.row_stride,
                 self.dst,
+                self.dst_row_stride,
                 depth,
                 tile_ptr,
                 tile_row_stride,
@@ -567,8 +572,9 @@ const B_PANEL: u8 = 0;
 /// elements apart.
 const B_IN_PLACE: u8 = 1;
 /// How [`simd_gemm_acc_from`] reads B: as [`B_IN_PLACE`], each row's
-/// `NR_REGS` vectors also stored at `b_dst`, `NR_REGS` vectors apart (the
-/// layout of a panel packed by `pack_b_block`).
+/// `NR_REGS` vectors also stored at `b_dst`, `b_dst_row_stride` elements
+/// apart (with `NR_REGS` vectors, the layout of a panel packed by
+/// `pack_b_block`).
 const B_PACKING: u8 = 2;
 
 /// [`simd_gemm_acc`] with B at `b_ptr`, read as `B_READ` says
@@ -578,8 +584,8 @@ const B_PACKING: u8 = 2;
 /// # Safety
 ///
 /// As for [`simd_gemm`], with B's `depth` rows of `NR_REGS` vectors readable
-/// at `b_ptr` and, for [`B_PACKING`], `depth * NR_REGS` vectors writable at
-/// `b_dst`.
+/// at `b_ptr` and, for [`B_PACKING`], `depth` rows of `NR_REGS` vectors
+/// writable at `b_dst`, `b_dst_row_stride` elements apart.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn simd_gemm_acc_from<
@@ -594,6 +600,7 @@ unsafe fn simd_gemm_acc_from<
     b_ptr: *const f32,
     b_row_stride: usize,
     b_dst: *mut f32,
+    b_dst_row_stride: usize,
     depth: usize,
     tile_ptr: *mut f32,
     tile_row_stride: usize,
@@ -608,28 +615,7 @@ unsafe fn simd_gemm_acc_from<
     };
 
     assert!(depth > 0);
-    let (a_ptr, a_row_stride) = match a {
-        Lhs::Packed(data) => {
-            let min_len = depth * MR * size_of::<f32>();
-            assert!(
-                data.len() >= min_len,
-                "packed data len {} smaller than required {}",
-                data.len(),
-                min_len
-            );
-            (data.as_ptr() as *const f32, depth)
-        }
-        Lhs::Unpacked {
-            data,
-            len,
-            row_stride,
-        } => {
-            // Offset 1 past last element we'll access.
-            let end_offset = (ROWS - 1) * row_stride + depth;
-            assert!(len >= end_offset);
-            (data, row_stride)
-        }
-    };
+    let (a_ptr, a_row_stride) = lhs_rows::<MR, ROWS>(a, depth);
 
     let mut tmp = [[ops.zero(); NR_REGS]; ROWS];
     let mut b_rows = [ops.zero(); NR_REGS];
@@ -640,7 +626,9 @@ unsafe fn simd_gemm_acc_from<
         for i in 0..NR_REGS {
             b_rows[i] = unsafe { ops.load_ptr(b_ptr.add(b_off + i * ops.len())) };
             if B_READ == B_PACKING {
-                unsafe { ops.store_ptr(b_rows[i], b_dst.add(k * panel_row + i * ops.len())) };
+                unsafe {
+                    ops.store_ptr(b_rows[i], b_dst.add(k * b_dst_row_stride + i * ops.len()))
+                };
             }
         }
     };
@@ -689,6 +677,110 @@ unsafe fn simd_gemm_acc_from<
     }
 
     tmp
+}
+
+/// A's first element and row stride for a tile of `ROWS` rows and `depth`
+/// columns, after checking that `a` holds them.
+#[inline(always)]
+fn lhs_rows<const MR: usize, const ROWS: usize>(a: Lhs<f32>, depth: usize) -> (*const f32, usize) {
+    match a {
+        Lhs::Packed(data) => {
+            let min_len = depth * MR * size_of::<f32>();
+            assert!(
+                data.len() >= min_len,
+                "packed data len {} smaller than required {}",
+                data.len(),
+                min_len
+            );
+            (data.as_ptr() as *const f32, depth)
+        }
+        Lhs::Unpacked {
+            data,
+            len,
+            row_stride,
+        } => {
+            // Offset 1 past last element we'll access.
+            let end_offset = (ROWS - 1) * row_stride + depth;
+            assert!(len >= end_offset);
+            (data, row_stride)
+        }
+    }
+}
+
+/// [`simd_gemm_acc`] for a tile of few rows and many vectors (the AVX2 +
+/// FMA kernel's `2 x 48` tile: 12 accumulators), from a panel whose rows are
+/// `NR_REGS` vectors: each depth step broadcasts the rows' values of A, then
+/// loads each vector of B right before the FMAs that use it, so that the
+/// accumulators, the broadcasts and one vector of B fit in the registers
+/// (with B's row loaded first, as `simd_gemm_acc` does, they do not, and
+/// the compiler spills accumulators). The same FMAs in the same order for
+/// each output, so the same values as `simd_gemm_acc`. No prefetch of B: the
+/// panel was just written (it is in L1).
+///
+/// # Safety
+///
+/// As for [`simd_gemm_acc`].
+#[inline(always)]
+unsafe fn simd_gemm_acc_wide<I: Isa, const MR: usize, const NR_REGS: usize, const ROWS: usize>(
+    isa: I,
+    a: Lhs<f32>,
+    b: &[f32],
+    depth: usize,
+    tile_ptr: *mut f32,
+    tile_row_stride: usize,
+) -> [[I::F32; NR_REGS]; ROWS] {
+    let ops = isa.f32();
+    let panel_row = NR_REGS * ops.len();
+    assert!(depth > 0 && b.len() >= depth * panel_row);
+    let (a_ptr, a_row_stride) = lhs_rows::<MR, ROWS>(a, depth);
+    let b_ptr = b.as_ptr();
+
+    let mut tmp = [[ops.zero(); NR_REGS]; ROWS];
+    let mut a_broadcast = [ops.zero(); ROWS];
+    // Depth step `k`. (A macro: the compiler left a closure out of line.)
+    macro_rules! step {
+        ($k:expr) => {
+            let k = $k;
+            for i in 0..ROWS {
+                a_broadcast[i] = ops.splat(unsafe { *a_ptr.add(i * a_row_stride + k) });
+            }
+            for j in 0..NR_REGS {
+                let b = unsafe { ops.load_ptr(b_ptr.add(k * panel_row + j * ops.len())) };
+                for i in 0..ROWS {
+                    tmp[i][j] = ops.mul_add(a_broadcast[i], b, tmp[i][j]);
+                }
+            }
+        };
+    }
+    unroll_loop_x4!(0..depth - 1, k, {
+        step!(k);
+    });
+    for i in 0..ROWS {
+        ops.prefetch_write(unsafe { tile_ptr.add(tile_row_stride * i) });
+    }
+    step!(depth - 1);
+    tmp
+}
+
+/// A panel as [`RhsPanel`], its rows `NR_REGS` vectors long, for a tile of
+/// 1-2 rows and many vectors, accumulated by [`simd_gemm_acc_wide`].
+#[derive(Clone, Copy)]
+pub struct RhsWidePanel<'a>(pub &'a [f32]);
+
+impl RhsTile for RhsWidePanel<'_> {
+    #[inline(always)]
+    unsafe fn acc<I: Isa, const MR: usize, const NR_REGS: usize, const ROWS: usize>(
+        self,
+        isa: I,
+        a: Lhs<f32>,
+        depth: usize,
+        tile_ptr: *mut f32,
+        tile_row_stride: usize,
+    ) -> [[I::F32; NR_REGS]; ROWS] {
+        unsafe {
+            simd_gemm_acc_wide::<I, MR, NR_REGS, ROWS>(isa, a, self.0, depth, tile_ptr, tile_row_stride)
+        }
+    }
 }
 
 /// Variant of [`simd_gemm`] for architectures (Arm) which can efficiently

@@ -8,7 +8,7 @@ use rten_tensor::{Matrix, MatrixLayout};
 use rten_simd::isa::Avx512Isa;
 
 use super::simd_generic::{
-    GemmDispatch, RhsInPlace, RhsPacking, RhsPanel, simd_gemm_epilogue, simd_gemv, simd_int8_gemm, simd_int8_gemv,
+    GemmDispatch, RhsInPlace, RhsPacking, RhsPanel, RhsWidePanel, simd_gemm_epilogue, simd_gemv, simd_int8_gemm, simd_int8_gemv,
 };
 use super::{
     BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RESIDUAL, Int8DotProduct, Kernel, Lhs,
@@ -164,6 +164,149 @@ unsafe fn one_row_tile_in_place<
     }
     #[cfg(feature = "kernel-stats")]
     crate::epilogue_stats::UNPACKED_COL_TILES.with(|n| n.set(n.get() + col_tiles));
+}
+
+/// The column tiles that `wide_remainder_groups` takes together: the
+/// remainder rows' tile is `WIDE_COL_TILES * FmaKernel::NR` columns wide.
+const WIDE_COL_TILES: usize = 3;
+
+/// `FmaKernel::kernel_with_epilogue` with B read in place (`Rhs::Unpacked`,
+/// from `b`) for a block of at least one full row tile whose rows leave a
+/// remainder of 1 or 2 (`used_rows % MR`): the first `groups *
+/// WIDE_COL_TILES` column tiles, `WIDE_COL_TILES` at a time. Each column
+/// tile's full row tiles are computed as the kernel computes them, the
+/// first packing the tile's B into one column tile of a panel
+/// `WIDE_COL_TILES * NR` columns wide at `panel` (its rows that many
+/// elements apart; B's strided rows are read once, as before), the others
+/// reading it there; then the remainder rows of the group's columns are
+/// one tile, `1-2 x 48` (6 or 12 accumulators), which reads that panel: per
+/// depth step one broadcast of A per row for 48 columns instead of one per
+/// 16, and one tile's setup and epilogue instead of three. Each output is
+/// the same FMAs in the same order as the kernel's 16-column tiles, so the
+/// output is the same. Out of line, as `one_row_tile_in_place`.
+///
+/// # Safety
+///
+/// As for `kernel_with_epilogue`, with `used_rows >= FmaKernel::MR`,
+/// `used_rows % MR` 1 or 2, `groups * WIDE_COL_TILES` full-width column
+/// tiles, `panel` at least `epi.depth * WIDE_COL_TILES * NR` long, the
+/// epilogue's parts those of the const parameters, and AVX2 and FMA
+/// supported.
+#[target_feature(enable = "avx2")]
+#[target_feature(enable = "fma")]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn wide_remainder_groups<
+    const BETA_ONE: bool,
+    const BIAS: bool,
+    const RESIDUAL: bool,
+    const PRELU: bool,
+>(
+    isa: Avx2Isa,
+    tile_ptr: *mut f32,
+    tile_row_stride: usize,
+    a: Lhs<f32>,
+    a_panel_stride: usize,
+    b: *const f32,
+    b_row_stride: usize,
+    groups: usize,
+    used_rows: usize,
+    row: usize,
+    col: usize,
+    epi: &BlockEpilogue<f32>,
+    panel: &mut [MaybeUninit<f32>],
+) {
+    const MR: usize = FmaKernel::MR;
+    const NR: usize = FmaKernel::NR;
+    const NR_REGS: usize = NR / AVX2_X32_LANES;
+    const WIDE: usize = WIDE_COL_TILES * NR;
+    const WIDE_REGS: usize = WIDE / AVX2_X32_LANES;
+    let full_tiles = used_rows / MR;
+    assert!(full_tiles >= 1 && matches!(used_rows % MR, 1 | 2));
+    let depth = epi.depth;
+    assert!(panel.len() >= depth * WIDE);
+    // (A reference, not a pointer, so that the compiler knows that the
+    // panel's stores do not alias A.)
+    let panel = panel.as_mut_ptr() as *mut f32;
+
+    // The LHS of row tile `t`, as in `kernel_with_epilogue`.
+    let tile_a = |t: usize| match a {
+        Lhs::Packed(data) => Lhs::Packed(&data[t * a_panel_stride..]),
+        Lhs::Unpacked {
+            data,
+            len,
+            row_stride,
+        } => {
+            let offset = t * MR * row_stride;
+            Lhs::Unpacked {
+                data: data.wrapping_add(offset),
+                len: len.saturating_sub(offset),
+                row_stride,
+            }
+        }
+    };
+    // A full row tile `t` of column `c` (of the block's), with B `b`.
+    macro_rules! full_tile {
+        ($t:expr, $c:expr, $b:expr) => {
+            unsafe {
+                simd_gemm_epilogue::<_, MR, NR_REGS, 6, BETA_ONE, BIAS, RESIDUAL, PRELU>(
+                    isa,
+                    tile_ptr.add($t * MR * tile_row_stride + $c * NR),
+                    tile_row_stride,
+                    tile_a($t),
+                    $b,
+                    row + $t * MR,
+                    col + $c * NR,
+                    epi,
+                )
+            }
+        };
+    }
+    // The remainder rows of group `g`'s columns, from the wide panel.
+    macro_rules! wide_tile {
+        ($rows:literal, $g:expr) => {
+            unsafe {
+                let panel = std::slice::from_raw_parts(panel as *const f32, depth * WIDE);
+                simd_gemm_epilogue::<_, MR, WIDE_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU>(
+                    isa,
+                    tile_ptr.add(full_tiles * MR * tile_row_stride + $g * WIDE),
+                    tile_row_stride,
+                    tile_a(full_tiles),
+                    RhsWidePanel(panel),
+                    row + full_tiles * MR,
+                    col + $g * WIDE,
+                    epi,
+                )
+            }
+        };
+    }
+    for g in 0..groups {
+        for i in 0..WIDE_COL_TILES {
+            let c = g * WIDE_COL_TILES + i;
+            let dst = panel.wrapping_add(i * NR);
+            let first = RhsPacking {
+                src: b.wrapping_add(c * NR),
+                row_stride: b_row_stride,
+                dst,
+                dst_row_stride: WIDE,
+            };
+            full_tile!(0, c, first);
+            for t in 1..full_tiles {
+                let packed = RhsInPlace {
+                    src: dst,
+                    row_stride: WIDE,
+                };
+                full_tile!(t, c, packed);
+            }
+        }
+        match used_rows % MR {
+            2 => wide_tile!(2, g),
+            1 => wide_tile!(1, g),
+            _ => unreachable!(),
+        }
+    }
+    #[cfg(feature = "kernel-stats")]
+    crate::epilogue_stats::WIDE_REMAINDER_TILES.with(|n| n.set(n.get() + groups));
 }
 
 // Safety - The `new` fn tests for AVX-2 / FMA support.
@@ -464,13 +607,42 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                     Rhs::Unpacked { data, row_stride } => {
                         let depth = epi.depth;
                         assert!(depth <= FMA_PACKED_RHS_DEPTH);
+                        // A remainder of 1-2 rows: its tiles 48 columns wide
+                        // where the panel holds them.
+                        let wide_groups = if matches!(used_rows % MR, 1 | 2)
+                            && depth * WIDE_COL_TILES * NR <= panel.len()
+                        {
+                            col_tiles / WIDE_COL_TILES
+                        } else {
+                            0
+                        };
+                        if wide_groups > 0 {
+                            unsafe {
+                                wide_remainder_groups::<$beta_one, $bias, $res, $prelu>(
+                                    self.isa,
+                                    tile_ptr,
+                                    tile_row_stride,
+                                    a,
+                                    a_panel_stride,
+                                    data,
+                                    row_stride,
+                                    wide_groups,
+                                    used_rows,
+                                    row,
+                                    col,
+                                    epi,
+                                    &mut panel,
+                                )
+                            }
+                        }
                         let dst = panel.as_mut_ptr() as *mut f32;
-                        for c in 0..col_tiles {
+                        for c in wide_groups * WIDE_COL_TILES..col_tiles {
                             let tile_ptr = unsafe { tile_ptr.add(c * NR) };
                             let first = RhsPacking {
                                 src: data.wrapping_add(c * NR),
                                 row_stride,
                                 dst,
+                                dst_row_stride: NR,
                             };
                             rows!(6, 0, c, tile_ptr, first);
                             // Safety: the first tile has written the panel's
