@@ -691,11 +691,12 @@ fn im2col_whole_panels_match_the_reference() {
             );
         }
         // The rows of the panels of 16 columns that lie along one image row with every kernel
-        // tap in the image, for NCHW and NHWC.
+        // tap in the image, for NCHW and NHWC (3-channel NHWC is copied to NCHW first:
+        // change 39).
         whole_panel_rows += in_c
             * kernel_hw[0]
             * kernel_hw[1]
-            * (whole_panels(&case, 16, true) + whole_panels(&case, 16, false));
+            * (whole_panels(&case, 16, true) + whole_panels(&case, 16, in_c == 3));
     }
     assert!(whole_panel_rows > 1000, "{whole_panel_rows}");
     #[cfg(feature = "kernel-stats")]
@@ -768,7 +769,8 @@ fn im2col_by_definition(case: &Case, input: TensorView<f32>) -> (Tensor<f32>, [u
 /// definition (the same GEMM over the same values in the same order; the 1x1 one packs its
 /// input with rten-gemm's plain packing). Cases: the face mesh's first convolution (3x3,
 /// stride 2, padding right and bottom) and BlazeFace's (5x5, stride 2, padding on every
-/// side), over NCHW and over NHWC read through a permuted view (step 6); the mesh's 2x2
+/// side), over NCHW and over NHWC read through a permuted view (copied to NCHW first since
+/// change 39; a 6-channel NHWC input keeps step 6); the mesh's 2x2
 /// stride-2 convolutions down to 8x8, 4x4 and 2x2 outputs (panels across image rows, and
 /// columns past the last output position, in the padding below the image); a 12-wide output
 /// (runs that do not start at a panel's first column); 3x3 over small images with padding
@@ -791,6 +793,8 @@ fn im2col_packing_matches_the_definition_bit_for_bit() {
         (3, 5, [12, 100], [3, 3], [1, 1, 1, 1], [3, 3], [1, 1]),
         (2, 3, [17, 17], [3, 1], [0, 1, 0, 0], [1, 1], [1, 1]),
         (40, 6, [6, 40], [3, 3], [1, 1, 1, 1], [1, 1], [1, 1]),
+        // Step 6 over NHWC (3-channel NHWC input is copied to NCHW first: change 39).
+        (6, 5, [9, 40], [3, 3], [1, 1, 1, 1], [1, 1], [1, 1]),
     ];
     #[cfg(feature = "kernel-stats")]
     let before = rten_gemm::im2col_stats();
@@ -887,6 +891,90 @@ fn whole_panels(case: &Case, panel_width: usize, nchw: bool) -> usize {
                     && x1 * stride_x + k_w == in_w + pad_left)
         })
         .count()
+}
+
+/// Change 39: an im2col convolution over a 3-channel NHWC image read through a permuted view
+/// (change 15) copies the image into NCHW planes first (AVX2 for whole groups of 8 pixels, a
+/// scalar loop for the rest), and computes bit for bit what it computes over the NCHW
+/// tensor: the face mesh's first convolution (3x3, stride 2, padding right and bottom) and
+/// BlazeFace's (5x5, stride 2), stride 1, widths that leave 0 to 7 pixels past the last group
+/// of 8, two images in a batch, with and without the fused PRelu. With `kernel-stats`: that
+/// each NHWC run copied, and that other layouts (4 channels; NCHW) do not.
+#[test]
+fn nhwc_rgb_input_is_copied_to_planes_bit_for_bit() {
+    let pool = BufferPool::new();
+    // (batch, out channels, input size, kernel, pads, strides)
+    let shapes = [
+        (1, 16, [64, 64], [3, 3], [0, 0, 1, 1], [2, 2]),
+        (1, 24, [32, 64], [5, 5], [1, 1, 2, 2], [2, 2]),
+        (2, 8, [9, 50], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (1, 5, [7, 13], [3, 3], [0, 0, 1, 1], [2, 2]),
+        (2, 6, [5, 11], [3, 3], [1, 1, 1, 1], [2, 2]),
+        (1, 4, [1, 7], [1, 3], [0, 1, 0, 1], [1, 1]),
+    ];
+    let mut nhwc_runs = 0;
+    #[cfg(feature = "kernel-stats")]
+    let before = rten::ops::interleaved_images_copied();
+    for (n, &(batch, out_c, in_hw, kernel_hw, pads, strides)) in shapes.iter().enumerate() {
+        for in_c in [3, 4] {
+            let seed = 40000 + 10 * n as u64 + in_c as u64;
+            let input = tensor(seed, &[batch, in_c, in_hw[0], in_hw[1]]);
+            let kernel = tensor(seed + 5000, &[out_c, in_c, kernel_hw[0], kernel_hw[1]]);
+            let slope = tensor(seed + 7000, &[out_c, 1, 1]);
+            let nhwc = input.permuted(&[0, 2, 3, 1]).to_tensor();
+            let nhwc_view = nhwc.permuted(&[0, 3, 1, 2]);
+            let what = format!(
+                "shape {n}: batch {batch}, {in_c}->{out_c} channels, {in_hw:?} input, \
+                 {kernel_hw:?} kernel, pads {pads:?}, strides {strides:?}"
+            );
+            let padding = || Padding::Fixed(pads.into());
+            let run = |input: TensorView<f32>| {
+                conv(
+                    &pool,
+                    input,
+                    kernel.view(),
+                    None,
+                    padding(),
+                    1,
+                    &strides,
+                    &[1, 1],
+                )
+                .expect("conv")
+            };
+            let run_prelu = |input: TensorView<f32>| {
+                conv_prelu(
+                    &pool,
+                    input,
+                    kernel.view(),
+                    None,
+                    None,
+                    slope.view(),
+                    padding(),
+                    1,
+                    &strides,
+                    &[1, 1],
+                )
+                .expect("conv_prelu")
+            };
+            assert_same_bits(&run(nhwc_view.view()), &run(input.view()), &what);
+            assert_same_bits(
+                &run_prelu(nhwc_view.view()),
+                &run_prelu(input.view()),
+                &format!("{what}, PRelu"),
+            );
+            if in_c == 3 {
+                nhwc_runs += 2;
+            }
+        }
+    }
+    #[cfg(feature = "kernel-stats")]
+    {
+        // Other tests may run such convolutions at the same time: they only add.
+        let copied = rten::ops::interleaved_images_copied() - before;
+        assert!(copied >= nhwc_runs, "{copied} < {nhwc_runs}");
+    }
+    #[cfg(not(feature = "kernel-stats"))]
+    let _ = nhwc_runs;
 }
 
 /// Change 13: `conv_add` (the `ConvAdd` operator) starts the GEMM of a 1x1 or im2col

@@ -27,12 +27,15 @@ use crate::value::{DataType, ValueType, ValueView};
 
 mod depthwise;
 mod im2col;
+mod planar;
 
 use depthwise::DepthwiseConvExecutor;
 use im2col::build_im2col;
 
 #[cfg(feature = "kernel-stats")]
 pub use depthwise::kernel_stats::depthwise_kernel_stats;
+#[cfg(feature = "kernel-stats")]
+pub use planar::interleaved_images_copied;
 
 /// How many channels each depthwise convolution kernel has computed since the
 /// process started (see [`depthwise_kernel_stats`]). Both kinds compute the
@@ -685,6 +688,12 @@ where
         );
         return Ok((output.into_dyn(), Fused::default()));
     }
+
+    // A 3-channel NHWC input read through a permuted view is copied into NCHW planes, so
+    // that its im2col rows are strided copies of step `stride_x`, not `3 * stride_x` (see
+    // `planar`).
+    let planes = planar::planes_of_interleaved(pool, &input).map(|p| p.auto_return(pool));
+    let input = planes.as_ref().map(|p| p.view()).unwrap_or(input);
 
     let n_patches = out_h * out_w;
     let mut output = NdTensor::uninit_in(pool, [batch, out_channels, n_patches]);

@@ -146,7 +146,7 @@ pub use binary_elementwise::{
 };
 pub use concat::{concat, tile};
 #[cfg(feature = "kernel-stats")]
-pub use conv::{DepthwiseKernelStats, depthwise_kernel_stats};
+pub use conv::{DepthwiseKernelStats, depthwise_kernel_stats, interleaved_images_copied};
 pub use conv::{conv, conv_add, conv_integer, conv_prelu};
 pub use conv_transpose::conv_transpose;
 pub use einsum::einsum;
