@@ -166,6 +166,29 @@ unsafe fn one_row_tile_in_place<
     crate::epilogue_stats::UNPACKED_COL_TILES.with(|n| n.set(n.get() + col_tiles));
 }
 
+/// The LHS of row tile `t` of a block whose LHS is `a` (packed row tiles
+/// `a_panel_stride` bytes apart, or rows read in place), for
+/// `kernel_with_epilogue` and `wide_remainder_groups`.
+#[inline(always)]
+fn row_tile_lhs(a: Lhs<'_, f32>, t: usize, a_panel_stride: usize) -> Lhs<'_, f32> {
+    const MR: usize = FmaKernel::MR;
+    match a {
+        Lhs::Packed(data) => Lhs::Packed(&data[t * a_panel_stride..]),
+        Lhs::Unpacked {
+            data,
+            len,
+            row_stride,
+        } => {
+            let offset = t * MR * row_stride;
+            Lhs::Unpacked {
+                data: data.wrapping_add(offset),
+                len: len.saturating_sub(offset),
+                row_stride,
+            }
+        }
+    }
+}
+
 /// The column tiles that `wide_remainder_groups` takes together: the
 /// remainder rows' tile is `WIDE_COL_TILES * FmaKernel::NR` columns wide.
 const WIDE_COL_TILES: usize = 3;
@@ -229,22 +252,7 @@ unsafe fn wide_remainder_groups<
     // panel's stores do not alias A.)
     let panel = panel.as_mut_ptr() as *mut f32;
 
-    // The LHS of row tile `t`, as in `kernel_with_epilogue`.
-    let tile_a = |t: usize| match a {
-        Lhs::Packed(data) => Lhs::Packed(&data[t * a_panel_stride..]),
-        Lhs::Unpacked {
-            data,
-            len,
-            row_stride,
-        } => {
-            let offset = t * MR * row_stride;
-            Lhs::Unpacked {
-                data: data.wrapping_add(offset),
-                len: len.saturating_sub(offset),
-                row_stride,
-            }
-        }
-    };
+    let tile_a = |t: usize| row_tile_lhs(a, t, a_panel_stride);
     // A full row tile `t` of column `c` (of the block's), with B `b`.
     macro_rules! full_tile {
         ($t:expr, $c:expr, $b:expr) => {
@@ -517,22 +525,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         // row tile (`Rhs::Unpacked`).
         let mut panel = [MaybeUninit::<f32>::uninit(); FMA_PACKED_RHS_DEPTH * NR];
 
-        // The LHS of row tile `t`.
-        let tile_a = |t: usize| match a {
-            Lhs::Packed(data) => Lhs::Packed(&data[t * a_panel_stride..]),
-            Lhs::Unpacked {
-                data,
-                len,
-                row_stride,
-            } => {
-                let offset = t * MR * row_stride;
-                Lhs::Unpacked {
-                    data: data.wrapping_add(offset),
-                    len: len.saturating_sub(offset),
-                    row_stride,
-                }
-            }
-        };
+        let tile_a = |t: usize| row_tile_lhs(a, t, a_panel_stride);
 
         macro_rules! run {
             ($beta_one:literal, $bias:literal, $res:literal, $prelu:literal) => {{
