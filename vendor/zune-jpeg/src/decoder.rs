@@ -970,8 +970,9 @@ where
                 }
                 (1, 2) => {
                     comp.sample_ratio = SampleRatios::V;
-                    comp.up_sampler_passes = (choose_v_samp_function(&self.options), upsample_no_op);
-                    choose_v_samp_function(&self.options)
+                    let vertical = choose_v_samp_function(&self.options);
+                    comp.up_sampler_passes = (vertical, upsample_no_op);
+                    vertical
                 }
                 (2, 2) => {
                     comp.sample_ratio = SampleRatios::HV;
