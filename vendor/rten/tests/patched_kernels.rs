@@ -11,6 +11,7 @@ use std::sync::Mutex;
 use rten::BufferPool;
 use rten::ops::{Padding, conv, conv_add, conv_prelu, max_pool, prelu, prelu_in_place};
 use rten::{Model, ModelOptions, NodeId, ValueOrView};
+use rten_gemm::EpilogueKernelStats;
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, Tensor, TensorView};
 
@@ -2340,20 +2341,37 @@ fn gemm_epilogue_one_kernel_call_per_block() {
     });
 }
 
-/// Change 32: where a GEMM has one row block (at most 66 rows: 64 rounded up to 6-row tiles) and the kernel takes the
-/// block's epilogue, the kernel reads B in place for the full-width column tiles and packs
-/// each tile's panel itself as it computes that column's first row tile; the other row tiles
-/// read the panel. Bit for bit against the same GEMM with B transposed in memory (a column
-/// stride other than 1: packed by `pack_b_block` as before) and, in one depth block, against
-/// the GEMM without epilogue followed by `((p + bias) + residual)` and the PRelu: 1-70 rows
-/// (one row: the vector-matrix path; one tile, full and partial ones, two row blocks), depths 1-300 (two depth blocks past
-/// 256), widths around the 16-column tile (none full-width, a narrower last tile, two column
-/// blocks), B contiguous and a view of a wider matrix (row stride past its columns), every
-/// combination of bias, residual and PRelu. kernel-stats counts the column tiles that read B
-/// in place. Change 36: with fewer rows than one row tile (2-5), each column's one tile reads
-/// B in place without packing it, which kernel-stats counts too.
-#[test]
-fn gemm_rhs_read_in_place_by_the_kernel() {
+/// One case of [`for_each_epilogue_gemm`].
+struct EpilogueGemmCase {
+    m: usize,
+    k: usize,
+    n: usize,
+    /// Which of bias, residual and PRelu the epilogue has (bits 0, 1, 2).
+    parts: usize,
+    has_bias: bool,
+    has_res: bool,
+    has_prelu: bool,
+    /// The case, for messages.
+    what: String,
+    /// Whether the GEMM's kernel is the AVX2 + FMA one, the only one that reads B in place
+    /// (the values are checked on any).
+    kernel_reads_in_place: bool,
+}
+
+/// The GEMMs of changes 32, 36 and 37's tests, on one thread: for each `(m, k, n)` of
+/// `shapes`, A `[m, k]` times the first `n` columns of B (`[k, n]`, or `[k, n + 40]`: a view
+/// with a row stride past its columns), with each combination of bias, residual and PRelu
+/// in the epilogue, the seeds from `seed` on. Each case runs twice, with B transposed in
+/// memory (a column stride other than 1: packed by `pack_b_block`) and with B as it is (the
+/// kernel may read it in place); `check` gets the case and the kernel stats before and
+/// after each run (`[before, after]`, B packed then B as it is) to check which path ran.
+/// Then the second run's output must equal the first's bit for bit, and, in one depth
+/// block, the GEMM without epilogue followed by `((p + bias) + residual)` and the PRelu.
+fn for_each_epilogue_gemm(
+    seed: u64,
+    shapes: &[(usize, usize, usize)],
+    mut check: impl FnMut(&EpilogueGemmCase, [EpilogueKernelStats; 2], [EpilogueKernelStats; 2]) + Send,
+) {
     use rten_gemm::{BiasVector, Epilogue, GemmExecutor, GemmInputA, GemmInputB};
     use rten_gemm::{GemmUninitOptions, epilogue_kernel_stats};
     use rten_tensor::{Matrix, NdTensor as Nd};
@@ -2364,7 +2382,6 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
         .expect("thread pool");
     pool.install(|| {
         let gemm = GemmExecutor::<f32, f32, f32>::default();
-        // Only the AVX2 + FMA kernel reads B in place; the values are checked on any.
         let kernel_reads_in_place = gemm.kernel_name() == "x86_64-f32-fma";
         let run = |a: Matrix, b: Matrix, opts: GemmUninitOptions<f32, f32, f32>| {
             let (m, n) = (a.size(0), b.size(1));
@@ -2380,31 +2397,8 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
             unsafe { out.set_len(m * n) };
             out
         };
-        let mut seed = 40000;
-        let mut in_place_cases = 0;
-        let mut unpacked_cases = 0;
-        for (m, k, n) in [
-            (8, 16, 1024),
-            (8, 16, 16),
-            (8, 16, 15),
-            (8, 16, 17),
-            (16, 8, 1030),
-            (32, 16, 2048),
-            (16, 32, 200),
-            (1, 1, 48),
-            (3, 2, 33),
-            (2, 16, 48),
-            (5, 64, 40),
-            (4, 300, 64),
-            (6, 3, 64),
-            (7, 5, 64),
-            (12, 17, 64),
-            (64, 33, 96),
-            (65, 16, 64),
-            (70, 8, 100),
-            (24, 256, 64),
-            (13, 300, 40),
-        ] {
+        let mut seed = seed;
+        for &(m, k, n) in shapes {
             for b_wide in [false, true] {
                 for parts in 0..8 {
                     seed += 10;
@@ -2434,52 +2428,30 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
                         },
                         ..Default::default()
                     };
-                    let what = format!("{m}x{k} * {k}x{n}, B wide {b_wide}, parts {parts}");
+                    let case = EpilogueGemmCase {
+                        m,
+                        k,
+                        n,
+                        parts,
+                        has_bias,
+                        has_res,
+                        has_prelu,
+                        what: format!("{m}x{k} * {k}x{n}, B wide {b_wide}, parts {parts}"),
+                        kernel_reads_in_place,
+                    };
+                    let what = &case.what;
 
-                    let before = epilogue_kernel_stats();
+                    let before_packed = epilogue_kernel_stats();
                     let packed = run(
                         Matrix::from(a.view()),
                         Matrix::from(b_t.transposed()),
                         opts(),
                     );
-                    let after = epilogue_kernel_stats();
-                    assert_eq!(
-                        after.in_place_col_tiles, before.in_place_col_tiles,
-                        "{what}"
-                    );
-
+                    let after_packed = epilogue_kernel_stats();
                     let before = epilogue_kernel_stats();
                     let got = run(Matrix::from(a.view()), Matrix::from(b_view.view()), opts());
                     let after = epilogue_kernel_stats();
-                    // Read in place: one row block, full-width tiles, and each depth block
-                    // with an epilogue the kernel applies (the bias after the first, the
-                    // residual and PRelu after the last).
-                    let epilogue_blocks = if k <= 256 {
-                        usize::from(parts != 0)
-                    } else {
-                        usize::from(has_bias) + usize::from(has_res || has_prelu)
-                    };
-                    // (One row is a vector-matrix product: no blocks, no tiles.)
-                    let expected = if kernel_reads_in_place && (2..=66).contains(&m) {
-                        epilogue_blocks * (n / 16)
-                    } else {
-                        0
-                    };
-                    let tiles = after.in_place_col_tiles - before.in_place_col_tiles;
-                    assert_eq!(tiles, expected, "{what}: column tiles read in place");
-                    // Of them, those of a single partial row tile: not packed.
-                    let unpacked = after.unpacked_col_tiles - before.unpacked_col_tiles;
-                    let expected_unpacked = if m < 6 { expected } else { 0 };
-                    assert_eq!(
-                        unpacked, expected_unpacked,
-                        "{what}: column tiles read in place, not packed"
-                    );
-                    if expected > 0 {
-                        in_place_cases += 1;
-                        if m < 6 {
-                            unpacked_cases += 1;
-                        }
-                    }
+                    check(&case, [before_packed, after_packed], [before, after]);
 
                     let product = (k <= 256).then(|| {
                         run(
@@ -2513,17 +2485,109 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
                 }
             }
         }
-        if kernel_reads_in_place {
-            assert!(
-                in_place_cases > 100,
-                "{in_place_cases} cases read B in place"
-            );
-            assert!(
-                unpacked_cases > 20,
-                "{unpacked_cases} cases read B in place, not packed"
-            );
-        }
     });
+}
+
+/// Change 32: where a GEMM has one row block (at most 66 rows: 64 rounded up to 6-row tiles) and the kernel takes the
+/// block's epilogue, the kernel reads B in place for the full-width column tiles and packs
+/// each tile's panel itself as it computes that column's first row tile; the other row tiles
+/// read the panel. Bit for bit against the same GEMM with B transposed in memory (a column
+/// stride other than 1: packed by `pack_b_block` as before) and, in one depth block, against
+/// the GEMM without epilogue followed by `((p + bias) + residual)` and the PRelu: 1-70 rows
+/// (one row: the vector-matrix path; one tile, full and partial ones, two row blocks), depths 1-300 (two depth blocks past
+/// 256), widths around the 16-column tile (none full-width, a narrower last tile, two column
+/// blocks), B contiguous and a view of a wider matrix (row stride past its columns), every
+/// combination of bias, residual and PRelu. kernel-stats counts the column tiles that read B
+/// in place. Change 36: with fewer rows than one row tile (2-5), each column's one tile reads
+/// B in place without packing it, which kernel-stats counts too.
+#[test]
+fn gemm_rhs_read_in_place_by_the_kernel() {
+    let mut in_place_cases = 0;
+    let mut unpacked_cases = 0;
+    let mut kernel_reads_in_place = false;
+    let shapes = [
+        (8, 16, 1024),
+        (8, 16, 16),
+        (8, 16, 15),
+        (8, 16, 17),
+        (16, 8, 1030),
+        (32, 16, 2048),
+        (16, 32, 200),
+        (1, 1, 48),
+        (3, 2, 33),
+        (2, 16, 48),
+        (5, 64, 40),
+        (4, 300, 64),
+        (6, 3, 64),
+        (7, 5, 64),
+        (12, 17, 64),
+        (64, 33, 96),
+        (65, 16, 64),
+        (70, 8, 100),
+        (24, 256, 64),
+        (13, 300, 40),
+    ];
+    for_each_epilogue_gemm(
+        40000,
+        &shapes,
+        |case, [before_packed, after_packed], [before, after]| {
+            let EpilogueGemmCase {
+                m,
+                k,
+                n,
+                parts,
+                has_bias,
+                has_res,
+                has_prelu,
+                ref what,
+                ..
+            } = *case;
+            kernel_reads_in_place = case.kernel_reads_in_place;
+            assert_eq!(
+                after_packed.in_place_col_tiles, before_packed.in_place_col_tiles,
+                "{what}"
+            );
+            // Read in place: one row block, full-width tiles, and each depth block with an
+            // epilogue the kernel applies (the bias after the first, the residual and PRelu
+            // after the last).
+            let epilogue_blocks = if k <= 256 {
+                usize::from(parts != 0)
+            } else {
+                usize::from(has_bias) + usize::from(has_res || has_prelu)
+            };
+            // (One row is a vector-matrix product: no blocks, no tiles.)
+            let expected = if kernel_reads_in_place && (2..=66).contains(&m) {
+                epilogue_blocks * (n / 16)
+            } else {
+                0
+            };
+            let tiles = after.in_place_col_tiles - before.in_place_col_tiles;
+            assert_eq!(tiles, expected, "{what}: column tiles read in place");
+            // Of them, those of a single partial row tile: not packed.
+            let unpacked = after.unpacked_col_tiles - before.unpacked_col_tiles;
+            let expected_unpacked = if m < 6 { expected } else { 0 };
+            assert_eq!(
+                unpacked, expected_unpacked,
+                "{what}: column tiles read in place, not packed"
+            );
+            if expected > 0 {
+                in_place_cases += 1;
+                if m < 6 {
+                    unpacked_cases += 1;
+                }
+            }
+        },
+    );
+    if kernel_reads_in_place {
+        assert!(
+            in_place_cases > 100,
+            "{in_place_cases} cases read B in place"
+        );
+        assert!(
+            unpacked_cases > 20,
+            "{unpacked_cases} cases read B in place, not packed"
+        );
+    }
 }
 
 /// Change 37: where a block read in place (change 32) has full row tiles and
@@ -2539,174 +2603,88 @@ fn gemm_rhs_read_in_place_by_the_kernel() {
 /// groups of three column tiles took the wide tile.
 #[test]
 fn gemm_wide_remainder_tiles() {
-    use rten_gemm::{BiasVector, Epilogue, GemmExecutor, GemmInputA, GemmInputB};
-    use rten_gemm::{GemmUninitOptions, epilogue_kernel_stats};
-    use rten_tensor::{Matrix, NdTensor as Nd};
-
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .expect("thread pool");
-    pool.install(|| {
-        let gemm = GemmExecutor::<f32, f32, f32>::default();
-        let kernel_reads_in_place = gemm.kernel_name() == "x86_64-f32-fma";
-        let run = |a: Matrix, b: Matrix, opts: GemmUninitOptions<f32, f32, f32>| {
-            let (m, n) = (a.size(0), b.size(1));
-            let mut out = Vec::with_capacity(m * n);
-            gemm.gemm_uninit(
-                &mut out.spare_capacity_mut()[..m * n],
-                GemmInputA::Unpacked(a),
-                GemmInputB::Unpacked(b),
-                opts,
-            )
-            .expect("gemm");
-            // Safety: the GEMM initialized every element.
-            unsafe { out.set_len(m * n) };
-            out
-        };
-        let mut seed = 50000;
-        let mut wide_cases = [0; 2];
-        for (m, k, n) in [
-            // The mesh's 1x1 convolutions with 8 output channels.
-            (8, 16, 1024),
-            (8, 32, 4096),
-            (8, 16, 48),
-            (8, 16, 47),
-            (8, 16, 64),
-            (8, 16, 80),
-            (8, 16, 100),
-            (8, 8, 1040),
-            (8, 85, 144),
-            (8, 86, 144),
-            (8, 1, 96),
-            (8, 300, 96),
-            (7, 16, 96),
-            (7, 3, 150),
-            (7, 85, 48),
-            (13, 16, 200),
-            (14, 24, 96),
-            (20, 16, 112),
-            (31, 9, 160),
-            (32, 16, 1000),
-            (32, 300, 48),
-            (9, 16, 96),
-            (12, 16, 96),
-        ] {
-            for b_wide in [false, true] {
-                for parts in 0..8 {
-                    seed += 10;
-                    let a = Nd::from_data(
-                        [m, k],
-                        (0..m * k).map(|i| value(seed, i)).collect::<Vec<_>>(),
-                    );
-                    // B: the first n columns of [k, n] or [k, n + 40]; and the same
-                    // values transposed in memory.
-                    let w = if b_wide { n + 40 } else { n };
-                    let b_store = Nd::from_data(
-                        [k, w],
-                        (0..k * w).map(|i| value(seed + 1, i)).collect::<Vec<_>>(),
-                    );
-                    let b_view = b_store.slice((.., ..n));
-                    let b_t = b_view.transposed().to_tensor();
-                    let bias: Vec<f32> = (0..m).map(|i| value(seed + 2, i)).collect();
-                    let residual: Vec<f32> = (0..m * n).map(|i| value(seed + 3, i)).collect();
-                    let slopes: Vec<f32> = (0..m).map(|i| value(seed + 4, i)).collect();
-                    let (has_bias, has_res, has_prelu) =
-                        (parts & 1 != 0, parts & 2 != 0, parts & 4 != 0);
-                    let opts = || GemmUninitOptions {
-                        bias: has_bias.then_some(BiasVector::Column(&bias[..])),
-                        epilogue: Epilogue {
-                            residual: has_res.then_some(&residual[..]),
-                            row_prelu: has_prelu.then_some(&slopes[..]),
-                        },
-                        ..Default::default()
-                    };
-                    let what = format!("{m}x{k} * {k}x{n}, B wide {b_wide}, parts {parts}");
-
-                    let before = epilogue_kernel_stats();
-                    let packed = run(
-                        Matrix::from(a.view()),
-                        Matrix::from(b_t.transposed()),
-                        opts(),
-                    );
-                    let after = epilogue_kernel_stats();
-                    // (With a depth of 1, B transposed has a column stride of 1 too.)
-                    if k > 1 {
-                        assert_eq!(
-                            after.wide_remainder_tiles, before.wide_remainder_tiles,
-                            "{what}: B packed"
-                        );
-                    }
-
-                    let before = epilogue_kernel_stats();
-                    let got = run(Matrix::from(a.view()), Matrix::from(b_view.view()), opts());
-                    let after = epilogue_kernel_stats();
-                    // The depth blocks (256 deep) that the kernel reads in place with an
-                    // epilogue (the bias after the first, the residual and PRelu after
-                    // the last) and whose 48-wide panel fits in the kernel's (85 deep);
-                    // in each, a group per three full-width column tiles of each column
-                    // block (1024 columns).
-                    let wide_blocks = (0..k)
-                        .step_by(256)
-                        .filter(|&start| {
-                            let end = (start + 256).min(k);
-                            let epilogue =
-                                (start == 0 && has_bias) || (end == k && (has_res || has_prelu));
-                            epilogue && end - start <= 85
-                        })
-                        .count();
-                    let groups: usize = (0..n / 16)
-                        .step_by(64)
-                        .map(|t| (n / 16 - t).min(64) / 3)
-                        .sum();
-                    let expected = if kernel_reads_in_place && m > 6 && matches!(m % 6, 1 | 2) {
-                        wide_blocks * groups
-                    } else {
-                        0
-                    };
-                    let tiles = after.wide_remainder_tiles - before.wide_remainder_tiles;
-                    assert_eq!(tiles, expected, "{what}: wide remainder tiles");
-                    if expected > 0 {
-                        wide_cases[m % 6 - 1] += 1;
-                    }
-
-                    let product = (k <= 256).then(|| {
-                        run(
-                            Matrix::from(a.view()),
-                            Matrix::from(b_view.view()),
-                            GemmUninitOptions::default(),
-                        )
-                    });
-                    for r in 0..m {
-                        for c in 0..n {
-                            let i = r * n + c;
-                            assert_eq!(
-                                got[i].to_bits(),
-                                packed[i].to_bits(),
-                                "{what}: [{r}, {c}] against B packed"
-                            );
-                            let Some(product) = &product else { continue };
-                            let mut x = product[i];
-                            if has_bias {
-                                x += bias[r];
-                            }
-                            if has_res {
-                                x += residual[i];
-                            }
-                            if has_prelu && x < 0.0 {
-                                x *= slopes[r];
-                            }
-                            assert_eq!(got[i].to_bits(), x.to_bits(), "{what}: [{r}, {c}]");
-                        }
-                    }
-                }
+    let mut wide_cases = [0; 2];
+    let mut kernel_reads_in_place = false;
+    let shapes = [
+        // The mesh's 1x1 convolutions with 8 output channels.
+        (8, 16, 1024),
+        (8, 32, 4096),
+        (8, 16, 48),
+        (8, 16, 47),
+        (8, 16, 64),
+        (8, 16, 80),
+        (8, 16, 100),
+        (8, 8, 1040),
+        (8, 85, 144),
+        (8, 86, 144),
+        (8, 1, 96),
+        (8, 300, 96),
+        (7, 16, 96),
+        (7, 3, 150),
+        (7, 85, 48),
+        (13, 16, 200),
+        (14, 24, 96),
+        (20, 16, 112),
+        (31, 9, 160),
+        (32, 16, 1000),
+        (32, 300, 48),
+        (9, 16, 96),
+        (12, 16, 96),
+    ];
+    for_each_epilogue_gemm(
+        50000,
+        &shapes,
+        |case, [before_packed, after_packed], [before, after]| {
+            let EpilogueGemmCase {
+                m,
+                k,
+                n,
+                has_bias,
+                has_res,
+                has_prelu,
+                ref what,
+                ..
+            } = *case;
+            kernel_reads_in_place = case.kernel_reads_in_place;
+            // (With a depth of 1, B transposed has a column stride of 1 too.)
+            if k > 1 {
+                assert_eq!(
+                    after_packed.wide_remainder_tiles, before_packed.wide_remainder_tiles,
+                    "{what}: B packed"
+                );
             }
-        }
-        if kernel_reads_in_place {
-            assert!(
-                wide_cases[0] > 30 && wide_cases[1] > 100,
-                "{wide_cases:?} cases with a 1- and 2-row wide remainder tile"
-            );
-        }
-    });
+            // The depth blocks (256 deep) that the kernel reads in place with an epilogue (the
+            // bias after the first, the residual and PRelu after the last) and whose 48-wide
+            // panel fits in the kernel's (85 deep); in each, a group per three full-width
+            // column tiles of each column block (1024 columns).
+            let wide_blocks = (0..k)
+                .step_by(256)
+                .filter(|&start| {
+                    let end = (start + 256).min(k);
+                    let epilogue = (start == 0 && has_bias) || (end == k && (has_res || has_prelu));
+                    epilogue && end - start <= 85
+                })
+                .count();
+            let groups: usize = (0..n / 16)
+                .step_by(64)
+                .map(|t| (n / 16 - t).min(64) / 3)
+                .sum();
+            let expected = if kernel_reads_in_place && m > 6 && matches!(m % 6, 1 | 2) {
+                wide_blocks * groups
+            } else {
+                0
+            };
+            let tiles = after.wide_remainder_tiles - before.wide_remainder_tiles;
+            assert_eq!(tiles, expected, "{what}: wide remainder tiles");
+            if expected > 0 {
+                wide_cases[m % 6 - 1] += 1;
+            }
+        },
+    );
+    if kernel_reads_in_place {
+        assert!(
+            wide_cases[0] > 30 && wide_cases[1] > 100,
+            "{wide_cases:?} cases with a 1- and 2-row wide remainder tile"
+        );
+    }
 }
