@@ -28,6 +28,10 @@ pub enum PrepackedInput {
 
     /// Prepacked RHS / B input for matrix multiplication with i8 weights.
     Int8BMatrix(PackedBMatrix<i8>),
+
+    /// A convolution kernel's f32 weights as exact half-precision values, for a
+    /// convolution over its whole input (change 44).
+    HalfWeights(crate::ops::HalfWeights),
 }
 
 impl PrepackedInput {
@@ -35,6 +39,7 @@ impl PrepackedInput {
         match self {
             Self::FloatBMatrix(_) => DataType::Float,
             Self::Int8BMatrix(_) => DataType::Int8,
+            Self::HalfWeights(_) => DataType::Float,
         }
     }
 }

@@ -2688,3 +2688,123 @@ fn gemm_wide_remainder_tiles() {
         );
     }
 }
+
+/// Change 44: a large kernel of a convolution over its whole input, all of whose values are
+/// exactly f16, is prepacked as half-precision values (interleaved by tiles of eight output
+/// columns) and widened as the vector-matrix kernel reads it; the outputs are the f32 path's
+/// bit for bit. Shapes: the face mesh's head (depth 512, 1434 outputs: a last tile of 6 and
+/// blocks of 717 columns on two threads), a depth that is not a multiple of 8 (remainder read
+/// from the f32 kernel), a depth over 512 (rten-gemm's depth blocks, their sums added), two
+/// images, without bias; values that include f16 subnormals, -0 and the largest f16. A
+/// kernel with one value that is not an f16, or below the size threshold, keeps the f32 path.
+#[test]
+fn whole_input_conv_with_half_weights_matches_f32_bit_for_bit() {
+    use rten::ops::{half_weight_images, half_weights_available};
+
+    // Every f16 value: subnormals (k * 2^-24), normals up to 65504, and -0.
+    let f16_exact = |seed: u64, i: usize| -> f32 {
+        match i % 97 {
+            0 => -0.0,
+            1 => 65504.0 * 2f32.powi(-20),
+            2 => 3.0 * 2f32.powi(-24),
+            3 => -1023.0 * 2f32.powi(-24),
+            _ => {
+                let v = value(seed, i); // k / 10_000 in [-1, 1)
+                if v == 0.0 {
+                    return v;
+                }
+                // Round to 10 significant bits: exact in f16 for |v| >= 2^-14.
+                let e = v.abs().log2().floor() as i32;
+                let q = 2f32.powi(e - 10);
+                (v / q).round() * q
+            }
+        }
+    };
+    // (in channels, kernel h, w, out channels, batch, bias, f16-exact, expect the half path)
+    let cases = [
+        (128, 2, 2, 1434, 1, true, true, true),
+        (37, 3, 3, 790, 1, true, true, true),
+        (100, 3, 3, 300, 2, false, true, true),
+        (128, 2, 2, 1434, 1, true, false, false),
+        (64, 2, 2, 200, 1, true, true, false), // 51200 weights: under the threshold
+    ];
+    // The counter is global, and only this test runs convolutions with prepacked weights.
+    for (n, &(c, kh, kw, out_c, batch, with_bias, exact, half)) in cases.iter().enumerate() {
+        let depth = c * kh * kw;
+        let mut weights: Vec<f32> = (0..out_c * depth)
+            .map(|i| f16_exact(9000 + n as u64, i))
+            .collect();
+        if !exact {
+            weights[out_c * depth / 2] = 1.0 + 2f32.powi(-11); // 12 significant bits
+        }
+        let bias: Vec<f32> = (0..out_c).map(|i| value(9100 + n as u64, i)).collect();
+        let mut inits = vec![onnx_f32("w", &[out_c, c, kh, kw], &weights)];
+        let mut inputs = vec!["x", "w"];
+        if with_bias {
+            inits.push(onnx_f32("b", &[out_c], &bias));
+            inputs.push("b");
+        }
+        let bytes = onnx_model(
+            &[batch, c, kh, kw],
+            vec![onnx_node("Conv", &inputs, "y", &[])],
+            inits,
+        );
+        let x = tensor(9200 + n as u64, &[batch, c, kh, kw]);
+        for threads in [1, 2] {
+            let pool = std::sync::Arc::new(rten::ThreadPool::with_num_threads(threads));
+            let run = |prepack: bool| -> (Tensor<f32>, usize) {
+                let mut opts = ModelOptions::with_all_ops();
+                opts.prepack_weights(prepack);
+                let model = opts.load(bytes.clone()).unwrap();
+                let options = rten::RunOptions::default().with_thread_pool(Some(pool.clone()));
+                let before = half_weight_images();
+                let y: Tensor<f32> = model
+                    .run_one(x.view().into(), Some(options))
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+                (y, half_weight_images() - before)
+            };
+            let (plain, plain_runs) = run(false);
+            let (packed, packed_runs) = run(true);
+            let what = format!("case {n}: {c}x{kh}x{kw} -> {out_c}, {threads} threads");
+            assert_eq!(plain.shape(), &[batch, out_c, 1, 1], "{what}");
+            assert_same_bits(&packed, &plain, &what);
+            assert_eq!(plain_runs, 0, "{what}: half path without prepacking");
+            let expected = if half && half_weights_available() {
+                batch
+            } else {
+                0
+            };
+            assert_eq!(packed_runs, expected, "{what}: images by the half path");
+            let case = Case {
+                channels: c,
+                in_hw: [kh, kw],
+                kernel: [kh, kw],
+                pads: [0; 4],
+                strides: [1, 1],
+                dilations: [1, 1],
+            };
+            let kernel = Tensor::from_data(&[out_c, c, kh, kw], weights.clone());
+            let expected: Vec<f32> = (0..batch)
+                .flat_map(|b| {
+                    let image = Tensor::from_data(&[1, c, kh, kw], x.slice(b).to_vec());
+                    let bias = with_bias.then_some(&bias[..]);
+                    reference_conv(&case, out_c, &image, &kernel, bias).to_vec()
+                })
+                .collect();
+            let expected_f32 = Tensor::from_data(&[batch, out_c, 1, 1], expected);
+            assert_close(&packed, &expected_f32, &what);
+        }
+    }
+    // Where the CPU has what the half path needs and rten-gemm uses its AVX2 kernel (no
+    // AVX-512), the path must be on: otherwise this test would check nothing.
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("fma")
+        && std::arch::is_x86_feature_detected!("f16c")
+        && !std::arch::is_x86_feature_detected!("avx512f")
+    {
+        assert!(half_weights_available());
+    }
+}

@@ -10,12 +10,13 @@ use rten_gemm::{
 use rten_shape_inference::ops as shape_ops;
 use rten_tensor::prelude::*;
 use rten_tensor::{CowTensor, NdTensor, NdTensorView, Tensor, TensorView};
+use smallvec::SmallVec;
 
 use crate::buffer_pool::{AutoReturn, BufferPool, PoolRef};
 use crate::infer_shapes::{InferShapes, impl_infer_shapes};
 use crate::operator::{
     IntoOpResult, OpError, OpRunContext, Operator, OutputList, OutputType, OutputTypeList,
-    OutputTypesContext, check_eq, static_dims,
+    OutputTypesContext, PrepackedInput, check_eq, static_dims,
 };
 use crate::ops::Padding;
 use crate::ops::binary_elementwise::{add, add_in_place};
@@ -26,6 +27,7 @@ use crate::shift_cast::ShiftCast;
 use crate::value::{DataType, ValueType, ValueView};
 
 mod depthwise;
+mod half_weights;
 mod im2col;
 mod planar;
 
@@ -34,6 +36,9 @@ use im2col::build_im2col;
 
 #[cfg(feature = "kernel-stats")]
 pub use depthwise::kernel_stats::depthwise_kernel_stats;
+pub use half_weights::HalfWeights;
+#[cfg(feature = "kernel-stats")]
+pub use half_weights::{available as half_weights_available, half_weight_images};
 #[cfg(feature = "kernel-stats")]
 pub use planar::interleaved_images_copied;
 
@@ -170,6 +175,73 @@ where
     unsafe { output.assume_init().into_dyn() }
 }
 
+/// `[batch, out_c, C * H * W]` of a convolution that [`conv_2d_whole_input`] computes (its
+/// kernel covers its whole unpadded input: groups 1, dilation 1, a bias of `out_c` if any),
+/// or `None`.
+fn whole_input_dims(
+    input: &[usize],
+    kernel: &[usize],
+    padding: &Padding,
+    groups: usize,
+    dilations: &[usize],
+    bias_len: Option<usize>,
+) -> Option<[usize; 3]> {
+    let (&[batch, in_c, in_h, in_w], &[out_c, k_c, k_h, k_w]) = (input, kernel) else {
+        return None;
+    };
+    let zero_padding = matches!(padding, Padding::Fixed(pads) if pads.iter().all(|&p| p == 0));
+    if groups != 1
+        || out_c == 0
+        || (k_c, k_h, k_w) != (in_c, in_h, in_w)
+        || !zero_padding
+        || dilations.iter().any(|&d| d != 1)
+        || bias_len.is_some_and(|n| n != out_c)
+    {
+        return None;
+    }
+    Some([batch, out_c, in_c * in_h * in_w])
+}
+
+/// [`conv_2d_whole_input`] with the kernel's half-precision copy (change 44): the same
+/// values, bit for bit, with half the weight bytes read. `None` if the convolution is not
+/// one over its whole input or `half` is not a copy of a kernel of `kernel`'s size.
+fn conv_2d_whole_input_half(
+    pool: &BufferPool,
+    input: &TensorView<f32>,
+    kernel: &TensorView<f32>,
+    bias: Option<&NdTensorView<f32, 1>>,
+    padding: &Padding,
+    groups: usize,
+    dilations: &[usize],
+    half: &HalfWeights,
+) -> Option<Tensor<f32>> {
+    let [batch, out_c, depth] = whole_input_dims(
+        input.shape(),
+        kernel.shape(),
+        padding,
+        groups,
+        dilations,
+        bias.map(|b| b.size(0)),
+    )?;
+    if (out_c, depth) != (half.out_c(), half.depth()) {
+        return None;
+    }
+    let input = input.to_contiguous_in(pool).auto_return(pool);
+    let kernel = kernel.to_contiguous_in(pool).auto_return(pool);
+    let bias = bias.map(|b| b.to_contiguous());
+    let mut output = NdTensor::uninit_in(pool, [batch, out_c, 1, 1]);
+    let out_data = output.data_mut()?;
+    for (image, out) in input
+        .data()
+        .chunks_exact(depth)
+        .zip(out_data.chunks_exact_mut(out_c))
+    {
+        half.gemv(image, kernel.data(), bias.as_ref().map(|b| b.data()), out);
+    }
+    // Safety: `gemv` wrote every output element.
+    Some(unsafe { output.assume_init() }.into_dyn())
+}
+
 /// A convolution whose kernel covers the whole unpadded input (one output
 /// position per image: a fully-connected layer written as `Conv`, as in the
 /// heads of MobileNet-style networks), computed as a vector-matrix product per
@@ -198,21 +270,14 @@ fn conv_2d_whole_input<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
 where
     GemmExecutor<X, W, Y>: Default,
 {
-    let (&[batch, in_c, in_h, in_w], &[out_c, k_c, k_h, k_w]) = (input.shape(), kernel.shape())
-    else {
-        return None;
-    };
-    let zero_padding = matches!(padding, Padding::Fixed(pads) if pads.iter().all(|&p| p == 0));
-    if groups != 1
-        || out_c == 0
-        || (k_c, k_h, k_w) != (in_c, in_h, in_w)
-        || !zero_padding
-        || dilations.iter().any(|&d| d != 1)
-        || bias.is_some_and(|b| b.size(0) != out_c)
-    {
-        return None;
-    }
-    let depth = in_c * in_h * in_w;
+    let [batch, out_c, depth] = whole_input_dims(
+        input.shape(),
+        kernel.shape(),
+        padding,
+        groups,
+        dilations,
+        bias.map(|b| b.size(0)),
+    )?;
     let input = input.to_contiguous_in(pool).auto_return(pool);
     let kernel = kernel.to_contiguous_in(pool).auto_return(pool);
     let weights =
@@ -797,6 +862,20 @@ impl Operator for Conv {
         let input = inputs.require_as(0)?;
         let weight = inputs.require_as(1)?;
         let bias = inputs.get_as(2)?;
+        if let Some(PrepackedInput::HalfWeights(half)) = inputs.get_prepacked(1)
+            && let Some(output) = conv_2d_whole_input_half(
+                ctx.pool(),
+                &input,
+                &weight,
+                bias.as_ref(),
+                &self.padding,
+                self.groups,
+                &self.dilations,
+                half,
+            )
+        {
+            return output.into_op_result();
+        }
         conv::<f32, f32, f32>(
             ctx.pool(),
             input,
@@ -816,6 +895,28 @@ impl Operator for Conv {
 
     fn as_infer_shapes(&self) -> Option<&dyn InferShapes> {
         Some(self)
+    }
+
+    fn prepack_inputs(&self) -> SmallVec<[usize; 1]> {
+        [1].into()
+    }
+
+    /// Change 44: a large kernel of a convolution that could cover its whole input (groups
+    /// 1, dilation 1, no padding) gets a half-precision copy if its values are all exact in
+    /// f16 ([`HalfWeights::new`] says where else it does not).
+    fn prepack(&self, index: usize, input: ValueView) -> Option<PrepackedInput> {
+        let zero_padding =
+            matches!(&self.padding, Padding::Fixed(pads) if pads.iter().all(|&p| p == 0));
+        if index != 1 || self.groups != 1 || !zero_padding || self.dilations.iter().any(|&d| d != 1)
+        {
+            return None;
+        }
+        let kernel: TensorView<f32> = input.try_into().ok()?;
+        let &[out_c, c, h, w] = kernel.shape() else {
+            return None;
+        };
+        let kernel = kernel.to_contiguous();
+        HalfWeights::new(out_c, c * h * w, kernel.data()).map(PrepackedInput::HalfWeights)
     }
 }
 

@@ -145,8 +145,12 @@ pub use binary_elementwise::{
     pow, sub, where_op, xor,
 };
 pub use concat::{concat, tile};
+pub(crate) use conv::HalfWeights;
 #[cfg(feature = "kernel-stats")]
-pub use conv::{DepthwiseKernelStats, depthwise_kernel_stats, interleaved_images_copied};
+pub use conv::{
+    DepthwiseKernelStats, depthwise_kernel_stats, half_weight_images, half_weights_available,
+    interleaved_images_copied,
+};
 pub use conv::{conv, conv_add, conv_integer, conv_prelu};
 pub use conv_transpose::conv_transpose;
 pub use einsum::einsum;
