@@ -915,6 +915,9 @@ impl Operator for Conv {
         let &[out_c, c, h, w] = kernel.shape() else {
             return None;
         };
+        if kernel.len() < half_weights::MIN_WEIGHTS {
+            return None; // Not worth a copy (and not worth copying to check).
+        }
         let kernel = kernel.to_contiguous();
         HalfWeights::new(out_c, c * h * w, kernel.data()).map(PrepackedInput::HalfWeights)
     }
