@@ -970,12 +970,180 @@ fn nhwc_rgb_input_is_copied_to_planes_bit_for_bit() {
     }
     #[cfg(feature = "kernel-stats")]
     {
-        // Other tests may run such convolutions at the same time: they only add.
-        let copied = rten::ops::interleaved_images_copied() - before;
+        // Other tests may run such convolutions at the same time: they only add. Since
+        // change 40 these ungrouped, undilated runs copy into phased planes instead.
+        let copied =
+            rten::ops::interleaved_images_copied() + rten::ops::phased_images_copied() - before;
         assert!(copied >= nhwc_runs, "{copied} < {nhwc_runs}");
     }
     #[cfg(not(feature = "kernel-stats"))]
     let _ = nhwc_runs;
+}
+
+/// Change 40: an im2col convolution over a 3-channel NHWC image read through a permuted view,
+/// with one group and no dilation, copies the image into planes written with the padding and
+/// split into column phases by the stride, and computes bit for bit what it computes over
+/// the NCHW tensor (change 39's plain planes would too): the face mesh's first convolution
+/// (3x3, stride 2, padding right and bottom only) and BlazeFace's (5x5, stride 2, padding on
+/// every side), odd sizes (widths leaving 0 to 7 pixels past the last group of 8 of the
+/// AVX2 copy, outputs whose rows are not a multiple of the 16-column panel), even and odd
+/// left padding, strides 1 and 3 (the scalar copy), a batch of two, with bias and PRelu,
+/// with a residual (`conv_add`), and each against the reference convolution. With
+/// `kernel-stats`: that the runs copied into phased planes, and that a dilated and a grouped
+/// 3-channel convolution still copy into change 39's plain planes.
+#[test]
+fn nhwc_rgb_input_is_copied_to_phased_planes_bit_for_bit() {
+    let pool = BufferPool::new();
+    // (batch, out channels, input size, kernel, pads, strides)
+    let shapes = [
+        (1, 16, [256, 256], [3, 3], [0, 0, 1, 1], [2, 2]),
+        (1, 24, [128, 128], [5, 5], [1, 1, 2, 2], [2, 2]),
+        (2, 16, [21, 37], [3, 3], [0, 0, 1, 1], [2, 2]),
+        (1, 5, [7, 13], [3, 3], [1, 3, 2, 0], [2, 2]),
+        (1, 7, [15, 50], [5, 5], [2, 2, 2, 2], [2, 1]),
+        (2, 6, [5, 11], [3, 3], [1, 1, 1, 1], [1, 1]),
+        (1, 9, [17, 31], [4, 5], [0, 1, 3, 2], [3, 3]),
+        (1, 4, [1, 7], [1, 3], [0, 1, 0, 1], [1, 2]),
+    ];
+    let mut phased_runs = 0;
+    #[cfg(feature = "kernel-stats")]
+    let before = rten::ops::phased_images_copied();
+    for (n, &(batch, out_c, in_hw, kernel_hw, pads, strides)) in shapes.iter().enumerate() {
+        let seed = 41000 + 10 * n as u64;
+        let input = tensor(seed, &[batch, 3, in_hw[0], in_hw[1]]);
+        let kernel = tensor(seed + 1, &[out_c, 3, kernel_hw[0], kernel_hw[1]]);
+        let bias = tensor(seed + 2, &[out_c]).into_shape([out_c]);
+        let slope = tensor(seed + 3, &[out_c, 1, 1]);
+        let nhwc = input.permuted(&[0, 2, 3, 1]).to_tensor();
+        let nhwc_view = nhwc.permuted(&[0, 3, 1, 2]);
+        let what = format!(
+            "shape {n}: batch {batch}, 3->{out_c} channels, {in_hw:?} input, \
+             {kernel_hw:?} kernel, pads {pads:?}, strides {strides:?}"
+        );
+        let padding = || Padding::Fixed(pads.into());
+        let run = |input: TensorView<f32>| {
+            conv(
+                &pool,
+                input,
+                kernel.view(),
+                Some(bias.view()),
+                padding(),
+                1,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv")
+        };
+        let run_prelu = |input: TensorView<f32>| {
+            conv_prelu(
+                &pool,
+                input,
+                kernel.view(),
+                Some(bias.view()),
+                None,
+                slope.view(),
+                padding(),
+                1,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv_prelu")
+        };
+        let expected = run(input.view());
+        assert_same_bits(&run(nhwc_view.view()), &expected, &what);
+        assert_same_bits(
+            &run_prelu(nhwc_view.view()),
+            &run_prelu(input.view()),
+            &format!("{what}, PRelu"),
+        );
+        let residual = tensor(seed + 4, expected.shape());
+        let run_add = |input: TensorView<f32>| {
+            conv_add(
+                &pool,
+                input,
+                kernel.view(),
+                None,
+                residual.view(),
+                padding(),
+                1,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv_add")
+        };
+        assert_same_bits(
+            &run_add(nhwc_view.view()),
+            &run_add(input.view()),
+            &format!("{what}, residual"),
+        );
+        // The reference: the 1x1 convolution of the im2col matrix built by the definition
+        // (the same GEMM over the same values in the same order), for the first image.
+        let case = Case {
+            channels: 3,
+            in_hw,
+            kernel: kernel_hw,
+            pads,
+            strides,
+            dilations: [1, 1],
+        };
+        let (matrix, [out_h, out_w]) = im2col_by_definition(&case, nhwc_view.view());
+        let kernel_1x1 = kernel.to_shape([out_c, 3 * kernel_hw[0] * kernel_hw[1], 1, 1].as_slice());
+        let by_definition = conv(
+            &pool,
+            matrix.view(),
+            kernel_1x1.view(),
+            Some(bias.view()),
+            Padding::Fixed([0; 4].into()),
+            1,
+            &[1, 1],
+            &[1, 1],
+        )
+        .expect("1x1 conv");
+        assert_same_bits(
+            &run(nhwc_view.slice(0..1)),
+            &by_definition.to_shape([1, out_c, out_h, out_w].as_slice()),
+            &format!("{what}, by definition"),
+        );
+        phased_runs += 4;
+    }
+    #[cfg(feature = "kernel-stats")]
+    {
+        // Other tests may run such convolutions at the same time: they only add.
+        let copied = rten::ops::phased_images_copied() - before;
+        assert!(copied >= phased_runs, "{copied} < {phased_runs}");
+    }
+    #[cfg(not(feature = "kernel-stats"))]
+    let _ = phased_runs;
+
+    // Dilated, and grouped (3 groups of 1 channel, 2 outputs each): plain planes.
+    for (groups, dilations) in [(1, [2, 2]), (3, [1, 1])] {
+        let input = tensor(41900, &[1, 3, 12, 19]);
+        let kernel = tensor(41901, &[6, 3 / groups, 3, 3]);
+        let nhwc = input.permuted(&[0, 2, 3, 1]).to_tensor();
+        let nhwc_view = nhwc.permuted(&[0, 3, 1, 2]);
+        #[cfg(feature = "kernel-stats")]
+        let planar_before = rten::ops::interleaved_images_copied();
+        let run = |input: TensorView<f32>| {
+            conv(
+                &pool,
+                input,
+                kernel.view(),
+                None,
+                Padding::Fixed([1, 1, 1, 1].into()),
+                groups,
+                &[2, 2],
+                &dilations,
+            )
+            .expect("conv")
+        };
+        assert_same_bits(
+            &run(nhwc_view.view()),
+            &run(input.view()),
+            &format!("groups {groups}, dilations {dilations:?}"),
+        );
+        #[cfg(feature = "kernel-stats")]
+        assert!(rten::ops::interleaved_images_copied() > planar_before);
+    }
 }
 
 /// Change 13: `conv_add` (the `ConvAdd` operator) starts the GEMM of a 1x1 or im2col

@@ -29,6 +29,7 @@ use crate::value::{DataType, ValueType, ValueView};
 mod depthwise;
 mod half_weights;
 mod im2col;
+mod phased;
 mod planar;
 
 use depthwise::DepthwiseConvExecutor;
@@ -39,6 +40,8 @@ pub use depthwise::kernel_stats::depthwise_kernel_stats;
 pub use half_weights::HalfWeights;
 #[cfg(feature = "kernel-stats")]
 pub use half_weights::{available as half_weights_available, half_weight_images};
+#[cfg(feature = "kernel-stats")]
+pub use phased::phased_images_copied;
 #[cfg(feature = "kernel-stats")]
 pub use planar::interleaved_images_copied;
 
@@ -754,10 +757,21 @@ where
         return Ok((output.into_dyn(), Fused::default()));
     }
 
-    // A 3-channel NHWC input read through a permuted view is copied into NCHW planes, so
-    // that its im2col rows are strided copies of step `stride_x`, not `3 * stride_x` (see
-    // `planar`).
-    let planes = planar::planes_of_interleaved(pool, &input).map(|p| p.auto_return(pool));
+    // A 3-channel NHWC input read through a permuted view is copied into NCHW planes: with
+    // one group and no dilation, planes written with the padding and split into column
+    // phases by the stride, so that its im2col rows are contiguous runs with no padding
+    // (see `phased`); else plain planes, so that they are strided copies of step
+    // `stride_x`, not `3 * stride_x` (see `planar`).
+    let phased = if groups == 1 && dilation_y == 1 && dilation_x == 1 && out_h > 0 && out_w > 0 {
+        phased::phased_planes_of_interleaved(pool, &input, fixed_padding, stride_x)
+    } else {
+        None
+    };
+    let planes = if phased.is_none() {
+        planar::planes_of_interleaved(pool, &input).map(|p| p.auto_return(pool))
+    } else {
+        None
+    };
     let input = planes.as_ref().map(|p| p.view()).unwrap_or(input);
 
     let n_patches = out_h * out_w;
@@ -800,15 +814,27 @@ where
                     .reshaped_mut([out_chans_per_group, out_h * out_w])
                     .unwrap();
 
-                let im2col = build_im2col(
-                    in_item,
-                    [k_h, k_w],
-                    fixed_padding,
-                    [stride_y, stride_x],
-                    [dilation_y, dilation_x],
-                    gemm.im2col_col_count_step(),
-                    gemm.im2col_row_count_step(),
-                );
+                let im2col = match &phased {
+                    Some(phased) => phased::phased_im2col(
+                        phased.planes.slice(n),
+                        phased.chans,
+                        phased.stride_x,
+                        [k_h, k_w],
+                        stride_y,
+                        [out_h, out_w],
+                        gemm.im2col_col_count_step(),
+                        gemm.im2col_row_count_step(),
+                    ),
+                    None => build_im2col(
+                        in_item,
+                        [k_h, k_w],
+                        fixed_padding,
+                        [stride_y, stride_x],
+                        [dilation_y, dilation_x],
+                        gemm.im2col_col_count_step(),
+                        gemm.im2col_row_count_step(),
+                    ),
+                };
 
                 let out_mat = gemm_with_row_bias(
                     &gemm,
@@ -829,6 +855,10 @@ where
                 );
                 n_init.fetch_add(out_mat.len(), Ordering::SeqCst);
             });
+    }
+
+    if let Some(phased) = phased {
+        phased.planes.auto_return(pool);
     }
 
     let output = output.into_shape([batch, out_channels, out_h, out_w]);
