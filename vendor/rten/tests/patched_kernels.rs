@@ -13,7 +13,7 @@ use rten::ops::{Padding, conv, conv_add, conv_prelu, max_pool, prelu, prelu_in_p
 use rten::{Model, ModelOptions, NodeId, ValueOrView};
 use rten_gemm::EpilogueKernelStats;
 use rten_tensor::prelude::*;
-use rten_tensor::{NdTensor, Tensor, TensorView};
+use rten_tensor::{NdTensor, NdTensorView, Tensor, TensorView};
 
 /// Held by the tests that run depthwise convolutions, so that the one that counts them
 /// (`depthwise_conv_matches_the_reference`, with `kernel-stats`) counts only its own: the
@@ -642,9 +642,11 @@ fn im2col_whole_panels_match_the_reference() {
         (3, 16, [40, 64], [3, 3], [0, 0, 1, 1], [2, 2]),
         (3, 24, [32, 64], [5, 5], [1, 1, 2, 2], [2, 2]),
         (3, 8, [9, 50], [3, 3], [1, 1, 1, 1], [1, 1]),
-        (16, 16, [8, 64], [2, 2], [0; 4], [2, 2]),
+        // A padding below and right that no window reaches: the same output, on the im2col
+        // path (without padding, change 42's space-to-depth copy computes these).
+        (16, 16, [8, 64], [2, 2], [0, 0, 1, 1], [2, 2]),
         (40, 6, [6, 40], [3, 3], [1, 1, 1, 1], [1, 1]),
-        (3, 5, [12, 100], [3, 3], [0; 4], [3, 3]),
+        (3, 5, [12, 100], [3, 3], [0, 0, 1, 1], [3, 3]),
     ];
     #[cfg(feature = "kernel-stats")]
     let before = rten_gemm::im2col_stats();
@@ -784,10 +786,12 @@ fn im2col_packing_matches_the_definition_bit_for_bit() {
     let shapes = [
         (3, 16, [40, 64], [3, 3], [0, 0, 1, 1], [2, 2], [1, 1]),
         (3, 24, [32, 64], [5, 5], [1, 1, 2, 2], [2, 2], [1, 1]),
-        (16, 16, [16, 16], [2, 2], [0; 4], [2, 2], [1, 1]),
-        (128, 8, [8, 8], [2, 2], [0; 4], [2, 2], [1, 1]),
-        (128, 8, [4, 4], [2, 2], [0; 4], [2, 2], [1, 1]),
-        (8, 5, [24, 24], [2, 2], [0; 4], [2, 2], [1, 1]),
+        // A padding below and right that no window reaches: the same output, on the im2col
+        // path (without padding, change 42's space-to-depth copy computes these).
+        (16, 16, [16, 16], [2, 2], [0, 0, 1, 1], [2, 2], [1, 1]),
+        (128, 8, [8, 8], [2, 2], [0, 0, 1, 1], [2, 2], [1, 1]),
+        (128, 8, [4, 4], [2, 2], [0, 0, 1, 1], [2, 2], [1, 1]),
+        (8, 5, [24, 24], [2, 2], [0, 0, 1, 1], [2, 2], [1, 1]),
         (4, 7, [6, 6], [3, 3], [1, 1, 1, 1], [1, 1], [1, 1]),
         (3, 6, [7, 5], [3, 3], [2, 1, 0, 2], [1, 1], [1, 1]),
         (5, 6, [10, 37], [3, 3], [2, 2, 2, 2], [1, 1], [2, 2]),
@@ -2855,6 +2859,167 @@ fn gemm_wide_remainder_tiles() {
             "{wide_cases:?} cases with a 1- and 2-row wide remainder tile"
         );
     }
+}
+
+/// Change 42: a convolution whose kernel is its stride, with no padding, over an output
+/// narrower than the GEMM's panel (the face mesh's 2x2 stride-2 convolutions at 16x16 and
+/// below), is computed as the 1x1 convolution of its im2col matrix written by a
+/// space-to-depth copy; wider ones keep the im2col path. Either way: bit for bit the 1x1
+/// convolution of the im2col matrix built by the
+/// definition (as change 25's test checks the im2col packing, so the same bits as the im2col
+/// path), with and without bias, and as `conv_prelu` with a residual and per-channel slopes.
+/// Cases: the mesh's shapes at 128x128, 64x64 and 16x16 (a depth of 512, two depth blocks);
+/// 2x2 and 4x4 images (one and four output positions); odd sizes whose last row or column
+/// no window covers; 3x3 stride 3, 2x3 stride (2, 3) and 1x2 stride (1, 2); a batch of two;
+/// NCHW and NHWC read through a permuted view. With `kernel-stats`: that the path ran.
+#[test]
+fn space_to_depth_conv_matches_the_definition_bit_for_bit() {
+    let pool = BufferPool::new();
+    // (batch, in channels, out channels, input size, kernel = strides)
+    let shapes = [
+        (1, 16, 16, [128, 128], [2, 2]),
+        (1, 32, 32, [64, 64], [2, 2]),
+        (1, 128, 64, [16, 16], [2, 2]),
+        (1, 128, 64, [2, 2], [2, 2]),
+        (1, 64, 128, [4, 4], [2, 2]),
+        (1, 5, 7, [9, 11], [2, 2]),
+        (1, 3, 4, [10, 9], [3, 3]),
+        (1, 4, 6, [8, 11], [2, 3]),
+        (1, 6, 5, [7, 9], [1, 2]),
+        (2, 8, 13, [6, 10], [2, 2]),
+    ];
+    #[cfg(feature = "kernel-stats")]
+    let before = rten::ops::space_to_depth_images();
+    let mut images = 0;
+    for (n, &(batch, in_c, out_c, in_hw, kernel_hw)) in shapes.iter().enumerate() {
+        let case = Case {
+            channels: in_c,
+            in_hw,
+            kernel: kernel_hw,
+            pads: [0; 4],
+            strides: kernel_hw,
+            dilations: [1, 1],
+        };
+        let seed = 42_000 + 10 * n as u64;
+        let input = tensor(seed, &[batch, in_c, in_hw[0], in_hw[1]]);
+        let kernel = tensor(seed + 1, &[out_c, in_c, kernel_hw[0], kernel_hw[1]]);
+        let bias = NdTensor::from_data([out_c], tensor(seed + 2, &[out_c]).to_vec());
+        let slope = tensor(seed + 3, &[out_c, 1, 1]);
+        let [out_h, out_w] = [in_hw[0] / kernel_hw[0], in_hw[1] / kernel_hw[1]];
+        let residual = tensor(seed + 4, &[batch, out_c, out_h, out_w]);
+        let rows = in_c * kernel_hw[0] * kernel_hw[1];
+        let kernel_1x1 = kernel.to_shape([out_c, rows, 1, 1].as_slice());
+        let nhwc = input.permuted(&[0, 2, 3, 1]).to_tensor();
+        let nhwc_view = nhwc.permuted(&[0, 3, 1, 2]);
+        for (layout, input) in [("NCHW", input.view()), ("NHWC", nhwc_view)] {
+            let what = format!(
+                "shape {n}: batch {batch}, {in_c}->{out_c} channels, {in_hw:?} {layout} \
+                 input, {kernel_hw:?} kernel and strides"
+            );
+            let zero = Padding::Fixed([0; 4].into());
+            let plain = conv(
+                &pool,
+                input.view(),
+                kernel.view(),
+                None,
+                zero.clone(),
+                1,
+                &kernel_hw,
+                &[1, 1],
+            )
+            .expect("conv");
+            let with_bias = conv(
+                &pool,
+                input.view(),
+                kernel.view(),
+                Some(bias.view()),
+                zero.clone(),
+                1,
+                &kernel_hw,
+                &[1, 1],
+            )
+            .expect("conv with bias");
+            let fused = conv_prelu(
+                &pool,
+                input.view(),
+                kernel.view(),
+                Some(bias.view()),
+                Some(residual.view()),
+                slope.view(),
+                zero.clone(),
+                1,
+                &kernel_hw,
+                &[1, 1],
+            )
+            .expect("conv_prelu");
+            // The path is taken for outputs narrower than the GEMM's panel (16 columns with
+            // AVX2, at least 8 with any kernel), except where the kernel is the size of the
+            // image: a whole-input convolution (change 10).
+            if out_w < 8 && in_hw != kernel_hw {
+                images += 3 * batch;
+            }
+            for item in 0..batch {
+                let image = input.slice(item..item + 1).to_tensor();
+                let (matrix, out_hw) = im2col_by_definition(&case, image.view());
+                assert_eq!(out_hw, [out_h, out_w], "{what}");
+                let item_residual = residual
+                    .slice(item..item + 1)
+                    .to_tensor()
+                    .into_shape([1, out_c, 1, out_h * out_w].as_slice());
+                let run_1x1 = |bias: Option<NdTensorView<f32, 1>>, fused: bool| {
+                    let output = if fused {
+                        conv_prelu(
+                            &pool,
+                            matrix.view(),
+                            kernel_1x1.view(),
+                            bias,
+                            Some(item_residual.view()),
+                            slope.view(),
+                            zero.clone(),
+                            1,
+                            &[1, 1],
+                            &[1, 1],
+                        )
+                    } else {
+                        conv(
+                            &pool,
+                            matrix.view(),
+                            kernel_1x1.view(),
+                            bias,
+                            zero.clone(),
+                            1,
+                            &[1, 1],
+                            &[1, 1],
+                        )
+                    };
+                    output
+                        .expect("1x1 conv")
+                        .into_shape([1, out_c, out_h, out_w].as_slice())
+                };
+                let item_of = |t: &Tensor<f32>| t.slice(item..item + 1).to_tensor();
+                let what = format!("{what}, image {item}");
+                assert_same_bits(&item_of(&plain), &run_1x1(None, false), &what);
+                assert_same_bits(
+                    &item_of(&with_bias),
+                    &run_1x1(Some(bias.view()), false),
+                    &format!("{what}, with bias"),
+                );
+                assert_same_bits(
+                    &item_of(&fused),
+                    &run_1x1(Some(bias.view()), true),
+                    &format!("{what}, conv_prelu with a residual"),
+                );
+            }
+        }
+    }
+    #[cfg(feature = "kernel-stats")]
+    {
+        // Other tests may run such convolutions at the same time: they only add.
+        let rearranged = rten::ops::space_to_depth_images() - before;
+        assert!(rearranged >= images, "{rearranged} < {images}");
+    }
+    #[cfg(not(feature = "kernel-stats"))]
+    let _ = images;
 }
 
 /// Change 44: a large kernel of a convolution over its whole input, all of whose values are

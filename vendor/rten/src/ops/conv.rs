@@ -31,6 +31,7 @@ mod half_weights;
 mod im2col;
 mod phased;
 mod planar;
+mod space_to_depth;
 
 use depthwise::DepthwiseConvExecutor;
 use im2col::build_im2col;
@@ -44,6 +45,8 @@ pub use half_weights::{available as half_weights_available, half_weight_images};
 pub use phased::phased_images_copied;
 #[cfg(feature = "kernel-stats")]
 pub use planar::interleaved_images_copied;
+#[cfg(feature = "kernel-stats")]
+pub use space_to_depth::space_to_depth_images;
 
 /// How many channels each depthwise convolution kernel has computed since the
 /// process started (see [`depthwise_kernel_stats`]). Both kinds compute the
@@ -755,6 +758,29 @@ where
             kernel_zero,
         );
         return Ok((output.into_dyn(), Fused::default()));
+    }
+
+    // Non-overlapping windows over an output narrower than the GEMM's panel of columns
+    // (change 42): a space-to-depth copy and a 1x1 convolution.
+    if space_to_depth::applies(
+        [k_h, k_w],
+        [stride_y, stride_x],
+        fixed_padding,
+        [dilation_y, dilation_x],
+        groups,
+        input_zero.is_some() || kernel_zero.is_some(),
+    ) && out_w < GemmExecutor::<W, X, Y>::default().im2col_col_count_step()
+    {
+        let output = space_to_depth::conv_2d_space_to_depth(
+            pool,
+            &input,
+            &kernel,
+            bias.as_ref().map(|b| b.nd_view()),
+            [out_h, out_w],
+            residual,
+            row_prelu,
+        );
+        return Ok((output, fused));
     }
 
     // A 3-channel NHWC input read through a permuted view is copied into NCHW planes: with

@@ -149,7 +149,7 @@ pub(crate) use conv::HalfWeights;
 #[cfg(feature = "kernel-stats")]
 pub use conv::{
     DepthwiseKernelStats, depthwise_kernel_stats, half_weight_images, half_weights_available,
-    interleaved_images_copied, phased_images_copied,
+    interleaved_images_copied, phased_images_copied, space_to_depth_images,
 };
 pub use conv::{conv, conv_add, conv_integer, conv_prelu};
 pub use conv_transpose::conv_transpose;
