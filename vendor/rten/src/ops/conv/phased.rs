@@ -193,9 +193,9 @@ impl Geometry {
         let odd = ((self.pad_left + 1) % 2) * plane_len + row + self.pad_left.div_ceil(2);
         assert!(src_row.len() >= 24 * groups);
         assert!(4 * plane_len + even.max(odd) + 4 * groups <= dst.len());
-        // As change 39's `deinterleave3_avx2`: a channel's 8 values gathered by two blends
-        // of the three vectors of 8 pixels, then one permute puts the even pixels in the
-        // low half, in order, and the odd ones in the high half.
+        // Each channel's 8 values gathered by change 39's `channels_of_8_pixels`, then one
+        // permute puts the even pixels in the low half, in order, and the odd ones in the
+        // high half.
         let order0 = _mm256_setr_epi32(0, 6, 4, 2, 3, 1, 7, 5);
         let order1 = _mm256_setr_epi32(1, 7, 5, 3, 4, 2, 0, 6);
         let order2 = _mm256_setr_epi32(2, 0, 6, 4, 5, 3, 1, 7);
@@ -206,24 +206,7 @@ impl Geometry {
             // `4 * g..4 * g + 4` from `even` and `odd` in each channel's planes are in
             // `dst` (asserted above).
             unsafe {
-                let p = src.add(24 * g) as *const __m256i;
-                let (v0, v1, v2) = (
-                    _mm256_loadu_si256(p),
-                    _mm256_loadu_si256(p.add(1)),
-                    _mm256_loadu_si256(p.add(2)),
-                );
-                let c0 = _mm256_blend_epi32::<0b0010_0100>(
-                    _mm256_blend_epi32::<0b1001_0010>(v0, v1),
-                    v2,
-                );
-                let c1 = _mm256_blend_epi32::<0b0100_1001>(
-                    _mm256_blend_epi32::<0b0010_0100>(v0, v1),
-                    v2,
-                );
-                let c2 = _mm256_blend_epi32::<0b1001_0010>(
-                    _mm256_blend_epi32::<0b0100_1001>(v0, v1),
-                    v2,
-                );
+                let [c0, c1, c2] = super::planar::channels_of_8_pixels(src.add(24 * g));
                 for (c, sorted) in [
                     _mm256_permutevar8x32_epi32(c0, order0),
                     _mm256_permutevar8x32_epi32(c1, order1),

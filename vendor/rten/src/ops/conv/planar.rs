@@ -104,9 +104,8 @@ unsafe fn deinterleave3_avx2(src: &[u32], dst: &mut [MaybeUninit<u32>]) -> usize
 
     let pixels = src.len() / 3;
     let groups = pixels / 8;
-    // Three vectors hold 8 pixels: channel 0 is in lanes 0, 3, 6 of the first, 1, 4, 7 of
-    // the second and 2, 5 of the third. One blend of each pair gathers a channel's 8 values
-    // (in the order of the lanes), which one permute sorts.
+    // `channels_of_8_pixels` gathers each channel's 8 values in the order of the lanes,
+    // which one permute sorts.
     let order0 = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5);
     let order1 = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6);
     let order2 = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
@@ -115,18 +114,7 @@ unsafe fn deinterleave3_avx2(src: &[u32], dst: &mut [MaybeUninit<u32>]) -> usize
     for g in 0..groups {
         // Safety: pixels `8 * g..8 * g + 8` are in `src` and in each plane of `dst`.
         unsafe {
-            let p = src.add(24 * g) as *const __m256i;
-            let (v0, v1, v2) = (
-                _mm256_loadu_si256(p),
-                _mm256_loadu_si256(p.add(1)),
-                _mm256_loadu_si256(p.add(2)),
-            );
-            let c0 =
-                _mm256_blend_epi32::<0b0010_0100>(_mm256_blend_epi32::<0b1001_0010>(v0, v1), v2);
-            let c1 =
-                _mm256_blend_epi32::<0b0100_1001>(_mm256_blend_epi32::<0b0010_0100>(v0, v1), v2);
-            let c2 =
-                _mm256_blend_epi32::<0b1001_0010>(_mm256_blend_epi32::<0b0100_1001>(v0, v1), v2);
+            let [c0, c1, c2] = channels_of_8_pixels(src.add(24 * g));
             let q = out.add(8 * g);
             let (q0, q1, q2) = (q, q.add(pixels), q.add(2 * pixels));
             _mm256_storeu_si256(q0 as *mut __m256i, _mm256_permutevar8x32_epi32(c0, order0));
@@ -135,4 +123,34 @@ unsafe fn deinterleave3_avx2(src: &[u32], dst: &mut [MaybeUninit<u32>]) -> usize
         }
     }
     groups * 8
+}
+
+/// The three channels of 8 interleaved pixels (24 values from `p`), each channel's 8 values
+/// in one vector in the order of the lanes they came from. Three vectors hold the pixels:
+/// channel 0 is in lanes 0, 3, 6 of the first, 1, 4, 7 of the second and 2, 5 of the third;
+/// two blends gather each channel, and the caller's permute sorts it (into pixel order here;
+/// into even and odd pixels for change 40's phased planes).
+///
+/// # Safety
+///
+/// AVX2 must be available, and `p` must point to 24 readable `u32`s.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn channels_of_8_pixels(p: *const u32) -> [std::arch::x86_64::__m256i; 3] {
+    use std::arch::x86_64::*;
+
+    let p = p as *const __m256i;
+    // Safety: the caller guarantees 24 `u32`s (three vectors) from `p`.
+    let (v0, v1, v2) = unsafe {
+        (
+            _mm256_loadu_si256(p),
+            _mm256_loadu_si256(p.add(1)),
+            _mm256_loadu_si256(p.add(2)),
+        )
+    };
+    [
+        _mm256_blend_epi32::<0b0010_0100>(_mm256_blend_epi32::<0b1001_0010>(v0, v1), v2),
+        _mm256_blend_epi32::<0b0100_1001>(_mm256_blend_epi32::<0b0010_0100>(v0, v1), v2),
+        _mm256_blend_epi32::<0b1001_0010>(_mm256_blend_epi32::<0b0100_1001>(v0, v1), v2),
+    ]
 }
