@@ -195,17 +195,21 @@ fn whole_input_dims(
     let (&[batch, in_c, in_h, in_w], &[out_c, k_c, k_h, k_w]) = (input, kernel) else {
         return None;
     };
-    let zero_padding = matches!(padding, Padding::Fixed(pads) if pads.iter().all(|&p| p == 0));
-    if groups != 1
+    if !whole_input_attrs(padding, groups, dilations)
         || out_c == 0
         || (k_c, k_h, k_w) != (in_c, in_h, in_w)
-        || !zero_padding
-        || dilations.iter().any(|&d| d != 1)
         || bias_len.is_some_and(|n| n != out_c)
     {
         return None;
     }
     Some([batch, out_c, in_c * in_h * in_w])
+}
+
+/// Whether a convolution's attributes allow [`conv_2d_whole_input`]: groups 1, no padding,
+/// dilation 1 (its shapes are [`whole_input_dims`]'s to check).
+fn whole_input_attrs(padding: &Padding, groups: usize, dilations: &[usize]) -> bool {
+    let zero_padding = matches!(padding, Padding::Fixed(pads) if pads.iter().all(|&p| p == 0));
+    groups == 1 && zero_padding && dilations.iter().all(|&d| d == 1)
 }
 
 /// [`conv_2d_whole_input`] with the kernel's half-precision copy (change 44): the same
@@ -961,10 +965,7 @@ impl Operator for Conv {
     /// 1, dilation 1, no padding) gets a half-precision copy if its values are all exact in
     /// f16 ([`HalfWeights::new`] says where else it does not).
     fn prepack(&self, index: usize, input: ValueView) -> Option<PrepackedInput> {
-        let zero_padding =
-            matches!(&self.padding, Padding::Fixed(pads) if pads.iter().all(|&p| p == 0));
-        if index != 1 || self.groups != 1 || !zero_padding || self.dilations.iter().any(|&d| d != 1)
-        {
+        if index != 1 || !whole_input_attrs(&self.padding, self.groups, &self.dilations) {
             return None;
         }
         let kernel: TensorView<f32> = input.try_into().ok()?;
