@@ -1185,6 +1185,7 @@ pub mod epilogue_stats {
         pub(super) static IN_PLACE_COL_TILES: Cell<usize> = const { Cell::new(0) };
         pub(crate) static UNPACKED_COL_TILES: Cell<usize> = const { Cell::new(0) };
         pub(crate) static WIDE_REMAINDER_TILES: Cell<usize> = const { Cell::new(0) };
+        pub(crate) static ROW_PAIR_GROUPS: Cell<usize> = const { Cell::new(0) };
     }
 
     /// Calls of the kernel's epilogue path, and the column tiles they computed.
@@ -1204,6 +1205,11 @@ pub mod epilogue_stats {
         /// tiles' first row tiles packed from B in place
         /// (`wide_remainder_groups` of the AVX2 + FMA kernel).
         pub wide_remainder_tiles: usize,
+        /// The groups of three column tiles (48 columns) computed two rows
+        /// at a time along the rows, where the output's rows alias in L1
+        /// and there is a residual (`row_pair_strips` of the AVX2 + FMA
+        /// kernel).
+        pub row_pair_groups: usize,
     }
 
     /// The counts since the current thread started.
@@ -1214,6 +1220,7 @@ pub mod epilogue_stats {
             in_place_col_tiles: IN_PLACE_COL_TILES.with(Cell::get),
             unpacked_col_tiles: UNPACKED_COL_TILES.with(Cell::get),
             wide_remainder_tiles: WIDE_REMAINDER_TILES.with(Cell::get),
+            row_pair_groups: ROW_PAIR_GROUPS.with(Cell::get),
         }
     }
 }

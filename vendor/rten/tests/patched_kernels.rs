@@ -2828,13 +2828,16 @@ fn gemm_wide_remainder_tiles() {
             // The depth blocks (256 deep) that the kernel reads in place with an epilogue (the
             // bias after the first, the residual and PRelu after the last) and whose 48-wide
             // panel fits in the kernel's (85 deep); in each, a group per three full-width
-            // column tiles of each column block (1024 columns).
+            // column tiles of each column block (1024 columns). Not the last block where it
+            // adds a residual to rows a multiple of 4 KB apart: change 45 computes all its
+            // rows in pairs.
             let wide_blocks = (0..k)
                 .step_by(256)
                 .filter(|&start| {
                     let end = (start + 256).min(k);
                     let epilogue = (start == 0 && has_bias) || (end == k && (has_res || has_prelu));
-                    epilogue && end - start <= 85
+                    let row_pairs = end == k && has_res && n % 1024 == 0;
+                    epilogue && end - start <= 85 && !row_pairs
                 })
                 .count();
             let groups: usize = (0..n / 16)
@@ -2857,6 +2860,87 @@ fn gemm_wide_remainder_tiles() {
         assert!(
             wide_cases[0] > 30 && wide_cases[1] > 100,
             "{wide_cases:?} cases with a 1- and 2-row wide remainder tile"
+        );
+    }
+}
+
+/// Change 45: where a block read in place (change 32) adds a residual to output rows a
+/// multiple of 4 KB apart (the mesh's 1x1 expansions with a residual at 128x128, 64x64 and
+/// 32x32: planes of 64, 16 and 4 KB), the AVX2 + FMA kernel computes its rows two at a time
+/// (and a last single row), 48 columns per tile, along the rows of up to 8 such column groups
+/// whose B it has copied into a panel, instead of 6-row tiles down each column. Checked bit
+/// for bit against the same GEMM with B packed by `pack_b_block` (B transposed in memory) and
+/// against the definition, over even and odd row counts from one row tile to one row block
+/// (66) and past it (two row blocks: B packed, not taken), widths that are multiples of 1024
+/// (and one that is not), with 1-2 column tiles after the last group of three, depths up to
+/// and past what one group's panel holds (85), a second depth block (the residual after
+/// `beta = 1`), the mesh's 16 x 8 x 16384, and every combination of bias, residual and PRelu;
+/// with `kernel-stats`, that exactly the expected groups took the row pairs.
+#[test]
+fn gemm_row_pair_strips() {
+    let mut strip_cases = [0; 2];
+    let mut kernel_reads_in_place = false;
+    let shapes = [
+        (16, 8, 16384),
+        (16, 8, 1024),
+        (16, 8, 1040),
+        (32, 16, 4096),
+        (64, 32, 1024),
+        (6, 3, 1024),
+        (7, 16, 1024),
+        (13, 85, 1024),
+        (9, 86, 1024),
+        (12, 300, 1024),
+        (11, 5, 2048),
+        (66, 8, 1024),
+        (67, 8, 1024),
+    ];
+    for_each_epilogue_gemm(
+        60000,
+        &shapes,
+        |case, [before_packed, after_packed], [before, after]| {
+            let EpilogueGemmCase {
+                m,
+                k,
+                n,
+                has_res,
+                ref what,
+                ..
+            } = *case;
+            kernel_reads_in_place = case.kernel_reads_in_place;
+            assert_eq!(
+                after_packed.row_pair_groups, before_packed.row_pair_groups,
+                "{what}: B packed"
+            );
+            // The last depth block (256 deep) adds the residual; its 48-wide panel must
+            // hold one group (85 deep); B is read in place in one row block (6-66 rows);
+            // a group per three column tiles of each column block (1024 columns).
+            let last_depth = k - (k - 1) / 256 * 256;
+            let groups: usize = (0..n / 16)
+                .step_by(64)
+                .map(|t| (n / 16 - t).min(64) / 3)
+                .sum();
+            let expected = if kernel_reads_in_place
+                && has_res
+                && n % 1024 == 0
+                && last_depth <= 85
+                && (6..=66).contains(&m)
+            {
+                groups
+            } else {
+                0
+            };
+            let got = after.row_pair_groups - before.row_pair_groups;
+            assert_eq!(got, expected, "{what}: groups computed in row pairs");
+            if expected > 0 {
+                strip_cases[m % 2] += 1;
+            }
+        },
+    );
+    if kernel_reads_in_place {
+        assert!(
+            strip_cases[0] > 20 && strip_cases[1] > 10,
+            "{strip_cases:?} cases with an even and odd number of rows in row pairs"
         );
     }
 }

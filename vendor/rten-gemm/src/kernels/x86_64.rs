@@ -317,6 +317,144 @@ unsafe fn wide_remainder_groups<
     crate::epilogue_stats::WIDE_REMAINDER_TILES.with(|n| n.set(n.get() + groups));
 }
 
+/// The most column groups (`WIDE_COL_TILES` column tiles each) that
+/// `row_pair_strips` packs at a time.
+const STRIP_GROUPS: usize = 8;
+
+/// Whether `row_pair_strips` takes a block whose output rows are
+/// `row_stride` elements apart and has a residual: where that stride is a
+/// multiple of 4 KB, a tile's rows (and the residual's) fall in one set of
+/// the 8-way L1, and a 6-row tile's 6 residual loads and 6 output stores, 12
+/// lines in one set, evict each other before the stores complete (the
+/// mesh's 128x128 and 64x64 expansions with a residual: 64 and 16 KB
+/// planes).
+fn rows_alias(row_stride: usize) -> bool {
+    (row_stride * size_of::<f32>()).is_multiple_of(4096)
+}
+
+/// `FmaKernel::kernel_with_epilogue` with B read in place (`Rhs::Unpacked`,
+/// from `b`) and A in place (`Lhs::Unpacked`) for a block whose output rows
+/// alias in L1 ([`rows_alias`]): the first `groups * WIDE_COL_TILES` column
+/// tiles, as tiles of 2 rows x 48 columns (the `2 x 48` tile of
+/// `wide_remainder_groups`, 12 accumulators) that go along the rows. For
+/// `STRIP_GROUPS` groups of 48 columns at a time, B's rows are copied into
+/// a panel 48 wide per group, then each pair of rows (and a last single
+/// row) is computed across those columns, so that a tile touches two rows
+/// of the output and of the residual, 4 lines of a set, instead of 12.
+/// Each output is the same FMAs in the same order as the kernel's 6 x 16
+/// tiles, so the output is the same. Out of line, as
+/// `one_row_tile_in_place`.
+///
+/// # Safety
+///
+/// As for `kernel_with_epilogue`, with `a` unpacked, `groups *
+/// WIDE_COL_TILES` full-width column tiles, `panel` at least `epi.depth *
+/// WIDE_COL_TILES * NR` long, the epilogue's parts those of the const
+/// parameters, and AVX2 and FMA supported.
+#[target_feature(enable = "avx2")]
+#[target_feature(enable = "fma")]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn row_pair_strips<
+    const BETA_ONE: bool,
+    const BIAS: bool,
+    const RESIDUAL: bool,
+    const PRELU: bool,
+>(
+    isa: Avx2Isa,
+    tile_ptr: *mut f32,
+    tile_row_stride: usize,
+    a: Lhs<f32>,
+    b: *const f32,
+    b_row_stride: usize,
+    groups: usize,
+    used_rows: usize,
+    row: usize,
+    col: usize,
+    epi: &BlockEpilogue<f32>,
+    panel: &mut [MaybeUninit<f32>],
+) {
+    const MR: usize = FmaKernel::MR;
+    const WIDE: usize = WIDE_COL_TILES * FmaKernel::NR;
+    const WIDE_REGS: usize = WIDE / AVX2_X32_LANES;
+    let Lhs::Unpacked {
+        data: a_data,
+        len: a_len,
+        row_stride: a_row_stride,
+    } = a
+    else {
+        panic!("row_pair_strips reads A in place");
+    };
+    let depth = epi.depth;
+    let chunk = (panel.len() / (depth * WIDE)).min(STRIP_GROUPS);
+    assert!(chunk >= 1 && used_rows >= 1);
+    // (A pointer, not a reference: the panel is written, then read as
+    // slices.)
+    let panel = panel.as_mut_ptr() as *mut f32;
+
+    // A from row `r` of the block.
+    let rows_a = |r: usize| {
+        let offset = r * a_row_stride;
+        Lhs::Unpacked {
+            data: a_data.wrapping_add(offset),
+            len: a_len.saturating_sub(offset),
+            row_stride: a_row_stride,
+        }
+    };
+    // Rows `r..r + $rows` of group `g` (of the block's), from the panel's
+    // group `g - g0`.
+    macro_rules! strip_tile {
+        ($rows:literal, $r:expr, $g:expr, $g0:expr) => {
+            unsafe {
+                let group_panel = std::slice::from_raw_parts(
+                    panel.add(($g - $g0) * depth * WIDE) as *const f32,
+                    depth * WIDE,
+                );
+                simd_gemm_epilogue::<_, MR, WIDE_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU>(
+                    isa,
+                    tile_ptr.add($r * tile_row_stride + $g * WIDE),
+                    tile_row_stride,
+                    rows_a($r),
+                    RhsWidePanel(group_panel),
+                    row + $r,
+                    col + $g * WIDE,
+                    epi,
+                )
+            }
+        };
+    }
+    let mut g0 = 0;
+    while g0 < groups {
+        let g1 = (g0 + chunk).min(groups);
+        for g in g0..g1 {
+            for k in 0..depth {
+                // Safety: B holds `depth` rows of the groups' columns, and
+                // the panel `chunk * depth * WIDE` elements.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        b.add(k * b_row_stride + g * WIDE),
+                        panel.add((g - g0) * depth * WIDE + k * WIDE),
+                        WIDE,
+                    );
+                }
+            }
+        }
+        for pair in 0..used_rows / 2 {
+            for g in g0..g1 {
+                strip_tile!(2, 2 * pair, g, g0);
+            }
+        }
+        if used_rows % 2 == 1 {
+            for g in g0..g1 {
+                strip_tile!(1, used_rows - 1, g, g0);
+            }
+        }
+        g0 = g1;
+    }
+    #[cfg(feature = "kernel-stats")]
+    crate::epilogue_stats::ROW_PAIR_GROUPS.with(|n| n.set(n.get() + groups));
+}
+
 // Safety - The `new` fn tests for AVX-2 / FMA support.
 unsafe impl Kernel<f32, f32, f32> for FmaKernel {
     fn new() -> Option<Self> {
@@ -600,9 +738,40 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                     Rhs::Unpacked { data, row_stride } => {
                         let depth = epi.depth;
                         assert!(depth <= FMA_PACKED_RHS_DEPTH);
+                        // Output rows that alias in L1, with a residual: the
+                        // column groups along pairs of rows.
+                        let strip_groups = if $res
+                            && rows_alias(tile_row_stride)
+                            && matches!(a, Lhs::Unpacked { .. })
+                            && depth * WIDE_COL_TILES * NR <= panel.len()
+                        {
+                            col_tiles / WIDE_COL_TILES
+                        } else {
+                            0
+                        };
+                        if strip_groups > 0 {
+                            unsafe {
+                                row_pair_strips::<$beta_one, $bias, $res, $prelu>(
+                                    self.isa,
+                                    tile_ptr,
+                                    tile_row_stride,
+                                    a,
+                                    data,
+                                    row_stride,
+                                    strip_groups,
+                                    used_rows,
+                                    row,
+                                    col,
+                                    epi,
+                                    &mut panel,
+                                )
+                            }
+                        }
+                        let first_col = strip_groups * WIDE_COL_TILES;
                         // A remainder of 1-2 rows: its tiles 48 columns wide
                         // where the panel holds them.
-                        let wide_groups = if matches!(used_rows % MR, 1 | 2)
+                        let wide_groups = if strip_groups == 0
+                            && matches!(used_rows % MR, 1 | 2)
                             && depth * WIDE_COL_TILES * NR <= panel.len()
                         {
                             col_tiles / WIDE_COL_TILES
@@ -629,7 +798,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                             }
                         }
                         let dst = panel.as_mut_ptr() as *mut f32;
-                        for c in wide_groups * WIDE_COL_TILES..col_tiles {
+                        for c in first_col.max(wide_groups * WIDE_COL_TILES)..col_tiles {
                             let tile_ptr = unsafe { tile_ptr.add(c * NR) };
                             let first = RhsPacking {
                                 src: data.wrapping_add(c * NR),
