@@ -45,28 +45,19 @@ pub(super) struct PhasedPlanes<X> {
     pub stride_x: usize,
 }
 
-/// `input` (`[N, 3, H, W]`) copied into padded, phased planes (see the module's doc) if it
-/// is a view of a contiguous NHWC buffer (channel stride 1) of a 4-byte element type (f32,
-/// i32), as change 39's `planes_of_interleaved` takes; `padding` is `[top, left, bottom,
-/// right]`. `None` otherwise.
+/// `input` (`[N, 3, H, W]`) copied into padded, phased planes (see the module's doc) if
+/// change 39's `interleaved_rgb` takes it (a view of a contiguous NHWC buffer of a 4-byte
+/// element type: f32, i32); `padding` is `[top, left, bottom, right]`. `None` otherwise.
 pub(super) fn phased_planes_of_interleaved<X: Copy + Default>(
     pool: &BufferPool,
     input: &NdTensorView<X, 4>,
     padding: [usize; 4],
     stride_x: usize,
 ) -> Option<PhasedPlanes<X>> {
-    let [batch, chans, h, w] = input.shape();
-    if chans != 3
-        || size_of::<X>() != 4
-        || align_of::<X>() != 4
-        || stride_x == 0
-        || input.is_contiguous()
-        || input.stride(1) != 1
-    {
+    if stride_x == 0 {
         return None;
     }
-    let nhwc = input.permuted([0, 2, 3, 1]);
-    let src = nhwc.data()?;
+    let (src, [batch, chans, h, w]) = super::planar::interleaved_rgb(input)?;
     let [pad_top, pad_left, pad_bottom, pad_right] = padding;
     let geom = Geometry {
         h,
@@ -80,23 +71,13 @@ pub(super) fn phased_planes_of_interleaved<X: Copy + Default>(
     let mut out =
         NdTensor::<X, 4>::uninit_in(pool, [batch, chans * stride_x, geom.plane_h, geom.plane_w]);
     let image_len = chans * stride_x * geom.plane_h * geom.plane_w;
-    let dst = out.data_mut().expect("new tensor is contiguous");
+    // The values are copied as `u32` bit patterns; zero is `X::default()`'s bits for f32
+    // and i32.
+    let dst = super::planar::u32_slots(out.data_mut().expect("new tensor is contiguous"));
     for (src, dst) in src
         .chunks_exact(chans * h * w)
         .zip(dst.chunks_exact_mut(image_len))
     {
-        // Safety: `X` is 4 bytes in size and alignment, so its values are copied as `u32`
-        // bit patterns (no arithmetic; zero is `X::default()`'s bits for f32 and i32), and
-        // `MaybeUninit<X>` has `X`'s layout.
-        let (src, dst) = unsafe {
-            (
-                std::slice::from_raw_parts(src.as_ptr() as *const u32, src.len()),
-                std::slice::from_raw_parts_mut(
-                    dst.as_mut_ptr() as *mut MaybeUninit<u32>,
-                    dst.len(),
-                ),
-            )
-        };
         geom.copy_image(src, dst);
     }
     #[cfg(feature = "kernel-stats")]

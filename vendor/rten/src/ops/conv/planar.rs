@@ -28,15 +28,16 @@ pub fn interleaved_images_copied() -> usize {
     IMAGES_COPIED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// `input` (`[N, 3, H, W]`) copied into contiguous NCHW planes if it is a view of a
+/// The pixels of `input` (`[N, 3, H, W]`) as the `u32` bit patterns of its NHWC buffer
+/// (`N * H * W * 3` values, channels interleaved), and its shape, if it is a view of a
 /// contiguous NHWC buffer (channel stride 1) of a 4-byte element type (f32, i32); `None`
-/// otherwise (any other layout, channel count or element size: im2col reads it as it is).
-pub(super) fn planes_of_interleaved<X: Copy>(
-    pool: &BufferPool,
-    input: &NdTensorView<X, 4>,
-) -> Option<NdTensor<X, 4>> {
-    let [batch, chans, h, w] = input.shape();
-    if chans != 3
+/// otherwise (any other layout, channel count or element size). The input that this
+/// module's and change 40's (`phased`) copies take.
+pub(super) fn interleaved_rgb<'a, X>(
+    input: &NdTensorView<'a, X, 4>,
+) -> Option<(&'a [u32], [usize; 4])> {
+    let shape = input.shape();
+    if shape[1] != 3
         || size_of::<X>() != 4
         || align_of::<X>() != 4
         || input.is_contiguous()
@@ -44,26 +45,38 @@ pub(super) fn planes_of_interleaved<X: Copy>(
     {
         return None;
     }
-    let nhwc = input.permuted([0, 2, 3, 1]);
-    let src = nhwc.data()?;
+    let src = input.permuted([0, 2, 3, 1]).data()?;
+    // Safety: `X` is 4 bytes in size and alignment (checked above), so its values are read
+    // as `u32` bit patterns (for copies, no arithmetic).
+    let src = unsafe { std::slice::from_raw_parts(src.as_ptr() as *const u32, src.len()) };
+    Some((src, shape))
+}
+
+/// The elements of a new tensor of a 4-byte element type `X` as `u32` slots, for the
+/// copies of [`interleaved_rgb`]'s values to write. Panics if `X` is not 4 bytes in size
+/// and alignment.
+pub(super) fn u32_slots<X>(dst: &mut [MaybeUninit<X>]) -> &mut [MaybeUninit<u32>] {
+    assert!(size_of::<X>() == 4 && align_of::<X>() == 4);
+    // Safety: `MaybeUninit<X>` has `X`'s layout, which is `u32`'s in size and alignment
+    // (asserted above), and any bits written are a value that `interleaved_rgb` read as
+    // `u32` from an `X`.
+    unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut MaybeUninit<u32>, dst.len()) }
+}
+
+/// `input` (`[N, 3, H, W]`) copied into contiguous NCHW planes if [`interleaved_rgb`] takes
+/// it; `None` otherwise (im2col reads it as it is).
+pub(super) fn planes_of_interleaved<X: Copy>(
+    pool: &BufferPool,
+    input: &NdTensorView<X, 4>,
+) -> Option<NdTensor<X, 4>> {
+    let (src, [batch, chans, h, w]) = interleaved_rgb(input)?;
     let pixels = h * w;
     let mut out = NdTensor::<X, 4>::uninit_in(pool, [batch, chans, h, w]);
-    let dst = out.data_mut().expect("new tensor is contiguous");
+    let dst = u32_slots(out.data_mut().expect("new tensor is contiguous"));
     for (src, dst) in src
         .chunks_exact(3 * pixels)
         .zip(dst.chunks_exact_mut(3 * pixels))
     {
-        // Safety: `X` is 4 bytes in size and alignment, so its values are copied as `u32`
-        // bit patterns (no arithmetic), and `MaybeUninit<X>` has `X`'s layout.
-        let (src, dst) = unsafe {
-            (
-                std::slice::from_raw_parts(src.as_ptr() as *const u32, src.len()),
-                std::slice::from_raw_parts_mut(
-                    dst.as_mut_ptr() as *mut MaybeUninit<u32>,
-                    dst.len(),
-                ),
-            )
-        };
         deinterleave3(src, dst);
     }
     #[cfg(feature = "kernel-stats")]
@@ -75,7 +88,7 @@ pub(super) fn planes_of_interleaved<X: Copy>(
 /// Copy the pixels of `src` (`[p0c0, p0c1, p0c2, p1c0, ...]`) into the three planes of
 /// `dst` (`[p0c0, p1c0, ..., p0c1, ...]`), `src.len() == dst.len()`, a multiple of 3.
 fn deinterleave3(src: &[u32], dst: &mut [MaybeUninit<u32>]) {
-    assert!(src.len() == dst.len() && src.len() % 3 == 0);
+    assert!(src.len() == dst.len() && src.len().is_multiple_of(3));
     let pixels = src.len() / 3;
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
