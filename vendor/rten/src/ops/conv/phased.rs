@@ -67,6 +67,7 @@ pub(super) fn phased_planes_of_interleaved<X: Copy + Default>(
         plane_h: pad_top + h + pad_bottom,
         plane_w: (pad_left + w + pad_right).div_ceil(stride_x),
         stride_x,
+        rows_avx2: stride_x == 2 && avx2_available(),
     };
     let mut out =
         NdTensor::<X, 4>::uninit_in(pool, [batch, chans * stride_x, geom.plane_h, geom.plane_w]);
@@ -100,6 +101,19 @@ struct Geometry {
     plane_h: usize,
     plane_w: usize,
     stride_x: usize,
+    /// Whether [`Geometry::row_stride2_avx2`] copies the pixels (stride 2, AVX2 available):
+    /// decided once per call.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    rows_avx2: bool,
+}
+
+/// Whether the CPU has AVX2 (false on other architectures).
+fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        return true;
+    }
+    false
 }
 
 impl Geometry {
@@ -133,8 +147,8 @@ impl Geometry {
             let src_row = &src[3 * y * self.w..][..3 * self.w];
             let mut done = 0;
             #[cfg(target_arch = "x86_64")]
-            if s == 2 && std::arch::is_x86_feature_detected!("avx2") {
-                // Safety: AVX2 is available.
+            if self.rows_avx2 {
+                // Safety: `rows_avx2` says AVX2 is available.
                 done = unsafe { self.row_stride2_avx2(src_row, dst, py) };
             }
             for x in done..self.w {
