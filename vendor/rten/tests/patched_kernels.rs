@@ -917,6 +917,7 @@ fn nhwc_rgb_input_is_copied_to_planes_bit_for_bit() {
         (2, 6, [5, 11], [3, 3], [1, 1, 1, 1], [2, 2]),
         (1, 4, [1, 7], [1, 3], [0, 1, 0, 1], [1, 1]),
     ];
+    // The images copied (each batch's).
     let mut nhwc_runs = 0;
     #[cfg(feature = "kernel-stats")]
     let before = rten::ops::interleaved_images_copied();
@@ -968,7 +969,8 @@ fn nhwc_rgb_input_is_copied_to_planes_bit_for_bit() {
                 &format!("{what}, PRelu"),
             );
             if in_c == 3 {
-                nhwc_runs += 2;
+                // Two runs of `batch` images.
+                nhwc_runs += 2 * batch;
             }
         }
     }
@@ -1009,6 +1011,7 @@ fn nhwc_rgb_input_is_copied_to_phased_planes_bit_for_bit() {
         (1, 9, [17, 31], [4, 5], [0, 1, 3, 2], [3, 3]),
         (1, 4, [1, 7], [1, 3], [0, 1, 0, 1], [1, 2]),
     ];
+    // The images copied (each batch's).
     let mut phased_runs = 0;
     #[cfg(feature = "kernel-stats")]
     let before = rten::ops::phased_images_copied();
@@ -1108,7 +1111,8 @@ fn nhwc_rgb_input_is_copied_to_phased_planes_bit_for_bit() {
             &by_definition.to_shape([1, out_c, out_h, out_w].as_slice()),
             &format!("{what}, by definition"),
         );
-        phased_runs += 4;
+        // Three runs of `batch` images, and one of the first image.
+        phased_runs += 3 * batch + 1;
     }
     #[cfg(feature = "kernel-stats")]
     {

@@ -82,7 +82,7 @@ pub(super) fn phased_planes_of_interleaved<X: Copy + Default>(
         geom.copy_image(src, dst);
     }
     #[cfg(feature = "kernel-stats")]
-    IMAGES_PHASED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    IMAGES_PHASED.fetch_add(batch, std::sync::atomic::Ordering::Relaxed);
     // Safety: `copy_image` wrote every element of every image.
     let planes = unsafe { out.assume_init() };
     Some(PhasedPlanes {

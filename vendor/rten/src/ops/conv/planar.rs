@@ -80,7 +80,7 @@ pub(super) fn planes_of_interleaved<X: Copy>(
         deinterleave3(src, dst);
     }
     #[cfg(feature = "kernel-stats")]
-    IMAGES_COPIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    IMAGES_COPIED.fetch_add(batch, std::sync::atomic::Ordering::Relaxed);
     // Safety: `deinterleave3` wrote every element of every image.
     Some(unsafe { out.assume_init() })
 }
