@@ -764,6 +764,9 @@ where
         return Ok((output.into_dyn(), Fused::default()));
     }
 
+    // The GEMM of the paths below (one executor a call: it chooses the kernel).
+    let gemm = GemmExecutor::<W, X, Y>::default();
+
     // Non-overlapping windows over an output narrower than the GEMM's panel of columns
     // (change 42): a space-to-depth copy and a 1x1 convolution.
     if space_to_depth::applies(
@@ -773,10 +776,11 @@ where
         [dilation_y, dilation_x],
         groups,
         input_zero.is_some() || kernel_zero.is_some(),
-    ) && out_w < GemmExecutor::<W, X, Y>::default().im2col_col_count_step()
+    ) && out_w < gemm.im2col_col_count_step()
     {
         let output = space_to_depth::conv_2d_space_to_depth(
             pool,
+            &gemm,
             &input,
             &kernel,
             bias.as_ref().map(|b| b.nd_view()),
@@ -806,7 +810,6 @@ where
 
     let n_patches = out_h * out_w;
     let mut output = NdTensor::uninit_in(pool, [batch, out_channels, n_patches]);
-    let gemm = GemmExecutor::<W, X, Y>::default();
 
     // Bias must be contiguous for use with `gemm_with_row_bias`.
     let bias = bias.map(|b| b.to_contiguous());

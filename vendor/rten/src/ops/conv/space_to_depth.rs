@@ -54,20 +54,19 @@ pub(super) fn applies(
 /// [`applies`], with `out_hw` its output size (`in_h / k_h`, `in_w / k_w`, rounded down:
 /// the input's last rows or columns that a window does not cover are not read).
 /// `residual`, if any, is contiguous with the output's shape, and `row_prelu` holds one slope
-/// per output channel (as for [`gemm_with_row_bias`]).
+/// per output channel (as for [`gemm_with_row_bias`]). `gemm` is the caller's executor
+/// (one a convolution call).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn conv_2d_space_to_depth<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     pool: &BufferPool,
+    gemm: &GemmExecutor<W, X, Y>,
     input: &NdTensorView<X, 4>,
     kernel: &NdTensorView<W, 4>,
     bias: Option<NdTensorView<Y, 1>>,
     out_hw: [usize; 2],
     residual: Option<&[Y]>,
     row_prelu: Option<&[Y]>,
-) -> Tensor<Y>
-where
-    GemmExecutor<W, X, Y>: Default,
-{
+) -> Tensor<Y> {
     let [batch, in_c, in_h, in_w] = input.shape();
     let [out_c, _, k_h, k_w] = kernel.shape();
     let [out_h, out_w] = out_hw;
@@ -76,7 +75,6 @@ where
 
     let kernel_mat = kernel.reshaped_in(pool, [out_c, depth]).auto_return(pool);
     let bias = bias.as_ref().map(|b| b.to_contiguous());
-    let gemm = GemmExecutor::<W, X, Y>::default();
 
     let mut output = NdTensor::uninit_in(pool, [batch, out_c, n_cols]);
     let mut rearranged = NdTensor::<X, 2>::uninit_in(pool, [depth, n_cols]).auto_return(pool);
@@ -97,7 +95,7 @@ where
         let matrix = unsafe { rearranged.view().assume_init() };
         let mut out_item = output.slice_mut([n]);
         gemm_with_row_bias(
-            &gemm,
+            gemm,
             out_item.data_mut().expect("new tensor is contiguous"),
             n_cols,
             GemmInputA::Unpacked(kernel_mat.view()),
