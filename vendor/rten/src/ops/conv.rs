@@ -212,6 +212,49 @@ fn whole_input_attrs(padding: &Padding, groups: usize, dilations: &[usize]) -> b
     groups == 1 && zero_padding && dilations.iter().all(|&d| d == 1)
 }
 
+/// The setup that [`conv_2d_whole_input`] and [`conv_2d_whole_input_half`] share: the
+/// shapes checked by [`whole_input_dims`] and then by `accept(out_c, depth)`, the input,
+/// kernel and bias made contiguous, and `per_image(image, kernel, bias, out)` called for each
+/// image's `depth` elements (NCHW order, the kernel's `[C, H, W]` order) with the kernel as
+/// `[out_c, depth]` and the image's `out_c` outputs, which it must all write. `None` if a
+/// check fails or `per_image` returns `None`.
+#[allow(clippy::too_many_arguments)]
+fn conv_2d_whole_input_by_image<X: Copy, W: Copy, Y: Copy>(
+    pool: &BufferPool,
+    input: &TensorView<X>,
+    kernel: &TensorView<W>,
+    bias: Option<&NdTensorView<Y, 1>>,
+    padding: &Padding,
+    groups: usize,
+    dilations: &[usize],
+    accept: impl FnOnce(usize, usize) -> bool,
+    mut per_image: impl FnMut(&[X], &[W], Option<&[Y]>, &mut [MaybeUninit<Y>]) -> Option<()>,
+) -> Option<Tensor<Y>> {
+    let [batch, out_c, depth] = whole_input_dims(
+        input.shape(),
+        kernel.shape(),
+        padding,
+        groups,
+        dilations,
+        bias.map(|b| b.size(0)),
+    )?;
+    if !accept(out_c, depth) {
+        return None;
+    }
+    let input = input.to_contiguous_in(pool).auto_return(pool);
+    let kernel = kernel.to_contiguous_in(pool).auto_return(pool);
+    let bias = bias.map(|b| b.to_contiguous());
+    let mut output = NdTensor::uninit_in(pool, [batch, out_c, 1, 1]);
+    let out_data = output.data_mut()?;
+    // `whole_input_dims` rules out `out_c == 0`; `depth` may be 0 (empty images).
+    for (n, out) in out_data.chunks_exact_mut(out_c).enumerate() {
+        let image = &input.data()[n * depth..][..depth];
+        per_image(image, kernel.data(), bias.as_ref().map(|b| b.data()), out)?;
+    }
+    // Safety: `per_image` wrote every output element of every image.
+    Some(unsafe { output.assume_init() }.into_dyn())
+}
+
 /// [`conv_2d_whole_input`] with the kernel's half-precision copy (change 44): the same
 /// values, bit for bit, with half the weight bytes read. `None` if the convolution is not
 /// one over its whole input or `half` is not a copy of a kernel of `kernel`'s size.
@@ -225,31 +268,20 @@ fn conv_2d_whole_input_half(
     dilations: &[usize],
     half: &HalfWeights,
 ) -> Option<Tensor<f32>> {
-    let [batch, out_c, depth] = whole_input_dims(
-        input.shape(),
-        kernel.shape(),
+    conv_2d_whole_input_by_image(
+        pool,
+        input,
+        kernel,
+        bias,
         padding,
         groups,
         dilations,
-        bias.map(|b| b.size(0)),
-    )?;
-    if (out_c, depth) != (half.out_c(), half.depth()) {
-        return None;
-    }
-    let input = input.to_contiguous_in(pool).auto_return(pool);
-    let kernel = kernel.to_contiguous_in(pool).auto_return(pool);
-    let bias = bias.map(|b| b.to_contiguous());
-    let mut output = NdTensor::uninit_in(pool, [batch, out_c, 1, 1]);
-    let out_data = output.data_mut()?;
-    for (image, out) in input
-        .data()
-        .chunks_exact(depth)
-        .zip(out_data.chunks_exact_mut(out_c))
-    {
-        half.gemv(image, kernel.data(), bias.as_ref().map(|b| b.data()), out);
-    }
-    // Safety: `gemv` wrote every output element.
-    Some(unsafe { output.assume_init() }.into_dyn())
+        |out_c, depth| (out_c, depth) == (half.out_c(), half.depth()),
+        |image, kernel, bias, out| {
+            half.gemv(image, kernel, bias, out);
+            Some(())
+        },
+    )
 }
 
 /// A convolution whose kernel covers the whole unpadded input (one output
@@ -280,50 +312,41 @@ fn conv_2d_whole_input<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
 where
     GemmExecutor<X, W, Y>: Default,
 {
-    let [batch, out_c, depth] = whole_input_dims(
-        input.shape(),
-        kernel.shape(),
+    let gemm = GemmExecutor::<X, W, Y>::default();
+    conv_2d_whole_input_by_image(
+        pool,
+        input,
+        kernel,
+        bias,
         padding,
         groups,
         dilations,
-        bias.map(|b| b.size(0)),
-    )?;
-    let input = input.to_contiguous_in(pool).auto_return(pool);
-    let kernel = kernel.to_contiguous_in(pool).auto_return(pool);
-    let weights =
-        NdTensorView::from_data_with_strides([depth, out_c], kernel.data(), [1, depth]).ok()?;
-    let bias = bias.map(|b| b.to_contiguous());
-
-    let gemm = GemmExecutor::<X, W, Y>::default();
-    let mut output = NdTensor::uninit_in(pool, [batch, out_c, 1, 1]);
-    let out_data = output.data_mut()?;
-    if depth > 0 {
-        for (image, out) in input
-            .data()
-            .chunks_exact(depth)
-            .zip(out_data.chunks_exact_mut(out_c))
-        {
-            gemm.gemm_uninit(
-                out,
-                GemmInputA::Unpacked(NdTensorView::from_data([1, depth], image)),
-                GemmInputB::Unpacked(weights),
-                GemmUninitOptions {
-                    bias: bias.as_ref().map(|b| BiasVector::Row(b.data())),
-                    ..Default::default()
-                },
-            )
-            .ok()?;
-        }
-    } else {
-        // No inputs: each output is its bias.
-        for out in out_data.chunks_exact_mut(out_c) {
-            for (c, o) in out.iter_mut().enumerate() {
-                o.write(bias.as_ref().map_or(Y::default(), |b| b[c]));
+        |_, _| true,
+        |image, kernel, bias, out| {
+            let (depth, out_c) = (image.len(), out.len());
+            if depth > 0 {
+                let weights =
+                    NdTensorView::from_data_with_strides([depth, out_c], kernel, [1, depth])
+                        .ok()?;
+                gemm.gemm_uninit(
+                    out,
+                    GemmInputA::Unpacked(NdTensorView::from_data([1, depth], image)),
+                    GemmInputB::Unpacked(weights),
+                    GemmUninitOptions {
+                        bias: bias.map(BiasVector::Row),
+                        ..Default::default()
+                    },
+                )
+                .ok()?;
+            } else {
+                // No inputs: each output is its bias.
+                for (c, o) in out.iter_mut().enumerate() {
+                    o.write(bias.map_or(Y::default(), |b| b[c]));
+                }
             }
-        }
-    }
-    // Safety: every output element was written above.
-    Some(unsafe { output.assume_init() }.into_dyn())
+            Some(())
+        },
+    )
 }
 
 /// Perform a convolution of `input` with `kernel`.
