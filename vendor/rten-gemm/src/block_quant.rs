@@ -808,10 +808,10 @@ pub fn pack_4bit_elements(vals: &[i8], zero_point: i8) -> Vec<u8> {
 mod tests {
     use std::mem::MaybeUninit;
 
+    use crate::test_shims::TestCases;
     use rten_tensor::rng::XorShiftRng;
     use rten_tensor::test_util::{expect_equal, expect_equal_with_tolerance};
     use rten_tensor::{AsView, Contiguous, Layout, NdTensor, NdTensorView};
-    use crate::test_shims::TestCases;
 
     use super::{
         BlockQuantizedGemm, BlockQuantizedMatrix, ComputeMode, nbit_zero_point, pack_4bit_elements,

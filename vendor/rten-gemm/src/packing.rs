@@ -427,8 +427,8 @@ impl Default for PackingBuffer {
 
 #[cfg(test)]
 mod tests {
-    use rten_tensor::{AsView, NdTensor, NdTensorView};
     use crate::test_shims::TestCases;
+    use rten_tensor::{AsView, NdTensor, NdTensorView};
     use std::mem::MaybeUninit;
 
     use super::{BlockQuantizedMatrixPacker, PackedLayout, PackingBuffer};

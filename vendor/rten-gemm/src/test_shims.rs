@@ -53,5 +53,8 @@ pub fn run_bench(trials: usize, description: Option<&str>, mut f: impl FnMut()) 
         f();
         fastest = fastest.min(start.elapsed().as_secs_f64() * 1000.0);
     }
-    println!("{}: fastest of {trials}: {fastest:.3} ms", description.unwrap_or("bench"));
+    println!(
+        "{}: fastest of {trials}: {fastest:.3} ms",
+        description.unwrap_or("bench")
+    );
 }

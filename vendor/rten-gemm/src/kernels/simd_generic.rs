@@ -778,7 +778,14 @@ impl RhsTile for RhsWidePanel<'_> {
         tile_row_stride: usize,
     ) -> [[I::F32; NR_REGS]; ROWS] {
         unsafe {
-            simd_gemm_acc_wide::<I, MR, NR_REGS, ROWS>(isa, a, self.0, depth, tile_ptr, tile_row_stride)
+            simd_gemm_acc_wide::<I, MR, NR_REGS, ROWS>(
+                isa,
+                a,
+                self.0,
+                depth,
+                tile_ptr,
+                tile_row_stride,
+            )
         }
     }
 }

@@ -8,7 +8,8 @@ use rten_tensor::{Matrix, MatrixLayout};
 use rten_simd::isa::Avx512Isa;
 
 use super::simd_generic::{
-    GemmDispatch, RhsInPlace, RhsPacking, RhsPanel, RhsWidePanel, simd_gemm_epilogue, simd_gemv, simd_int8_gemm, simd_int8_gemv,
+    GemmDispatch, RhsInPlace, RhsPacking, RhsPanel, RhsWidePanel, simd_gemm_epilogue, simd_gemv,
+    simd_int8_gemm, simd_int8_gemv,
 };
 use super::{
     BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RESIDUAL, Int8DotProduct, Kernel, Lhs,
@@ -131,16 +132,7 @@ unsafe fn one_row_tile_in_place<
         macro_rules! rows {
             ($rows:literal) => {
                 unsafe {
-                    simd_gemm_epilogue::<
-                        _,
-                        MR,
-                        NR_REGS,
-                        $rows,
-                        BETA_ONE,
-                        BIAS,
-                        RESIDUAL,
-                        PRELU,
-                    >(
+                    simd_gemm_epilogue::<_, MR, NR_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU>(
                         isa,
                         tile_ptr,
                         tile_row_stride,
