@@ -103,6 +103,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     continue;
                 };
                 let p = &face.landmarks;
+                // The blendshape network runs a second time here: the analysis keeps only the
+                // eye scores (`EyeScores`: blink, look), not the squint, wide and cheek scores
+                // read below, and widening the library's types for this example would not pay.
                 let mut input = Vec::new();
                 for &i in &spec.landmark_indices {
                     input.extend_from_slice(&[p[i][0], p[i][1]]);
