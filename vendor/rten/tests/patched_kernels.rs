@@ -155,17 +155,6 @@ fn simd_has_fma() -> bool {
     }
 }
 
-fn assert_same_bits_as(actual: &Tensor<f32>, expected: &Tensor<f32>, what: &str) {
-    assert_eq!(actual.shape(), expected.shape(), "{what}: shape");
-    for (i, (a, e)) in actual.iter().zip(expected.iter()).enumerate() {
-        assert_eq!(
-            a.to_bits(),
-            e.to_bits(),
-            "{what}: element {i} is {a}, the kernel's order of sums gives {e}"
-        );
-    }
-}
-
 /// Depthwise convolution (one kernel per channel) by the definition.
 fn reference_depthwise(
     case: &Case,
@@ -368,7 +357,7 @@ fn depthwise_conv_matches_the_reference() {
         assert_close(&actual, &expected, &what);
         if simd_has_fma() {
             let exact = kernel_order_depthwise(case, &input, &kernel, &bias);
-            assert_same_bits_as(&actual, &exact, &what);
+            assert_same_bits(&actual, &exact, &what);
         }
         channels += c;
         unrolled += case.unrolled_rows();
@@ -399,7 +388,7 @@ fn depthwise_conv_matches_the_reference() {
             assert_close(&actual, &expected, &what);
             if simd_has_fma() {
                 let exact = kernel_order_depthwise(case, &input, &kernel, bias.unwrap_or(&zeros));
-                assert_same_bits_as(&actual, &exact, &what);
+                assert_same_bits(&actual, &exact, &what);
             }
             channels += c;
             unrolled += case.unrolled_rows();
@@ -1455,6 +1444,8 @@ fn reference_max_pool_2x2(input: &Tensor<f32>) -> Tensor<f32> {
     out.into_dyn()
 }
 
+/// `actual` equals `expected` to the bit, element by element: `expected` computed in the
+/// kernel's own order of sums, or by another path that must agree exactly.
 fn assert_same_bits(actual: &Tensor<f32>, expected: &Tensor<f32>, what: &str) {
     assert_eq!(actual.shape(), expected.shape(), "{what}: shape");
     for (i, (a, e)) in actual.iter().zip(expected.iter()).enumerate() {
