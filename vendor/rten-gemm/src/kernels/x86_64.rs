@@ -166,18 +166,26 @@ fn row_tile_lhs(a: Lhs<'_, f32>, t: usize, a_panel_stride: usize) -> Lhs<'_, f32
     const MR: usize = FmaKernel::MR;
     match a {
         Lhs::Packed(data) => Lhs::Packed(&data[t * a_panel_stride..]),
-        Lhs::Unpacked {
-            data,
-            len,
-            row_stride,
-        } => {
-            let offset = t * MR * row_stride;
-            Lhs::Unpacked {
-                data: data.wrapping_add(offset),
-                len: len.saturating_sub(offset),
-                row_stride,
-            }
-        }
+        Lhs::Unpacked { .. } => unpacked_lhs_from_row(a, t * MR),
+    }
+}
+
+/// An unpacked A (`Lhs::Unpacked`) from its row `r` on: for
+/// [`row_tile_lhs`]'s row tiles and `row_pair_strips`'s pairs of rows.
+fn unpacked_lhs_from_row(a: Lhs<'_, f32>, r: usize) -> Lhs<'_, f32> {
+    let Lhs::Unpacked {
+        data,
+        len,
+        row_stride,
+    } = a
+    else {
+        panic!("A must be read in place (Lhs::Unpacked)");
+    };
+    let offset = r * row_stride;
+    Lhs::Unpacked {
+        data: data.wrapping_add(offset),
+        len: len.saturating_sub(offset),
+        row_stride,
     }
 }
 
@@ -369,14 +377,10 @@ unsafe fn row_pair_strips<
     const MR: usize = FmaKernel::MR;
     const WIDE: usize = WIDE_COL_TILES * FmaKernel::NR;
     const WIDE_REGS: usize = WIDE / AVX2_X32_LANES;
-    let Lhs::Unpacked {
-        data: a_data,
-        len: a_len,
-        row_stride: a_row_stride,
-    } = a
-    else {
-        panic!("row_pair_strips reads A in place");
-    };
+    assert!(
+        matches!(a, Lhs::Unpacked { .. }),
+        "row_pair_strips reads A in place"
+    );
     let depth = epi.depth;
     let chunk = (panel.len() / (depth * WIDE)).min(STRIP_GROUPS);
     assert!(chunk >= 1 && used_rows >= 1);
@@ -385,14 +389,7 @@ unsafe fn row_pair_strips<
     let panel = panel.as_mut_ptr() as *mut f32;
 
     // A from row `r` of the block.
-    let rows_a = |r: usize| {
-        let offset = r * a_row_stride;
-        Lhs::Unpacked {
-            data: a_data.wrapping_add(offset),
-            len: a_len.saturating_sub(offset),
-            row_stride: a_row_stride,
-        }
-    };
+    let rows_a = |r: usize| unpacked_lhs_from_row(a, r);
     // Rows `r..r + $rows` of group `g` (of the block's), from the panel's
     // group `g - g0`.
     macro_rules! strip_tile {
