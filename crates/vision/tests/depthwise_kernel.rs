@@ -9,7 +9,8 @@
 //! and that their input rows are copied into its padded rows by its
 //! vector copy (stride 1) or paired copy (stride 2), not one element at a time (change 21).
 //! Likewise their max pools (2x2, stride 2) must run in the 2x2 kernel of change 8 rather
-//! than rten's generic pooling.
+//! than rten's generic pooling, those of the residual branches straight into their padded
+//! outputs (change 48).
 //!
 //! It is its own test binary so that no other test's convolutions run in the same process
 //! while it counts.
@@ -109,4 +110,9 @@ fn every_depthwise_channel_of_the_face_models_takes_the_simd_kernel() {
         pools_after.generic, pools_before.generic,
         "max pools fell back to the generic pooling"
     );
+    // The residual branches' pools whose output is padded with channels (the mesh's three,
+    // BlazeFace's three) pool straight into the padded output (rten change 48): at least
+    // the mesh's three in each of the three frames.
+    let padded = pools_after.padded_images - pools_before.padded_images;
+    assert!(padded >= 9, "{padded} images pooled into a padded output");
 }

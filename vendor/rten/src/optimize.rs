@@ -32,9 +32,9 @@ use fusions::{
     ComputeShapeFusion, ConvAddFusion, ConvAddResidualFusion, ConvBatchNormFusion,
     ConvIntegerToFloatFusion, ConvPReluFusion, Fusion, FusionError, FusionVisitor, GeluFusion,
     GroupedQueryAttentionMatMulFusion, IdentityFusion, LayerNormalizationFusion, MatMulAddFusion,
-    MatMulIntegerToFloatFusion, MatMulScaleFusion, PatternFusion, RMSNormalizationFusion,
-    ReciprocalFusion, ReduceMeanAxesFusion, RepeatInterleaveFusion, SafeSoftmaxFusion,
-    ShapeSliceToConstant, SiluFusion, SwishFusion, TransposeFusion,
+    MatMulIntegerToFloatFusion, MatMulScaleFusion, MaxPoolPadFusion, PatternFusion,
+    RMSNormalizationFusion, ReciprocalFusion, ReduceMeanAxesFusion, RepeatInterleaveFusion,
+    SafeSoftmaxFusion, ShapeSliceToConstant, SiluFusion, SwishFusion, TransposeFusion,
 };
 
 /// Errors that occur while applying graph optimizations.
@@ -666,6 +666,9 @@ impl GraphOptimizer {
         fusions.push(ConvPReluFusion {});
         fusions.push(ConvBatchNormFusion {});
         fusions.push(ConvIntegerToFloatFusion {}.into_visitor());
+
+        // Pooling fusions
+        fusions.push(MaxPoolPadFusion {});
 
         // Attention fusions.
         //

@@ -9,7 +9,10 @@
 use std::sync::Mutex;
 
 use rten::BufferPool;
-use rten::ops::{Padding, conv, conv_add, conv_prelu, max_pool, prelu, prelu_in_place};
+use rten::ops::{
+    ChannelPads, PadMode, Padding, conv, conv_add, conv_prelu, max_pool, max_pool_pad, pad, prelu,
+    prelu_in_place,
+};
 use rten::{Model, ModelOptions, NodeId, ValueOrView};
 use rten_gemm::EpilogueKernelStats;
 use rten_tensor::prelude::*;
@@ -19,6 +22,10 @@ use rten_tensor::{NdTensor, NdTensorView, Tensor, TensorView};
 /// (`depthwise_conv_matches_the_reference`, with `kernel-stats`) counts only its own: the
 /// counters are global and the tests of this binary run in parallel threads.
 static DEPTHWISE_COUNTS: Mutex<()> = Mutex::new(());
+
+/// Held by the tests that run max pools (change 8's counts the 2x2 kernel's planes
+/// exactly; change 48's pools into padded outputs with the same kernel).
+static MAX_POOL_COUNTS: Mutex<()> = Mutex::new(());
 
 /// A deterministic pseudo-random value in [-1, 1) for element `i` of tensor `seed`.
 fn value(seed: u64, i: usize) -> f32 {
@@ -1463,6 +1470,7 @@ fn assert_same_bits(actual: &Tensor<f32>, expected: &Tensor<f32>, what: &str) {
 /// take the generic pooling, which `kernel-stats` tells apart.
 #[test]
 fn max_pool_2x2_stride_2_matches_the_reference() {
+    let _counts = MAX_POOL_COUNTS.lock().unwrap_or_else(|e| e.into_inner());
     let pool = BufferPool::new();
     #[cfg(feature = "kernel-stats")]
     let before = rten::ops::max_pool_kernel_stats();
@@ -3218,5 +3226,386 @@ fn whole_input_conv_with_half_weights_matches_f32_bit_for_bit() {
         && !std::arch::is_x86_feature_detected!("avx512f")
     {
         assert!(half_weights_available());
+    }
+}
+
+/// `x` (NCHW) with `before` and `after` channels of `value` added, by the definition.
+fn reference_channel_pad(x: &Tensor<f32>, before: usize, after: usize, value: f32) -> Tensor<f32> {
+    let [n, c, h, w]: [usize; 4] = x.shape().try_into().expect("NCHW");
+    let plane = h * w;
+    let data = x.to_vec();
+    let mut out = Vec::with_capacity(n * (before + c + after) * plane);
+    for b in 0..n {
+        out.extend(std::iter::repeat_n(value, before * plane));
+        out.extend_from_slice(&data[b * c * plane..(b + 1) * c * plane]);
+        out.extend(std::iter::repeat_n(value, after * plane));
+    }
+    Tensor::from_data(&[n, before + c + after, h, w], out)
+}
+
+/// `x` with NaN, infinities and signed zeros written over a third of its elements.
+fn with_special_values(mut x: Tensor<f32>, n: usize) -> Tensor<f32> {
+    let data = x.data_mut().expect("contiguous");
+    let special = [0.0, -0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0];
+    for (i, v) in special.iter().cycle().take(data.len() / 3).enumerate() {
+        data[(i * 3 + n) % data.len()] = *v;
+    }
+    x
+}
+
+/// A view of `x`'s values that is not contiguous (its last two axes swapped twice), which
+/// the operators' general paths take.
+fn not_contiguous(x: &Tensor<f32>) -> Tensor<f32> {
+    let mut swapped = x.clone();
+    let last = x.ndim() - 1;
+    let mut perm: Vec<usize> = (0..x.ndim()).collect();
+    perm.swap(last - 1, last);
+    swapped.permute(&perm);
+    swapped.to_tensor()
+}
+
+/// Change 48: a constant `Pad` along one axis of a contiguous input writes the padding and
+/// copies the input once, bit for bit against the definition and against the general path
+/// (which a non-contiguous view of the same values takes), NaN and signed zeros included;
+/// pads on two axes, crops, and non-contiguous inputs take the general path, which
+/// `kernel-stats` tells apart.
+#[test]
+fn pad_along_one_axis_matches_the_general_path_bit_for_bit() {
+    let pool = BufferPool::new();
+    #[cfg(feature = "kernel-stats")]
+    let before = rten::ops::one_axis_pads();
+    let mut one_axis = 0;
+    // (shape, pads, value, takes the one-axis path)
+    let cases: [(&[usize], &[i32], f32, bool); 11] = [
+        // The residual branches' channel pads: BlazeFace's 24 -> 28 at 64x64, the mesh's
+        // 16 -> 32 at 64x64.
+        (&[1, 24, 64, 64], &[0, 0, 0, 0, 0, 4, 0, 0], 0.0, true),
+        (&[1, 16, 64, 64], &[0, 0, 0, 0, 0, 16, 0, 0], 0.0, true),
+        // Both ends of the channel axis, a batch, another value.
+        (&[2, 5, 3, 7], &[0, 2, 0, 0, 0, 3, 0, 0], -1.5, true),
+        // The first, a middle and the last axis.
+        (&[3, 4, 5], &[1, 0, 0, 2, 0, 0], 0.25, true),
+        (&[2, 3, 4, 5], &[0, 0, 2, 0, 0, 0, 1, 0], 0.0, true),
+        // -0.0 pads as +0.0 (the general path's zero fill), on both paths.
+        (&[2, 3, 4, 5], &[0, 0, 0, 3, 0, 0, 0, 1], -0.0, true),
+        // Crops of the first axis (contiguous views) with a pad of the same axis or of
+        // another.
+        (&[2, 6, 4], &[-1, 0, 0, 2, 0, 0], 0.0, true),
+        (&[4, 3, 2], &[0, 0, 0, -1, 2, 0], 0.0, true),
+        // A crop of the last axis (not contiguous), a crop alone (a copy), two axes padded.
+        (&[2, 6, 4], &[0, 0, -1, 0, 2, 0], 0.0, false),
+        (&[4, 6, 4], &[-1, 0, 0, 0, 0, 0], 0.0, false),
+        (&[2, 3, 4, 5], &[0, 1, 0, 0, 0, 0, 1, 0], 0.0, false),
+    ];
+    for (n, (shape, pads, value, fast)) in cases.into_iter().enumerate() {
+        let x = with_special_values(tensor(48_000 + n as u64, shape), n);
+        let pads_t = NdTensor::from_data([pads.len()], pads.to_vec());
+        let actual = pad(&pool, x.view(), &pads_t.view(), PadMode::Constant, value).expect("pad");
+        let swapped = not_contiguous(&x);
+        let mut view = swapped.view();
+        let last = x.ndim() - 1;
+        let mut perm: Vec<usize> = (0..x.ndim()).collect();
+        perm.swap(last - 1, last);
+        view.permute(&perm);
+        assert!(!view.is_contiguous());
+        let general = pad(&pool, view, &pads_t.view(), PadMode::Constant, value).expect("pad");
+        let what = format!("shape {shape:?}, pads {pads:?}");
+        assert_same_bits(&actual, &general, &what);
+        if shape.len() == 4 && pads[0] == 0 && pads[2..5] == [0, 0, 0] && pads[6..] == [0, 0] {
+            let expected = reference_channel_pad(&x, pads[1] as usize, pads[5] as usize, value);
+            assert_same_bits(&actual, &expected, &format!("{what}, definition"));
+        }
+        one_axis += fast as usize;
+    }
+    #[cfg(feature = "kernel-stats")]
+    {
+        let after = rten::ops::one_axis_pads();
+        // A lower bound: other tests may pad meanwhile (their pads only add).
+        assert!(
+            after - before >= one_axis,
+            "{} one-axis pads, expected at least {one_axis}",
+            after - before
+        );
+    }
+    #[cfg(not(feature = "kernel-stats"))]
+    let _ = one_axis;
+}
+
+/// Change 48: `max_pool_pad` (a 2x2 stride-2 pool written straight into an output with
+/// padding channels) bit for bit against `max_pool` followed by `pad` and against the
+/// definition, NaN, infinities and signed zeros included; other windows and layouts run the
+/// two operators. With `kernel-stats`, exactly the 2x2 cases pooled into the padded output.
+#[test]
+fn max_pool_pad_matches_max_pool_then_pad_bit_for_bit() {
+    let _counts = MAX_POOL_COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = BufferPool::new();
+    #[cfg(feature = "kernel-stats")]
+    let before = rten::ops::max_pool_kernel_stats();
+    let mut padded_images = 0;
+    // (shape, channels before, after, value)
+    let cases: [(&[usize], usize, usize, f32); 9] = [
+        // The face mesh's residual branches and BlazeFace's.
+        (&[1, 16, 128, 128], 0, 16, 0.0),
+        (&[1, 32, 64, 64], 0, 32, 0.0),
+        (&[1, 64, 32, 32], 0, 64, 0.0),
+        (&[1, 28, 64, 64], 0, 4, 0.0),
+        (&[1, 88, 16, 16], 0, 8, 0.0),
+        // A batch, channels before, another value, odd sizes, no padding at all.
+        (&[2, 5, 10, 10], 2, 3, -1.5),
+        (&[3, 3, 9, 7], 1, 0, 0.5),
+        (&[1, 3, 4, 4], 2, 1, -0.0),
+        (&[2, 4, 6, 6], 0, 0, 0.0),
+    ];
+    for (n, (shape, pad_before, pad_after, value)) in cases.into_iter().enumerate() {
+        let x = with_special_values(tensor(48_100 + n as u64, shape), n);
+        let chan_pads = ChannelPads {
+            before: pad_before,
+            after: pad_after,
+            value,
+        };
+        let unpadded = Padding::Fixed([0, 0, 0, 0].into());
+        let actual = max_pool_pad(
+            &pool,
+            x.view(),
+            &[2, 2],
+            &[2, 2],
+            unpadded.clone(),
+            Default::default(),
+            chan_pads,
+        )
+        .expect("max_pool_pad");
+        let pooled = max_pool(
+            &pool,
+            x.view(),
+            &[2, 2],
+            &[2, 2],
+            unpadded,
+            Default::default(),
+        )
+        .expect("max_pool");
+        let pads = NdTensor::from([0, pad_before as i32, 0, 0, 0, pad_after as i32, 0, 0]);
+        let separate =
+            pad(&pool, pooled.view(), &pads.view(), PadMode::Constant, value).expect("pad");
+        let what = format!("shape {shape:?}, pads {pad_before} / {pad_after}");
+        assert_same_bits(&actual, &separate, &what);
+        // -0.0 pads as +0.0, as `pad` fills it.
+        let zero_or_value = if value == 0.0 { 0.0 } else { value };
+        let expected = reference_channel_pad(
+            &reference_max_pool_2x2(&x),
+            pad_before,
+            pad_after,
+            zero_or_value,
+        );
+        assert_same_bits(&actual, &expected, &format!("{what}, definition"));
+        if pad_before + pad_after > 0 {
+            padded_images += shape[0];
+        }
+    }
+
+    // Not the 2x2 kernel's: another window, padding, a non-contiguous input. The two
+    // operators run, with the same result.
+    let x = with_special_values(tensor(48_200, &[1, 6, 9, 9]), 1);
+    let swapped = not_contiguous(&x);
+    let mut view = swapped.view();
+    view.permute(&[0, 1, 3, 2]);
+    let chan_pads = ChannelPads {
+        before: 1,
+        after: 2,
+        value: 0.0,
+    };
+    let others: [(usize, [usize; 4], TensorView<f32>); 3] = [
+        (3, [0, 0, 0, 0], x.view()),
+        (2, [1, 1, 1, 1], x.view()),
+        (2, [0, 0, 0, 0], view),
+    ];
+    for (k, pads, input) in others {
+        let (kernel, strides) = (&[k, k], &[2, 2]);
+        let padding = Padding::Fixed(pads.into());
+        let actual = max_pool_pad(
+            &pool,
+            input.view(),
+            kernel,
+            strides,
+            padding.clone(),
+            Default::default(),
+            chan_pads,
+        )
+        .expect("max_pool_pad");
+        let pooled =
+            max_pool(&pool, input, kernel, strides, padding, Default::default()).expect("max_pool");
+        let pad_t = NdTensor::from([0, 1, 0, 0, 0, 2, 0, 0]);
+        let separate =
+            pad(&pool, pooled.view(), &pad_t.view(), PadMode::Constant, 0.0).expect("pad");
+        assert_same_bits(&actual, &separate, &format!("{kernel:?} / {pads:?}"));
+    }
+
+    #[cfg(feature = "kernel-stats")]
+    {
+        let after = rten::ops::max_pool_kernel_stats();
+        assert_eq!(
+            after.padded_images - before.padded_images,
+            padded_images,
+            "exactly the padded 2x2 cases pooled into the padded output"
+        );
+    }
+    #[cfg(not(feature = "kernel-stats"))]
+    let _ = padded_images;
+}
+
+/// A model `MaxPool(x) -> mp`, `Pad(mp, pads[, value]) -> y`; with `mp_read_twice`, `y` is
+/// the sum of two such pads of `mp`, so `mp` has another reader and must not be fused.
+fn max_pool_pad_model(
+    shape: &[usize],
+    kernel: i64,
+    pads: &[i64],
+    value: Option<f32>,
+    mp_read_twice: bool,
+) -> Vec<u8> {
+    let kernel_shape = [kernel, kernel];
+    let pool_attrs: [(&str, &[i64]); 2] = [("kernel_shape", &kernel_shape), ("strides", &[2, 2])];
+    let mut pad_inputs = vec!["mp", "pads"];
+    let mut inits = vec![onnx_i64("pads", pads)];
+    if let Some(v) = value {
+        pad_inputs.push("value");
+        inits.push(onnx_f32("value", &[], &[v]));
+    }
+    let mut nodes = vec![onnx_node("MaxPool", &["x"], "mp", &pool_attrs)];
+    if mp_read_twice {
+        nodes.push(onnx_node("Pad", &pad_inputs, "p1", &[]));
+        nodes.push(onnx_node("Pad", &pad_inputs, "p2", &[]));
+        nodes.push(onnx_node("Add", &["p1", "p2"], "y", &[]));
+    } else {
+        nodes.push(onnx_node("Pad", &pad_inputs, "y", &[]));
+    }
+    onnx_model(shape, nodes, inits)
+}
+
+/// A model of [`max_pool_pad_model`] and what the optimizer must make of it.
+struct FusionCase {
+    shape: &'static [usize],
+    window: i64,
+    pads: &'static [i64],
+    value: Option<f32>,
+    read_twice: bool,
+    /// The `MaxPool` and `Pad` became one `MaxPoolPad`.
+    fused: bool,
+    /// The 2x2 kernel pooled into the padded output.
+    padded: bool,
+}
+
+/// Change 48: `MaxPoolPadFusion` fuses a `Pad` of the channel axis into the `MaxPool` before
+/// it when nothing else reads the pooled output; the optimized model gives the unoptimized
+/// one's outputs bit for bit, and the fused path ran.
+#[test]
+fn max_pool_pad_fusion_matches_max_pool_then_pad() {
+    let _counts = MAX_POOL_COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    let cases = [
+        FusionCase {
+            shape: &[1, 16, 16, 16],
+            window: 2,
+            pads: &[0, 0, 0, 0, 0, 16, 0, 0],
+            value: None,
+            read_twice: false,
+            fused: true,
+            padded: true,
+        },
+        FusionCase {
+            shape: &[2, 5, 8, 6],
+            window: 2,
+            pads: &[0, 2, 0, 0, 0, 3, 0, 0],
+            value: Some(-0.5),
+            read_twice: false,
+            fused: true,
+            padded: true,
+        },
+        // Another window: fused, the two operators run inside.
+        FusionCase {
+            shape: &[1, 4, 9, 9],
+            window: 3,
+            pads: &[0, 0, 0, 0, 0, 4, 0, 0],
+            value: Some(0.0),
+            read_twice: false,
+            fused: true,
+            padded: false,
+        },
+        // Not fused: the pooled output read twice, a pad of another axis, a crop.
+        FusionCase {
+            shape: &[1, 4, 8, 8],
+            window: 2,
+            pads: &[0, 0, 0, 0, 0, 4, 0, 0],
+            value: None,
+            read_twice: true,
+            fused: false,
+            padded: false,
+        },
+        FusionCase {
+            shape: &[1, 4, 8, 8],
+            window: 2,
+            pads: &[0, 0, 1, 0, 0, 0, 0, 0],
+            value: None,
+            read_twice: false,
+            fused: false,
+            padded: false,
+        },
+        FusionCase {
+            shape: &[1, 4, 8, 8],
+            window: 2,
+            pads: &[0, 0, 0, 0, 0, -1, 0, 0],
+            value: None,
+            read_twice: false,
+            fused: false,
+            padded: false,
+        },
+    ];
+    for (n, case) in cases.into_iter().enumerate() {
+        let FusionCase {
+            shape,
+            window,
+            pads,
+            value,
+            read_twice,
+            fused,
+            padded,
+        } = case;
+        let bytes = max_pool_pad_model(shape, window, pads, value, read_twice);
+        let load = |optimize: bool| {
+            let mut opts = ModelOptions::with_all_ops();
+            opts.enable_optimization(optimize);
+            opts.load(bytes.clone()).unwrap()
+        };
+        let (optimized, plain) = (load(true), load(false));
+        let x = with_special_values(tensor(48_300 + n as u64, shape), n);
+        let run = |model: &Model| -> Tensor<f32> {
+            model
+                .run_one(x.view().into(), None)
+                .unwrap()
+                .try_into()
+                .unwrap()
+        };
+        #[cfg(feature = "kernel-stats")]
+        let before = rten::ops::max_pool_kernel_stats();
+        let y = run(&optimized);
+        #[cfg(feature = "kernel-stats")]
+        {
+            let after = rten::ops::max_pool_kernel_stats();
+            let expected = if padded { shape[0] } else { 0 };
+            assert_eq!(
+                after.padded_images - before.padded_images,
+                expected,
+                "case {n}: images pooled into a padded output"
+            );
+        }
+        #[cfg(not(feature = "kernel-stats"))]
+        let _ = padded;
+        assert_same_bits(&y, &run(&plain), &format!("case {n}"));
+        // A fused value is no longer computed: asking for it fails.
+        let computed = |model: &Model| {
+            let (input, id) = (model.input_ids()[0], model.node_id("mp").expect("value"));
+            model
+                .run(vec![(input, x.view().into())], &[id], None)
+                .is_ok()
+        };
+        assert!(computed(&plain), "case {n}: mp in the plain model");
+        assert_eq!(!computed(&optimized), fused, "case {n}: fused");
     }
 }

@@ -94,7 +94,7 @@ pub(crate) use {
         RMSNormalization, Softmax,
     },
     pad::Pad,
-    pooling::{AveragePool, GlobalAveragePool, GlobalMaxPool, MaxPool},
+    pooling::{AveragePool, GlobalAveragePool, GlobalMaxPool, MaxPool, MaxPoolPad},
     quantize::{DequantizeLinear, DynamicQuantizeLinear, QuantizeLinear},
     reduce::{
         ArgMax, ArgMin, CumSum, NonZero, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp,
@@ -163,10 +163,12 @@ pub use norm::{
     batch_norm, instance_normalization, layer_normalization, log_softmax, lp_normalization,
     rms_normalization, softmax,
 };
+#[cfg(feature = "kernel-stats")]
+pub use pad::pad_stats::one_axis_pads;
 pub use pad::{PadMode, pad};
+pub use pooling::{ChannelPads, average_pool, global_average_pool, max_pool, max_pool_pad};
 #[cfg(feature = "kernel-stats")]
 pub use pooling::{MaxPoolKernelStats, max_pool_stats::max_pool_kernel_stats};
-pub use pooling::{average_pool, global_average_pool, max_pool};
 pub use quantize::{dequantize_linear, dynamic_quantize_linear, quantize_linear};
 pub use scatter::{scatter_elements, scatter_nd};
 

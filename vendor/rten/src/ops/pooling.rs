@@ -10,11 +10,13 @@ use rten_tensor::{NdTensor, NdTensorView, NdTensorViewMut, Tensor, TensorView, T
 use smallvec::SmallVec;
 
 use crate::buffer_pool::BufferPool;
+use crate::buffer_pool::ExtractBuffer;
 use crate::infer_shapes::{InferShapes, impl_infer_shapes};
 use crate::operator::{
     IntoOpResult, OpError, OpRunContext, Operator, OutputList, OutputType, OutputTypeList,
     OutputTypesContext, static_dims,
 };
+use crate::ops::pad::{PadMode, pad};
 use crate::ops::{Padding, check_value};
 
 /// Rounding method to use when computing the output shape for a pooling
@@ -626,9 +628,15 @@ pub fn max_pool(
     padding: Padding,
     round_mode: RoundMode,
 ) -> Result<Tensor, OpError> {
-    if let Some(output) =
-        max_pool_2x2_stride_2(pool, &input, kernel_size, strides, &padding, round_mode)?
-    {
+    if let Some(output) = max_pool_2x2_stride_2(
+        pool,
+        &input,
+        kernel_size,
+        strides,
+        &padding,
+        round_mode,
+        ChannelPads::NONE,
+    )? {
         return Ok(output);
     }
     max_pool_stats::add_generic(input.shape().iter().take(2).product());
@@ -662,6 +670,10 @@ const MAX_POOL_2X2_TASK_LEN: usize = 16 * 1024;
 /// computes. Each output is folded exactly as `pool_impl` folds it (starting at
 /// `-inf`, in row-major window order, with [`f32::max`]), so results are
 /// bit-identical, NaN and signed zeros included.
+///
+/// With `chan_pads` (change 48, [`max_pool_pad`]) the output has that many
+/// channels of a constant before and after the pooled ones, as a `Pad` of
+/// the pooled output would add: the pooled planes are written in place.
 fn max_pool_2x2_stride_2(
     pool: &BufferPool,
     input: &TensorView,
@@ -669,6 +681,7 @@ fn max_pool_2x2_stride_2(
     strides: &[usize],
     padding: &Padding,
     round_mode: RoundMode,
+    chan_pads: ChannelPads,
 ) -> Result<Option<Tensor>, OpError> {
     if kernel_size != [2, 2] || strides != [2, 2] || input.ndim() != 4 {
         return Ok(None);
@@ -689,35 +702,144 @@ fn max_pool_2x2_stride_2(
         return Ok(None);
     }
 
-    let mut output = NdTensor::uninit_in(pool, [batch, chans, out_h, out_w]);
+    let out_chans = chan_pads.before + chans + chan_pads.after;
+    let mut output = NdTensor::uninit_in(pool, [batch, out_chans, out_h, out_w]);
     let (out_plane, in_plane) = (out_h * out_w, in_h * in_w);
-    if out_plane > 0 {
+    if out_plane > 0 && chans > 0 {
+        // The pooled planes of each image are computed in parallel; without
+        // padding, those of all images at once.
+        let planes_per_run = if out_chans == chans {
+            batch * chans
+        } else {
+            chans
+        };
+        let out_run = out_plane * (chan_pads.before + planes_per_run + chan_pads.after);
+        let fill = MaybeUninit::new(chan_pads.value);
         let planes_per_task = MAX_POOL_2X2_TASK_LEN.div_ceil(out_plane);
+        for (out_run, in_run) in output
+            .data_mut()
+            .unwrap()
+            .chunks_exact_mut(out_run)
+            .zip(in_data.chunks_exact(in_plane * planes_per_run))
+        {
+            let (pre, rest) = out_run.split_at_mut(chan_pads.before * out_plane);
+            let (pooled, post) = rest.split_at_mut(planes_per_run * out_plane);
+            pre.fill(fill);
+            pooled
+                .par_chunks_mut(out_plane * planes_per_task)
+                .zip(in_run.par_chunks(in_plane * planes_per_task))
+                .for_each(|(out_planes, in_planes)| {
+                    for (output, input) in out_planes
+                        .chunks_exact_mut(out_plane)
+                        .zip(in_planes.chunks_exact(in_plane))
+                    {
+                        MaxPool2x2Plane {
+                            input,
+                            output,
+                            in_w,
+                            out_w,
+                        }
+                        .dispatch();
+                    }
+                    max_pool_stats::add_planes(out_planes.len() / out_plane);
+                });
+            post.fill(fill);
+        }
+        if out_chans != chans {
+            max_pool_stats::add_padded_images(batch);
+        }
+    } else if out_plane > 0 {
+        // No channels to pool: the output is all padding.
         output
             .data_mut()
             .unwrap()
-            .par_chunks_mut(out_plane * planes_per_task)
-            .zip(in_data.par_chunks(in_plane * planes_per_task))
-            .for_each(|(out_planes, in_planes)| {
-                for (output, input) in out_planes
-                    .chunks_exact_mut(out_plane)
-                    .zip(in_planes.chunks_exact(in_plane))
-                {
-                    MaxPool2x2Plane {
-                        input,
-                        output,
-                        in_w,
-                        out_w,
-                    }
-                    .dispatch();
-                }
-                max_pool_stats::add_planes(out_planes.len() / out_plane);
-            });
+            .fill(MaybeUninit::new(chan_pads.value));
     }
     // Safety: every plane of `output` was written above (all of it when
     // `out_plane > 0`; it is empty otherwise).
     let output = unsafe { output.assume_init() };
     Ok(Some(output.into()))
+}
+
+/// Channels of a constant added before and after a pooled output's channels
+/// (change 48: a `Pad` of the channel axis fused into the `MaxPool` before it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChannelPads {
+    pub before: usize,
+    pub after: usize,
+    pub value: f32,
+}
+
+impl ChannelPads {
+    /// No padding.
+    pub const NONE: ChannelPads = ChannelPads {
+        before: 0,
+        after: 0,
+        value: 0.,
+    };
+}
+
+/// `Pad(MaxPool(input), pads, value)` where the `Pad` adds `chan_pads.before`
+/// and `chan_pads.after` channels of `chan_pads.value` (NCHW input): the zero
+/// channels appended to the residual of a MobileNet-style block that halves
+/// the feature map and widens it (BlazeFace, MediaPipe's face mesh). Where
+/// [`max_pool_2x2_stride_2`] takes the pool, it writes the pooled planes into
+/// the padded output and fills only the padding, instead of a pooled output
+/// that `Pad` then copies into a buffer it has filled; otherwise the two
+/// operators run as before. Bit-identical to them either way.
+pub fn max_pool_pad(
+    pool: &BufferPool,
+    input: TensorView,
+    kernel_size: &[usize],
+    strides: &[usize],
+    padding: Padding,
+    round_mode: RoundMode,
+    chan_pads: ChannelPads,
+) -> Result<Tensor, OpError> {
+    if input.ndim() != 4 {
+        return Err(OpError::invalid_value("MaxPoolPad input must be NCHW"));
+    }
+    // As `pad`, which fills with zeros for any value equal to zero: -0.0 pads
+    // as +0.0.
+    let chan_pads = ChannelPads {
+        value: if chan_pads.value == 0. {
+            0.
+        } else {
+            chan_pads.value
+        },
+        ..chan_pads
+    };
+    if let Some(output) = max_pool_2x2_stride_2(
+        pool,
+        &input,
+        kernel_size,
+        strides,
+        &padding,
+        round_mode,
+        chan_pads,
+    )? {
+        return Ok(output);
+    }
+    let pooled = max_pool(pool, input, kernel_size, strides, padding, round_mode)?;
+    let pads = NdTensor::from([
+        0,
+        chan_pads.before as i32,
+        0,
+        0,
+        0,
+        chan_pads.after as i32,
+        0,
+        0,
+    ]);
+    let output = pad(
+        pool,
+        pooled.view(),
+        &pads.view(),
+        PadMode::Constant,
+        chan_pads.value,
+    )?;
+    pool.add(pooled.extract_buffer().unwrap());
+    Ok(output)
 }
 
 /// One channel plane of [`max_pool_2x2_stride_2`].
@@ -774,6 +896,8 @@ pub(crate) mod max_pool_stats {
     static TWO_BY_TWO: AtomicUsize = AtomicUsize::new(0);
     #[cfg(feature = "kernel-stats")]
     static GENERIC: AtomicUsize = AtomicUsize::new(0);
+    #[cfg(feature = "kernel-stats")]
+    static PADDED_IMAGES: AtomicUsize = AtomicUsize::new(0);
 
     /// Planes computed by the 2x2 stride-2 kernel.
     #[inline(always)]
@@ -789,12 +913,21 @@ pub(crate) mod max_pool_stats {
         GENERIC.fetch_add(_planes, Ordering::Relaxed);
     }
 
+    /// Images the 2x2 kernel pooled into an output with padding channels
+    /// (change 48).
+    #[inline(always)]
+    pub fn add_padded_images(_images: usize) {
+        #[cfg(feature = "kernel-stats")]
+        PADDED_IMAGES.fetch_add(_images, Ordering::Relaxed);
+    }
+
     /// Counts since the process started, over all threads.
     #[cfg(feature = "kernel-stats")]
     pub fn max_pool_kernel_stats() -> crate::ops::MaxPoolKernelStats {
         crate::ops::MaxPoolKernelStats {
             two_by_two: TWO_BY_TWO.load(Ordering::Relaxed),
             generic: GENERIC.load(Ordering::Relaxed),
+            padded_images: PADDED_IMAGES.load(Ordering::Relaxed),
         }
     }
 }
@@ -809,6 +942,9 @@ pub struct MaxPoolKernelStats {
     /// Planes left to the generic pooling (other windows, strides, paddings or
     /// layouts).
     pub generic: usize,
+    /// Images the 2x2 kernel pooled straight into an output with padding
+    /// channels ([`max_pool_pad`](crate::ops::max_pool_pad), change 48).
+    pub padded_images: usize,
 }
 
 #[derive(Debug)]
@@ -858,6 +994,52 @@ impl Operator for MaxPool {
 
     fn as_infer_shapes(&self) -> Option<&dyn InferShapes> {
         Some(self)
+    }
+}
+
+/// `Pad(MaxPool(X))` where the `Pad` adds constant channels to the pooled
+/// output and nothing else reads it (`MaxPoolPadFusion`; change 48): see
+/// [`max_pool_pad`].
+#[derive(Debug)]
+pub struct MaxPoolPad {
+    pub max_pool: MaxPool,
+    pub chan_pads: ChannelPads,
+}
+
+impl Operator for MaxPoolPad {
+    fn name(&self) -> &str {
+        "MaxPoolPad"
+    }
+
+    fn max_inputs(&self) -> Option<usize> {
+        Some(1)
+    }
+
+    fn run(&self, ctx: &OpRunContext) -> Result<OutputList, OpError> {
+        let input = ctx.inputs().require_as(0)?;
+        let pool = &self.max_pool;
+        max_pool_pad(
+            ctx.pool(),
+            input,
+            &pool.kernel_size,
+            &pool.strides,
+            pool.padding.clone(),
+            if pool.ceil_mode {
+                RoundMode::Ceil
+            } else {
+                RoundMode::Floor
+            },
+            self.chan_pads,
+        )
+        .into_op_result()
+    }
+
+    fn output_types(&self, _ctx: &OutputTypesContext) -> Option<OutputTypeList> {
+        Some([OutputType::CopyFromInput(0)].into())
+    }
+
+    fn as_infer_shapes(&self) -> Option<&dyn InferShapes> {
+        None
     }
 }
 

@@ -12,12 +12,13 @@ use crate::graph::{
     TypedConstant,
 };
 use crate::operator::Operator;
+use crate::ops::ChannelPads;
 use crate::ops::transform_inputs::TransformInputsBuilder;
 use crate::ops::{
     AddSoftmax, BatchNormalization, Cast, ComputeShape, Conv, ConvAdd, ConvInteger,
     ConvIntegerToFloat, ConvPRelu, FusedMatMul, Gelu, GroupedQueryAttentionMatMul,
-    LayerNormalization, MatMulIntegerToFloat, RMSNormalization, Reciprocal, ReduceMean,
-    RepeatInterleave, Shape, Silu, Softmax, Swish, SymbolInfo, Transpose,
+    LayerNormalization, MatMulIntegerToFloat, MaxPool, MaxPoolPad, Pad, PadMode, RMSNormalization,
+    Reciprocal, ReduceMean, RepeatInterleave, Shape, Silu, Softmax, Swish, SymbolInfo, Transpose,
 };
 use crate::optimize::pattern_matcher::{Match, Pattern};
 use crate::value::ValueType;
@@ -2152,6 +2153,101 @@ impl FusionVisitor for ConvAddFusion {
             fused_op: conv_op.clone_operator(),
             input_ids: vec![Some(conv_input), Some(conv_weight), None],
             new_constant_inputs: vec![(2, bias_const)],
+            output_ids: op_node.output_ids().to_vec(),
+            unused_input_ids: Vec::new(),
+        }))
+    }
+}
+
+/// Fuse `Pad(MaxPool(X), pads, value)` into `MaxPoolPad(X)` where the `Pad`
+/// adds constant channels to a 4-D pooled output (`pads` zero but for the
+/// channel axis, both non-negative constants; `value` absent or a constant)
+/// and nothing else reads the pooled output: the residual branch of a
+/// MobileNet-style block that halves the feature map and widens it (change
+/// 48). `MaxPoolPad` pools straight into the padded output where the 2x2
+/// stride-2 kernel takes the pool, and runs the two operators otherwise.
+pub struct MaxPoolPadFusion {}
+
+impl FusionVisitor for MaxPoolPadFusion {
+    type State = ();
+
+    fn name(&self) -> &str {
+        "MaxPoolPadFusion"
+    }
+
+    fn prepare(&self, _: &Graph) {}
+
+    fn maybe_fuse(
+        &self,
+        _state: &(),
+        graph: &Graph,
+        _op_node_id: NodeId,
+        op_node: &OperatorNode,
+    ) -> Result<Fusion, FusionError> {
+        let Some(pad) = op_node.operator().downcast_ref::<Pad>() else {
+            return Err(FusionError::NoMatch);
+        };
+        if pad.mode != PadMode::Constant {
+            return Err(FusionError::NoMatch);
+        }
+        let (x_id, pads_id, value_id) = match op_node.input_ids() {
+            [Some(x), Some(pads)] => (*x, *pads, None),
+            [Some(x), Some(pads), value] => (*x, *pads, *value),
+            [Some(x), Some(pads), value, None] => (*x, *pads, *value),
+            _ => return Err(FusionError::NoMatch),
+        };
+        let Some((_, pool_node)) = graph.get_source_node(x_id) else {
+            return Err(FusionError::NoMatch);
+        };
+        let Some(max_pool) = pool_node.operator().downcast_ref::<MaxPool>() else {
+            return Err(FusionError::NoMatch);
+        };
+        // The pool's `Indices` output is not supported; its `Y` must be read
+        // by the `Pad` alone.
+        if pool_node.output_ids().len() != 1 || !only_used_once(graph, x_id) {
+            return Err(FusionError::CheckFailed(
+                "pooled output has other consumers",
+            ));
+        }
+        let &[Some(pool_input)] = pool_node.input_ids() else {
+            return Err(FusionError::NoMatch);
+        };
+        let pads = graph
+            .get_vector::<i32>(pads_id)
+            .ok_or(FusionError::CheckFailed("pads are not a constant vector"))?;
+        let &[0, before, 0, 0, 0, after, 0, 0] = pads else {
+            return Err(FusionError::CheckFailed(
+                "pads are not channel pads of NCHW",
+            ));
+        };
+        if before < 0 || after < 0 {
+            return Err(FusionError::CheckFailed("negative channel pads"));
+        }
+        let value = match value_id {
+            None => 0.,
+            Some(id) => graph
+                .get_scalar::<f32>(id)
+                .ok_or(FusionError::CheckFailed("pad value is not a constant"))?,
+        };
+
+        let fused = MaxPoolPad {
+            max_pool: MaxPool {
+                kernel_size: max_pool.kernel_size.clone(),
+                padding: max_pool.padding.clone(),
+                strides: max_pool.strides.clone(),
+                ceil_mode: max_pool.ceil_mode,
+            },
+            chan_pads: ChannelPads {
+                before: before as usize,
+                after: after as usize,
+                value,
+            },
+        };
+        Ok(Fusion::Op(FusedOp {
+            name: op_node.name().map(|s| s.to_string()),
+            fused_op: Arc::new(fused),
+            input_ids: vec![Some(pool_input)],
+            new_constant_inputs: Vec::new(),
             output_ids: op_node.output_ids().to_vec(),
             unused_input_ids: Vec::new(),
         }))
