@@ -15,9 +15,9 @@ use rten_simd::{Isa, SimdOp};
 use crate::{BiasVector, GemmOutT};
 
 /// Operations that a GEMM applies to its output after the product and the
-/// bias, in this order: `y = prelu(a * b + bias + residual)`.
+/// bias, in this order: `y = relu(prelu(a * b + bias + residual))`.
 ///
-/// Both are optional; with neither, the output is `a * b + bias`. They are
+/// All are optional; with none, the output is `a * b + bias`. They are
 /// applied to each block of the output while it is in cache, which saves the
 /// separate passes over memory of an elementwise `Add` and `PRelu` after the
 /// GEMM.
@@ -31,6 +31,10 @@ pub struct Epilogue<'a, T> {
     /// One PRelu slope per output row (per output channel of a convolution):
     /// an output `x < 0` becomes `x * slope[row]`. Length `a.rows()`.
     pub row_prelu: Option<&'a [T]>,
+
+    /// Apply a Relu last: an output `x` becomes `x` if `x > 0`, else `+0`
+    /// (x86's `maxps(x, 0)`: `-0` and NaN become `+0`).
+    pub relu: bool,
 }
 
 impl<T> Default for Epilogue<'_, T> {
@@ -38,6 +42,7 @@ impl<T> Default for Epilogue<'_, T> {
         Epilogue {
             residual: None,
             row_prelu: None,
+            relu: false,
         }
     }
 }
@@ -45,7 +50,7 @@ impl<T> Default for Epilogue<'_, T> {
 impl<T> Epilogue<'_, T> {
     /// True if there is nothing to apply.
     pub fn is_empty(&self) -> bool {
-        self.residual.is_none() && self.row_prelu.is_none()
+        self.residual.is_none() && self.row_prelu.is_none() && !self.relu
     }
 }
 
@@ -69,11 +74,13 @@ pub struct Panel<'a, T> {
     pub(crate) residual: Option<(&'a [T], usize)>,
     /// Per-row PRelu slopes (omitted if this is not the last depth block).
     pub(crate) row_prelu: Option<&'a [T]>,
+    /// Apply a Relu last (omitted if this is not the last depth block).
+    pub(crate) relu: bool,
 }
 
 impl<T> Panel<'_, T> {
     fn is_empty(&self) -> bool {
-        self.bias.is_none() && self.residual.is_none() && self.row_prelu.is_none()
+        self.bias.is_none() && self.residual.is_none() && self.row_prelu.is_none() && !self.relu
     }
 }
 
@@ -105,6 +112,9 @@ pub(crate) unsafe fn apply_scalar<T: GemmOutT>(panel: Panel<T>) {
             {
                 x = x * slope[row];
             }
+            if panel.relu && !(x > T::zero()) {
+                x = T::zero();
+            }
             *out = x;
         }
     }
@@ -121,34 +131,58 @@ pub(crate) unsafe fn apply_f32(panel: Panel<f32>) {
     }
     let residual = panel.residual.is_some();
     let prelu = panel.row_prelu.is_some();
+    if panel.relu && prelu {
+        // Not made by rten (it fuses a PRelu or a Relu, not both): one
+        // element at a time.
+        return unsafe { apply_scalar(panel) };
+    }
+    if panel.relu {
+        match (panel.bias, residual) {
+            (None, false) => F32Panel::<0, false, false, true>(panel).dispatch(),
+            (None, true) => F32Panel::<0, true, false, true>(panel).dispatch(),
+            (Some(BiasVector::Column(_)), false) => {
+                F32Panel::<1, false, false, true>(panel).dispatch()
+            }
+            (Some(BiasVector::Column(_)), true) => {
+                F32Panel::<1, true, false, true>(panel).dispatch()
+            }
+            (Some(BiasVector::Row(_)), false) => {
+                F32Panel::<2, false, false, true>(panel).dispatch()
+            }
+            (Some(BiasVector::Row(_)), true) => F32Panel::<2, true, false, true>(panel).dispatch(),
+        }
+        return;
+    }
     match panel.bias {
         None => match (residual, prelu) {
             (false, false) => {}
-            (true, false) => F32Panel::<0, true, false>(panel).dispatch(),
-            (false, true) => F32Panel::<0, false, true>(panel).dispatch(),
-            (true, true) => F32Panel::<0, true, true>(panel).dispatch(),
+            (true, false) => F32Panel::<0, true, false, false>(panel).dispatch(),
+            (false, true) => F32Panel::<0, false, true, false>(panel).dispatch(),
+            (true, true) => F32Panel::<0, true, true, false>(panel).dispatch(),
         },
         Some(BiasVector::Column(_)) => match (residual, prelu) {
-            (false, false) => F32Panel::<1, false, false>(panel).dispatch(),
-            (true, false) => F32Panel::<1, true, false>(panel).dispatch(),
-            (false, true) => F32Panel::<1, false, true>(panel).dispatch(),
-            (true, true) => F32Panel::<1, true, true>(panel).dispatch(),
+            (false, false) => F32Panel::<1, false, false, false>(panel).dispatch(),
+            (true, false) => F32Panel::<1, true, false, false>(panel).dispatch(),
+            (false, true) => F32Panel::<1, false, true, false>(panel).dispatch(),
+            (true, true) => F32Panel::<1, true, true, false>(panel).dispatch(),
         },
         Some(BiasVector::Row(_)) => match (residual, prelu) {
-            (false, false) => F32Panel::<2, false, false>(panel).dispatch(),
-            (true, false) => F32Panel::<2, true, false>(panel).dispatch(),
-            (false, true) => F32Panel::<2, false, true>(panel).dispatch(),
-            (true, true) => F32Panel::<2, true, true>(panel).dispatch(),
+            (false, false) => F32Panel::<2, false, false, false>(panel).dispatch(),
+            (true, false) => F32Panel::<2, true, false, false>(panel).dispatch(),
+            (false, true) => F32Panel::<2, false, true, false>(panel).dispatch(),
+            (true, true) => F32Panel::<2, true, true, false>(panel).dispatch(),
         },
     }
 }
 
 /// [`apply_f32`]'s loop, specialized for the operations present: `BIAS` is 0
 /// (none), 1 (one per row) or 2 (one per column).
-struct F32Panel<'a, const BIAS: u8, const RESIDUAL: bool, const PRELU: bool>(Panel<'a, f32>);
+struct F32Panel<'a, const BIAS: u8, const RESIDUAL: bool, const PRELU: bool, const RELU: bool>(
+    Panel<'a, f32>,
+);
 
-impl<const BIAS: u8, const RESIDUAL: bool, const PRELU: bool> SimdOp
-    for F32Panel<'_, BIAS, RESIDUAL, PRELU>
+impl<const BIAS: u8, const RESIDUAL: bool, const PRELU: bool, const RELU: bool> SimdOp
+    for F32Panel<'_, BIAS, RESIDUAL, PRELU, RELU>
 {
     type Output = ();
 
@@ -217,6 +251,10 @@ impl<const BIAS: u8, const RESIDUAL: bool, const PRELU: bool> SimdOp
                     // As rten-vecmath's `LeakyRelu`.
                     let neg = ops.lt(x, ops.zero());
                     x = ops.select(ops.mul(x, slope), x, neg);
+                }
+                if RELU {
+                    // `x > 0 ? x : +0`, as the kernel's epilogue.
+                    x = ops.select(x, ops.zero(), ops.gt(x, ops.zero()));
                 }
                 x
             };

@@ -61,14 +61,14 @@ pub enum Rhs<'a, T> {
 
 /// What [`Kernel::kernel_with_epilogue`] applies to each full-width output
 /// tile of a GEMM block before it stores it, in this order:
-/// `prelu(a * b [+ out] + bias + residual)` (`alpha` is 1, `beta` 0 or 1).
+/// `relu(prelu(a * b [+ out] + bias + residual))` (`alpha` is 1, `beta` 0 or 1).
 /// Built once per block; the kernel finds a tile's values from the tile's
 /// first row and column in the output. Each part is present if its `EPI_*`
 /// flag is set in `parts`; an absent part's pointer is null.
 #[derive(Clone, Copy)]
 pub struct BlockEpilogue<T> {
     /// The parts present: a set of [`EPI_BETA_ONE`], [`EPI_BIAS`],
-    /// [`EPI_RESIDUAL`] and [`EPI_PRELU`].
+    /// [`EPI_RESIDUAL`], [`EPI_PRELU`] and [`EPI_RELU`].
     pub parts: u8,
 
     /// The depth of the block, as for [`Kernel::kernel`].
@@ -103,6 +103,9 @@ pub const EPI_BIAS: u8 = 2;
 pub const EPI_RESIDUAL: u8 = 4;
 /// [`BlockEpilogue`] part: a PRelu with one slope per row is applied.
 pub const EPI_PRELU: u8 = 8;
+/// [`BlockEpilogue`] part: a Relu is applied last, as `max(x, 0)` with x86's
+/// `maxps` semantics: `x > 0 ? x : +0` (so `-0` and NaN become `+0`).
+pub const EPI_RELU: u8 = 16;
 
 // Make Lhs Copy/Clone regardless of `T` (it holds a slice or a pointer).
 impl<T> Clone for Lhs<'_, T> {

@@ -38,7 +38,7 @@ pub use im2col::stats::{Im2ColStats, im2col_stats};
 pub use im2col::{ColOffsets, Im2Col, RowOffsets};
 pub use kernels::QuantParams;
 use kernels::generic::GenericKernel;
-use kernels::{BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RESIDUAL};
+use kernels::{BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RELU, EPI_RESIDUAL};
 use kernels::{Kernel, MatVecOutput};
 use packing::PackingBuffer;
 pub use prepack::{PackedAMatrix, PackedBMatrix};
@@ -1314,7 +1314,8 @@ fn block_kernel_epilogue<LhsT, RhsT, OutT: GemmOutT>(
                 EPI_PRELU
             } else {
                 0
-            });
+            })
+            | (if epilogue.relu { EPI_RELU } else { 0 });
         kernel.supports_epilogue(parts).then(|| BlockEpilogue {
             parts,
             depth: depth_range.len(),
@@ -1523,6 +1524,7 @@ fn gemm_block<LhsT: Sync, RhsT: Sync, OutT: GemmOutT>(
                     bias,
                     residual: epilogue.residual.map(|r| (r, out_cols)),
                     row_prelu: epilogue.row_prelu,
+                    relu: epilogue.relu,
                 };
                 // Safety: the kernel has initialized the tile, which this
                 // thread alone processes; the lengths of the bias and the
@@ -1555,6 +1557,7 @@ fn apply_epilogue_whole<OutT: GemmOutT>(
         bias: None,
         residual: epilogue.residual.map(|r| (r, cols)),
         row_prelu: epilogue.row_prelu,
+        relu: epilogue.relu,
     };
     // Safety: `output` holds the whole initialized matrix; the lengths of the
     // epilogue's parts were checked in `gemm_impl`.

@@ -30,11 +30,12 @@ use fusions::MomentsLayerNormalizationFusion;
 use fusions::{
     AddSoftmaxFusion, ApproxGeluFusion, BatchNormalizationFusion, CastElimination,
     ComputeShapeFusion, ConvAddFusion, ConvAddResidualFusion, ConvBatchNormFusion,
-    ConvIntegerToFloatFusion, ConvPReluFusion, Fusion, FusionError, FusionVisitor, GeluFusion,
-    GroupedQueryAttentionMatMulFusion, IdentityFusion, LayerNormalizationFusion, MatMulAddFusion,
-    MatMulIntegerToFloatFusion, MatMulScaleFusion, MaxPoolPadFusion, PatternFusion,
-    RMSNormalizationFusion, ReciprocalFusion, ReduceMeanAxesFusion, RepeatInterleaveFusion,
-    SafeSoftmaxFusion, ShapeSliceToConstant, SiluFusion, SwishFusion, TransposeFusion,
+    ConvIntegerToFloatFusion, ConvPReluFusion, ConvReluFusion, Fusion, FusionError, FusionVisitor,
+    GeluFusion, GroupedQueryAttentionMatMulFusion, IdentityFusion, LayerNormalizationFusion,
+    MatMulAddFusion, MatMulIntegerToFloatFusion, MatMulScaleFusion, MaxPoolPadFusion,
+    PatternFusion, RMSNormalizationFusion, ReciprocalFusion, ReduceMeanAxesFusion,
+    RepeatInterleaveFusion, SafeSoftmaxFusion, ShapeSliceToConstant, SiluFusion, SwishFusion,
+    TransposeFusion,
 };
 
 /// Errors that occur while applying graph optimizations.
@@ -664,6 +665,7 @@ impl GraphOptimizer {
         fusions.push(ConvAddFusion {});
         fusions.push(ConvAddResidualFusion {});
         fusions.push(ConvPReluFusion {});
+        fusions.push(ConvReluFusion {});
         fusions.push(ConvBatchNormFusion {});
         fusions.push(ConvIntegerToFloatFusion {}.into_visitor());
 

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use rten::BufferPool;
 use rten::ops::{
-    ChannelPads, PadMode, Padding, conv, conv_add, conv_prelu, max_pool, max_pool_pad, pad, prelu,
-    prelu_in_place,
+    ChannelPads, PadMode, Padding, conv, conv_add, conv_prelu, conv_relu, max_pool, max_pool_pad,
+    pad, prelu, prelu_in_place,
 };
 use rten::{Model, ModelOptions, NodeId, ValueOrView};
 use rten_gemm::EpilogueKernelStats;
@@ -2072,7 +2072,7 @@ fn slices_of_the_token_axis_move_up_through_per_token_operators() {
 }
 
 /// Change 17: rten-gemm's epilogue (`rten_gemm::Epilogue`). Every combination of a per-row
-/// bias, a residual and per-row PRelu slopes, on shapes around the kernels' tiles (6 or 14
+/// bias, a residual and per-row PRelu slopes or (change 47) a Relu, on shapes around the kernels' tiles (6 or 14
 /// rows, 16 or 32 columns, partial tiles at the bottom and right edges), the row blocks (64
 /// rows) and the depth blocks (256): with one depth block bit for bit against the same GEMM
 /// without epilogue followed by `((p + bias) + residual)` and the PRelu's definition, with
@@ -2120,8 +2120,9 @@ fn gemm_epilogue_matches_the_definition() {
                     .map(|i| if i % 5 == 4 { 0.0 } else { value(seed + 4, i) })
                     .collect();
                 let product = run(&a, &b, GemmUninitOptions::default());
-                for (with_bias, with_res, with_prelu) in
-                    (0..8).map(|f| (f & 1 != 0, f & 2 != 0, f & 4 != 0))
+                // The activation: none, PRelu or (change 47) Relu.
+                for (with_bias, with_res, with_prelu, with_relu) in
+                    (0..12).map(|f| (f & 1 != 0, f & 2 != 0, f / 4 == 1, f / 4 == 2))
                 {
                     let got = run(
                         &a,
@@ -2131,13 +2132,14 @@ fn gemm_epilogue_matches_the_definition() {
                             epilogue: Epilogue {
                                 residual: with_res.then_some(&residual[..]),
                                 row_prelu: with_prelu.then_some(&slopes[..]),
+                                relu: with_relu,
                             },
                             ..Default::default()
                         },
                     );
                     let what = format!(
                         "{m}x{k} * {k}x{n}, bias {with_bias}, residual {with_res}, \
-                         prelu {with_prelu}"
+                         prelu {with_prelu}, relu {with_relu}"
                     );
                     // The same with A in columns (so the kernel reads it packed, change 23's
                     // other case): the same bits.
@@ -2150,6 +2152,7 @@ fn gemm_epilogue_matches_the_definition() {
                             epilogue: Epilogue {
                                 residual: with_res.then_some(&residual[..]),
                                 row_prelu: with_prelu.then_some(&slopes[..]),
+                                relu: with_relu,
                             },
                             ..Default::default()
                         },
@@ -2172,6 +2175,9 @@ fn gemm_epilogue_matches_the_definition() {
                                 if with_prelu {
                                     x = prelu(x);
                                 }
+                                if with_relu {
+                                    x = relu_definition(x);
+                                }
                                 assert_eq!(got[i].to_bits(), x.to_bits(), "{what}: [{r}, {c}]");
                             } else {
                                 let mut x: f64 =
@@ -2184,6 +2190,9 @@ fn gemm_epilogue_matches_the_definition() {
                                 }
                                 if with_prelu && x < 0.0 {
                                     x *= slopes[r] as f64;
+                                }
+                                if with_relu && x < 0.0 {
+                                    x = 0.0;
                                 }
                                 assert!(
                                     (got[i] as f64 - x).abs() <= 1e-4 * (1.0 + x.abs()),
@@ -2209,10 +2218,12 @@ fn gemm_epilogue_matches_the_definition() {
         Epilogue {
             residual: Some(&[1.0; 7][..]),
             row_prelu: None,
+            relu: false,
         },
         Epilogue {
             residual: None,
             row_prelu: Some(&[1.0; 3][..]),
+            relu: false,
         },
     ] {
         let res = gemm.gemm_uninit(
@@ -2420,6 +2431,265 @@ fn conv_prelu_fusion_matches_conv_then_prelu() {
     }
 }
 
+/// Change 47: rten's `Relu` as the fused convolutions compute it: `x > 0 ? x : +0`, so
+/// `-0` (and NaN) become `+0`, negatives `+0` (not `-0`, which a multiply by a zero slope
+/// would give), positives and infinities themselves.
+fn relu_definition(x: f32) -> f32 {
+    if x > 0.0 { x } else { 0.0 }
+}
+
+/// A model of one `Relu` of its input.
+fn relu_model(shape: &[usize]) -> Vec<u8> {
+    onnx_model(shape, vec![onnx_node("Relu", &["x"], "y", &[])], Vec::new())
+}
+
+/// Change 47: the `Relu` operator gives `+0` for `-0`, NaN and negatives, as its definition.
+#[test]
+fn relu_op_gives_positive_zero() {
+    let values = [
+        -0.0,
+        0.0,
+        -1.0,
+        1.5,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        -1e-40,
+        1e-40,
+    ];
+    let data: Vec<f32> = (0..2000).map(|i| values[i % values.len()]).collect();
+    let x = Tensor::from_data(&[2, 1000], data.clone());
+    let model = ModelOptions::with_all_ops()
+        .load(relu_model(&[2, 1000]))
+        .unwrap();
+    let y: Tensor<f32> = model
+        .run_one(x.view().into(), None)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let want = Tensor::from_data(
+        &[2, 1000],
+        data.iter().map(|&v| relu_definition(v)).collect::<Vec<_>>(),
+    );
+    assert_same_bits(&y, &want, "Relu");
+    assert_eq!(y.data().unwrap()[0].to_bits(), 0, "Relu(-0) is +0");
+}
+
+/// Change 47: `conv_relu` (the `ConvRelu` operator) applies the Relu, after the residual if
+/// there is one, in the GEMM's epilogue for 1x1 and im2col convolutions (in registers, or in
+/// the epilogue's loop for edge tiles and the vector-matrix path), and after the convolution
+/// otherwise (depthwise, whole-input, broadcasting residuals). On shapes like BlazeFace's
+/// (the 5x5 stride-2 stem, 1x1 convolutions with a residual after a depthwise one) and the
+/// blendshape network's (1x1 convolutions over `[1, C, 1, T]`, depths beyond one depth
+/// block), inputs with negative zeros, bit for bit against `conv` / `conv_add` followed by
+/// the Relu's definition, and no `-0` in any output.
+#[test]
+fn conv_relu_matches_conv_then_relu() {
+    // Its grouped cases include a depthwise convolution.
+    let _counting = DEPTHWISE_COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+    let pool = BufferPool::new();
+    // (in_c, out_c, in_hw, kernel, pads, strides, groups)
+    let shapes = [
+        (3, 24, [128, 128], [5, 5], [1, 1, 2, 2], [2, 2], 1),
+        (24, 24, [64, 64], [1, 1], [0; 4], [1, 1], 1),
+        (24, 24, [64, 64], [3, 3], [1, 1, 1, 1], [1, 1], 24),
+        (28, 32, [32, 32], [1, 1], [0; 4], [1, 1], 1),
+        (96, 96, [8, 8], [1, 1], [0; 4], [1, 1], 1),
+        (64, 256, [1, 50], [1, 1], [0; 4], [1, 1], 1),
+        (512, 64, [1, 50], [1, 1], [0; 4], [1, 1], 1),
+        (16, 13, [5, 17], [1, 1], [0; 4], [1, 1], 1),
+        (8, 12, [6, 7], [3, 3], [1, 1, 1, 1], [1, 1], 2),
+        (6, 9, [2, 2], [2, 2], [0; 4], [1, 1], 1),
+        (40, 7, [1, 1], [1, 1], [0; 4], [1, 1], 1),
+    ];
+    for (n, &(in_c, out_c, in_hw, kernel_hw, pads, strides, groups)) in shapes.iter().enumerate() {
+        let mut input = tensor(21000 + n as u64, &[1, in_c, in_hw[0], in_hw[1]]);
+        // Negative zeros in the input (and zeros that stay `-0` through a depthwise sum).
+        for (i, v) in input.data_mut().unwrap().iter_mut().enumerate() {
+            if i % 7 == 3 {
+                *v = -0.0;
+            }
+        }
+        let kernel = tensor(
+            22000 + n as u64,
+            &[out_c, in_c / groups, kernel_hw[0], kernel_hw[1]],
+        );
+        let bias = NdTensor::from_data(
+            [out_c],
+            (0..out_c)
+                .map(|i| value(23000 + n as u64, i))
+                .collect::<Vec<_>>(),
+        );
+        let conv_of = |with_bias: bool| {
+            conv(
+                &pool,
+                input.view(),
+                kernel.view(),
+                with_bias.then(|| bias.view()),
+                Padding::Fixed(pads.into()),
+                groups,
+                &strides,
+                &[1, 1],
+            )
+            .expect("conv")
+        };
+        let out_shape = conv_of(false).shape().to_vec();
+        let mut neg_zero_residual = tensor(24000 + n as u64, &out_shape);
+        for (i, v) in neg_zero_residual.data_mut().unwrap().iter_mut().enumerate() {
+            if i % 3 == 0 {
+                *v = -0.0;
+            }
+        }
+        let residuals = [
+            None,
+            Some(tensor(25000 + n as u64, &out_shape)),
+            Some(neg_zero_residual),
+            Some(tensor(26000 + n as u64, &[1, out_c, 1, 1])),
+        ];
+        for with_bias in [true, false] {
+            for residual in &residuals {
+                let before = match residual {
+                    None => conv_of(with_bias),
+                    Some(residual) => conv_add(
+                        &pool,
+                        input.view(),
+                        kernel.view(),
+                        with_bias.then(|| bias.view()),
+                        residual.view(),
+                        Padding::Fixed(pads.into()),
+                        groups,
+                        &strides,
+                        &[1, 1],
+                    )
+                    .expect("conv_add"),
+                };
+                let expected = before.map(|&v| relu_definition(v));
+                let actual = conv_relu(
+                    &pool,
+                    input.view(),
+                    kernel.view(),
+                    with_bias.then(|| bias.view()),
+                    residual.as_ref().map(|r| r.view()),
+                    Padding::Fixed(pads.into()),
+                    groups,
+                    &strides,
+                    &[1, 1],
+                )
+                .expect("conv_relu");
+                let what = format!(
+                    "shape {n}: bias {with_bias}, residual {:?}",
+                    residual.as_ref().map(|r| r.shape().to_vec())
+                );
+                assert_same_bits(&actual, &expected, &what);
+                assert!(
+                    actual.iter().all(|v| v.to_bits() != (-0.0f32).to_bits()),
+                    "{what}: a -0 in the output"
+                );
+                // The Relu did something: about half the outputs are zeros.
+                let zeros = actual.iter().filter(|&&v| v == 0.0).count();
+                assert!(zeros > 0 && zeros < actual.len(), "{what}: {zeros} zeros");
+            }
+        }
+    }
+}
+
+/// A model of convolutions each followed by a `Relu`: `Conv` (1x1), `Conv` + `Add` of its
+/// input (3x3, a residual), a depthwise `Conv` (not a GEMM) and a `Conv` over its whole input
+/// (not a GEMM); then a `Relu` after a `Conv` whose output another operator reads too.
+fn conv_relu_model(c: usize, hw: usize) -> Vec<u8> {
+    let w = |name: &str, shape: &[usize], seed: u64| {
+        let len = shape.iter().product();
+        onnx_f32(
+            name,
+            shape,
+            &(0..len).map(|i| value(seed, i)).collect::<Vec<_>>(),
+        )
+    };
+    const PAD1: &[(&str, &[i64])] = &[
+        ("strides", &[1, 1]),
+        ("dilations", &[1, 1]),
+        ("pads", &[1, 1, 1, 1]),
+    ];
+    // A depthwise convolution: `group` is an INT attribute (type 2, value in field 3).
+    let depthwise = onnx_node("Conv", &["r2", "w3", "b3"], "c3", PAD1).message(
+        5,
+        Proto::default()
+            .string(1, "group")
+            .int(20, 2)
+            .int(3, c as i64),
+    );
+    let nodes = vec![
+        onnx_node("Conv", &["x", "w1", "b1"], "c1", CONV_1X1),
+        onnx_node("Relu", &["c1"], "r1", &[]),
+        onnx_node("Conv", &["r1", "w2", "b2"], "c2", PAD1),
+        onnx_node("Add", &["c2", "r1"], "a2", &[]),
+        onnx_node("Relu", &["a2"], "r2", &[]),
+        depthwise,
+        onnx_node("Relu", &["c3"], "r3", &[]),
+        onnx_node("Conv", &["r3", "w4", "b4"], "c4", CONV_1X1),
+        onnx_node("Add", &["r3", "c4"], "a4", &[]),
+        onnx_node("Relu", &["a4"], "r4", &[]),
+        onnx_node("Conv", &["r4", "w5", "b5"], "c5", CONV_1X1),
+        onnx_node("Relu", &["c5"], "r5", &[]),
+        onnx_node("Add", &["r5", "c5"], "y", &[]),
+    ];
+    let inits = vec![
+        w("w1", &[c, c, 1, 1], 31),
+        w("b1", &[c], 32),
+        w("w2", &[c, c, 3, 3], 33),
+        w("b2", &[c], 34),
+        w("w3", &[c, 1, 3, 3], 35),
+        w("b3", &[c], 36),
+        w("w4", &[c, c, 1, 1], 37),
+        w("b4", &[c], 38),
+        w("w5", &[c, c, 1, 1], 39),
+        w("b5", &[c], 40),
+    ];
+    onnx_model(&[1, c, hw, hw], nodes, inits)
+}
+
+/// Change 47: `ConvReluFusion` fuses a `Relu` into the `Conv` or `ConvAdd` before it (GEMM or
+/// not) when nothing else reads the convolution's output; the optimized model gives the
+/// unoptimized one's outputs bit for bit, negative zeros in the input included.
+#[test]
+fn conv_relu_fusion_matches_conv_then_relu() {
+    let (c, hw) = (24, 16);
+    let bytes = conv_relu_model(c, hw);
+    let load = |optimize: bool| {
+        let mut opts = ModelOptions::with_all_ops();
+        opts.enable_optimization(optimize);
+        opts.load(bytes.clone()).unwrap()
+    };
+    let (optimized, plain) = (load(true), load(false));
+    let mut x = tensor(28000, &[1, c, hw, hw]);
+    for (i, v) in x.data_mut().unwrap().iter_mut().enumerate() {
+        if i % 5 == 0 {
+            *v = -0.0;
+        }
+    }
+    let run = |model: &Model| -> Tensor<f32> {
+        model
+            .run_one(x.view().into(), None)
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    assert_same_bits(&run(&optimized), &run(&plain), "conv_relu model");
+    let computed = |model: &Model, name: &str| {
+        let (input, id) = (model.input_ids()[0], model.node_id(name).expect("value"));
+        model
+            .run(vec![(input, x.view().into())], &[id], None)
+            .is_ok()
+    };
+    // Fused: the convolutions' (and the residual sums') outputs are gone.
+    for name in ["c1", "c2", "a2", "c3", "c4", "a4"] {
+        assert!(!computed(&optimized, name), "{name} still computed");
+        assert!(computed(&plain, name), "{name} in the plain model");
+    }
+    // Not fused: a conv output read twice.
+    assert!(computed(&optimized, "c5"), "c5 was fused");
+}
+
 /// Change 26: rten-gemm's kernel computes all the full-width column tiles of a block in one
 /// call of its epilogue path (16 columns each with AVX2), not one call per column of tiles:
 /// wide outputs (up to 2048 columns: two column blocks; a narrower last tile; 70 rows: two
@@ -2474,6 +2744,7 @@ fn gemm_epilogue_one_kernel_call_per_block() {
                         epilogue: Epilogue {
                             residual: Some(&residual[..]),
                             row_prelu: Some(&slopes[..]),
+                            relu: false,
                         },
                         ..Default::default()
                     };
@@ -2600,6 +2871,7 @@ fn for_each_epilogue_gemm(
                         epilogue: Epilogue {
                             residual: has_res.then_some(&residual[..]),
                             row_prelu: has_prelu.then_some(&slopes[..]),
+                            relu: false,
                         },
                         ..Default::default()
                     };

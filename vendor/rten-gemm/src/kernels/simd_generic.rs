@@ -374,6 +374,7 @@ pub unsafe fn simd_gemm_epilogue<
     const BIAS: bool,
     const RESIDUAL: bool,
     const PRELU: bool,
+    const RELU: bool,
 >(
     isa: I,
     tile_ptr: *mut f32,
@@ -413,6 +414,13 @@ pub unsafe fn simd_gemm_epilogue<
                 // As rten-vecmath's `LeakyRelu`.
                 let neg = ops.lt(x, ops.zero());
                 x = ops.select(ops.mul(x, ops.splat(unsafe { *slopes.add(i) })), x, neg);
+            }
+            if RELU {
+                // `x > 0 ? x : +0` (`-0` and NaN become `+0`): `ops.max(x, 0)`
+                // is x86's `maxps`, which computes exactly that in one
+                // instruction, and only `FmaKernel` (AVX2) runs this code.
+                // Other ISAs' `max` may differ for NaN or `-0`.
+                x = ops.max(x, ops.zero());
             }
             unsafe { ops.store_ptr(x, out_ptr) };
         }

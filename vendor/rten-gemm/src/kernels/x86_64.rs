@@ -12,8 +12,8 @@ use super::simd_generic::{
     simd_int8_gemm, simd_int8_gemv,
 };
 use super::{
-    BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RESIDUAL, Int8DotProduct, Kernel, Lhs,
-    MatVecOutput, PackedLayout, QuantParams, Rhs, TempTile,
+    BlockEpilogue, EPI_BETA_ONE, EPI_BIAS, EPI_PRELU, EPI_RELU, EPI_RESIDUAL, Int8DotProduct,
+    Kernel, Lhs, MatVecOutput, PackedLayout, QuantParams, Rhs, TempTile,
 };
 use crate::packing;
 use crate::packing::{
@@ -66,19 +66,25 @@ unsafe fn pack_b_block_avx<const NR: usize>(
 }
 
 /// The [`BlockEpilogue`]s `FmaKernel` applies in registers: those a
-/// convolution makes, the bias, residual and PRelu after a single depth block;
+/// convolution makes, the bias, residual and PRelu or Relu after a single depth block;
 /// with several, the bias after the first and the others after the last.
-const FMA_EPILOGUES: [u8; 10] = [
+const FMA_EPILOGUES: [u8; 16] = [
     EPI_BIAS,
     EPI_BIAS | EPI_RESIDUAL,
     EPI_BIAS | EPI_PRELU,
     EPI_BIAS | EPI_RESIDUAL | EPI_PRELU,
+    EPI_BIAS | EPI_RELU,
+    EPI_BIAS | EPI_RESIDUAL | EPI_RELU,
     EPI_RESIDUAL,
     EPI_PRELU,
     EPI_RESIDUAL | EPI_PRELU,
+    EPI_RELU,
+    EPI_RESIDUAL | EPI_RELU,
     EPI_BETA_ONE | EPI_RESIDUAL,
     EPI_BETA_ONE | EPI_PRELU,
     EPI_BETA_ONE | EPI_RESIDUAL | EPI_PRELU,
+    EPI_BETA_ONE | EPI_RELU,
+    EPI_BETA_ONE | EPI_RESIDUAL | EPI_RELU,
 ];
 
 /// The largest depth for which `FmaKernel` reads B in place ([`Rhs::Unpacked`]):
@@ -106,6 +112,7 @@ unsafe fn one_row_tile_in_place<
     const BIAS: bool,
     const RESIDUAL: bool,
     const PRELU: bool,
+    const RELU: bool,
 >(
     isa: Avx2Isa,
     tile_ptr: *mut f32,
@@ -132,7 +139,7 @@ unsafe fn one_row_tile_in_place<
         macro_rules! rows {
             ($rows:literal) => {
                 unsafe {
-                    simd_gemm_epilogue::<_, MR, NR_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU>(
+                    simd_gemm_epilogue::<_, MR, NR_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU, RELU>(
                         isa,
                         tile_ptr,
                         tile_row_stride,
@@ -224,6 +231,7 @@ unsafe fn wide_remainder_groups<
     const BIAS: bool,
     const RESIDUAL: bool,
     const PRELU: bool,
+    const RELU: bool,
 >(
     isa: Avx2Isa,
     tile_ptr: *mut f32,
@@ -257,7 +265,7 @@ unsafe fn wide_remainder_groups<
     macro_rules! full_tile {
         ($t:expr, $c:expr, $b:expr) => {
             unsafe {
-                simd_gemm_epilogue::<_, MR, NR_REGS, 6, BETA_ONE, BIAS, RESIDUAL, PRELU>(
+                simd_gemm_epilogue::<_, MR, NR_REGS, 6, BETA_ONE, BIAS, RESIDUAL, PRELU, RELU>(
                     isa,
                     tile_ptr.add($t * MR * tile_row_stride + $c * NR),
                     tile_row_stride,
@@ -275,7 +283,7 @@ unsafe fn wide_remainder_groups<
         ($rows:literal, $g:expr) => {
             unsafe {
                 let panel = std::slice::from_raw_parts(panel as *const f32, depth * WIDE);
-                simd_gemm_epilogue::<_, MR, WIDE_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU>(
+                simd_gemm_epilogue::<_, MR, WIDE_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU, RELU>(
                     isa,
                     tile_ptr.add(full_tiles * MR * tile_row_stride + $g * WIDE),
                     tile_row_stride,
@@ -360,6 +368,7 @@ unsafe fn row_pair_strips<
     const BIAS: bool,
     const RESIDUAL: bool,
     const PRELU: bool,
+    const RELU: bool,
 >(
     isa: Avx2Isa,
     tile_ptr: *mut f32,
@@ -399,7 +408,7 @@ unsafe fn row_pair_strips<
                     panel.add(($g - $g0) * depth * WIDE) as *const f32,
                     depth * WIDE,
                 );
-                simd_gemm_epilogue::<_, MR, WIDE_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU>(
+                simd_gemm_epilogue::<_, MR, WIDE_REGS, $rows, BETA_ONE, BIAS, RESIDUAL, PRELU, RELU>(
                     isa,
                     tile_ptr.add($r * tile_row_stride + $g * WIDE),
                     tile_row_stride,
@@ -655,7 +664,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         let tile_a = |t: usize| row_tile_lhs(a, t, a_panel_stride);
 
         macro_rules! run {
-            ($beta_one:literal, $bias:literal, $res:literal, $prelu:literal) => {{
+            ($beta_one:literal, $bias:literal, $res:literal, $prelu:literal, $relu:literal) => {{
                 macro_rules! rows {
                     ($rows:literal, $t:expr, $c:expr, $tile_ptr:expr, $b:expr) => {
                         unsafe {
@@ -668,6 +677,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                                 $bias,
                                 $res,
                                 $prelu,
+                                $relu,
                             >(
                                 self.isa,
                                 $tile_ptr.add($t * MR * tile_row_stride),
@@ -710,7 +720,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                         }
                     }
                     Rhs::Unpacked { data, row_stride } if full_tiles == 0 => unsafe {
-                        one_row_tile_in_place::<$beta_one, $bias, $res, $prelu>(
+                        one_row_tile_in_place::<$beta_one, $bias, $res, $prelu, $relu>(
                             self.isa,
                             tile_ptr,
                             tile_row_stride,
@@ -740,7 +750,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                         };
                         if strip_groups > 0 {
                             unsafe {
-                                row_pair_strips::<$beta_one, $bias, $res, $prelu>(
+                                row_pair_strips::<$beta_one, $bias, $res, $prelu, $relu>(
                                     self.isa,
                                     tile_ptr,
                                     tile_row_stride,
@@ -769,7 +779,7 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
                         };
                         if wide_groups > 0 {
                             unsafe {
-                                wide_remainder_groups::<$beta_one, $bias, $res, $prelu>(
+                                wide_remainder_groups::<$beta_one, $bias, $res, $prelu, $relu>(
                                     self.isa,
                                     tile_ptr,
                                     tile_row_stride,
@@ -813,23 +823,35 @@ unsafe impl Kernel<f32, f32, f32> for FmaKernel {
         const BR: u8 = EPI_BIAS | EPI_RESIDUAL;
         const BP: u8 = EPI_BIAS | EPI_PRELU;
         const BRP: u8 = EPI_BIAS | EPI_RESIDUAL | EPI_PRELU;
+        const BL: u8 = EPI_BIAS | EPI_RELU;
+        const BRL: u8 = EPI_BIAS | EPI_RESIDUAL | EPI_RELU;
         const R: u8 = EPI_RESIDUAL;
         const P: u8 = EPI_PRELU;
         const RP: u8 = EPI_RESIDUAL | EPI_PRELU;
+        const L: u8 = EPI_RELU;
+        const RL: u8 = EPI_RESIDUAL | EPI_RELU;
         const OR: u8 = EPI_BETA_ONE | EPI_RESIDUAL;
         const OP: u8 = EPI_BETA_ONE | EPI_PRELU;
         const ORP: u8 = EPI_BETA_ONE | EPI_RESIDUAL | EPI_PRELU;
+        const OL: u8 = EPI_BETA_ONE | EPI_RELU;
+        const ORL: u8 = EPI_BETA_ONE | EPI_RESIDUAL | EPI_RELU;
         match epi.parts {
-            B => run!(false, true, false, false),
-            BR => run!(false, true, true, false),
-            BP => run!(false, true, false, true),
-            BRP => run!(false, true, true, true),
-            R => run!(false, false, true, false),
-            P => run!(false, false, false, true),
-            RP => run!(false, false, true, true),
-            OR => run!(true, false, true, false),
-            OP => run!(true, false, false, true),
-            ORP => run!(true, false, true, true),
+            B => run!(false, true, false, false, false),
+            BR => run!(false, true, true, false, false),
+            BP => run!(false, true, false, true, false),
+            BRP => run!(false, true, true, true, false),
+            BL => run!(false, true, false, false, true),
+            BRL => run!(false, true, true, false, true),
+            R => run!(false, false, true, false, false),
+            P => run!(false, false, false, true, false),
+            RP => run!(false, false, true, true, false),
+            L => run!(false, false, false, false, true),
+            RL => run!(false, false, true, false, true),
+            OR => run!(true, false, true, false, false),
+            OP => run!(true, false, false, true, false),
+            ORP => run!(true, false, true, true, false),
+            OL => run!(true, false, false, false, true),
+            ORL => run!(true, false, true, false, true),
             parts => panic!("unsupported epilogue {parts:#x}"),
         }
     }

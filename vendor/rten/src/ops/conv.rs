@@ -22,7 +22,7 @@ use crate::ops::Padding;
 use crate::ops::binary_elementwise::{add, add_in_place};
 use crate::ops::matmul::{OutputScale, cast_scale, shift_cast_gemm_lhs_to_u8, zero_point_to_vec};
 use crate::ops::pooling::{RoundMode, calc_output_size_and_padding};
-use crate::ops::unary_elementwise::prelu_in_place;
+use crate::ops::unary_elementwise::{prelu_in_place, relu_in_place};
 use crate::shift_cast::ShiftCast;
 use crate::value::{DataType, ValueType, ValueView};
 
@@ -73,14 +73,33 @@ pub struct DepthwiseKernelStats {
     pub elementwise_copied_rows: usize,
 }
 
+/// The activation a fused convolution applies last, per output channel (row
+/// of the GEMM): a PRelu with one slope per row, or a Relu (`x > 0 ? x :
+/// +0`, as rten's `Relu`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RowAct<'a, Y> {
+    PRelu(&'a [Y]),
+    Relu,
+}
+
+impl<'a, Y> RowAct<'a, Y> {
+    /// The activation of the output rows `rows`.
+    fn rows(self, rows: std::ops::Range<usize>) -> Self {
+        match self {
+            RowAct::PRelu(slopes) => RowAct::PRelu(&slopes[rows]),
+            RowAct::Relu => RowAct::Relu,
+        }
+    }
+}
+
 /// Compute `out = prelu(a * b + bias + residual)`, where `out` has `a.rows()` rows of
 /// `row_len` (= `b.cols()`) elements, `bias`, if any, holds one value per row
 /// (per output channel of a convolution) and `residual`, if any, has the
 /// layout of `out` (a tensor added to the convolution's output, such as the
-/// skip connection of a residual block) and `row_prelu`, if any, holds one
-/// PRelu slope per row.
+/// skip connection of a residual block) and `act`, if any, is a Relu or holds one
+/// PRelu slope per row (`act`: a PRelu's slopes or a Relu).
 ///
-/// The bias, the residual and the PRelu are applied by rten-gemm's epilogue,
+/// The bias, the residual and the activation are applied by rten-gemm's epilogue,
 /// to each block of the output while it is in cache, with SIMD instructions
 /// (see `rten_gemm::Epilogue`): `(a * b + bias) + residual`, the sums and
 /// their order of a `Conv` followed by an `Add`, then the PRelu.
@@ -92,7 +111,7 @@ fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
     b: GemmInputB<RhsT>,
     bias: Option<&[OutT]>,
     residual: Option<&[OutT]>,
-    row_prelu: Option<&[OutT]>,
+    act: Option<RowAct<'_, OutT>>,
     a_quant: Option<QuantParams<LhsT>>,
     b_quant: Option<QuantParams<RhsT>>,
 ) -> &'a mut [OutT] {
@@ -109,7 +128,11 @@ fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
             b_quant,
             epilogue: Epilogue {
                 residual,
-                row_prelu,
+                row_prelu: match act {
+                    Some(RowAct::PRelu(slopes)) => Some(slopes),
+                    _ => None,
+                },
+                relu: matches!(act, Some(RowAct::Relu)),
             },
             ..Default::default()
         },
@@ -121,7 +144,7 @@ fn gemm_with_row_bias<'a, LhsT: GemmInT, RhsT: GemmInT, OutT: GemmOutT>(
 /// can be reduced to tensor reshaping and matrix multiplication.
 ///
 /// `residual`, if given, holds a contiguous tensor of the output's shape,
-/// which is added to the output, and `row_prelu` one PRelu slope per output
+/// which is added to the output, and `act` a Relu or one PRelu slope per output
 /// channel, applied last (see [`gemm_with_row_bias`]).
 fn conv_2d_pointwise<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     pool: &BufferPool,
@@ -131,7 +154,7 @@ fn conv_2d_pointwise<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     input_quant: Option<QuantParams<X>>,
     kernel_zero: Option<&[W]>,
     residual: Option<&[Y]>,
-    row_prelu: Option<&[Y]>,
+    act: Option<RowAct<'_, Y>>,
 ) -> Tensor<Y>
 where
     GemmExecutor<W, X, Y>: Default,
@@ -167,7 +190,7 @@ where
             GemmInputB::Unpacked(in_mat.view()),
             bias.as_ref().map(|b| b.data()),
             res_item,
-            row_prelu,
+            act,
             kernel_quant,
             input_quant,
         );
@@ -425,6 +448,7 @@ pub fn conv_add(
         bias,
         Some(residual),
         None,
+        false,
         padding,
         groups,
         strides,
@@ -463,10 +487,39 @@ pub fn conv_prelu(
         bias,
         residual,
         Some(slope),
+        false,
         padding,
         groups,
         strides,
         dilations,
+    )
+}
+
+/// Compute `relu(conv(input, kernel, bias, ...) [+ residual])`: a
+/// convolution, optionally added to another tensor (see [`conv_add`]),
+/// followed by a Relu, as in BlazeFace's blocks.
+///
+/// Where the convolution is computed as a GEMM (1x1 or im2col, 2D) and the
+/// residual, if any, is contiguous with the output's shape, the GEMM's
+/// epilogue adds the residual and applies the Relu to each block of the
+/// output while it is in cache, which saves the `Relu`'s pass over memory.
+/// Otherwise they are applied to the finished output, as `add` and `relu`
+/// do. The Relu is `x > 0 ? x : +0` either way (rten's `Relu`), so the
+/// results are those of the separate operators, bit for bit.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_relu(
+    pool: &BufferPool,
+    input: TensorView<f32>,
+    kernel: TensorView<f32>,
+    bias: Option<NdTensorView<f32, 1>>,
+    residual: Option<TensorView<f32>>,
+    padding: Padding,
+    groups: usize,
+    strides: &[usize],
+    dilations: &[usize],
+) -> Result<Tensor<f32>, OpError> {
+    conv_fused(
+        pool, input, kernel, bias, residual, None, true, padding, groups, strides, dilations,
     )
 }
 
@@ -491,8 +544,9 @@ fn per_channel_slopes<'a>(slope: &'a TensorView<f32>, out_shape: &[usize]) -> Op
     slope.data()
 }
 
-/// [`conv_add`] and [`conv_prelu`]: `prelu(conv(...) + residual)`, each part
-/// optional, fused into the GEMM's epilogue where possible.
+/// [`conv_add`], [`conv_prelu`] and [`conv_relu`]: `prelu(conv(...) +
+/// residual)` or `relu(conv(...) + residual)`, each part optional, fused into
+/// the GEMM's epilogue where possible.
 #[allow(clippy::too_many_arguments)]
 fn conv_fused(
     pool: &BufferPool,
@@ -501,6 +555,7 @@ fn conv_fused(
     bias: Option<NdTensorView<f32, 1>>,
     residual: Option<TensorView<f32>>,
     slope: Option<TensorView<f32>>,
+    relu: bool,
     padding: Padding,
     groups: usize,
     strides: &[usize],
@@ -515,6 +570,11 @@ fn conv_fused(
         shape.resize(input.ndim(), 1);
         per_channel_slopes(slope, &shape)
     });
+    let act = match row_prelu {
+        Some(slopes) => Some(RowAct::PRelu(slopes)),
+        None if relu => Some(RowAct::Relu),
+        None => None,
+    };
     let (mut output, fused) = match conv_2d_whole_input(
         pool,
         &input,
@@ -537,7 +597,7 @@ fn conv_fused(
             None,
             None,
             residual.as_ref(),
-            row_prelu,
+            act,
         )?,
     };
     if let Some(residual) = residual
@@ -551,8 +611,12 @@ fn conv_fused(
             output = sum;
         }
     }
+    if relu && !fused.act {
+        // As rten's `Relu` (and the GEMM's epilogue): `x > 0 ? x : +0`.
+        relu_in_place(output.view_mut());
+    }
     match slope {
-        Some(slope) if !fused.prelu => prelu_in_place(pool, output, slope),
+        Some(slope) if !fused.act => prelu_in_place(pool, output, slope),
         _ => Ok(output),
     }
 }
@@ -561,7 +625,8 @@ fn conv_fused(
 #[derive(Clone, Copy, Debug, Default)]
 struct Fused {
     residual: bool,
-    prelu: bool,
+    /// The activation (PRelu or Relu).
+    act: bool,
 }
 
 fn conv_impl<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
@@ -615,7 +680,7 @@ fn conv_impl_residual<X: GemmInT, W: GemmInT, Y: GemmOutT + Default>(
     input_zero: Option<X>,
     kernel_zero: Option<&[W]>,
     residual: Option<&TensorView<Y>>,
-    row_prelu: Option<&[Y]>,
+    act: Option<RowAct<'_, Y>>,
 ) -> Result<(Tensor<Y>, Fused), OpError>
 where
     DepthwiseConvExecutor<X, W, Y>: Default,
@@ -737,11 +802,16 @@ where
         .filter(|r| r.shape() == [batch, out_channels, out_h, out_w])
         .and_then(|r| r.data());
     // The PRelu follows the residual: in the epilogue only if both are.
-    let row_prelu =
-        row_prelu.filter(|s| s.len() == out_channels && (residual.is_some() || !residual_wanted));
+    let act = act.filter(|act| {
+        let per_channel = match act {
+            RowAct::PRelu(s) => s.len() == out_channels,
+            RowAct::Relu => true,
+        };
+        per_channel && (residual.is_some() || !residual_wanted)
+    });
     let fused = Fused {
         residual: residual.is_some(),
-        prelu: row_prelu.is_some(),
+        act: act.is_some(),
     };
 
     if k_h == 1
@@ -761,7 +831,7 @@ where
             input_quant,
             kernel_zero,
             residual,
-            row_prelu,
+            act,
         );
         return Ok((output, fused));
     }
@@ -809,7 +879,7 @@ where
             bias.as_ref().map(|b| b.nd_view()),
             [out_h, out_w],
             residual,
-            row_prelu,
+            act,
         );
         return Ok((output, fused));
     }
@@ -905,7 +975,7 @@ where
                         &r[(n * out_channels + out_chans.start) * n_patches..]
                             [..out_chans.len() * n_patches]
                     }),
-                    row_prelu.map(|s| &s[out_chans.clone()]),
+                    act.map(|act| act.rows(out_chans.clone())),
                     kernel_quant,
                     input_quant,
                 );
@@ -1157,6 +1227,56 @@ impl Operator for ConvPRelu {
             bias,
             residual,
             slope,
+            conv.padding.clone(),
+            conv.groups,
+            &conv.strides,
+            &conv.dilations,
+        )
+        .into_op_result()
+    }
+
+    fn output_types(&self, _ctx: &OutputTypesContext) -> Option<OutputTypeList> {
+        Some([OutputType::CopyFromInput(0)].into())
+    }
+
+    fn as_infer_shapes(&self) -> Option<&dyn InferShapes> {
+        None
+    }
+}
+
+/// Fusion of [`Conv`] or [`ConvAdd`] with a `Relu` of its output: computes
+/// `Relu(Conv(X, W, B) [+ R])`.
+///
+/// Inputs: `X`, `W` and an optional `B` as for [`Conv`], then an optional `R`
+/// (as for [`ConvAdd`]). See [`conv_relu`]. Created by the `ConvReluFusion`
+/// graph optimization.
+#[derive(Debug)]
+pub struct ConvRelu {
+    pub conv: Conv,
+}
+
+impl Operator for ConvRelu {
+    fn name(&self) -> &str {
+        "ConvRelu"
+    }
+
+    fn max_inputs(&self) -> Option<usize> {
+        Some(4)
+    }
+
+    fn run(&self, ctx: &OpRunContext) -> Result<OutputList, OpError> {
+        let inputs = ctx.inputs();
+        let input = inputs.require_as(0)?;
+        let weight = inputs.require_as(1)?;
+        let bias = inputs.get_as(2)?;
+        let residual = inputs.get_as(3)?;
+        let conv = &self.conv;
+        conv_relu(
+            ctx.pool(),
+            input,
+            weight,
+            bias,
+            residual,
             conv.padding.clone(),
             conv.groups,
             &conv.strides,

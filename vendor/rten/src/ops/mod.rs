@@ -77,7 +77,7 @@ pub(crate) use {
     compute_shape::{ComputeShape, SymbolInfo},
     concat::{Concat, Tile},
     control_flow::{If, Loop},
-    conv::{Conv, ConvAdd, ConvInteger, ConvIntegerToFloat, ConvPRelu},
+    conv::{Conv, ConvAdd, ConvInteger, ConvIntegerToFloat, ConvPRelu, ConvRelu},
     conv_transpose::ConvTranspose,
     convert::{BitCast, Cast, CastLike},
     einsum::Einsum,
@@ -151,7 +151,7 @@ pub use conv::{
     DepthwiseKernelStats, depthwise_kernel_stats, half_weight_images, half_weights_available,
     interleaved_images_copied, phased_images_copied, space_to_depth_images,
 };
-pub use conv::{conv, conv_add, conv_integer, conv_prelu};
+pub use conv::{conv, conv_add, conv_integer, conv_prelu, conv_relu};
 pub use conv_transpose::conv_transpose;
 pub use einsum::einsum;
 pub use gather::{gather, gather_elements, gather_nd};

@@ -610,7 +610,28 @@ impl_get_kernel!(Reciprocal, f32, |val: f32| 1. / val);
 
 declare_operator!(Relu);
 impl_operator!(Relu, [FloatTensor]);
-impl_get_kernel!(Relu, f32, |val: f32| val.max(0.));
+// `x > 0 ? x : +0` (x86's `maxps(x, 0)`): `-0` and NaN become `+0`, as in the
+// Relu that rten-gemm's epilogue applies for a fused `ConvRelu`, so that the
+// fused and unfused graphs agree bit for bit. (`f32::max` left the sign of a
+// zero unspecified.)
+impl_get_kernel!(Relu, f32, |val: f32| relu_f32(val));
+
+/// rten's Relu of one value: `val` if `val > 0`, else `+0`.
+#[inline(always)]
+fn relu_f32(val: f32) -> f32 {
+    if val > 0. { val } else { 0. }
+}
+
+/// [`Relu`] written over `x`.
+pub fn relu_in_place(mut x: TensorViewMut<f32>) {
+    if let Some(data) = x.data_mut() {
+        for v in data {
+            *v = relu_f32(*v);
+        }
+    } else {
+        x.apply(|&v| relu_f32(v));
+    }
+}
 
 /// Round float values to the nearest integer. Values with a fractional part
 /// of 0.5 are rounded to the nearest even number, like `round` in Python and

@@ -16,7 +16,7 @@ use crate::ops::ChannelPads;
 use crate::ops::transform_inputs::TransformInputsBuilder;
 use crate::ops::{
     AddSoftmax, BatchNormalization, Cast, ComputeShape, Conv, ConvAdd, ConvInteger,
-    ConvIntegerToFloat, ConvPRelu, FusedMatMul, Gelu, GroupedQueryAttentionMatMul,
+    ConvIntegerToFloat, ConvPRelu, ConvRelu, FusedMatMul, Gelu, GroupedQueryAttentionMatMul,
     LayerNormalization, MatMulIntegerToFloat, MaxPool, MaxPoolPad, Pad, PadMode, RMSNormalization,
     Reciprocal, ReduceMean, RepeatInterleave, Shape, Silu, Softmax, Swish, SymbolInfo, Transpose,
 };
@@ -1321,6 +1321,7 @@ impl FusionVisitor for TransposeFusion {
             "Conv",
             "ConvAdd",
             "ConvPRelu",
+            "ConvRelu",
             // Operators which copy chunks of the input using methods that can
             // efficiently handle transposed layouts.
             "Concat",
@@ -2398,6 +2399,72 @@ impl FusionVisitor for ConvPReluFusion {
                 residual,
                 Some(slope_id),
             ],
+            new_constant_inputs: Vec::new(),
+            output_ids: op_node.output_ids().to_vec(),
+            unused_input_ids: Vec::new(),
+        }))
+    }
+}
+
+/// Fuse `Relu(Conv(X, W, B))` into `ConvRelu(X, W, B)` and
+/// `Relu(ConvAdd(X, W, B, R))` into `ConvRelu(X, W, B, R)`, as in BlazeFace's
+/// blocks.
+///
+/// `ConvRelu` applies the Relu (after the residual, if any) in the GEMM's
+/// epilogue, to each block of the output while it is in cache, which saves
+/// the `Relu`'s pass over memory. Where it cannot (a depthwise convolution,
+/// say), it runs the Relu on the finished output. Both compute rten's `Relu`,
+/// `x > 0 ? x : +0`, so the fused graph's outputs are the unfused graph's,
+/// bit for bit. The convolution's output must have no other consumer.
+pub struct ConvReluFusion {}
+
+impl FusionVisitor for ConvReluFusion {
+    type State = ();
+
+    fn name(&self) -> &str {
+        "ConvReluFusion"
+    }
+
+    fn prepare(&self, _: &Graph) {}
+
+    fn maybe_fuse(
+        &self,
+        _state: &(),
+        graph: &Graph,
+        _op_node_id: NodeId,
+        op_node: &OperatorNode,
+    ) -> Result<Fusion, FusionError> {
+        if op_node.operator().name() != "Relu" {
+            return Err(FusionError::NoMatch);
+        }
+        let &[Some(x_id)] = op_node.input_ids() else {
+            return Err(FusionError::NoMatch);
+        };
+        let Some((_, conv_node)) = graph.get_source_node(x_id) else {
+            return Err(FusionError::NoMatch);
+        };
+        let conv_op = conv_node.operator();
+        let (conv, residual) = if let Some(conv) = conv_op.downcast_ref::<Conv>() {
+            (conv, None)
+        } else if let Some(conv_add) = conv_op.downcast_ref::<ConvAdd>() {
+            let Some(&Some(residual)) = conv_node.input_ids().get(3) else {
+                return Err(FusionError::NoMatch);
+            };
+            (&conv_add.conv, Some(residual))
+        } else {
+            return Err(FusionError::NoMatch);
+        };
+        if !only_used_once(graph, x_id) {
+            return Err(FusionError::CheckFailed("conv output has other consumers"));
+        }
+        let (conv_input, conv_weight, conv_bias) =
+            conv_inputs(conv_node).ok_or(FusionError::NoMatch)?;
+
+        let fused = ConvRelu { conv: conv.clone() };
+        Ok(Fusion::Op(FusedOp {
+            name: op_node.name().map(|s| s.to_string()),
+            fused_op: Arc::new(fused),
+            input_ids: vec![Some(conv_input), Some(conv_weight), conv_bias, residual],
             new_constant_inputs: Vec::new(),
             output_ids: op_node.output_ids().to_vec(),
             unused_input_ids: Vec::new(),

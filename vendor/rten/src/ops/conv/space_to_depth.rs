@@ -18,7 +18,7 @@ use rten_gemm::{GemmExecutor, GemmInT, GemmInputA, GemmInputB, GemmOutT};
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, NdTensorView, Tensor};
 
-use super::gemm_with_row_bias;
+use super::{RowAct, gemm_with_row_bias};
 use crate::buffer_pool::{AutoReturn, BufferPool};
 
 #[cfg(feature = "kernel-stats")]
@@ -53,7 +53,7 @@ pub(super) fn applies(
 /// Compute `prelu(conv(input, kernel) + bias + residual)` for a convolution that
 /// [`applies`], with `out_hw` its output size (`in_h / k_h`, `in_w / k_w`, rounded down:
 /// the input's last rows or columns that a window does not cover are not read).
-/// `residual`, if any, is contiguous with the output's shape, and `row_prelu` holds one slope
+/// `residual`, if any, is contiguous with the output's shape, and `act`, if any, is a PRelu with one slope
 /// per output channel (as for [`gemm_with_row_bias`]). `gemm` is the caller's executor
 /// (one a convolution call).
 #[allow(clippy::too_many_arguments)]
@@ -65,7 +65,7 @@ pub(super) fn conv_2d_space_to_depth<X: GemmInT, W: GemmInT, Y: GemmOutT>(
     bias: Option<NdTensorView<Y, 1>>,
     out_hw: [usize; 2],
     residual: Option<&[Y]>,
-    row_prelu: Option<&[Y]>,
+    act: Option<RowAct<'_, Y>>,
 ) -> Tensor<Y> {
     let [batch, in_c, in_h, in_w] = input.shape();
     let [out_c, _, k_h, k_w] = kernel.shape();
@@ -102,7 +102,7 @@ pub(super) fn conv_2d_space_to_depth<X: GemmInT, W: GemmInT, Y: GemmOutT>(
             GemmInputB::Unpacked(matrix),
             bias.as_ref().map(|b| b.data()),
             residual.map(|r| &r[n * item_len..][..item_len]),
-            row_prelu,
+            act,
             None,
             None,
         );
