@@ -8,7 +8,7 @@
 use image::RgbImage;
 use rten_simd::{
     Isa, SimdOp,
-    ops::{BitOps, FloatOps, MaskOps, NumOps, ToFloat},
+    ops::{BitOps, FloatOps, IntOps, MaskOps, NumOps, ToFloat},
 };
 
 use crate::{Error, decode::Region, detect::resize_rgb};
@@ -127,10 +127,8 @@ pub fn crop_rotated_into(
 
 fn sample(image: &RgbImage, roi: &Roi, size: usize, out: &mut Vec<f32>) {
     let (w, h) = image.dimensions();
-    // One spare element: each pixel is written as four lanes (R, G, B and a fourth that
-    // the next pixel overwrites), so the last pixel's fourth lane needs room. Only growth is
-    // zeroed: the loop writes every element.
-    out.resize(size * size * 3 + 1, 0.0);
+    // Only growth is zeroed: the loop writes every element.
+    out.resize(size * size * 3, 0.0);
     let step = roi.side / size as f32;
     let (s, c) = roi.angle.sin_cos();
     // Image position of crop pixel centre (u + 0.5, v + 0.5), advanced incrementally.
@@ -146,7 +144,6 @@ fn sample(image: &RgbImage, roi: &Roi, size: usize, out: &mut Vec<f32>) {
         out,
     }
     .dispatch();
-    out.truncate(size * size * 3);
 }
 
 /// The sampling loop as a [`SimdOp`]: rten-simd compiles it once per instruction set and
@@ -157,9 +154,11 @@ fn sample(image: &RgbImage, roi: &Roi, size: usize, out: &mut Vec<f32>) {
 ///    same values to the bit as one loop over the row);
 /// 2. SIMD over the chunk: which pixels have all four taps inside the image, their top-left
 ///    tap's byte offset and their four bilinear weights;
-/// 3. the inside pixels one at a time, with one bounds check for the chunk and none per
-///    pixel: two 7-byte runs (top and bottom row) whose four taps are summed as four lanes
-///    (R, G, B and a fourth the next pixel overwrites);
+/// 3. SIMD over the chunk's pixels, with one bounds check for the chunk and none per pixel:
+///    each tap's R, G, B (and a byte to spare) read as a word per pixel with scalar loads
+///    (rten-simd has no gather), then a vector of pixels at a time split into channels,
+///    converted and summed, one plane per channel, interleaved back to RGB at the end; the
+///    edge pixels' lanes read somewhere inside and are rewritten in pass 4;
 /// 4. the pixels near or beyond the edge, if any, one at a time: black when all four taps
 ///    are outside the image, else through [`edge_tap`].
 ///
@@ -222,6 +221,9 @@ impl SimdOp for Sampler<'_> {
         let mut ys = [0.0f32; CHUNK];
         let mut offsets = [0i32; CHUNK];
         let mut weights = [[0.0f32; CHUNK]; 4];
+        let mut taps = [[0i32; CHUNK]; 4];
+        let mut planes = [[0.0f32; CHUNK]; 3];
+        let (to_unit, byte) = (fops.splat(K), iops.splat(0xff));
         for v in 0..size {
             let mut x = origin[0] + dv[0] * v as f32 - 0.5;
             let mut y = origin[1] + dv[1] * v as f32 - 0.5;
@@ -263,33 +265,60 @@ impl SimdOp for Sampler<'_> {
                 let mut in_fast = false;
                 if let Ok(top) = usize::try_from(highest)
                     && top + stride + 7 <= raw.len()
-                    && let Some(dst) = out.get_mut(row..row + 3 * n + 1)
+                    && let Some(dst) = out.get_mut(row..row + 3 * n)
                 {
                     in_fast = true;
-                    for j in 0..n {
-                        // An edge pixel (-1) reads somewhere inside; it is rewritten below.
+                    // Each tap's bytes as a little-endian word: R, G, B and the next pixel's
+                    // R (the top-right and bottom-right taps reach the 7th byte of the run,
+                    // which the inside test keeps within the image). Scalar loads, as
+                    // rten-simd has no gather; an edge pixel (-1) reads somewhere inside and
+                    // is rewritten below; so do the lanes past `n`, never stored.
+                    for j in 0..CHUNK {
                         let at = (offsets[j] as u32 as usize).min(top);
-                        let near: &[u8; 7] = raw[at..at + 7].try_into().unwrap_or(&[0; 7]);
-                        let far: &[u8; 7] = raw[at + stride..at + stride + 7]
-                            .try_into()
-                            .unwrap_or(&[0; 7]);
-                        // A 7-byte run holds a pixel's R, G, B and the next two pixels':
-                        // lanes 0-3 are the left tap (and the next R), 3-6 the right one.
-                        let four = |b: &[u8; 7], at: usize| -> [f32; 4] {
-                            let b: [u8; 4] = b[at..at + 4].try_into().unwrap_or_default();
-                            b.map(f32::from)
+                        let word = |at: usize| {
+                            let b: [u8; 4] = raw[at..at + 4].try_into().unwrap_or_default();
+                            i32::from_le_bytes(b)
                         };
-                        let (t0, t1) = (four(near, 0), four(near, 3));
-                        let (b0, b1) = (four(far, 0), four(far, 3));
-                        let [w00, w01, w10, w11] =
-                            [weights[0][j], weights[1][j], weights[2][j], weights[3][j]];
-                        // Each lane summed in `edge_tap`'s order, so the values are the same
-                        // to the bit as there; the fourth lane lands on the next pixel's R,
-                        // which that pixel overwrites.
-                        let acc: [f32; 4] = std::array::from_fn(|ch| {
-                            (w00 * t0[ch] + w01 * t1[ch] + w10 * b0[ch] + w11 * b1[ch]) * K
-                        });
-                        dst[3 * j..3 * j + 4].copy_from_slice(&acc);
+                        taps[0][j] = word(at);
+                        taps[1][j] = word(at + 3);
+                        taps[2][j] = word(at + stride);
+                        taps[3][j] = word(at + stride + 3);
+                    }
+                    for c in (0..CHUNK).step_by(lanes) {
+                        // No closures here: they would not inherit the instruction set.
+                        let mut t0 = iops.load(&taps[0][c..]);
+                        let mut t1 = iops.load(&taps[1][c..]);
+                        let mut b0 = iops.load(&taps[2][c..]);
+                        let mut b1 = iops.load(&taps[3][c..]);
+                        let w00 = fops.load(&weights[0][c..]);
+                        let w01 = fops.load(&weights[1][c..]);
+                        let w10 = fops.load(&weights[2][c..]);
+                        let w11 = fops.load(&weights[3][c..]);
+                        for plane in &mut planes {
+                            // The low byte of each word is this channel; in `edge_tap`'s
+                            // order, mul and add apart: the same to the bit.
+                            let [f0, f1, f2, f3] = [
+                                iops.to_float(iops.and(t0, byte)),
+                                iops.to_float(iops.and(t1, byte)),
+                                iops.to_float(iops.and(b0, byte)),
+                                iops.to_float(iops.and(b1, byte)),
+                            ];
+                            let acc = fops.add(
+                                fops.add(
+                                    fops.add(fops.mul(w00, f0), fops.mul(w01, f1)),
+                                    fops.mul(w10, f2),
+                                ),
+                                fops.mul(w11, f3),
+                            );
+                            fops.store(fops.mul(acc, to_unit), &mut plane[c..]);
+                            t0 = iops.shift_right::<8>(t0);
+                            t1 = iops.shift_right::<8>(t1);
+                            b0 = iops.shift_right::<8>(b0);
+                            b1 = iops.shift_right::<8>(b1);
+                        }
+                    }
+                    for (j, px) in dst.chunks_exact_mut(3).enumerate() {
+                        px.copy_from_slice(&[planes[0][j], planes[1][j], planes[2][j]]);
                     }
                 }
                 if lowest < 0 || !in_fast {
@@ -298,8 +327,6 @@ impl SimdOp for Sampler<'_> {
                             continue;
                         }
                         let (x, y) = (xs[j], ys[j]);
-                        // After the inside pixels: the left neighbour's fourth lane has
-                        // landed on this pixel's R.
                         let k = row + j * 3;
                         // All four taps outside (floor(x) + 1 < 0 or floor(x) >= w, or the
                         // same for y): black, as `edge_tap` would sum it. NaN goes on.
@@ -507,6 +534,49 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(cases, 60);
+    }
+
+    #[test]
+    fn vectors_of_inside_and_edge_pixels_and_a_tail_match_edge_taps_to_the_bit() {
+        // 87 pixels a row: a full chunk and a tail of 23 (no multiple of any lane count),
+        // turned across the image's left and bottom edges so that chunks and vectors mix inside
+        // pixels (pass 3) with edge ones (pass 4).
+        let img = noise_image(140, 100, 0x9e37_79b9);
+        let (w, h) = (140.0, 100.0);
+        let size = 87;
+        let roi = Roi {
+            center: [41.5, 50.0],
+            side: 87.0,
+            angle: 0.3,
+        };
+        // Which pixels take pass 3, by the test's own positions.
+        let inside = |u: usize, v: usize| {
+            let [x, y] = roi.to_image(u as f32 + 0.5, v as f32 + 0.5, size as f32);
+            let (x, y) = (x - 0.5, y - 0.5);
+            (0.0..w - 2.0).contains(&x) && (0.0..h - 1.0).contains(&y)
+        };
+        let mixed = |us: std::ops::Range<usize>| {
+            (0..size).any(|v| {
+                let n = us.clone().filter(|&u| inside(u, v)).count();
+                n > 0 && n < us.len()
+            })
+        };
+        assert!(
+            mixed(0..8) && mixed(CHUNK..size),
+            "the crop does not mix the paths"
+        );
+        let mut got = vec![f32::NAN; 3 * size * size + 7];
+        sample(&img, &roi, size, &mut got);
+        let want = sample_by_edge_taps(&img, &roi, size);
+        assert_eq!(got.len(), want.len());
+        let differing = got
+            .iter()
+            .zip(&want)
+            .filter(|(a, b)| a.to_bits() != b.to_bits())
+            .count();
+        assert_eq!(differing, 0);
+        // Not all black: the inside pixels are sampled.
+        assert!(got.iter().filter(|&&a| a > 0.0).count() > size * size);
     }
 
     #[test]
