@@ -2696,7 +2696,8 @@ fn conv_relu_fusion_matches_conv_then_relu() {
 /// row blocks), small depths as in the 1x1 convolutions of MobileNet-style networks, A read
 /// in place and packed, bit for bit against the same GEMM without epilogue followed by
 /// `((p + bias) + residual)` and the PRelu's definition. Run on a one-thread pool, whose
-/// thread's kernel-stats counters show one call per block and every full-width tile computed.
+/// thread's kernel-stats counters show one call per block and every full-width tile computed
+/// (the counters are the AVX2 kernel's; a host whose executor picks AVX-512 checks the bits).
 #[test]
 fn gemm_epilogue_one_kernel_call_per_block() {
     use rten_gemm::{BiasVector, Epilogue, GemmExecutor, GemmInputA, GemmInputB};
@@ -2709,6 +2710,13 @@ fn gemm_epilogue_one_kernel_call_per_block() {
         .expect("thread pool");
     pool.install(|| {
         let gemm = GemmExecutor::<f32, f32, f32>::default();
+        let counted = gemm.kernel_name() == "x86_64-f32-fma";
+        if !counted {
+            eprintln!(
+                "kernel {}: the FMA kernel's call counters are not checked",
+                gemm.kernel_name()
+            );
+        }
         let run = |a: Matrix, b: &Nd<f32, 2>, opts: GemmUninitOptions<f32, f32, f32>| {
             let (m, n) = (a.size(0), b.size(1));
             let mut out = Vec::with_capacity(m * n);
@@ -2756,18 +2764,22 @@ fn gemm_epilogue_one_kernel_call_per_block() {
                     let a_cols = a.transposed().to_tensor();
                     let got_packed = run(Matrix::from(a_cols.transposed()), &b, opts());
                     let what = format!("{m}x{k} * {k}x{n}");
-                    let row_blocks = m.div_ceil(66);
-                    let full_tiles = n / 16;
-                    assert_eq!(
-                        after.col_tiles - before.col_tiles,
-                        row_blocks * full_tiles,
-                        "{what}: column tiles"
-                    );
-                    assert_eq!(
-                        after.calls - before.calls,
-                        row_blocks * full_tiles.div_ceil(64),
-                        "{what}: kernel calls, one per block"
-                    );
+                    // The counters are the AVX2 (FMA) kernel's: on a host where the
+                    // executor picks another kernel (AVX-512), only the bits are checked.
+                    if counted {
+                        let row_blocks = m.div_ceil(66);
+                        let full_tiles = n / 16;
+                        assert_eq!(
+                            after.col_tiles - before.col_tiles,
+                            row_blocks * full_tiles,
+                            "{what}: column tiles"
+                        );
+                        assert_eq!(
+                            after.calls - before.calls,
+                            row_blocks * full_tiles.div_ceil(64),
+                            "{what}: kernel calls, one per block"
+                        );
+                    }
                     for r in 0..m {
                         for c in 0..n {
                             let i = r * n + c;
