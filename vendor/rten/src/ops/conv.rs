@@ -613,7 +613,7 @@ fn conv_fused(
     }
     if relu && !fused.act {
         // As rten's `Relu` (and the GEMM's epilogue): `x > 0 ? x : +0`.
-        relu_in_place(output.view_mut());
+        output = relu_in_place(pool, output);
     }
     match slope {
         Some(slope) if !fused.act => prelu_in_place(pool, output, slope),

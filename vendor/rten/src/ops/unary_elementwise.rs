@@ -622,15 +622,10 @@ fn relu_f32(val: f32) -> f32 {
     if val > 0. { val } else { 0. }
 }
 
-/// [`Relu`] written over `x`.
-pub fn relu_in_place(mut x: TensorViewMut<f32>) {
-    if let Some(data) = x.data_mut() {
-        for v in data {
-            *v = relu_f32(*v);
-        }
-    } else {
-        x.apply(|&v| relu_f32(v));
-    }
+/// [`Relu`] written over `x` (through [`unary_op_in_place`], as the operator's
+/// own in-place run).
+pub(crate) fn relu_in_place(pool: &BufferPool, x: Tensor<f32>) -> Tensor<f32> {
+    unary_op_in_place(pool, x, &Relu {}.get_kernel())
 }
 
 /// Round float values to the nearest integer. Values with a fractional part
